@@ -1,0 +1,118 @@
+//! `persona-lab features`: export → per-user profile table (raw features + engagement score).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use persona_lab::data::{self, cols, timestamp};
+use persona_lab::features::{
+    self, FeatureChoice, FeatureConfig, TransformSpec, catalogue, transform,
+};
+use polars::prelude::*;
+
+use super::args::{FeatureArgs, MappingArgs};
+use super::summary;
+
+#[derive(Debug, Args)]
+pub struct FeaturesCmd {
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    /// Output file: .csv, .csv.gz, .parquet or .ndjson
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+pub fn feature_config(f: &FeatureArgs) -> Result<FeatureConfig, String> {
+    let as_of = match &f.as_of {
+        None => None,
+        Some(s) => Some(
+            timestamp::parse_instant(s)
+                .ok_or_else(|| format!("--as-of: {s:?} is not a date (use YYYY-MM-DD)"))?,
+        ),
+    };
+    Ok(FeatureConfig {
+        top_events: f.top_events,
+        half_life_days: f.half_life,
+        session_gap_minutes: f.session_gap,
+        as_of,
+    })
+}
+
+pub fn transform_spec(
+    f: &FeatureArgs,
+    profile: &features::Profile,
+) -> Result<TransformSpec, String> {
+    let mut spec = TransformSpec::default_for(profile);
+    spec.scaler = f.scaler.parse()?;
+    if !f.features.is_empty() {
+        spec.features = f.features.iter().map(FeatureChoice::new).collect();
+    }
+    for id in spec.features.iter().map(|c| c.id.clone()) {
+        if !profile.features.contains(&id) {
+            let why = profile
+                .unavailable
+                .iter()
+                .find(|(f, _)| *f == id)
+                .map(|(_, w)| format!(": {w}"))
+                .unwrap_or_else(|| format!("; available: {}", profile.features.join(", ")));
+            return Err(format!("feature {id:?} is not available{why}"));
+        }
+    }
+    for w in &f.weights {
+        let (id, val) = w
+            .split_once('=')
+            .ok_or_else(|| format!("--weights: {w:?} is not ID=WEIGHT"))?;
+        let val: f64 = val
+            .trim()
+            .parse()
+            .map_err(|_| format!("--weights: weight of {id:?} is not a number: {val:?}"))?;
+        let choice = spec
+            .features
+            .iter_mut()
+            .find(|c| c.id == id.trim())
+            .ok_or_else(|| format!("--weights: {id:?} is not among the selected features"))?;
+        choice.weight = val;
+    }
+    for (list, on) in [(&f.no_log, false), (&f.log, true)] {
+        for id in list {
+            let choice = spec
+                .features
+                .iter_mut()
+                .find(|c| &c.id == id)
+                .ok_or_else(|| format!("{id:?} is not among the selected features"))?;
+            choice.log1p = Some(on);
+        }
+    }
+    Ok(spec)
+}
+
+pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
+    let opts = cmd.mapping.load_options()?;
+    let cfg = feature_config(&cmd.features)?;
+    let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
+    let profile = features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
+    let spec = transform_spec(&cmd.features, &profile)?;
+    let fitted = transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
+    let matrix = fitted.matrix(&profile).map_err(|e| e.to_string())?;
+    let scores = fitted.scores(&matrix);
+    let mut table = profile.table.clone();
+    table
+        .with_column(Column::new("engagement_score".into(), scores))
+        .map_err(|e| e.to_string())?;
+    persona_lab::output::write_table(&mut table, &cmd.out).map_err(|e| e.to_string())?;
+    print!("{}", summary::load_summary(&loaded));
+    print!("{}", summary::profile_summary(&profile, &fitted));
+    if profile.n_users() < 2 {
+        println!("warning: only one user; clustering needs at least two");
+    }
+    println!(
+        "wrote      {} ({} users, columns: {}, {} features, engagement_score)",
+        cmd.out.display(),
+        table.height(),
+        cols::USER,
+        profile.features.len()
+    );
+    let _ = catalogue::CATALOGUE;
+    Ok(())
+}

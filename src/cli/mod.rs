@@ -1,0 +1,33 @@
+//! The headless interface: one module per subcommand, each a thin call into the core library.
+
+pub mod args;
+pub mod features;
+pub mod inspect;
+pub mod sample;
+pub mod summary;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Persona Lab: turn behavioral exports into user segments, personas and personalization rules.
+#[derive(Debug, Parser)]
+#[command(name = "persona-lab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// An export to open (the desktop app arrives in a later release; for now this prints what would be loaded)
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the per-user profile table (raw features + engagement score) of an export
+    Features(features::FeaturesCmd),
+    /// Show what is detected in an export (format, shape, roles, warnings, features) without writing
+    Inspect(inspect::InspectCmd),
+    /// Generate a realistic sample export with planted behavioral groups
+    Sample(sample::SampleCmd),
+    /// List the feature catalogue and its formulas
+    Catalogue,
+}

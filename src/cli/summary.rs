@@ -1,0 +1,171 @@
+//! Human-readable summaries of a load, a profile and a fitted transform.
+
+use std::fmt::Write;
+
+use persona_lab::data::{Loaded, Role, Shape};
+use persona_lab::features::{FittedTransform, Profile, SessionSource};
+
+fn fmt_time(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| us.to_string())
+}
+
+pub fn load_summary(l: &Loaded) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "input      {}", l.path.display());
+    let _ = writeln!(
+        s,
+        "format     {}{}{}   preset: {}",
+        l.format,
+        if l.gzip { " (gzip)" } else { "" },
+        l.delimiter
+            .map(|d| format!(", delimiter {:?}", d as char))
+            .unwrap_or_default(),
+        l.preset
+    );
+    let _ = writeln!(s, "shape      {}", l.shape);
+    let _ = writeln!(s, "roles");
+    for role in Role::ALL {
+        let col = l.mapping.get(role);
+        let extra = match role {
+            Role::UserId => l
+                .mapping
+                .user_id_fallback
+                .as_ref()
+                .map(|f| format!(" (else {f})"))
+                .unwrap_or_default(),
+            Role::Event => l
+                .mapping
+                .event_fallback
+                .as_ref()
+                .map(|f| format!(" (else {f})"))
+                .unwrap_or_default(),
+            Role::Timestamp => l
+                .time_encoding
+                .as_ref()
+                .map(|e| format!(" [{e}]"))
+                .unwrap_or_default(),
+            Role::Duration => l
+                .duration_unit
+                .map(|u| format!(" [{u:?}]").to_lowercase())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "  {:<28}{}{}", role.label(), col.unwrap_or("-"), extra);
+    }
+    let _ = writeln!(
+        s,
+        "rows       {} read, {} kept{}",
+        l.rows_read,
+        l.table.height(),
+        if l.rows_dropped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (dropped: {})",
+                l.rows_dropped
+                    .iter()
+                    .map(|(r, c)| format!("{c} {r}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    let _ = writeln!(
+        s,
+        "users      {}{}",
+        l.n_users(),
+        if l.hashed_ids {
+            " (ids hashed with the salt)"
+        } else {
+            ""
+        }
+    );
+    if l.shape == Shape::Events
+        && let Some((a, b)) = l.time_span()
+    {
+        let _ = writeln!(
+            s,
+            "span       {} .. {} ({:.1} days)",
+            fmt_time(a),
+            fmt_time(b),
+            (b - a) as f64 / 86_400e6
+        );
+    }
+    if !l.left_out.is_empty() {
+        let _ = writeln!(s, "columns left out");
+        for lo in &l.left_out {
+            let _ = writeln!(s, "  {:<28}{}", lo.column, lo.reason);
+        }
+    }
+    if !l.warnings.is_empty() {
+        let _ = writeln!(s, "warnings");
+        for w in &l.warnings {
+            let _ = writeln!(s, "  - {w}");
+        }
+    }
+    s
+}
+
+pub fn profile_summary(p: &Profile, t: &FittedTransform) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "profile    {} users x {} features{}",
+        p.n_users(),
+        p.features.len(),
+        match p.sessions {
+            SessionSource::Column => ", sessions from the session column",
+            SessionSource::InactivityGap => ", sessions split by inactivity gap",
+            SessionSource::None => "",
+        }
+    );
+    if let Some(r) = p.reference_time {
+        let _ = writeln!(s, "reference  {} (recency and decay)", fmt_time(r));
+    }
+    for (k, names) in &p.kinds_found {
+        let _ = writeln!(s, "  {:<28}{}", k.label(), names.join(", "));
+    }
+    if !p.unavailable.is_empty() {
+        let _ = writeln!(s, "features not available");
+        for (f, why) in &p.unavailable {
+            let _ = writeln!(s, "  {f:<28}{why}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "engagement score = sum of weight * scaled value ({:?} scaler):",
+        t.scaler
+    );
+    let _ = writeln!(
+        s,
+        "  {:<28}{:>7} {:>6} {:>8} {:>12} {:>12}",
+        "feature", "weight", "log1p", "missing", "center", "scale"
+    );
+    for f in &t.features {
+        let _ = writeln!(
+            s,
+            "  {:<28}{:>7} {:>6} {:>8} {:>12.5} {:>12.5}",
+            f.id,
+            f.weight,
+            if f.log1p { "yes" } else { "no" },
+            format!("{:?}", f.missing).to_lowercase(),
+            f.center,
+            f.scale
+        );
+    }
+    for (f, n, policy, fill) in &t.filled {
+        let _ = writeln!(
+            s,
+            "  note: {f}: {n} missing value(s) filled with {fill} ({policy:?})"
+        );
+    }
+    for (f, why) in &t.excluded {
+        let _ = writeln!(s, "  left out of the score: {f}: {why}");
+    }
+    for n in &t.notes {
+        let _ = writeln!(s, "  note: {n}");
+    }
+    s
+}

@@ -1,0 +1,375 @@
+//! Turn a raw events table into the canonical one: typed role columns, bad rows named and dropped,
+//! consent applied, ids hashed on request.
+
+use polars::prelude::*;
+
+use super::privacy;
+use super::timestamp;
+use super::{Canonical, Context, DurationUnit, Role, Warning, cols, describe_rows, rows_of};
+use crate::error::LoadError;
+
+fn series(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadError> {
+    df.column(name)
+        .map(|c| c.as_materialized_series().clone())
+        .map_err(|e| ctx.polars(e))
+}
+
+fn text(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadError> {
+    series(ctx, df, name)?
+        .cast(&DataType::String)
+        .map_err(|e| ctx.polars(e))
+}
+
+fn sample_values(s: &Series, positions: &[usize]) -> String {
+    positions
+        .iter()
+        .take(3)
+        .filter_map(|&p| {
+            s.get(p)
+                .ok()
+                .map(|v| format!("{:?}", v.to_string().trim_matches('"')))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Read a measure (value, duration, scroll) as Float64: text that is not a number, NaN and infinity
+/// become missing, with a warning that names the rows.
+pub fn measure(
+    ctx: &Context,
+    df: &DataFrame,
+    name: &str,
+    role: Role,
+    warnings: &mut Vec<Warning>,
+) -> Result<Series, LoadError> {
+    let raw = series(ctx, df, name)?;
+    let f = raw
+        .cast(&DataType::Float64)
+        .map_err(|e| ctx.bad_column(role, name, format!("cannot be read as numbers ({e})")))?;
+    let ca = f.f64().map_err(|e| ctx.polars(e))?;
+    let present = raw.is_not_null();
+    let mut not_number = Vec::new();
+    let mut not_finite = Vec::new();
+    let mut negative = Vec::new();
+    let non_negative = matches!(role, Role::Duration | Role::Scroll);
+    let mut out: Vec<Option<f64>> = Vec::with_capacity(ca.len());
+    for (i, (v, p)) in ca.iter().zip(present.iter()).enumerate() {
+        match v {
+            None => {
+                if p == Some(true) {
+                    not_number.push(i);
+                }
+                out.push(None);
+            }
+            Some(x) if !x.is_finite() => {
+                not_finite.push(i);
+                out.push(None);
+            }
+            Some(x) if non_negative && x < 0.0 => {
+                negative.push(i);
+                out.push(None);
+            }
+            Some(x) => out.push(Some(x)),
+        }
+    }
+    let n_present = present.sum().unwrap_or(0) as usize;
+    if n_present > 0 && not_number.len() == n_present {
+        return Err(ctx.bad_column(
+            role,
+            name,
+            format!(
+                "no value is a number (for example {}); map another column or none",
+                sample_values(&raw, &not_number)
+            ),
+        ));
+    }
+    let mut warn = |list: &[usize], what: &str| {
+        if !list.is_empty() {
+            warnings.push(Warning {
+                column: Some(name.to_string()),
+                message: format!(
+                    "{} value(s) {what} ({}); treated as missing",
+                    list.len(),
+                    describe_rows(&rows_of(df, list))
+                ),
+            });
+        }
+    };
+    warn(&not_number, "are not numbers");
+    warn(&not_finite, "are NaN or infinite");
+    warn(&negative, "are negative");
+    Ok(Series::new(name.into(), out))
+}
+
+fn duration_unit(name: &str, explicit: Option<DurationUnit>) -> DurationUnit {
+    if let Some(u) = explicit {
+        return u;
+    }
+    let n = name.to_ascii_lowercase();
+    if n.contains("msec") || n.ends_with("_ms") || n.contains("millis") {
+        DurationUnit::Milliseconds
+    } else {
+        DurationUnit::Seconds
+    }
+}
+
+pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError> {
+    let m = ctx.mapping;
+    let n = df.height();
+    let mut keep = vec![true; n];
+    let mut rows_dropped: Vec<(String, usize)> = Vec::new();
+    let mut warnings: Vec<Warning> = Vec::new();
+    let drop = |positions: &[usize], keep: &mut Vec<bool>| {
+        let mut count = 0;
+        for &p in positions {
+            if keep[p] {
+                keep[p] = false;
+                count += 1;
+            }
+        }
+        count
+    };
+
+    // Consent gates everything else: rows without it never reach features.
+    if let Some(c) = &m.consent {
+        let s = text(ctx, &df, c)?;
+        let ca = s.str().map_err(|e| ctx.polars(e))?;
+        let denied: Vec<usize> = ca
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_some_and(privacy::consent_granted))
+            .map(|(i, _)| i)
+            .collect();
+        let count = drop(&denied, &mut keep);
+        rows_dropped.push(("no consent".into(), count));
+    }
+
+    // User id: always text; a fallback column fills empty ids.
+    let user_col = m.user_id.as_deref().unwrap_or_default();
+    let raw_user = series(ctx, &df, user_col)?;
+    if raw_user.dtype().is_float() {
+        warnings.push(Warning {
+            column: Some(user_col.into()),
+            message: "user ids are stored as floating-point numbers in the file; distinct ids may \
+                      already have been merged by the tool that wrote it"
+                .into(),
+        });
+    }
+    let mut user = text(ctx, &df, user_col)?;
+    if let Some(fb) = &m.user_id_fallback {
+        let fb = text(ctx, &df, fb)?;
+        let mask = user.is_not_null();
+        user = user.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
+    }
+    let missing_user: Vec<usize> = user
+        .str()
+        .map_err(|e| ctx.polars(e))?
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_none_or(|v| v.trim().is_empty()))
+        .map(|(i, _)| i)
+        .collect();
+    if !missing_user.is_empty() {
+        let rows = rows_of(&df, &missing_user);
+        let count = drop(&missing_user, &mut keep);
+        warnings.push(Warning {
+            column: Some(user_col.into()),
+            message: format!(
+                "{} row(s) have no user id ({}); dropped",
+                missing_user.len(),
+                describe_rows(&rows)
+            ),
+        });
+        rows_dropped.push(("no user id".into(), count));
+    }
+
+    // Timestamp: required for events.
+    let Some(tcol) = m.timestamp.as_deref() else {
+        return Err(ctx.bad_column(
+            Role::Timestamp,
+            "(none)",
+            "an events table needs a timestamp column: name it with --time-col, or load a \
+             per-user table with --shape users",
+        ));
+    };
+    let raw_ts = series(ctx, &df, tcol)?;
+    let parsed = timestamp::parse_column(
+        &raw_ts.clone().into_column(),
+        ctx.opts.time_format.as_deref(),
+    )
+    .map_err(|e| ctx.polars(e))?;
+    let Some(parsed) = parsed else {
+        let sample: Vec<usize> = (0..n.min(3)).collect();
+        return Err(ctx.bad_column(
+            Role::Timestamp,
+            tcol,
+            format!(
+                "values such as {} are not timestamps in any known format; pass --time-format \
+                 (strftime, e.g. \"%d/%m/%Y %H:%M\")",
+                sample_values(&raw_ts, &sample)
+            ),
+        ));
+    };
+    let present = n - parsed.missing.len();
+    if present > 0 && parsed.failed.len() == present {
+        return Err(ctx.bad_column(
+            Role::Timestamp,
+            tcol,
+            format!(
+                "no value could be read as {} (for example {}); pass --time-format",
+                parsed.encoding,
+                sample_values(&raw_ts, &parsed.failed)
+            ),
+        ));
+    }
+    for (list, what, reason) in [
+        (
+            &parsed.failed,
+            "are not readable timestamps",
+            "unreadable timestamp",
+        ),
+        (&parsed.missing, "have no timestamp", "no timestamp"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let rows = rows_of(&df, list);
+        let count = drop(list, &mut keep);
+        let example = if reason == "unreadable timestamp" {
+            format!(", e.g. {}", sample_values(&raw_ts, list))
+        } else {
+            String::new()
+        };
+        warnings.push(Warning {
+            column: Some(tcol.into()),
+            message: format!(
+                "{} row(s) {what} ({}{example}); dropped",
+                list.len(),
+                describe_rows(&rows)
+            ),
+        });
+        rows_dropped.push((reason.into(), count));
+    }
+    let ts = Series::new(cols::TS.into(), parsed.micros);
+
+    // Event name: a fallback column (Segment's `type`) fills empty names, then "(unknown)".
+    let event = match &m.event {
+        Some(e) => {
+            let mut s = text(ctx, &df, e)?;
+            if let Some(fb) = &m.event_fallback {
+                let fb = text(ctx, &df, fb)?;
+                let mask = s.is_not_null();
+                s = s.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
+            }
+            let missing = s.null_count();
+            if missing > 0 {
+                warnings.push(Warning {
+                    column: Some(e.clone()),
+                    message: format!(
+                        "{missing} row(s) have no event name; counted as \"(unknown)\""
+                    ),
+                });
+            }
+            let filled: StringChunked = s
+                .str()
+                .map_err(|e| ctx.polars(e))?
+                .iter()
+                .map(|v| Some(v.unwrap_or("(unknown)")))
+                .collect();
+            filled.into_series()
+        }
+        None => Series::new(cols::EVENT.into(), vec!["event"; n]),
+    };
+
+    let mut columns: Vec<Column> = vec![
+        user.with_name(cols::USER.into()).into_column(),
+        ts.into_column(),
+        event.with_name(cols::EVENT.into()).into_column(),
+    ];
+    if let Some(s) = &m.session {
+        columns.push(
+            text(ctx, &df, s)?
+                .with_name(cols::SESSION.into())
+                .into_column(),
+        );
+    }
+    if let Some(v) = &m.value {
+        let s = measure(ctx, &df, v, Role::Value, &mut warnings)?;
+        columns.push(s.with_name(cols::VALUE.into()).into_column());
+    }
+    let mut unit = None;
+    if let Some(d) = &m.duration {
+        let u = duration_unit(d, ctx.opts.duration_unit);
+        unit = Some(u);
+        let s = measure(ctx, &df, d, Role::Duration, &mut warnings)?;
+        let s = match u {
+            DurationUnit::Milliseconds => &s / 1000.0,
+            DurationUnit::Seconds => s,
+        };
+        columns.push(s.with_name(cols::DURATION.into()).into_column());
+    }
+    if let Some(sc) = &m.scroll {
+        let s = measure(ctx, &df, sc, Role::Scroll, &mut warnings)?;
+        let max = s.max::<f64>().ok().flatten().unwrap_or(0.0);
+        let s = if max > 0.0 && max <= 1.0 {
+            warnings.push(Warning {
+                column: Some(sc.clone()),
+                message: "scroll depth is a fraction (0..1); converted to percent".into(),
+            });
+            &s * 100.0
+        } else if max > 100.0 {
+            warnings.push(Warning {
+                column: Some(sc.clone()),
+                message: format!("scroll depth goes up to {max}; values above 100% capped at 100"),
+            });
+            let capped: Float64Chunked = s
+                .f64()
+                .map_err(|e| ctx.polars(e))?
+                .iter()
+                .map(|v| v.map(|x| x.min(100.0)))
+                .collect();
+            capped.into_series()
+        } else {
+            s
+        };
+        columns.push(s.with_name(cols::SCROLL.into()).into_column());
+    }
+    columns.push(series(ctx, &df, cols::ROW)?.into_column());
+    for k in &ctx.opts.keep_columns {
+        if df.get_column_index(k).is_some() && !columns.iter().any(|c| c.name() == k.as_str()) {
+            columns.push(series(ctx, &df, k)?.into_column());
+        }
+    }
+    let mut table = DataFrame::new(n, columns).map_err(|e| ctx.polars(e))?;
+    if keep.iter().any(|k| !k) {
+        let mask = BooleanChunked::from_slice("keep".into(), &keep);
+        table = table.filter(&mask).map_err(|e| ctx.polars(e))?;
+    }
+    if table.height() == 0 {
+        return Err(LoadError::NothingLeft {
+            path: ctx.path.to_path_buf(),
+            step: rows_dropped
+                .iter()
+                .filter(|(_, c)| *c > 0)
+                .map(|(r, c)| format!("dropping {c} row(s): {r}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    if let Some(salt) = &ctx.opts.hash_salt {
+        let ids = table.column(cols::USER).map_err(|e| ctx.polars(e))?;
+        let hashed = privacy::hash_ids(salt, ids.str().map_err(|e| ctx.polars(e))?.iter());
+        table
+            .replace(cols::USER, Column::new(cols::USER.into(), hashed))
+            .map_err(|e| ctx.polars(e))?;
+    }
+    rows_dropped.retain(|(_, c)| *c > 0);
+    Ok(Canonical {
+        table,
+        time_encoding: Some(parsed.encoding),
+        duration_unit: unit,
+        rows_dropped,
+        left_out: Vec::new(),
+        warnings,
+    })
+}

@@ -1,0 +1,458 @@
+//! Reading an export file into a raw polars `DataFrame`: format and compression detection, CSV sniffing
+//! (delimiter, header, duplicate names), and the checks that turn garbage input into a clear error.
+
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::LoadError;
+
+/// Name of the row-number column added to every raw table so diagnostics can name data rows (1-based).
+pub const ROW_COL: &str = "__row";
+
+/// How many bytes of the file are looked at to sniff its format and header.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    Csv,
+    Parquet,
+    Ndjson,
+}
+
+impl std::fmt::Display for FileFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileFormat::Csv => "CSV",
+            FileFormat::Parquet => "Parquet",
+            FileFormat::Ndjson => "NDJSON",
+        })
+    }
+}
+
+impl FileFormat {
+    /// Guess the format from the file name (`.gz` is looked through).
+    pub fn from_path(path: &Path) -> Option<FileFormat> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let ext = name.rsplit('.').next()?;
+        match ext {
+            "csv" | "tsv" | "txt" | "psv" => Some(FileFormat::Csv),
+            "parquet" | "pq" => Some(FileFormat::Parquet),
+            "ndjson" | "jsonl" | "json" => Some(FileFormat::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// What the sniffing of the file's first bytes found out.
+#[derive(Debug, Clone)]
+pub struct Sniffed {
+    pub format: FileFormat,
+    pub gzip: bool,
+    /// CSV only: the field delimiter.
+    pub delimiter: Option<u8>,
+    /// CSV only: the header's column names, in order.
+    pub header: Vec<String>,
+}
+
+/// The bytes of an export, decompressed when it was gzip.
+pub enum Source {
+    File(File),
+    Memory(Vec<u8>),
+}
+
+pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
+    move |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn read_prefix(path: &Path, gzip: bool) -> Result<Vec<u8>, LoadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut buf = Vec::with_capacity(SNIFF_BYTES);
+    if gzip {
+        let mut dec = flate2::read::MultiGzDecoder::new(file).take(SNIFF_BYTES as u64);
+        dec.read_to_end(&mut buf).map_err(|e| LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "gzip".into(),
+            message: e.to_string(),
+        })?;
+    } else {
+        file.take(SNIFF_BYTES as u64)
+            .read_to_end(&mut buf)
+            .map_err(io_err(path))?;
+    }
+    Ok(buf)
+}
+
+/// Look at the first bytes of the file: compression, format, and for CSV the delimiter and header.
+pub fn sniff(
+    path: &Path,
+    format: Option<FileFormat>,
+    delimiter: Option<u8>,
+) -> Result<Sniffed, LoadError> {
+    let mut magic = [0u8; 4];
+    let n = File::open(path)
+        .map_err(io_err(path))?
+        .read(&mut magic)
+        .map_err(io_err(path))?;
+    if n == 0 {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let gzip = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    let is_parquet = n == 4 && &magic == b"PAR1";
+    let format = match format {
+        Some(f) => f,
+        None if is_parquet => FileFormat::Parquet,
+        None => match FileFormat::from_path(path) {
+            Some(FileFormat::Parquet) => FileFormat::Parquet,
+            Some(f) => f,
+            None => {
+                let prefix = read_prefix(path, gzip)?;
+                let first = prefix.iter().find(|b| !b.is_ascii_whitespace());
+                if first == Some(&b'{') {
+                    FileFormat::Ndjson
+                } else {
+                    FileFormat::Csv
+                }
+            }
+        },
+    };
+    if format == FileFormat::Parquet {
+        if !is_parquet {
+            return Err(LoadError::Parse {
+                path: path.to_path_buf(),
+                format: "Parquet".into(),
+                message: "the file does not start with the Parquet magic bytes".into(),
+            });
+        }
+        return Ok(Sniffed {
+            format,
+            gzip: false,
+            delimiter: None,
+            header: vec![],
+        });
+    }
+    let prefix = read_prefix(path, gzip)?;
+    let text_part = strip_bom(&prefix);
+    if text_part.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if let Some(offset) = text_part.iter().position(|&b| b == 0) {
+        return Err(LoadError::Binary {
+            path: path.to_path_buf(),
+            offset,
+        });
+    }
+    check_utf8(path, text_part, prefix.len() == SNIFF_BYTES)?;
+    if format == FileFormat::Ndjson {
+        return Ok(Sniffed {
+            format,
+            gzip,
+            delimiter: None,
+            header: vec![],
+        });
+    }
+    let text = String::from_utf8_lossy(text_part);
+    // The last line of a truncated prefix may be cut in half: keep whole lines only.
+    let mut lines: Vec<&str> = text.lines().collect();
+    if prefix.len() == SNIFF_BYTES && lines.len() > 1 {
+        lines.pop();
+    }
+    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&lines));
+    let header = split_csv_line(lines[0], delimiter);
+    check_header(path, &header)?;
+    Ok(Sniffed {
+        format,
+        gzip,
+        delimiter: Some(delimiter),
+        header,
+    })
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// Reject invalid UTF-8, naming the line. A truncated prefix may end inside a multi-byte character.
+fn check_utf8(path: &Path, bytes: &[u8], truncated: bool) -> Result<(), LoadError> {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) if truncated && e.error_len().is_none() => Ok(()),
+        Err(e) => Err(LoadError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line: 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+        }),
+    }
+}
+
+/// Find the first line of the whole file that is not UTF-8 (used to explain a parser failure).
+pub fn find_invalid_utf8_line(bytes: &[u8]) -> Option<usize> {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => None,
+        Err(e) => Some(
+            1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+        ),
+    }
+}
+
+fn check_header(path: &Path, header: &[String]) -> Result<(), LoadError> {
+    for (i, name) in header.iter().enumerate() {
+        if let Some(j) = header[..i].iter().position(|h| h == name) {
+            return Err(LoadError::DuplicateColumn {
+                path: path.to_path_buf(),
+                column: name.clone(),
+                first: j + 1,
+                second: i + 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Split one CSV line on `delim`, honouring double quotes.
+pub fn split_csv_line(line: &str, delim: u8) -> Vec<String> {
+    let delim = delim as char;
+    let mut out = Vec::new();
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut chars = line.trim_end_matches('\r').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if in_quotes && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => in_quotes = !in_quotes,
+            c if c == delim && !in_quotes => out.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    out.push(field);
+    out.into_iter().map(|f| f.trim().to_string()).collect()
+}
+
+/// Pick the delimiter that splits the first lines into the same, largest number of fields.
+pub fn detect_delimiter(lines: &[&str]) -> u8 {
+    let candidates = [b',', b';', b'\t', b'|'];
+    let sample: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.trim().is_empty())
+        .take(50)
+        .collect();
+    let mut best = (b',', 0usize, 0usize); // delimiter, consistent lines, fields
+    for &d in &candidates {
+        let counts: Vec<usize> = sample.iter().map(|l| split_csv_line(l, d).len()).collect();
+        let Some(&first) = counts.first() else {
+            continue;
+        };
+        if first < 2 {
+            continue;
+        }
+        let consistent = counts.iter().filter(|&&c| c == first).count();
+        if consistent > best.1 || (consistent == best.1 && first > best.2) {
+            best = (d, consistent, first);
+        }
+    }
+    best.0
+}
+
+/// Open the bytes of the export (decompressing gzip into memory).
+pub fn open_source(path: &Path, gzip: bool) -> Result<Source, LoadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    if !gzip {
+        return Ok(Source::File(file));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(file)
+        .read_to_end(&mut out)
+        .map_err(|e| LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "gzip".into(),
+            message: e.to_string(),
+        })?;
+    Ok(Source::Memory(out))
+}
+
+fn row_index() -> Option<RowIndex> {
+    Some(RowIndex {
+        name: ROW_COL.into(),
+        offset: 1,
+    })
+}
+
+/// CSV read settings: which columns, and the dtype for each column whose role fixes it.
+#[derive(Debug, Clone, Default)]
+pub struct CsvPlan {
+    /// Columns to read (None: all).
+    pub columns: Option<Vec<String>>,
+    /// Columns forced to a dtype (roles: ids and text as String, measures as Float64).
+    pub dtypes: Vec<(String, DataType)>,
+    /// Infer the other columns' types over the whole file (users tables) rather than a prefix.
+    pub infer_all_rows: bool,
+    /// Read at most this many rows (a preview).
+    pub n_rows: Option<usize>,
+    /// Read every column as text.
+    pub all_text: bool,
+}
+
+fn polars_err(path: &Path, format: FileFormat, e: PolarsError) -> LoadError {
+    LoadError::Parse {
+        path: path.to_path_buf(),
+        format: format.to_string(),
+        message: e.to_string(),
+    }
+}
+
+pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFrame, LoadError> {
+    let delimiter = sniffed.delimiter.unwrap_or(b',');
+    let mut overwrite = Schema::default();
+    for (name, dt) in &plan.dtypes {
+        overwrite.with_column(name.as_str().into(), dt.clone());
+    }
+    let infer = if plan.all_text {
+        Some(0)
+    } else if plan.infer_all_rows {
+        None
+    } else {
+        Some(10_000)
+    };
+    let options = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(infer)
+        .with_schema_overwrite(Some(Arc::new(overwrite)))
+        .with_columns(plan.columns.as_ref().map(|c| {
+            c.iter()
+                .map(|s| PlSmallStr::from(s.as_str()))
+                .collect::<Vec<_>>()
+                .into()
+        }))
+        .with_n_rows(plan.n_rows)
+        .with_row_index(row_index())
+        .with_raise_if_empty(false)
+        .map_parse_options(|p| {
+            p.with_separator(delimiter)
+                .with_quote_char(Some(b'"'))
+                .with_missing_is_null(true)
+                .with_null_values(Some(NullValues::AllColumns(vec![
+                    "".into(),
+                    "NULL".into(),
+                    "null".into(),
+                    "\\N".into(),
+                ])))
+        });
+    let source = open_source(path, sniffed.gzip)?;
+    let result = match source {
+        Source::File(f) => options.into_reader_with_file_handle(f).finish(),
+        Source::Memory(bytes) => options
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish(),
+    };
+    result.map_err(|e| explain_csv_failure(path, sniffed, e))
+}
+
+/// Turn a parser error into the most specific message we can give (bad UTF-8 line, ragged row).
+fn explain_csv_failure(path: &Path, sniffed: &Sniffed, e: PolarsError) -> LoadError {
+    if let Ok(Source::Memory(bytes)) = open_source(path, sniffed.gzip) {
+        if let Some(line) = find_invalid_utf8_line(&bytes) {
+            return LoadError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            };
+        }
+    } else if let Ok(bytes) = std::fs::read(path)
+        && let Some(line) = find_invalid_utf8_line(&bytes)
+    {
+        return LoadError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line,
+        };
+    }
+    polars_err(path, FileFormat::Csv, e)
+}
+
+pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    ParquetReader::new(file)
+        .with_columns(columns)
+        .with_row_index(row_index())
+        .finish()
+        .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+}
+
+pub fn read_ndjson(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, LoadError> {
+    let source = open_source(path, sniffed.gzip)?;
+    let bytes = match source {
+        Source::File(mut f) => {
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).map_err(io_err(path))?;
+            b
+        }
+        Source::Memory(b) => b,
+    };
+    if let Some(line) = find_invalid_utf8_line(&bytes) {
+        return Err(LoadError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line,
+        });
+    }
+    // Infer over every record: sparse keys (a revenue seen on purchases only) must not become text.
+    let df = JsonReader::new(Cursor::new(bytes.as_slice()))
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None::<NonZeroUsize>)
+        .finish()
+        .map_err(|e| {
+            let msg = e.to_string();
+            let line = first_bad_json_line(&bytes);
+            LoadError::Parse {
+                path: path.to_path_buf(),
+                format: "NDJSON".into(),
+                message: match line {
+                    Some(l) => format!("line {l} is not a JSON object ({msg})"),
+                    None => msg,
+                },
+            }
+        })?;
+    df.with_row_index(ROW_COL.into(), Some(1))
+        .map_err(|e| polars_err(path, FileFormat::Ndjson, e))
+}
+
+/// A cheap structural check to name the first line that is not a `{...}` object.
+fn first_bad_json_line(bytes: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines().enumerate().find_map(|(i, l)| {
+        let t = l.trim();
+        let object = t.starts_with('{') && t.ends_with('}');
+        (!t.is_empty() && !object).then_some(i + 1)
+    })
+}
+
+/// Column names of a Parquet file without reading its data.
+pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let schema = ParquetReader::new(file)
+        .schema()
+        .map_err(|e| polars_err(path, FileFormat::Parquet, e))?;
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+pub fn path_buf(path: &Path) -> PathBuf {
+    path.to_path_buf()
+}

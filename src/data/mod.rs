@@ -1,0 +1,478 @@
+//! Reading exports: formats, column roles and presets, timestamps, privacy, and the canonical tables
+//! (events or users) that the feature step consumes.
+
+pub mod events;
+pub mod flatten;
+pub mod format;
+pub mod privacy;
+pub mod roles;
+pub mod timestamp;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::LoadError;
+pub use format::FileFormat;
+use format::{CsvPlan, ROW_COL, Sniffed};
+pub use privacy::PiiKind;
+pub use roles::{Preset, Role, RoleMapping};
+pub use timestamp::TimeEncoding;
+
+/// Canonical column names of the events table.
+pub mod cols {
+    pub const USER: &str = "user_id";
+    /// Microseconds since the epoch, UTC.
+    pub const TS: &str = "ts";
+    pub const EVENT: &str = "event";
+    pub const SESSION: &str = "session";
+    pub const VALUE: &str = "value";
+    /// Seconds.
+    pub const DURATION: &str = "duration_s";
+    /// Percent, 0..=100.
+    pub const SCROLL: &str = "scroll";
+    pub const ROW: &str = super::format::ROW_COL;
+}
+
+/// One row per event, or one row per user with its features already aggregated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shape {
+    Events,
+    Users,
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Shape::Events => "events (one row per event)",
+            Shape::Users => "users (one row per user)",
+        })
+    }
+}
+
+/// Unit of the duration column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DurationUnit {
+    Seconds,
+    Milliseconds,
+}
+
+/// Everything the user can choose about loading. `Default` is "detect everything".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoadOptions {
+    pub format: Option<FileFormat>,
+    pub delimiter: Option<u8>,
+    pub shape: Option<Shape>,
+    /// Explicit role columns; `Some("")` unmaps a role that was detected.
+    pub roles: RoleMapping,
+    /// strftime format of the timestamp column, when detection is not enough.
+    pub time_format: Option<String>,
+    /// Unit of the duration column (default: milliseconds when the name says so, else seconds).
+    pub duration_unit: Option<DurationUnit>,
+    /// Salt for hashing user ids; hashing is on when this is set. Never written to any output.
+    #[serde(skip)]
+    pub hash_salt: Option<String>,
+    /// Columns detected as personal data that the user chose to keep.
+    pub keep_columns: Vec<String>,
+}
+
+/// Something the analysis can go on with, but the analyst should know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "column {c:?}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A column of the export that does not reach the analysis, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeftOut {
+    pub column: String,
+    pub reason: String,
+}
+
+/// What was loaded, how, and what happened on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub format: FileFormat,
+    pub gzip: bool,
+    pub delimiter: Option<u8>,
+    pub preset: Preset,
+    pub shape: Shape,
+    pub mapping: RoleMapping,
+    pub time_encoding: Option<TimeEncoding>,
+    pub duration_unit: Option<DurationUnit>,
+    /// Rows in the file (data rows, header excluded).
+    pub rows_read: usize,
+    /// Rows dropped, by reason.
+    pub rows_dropped: Vec<(String, usize)>,
+    pub hashed_ids: bool,
+    /// The canonical table: events (see [`cols`]) or users (user id + numeric feature columns).
+    pub table: DataFrame,
+    pub left_out: Vec<LeftOut>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Loaded {
+    pub fn n_users(&self) -> usize {
+        self.table
+            .column(cols::USER)
+            .and_then(|c| c.n_unique())
+            .unwrap_or(0)
+    }
+
+    /// First and last event time (microseconds), events shape only.
+    pub fn time_span(&self) -> Option<(i64, i64)> {
+        let ts = self.table.column(cols::TS).ok()?.i64().ok()?;
+        Some((ts.min()?, ts.max()?))
+    }
+}
+
+/// Format a list of 1-based data rows for a message: "rows 3, 9, 12 and 40 more".
+pub fn describe_rows(rows: &[u64]) -> String {
+    const SHOW: usize = 5;
+    let shown: Vec<String> = rows.iter().take(SHOW).map(|r| r.to_string()).collect();
+    let word = if rows.len() == 1 { "row" } else { "rows" };
+    if rows.len() > SHOW {
+        format!("{word} {} and {} more", shown.join(", "), rows.len() - SHOW)
+    } else {
+        format!("{word} {}", shown.join(", "))
+    }
+}
+
+/// Load an export: detect format, shape and roles (explicit choices win), read, clean and canonicalise.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
+    if opts.hash_salt.as_deref() == Some("") {
+        return Err(LoadError::MissingSalt);
+    }
+    let sniffed = format::sniff(path, opts.format, opts.delimiter)?;
+    // NDJSON has no header: read it whole and flatten nested objects before mapping roles.
+    let mut full: Option<DataFrame> = None;
+    let mut left_out = Vec::new();
+    let columns: Vec<String> = match sniffed.format {
+        FileFormat::Csv => sniffed.header.clone(),
+        FileFormat::Parquet => format::parquet_columns(path)?,
+        FileFormat::Ndjson => {
+            let raw = format::read_ndjson(path, &sniffed)?;
+            let (df, lists) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
+                path: path.to_path_buf(),
+                format: "NDJSON".into(),
+                message: e.to_string(),
+            })?;
+            for l in lists {
+                left_out.push(LeftOut {
+                    column: l,
+                    reason: "a list, not a value".into(),
+                });
+            }
+            let names = df
+                .get_column_names()
+                .iter()
+                .map(|s| s.to_string())
+                .filter(|s| s != ROW_COL)
+                .collect();
+            full = Some(df);
+            names
+        }
+    };
+    if columns.is_empty() {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let (preset, mut mapping) = roles::auto_map(&columns);
+    roles::apply_overrides(&mut mapping, &opts.roles);
+    for role in Role::ALL {
+        if let Some(c) = mapping.get(role)
+            && !columns.iter().any(|x| x == c)
+        {
+            return Err(LoadError::UnknownColumn {
+                path: path.to_path_buf(),
+                role: role.label().into(),
+                column: c.into(),
+                columns: columns.join(", "),
+            });
+        }
+    }
+    if mapping.user_id.is_none() {
+        let hint = if columns.len() == 1 && sniffed.format == FileFormat::Csv {
+            format!(
+                " (the header split into a single column with delimiter {:?}: is the delimiter right? pass --delimiter)",
+                sniffed.delimiter.map(char::from).unwrap_or(',')
+            )
+        } else {
+            String::new()
+        };
+        return Err(LoadError::NoUserColumn {
+            path: path.to_path_buf(),
+            columns: columns.join(", "),
+            hint,
+        });
+    }
+    let shape = opts
+        .shape
+        .unwrap_or(if mapping.timestamp.is_some() || mapping.event.is_some() {
+            Shape::Events
+        } else {
+            Shape::Users
+        });
+    let df = match full {
+        Some(df) => df,
+        None => read_table(path, &sniffed, shape, &mapping, &opts.keep_columns)?,
+    };
+    if df.height() == 0 {
+        return Err(LoadError::HeaderOnly {
+            path: path.to_path_buf(),
+        });
+    }
+    let rows_read = df.height();
+    let pii = detect_pii_columns(path, &sniffed, &df, &columns, &mapping)?;
+    let ctx = Context {
+        path,
+        opts,
+        mapping: &mapping,
+        pii: &pii,
+    };
+    let mut out = match shape {
+        Shape::Events => events::canonicalize(&ctx, df)?,
+        Shape::Users => users::canonicalize(&ctx, df)?,
+    };
+    // Columns of the export that are not in the canonical table, with the reason.
+    let used = mapping.columns();
+    for c in &columns {
+        if used.contains(c) || out.table.get_column_index(c).is_some() {
+            continue;
+        }
+        if out.left_out.iter().any(|l| &l.column == c) {
+            continue;
+        }
+        let reason = match pii.iter().find(|(name, _)| name == c) {
+            Some((_, kind)) => {
+                format!("looks like {kind} (personal data); keep it with --keep-col")
+            }
+            None if shape == Shape::Events => "no role in the analysis".into(),
+            None => "not numeric".into(),
+        };
+        left_out.push(LeftOut {
+            column: c.clone(),
+            reason,
+        });
+    }
+    left_out.append(&mut out.left_out);
+    if let Some(user_col) = &mapping.user_id
+        && let Some((_, kind)) = pii.iter().find(|(n, _)| n == user_col)
+        && opts.hash_salt.is_none()
+    {
+        out.warnings.push(Warning {
+            column: Some(user_col.clone()),
+            message: format!(
+                "user ids look like {kind}; consider --hash-ids so raw identifiers never leave the app"
+            ),
+        });
+    }
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        format: sniffed.format,
+        gzip: sniffed.gzip,
+        delimiter: sniffed.delimiter,
+        preset,
+        shape,
+        mapping,
+        time_encoding: out.time_encoding,
+        duration_unit: out.duration_unit,
+        rows_read,
+        rows_dropped: out.rows_dropped,
+        hashed_ids: opts.hash_salt.is_some(),
+        table: out.table,
+        left_out,
+        warnings: out.warnings,
+    })
+}
+
+/// Shared inputs of the canonicalisation steps.
+pub struct Context<'a> {
+    pub path: &'a Path,
+    pub opts: &'a LoadOptions,
+    pub mapping: &'a RoleMapping,
+    /// Columns that look like personal data.
+    pub pii: &'a [(String, PiiKind)],
+}
+
+impl Context<'_> {
+    pub fn bad_column(&self, role: Role, column: &str, message: impl Into<String>) -> LoadError {
+        LoadError::BadColumn {
+            path: self.path.to_path_buf(),
+            role: role.label().into(),
+            column: column.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn polars(&self, e: PolarsError) -> LoadError {
+        LoadError::Parse {
+            path: self.path.to_path_buf(),
+            format: "table".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What a canonicalisation step hands back.
+pub struct Canonical {
+    pub table: DataFrame,
+    pub time_encoding: Option<TimeEncoding>,
+    pub duration_unit: Option<DurationUnit>,
+    pub rows_dropped: Vec<(String, usize)>,
+    pub left_out: Vec<LeftOut>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Read the table: only the role columns (and kept ones) for events, everything for users.
+/// Role columns are read by role (ids as text, so `user_pseudo_id` is never parsed as a float).
+fn read_table(
+    path: &Path,
+    sniffed: &Sniffed,
+    shape: Shape,
+    mapping: &RoleMapping,
+    keep: &[String],
+) -> Result<DataFrame, LoadError> {
+    let mut wanted = mapping.columns();
+    for k in keep {
+        if !wanted.contains(k) {
+            wanted.push(k.clone());
+        }
+    }
+    let columns = match shape {
+        Shape::Events => Some(wanted),
+        Shape::Users => None,
+    };
+    match sniffed.format {
+        FileFormat::Parquet => format::read_parquet(path, columns),
+        FileFormat::Csv => {
+            let text_roles = [
+                mapping.user_id.as_ref(),
+                mapping.user_id_fallback.as_ref(),
+                mapping.session.as_ref(),
+                mapping.event.as_ref(),
+                mapping.event_fallback.as_ref(),
+                mapping.consent.as_ref(),
+            ];
+            let mut dtypes: Vec<(String, DataType)> = text_roles
+                .into_iter()
+                .flatten()
+                .map(|c| (c.clone(), DataType::String))
+                .collect();
+            for c in [&mapping.value, &mapping.duration, &mapping.scroll]
+                .into_iter()
+                .flatten()
+            {
+                dtypes.push((c.clone(), DataType::Float64));
+            }
+            let plan = CsvPlan {
+                columns: columns.clone(),
+                dtypes: dtypes.clone(),
+                infer_all_rows: shape == Shape::Users,
+                n_rows: None,
+                all_text: false,
+            };
+            match format::read_csv(path, sniffed, &plan) {
+                Ok(df) => Ok(df),
+                Err(LoadError::Parse { .. }) => {
+                    // A value did not fit its column's type: read the role columns as text so the
+                    // canonicalisation can name the rows that are wrong.
+                    let mut text = dtypes;
+                    for d in text.iter_mut() {
+                        d.1 = DataType::String;
+                    }
+                    if let Some(t) = &mapping.timestamp {
+                        text.push((t.clone(), DataType::String));
+                    }
+                    let plan = CsvPlan {
+                        dtypes: text,
+                        all_text: shape == Shape::Events,
+                        ..plan
+                    };
+                    format::read_csv(path, sniffed, &plan)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        FileFormat::Ndjson => unreachable!("NDJSON is read whole before mapping"),
+    }
+}
+
+/// Find columns that look like personal data, from the first rows of the file read as text.
+fn detect_pii_columns(
+    path: &Path,
+    sniffed: &Sniffed,
+    df: &DataFrame,
+    columns: &[String],
+    mapping: &RoleMapping,
+) -> Result<Vec<(String, PiiKind)>, LoadError> {
+    let preview = match sniffed.format {
+        FileFormat::Csv => {
+            let plan = CsvPlan {
+                n_rows: Some(1000),
+                all_text: true,
+                ..Default::default()
+            };
+            format::read_csv(path, sniffed, &plan).ok()
+        }
+        _ => Some(df.head(Some(1000))),
+    };
+    let Some(preview) = preview else {
+        return Ok(vec![]);
+    };
+    let mut found = Vec::new();
+    for c in columns {
+        // Measures and times are never personal data in this sense.
+        if [
+            &mapping.timestamp,
+            &mapping.value,
+            &mapping.duration,
+            &mapping.scroll,
+        ]
+        .iter()
+        .any(|m| m.as_deref() == Some(c.as_str()))
+        {
+            continue;
+        }
+        let Ok(col) = preview.column(c) else { continue };
+        let Ok(s) = col.as_materialized_series().cast(&DataType::String) else {
+            continue;
+        };
+        let Ok(ca) = s.str() else { continue };
+        if let Some(kind) = privacy::detect_pii(ca.iter().flatten()) {
+            found.push((c.clone(), kind));
+        }
+    }
+    Ok(found)
+}
+
+/// The 1-based data row numbers of the given positions.
+pub fn rows_of(df: &DataFrame, positions: &[usize]) -> Vec<u64> {
+    let Ok(col) = df.column(ROW_COL) else {
+        return positions.iter().map(|p| *p as u64 + 1).collect();
+    };
+    let Ok(s) = col.as_materialized_series().cast(&DataType::UInt64) else {
+        return positions.iter().map(|p| *p as u64 + 1).collect();
+    };
+    let Ok(ca) = s.u64() else {
+        return positions.iter().map(|p| *p as u64 + 1).collect();
+    };
+    positions
+        .iter()
+        .map(|&p| ca.get(p).unwrap_or(p as u64 + 1))
+        .collect()
+}

@@ -1,0 +1,152 @@
+//! Privacy on load: salted hashing of user ids, consent gating, and detection of columns that look like
+//! personal data (emails, phone numbers, IP addresses).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+/// Salted SHA-256 of a user id, as lowercase hex. The salt is never stored next to the hashes.
+pub fn hash_id(salt: &str, id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0x1f]); // separator: ("ab","c") and ("a","bc") must not collide
+    h.update(id.as_bytes());
+    let digest = h.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Hash a column of ids, computing each distinct id once.
+pub fn hash_ids<'a>(salt: &str, ids: impl Iterator<Item = Option<&'a str>>) -> Vec<Option<String>> {
+    let mut cache: HashMap<&'a str, String> = HashMap::new();
+    ids.map(|id| id.map(|id| cache.entry(id).or_insert_with(|| hash_id(salt, id)).clone()))
+        .collect()
+}
+
+/// Whether a consent value means "granted". Missing or unknown values mean no consent.
+pub fn consent_granted(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true"
+            | "yes"
+            | "y"
+            | "granted"
+            | "opt_in"
+            | "opt-in"
+            | "optin"
+            | "allowed"
+            | "accepted"
+    )
+}
+
+/// The kind of personal data a column appears to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PiiKind {
+    Email,
+    Phone,
+    IpAddress,
+}
+
+impl std::fmt::Display for PiiKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PiiKind::Email => "email addresses",
+            PiiKind::Phone => "phone numbers",
+            PiiKind::IpAddress => "IP addresses",
+        })
+    }
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$").expect("valid regex")
+});
+static PHONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\+?[0-9(][0-9 ().\-]{6,18}[0-9]$").expect("valid regex"));
+static IPV4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")
+        .expect("valid regex")
+});
+static IPV6: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}$").expect("valid regex")
+});
+
+/// Classify a sample of text values; a kind is reported when most non-empty values match it.
+pub fn detect_pii<'a>(values: impl Iterator<Item = &'a str>) -> Option<PiiKind> {
+    let mut n = 0usize;
+    let mut counts = [0usize; 3];
+    for v in values.take(1000) {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        n += 1;
+        if EMAIL.is_match(v) {
+            counts[0] += 1;
+        } else if IPV4.is_match(v) || (v.contains(':') && IPV6.is_match(v)) {
+            counts[2] += 1;
+        } else if PHONE.is_match(v) && looks_like_phone(v) {
+            counts[1] += 1;
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    let (i, &best) = counts.iter().enumerate().max_by_key(|(_, c)| **c)?;
+    (best * 2 > n).then_some([PiiKind::Email, PiiKind::Phone, PiiKind::IpAddress][i])
+}
+
+/// Phone numbers have separators or a leading +; a bare run of digits is more likely an id or a number.
+fn looks_like_phone(v: &str) -> bool {
+    v.starts_with('+') || v.contains([' ', '-', '(', ')'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_salted_sha256() {
+        // sha256("s" + 0x1f + "u1"), computed independently with Python's hashlib.
+        assert_eq!(
+            hash_id("s", "u1"),
+            "312d51c371a8f330f0dd9465bc982ea04af87cd38bf3ef483f7796cfc02d123a"
+        );
+        assert_ne!(hash_id("s", "u1"), hash_id("t", "u1"));
+        assert_eq!(hash_id("s", "u1").len(), 64);
+    }
+
+    #[test]
+    fn pii_columns_are_detected() {
+        assert_eq!(
+            detect_pii(["ann@example.com", "bob@shop.co.uk", ""].into_iter()),
+            Some(PiiKind::Email)
+        );
+        assert_eq!(
+            detect_pii(["+44 20 7946 0958", "(555) 123-4567"].into_iter()),
+            Some(PiiKind::Phone)
+        );
+        assert_eq!(
+            detect_pii(["192.168.0.1", "2001:db8::1"].into_iter()),
+            Some(PiiKind::IpAddress)
+        );
+        assert_eq!(
+            detect_pii(["1234567890.1700000000", "42"].into_iter()),
+            None
+        );
+        assert_eq!(detect_pii(["page_view", "purchase"].into_iter()), None);
+    }
+
+    #[test]
+    fn consent_values() {
+        assert!(consent_granted("Yes"));
+        assert!(consent_granted("granted"));
+        assert!(!consent_granted("No"));
+        assert!(!consent_granted("denied"));
+        assert!(!consent_granted(""));
+    }
+}

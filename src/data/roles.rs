@@ -1,0 +1,393 @@
+//! Column roles (which column is the user id, the timestamp, ...) and the presets that recognise known
+//! exports (GA4, Segment, Mixpanel, Amplitude) by their column names.
+
+use serde::{Deserialize, Serialize};
+
+/// What a column means to the analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    UserId,
+    Timestamp,
+    Event,
+    Session,
+    Value,
+    Duration,
+    Scroll,
+    Consent,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::UserId,
+        Role::Timestamp,
+        Role::Event,
+        Role::Session,
+        Role::Value,
+        Role::Duration,
+        Role::Scroll,
+        Role::Consent,
+    ];
+
+    /// The CLI flag that sets this role explicitly.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::UserId => "--user-col",
+            Role::Timestamp => "--time-col",
+            Role::Event => "--event-col",
+            Role::Session => "--session-col",
+            Role::Value => "--value-col",
+            Role::Duration => "--duration-col",
+            Role::Scroll => "--scroll-col",
+            Role::Consent => "--consent-col",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::UserId => "user id",
+            Role::Timestamp => "timestamp",
+            Role::Event => "event name",
+            Role::Session => "session id",
+            Role::Value => "value / revenue",
+            Role::Duration => "duration / engagement time",
+            Role::Scroll => "scroll depth",
+            Role::Consent => "consent",
+        }
+    }
+
+    /// Column names that take this role, best first (compared case-insensitively).
+    fn candidates(self) -> &'static [&'static str] {
+        match self {
+            Role::UserId => &[
+                "user_pseudo_id",
+                "userId",
+                "user_id",
+                "properties.distinct_id",
+                "distinct_id",
+                "anonymousId",
+                "anonymous_id",
+                "amplitude_id",
+                "customer_id",
+                "visitor_id",
+                "client_id",
+                "uid",
+                "user",
+            ],
+            Role::Timestamp => &[
+                "event_timestamp",
+                "timestamp",
+                "properties.time",
+                "event_time",
+                "time",
+                "ts",
+                "datetime",
+                "event_datetime",
+                "created_at",
+                "occurred_at",
+                "originalTimestamp",
+                "client_event_time",
+                "date",
+                "event_date",
+            ],
+            Role::Event => &[
+                "event_name",
+                "event",
+                "event_type",
+                "action",
+                "event_action",
+                "name",
+            ],
+            Role::Session => &[
+                "ga_session_id",
+                "session_id",
+                "sessionId",
+                "properties.session_id",
+                "properties.$session_id",
+                "context.sessionId",
+                "visit_id",
+                "session",
+            ],
+            Role::Value => &[
+                "value",
+                "revenue",
+                "properties.revenue",
+                "properties.value",
+                "properties.total",
+                "purchase_revenue",
+                "ecommerce.purchase_revenue",
+                "event_value_in_usd",
+                "event_properties.revenue",
+                "amount",
+                "price",
+            ],
+            Role::Duration => &[
+                "engagement_time_msec",
+                "duration",
+                "time_spent",
+                "properties.duration",
+                "properties.time_spent",
+                "engagement_time",
+                "dwell_time",
+                "duration_ms",
+                "duration_sec",
+                "event_properties.duration",
+            ],
+            Role::Scroll => &[
+                "percent_scrolled",
+                "scroll_depth",
+                "properties.scroll_depth",
+                "properties.percent_scrolled",
+                "event_properties.scroll_depth",
+                "scroll_percent",
+                "scroll",
+            ],
+            Role::Consent => &[
+                "consent",
+                "analytics_consent",
+                "consent_analytics",
+                "properties.consent",
+                "context.consent.analytics",
+                "privacy_info.analytics_storage",
+                "gdpr_consent",
+                "tracking_consent",
+            ],
+        }
+    }
+}
+
+/// A known export layout, recognised from its column names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Preset {
+    Ga4,
+    Segment,
+    Mixpanel,
+    Amplitude,
+    Generic,
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preset::Ga4 => "GA4 BigQuery export",
+            Preset::Segment => "Segment",
+            Preset::Mixpanel => "Mixpanel",
+            Preset::Amplitude => "Amplitude",
+            Preset::Generic => "generic",
+        })
+    }
+}
+
+/// Which column plays which role. A role may be unmapped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleMapping {
+    pub user_id: Option<String>,
+    /// Used where the user id is empty (Segment: `anonymousId` behind `userId`).
+    pub user_id_fallback: Option<String>,
+    pub timestamp: Option<String>,
+    pub event: Option<String>,
+    /// Used where the event name is empty (Segment page / screen calls carry their kind in `type`).
+    pub event_fallback: Option<String>,
+    pub session: Option<String>,
+    pub value: Option<String>,
+    pub duration: Option<String>,
+    pub scroll: Option<String>,
+    pub consent: Option<String>,
+}
+
+impl RoleMapping {
+    pub fn get(&self, role: Role) -> Option<&str> {
+        match role {
+            Role::UserId => self.user_id.as_deref(),
+            Role::Timestamp => self.timestamp.as_deref(),
+            Role::Event => self.event.as_deref(),
+            Role::Session => self.session.as_deref(),
+            Role::Value => self.value.as_deref(),
+            Role::Duration => self.duration.as_deref(),
+            Role::Scroll => self.scroll.as_deref(),
+            Role::Consent => self.consent.as_deref(),
+        }
+    }
+
+    pub fn set(&mut self, role: Role, column: Option<String>) {
+        let slot = match role {
+            Role::UserId => &mut self.user_id,
+            Role::Timestamp => &mut self.timestamp,
+            Role::Event => &mut self.event,
+            Role::Session => &mut self.session,
+            Role::Value => &mut self.value,
+            Role::Duration => &mut self.duration,
+            Role::Scroll => &mut self.scroll,
+            Role::Consent => &mut self.consent,
+        };
+        *slot = column;
+    }
+
+    /// Every column the mapping uses, fallbacks included.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Role::ALL
+            .iter()
+            .filter_map(|r| self.get(*r).map(str::to_string))
+            .collect();
+        out.extend(self.user_id_fallback.clone());
+        out.extend(self.event_fallback.clone());
+        out.dedup();
+        out
+    }
+}
+
+fn find(columns: &[String], wanted: &str, taken: &[String]) -> Option<String> {
+    columns
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(wanted) && !taken.contains(c))
+        .cloned()
+}
+
+fn has(columns: &[String], wanted: &str) -> bool {
+    columns.iter().any(|c| c.eq_ignore_ascii_case(wanted))
+}
+
+/// Recognise the export and map every role it can from the column names.
+pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
+    let preset = if has(columns, "user_pseudo_id") && has(columns, "event_name") {
+        Preset::Ga4
+    } else if has(columns, "properties.distinct_id") || has(columns, "properties.time") {
+        Preset::Mixpanel
+    } else if has(columns, "event_type")
+        && (has(columns, "amplitude_id") || has(columns, "user_id"))
+    {
+        Preset::Amplitude
+    } else if (has(columns, "userId") || has(columns, "anonymousId")) && has(columns, "event") {
+        Preset::Segment
+    } else {
+        Preset::Generic
+    };
+    let mut mapping = RoleMapping::default();
+    let mut taken: Vec<String> = Vec::new();
+    for role in Role::ALL {
+        let found = role
+            .candidates()
+            .iter()
+            .find_map(|c| find(columns, c, &taken));
+        if let Some(col) = &found {
+            taken.push(col.clone());
+        }
+        mapping.set(role, found);
+    }
+    if preset == Preset::Segment
+        && mapping
+            .user_id
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case("userId"))
+    {
+        mapping.user_id_fallback = find(columns, "anonymousId", &[]);
+    }
+    if preset == Preset::Segment && mapping.event.is_some() {
+        mapping.event_fallback = find(columns, "type", &[]);
+    }
+    (preset, mapping)
+}
+
+/// Merge explicit choices over an automatic mapping. `Some("")` unmaps a role.
+pub fn apply_overrides(mapping: &mut RoleMapping, overrides: &RoleMapping) {
+    for role in Role::ALL {
+        if let Some(col) = overrides.get(role) {
+            mapping.set(
+                role,
+                if col.is_empty() {
+                    None
+                } else {
+                    Some(col.to_string())
+                },
+            );
+            if role == Role::UserId {
+                mapping.user_id_fallback = overrides.user_id_fallback.clone();
+            }
+            if role == Role::Event {
+                mapping.event_fallback = overrides.event_fallback.clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ga4_columns_map_to_roles() {
+        let c = cols(&[
+            "event_date",
+            "event_timestamp",
+            "event_name",
+            "user_pseudo_id",
+            "ga_session_id",
+            "engagement_time_msec",
+            "percent_scrolled",
+            "value",
+        ]);
+        let (preset, m) = auto_map(&c);
+        assert_eq!(preset, Preset::Ga4);
+        assert_eq!(m.user_id.as_deref(), Some("user_pseudo_id"));
+        assert_eq!(m.timestamp.as_deref(), Some("event_timestamp"));
+        assert_eq!(m.event.as_deref(), Some("event_name"));
+        assert_eq!(m.session.as_deref(), Some("ga_session_id"));
+        assert_eq!(m.duration.as_deref(), Some("engagement_time_msec"));
+        assert_eq!(m.scroll.as_deref(), Some("percent_scrolled"));
+        assert_eq!(m.value.as_deref(), Some("value"));
+    }
+
+    #[test]
+    fn segment_uses_anonymous_id_behind_user_id() {
+        let c = cols(&[
+            "anonymousId",
+            "userId",
+            "event",
+            "type",
+            "timestamp",
+            "properties.revenue",
+        ]);
+        let (preset, m) = auto_map(&c);
+        assert_eq!(preset, Preset::Segment);
+        assert_eq!(m.user_id.as_deref(), Some("userId"));
+        assert_eq!(m.user_id_fallback.as_deref(), Some("anonymousId"));
+        assert_eq!(m.event_fallback.as_deref(), Some("type"));
+        assert_eq!(m.value.as_deref(), Some("properties.revenue"));
+    }
+
+    #[test]
+    fn mixpanel_and_amplitude_are_recognised() {
+        let (p, m) = auto_map(&cols(&[
+            "event",
+            "properties.distinct_id",
+            "properties.time",
+        ]));
+        assert_eq!(p, Preset::Mixpanel);
+        assert_eq!(m.user_id.as_deref(), Some("properties.distinct_id"));
+        assert_eq!(m.timestamp.as_deref(), Some("properties.time"));
+        let (p, m) = auto_map(&cols(&[
+            "user_id",
+            "event_type",
+            "event_time",
+            "session_id",
+        ]));
+        assert_eq!(p, Preset::Amplitude);
+        assert_eq!(m.event.as_deref(), Some("event_type"));
+        assert_eq!(m.session.as_deref(), Some("session_id"));
+    }
+
+    #[test]
+    fn overrides_replace_and_unmap() {
+        let (_, mut m) = auto_map(&cols(&["user_id", "event", "ts", "value"]));
+        let mut o = RoleMapping::default();
+        o.set(Role::UserId, Some("customer".into()));
+        o.set(Role::Value, Some(String::new()));
+        apply_overrides(&mut m, &o);
+        assert_eq!(m.user_id.as_deref(), Some("customer"));
+        assert_eq!(m.value, None);
+        assert_eq!(m.timestamp.as_deref(), Some("ts"));
+    }
+}

@@ -1,0 +1,321 @@
+//! Timestamp parsing: ISO-8601 with or without zone, `YYYY-MM-DD HH:MM:SS`, `YYYYMMDD`, epoch seconds /
+//! milliseconds / microseconds / nanoseconds (by magnitude), or an explicit strftime format.
+//! Everything becomes microseconds since the Unix epoch, UTC.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// How a timestamp column was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeEncoding {
+    EpochSeconds,
+    EpochMillis,
+    EpochMicros,
+    EpochNanos,
+    /// Integers such as 20240131.
+    YyyyMmDd,
+    /// RFC 3339 / ISO-8601 with a zone offset or `Z`.
+    Iso8601Zoned,
+    /// A strftime format (naive times are taken as UTC).
+    Format(String),
+}
+
+impl std::fmt::Display for TimeEncoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeEncoding::EpochSeconds => f.write_str("epoch seconds"),
+            TimeEncoding::EpochMillis => f.write_str("epoch milliseconds"),
+            TimeEncoding::EpochMicros => f.write_str("epoch microseconds"),
+            TimeEncoding::EpochNanos => f.write_str("epoch nanoseconds"),
+            TimeEncoding::YyyyMmDd => f.write_str("YYYYMMDD"),
+            TimeEncoding::Iso8601Zoned => f.write_str("ISO-8601 with zone"),
+            TimeEncoding::Format(s) => write!(f, "format {s:?}"),
+        }
+    }
+}
+
+/// Result of parsing a timestamp column.
+pub struct ParsedTimes {
+    /// Microseconds since the epoch, UTC; None where the value was missing or could not be parsed.
+    pub micros: Vec<Option<i64>>,
+    pub encoding: TimeEncoding,
+    /// Positions (0-based) whose value was present but unparseable.
+    pub failed: Vec<usize>,
+    /// Positions (0-based) whose value was missing.
+    pub missing: Vec<usize>,
+}
+
+/// Naive formats tried in order when no format is given (naive times are UTC).
+const NAIVE_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f UTC",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y%m%d",
+];
+
+/// Parse one text value with a given encoding.
+fn parse_text(s: &str, enc: &TimeEncoding) -> Option<i64> {
+    let s = s.trim();
+    match enc {
+        TimeEncoding::Iso8601Zoned => DateTime::parse_from_rfc3339(s)
+            .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z"))
+            .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%#z"))
+            .ok()
+            .map(|d| d.timestamp_micros()),
+        TimeEncoding::Format(fmt) => {
+            if let Ok(d) = DateTime::parse_from_str(s, fmt) {
+                return Some(d.timestamp_micros());
+            }
+            if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
+                return Some(d.and_utc().timestamp_micros());
+            }
+            NaiveDate::parse_from_str(s, fmt)
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc().timestamp_micros())
+        }
+        TimeEncoding::YyyyMmDd => s.parse::<i64>().ok().and_then(yyyymmdd_to_micros),
+        _ => s.parse::<f64>().ok().and_then(|v| epoch_to_micros(v, enc)),
+    }
+}
+
+fn yyyymmdd_to_micros(v: i64) -> Option<i64> {
+    let (y, m, d) = (
+        (v / 10_000) as i32,
+        (v / 100 % 100) as u32,
+        (v % 100) as u32,
+    );
+    NaiveDate::from_ymd_opt(y, m, d)?
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_micros())
+}
+
+fn epoch_to_micros(v: f64, enc: &TimeEncoding) -> Option<i64> {
+    if !v.is_finite() {
+        return None;
+    }
+    let micros = match enc {
+        TimeEncoding::EpochSeconds => v * 1e6,
+        TimeEncoding::EpochMillis => v * 1e3,
+        TimeEncoding::EpochMicros => v,
+        TimeEncoding::EpochNanos => v / 1e3,
+        TimeEncoding::YyyyMmDd => return yyyymmdd_to_micros(v as i64),
+        _ => return None,
+    };
+    Some(micros.round() as i64)
+}
+
+fn looks_like_yyyymmdd(values: &[f64]) -> bool {
+    !values.is_empty()
+        && values.iter().all(|&v| {
+            v.fract() == 0.0
+                && (19_000_101.0..=21_001_231.0).contains(&v)
+                && yyyymmdd_to_micros(v as i64).is_some()
+        })
+}
+
+/// Decide the epoch unit from the magnitude of the values (median of a sample).
+fn epoch_unit(sample: &[f64]) -> TimeEncoding {
+    if looks_like_yyyymmdd(sample) {
+        return TimeEncoding::YyyyMmDd;
+    }
+    let mut v: Vec<f64> = sample.iter().map(|x| x.abs()).collect();
+    v.sort_by(f64::total_cmp);
+    let median = v.get(v.len() / 2).copied().unwrap_or(0.0);
+    if median >= 1e17 {
+        TimeEncoding::EpochNanos
+    } else if median >= 1e14 {
+        TimeEncoding::EpochMicros
+    } else if median >= 1e11 {
+        TimeEncoding::EpochMillis
+    } else {
+        TimeEncoding::EpochSeconds
+    }
+}
+
+/// Choose how to read text timestamps from a sample of values.
+fn detect_text_encoding(sample: &[&str]) -> Option<TimeEncoding> {
+    let numeric: Vec<f64> = sample
+        .iter()
+        .filter_map(|s| s.trim().parse::<f64>().ok())
+        .collect();
+    if !sample.is_empty() && numeric.len() == sample.len() {
+        return Some(epoch_unit(&numeric));
+    }
+    let mut candidates = vec![TimeEncoding::Iso8601Zoned];
+    candidates.extend(
+        NAIVE_FORMATS
+            .iter()
+            .map(|f| TimeEncoding::Format(f.to_string())),
+    );
+    let mut best: Option<(TimeEncoding, usize)> = None;
+    for enc in candidates {
+        let ok = sample
+            .iter()
+            .filter(|s| parse_text(s, &enc).is_some())
+            .count();
+        if ok > 0 && best.as_ref().is_none_or(|(_, b)| ok > *b) {
+            best = Some((enc, ok));
+        }
+    }
+    best.map(|(e, _)| e)
+}
+
+/// Parse a whole timestamp column. `format` is an explicit strftime format, if the user gave one.
+pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<ParsedTimes>> {
+    let s = col.as_materialized_series();
+    let n = s.len();
+    let (micros, encoding): (Vec<Option<i64>>, TimeEncoding) = if s.dtype().is_primitive_numeric() {
+        let f = s.cast(&DataType::Float64)?;
+        let ca = f.f64()?;
+        let sample: Vec<f64> = ca.iter().flatten().take(1000).collect();
+        let enc = match format {
+            Some(_) => TimeEncoding::YyyyMmDd,
+            None => epoch_unit(&sample),
+        };
+        let exact_int = s.dtype().is_integer();
+        let out: Vec<Option<i64>> = if exact_int && enc == TimeEncoding::EpochMicros {
+            // Keep integer microseconds exact.
+            s.cast(&DataType::Int64)?.i64()?.iter().collect()
+        } else {
+            let vals: Vec<Option<f64>> = ca.iter().collect();
+            vals.par_iter()
+                .map(|v| v.and_then(|v| epoch_to_micros(v, &enc)))
+                .collect()
+        };
+        (out, enc)
+    } else if s.dtype() == &DataType::String {
+        let ca = s.str()?;
+        let sample: Vec<&str> = ca
+            .iter()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+            .take(1000)
+            .collect();
+        let enc = match format {
+            Some(f) => TimeEncoding::Format(f.to_string()),
+            None => match detect_text_encoding(&sample) {
+                Some(e) => e,
+                None => {
+                    return Ok(None);
+                }
+            },
+        };
+        let vals: Vec<Option<&str>> = ca.iter().collect();
+        let out: Vec<Option<i64>> = vals
+            .par_iter()
+            .map(|v| v.and_then(|v| parse_text(v, &enc)))
+            .collect();
+        (out, enc)
+    } else if matches!(s.dtype(), DataType::Datetime(_, _)) {
+        let us = s.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?;
+        let phys = us.to_physical_repr();
+        (
+            phys.i64()?.iter().collect(),
+            TimeEncoding::Format("native datetime".into()),
+        )
+    } else if s.dtype() == &DataType::Date {
+        let days = s.cast(&DataType::Int32)?;
+        (
+            days.i32()?
+                .iter()
+                .map(|d| d.map(|d| d as i64 * 86_400_000_000))
+                .collect(),
+            TimeEncoding::Format("native date".into()),
+        )
+    } else {
+        return Ok(None);
+    };
+    let present: Vec<bool> = s.is_not_null().iter().map(|b| b.unwrap_or(false)).collect();
+    let mut failed = Vec::new();
+    let mut missing = Vec::new();
+    for i in 0..n {
+        if micros[i].is_none() {
+            if present[i] {
+                failed.push(i);
+            } else {
+                missing.push(i);
+            }
+        }
+    }
+    Ok(Some(ParsedTimes {
+        micros,
+        encoding,
+        failed,
+        missing,
+    }))
+}
+
+/// Parse one date or date-time given by the user (`2024-11-30`, `2024-11-30T12:00:00Z`, ...).
+pub fn parse_instant(s: &str) -> Option<i64> {
+    let enc = detect_text_encoding(&[s])?;
+    parse_text(s, &enc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn micros(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_opt(h, mi, s)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    }
+
+    fn parse_strs(v: &[&str], fmt: Option<&str>) -> ParsedTimes {
+        let col = Column::new("t".into(), v.iter().map(|s| Some(*s)).collect::<Vec<_>>());
+        parse_column(&col, fmt).unwrap().unwrap()
+    }
+
+    #[test]
+    fn iso_with_and_without_zone() {
+        let p = parse_strs(&["2024-03-01T10:00:00Z", "2024-03-01T12:30:00+02:00"], None);
+        assert_eq!(p.encoding, TimeEncoding::Iso8601Zoned);
+        assert_eq!(p.micros[0], Some(micros(2024, 3, 1, 10, 0, 0)));
+        assert_eq!(p.micros[1], Some(micros(2024, 3, 1, 10, 30, 0)));
+        let p = parse_strs(&["2024-03-01T10:00:00.250", "2024-03-02T00:00:00"], None);
+        assert_eq!(p.micros[0], Some(micros(2024, 3, 1, 10, 0, 0) + 250_000));
+        let p = parse_strs(&["2024-03-01 10:00:00", "2024-03-02 11:00:00"], None);
+        assert_eq!(p.micros[1], Some(micros(2024, 3, 2, 11, 0, 0)));
+    }
+
+    #[test]
+    fn epoch_units_by_magnitude() {
+        let base = micros(2024, 3, 1, 10, 0, 0);
+        for (scale, enc) in [
+            (1_000_000i64, TimeEncoding::EpochSeconds),
+            (1_000, TimeEncoding::EpochMillis),
+            (1, TimeEncoding::EpochMicros),
+        ] {
+            let v = base / scale;
+            let col = Column::new("t".into(), vec![v, v + 1]);
+            let p = parse_column(&col, None).unwrap().unwrap();
+            assert_eq!(p.encoding, enc);
+            assert_eq!(p.micros[0], Some(v * scale));
+        }
+        let col = Column::new("t".into(), vec![20240131i64, 20240201]);
+        let p = parse_column(&col, None).unwrap().unwrap();
+        assert_eq!(p.encoding, TimeEncoding::YyyyMmDd);
+        assert_eq!(p.micros[0], Some(micros(2024, 1, 31, 0, 0, 0)));
+    }
+
+    #[test]
+    fn explicit_format_and_failures_are_reported() {
+        let p = parse_strs(
+            &["01/03/2024 10:00", "garbage", "02/03/2024 11:00"],
+            Some("%d/%m/%Y %H:%M"),
+        );
+        assert_eq!(p.micros[0], Some(micros(2024, 3, 1, 10, 0, 0)));
+        assert_eq!(p.failed, vec![1]);
+    }
+}

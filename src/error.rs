@@ -1,0 +1,104 @@
+//! Typed errors of the core library. Every variant names the file and, where it can, the column and rows,
+//! so the CLI and the GUI can show the message as it is.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors raised while reading an export and turning it into a table of events or users.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read the file: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    #[error("{path}: the file has a header but no data rows")]
+    HeaderOnly { path: PathBuf },
+    #[error(
+        "{path}: this is not a text export (binary bytes near offset {offset}); expected CSV, Parquet or NDJSON"
+    )]
+    Binary { path: PathBuf, offset: usize },
+    #[error("{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8")]
+    InvalidUtf8 { path: PathBuf, line: usize },
+    #[error(
+        "{path}: duplicate column name {column:?} (columns {first} and {second}); rename one of them"
+    )]
+    DuplicateColumn {
+        path: PathBuf,
+        column: String,
+        first: usize,
+        second: usize,
+    },
+    #[error("{path}: could not parse the file as {format}: {message}")]
+    Parse {
+        path: PathBuf,
+        format: String,
+        message: String,
+    },
+    #[error("{path}: no user id column found among [{columns}]; name one with --user-col{hint}")]
+    NoUserColumn {
+        path: PathBuf,
+        columns: String,
+        hint: String,
+    },
+    #[error("{path}: column {column:?} given for {role} does not exist; columns are [{columns}]")]
+    UnknownColumn {
+        path: PathBuf,
+        role: String,
+        column: String,
+        columns: String,
+    },
+    #[error("{path}: column {column:?} ({role}): {message}")]
+    BadColumn {
+        path: PathBuf,
+        role: String,
+        column: String,
+        message: String,
+    },
+    #[error(
+        "{path}: a users table needs at least one numeric feature column besides {user_column:?}"
+    )]
+    NoFeatureColumns { path: PathBuf, user_column: String },
+    #[error("{path}: no rows left after {step}")]
+    NothingLeft { path: PathBuf, step: String },
+    #[error("hashing user ids needs a salt: pass --salt or set PERSONA_LAB_SALT")]
+    MissingSalt,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Errors raised while computing or transforming per-user features.
+#[derive(Debug, Error)]
+pub enum FeatureError {
+    #[error("feature computation failed: {0}")]
+    Polars(String),
+    #[error("no usable features: {0}")]
+    NoFeatures(String),
+    #[error("unknown feature {0:?}; see `persona-lab features --list`")]
+    UnknownFeature(String),
+    #[error("feature {feature:?}: {message}")]
+    Invalid { feature: String, message: String },
+}
+
+/// Errors of writing an output file (always atomic: temp file, then rename).
+#[derive(Debug, Error)]
+pub enum WriteError {
+    #[error("{path}: cannot write: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot encode {format}: {message}")]
+    Encode {
+        path: PathBuf,
+        format: String,
+        message: String,
+    },
+    #[error("{path}: unknown output format; use .csv, .csv.gz, .parquet, .ndjson or .jsonl")]
+    UnknownFormat { path: PathBuf },
+}

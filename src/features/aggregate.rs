@@ -1,0 +1,411 @@
+//! Events → one row of behavioral features per user, as one polars lazy group-by.
+
+use std::f64::consts::LN_2;
+
+use polars::prelude::*;
+use polars::series::ops::NullBehavior;
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::{self, CATALOGUE, COUNT_PREFIX, EventKind, Needs};
+use crate::data::{Loaded, Shape, cols};
+use crate::error::FeatureError;
+
+const DAY_US: f64 = 86_400_000_000.0;
+
+/// Settings of the aggregation step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Per-event-name counts for the N most frequent event names (the rest as `count:other`).
+    pub top_events: usize,
+    /// Half-life of the time-decayed event count, in days.
+    pub half_life_days: f64,
+    /// Inactivity gap that starts a new session when the export has no session column, in minutes.
+    pub session_gap_minutes: f64,
+    /// Reference time (microseconds, UTC) for recency and decay; events after it are ignored.
+    /// None: the last event of the export.
+    pub as_of: Option<i64>,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            top_events: 10,
+            half_life_days: 14.0,
+            session_gap_minutes: 30.0,
+            as_of: None,
+        }
+    }
+}
+
+/// How sessions were counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionSource {
+    Column,
+    InactivityGap,
+    /// Per-user input: no sessions.
+    None,
+}
+
+/// The per-user profile table: `user_id` and one Float64 column per available feature.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub table: DataFrame,
+    /// Feature ids, in column order.
+    pub features: Vec<String>,
+    /// Catalogue features that could not be computed from this export, and why.
+    pub unavailable: Vec<(String, String)>,
+    /// Reference time used for recency (events shape).
+    pub reference_time: Option<i64>,
+    pub sessions: SessionSource,
+    /// Event names per recognised kind (events shape).
+    pub kinds_found: Vec<(EventKind, Vec<String>)>,
+}
+
+impl Profile {
+    pub fn n_users(&self) -> usize {
+        self.table.height()
+    }
+
+    pub fn column(&self, id: &str) -> Result<Vec<Option<f64>>, FeatureError> {
+        let c = self
+            .table
+            .column(id)
+            .map_err(|_| FeatureError::UnknownFeature(id.into()))?;
+        let ca = c.f64().map_err(|e| FeatureError::Polars(e.to_string()))?;
+        Ok(ca.iter().collect())
+    }
+
+    pub fn user_ids(&self) -> Vec<String> {
+        self.table
+            .column(cols::USER)
+            .ok()
+            .and_then(|c| {
+                c.str()
+                    .ok()
+                    .map(|ca| ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn perr(e: PolarsError) -> FeatureError {
+    FeatureError::Polars(e.to_string())
+}
+
+/// Compute the profile of every user in a loaded export.
+pub fn compute_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, FeatureError> {
+    match loaded.shape {
+        Shape::Users => users_profile(loaded),
+        Shape::Events => events_profile(loaded, cfg),
+    }
+}
+
+fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
+    let t = &loaded.table;
+    let features: Vec<String> = t
+        .columns()
+        .iter()
+        .filter(|c| {
+            c.name() != cols::USER && c.name() != cols::ROW && c.dtype() == &DataType::Float64
+        })
+        .map(|c| c.name().to_string())
+        .collect();
+    let mut select = vec![col(cols::USER)];
+    select.extend(features.iter().map(|f| col(f.as_str())));
+    let table = t
+        .clone()
+        .lazy()
+        .select(select)
+        .sort([cols::USER], Default::default())
+        .collect()
+        .map_err(perr)?;
+    Ok(Profile {
+        table,
+        features,
+        unavailable: vec![],
+        reference_time: None,
+        sessions: SessionSource::None,
+        kinds_found: vec![],
+    })
+}
+
+fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, FeatureError> {
+    if cfg.half_life_days.is_nan() || cfg.half_life_days <= 0.0 {
+        return Err(FeatureError::Invalid {
+            feature: "decayed_events".into(),
+            message: format!("half-life must be positive, got {}", cfg.half_life_days),
+        });
+    }
+    if cfg.session_gap_minutes.is_nan() || cfg.session_gap_minutes <= 0.0 {
+        return Err(FeatureError::Invalid {
+            feature: "sessions".into(),
+            message: format!(
+                "session gap must be positive, got {}",
+                cfg.session_gap_minutes
+            ),
+        });
+    }
+    let t = &loaded.table;
+    let has = |c: &str| t.get_column_index(c).is_some();
+    let ts = t.column(cols::TS).map_err(perr)?.i64().map_err(perr)?;
+    let last = ts
+        .max()
+        .ok_or_else(|| FeatureError::NoFeatures("no events".into()))?;
+    let reference = cfg.as_of.unwrap_or(last);
+    let mut lf = t.clone().lazy();
+    if let Some(as_of) = cfg.as_of {
+        lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
+    }
+
+    // Event names and their frequencies, to classify kinds and pick the top N.
+    let names = lf
+        .clone()
+        .group_by([col(cols::EVENT)])
+        .agg([len().alias("n")])
+        .collect()
+        .map_err(perr)?;
+    if names.height() == 0 {
+        return Err(FeatureError::NoFeatures(
+            "no events on or before the reference date".into(),
+        ));
+    }
+    let mut name_counts: Vec<(String, u64)> = {
+        let n = names
+            .column(cols::EVENT)
+            .map_err(perr)?
+            .str()
+            .map_err(perr)?;
+        let c = names
+            .column("n")
+            .map_err(perr)?
+            .cast(&DataType::UInt64)
+            .map_err(perr)?;
+        let c = c.u64().map_err(perr)?;
+        n.iter()
+            .zip(c.iter())
+            .map(|(a, b)| (a.unwrap_or("").to_string(), b.unwrap_or(0)))
+            .collect()
+    };
+    name_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut kinds_found: Vec<(EventKind, Vec<String>)> = Vec::new();
+    for kind in EventKind::ALL {
+        let list: Vec<String> = name_counts
+            .iter()
+            .filter(|(n, _)| EventKind::classify(n) == Some(kind))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if !list.is_empty() {
+            kinds_found.push((kind, list));
+        }
+    }
+    let kind_col = |k: EventKind| format!("__kind_{k:?}");
+    let has_kind = |k: EventKind| kinds_found.iter().any(|(kk, _)| *kk == k);
+    let flags: Vec<Expr> = kinds_found
+        .iter()
+        .map(|(k, list)| {
+            let s = Series::new("names".into(), list.clone());
+            col(cols::EVENT)
+                .is_in(lit(s).implode(false), false)
+                .alias(kind_col(*k))
+        })
+        .collect();
+    if !flags.is_empty() {
+        lf = lf.with_columns(flags);
+    }
+
+    let sessions = if has(cols::SESSION) {
+        col(cols::SESSION)
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::Float64)
+    } else {
+        let gap_us = (cfg.session_gap_minutes * 60.0 * 1e6).round() as i64;
+        (col(cols::TS)
+            .sort(SortOptions::default())
+            .diff(lit(1), NullBehavior::Ignore)
+            .gt(lit(gap_us))
+            .sum()
+            .cast(DataType::Float64)
+            + lit(1.0))
+        .alias("sessions")
+    };
+    let ts_f = col(cols::TS).cast(DataType::Float64);
+    let mut aggs: Vec<Expr> = vec![
+        len().cast(DataType::Float64).alias("events"),
+        sessions.alias("__sessions_raw"),
+        (ts_f.clone() / lit(DAY_US))
+            .floor()
+            .n_unique()
+            .cast(DataType::Float64)
+            .alias("active_days"),
+        col(cols::TS).min().alias("__first"),
+        col(cols::TS).max().alias("__last"),
+        ((lit(reference as f64) - ts_f) / lit(DAY_US) * lit(-LN_2 / cfg.half_life_days))
+            .exp()
+            .sum()
+            .alias("decayed_events"),
+    ];
+    if has(cols::DURATION) {
+        aggs.push(col(cols::DURATION).sum().alias("time_total"));
+    }
+    if has(cols::SCROLL) {
+        aggs.push(col(cols::SCROLL).mean().alias("scroll_mean"));
+        aggs.push(col(cols::SCROLL).max().alias("scroll_max"));
+    }
+    let count_name = |k: EventKind| match k {
+        EventKind::PageView => "page_views",
+        EventKind::ProductView => "product_views",
+        EventKind::AddToCart => "cart_adds",
+        EventKind::Purchase => "purchases",
+        EventKind::Search => "searches",
+        EventKind::VideoPlay => "video_plays",
+    };
+    for (k, _) in &kinds_found {
+        aggs.push(
+            col(kind_col(*k).as_str())
+                .sum()
+                .cast(DataType::Float64)
+                .alias(count_name(*k)),
+        );
+    }
+    if has(cols::VALUE) {
+        let revenue = if has_kind(EventKind::Purchase) {
+            col(cols::VALUE)
+                .filter(col(kind_col(EventKind::Purchase).as_str()))
+                .sum()
+        } else {
+            col(cols::VALUE).sum()
+        };
+        aggs.push(revenue.alias("revenue"));
+    }
+    let top: Vec<&String> = name_counts
+        .iter()
+        .take(cfg.top_events)
+        .map(|(n, _)| n)
+        .collect();
+    for name in &top {
+        aggs.push(
+            col(cols::EVENT)
+                .eq(lit(name.as_str()))
+                .sum()
+                .cast(DataType::Float64)
+                .alias(format!("{COUNT_PREFIX}{name}")),
+        );
+    }
+
+    let per_session = |num: &str| (col(num) / col("sessions")).alias(format!("{num}_per_session"));
+    let mut derived: Vec<Expr> = vec![
+        per_session("events"),
+        ((lit(reference as f64) - col("__last").cast(DataType::Float64)) / lit(DAY_US))
+            .alias("recency_days"),
+        ((lit(reference as f64) - col("__first").cast(DataType::Float64)) / lit(DAY_US))
+            .alias("tenure_days"),
+    ];
+    if has(cols::DURATION) {
+        derived.push((col("time_total") / col("sessions")).alias("time_per_session"));
+    }
+    for (k, _) in &kinds_found {
+        if *k != EventKind::Purchase {
+            derived.push(per_session(count_name(*k)));
+        }
+    }
+    if has_kind(EventKind::AddToCart) && has_kind(EventKind::ProductView) {
+        derived.push(
+            when(col("product_views").gt(lit(0.0)))
+                .then(col("cart_adds") / col("product_views"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("add_to_cart_rate"),
+        );
+    }
+    if has_kind(EventKind::Purchase) {
+        derived.push((col("purchases") / col("sessions")).alias("conversion_rate"));
+        if has(cols::VALUE) {
+            derived.push(
+                when(col("purchases").gt(lit(0.0)))
+                    .then(col("revenue") / col("purchases"))
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias("avg_order_value"),
+            );
+        }
+    }
+    if !top.is_empty() {
+        let top_sum = top
+            .iter()
+            .map(|n| col(format!("{COUNT_PREFIX}{n}").as_str()))
+            .reduce(|a, b| a + b)
+            .unwrap_or(lit(0.0));
+        derived.push((col("events") - top_sum).alias(format!("{COUNT_PREFIX}other")));
+    }
+
+    let grouped = lf
+        .group_by([col(cols::USER)])
+        .agg(aggs)
+        // A user whose events all lack a session id still had one session.
+        .with_column(
+            when(col("__sessions_raw").lt(lit(1.0)))
+                .then(lit(1.0))
+                .otherwise(col("__sessions_raw"))
+                .alias("sessions"),
+        )
+        .with_columns(derived.clone())
+        .with_column(
+            (col("sessions") / (col("tenure_days") / lit(7.0)).clip_min(lit(1.0)))
+                .alias("frequency"),
+        )
+        .sort([cols::USER], Default::default())
+        .collect()
+        .map_err(perr)?;
+
+    // Column order: the catalogue, then per-name counts.
+    let mut features = Vec::new();
+    let mut unavailable = Vec::new();
+    for def in CATALOGUE {
+        if grouped.get_column_index(def.id).is_some() {
+            features.push(def.id.to_string());
+        } else {
+            unavailable.push((def.id.to_string(), why_unavailable(def.needs)));
+        }
+    }
+    let other = format!("{COUNT_PREFIX}other");
+    for name in top {
+        features.push(format!("{COUNT_PREFIX}{name}"));
+    }
+    if name_counts.len() > cfg.top_events && grouped.get_column_index(&other).is_some() {
+        features.push(other);
+    }
+    let mut select = vec![col(cols::USER)];
+    select.extend(
+        features
+            .iter()
+            .map(|f| col(f.as_str()).cast(DataType::Float64)),
+    );
+    let table = grouped.lazy().select(select).collect().map_err(perr)?;
+    let _ = catalogue::find; // the catalogue is the single source of feature meaning
+    Ok(Profile {
+        table,
+        features,
+        unavailable,
+        reference_time: Some(reference),
+        sessions: if has(cols::SESSION) {
+            SessionSource::Column
+        } else {
+            SessionSource::InactivityGap
+        },
+        kinds_found,
+    })
+}
+
+fn why_unavailable(needs: Needs) -> String {
+    match needs {
+        Needs::Nothing => "not computable from this export".into(),
+        Needs::Duration => "no duration column mapped (--duration-col)".into(),
+        Needs::Scroll => "no scroll depth column mapped (--scroll-col)".into(),
+        Needs::Value => "no value / revenue column mapped (--value-col)".into(),
+        Needs::Kind(k) => format!(
+            "no event recognised as {} (names tried: {})",
+            k.label(),
+            k.synonyms().join(", ")
+        ),
+        Needs::Kinds(a, b) => format!("needs events recognised as {} and {}", a.label(), b.label()),
+    }
+}

@@ -1,0 +1,431 @@
+//! The feature catalogue: every per-user feature the app can compute from events, what it means,
+//! how it is transformed by default, and which of them make the default set.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of quantity a feature is; it decides the default transform and missing-value policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeatureKind {
+    /// A count of events or sessions (heavy-tailed; log1p by default; missing = 0).
+    Count,
+    /// Money (heavy-tailed; log1p by default; missing = 0).
+    Money,
+    /// A count per session (log1p by default; missing = 0).
+    PerSession,
+    /// Seconds (log1p by default; missing = 0).
+    Seconds,
+    /// A share between 0 and 1 (no log; missing = median).
+    Ratio,
+    /// A percentage 0..100 (no log; missing = median).
+    Percent,
+    /// Days (no log; missing = median).
+    Days,
+    /// A column of a per-user table whose meaning we do not know (log1p when non-negative and
+    /// strongly right-skewed; missing = median).
+    Other,
+}
+
+impl FeatureKind {
+    pub fn default_log1p(self) -> bool {
+        matches!(
+            self,
+            FeatureKind::Count
+                | FeatureKind::Money
+                | FeatureKind::PerSession
+                | FeatureKind::Seconds
+        )
+    }
+
+    pub fn default_missing(self) -> MissingPolicy {
+        match self {
+            FeatureKind::Count
+            | FeatureKind::Money
+            | FeatureKind::PerSession
+            | FeatureKind::Seconds => MissingPolicy::Zero,
+            _ => MissingPolicy::Median,
+        }
+    }
+}
+
+/// How a missing value is filled before transforming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MissingPolicy {
+    Zero,
+    /// The median of the observed values (computed on the data the transform is fitted on).
+    Median,
+}
+
+/// What a feature needs from the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    Duration,
+    Scroll,
+    Value,
+    Kind(EventKind),
+    /// Two kinds (a ratio of one to the other).
+    Kinds(EventKind, EventKind),
+}
+
+/// Semantic event kinds, recognised from event names across GA4, Segment, Mixpanel and Amplitude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    PageView,
+    ProductView,
+    AddToCart,
+    Purchase,
+    Search,
+    VideoPlay,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 6] = [
+        EventKind::PageView,
+        EventKind::ProductView,
+        EventKind::AddToCart,
+        EventKind::Purchase,
+        EventKind::Search,
+        EventKind::VideoPlay,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::PageView => "page view",
+            EventKind::ProductView => "product view",
+            EventKind::AddToCart => "add to cart",
+            EventKind::Purchase => "purchase",
+            EventKind::Search => "search",
+            EventKind::VideoPlay => "video play",
+        }
+    }
+
+    /// Event names of this kind, normalised (lowercase, non-alphanumerics as `_`).
+    pub fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            EventKind::PageView => &[
+                "page_view",
+                "pageview",
+                "page_viewed",
+                "page",
+                "screen_view",
+                "screen",
+                "viewed_page",
+                "loaded_a_page",
+                "view_page",
+                "mp_page_view",
+            ],
+            EventKind::ProductView => &[
+                "view_item",
+                "product_viewed",
+                "view_product",
+                "product_view",
+                "viewed_product",
+                "product_detail_view",
+                "item_viewed",
+                "view_item_details",
+            ],
+            EventKind::AddToCart => &[
+                "add_to_cart",
+                "product_added",
+                "added_to_cart",
+                "addtocart",
+                "add_cart",
+                "cart_add",
+                "add_to_bag",
+                "added_to_bag",
+            ],
+            EventKind::Purchase => &[
+                "purchase",
+                "order_completed",
+                "checkout_completed",
+                "completed_order",
+                "transaction",
+                "order_placed",
+                "purchase_completed",
+                "completed_purchase",
+            ],
+            EventKind::Search => &[
+                "search",
+                "view_search_results",
+                "products_searched",
+                "search_performed",
+                "searched",
+                "site_search",
+                "product_search",
+            ],
+            EventKind::VideoPlay => &[
+                "video_start",
+                "video_play",
+                "video_playback_started",
+                "play_video",
+                "video_started",
+                "video_played",
+            ],
+        }
+    }
+
+    /// The kind of a raw event name, if any.
+    pub fn classify(name: &str) -> Option<EventKind> {
+        let n = normalise(name);
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.synonyms().contains(&n.as_str()))
+    }
+}
+
+/// Lowercase, every run of non-alphanumerics as one `_`, trimmed.
+pub fn normalise(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_us = true;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+            last_us = false;
+        } else if !last_us {
+            out.push('_');
+            last_us = true;
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureDef {
+    pub id: &'static str,
+    pub kind: FeatureKind,
+    pub needs: Needs,
+    /// The exact definition, as documented in the README.
+    pub formula: &'static str,
+}
+
+use EventKind as K;
+use FeatureKind as F;
+
+/// The fixed part of the catalogue (event counts per name, `count:<name>`, are added per export).
+pub const CATALOGUE: &[FeatureDef] = &[
+    FeatureDef {
+        id: "events",
+        kind: F::Count,
+        needs: Needs::Nothing,
+        formula: "number of events",
+    },
+    FeatureDef {
+        id: "sessions",
+        kind: F::Count,
+        needs: Needs::Nothing,
+        formula: "distinct session ids, or sessions split by the inactivity gap",
+    },
+    FeatureDef {
+        id: "active_days",
+        kind: F::Count,
+        needs: Needs::Nothing,
+        formula: "distinct UTC calendar days with an event",
+    },
+    FeatureDef {
+        id: "events_per_session",
+        kind: F::PerSession,
+        needs: Needs::Nothing,
+        formula: "events / sessions",
+    },
+    FeatureDef {
+        id: "time_total",
+        kind: F::Seconds,
+        needs: Needs::Duration,
+        formula: "sum of duration (seconds)",
+    },
+    FeatureDef {
+        id: "time_per_session",
+        kind: F::Seconds,
+        needs: Needs::Duration,
+        formula: "time_total / sessions",
+    },
+    FeatureDef {
+        id: "scroll_mean",
+        kind: F::Percent,
+        needs: Needs::Scroll,
+        formula: "mean scroll depth (%) over events that report one",
+    },
+    FeatureDef {
+        id: "scroll_max",
+        kind: F::Percent,
+        needs: Needs::Scroll,
+        formula: "max scroll depth (%)",
+    },
+    FeatureDef {
+        id: "recency_days",
+        kind: F::Days,
+        needs: Needs::Nothing,
+        formula: "(reference time - last event) in days",
+    },
+    FeatureDef {
+        id: "tenure_days",
+        kind: F::Days,
+        needs: Needs::Nothing,
+        formula: "(reference time - first event) in days",
+    },
+    FeatureDef {
+        id: "frequency",
+        kind: F::PerSession,
+        needs: Needs::Nothing,
+        formula: "sessions per week: sessions / max(tenure_days / 7, 1)",
+    },
+    FeatureDef {
+        id: "page_views",
+        kind: F::Count,
+        needs: Needs::Kind(K::PageView),
+        formula: "page / screen view events",
+    },
+    FeatureDef {
+        id: "page_views_per_session",
+        kind: F::PerSession,
+        needs: Needs::Kind(K::PageView),
+        formula: "page_views / sessions",
+    },
+    FeatureDef {
+        id: "product_views",
+        kind: F::Count,
+        needs: Needs::Kind(K::ProductView),
+        formula: "product view events",
+    },
+    FeatureDef {
+        id: "product_views_per_session",
+        kind: F::PerSession,
+        needs: Needs::Kind(K::ProductView),
+        formula: "product_views / sessions",
+    },
+    FeatureDef {
+        id: "cart_adds",
+        kind: F::Count,
+        needs: Needs::Kind(K::AddToCart),
+        formula: "add-to-cart events",
+    },
+    FeatureDef {
+        id: "cart_adds_per_session",
+        kind: F::PerSession,
+        needs: Needs::Kind(K::AddToCart),
+        formula: "cart_adds / sessions",
+    },
+    FeatureDef {
+        id: "add_to_cart_rate",
+        kind: F::Ratio,
+        needs: Needs::Kinds(K::AddToCart, K::ProductView),
+        formula: "cart_adds / product_views (missing when no product view)",
+    },
+    FeatureDef {
+        id: "searches",
+        kind: F::Count,
+        needs: Needs::Kind(K::Search),
+        formula: "search events",
+    },
+    FeatureDef {
+        id: "searches_per_session",
+        kind: F::PerSession,
+        needs: Needs::Kind(K::Search),
+        formula: "searches / sessions",
+    },
+    FeatureDef {
+        id: "video_plays",
+        kind: F::Count,
+        needs: Needs::Kind(K::VideoPlay),
+        formula: "video play events",
+    },
+    FeatureDef {
+        id: "video_plays_per_session",
+        kind: F::PerSession,
+        needs: Needs::Kind(K::VideoPlay),
+        formula: "video_plays / sessions",
+    },
+    FeatureDef {
+        id: "purchases",
+        kind: F::Count,
+        needs: Needs::Kind(K::Purchase),
+        formula: "purchase events",
+    },
+    FeatureDef {
+        id: "revenue",
+        kind: F::Money,
+        needs: Needs::Value,
+        formula: "sum of value on purchase events (on all events when no event is a purchase)",
+    },
+    FeatureDef {
+        id: "avg_order_value",
+        kind: F::Money,
+        needs: Needs::Value,
+        formula: "revenue / purchases (missing when no purchase)",
+    },
+    FeatureDef {
+        id: "conversion_rate",
+        kind: F::Ratio,
+        needs: Needs::Kind(K::Purchase),
+        formula: "purchases / sessions",
+    },
+    FeatureDef {
+        id: "decayed_events",
+        kind: F::Count,
+        needs: Needs::Nothing,
+        formula: "sum over events of 0.5^(age_days / half_life_days), age from the reference time",
+    },
+];
+
+/// The default feature set: volumes (sessions, recency) plus per-session rates and purchases / revenue.
+/// Chosen because it separates the planted behaviour groups of the sample generator best (see the
+/// `default_feature_set_separates_planted_groups` test) while staying independent of export length.
+pub const DEFAULT_SET: &[&str] = &[
+    "sessions",
+    "recency_days",
+    "events_per_session",
+    "page_views_per_session",
+    "product_views_per_session",
+    "cart_adds_per_session",
+    "searches_per_session",
+    "video_plays_per_session",
+    "time_per_session",
+    "scroll_mean",
+    "purchases",
+    "revenue",
+];
+
+pub fn find(id: &str) -> Option<&'static FeatureDef> {
+    CATALOGUE.iter().find(|d| d.id == id)
+}
+
+/// Prefix of the per-event-name count features.
+pub const COUNT_PREFIX: &str = "count:";
+
+/// The kind of any feature id, catalogue or per-event count.
+pub fn kind_of(id: &str) -> FeatureKind {
+    if id.starts_with(COUNT_PREFIX) {
+        return FeatureKind::Count;
+    }
+    find(id).map(|d| d.kind).unwrap_or(FeatureKind::Other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_from_several_tools_are_classified() {
+        assert_eq!(EventKind::classify("page_view"), Some(K::PageView));
+        assert_eq!(EventKind::classify("Product Viewed"), Some(K::ProductView));
+        assert_eq!(EventKind::classify("Order Completed"), Some(K::Purchase));
+        assert_eq!(EventKind::classify("add_to_cart"), Some(K::AddToCart));
+        assert_eq!(EventKind::classify("Products Searched"), Some(K::Search));
+        assert_eq!(
+            EventKind::classify("Video Playback Started"),
+            Some(K::VideoPlay)
+        );
+        assert_eq!(EventKind::classify("newsletter_signup"), None);
+    }
+
+    #[test]
+    fn default_set_is_in_the_catalogue() {
+        for id in DEFAULT_SET {
+            assert!(find(id).is_some(), "{id}");
+        }
+    }
+}

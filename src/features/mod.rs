@@ -1,0 +1,10 @@
+//! Per-user behavioral features: the catalogue, the aggregation of events into a profile table, and the
+//! transforms (log1p, scalers, weights, engagement score) that make the matrix that gets clustered.
+
+pub mod aggregate;
+pub mod catalogue;
+pub mod transform;
+
+pub use aggregate::{FeatureConfig, Profile, SessionSource, compute_profile};
+pub use catalogue::{DEFAULT_SET, EventKind, FeatureKind, MissingPolicy};
+pub use transform::{FeatureChoice, FittedFeature, FittedTransform, Matrix, Scaler, TransformSpec};

@@ -1,0 +1,355 @@
+//! From raw feature values to the clustering matrix, with every parameter kept so production can repeat
+//! it exactly:
+//!
+//! 1. fill missing values: `x = fill` where missing (0 for counts, money, per-session rates and
+//!    seconds; the median of the observed values otherwise);
+//! 2. optional `t = ln(1 + x)` (on by default for counts, money, per-session rates and seconds);
+//! 3. scale: `z = (t - center) / scale` with (center, scale) = (mean, population std) for `Standard`,
+//!    (median, q75 - q25) for `Robust`, (min, max - min) for `MinMax`, (0, 1) for `None`;
+//! 4. weight: the clustering column is `w * z`;
+//! 5. engagement score: `sum_i w_i * z_i` over the selected features.
+//!
+//! A feature whose transformed values are all equal (zero variance) is left out and reported; nothing is
+//! ever divided by zero.
+
+use serde::{Deserialize, Serialize};
+
+use super::aggregate::Profile;
+use super::catalogue::{self, FeatureKind, MissingPolicy};
+use crate::error::FeatureError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scaler {
+    /// z-score: (t - mean) / population standard deviation (scikit-learn's StandardScaler).
+    Standard,
+    /// (t - median) / interquartile range (scikit-learn's RobustScaler; IQR 0 falls back to 1).
+    Robust,
+    /// (t - min) / (max - min), into 0..1 (scikit-learn's MinMaxScaler).
+    MinMax,
+    /// No scaling.
+    None,
+}
+
+impl std::str::FromStr for Scaler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "standard" | "zscore" | "z-score" => Ok(Scaler::Standard),
+            "robust" => Ok(Scaler::Robust),
+            "minmax" | "min-max" => Ok(Scaler::MinMax),
+            "none" => Ok(Scaler::None),
+            _ => Err(format!(
+                "unknown scaler {s:?}: use standard, robust, minmax or none"
+            )),
+        }
+    }
+}
+
+/// The analyst's choice for one feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureChoice {
+    pub id: String,
+    /// Multiplies the scaled column (default 1).
+    pub weight: f64,
+    /// None: the default of the feature's kind.
+    pub log1p: Option<bool>,
+    /// None: the default of the feature's kind.
+    pub missing: Option<MissingPolicy>,
+}
+
+impl FeatureChoice {
+    pub fn new(id: impl Into<String>) -> Self {
+        FeatureChoice {
+            id: id.into(),
+            weight: 1.0,
+            log1p: None,
+            missing: None,
+        }
+    }
+}
+
+/// Which features go into the matrix, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransformSpec {
+    pub features: Vec<FeatureChoice>,
+    pub scaler: Scaler,
+}
+
+impl TransformSpec {
+    /// The default set where the export has it (events); every numeric column (users tables).
+    pub fn default_for(profile: &Profile) -> Self {
+        let from_events = profile.sessions != super::aggregate::SessionSource::None;
+        let defaults: Vec<FeatureChoice> = catalogue::DEFAULT_SET
+            .iter()
+            .filter(|id| profile.features.iter().any(|f| f == *id))
+            .map(|id| FeatureChoice::new(*id))
+            .collect();
+        let features = if defaults.is_empty() || !from_events {
+            profile.features.iter().map(FeatureChoice::new).collect()
+        } else {
+            defaults
+        };
+        TransformSpec {
+            features,
+            scaler: Scaler::Standard,
+        }
+    }
+
+    /// Every feature of the profile.
+    pub fn all(profile: &Profile) -> Self {
+        TransformSpec {
+            features: profile.features.iter().map(FeatureChoice::new).collect(),
+            scaler: Scaler::Standard,
+        }
+    }
+}
+
+/// The fitted parameters of one feature: everything needed to transform a new user's raw value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedFeature {
+    pub id: String,
+    pub kind: FeatureKind,
+    pub missing: MissingPolicy,
+    pub fill: f64,
+    pub log1p: bool,
+    pub center: f64,
+    pub scale: f64,
+    pub weight: f64,
+}
+
+impl FittedFeature {
+    /// Scaled, unweighted value `z` of a raw value.
+    pub fn scaled(&self, raw: Option<f64>) -> f64 {
+        let x = raw.filter(|v| v.is_finite()).unwrap_or(self.fill);
+        let t = if self.log1p { x.max(0.0).ln_1p() } else { x };
+        (t - self.center) / self.scale
+    }
+
+    /// The clustering column value `w * z`.
+    pub fn weighted(&self, raw: Option<f64>) -> f64 {
+        self.weight * self.scaled(raw)
+    }
+}
+
+/// A fitted transform: the features kept, with their parameters, and what was left out and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedTransform {
+    pub scaler: Scaler,
+    pub features: Vec<FittedFeature>,
+    /// Features left out, with the reason (zero variance, no values, weight 0).
+    pub excluded: Vec<(String, String)>,
+    /// Missing values filled per feature: (feature, count, policy, fill value).
+    pub filled: Vec<(String, usize, MissingPolicy, f64)>,
+    /// Other notes for the analyst (log1p switched off, IQR fallback).
+    pub notes: Vec<String>,
+}
+
+/// A dense row-major matrix of users x features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    pub users: Vec<String>,
+    pub columns: Vec<String>,
+    pub n_rows: usize,
+    pub n_cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Matrix {
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.n_cols..(i + 1) * self.n_cols]
+    }
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    quantile(sorted, 0.5)
+}
+
+/// Quantile with linear interpolation between order statistics (numpy's default).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn skewness(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let m2 = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let m3 = v.iter().map(|x| (x - mean).powi(3)).sum::<f64>() / n;
+    if m2 <= 0.0 { 0.0 } else { m3 / m2.powf(1.5) }
+}
+
+/// Fit the transform on a profile.
+pub fn fit(profile: &Profile, spec: &TransformSpec) -> Result<FittedTransform, FeatureError> {
+    let mut out = FittedTransform {
+        scaler: spec.scaler,
+        features: Vec::new(),
+        excluded: Vec::new(),
+        filled: Vec::new(),
+        notes: Vec::new(),
+    };
+    for choice in &spec.features {
+        if !choice.weight.is_finite() || choice.weight < 0.0 {
+            return Err(FeatureError::Invalid {
+                feature: choice.id.clone(),
+                message: format!(
+                    "weight must be a non-negative number, got {}",
+                    choice.weight
+                ),
+            });
+        }
+        if out.features.iter().any(|f| f.id == choice.id) {
+            return Err(FeatureError::Invalid {
+                feature: choice.id.clone(),
+                message: "selected twice".into(),
+            });
+        }
+        let raw = profile.column(&choice.id)?;
+        if choice.weight == 0.0 {
+            out.excluded.push((choice.id.clone(), "weight 0".into()));
+            continue;
+        }
+        let kind = catalogue::kind_of(&choice.id);
+        let observed: Vec<f64> = raw
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if observed.is_empty() {
+            out.excluded
+                .push((choice.id.clone(), "no user has a value".into()));
+            continue;
+        }
+        let mut sorted = observed.clone();
+        sorted.sort_by(f64::total_cmp);
+        let missing = choice.missing.unwrap_or(kind.default_missing());
+        let fill = match missing {
+            MissingPolicy::Zero => 0.0,
+            MissingPolicy::Median => median(&sorted),
+        };
+        let n_missing = raw.len() - observed.len();
+        if n_missing > 0 {
+            out.filled
+                .push((choice.id.clone(), n_missing, missing, fill));
+        }
+        let min = sorted[0];
+        let wants_log = choice.log1p.unwrap_or(match kind {
+            FeatureKind::Other => min >= 0.0 && skewness(&observed) > 1.0,
+            k => k.default_log1p(),
+        });
+        let log1p = if wants_log && min < 0.0 {
+            out.notes.push(format!(
+                "{}: has negative values (min {min}); log1p not applied",
+                choice.id
+            ));
+            false
+        } else {
+            wants_log
+        };
+        let t: Vec<f64> = raw
+            .iter()
+            .map(|v| {
+                let x = v.filter(|x| x.is_finite()).unwrap_or(fill);
+                if log1p { x.ln_1p() } else { x }
+            })
+            .collect();
+        let mut ts = t.clone();
+        ts.sort_by(f64::total_cmp);
+        let (tmin, tmax) = (ts[0], ts[ts.len() - 1]);
+        if tmax - tmin <= f64::EPSILON * tmax.abs().max(1.0) {
+            out.excluded.push((
+                choice.id.clone(),
+                format!("zero variance (every user has {})", sorted[0]),
+            ));
+            continue;
+        }
+        let (center, scale) = match spec.scaler {
+            Scaler::Standard => {
+                let n = t.len() as f64;
+                let mean = t.iter().sum::<f64>() / n;
+                let var = t.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+                (mean, var.sqrt())
+            }
+            Scaler::Robust => {
+                let iqr = quantile(&ts, 0.75) - quantile(&ts, 0.25);
+                let scale = if iqr > 0.0 {
+                    iqr
+                } else {
+                    out.notes.push(format!(
+                        "{}: interquartile range is 0; scaled by 1 (as scikit-learn does)",
+                        choice.id
+                    ));
+                    1.0
+                };
+                (median(&ts), scale)
+            }
+            Scaler::MinMax => (tmin, tmax - tmin),
+            Scaler::None => (0.0, 1.0),
+        };
+        out.features.push(FittedFeature {
+            id: choice.id.clone(),
+            kind,
+            missing,
+            fill,
+            log1p,
+            center,
+            scale,
+            weight: choice.weight,
+        });
+    }
+    if out.features.is_empty() {
+        let why = out
+            .excluded
+            .iter()
+            .map(|(f, r)| format!("{f}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(FeatureError::NoFeatures(if why.is_empty() {
+            "no feature selected".into()
+        } else {
+            why
+        }));
+    }
+    Ok(out)
+}
+
+impl FittedTransform {
+    /// The weighted clustering matrix of a profile.
+    pub fn matrix(&self, profile: &Profile) -> Result<Matrix, FeatureError> {
+        let n = profile.n_users();
+        let d = self.features.len();
+        let mut data = vec![0.0; n * d];
+        for (j, f) in self.features.iter().enumerate() {
+            let raw = profile.column(&f.id)?;
+            for (i, v) in raw.into_iter().enumerate() {
+                data[i * d + j] = f.weighted(v);
+            }
+        }
+        Ok(Matrix {
+            users: profile.user_ids(),
+            columns: self.features.iter().map(|f| f.id.clone()).collect(),
+            n_rows: n,
+            n_cols: d,
+            data,
+        })
+    }
+
+    /// Engagement score of every row of a matrix made by [`FittedTransform::matrix`].
+    pub fn scores(&self, m: &Matrix) -> Vec<f64> {
+        (0..m.n_rows).map(|i| m.row(i).iter().sum()).collect()
+    }
+
+    /// Engagement score of one user's raw values, in the order of `self.features`.
+    pub fn score_raw(&self, raw: &[Option<f64>]) -> f64 {
+        self.features
+            .iter()
+            .zip(raw)
+            .map(|(f, v)| f.weighted(*v))
+            .sum()
+    }
+}

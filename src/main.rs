@@ -1,0 +1,43 @@
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Features(c)) => cli::features::run(c),
+        Some(Command::Inspect(c)) => cli::inspect::run(c),
+        Some(Command::Sample(c)) => cli::sample::run(c),
+        Some(Command::Catalogue) => {
+            cli::inspect::print_catalogue();
+            Ok(())
+        }
+        None => match &cli.file {
+            Some(file) => open_file(file),
+            None => {
+                let _ = Cli::command().print_help();
+                Ok(())
+            }
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Until the desktop app lands, opening a file shows what the app would load.
+fn open_file(file: &std::path::Path) -> Result<(), String> {
+    let loaded = persona_lab::data::load(file, &Default::default()).map_err(|e| e.to_string())?;
+    print!("{}", cli::summary::load_summary(&loaded));
+    println!(
+        "(the desktop app is not built yet; see `persona-lab --help` for the headless commands)"
+    );
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! Writing tables atomically (temp file in the same folder, then rename): CSV (optionally gzip),
+//! Parquet, NDJSON, chosen by the file extension.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::WriteError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    Csv { gzip: bool },
+    Parquet,
+    Ndjson { gzip: bool },
+}
+
+impl OutFormat {
+    pub fn from_path(path: &Path) -> Result<OutFormat, WriteError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let gzip = name.ends_with(".gz");
+        let base = name.strip_suffix(".gz").unwrap_or(&name);
+        match base.rsplit('.').next() {
+            Some("csv") => Ok(OutFormat::Csv { gzip }),
+            Some("parquet") if !gzip => Ok(OutFormat::Parquet),
+            Some("ndjson") | Some("jsonl") => Ok(OutFormat::Ndjson { gzip }),
+            _ => Err(WriteError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Write through `f` into a temp file next to `path`, then rename over `path`. On any error the temp
+/// file is removed and `path` is untouched.
+pub fn write_atomic(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    let tmp = temp_path(path);
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let result = (|| {
+        let file = File::create(&tmp).map_err(io)?;
+        let mut w = BufWriter::new(file);
+        f(&mut w)?;
+        let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Write a table in the format its extension names.
+pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
+    let format = OutFormat::from_path(path)?;
+    let enc = |e: PolarsError, f: &str| WriteError::Encode {
+        path: path.to_path_buf(),
+        format: f.into(),
+        message: e.to_string(),
+    };
+    write_atomic(path, |w| match format {
+        OutFormat::Csv { gzip } => {
+            if gzip {
+                let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+                CsvWriter::new(&mut gz)
+                    .finish(df)
+                    .map_err(|e| enc(e, "CSV"))?;
+                gz.finish().map_err(|source| WriteError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Ok(())
+            } else {
+                CsvWriter::new(w).finish(df).map_err(|e| enc(e, "CSV"))
+            }
+        }
+        OutFormat::Parquet => {
+            let mut buf = Vec::new();
+            ParquetWriter::new(&mut buf)
+                .finish(df)
+                .map_err(|e| enc(e, "Parquet"))?;
+            w.write_all(&buf).map_err(|source| WriteError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+        OutFormat::Ndjson { gzip } => {
+            if gzip {
+                let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+                JsonWriter::new(&mut gz)
+                    .with_json_format(JsonFormat::JsonLines)
+                    .finish(df)
+                    .map_err(|e| enc(e, "NDJSON"))?;
+                gz.finish().map_err(|source| WriteError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Ok(())
+            } else {
+                JsonWriter::new(w)
+                    .with_json_format(JsonFormat::JsonLines)
+                    .finish(df)
+                    .map_err(|e| enc(e, "NDJSON"))
+            }
+        }
+    })
+}

@@ -1,0 +1,687 @@
+//! A realistic, deterministic sample export of a fashion retailer (web + app), with planted behavioral
+//! groups, so every part of the app can be tried and tested on data whose truth is known.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use polars::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution, Exp, LogNormal, Poisson};
+use serde::{Deserialize, Serialize};
+
+use crate::error::WriteError;
+use crate::output;
+
+/// Parameters of one planted group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: &'static str,
+    pub share: f64,
+    /// Mean number of sessions over the export.
+    pub sessions: f64,
+    /// Part of the 90 days the group is active in (fractions of the period).
+    pub window: (f64, f64),
+    pub page_views: f64,
+    pub product_views: f64,
+    pub searches: f64,
+    pub video_plays: f64,
+    pub promo_views: f64,
+    /// Probability that a product view is followed by an add to cart.
+    pub cart_prob: f64,
+    /// Probability that a session with a cart ends in a purchase.
+    pub purchase_prob: f64,
+    /// Median order value (EUR) and log-normal sigma.
+    pub order_value: (f64, f64),
+    /// Mean seconds between events.
+    pub dwell: f64,
+    /// Beta(a, b) of scroll depth.
+    pub scroll: (f64, f64),
+    /// Share of sessions on the app (the rest on the web).
+    pub app_share: f64,
+}
+
+/// The planted groups of the sample.
+pub fn groups() -> Vec<Group> {
+    let g = |name,
+             share,
+             sessions,
+             window,
+             pv,
+             pdp,
+             search,
+             video,
+             promo,
+             cart,
+             buy,
+             aov,
+             sd,
+             dwell,
+             scroll,
+             app| Group {
+        name,
+        share,
+        sessions,
+        window,
+        page_views: pv,
+        product_views: pdp,
+        searches: search,
+        video_plays: video,
+        promo_views: promo,
+        cart_prob: cart,
+        purchase_prob: buy,
+        order_value: (aov, sd),
+        dwell,
+        scroll,
+        app_share: app,
+    };
+    vec![
+        g(
+            "casual_browser",
+            0.30,
+            1.8,
+            (0.0, 1.0),
+            2.5,
+            1.0,
+            0.2,
+            0.05,
+            0.1,
+            0.05,
+            0.15,
+            45.0,
+            0.4,
+            20.0,
+            (2.0, 5.0),
+            0.2,
+        ),
+        g(
+            "frequent_browser",
+            0.20,
+            14.0,
+            (0.0, 1.0),
+            6.0,
+            3.0,
+            0.5,
+            0.1,
+            0.2,
+            0.06,
+            0.3,
+            60.0,
+            0.4,
+            15.0,
+            (3.0, 4.0),
+            0.5,
+        ),
+        g(
+            "high_value_engager",
+            0.10,
+            9.0,
+            (0.0, 1.0),
+            7.0,
+            5.0,
+            0.6,
+            0.3,
+            0.1,
+            0.25,
+            0.6,
+            160.0,
+            0.35,
+            75.0,
+            (6.0, 2.0),
+            0.4,
+        ),
+        g(
+            "deal_seeker",
+            0.15,
+            6.0,
+            (0.0, 1.0),
+            4.0,
+            4.0,
+            2.5,
+            0.05,
+            1.5,
+            0.2,
+            0.35,
+            35.0,
+            0.3,
+            25.0,
+            (3.0, 3.0),
+            0.3,
+        ),
+        g(
+            "lapsing",
+            0.15,
+            5.0,
+            (0.0, 0.4),
+            5.0,
+            2.5,
+            0.5,
+            0.1,
+            0.2,
+            0.1,
+            0.3,
+            70.0,
+            0.4,
+            35.0,
+            (4.0, 4.0),
+            0.3,
+        ),
+        g(
+            "inspiration_seeker",
+            0.10,
+            6.0,
+            (0.0, 1.0),
+            4.0,
+            1.5,
+            0.2,
+            2.0,
+            0.1,
+            0.04,
+            0.2,
+            80.0,
+            0.4,
+            90.0,
+            (7.0, 2.0),
+            0.6,
+        ),
+    ]
+}
+
+/// How the sample is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SampleStyle {
+    /// GA4 BigQuery export, flattened (one row per event).
+    Ga4,
+    /// Segment track / page calls as NDJSON with nested `properties` and `context`.
+    Segment,
+    /// One row per user, already aggregated (a CRM-style table).
+    Users,
+}
+
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    pub users: usize,
+    pub seed: u64,
+    pub days: u32,
+    pub style: SampleStyle,
+}
+
+/// Start of the sample period: 2024-09-01 00:00 UTC (fixed so a seed always gives the same file).
+pub const START_SECS: i64 = 1_725_148_800;
+
+#[derive(Debug, Clone)]
+struct Event {
+    ts_us: i64,
+    name: &'static str,
+    user: usize,
+    session_start: i64,
+    engagement_ms: i64,
+    scroll: Option<f64>,
+    value: Option<f64>,
+    app: bool,
+}
+
+/// The generated sample: events (or nothing for users style) and the planted group of every user.
+pub struct Sample {
+    pub user_ids: Vec<String>,
+    pub anonymous_ids: Vec<String>,
+    pub user_group: Vec<&'static str>,
+    pub consent: Vec<bool>,
+    events: Vec<Event>,
+    end_secs: i64,
+}
+
+/// GA4-style pseudo ids look like decimals ("1234567890.1725150000"); every 50th user shares the
+/// first 16 digits with the previous one, so a reader that parses ids as floats merges them.
+fn pseudo_ids(rng: &mut ChaCha8Rng, n: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    let mut prev = (0u64, 0i64);
+    for i in 0..n {
+        let (a, b) = if i % 50 == 1 {
+            (prev.0, prev.1 + rng.random_range(1..9))
+        } else {
+            (
+                rng.random_range(1_000_000_000u64..10_000_000_000),
+                START_SECS - rng.random_range(0..30_000_000),
+            )
+        };
+        prev = (a, b);
+        let id = format!("{a}.{b}");
+        if out.contains(&id) {
+            out.push(format!("{a}.{}", b + 1000 + i as i64));
+        } else {
+            out.push(id);
+        }
+    }
+    out
+}
+
+pub fn generate(opts: &SampleOptions) -> Sample {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let groups = groups();
+    let n = opts.users;
+    let user_ids = pseudo_ids(&mut rng, n);
+    let anonymous_ids: Vec<String> = (0..n)
+        .map(|_| format!("anon-{:016x}", rng.random::<u64>()))
+        .collect();
+    let period = opts.days as f64 * 86_400.0;
+    let mut user_group = Vec::with_capacity(n);
+    let mut consent = Vec::with_capacity(n);
+    let mut events = Vec::new();
+    for u in 0..n {
+        // Assign groups by share, deterministically interleaved.
+        let r: f64 = rng.random();
+        let mut acc = 0.0;
+        let mut gi = groups.len() - 1;
+        for (i, g) in groups.iter().enumerate() {
+            acc += g.share;
+            if r < acc {
+                gi = i;
+                break;
+            }
+        }
+        let g = &groups[gi];
+        user_group.push(g.name);
+        consent.push(rng.random::<f64>() >= 0.02);
+        let n_sessions = 1 + poisson(&mut rng, (g.sessions - 1.0).max(0.0)) as usize;
+        let mut starts: Vec<i64> = (0..n_sessions)
+            .map(|_| {
+                let f = g.window.0 + (g.window.1 - g.window.0) * rng.random::<f64>();
+                // Daytime-heavy: shift the hour towards 8..23.
+                let day = (f * period / 86_400.0).floor();
+                let hour = 8.0 + 15.0 * rng.random::<f64>();
+                START_SECS + (day * 86_400.0 + hour * 3600.0) as i64 + rng.random_range(0..3600)
+            })
+            .collect();
+        starts.sort_unstable();
+        for start in starts {
+            session_events(&mut rng, g, u, start, &mut events);
+        }
+    }
+    events.sort_by_key(|e| (e.ts_us, e.user));
+    Sample {
+        user_ids,
+        anonymous_ids,
+        user_group,
+        consent,
+        events,
+        end_secs: START_SECS + opts.days as i64 * 86_400,
+    }
+}
+
+fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u64 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    Poisson::new(mean)
+        .map(|p| p.sample(rng) as u64)
+        .unwrap_or(0)
+}
+
+fn session_events(rng: &mut ChaCha8Rng, g: &Group, user: usize, start: i64, out: &mut Vec<Event>) {
+    let app = rng.random::<f64>() < g.app_share;
+    let mut kinds: Vec<&'static str> = Vec::new();
+    kinds.extend(std::iter::repeat_n(
+        "page_view",
+        1 + poisson(rng, g.page_views - 1.0) as usize,
+    ));
+    kinds.extend(std::iter::repeat_n(
+        "view_item",
+        poisson(rng, g.product_views) as usize,
+    ));
+    kinds.extend(std::iter::repeat_n(
+        "view_search_results",
+        poisson(rng, g.searches) as usize,
+    ));
+    kinds.extend(std::iter::repeat_n(
+        "video_start",
+        poisson(rng, g.video_plays) as usize,
+    ));
+    kinds.extend(std::iter::repeat_n(
+        "view_promotion",
+        poisson(rng, g.promo_views) as usize,
+    ));
+    kinds[1..].shuffle(rng);
+    let mut seq: Vec<&'static str> = vec!["session_start"];
+    let mut carted = false;
+    for k in kinds {
+        seq.push(k);
+        if k == "page_view" && rng.random::<f64>() < 0.6 {
+            seq.push("scroll");
+        }
+        if k == "view_item" && rng.random::<f64>() < g.cart_prob {
+            seq.push("add_to_cart");
+            carted = true;
+        }
+    }
+    let purchase = carted && rng.random::<f64>() < g.purchase_prob;
+    if purchase {
+        seq.push("begin_checkout");
+        seq.push("purchase");
+    }
+    let dwell = Exp::new(1.0 / g.dwell).expect("positive rate");
+    let scroll = Beta::new(g.scroll.0, g.scroll.1).expect("positive shape");
+    let aov = LogNormal::new(g.order_value.0.ln(), g.order_value.1).expect("finite");
+    let mut t_us = start * 1_000_000 + rng.random_range(0..1_000_000);
+    let mut cart_value = 0.0;
+    for name in seq {
+        let gap_s: f64 = 2.0 + dwell.sample(rng);
+        let gap_us = (gap_s * 1e6) as i64;
+        let mut value = None;
+        let mut depth = None;
+        match name {
+            "scroll" => depth = Some((scroll.sample(rng) * 100.0).round()),
+            "add_to_cart" => {
+                let price = (aov.sample(rng) * 0.6).max(5.0);
+                let price = (price * 100.0).round() / 100.0;
+                cart_value += price;
+                value = Some(price);
+            }
+            "purchase" => value = Some((cart_value * 100.0).round() / 100.0),
+            _ => {}
+        }
+        out.push(Event {
+            ts_us: t_us,
+            name,
+            user,
+            session_start: start,
+            engagement_ms: (gap_s * 1000.0).round() as i64,
+            scroll: depth,
+            value,
+            app,
+        });
+        t_us += gap_us;
+    }
+}
+
+impl Sample {
+    pub fn n_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The GA4-style flattened events table.
+    pub fn ga4_frame(&self) -> PolarsResult<DataFrame> {
+        let e = &self.events;
+        let date: Vec<String> = e
+            .iter()
+            .map(|e| {
+                chrono::DateTime::from_timestamp_micros(e.ts_us)
+                    .map(|d| d.format("%Y%m%d").to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let n = e.len();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new("event_date".into(), date),
+                Column::new(
+                    "event_timestamp".into(),
+                    e.iter().map(|e| e.ts_us).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "event_name".into(),
+                    e.iter().map(|e| e.name).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "user_pseudo_id".into(),
+                    e.iter()
+                        .map(|e| self.user_ids[e.user].as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "ga_session_id".into(),
+                    e.iter().map(|e| e.session_start).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "engagement_time_msec".into(),
+                    e.iter().map(|e| e.engagement_ms).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "percent_scrolled".into(),
+                    e.iter().map(|e| e.scroll).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "value".into(),
+                    e.iter().map(|e| e.value).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "currency".into(),
+                    e.iter().map(|e| e.value.map(|_| "EUR")).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "platform".into(),
+                    e.iter()
+                        .map(|e| if e.app { "APP" } else { "WEB" })
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "privacy_info.analytics_storage".into(),
+                    e.iter()
+                        .map(|e| if self.consent[e.user] { "Yes" } else { "No" })
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// One row per user: what a CRM export might hold (with an email column, which is personal data).
+    pub fn users_frame(&self) -> PolarsResult<DataFrame> {
+        let n = self.user_ids.len();
+        let mut sessions = vec![std::collections::HashSet::new(); n];
+        let mut page_views = vec![0.0; n];
+        let mut orders = vec![0.0; n];
+        let mut spend = vec![0.0; n];
+        let mut time = vec![0.0; n];
+        let mut scroll_sum = vec![0.0; n];
+        let mut scroll_n = vec![0.0; n];
+        let mut last = vec![i64::MIN; n];
+        for e in &self.events {
+            sessions[e.user].insert(e.session_start);
+            time[e.user] += e.engagement_ms as f64 / 1000.0;
+            last[e.user] = last[e.user].max(e.ts_us);
+            match e.name {
+                "page_view" => page_views[e.user] += 1.0,
+                "purchase" => {
+                    orders[e.user] += 1.0;
+                    spend[e.user] += e.value.unwrap_or(0.0);
+                }
+                "scroll" => {
+                    scroll_sum[e.user] += e.scroll.unwrap_or(0.0);
+                    scroll_n[e.user] += 1.0;
+                }
+                _ => {}
+            }
+        }
+        let end_us = self.end_secs * 1_000_000;
+        let s: Vec<f64> = sessions.iter().map(|s| s.len() as f64).collect();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new("customer_id".into(), self.anonymous_ids.clone()),
+                Column::new(
+                    "email".into(),
+                    (0..n)
+                        .map(|i| format!("customer{i}@example.com"))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("sessions".into(), s.clone()),
+                Column::new("page_views".into(), page_views),
+                Column::new(
+                    "avg_session_seconds".into(),
+                    time.iter()
+                        .zip(&s)
+                        .map(|(t, s)| (t / s.max(1.0)).round())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "avg_scroll_depth".into(),
+                    scroll_sum
+                        .iter()
+                        .zip(&scroll_n)
+                        .map(|(a, b)| {
+                            if *b > 0.0 {
+                                Some((a / b).round())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("orders".into(), orders),
+                Column::new(
+                    "total_spend".into(),
+                    spend
+                        .iter()
+                        .map(|v| (v * 100.0).round() / 100.0)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "days_since_last_visit".into(),
+                    last.iter()
+                        .map(|l| ((end_us - l) as f64 / 86_400e6).floor())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "country".into(),
+                    (0..n)
+                        .map(|i| ["DE", "FR", "NL", "IT", "ES"][i % 5])
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// Segment track / page calls, one JSON object per line.
+    pub fn write_segment(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let mut line = String::new();
+        for (i, e) in self.events.iter().enumerate() {
+            line.clear();
+            let ts = chrono::DateTime::from_timestamp_micros(e.ts_us)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .unwrap_or_default();
+            let (kind, event) = match e.name {
+                "page_view" => ("page", None),
+                "session_start" => ("track", Some("Session Started")),
+                "view_item" => ("track", Some("Product Viewed")),
+                "add_to_cart" => ("track", Some("Product Added")),
+                "purchase" => ("track", Some("Order Completed")),
+                "begin_checkout" => ("track", Some("Checkout Started")),
+                "view_search_results" => ("track", Some("Products Searched")),
+                "video_start" => ("track", Some("Video Playback Started")),
+                "view_promotion" => ("track", Some("Promotion Viewed")),
+                "scroll" => ("track", Some("Page Scrolled")),
+                other => ("track", Some(other)),
+            };
+            // Users that never logged in carry only an anonymousId.
+            let logged_in = e.user % 3 != 0;
+            let _ = write!(line, "{{\"type\":\"{kind}\",");
+            if let Some(ev) = event {
+                let _ = write!(line, "\"event\":\"{ev}\",");
+            }
+            if logged_in {
+                let _ = write!(line, "\"userId\":\"{}\",", self.user_ids[e.user]);
+            } else {
+                line.push_str("\"userId\":null,");
+            }
+            let _ = write!(
+                line,
+                "\"anonymousId\":\"{}\",\"timestamp\":\"{ts}\",\"messageId\":\"m{i}\",\"properties\":{{\"session_id\":\"{}-{}\",\"duration\":{:.3}",
+                self.anonymous_ids[e.user],
+                e.user,
+                e.session_start,
+                e.engagement_ms as f64 / 1000.0
+            );
+            if let Some(s) = e.scroll {
+                let _ = write!(line, ",\"scroll_depth\":{s}");
+            }
+            if let Some(v) = e.value {
+                let key = if e.name == "purchase" {
+                    "revenue"
+                } else {
+                    "price"
+                };
+                let _ = write!(line, ",\"{key}\":{v},\"currency\":\"EUR\"");
+            }
+            let _ = write!(
+                line,
+                "}},\"context\":{{\"ip\":\"203.0.113.{}\",\"library\":{{\"name\":\"{}\"}}}}}}",
+                e.user % 250,
+                if e.app {
+                    "analytics-ios"
+                } else {
+                    "analytics.js"
+                }
+            );
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The planted group of every user, keyed the way the chosen style identifies users.
+    pub fn truth_frame(&self, style: SampleStyle) -> PolarsResult<DataFrame> {
+        let ids: Vec<String> = match style {
+            SampleStyle::Ga4 => self.user_ids.clone(),
+            SampleStyle::Users => self.anonymous_ids.clone(),
+            SampleStyle::Segment => (0..self.user_ids.len())
+                .map(|u| {
+                    if u % 3 != 0 {
+                        self.user_ids[u].clone()
+                    } else {
+                        self.anonymous_ids[u].clone()
+                    }
+                })
+                .collect(),
+        };
+        DataFrame::new(
+            ids.len(),
+            vec![
+                Column::new("user_id".into(), ids),
+                Column::new("group".into(), self.user_group.clone()),
+                Column::new("consent".into(), self.consent.clone()),
+            ],
+        )
+    }
+}
+
+/// Generate and write a sample; the format follows the extension (Segment style needs .ndjson/.jsonl).
+pub fn write_sample(
+    opts: &SampleOptions,
+    out: &Path,
+    truth: Option<&Path>,
+) -> Result<Sample, WriteError> {
+    let sample = generate(opts);
+    let enc = |e: PolarsError| WriteError::Encode {
+        path: out.to_path_buf(),
+        format: "table".into(),
+        message: e.to_string(),
+    };
+    match opts.style {
+        SampleStyle::Segment => {
+            let gzip = out.to_string_lossy().ends_with(".gz");
+            output::write_atomic(out, |w| {
+                let io = |source| WriteError::Io {
+                    path: out.to_path_buf(),
+                    source,
+                };
+                if gzip {
+                    let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+                    sample.write_segment(&mut gz).map_err(io)?;
+                    gz.finish().map_err(io)?;
+                    Ok(())
+                } else {
+                    sample.write_segment(w).map_err(io)
+                }
+            })?;
+        }
+        SampleStyle::Ga4 => output::write_table(&mut sample.ga4_frame().map_err(enc)?, out)?,
+        SampleStyle::Users => output::write_table(&mut sample.users_frame().map_err(enc)?, out)?,
+    }
+    if let Some(t) = truth {
+        output::write_table(&mut sample.truth_frame(opts.style).map_err(enc)?, t)?;
+    }
+    Ok(sample)
+}
