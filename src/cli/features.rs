@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use persona_lab::data::{self, cols, timestamp};
-use persona_lab::features::{
-    self, FeatureChoice, FeatureConfig, TransformSpec, catalogue, transform,
-};
+use persona_lab::error::FeatureError;
+use persona_lab::features::{self, FeatureChoice, FeatureConfig, TransformSpec, transform};
 use polars::prelude::*;
 
 use super::args::{FeatureArgs, MappingArgs};
@@ -93,18 +92,37 @@ pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
     let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
     let profile = features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
     let spec = transform_spec(&cmd.features, &profile)?;
-    let fitted = transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
-    let matrix = fitted.matrix(&profile).map_err(|e| e.to_string())?;
-    let scores = fitted.scores(&matrix);
     let mut table = profile.table.clone();
-    table
-        .with_column(Column::new("engagement_score".into(), scores))
-        .map_err(|e| e.to_string())?;
+    // Raw features are still worth writing when no score can be fitted (one user, constant data).
+    let fitted = match transform::fit(&profile, &spec) {
+        Ok(fitted) => {
+            let matrix = fitted.matrix(&profile).map_err(|e| e.to_string())?;
+            let scores = fitted.scores(&matrix);
+            table
+                .with_column(Column::new("engagement_score".into(), scores))
+                .map_err(|e| e.to_string())?;
+            Some(fitted)
+        }
+        Err(FeatureError::NoFeatures(why)) => {
+            table
+                .with_column(Column::full_null(
+                    "engagement_score".into(),
+                    table.height(),
+                    &DataType::Float64,
+                ))
+                .map_err(|e| e.to_string())?;
+            eprintln!("warning: no engagement score: no usable feature ({why})");
+            None
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     persona_lab::output::write_table(&mut table, &cmd.out).map_err(|e| e.to_string())?;
     print!("{}", summary::load_summary(&loaded));
-    print!("{}", summary::profile_summary(&profile, &fitted));
+    if let Some(fitted) = &fitted {
+        print!("{}", summary::profile_summary(&profile, fitted));
+    }
     if profile.n_users() < 2 {
-        println!("warning: only one user; clustering needs at least two");
+        eprintln!("warning: only one user; segmenting needs at least two");
     }
     println!(
         "wrote      {} ({} users, columns: {}, {} features, engagement_score)",
@@ -113,6 +131,5 @@ pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
         cols::USER,
         profile.features.len()
     );
-    let _ = catalogue::CATALOGUE;
     Ok(())
 }
