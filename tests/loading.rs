@@ -1,0 +1,340 @@
+//! Loading real-looking exports of every supported format and preset.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use persona_lab::data::{FileFormat, LoadOptions, Preset, Shape, TimeEncoding, cols};
+use persona_lab::features::{self, FeatureConfig};
+use persona_lab::sample::{self, SampleOptions, SampleStyle};
+
+fn ga4_sample(dir: &std::path::Path, name: &str, users: usize) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let opts = SampleOptions {
+        users,
+        seed: 11,
+        days: 90,
+        style: SampleStyle::Ga4,
+    };
+    sample::write_sample(&opts, &p, Some(&dir.join(format!("{name}.truth.csv")))).unwrap();
+    p
+}
+
+#[test]
+fn ga4_ids_stay_text_and_never_merge() {
+    let d = tempfile::tempdir().unwrap();
+    let p = ga4_sample(d.path(), "ga4.csv", 600);
+    let l = load(&p).unwrap();
+    assert_eq!(l.preset, Preset::Ga4);
+    assert_eq!(l.time_encoding, Some(TimeEncoding::EpochMicros));
+    let truth = std::fs::read_to_string(d.path().join("ga4.csv.truth.csv")).unwrap();
+    let consenting: HashSet<&str> = truth
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with(",true"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(l.n_users(), consenting.len());
+    // The sample plants ids that collide as floats: parsing them as numbers would lose users.
+    let as_float: HashSet<u64> = consenting
+        .iter()
+        .map(|s| s.parse::<f64>().unwrap().to_bits())
+        .collect();
+    assert!(as_float.len() < consenting.len());
+}
+
+#[test]
+fn consent_gates_rows_before_features() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "c.csv",
+        "user_id,timestamp,event,consent\n\
+         a,2024-01-01T10:00:00Z,page_view,yes\n\
+         a,2024-01-01T10:05:00Z,page_view,no\n\
+         b,2024-01-01T10:00:00Z,page_view,no\n\
+         c,2024-01-01T10:00:00Z,page_view,\n\
+         d,2024-01-01T10:00:00Z,page_view,granted\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.mapping.consent.as_deref(), Some("consent"));
+    assert_eq!(l.rows_dropped, vec![("no consent".to_string(), 3)]);
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert_eq!(prof.user_ids(), vec!["a", "d"]);
+    assert_eq!(by_user(&prof.table, "events")["a"], Some(1.0));
+}
+
+#[test]
+fn sparse_value_column_stays_numeric() {
+    // GA4: `value` is empty on every row but purchases; the first purchase comes late.
+    let d = tempfile::tempdir().unwrap();
+    let mut s = String::from("user_pseudo_id,event_timestamp,event_name,value\n");
+    for i in 0..30_000u64 {
+        s.push_str(&format!(
+            "{}.17000,{},page_view,\n",
+            i % 50,
+            1_725_148_800_000_000 + i
+        ));
+    }
+    s.push_str("7.17000,1725148900000000,purchase,49.90\n");
+    s.push_str("8.17000,1725148900000001,purchase,10.10\n");
+    let p = write(d.path(), "sparse.csv", s);
+    let l = load(&p).unwrap();
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    let rev = by_user(&prof.table, "revenue");
+    assert_eq!(rev["7.17000"], Some(49.90));
+    assert_eq!(rev["8.17000"], Some(10.10));
+    assert_eq!(rev["9.17000"], Some(0.0));
+    // "7.17000" and "7.17" would be the same float; they are different ids.
+    assert!(rev.contains_key("7.17000"));
+}
+
+#[test]
+fn csv_gzip_parquet_ndjson_give_the_same_profile() {
+    let d = tempfile::tempdir().unwrap();
+    let paths: Vec<_> = ["s.csv", "s.csv.gz", "s.parquet", "s.ndjson"]
+        .iter()
+        .map(|n| ga4_sample(d.path(), n, 120))
+        .collect();
+    let profiles: Vec<_> = paths
+        .iter()
+        .map(|p| {
+            let l = load(p).unwrap();
+            features::compute_profile(&l, &FeatureConfig::default()).unwrap()
+        })
+        .collect();
+    let l = load(&paths[2]).unwrap();
+    assert_eq!(l.format, FileFormat::Parquet);
+    assert!(load(&paths[1]).unwrap().gzip);
+    for p in &profiles[1..] {
+        assert_eq!(p.features, profiles[0].features);
+        assert!(
+            p.table.equals_missing(&profiles[0].table),
+            "{:?}\n{:?}",
+            p.table.head(Some(3)),
+            profiles[0].table.head(Some(3))
+        );
+    }
+}
+
+#[test]
+fn segment_ndjson_is_flattened_and_mapped() {
+    let l = load(&repo("sample_data/fashion_segment.ndjson")).unwrap();
+    assert_eq!(l.preset, Preset::Segment);
+    assert_eq!(l.format, FileFormat::Ndjson);
+    assert_eq!(l.mapping.user_id.as_deref(), Some("userId"));
+    assert_eq!(l.mapping.user_id_fallback.as_deref(), Some("anonymousId"));
+    assert_eq!(l.mapping.value.as_deref(), Some("properties.revenue"));
+    assert_eq!(l.mapping.session.as_deref(), Some("properties.session_id"));
+    assert_eq!(l.time_encoding, Some(TimeEncoding::Iso8601Zoned));
+    // Anonymous visitors are kept under their anonymousId.
+    let users = l.table.column(cols::USER).unwrap().str().unwrap().clone();
+    assert!(users.iter().flatten().any(|u| u.starts_with("anon-")));
+    assert!(users.iter().flatten().any(|u| !u.starts_with("anon-")));
+    // IP addresses are personal data: left out, with the reason.
+    let ip = l
+        .left_out
+        .iter()
+        .find(|c| c.column == "context.ip")
+        .unwrap();
+    assert!(ip.reason.contains("IP addresses"), "{}", ip.reason);
+    // Page calls carry no event name: `type` fills it, and they count as page views.
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert!(prof.features.iter().any(|f| f == "page_views_per_session"));
+}
+
+#[test]
+fn mixpanel_ndjson_with_epoch_seconds() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "mp.jsonl",
+        "{\"event\":\"Viewed Product\",\"properties\":{\"distinct_id\":\"u1\",\"time\":1725148800,\"$os\":\"iOS\"}}\n\
+         {\"event\":\"Order Completed\",\"properties\":{\"distinct_id\":\"u1\",\"time\":1725152400,\"revenue\":20.5}}\n\
+         {\"event\":\"Viewed Product\",\"properties\":{\"distinct_id\":\"u2\",\"time\":1725238800}}\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.preset, Preset::Mixpanel);
+    assert_eq!(l.time_encoding, Some(TimeEncoding::EpochSeconds));
+    assert_eq!(
+        l.time_span(),
+        Some((1_725_148_800_000_000, 1_725_238_800_000_000))
+    );
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert_eq!(by_user(&prof.table, "revenue")["u1"], Some(20.5));
+    assert_eq!(by_user(&prof.table, "product_views")["u1"], Some(1.0));
+}
+
+#[test]
+fn amplitude_csv_with_naive_times_and_tabs() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "amp.tsv",
+        "user_id\tevent_type\tevent_time\tsession_id\n\
+         42\tsearch\t2024-09-01 10:00:00.250\t1\n\
+         42\tsearch\t2024-09-01 10:01:00.000\t1\n\
+         42\tpage_view\t2024-09-03 09:00:00.000\t2\n\
+         007\tpage_view\t2024-09-03 09:00:00.000\t9\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.preset, Preset::Amplitude);
+    assert_eq!(l.delimiter, Some(b'\t'));
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    // "007" stays "007": ids are text.
+    assert_eq!(prof.user_ids(), vec!["007", "42"]);
+    let s = by_user(&prof.table, "sessions");
+    assert_eq!(s["42"], Some(2.0));
+    assert_eq!(
+        by_user(&prof.table, "searches_per_session")["42"],
+        Some(1.0)
+    );
+    assert_eq!(by_user(&prof.table, "active_days")["42"], Some(2.0));
+}
+
+#[test]
+fn quoted_fields_and_semicolons() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "q.csv",
+        "\"user\";\"ts\";\"event\";\"note\"\n\
+         \"a\";\"2024-09-01T10:00:00+02:00\";\"page_view\";\"hello; world\"\n\
+         \"b\";\"2024-09-01T10:00:00Z\";\"Order Completed\";\"say \"\"hi\"\"\"\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.delimiter, Some(b';'));
+    assert_eq!(
+        l.time_span(),
+        Some((1_725_177_600_000_000, 1_725_184_800_000_000))
+    );
+    assert_eq!(l.n_users(), 2);
+}
+
+#[test]
+fn sessions_split_by_inactivity_gap() {
+    let d = tempfile::tempdir().unwrap();
+    // Gaps: 10 min, 29 min, 31 min, 2 h → 3 sessions at 30 minutes; 2 at 60 minutes.
+    let p = write(
+        d.path(),
+        "g.csv",
+        "user_id,timestamp,event\n\
+         u,2024-09-01 10:00:00,a\n\
+         u,2024-09-01 10:10:00,a\n\
+         u,2024-09-01 10:39:00,a\n\
+         u,2024-09-01 11:10:00,a\n\
+         u,2024-09-01 13:10:00,a\n\
+         v,2024-09-01 13:10:00,a\n",
+    );
+    let l = load(&p).unwrap();
+    let p30 = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert_eq!(by_user(&p30.table, "sessions")["u"], Some(3.0));
+    assert_eq!(by_user(&p30.table, "sessions")["v"], Some(1.0));
+    let cfg = FeatureConfig {
+        session_gap_minutes: 60.0,
+        ..Default::default()
+    };
+    let p60 = features::compute_profile(&l, &cfg).unwrap();
+    assert_eq!(by_user(&p60.table, "sessions")["u"], Some(2.0));
+}
+
+#[test]
+fn hashed_ids_never_leave_in_clear() {
+    let d = tempfile::tempdir().unwrap();
+    let input = ga4_sample(d.path(), "h.csv", 80);
+    let out = d.path().join("profile.csv");
+    let o = bin()
+        .args([
+            "features",
+            input.to_str().unwrap(),
+            "--hash-ids",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("PERSONA_LAB_SALT", "pepper-secret")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::read(&out).unwrap();
+    let text = String::from_utf8_lossy(&written);
+    let truth = std::fs::read_to_string(d.path().join("h.csv.truth.csv")).unwrap();
+    for id in truth.lines().skip(1).map(|l| l.split(',').next().unwrap()) {
+        assert!(!text.contains(id), "raw id {id} in output");
+        assert!(!stdout(&o).contains(id), "raw id {id} on stdout");
+    }
+    assert!(!text.contains("pepper-secret") && !stdout(&o).contains("pepper-secret"));
+    // Hashes are 64 hex characters, the same for the same id and salt.
+    let first = text.lines().nth(1).unwrap().split(',').next().unwrap();
+    assert_eq!(first.len(), 64);
+    assert!(first.chars().all(|c| c.is_ascii_hexdigit()));
+    let ids: Vec<String> = truth
+        .lines()
+        .skip(1)
+        .map(|l| persona_lab::data::privacy::hash_id("pepper-secret", l.split(',').next().unwrap()))
+        .collect();
+    assert!(ids.iter().any(|h| h == first));
+}
+
+#[test]
+fn users_table_features_and_pii() {
+    let l = load(&repo("sample_data/fashion_users.csv")).unwrap();
+    assert_eq!(l.shape, Shape::Users);
+    assert_eq!(l.n_users(), 500);
+    let email = l.left_out.iter().find(|c| c.column == "email").unwrap();
+    assert!(email.reason.contains("email"));
+    assert!(
+        l.left_out
+            .iter()
+            .any(|c| c.column == "country" && c.reason == "not numeric")
+    );
+    // Kept on request.
+    let opts = LoadOptions {
+        keep_columns: vec!["email".into()],
+        ..Default::default()
+    };
+    let l = persona_lab::data::load(&repo("sample_data/fashion_users.csv"), &opts).unwrap();
+    assert!(l.table.get_column_index("email").is_some());
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert!(!prof.features.contains(&"email".to_string()));
+    assert!(prof.features.contains(&"total_spend".to_string()));
+}
+
+#[test]
+fn explicit_roles_and_time_format() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "x.csv",
+        "who,when,what,secs\nA,01/09/2024 10:00,view,30\nA,02/09/2024 11:00,view,40\n",
+    );
+    let o = run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--user-col",
+        "who",
+        "--time-col",
+        "when",
+        "--event-col",
+        "what",
+        "--duration-col",
+        "secs",
+        "--time-format",
+        "%d/%m/%Y %H:%M",
+        "--features",
+        "events,time_total",
+        "--out",
+        d.path().join("o.csv").to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("2024-09-01 10:00 UTC .. 2024-09-02 11:00 UTC"),
+        "{out}"
+    );
+    let csv = std::fs::read_to_string(d.path().join("o.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let time_total = header.iter().position(|h| *h == "time_total").unwrap();
+    assert_eq!(row[time_total], "70.0");
+}
