@@ -10,7 +10,8 @@ pub enum FeatureKind {
     Count,
     /// Money (heavy-tailed; log1p by default; missing = 0).
     Money,
-    /// A count per session (log1p by default; missing = 0).
+    /// A count per session (no log by default: rates are far less skewed than the counts they come
+    /// from, and logging them blurs the planted groups of the sample; missing = 0).
     PerSession,
     /// Seconds (log1p by default; missing = 0).
     Seconds,
@@ -29,10 +30,7 @@ impl FeatureKind {
     pub fn default_log1p(self) -> bool {
         matches!(
             self,
-            FeatureKind::Count
-                | FeatureKind::Money
-                | FeatureKind::PerSession
-                | FeatureKind::Seconds
+            FeatureKind::Count | FeatureKind::Money | FeatureKind::Seconds
         )
     }
 

@@ -3,7 +3,7 @@
 //!
 //! 1. fill missing values: `x = fill` where missing (0 for counts, money, per-session rates and
 //!    seconds; the median of the observed values otherwise);
-//! 2. optional `t = ln(1 + x)` (on by default for counts, money, per-session rates and seconds);
+//! 2. optional `t = ln(1 + x)` (on by default for counts, money and seconds);
 //! 3. scale: `z = (t - center) / scale` with (center, scale) = (mean, population std) for `Standard`,
 //!    (median, q75 - q25) for `Robust`, (min, max - min) for `MinMax`, (0, 1) for `None`;
 //! 4. weight: the clustering column is `w * z`;

@@ -69,12 +69,12 @@ out.to_csv(FIX + "ga4_small_features.csv", float_format="%.17g")
 default = ["sessions", "recency_days", "events_per_session", "page_views_per_session",
            "product_views_per_session", "cart_adds_per_session", "searches_per_session",
            "video_plays_per_session", "time_per_session", "scroll_mean", "purchases", "revenue"]
-log = {"sessions", "events_per_session", "page_views_per_session", "product_views_per_session",
-       "cart_adds_per_session", "searches_per_session", "video_plays_per_session",
-       "time_per_session", "purchases", "revenue"}
+log = {"sessions", "time_per_session", "purchases", "revenue"}
+per_session = {"events_per_session", "page_views_per_session", "product_views_per_session",
+               "cart_adds_per_session", "searches_per_session", "video_plays_per_session"}
 x = out[default].copy()
 for c in default:
-    fill = 0.0 if c in log else x[c].median()
+    fill = 0.0 if c in log or c in per_session else x[c].median()
     x[c] = x[c].fillna(fill)
     if c in log:
         x[c] = np.log1p(x[c])
