@@ -1,7 +1,6 @@
 //! The default feature set is the catalogue subset that separates planted behaviour best: measured by
 //! the silhouette of the planted groups (true labels) in each candidate feature space.
 
-
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -11,7 +11,9 @@ use persona_lab::features::{self, FeatureConfig, Scaler, TransformSpec, transfor
 const TOL: f64 = 1e-9;
 
 /// user -> column -> value (None for an empty cell).
-fn read_fixture(name: &str) -> (Vec<String>, HashMap<String, HashMap<String, Option<f64>>>) {
+type Rows = HashMap<String, HashMap<String, Option<f64>>>;
+
+fn read_fixture(name: &str) -> (Vec<String>, Rows) {
     let text = std::fs::read_to_string(repo(&format!("tests/fixtures/{name}"))).unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
@@ -118,13 +120,13 @@ fn weights_multiply_scaled_columns_and_the_score() {
     let fitted = transform::fit(&prof, &spec).unwrap();
     let m = fitted.matrix(&prof).unwrap();
     let scores = fitted.scores(&m);
-    for i in 0..m.n_rows {
+    for (i, score) in scores.iter().enumerate() {
         let mut s = 0.0;
         for (j, f) in fitted.features.iter().enumerate() {
             assert!(close(m.row(i)[j], f.weight * m0.row(i)[j]));
             s += f.weight * m0.row(i)[j];
         }
-        assert!(close(scores[i], s));
+        assert!(close(*score, s));
     }
     // A single new user's raw values give the same score through the exported parameters.
     let raw: Vec<Option<f64>> = fitted
