@@ -6,3 +6,4 @@ pub mod error;
 pub mod features;
 pub mod output;
 pub mod sample;
+pub mod timing;

@@ -653,6 +653,19 @@ pub fn write_sample(
     out: &Path,
     truth: Option<&Path>,
 ) -> Result<Sample, WriteError> {
+    // Check the names before spending time on generating.
+    output::OutFormat::from_path(out)?;
+    if let Some(t) = truth {
+        output::OutFormat::from_path(t)?;
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(WriteError::Io {
+            path: out.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the folder does not exist"),
+        });
+    }
     let sample = generate(opts);
     let enc = |e: PolarsError| WriteError::Encode {
         path: out.to_path_buf(),
@@ -661,6 +674,16 @@ pub fn write_sample(
     };
     match opts.style {
         SampleStyle::Segment => {
+            if !matches!(
+                output::OutFormat::from_path(out)?,
+                output::OutFormat::Ndjson { .. }
+            ) {
+                return Err(WriteError::Encode {
+                    path: out.to_path_buf(),
+                    format: "Segment NDJSON".into(),
+                    message: "the Segment style is written as NDJSON: use .ndjson or .jsonl".into(),
+                });
+            }
             let gzip = out.to_string_lossy().ends_with(".gz");
             output::write_atomic(out, |w| {
                 let io = |source| WriteError::Io {

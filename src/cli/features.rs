@@ -90,7 +90,9 @@ pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
     let opts = cmd.mapping.load_options()?;
     let cfg = feature_config(&cmd.features)?;
     let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
+    let mut timer = persona_lab::timing::Timer::start();
     let profile = features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
+    timer.lap("features");
     let spec = transform_spec(&cmd.features, &profile)?;
     let mut table = profile.table.clone();
     // Raw features are still worth writing when no score can be fitted (one user, constant data).
@@ -116,7 +118,9 @@ pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
         }
         Err(e) => return Err(e.to_string()),
     };
+    timer.lap("transform");
     persona_lab::output::write_table(&mut table, &cmd.out).map_err(|e| e.to_string())?;
+    timer.lap("write");
     print!("{}", summary::load_summary(&loaded));
     if let Some(fitted) = &fitted {
         print!("{}", summary::profile_summary(&profile, fitted));

@@ -56,7 +56,12 @@ pub fn load_summary(l: &Loaded) -> String {
     }
     let _ = writeln!(
         s,
-        "rows       {} read, {} kept{}",
+        "{}     {} read, {} kept{}",
+        if l.shape == Shape::Events {
+            "events"
+        } else {
+            "rows  "
+        },
         l.rows_read,
         l.table.height(),
         if l.rows_dropped.is_empty() {

@@ -15,9 +15,11 @@ fn series(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadError
 }
 
 fn text(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadError> {
-    series(ctx, df, name)?
-        .cast(&DataType::String)
-        .map_err(|e| ctx.polars(e))
+    let s = series(ctx, df, name)?;
+    if s.dtype() == &DataType::String {
+        return Ok(s);
+    }
+    s.cast(&DataType::String).map_err(|e| ctx.polars(e))
 }
 
 fn sample_values(s: &Series, positions: &[usize]) -> String {
@@ -33,6 +35,18 @@ fn sample_values(s: &Series, positions: &[usize]) -> String {
         .join(", ")
 }
 
+/// True when a Float64 column has no NaN or infinity (and, if asked, no negative value): the common case,
+/// checked on the raw buffers without building anything.
+fn clean_floats(s: &Series, non_negative: bool) -> bool {
+    let Ok(ca) = s.f64() else { return false };
+    ca.downcast_iter().all(|arr| {
+        // Null slots hold arbitrary-but-finite filler; checking them too is harmless.
+        arr.values()
+            .iter()
+            .all(|v| v.is_finite() && (!non_negative || *v >= 0.0))
+    })
+}
+
 /// Read a measure (value, duration, scroll) as Float64: text that is not a number, NaN and infinity
 /// become missing, with a warning that names the rows.
 pub fn measure(
@@ -43,6 +57,10 @@ pub fn measure(
     warnings: &mut Vec<Warning>,
 ) -> Result<Series, LoadError> {
     let raw = series(ctx, df, name)?;
+    let non_negative = matches!(role, Role::Duration | Role::Scroll);
+    if raw.dtype() == &DataType::Float64 && clean_floats(&raw, non_negative) {
+        return Ok(raw);
+    }
     let f = raw
         .cast(&DataType::Float64)
         .map_err(|e| ctx.bad_column(role, name, format!("cannot be read as numbers ({e})")))?;
@@ -51,7 +69,6 @@ pub fn measure(
     let mut not_number = Vec::new();
     let mut not_finite = Vec::new();
     let mut negative = Vec::new();
-    let non_negative = matches!(role, Role::Duration | Role::Scroll);
     let mut out: Vec<Option<f64>> = Vec::with_capacity(ca.len());
     for (i, (v, p)) in ca.iter().zip(present.iter()).enumerate() {
         match v {
@@ -90,7 +107,7 @@ pub fn measure(
                 message: format!(
                     "{} value(s) {what} ({}); treated as missing",
                     list.len(),
-                    describe_rows(&rows_of(df, list))
+                    describe_rows(&rows_of(list))
                 ),
             });
         }
@@ -116,6 +133,7 @@ fn duration_unit(name: &str, explicit: Option<DurationUnit>) -> DurationUnit {
 pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError> {
     let m = ctx.mapping;
     let n = df.height();
+    let mut timer = crate::timing::Timer::start();
     let mut keep = vec![true; n];
     let mut rows_dropped: Vec<(String, usize)> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
@@ -144,6 +162,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         rows_dropped.push(("no consent".into(), count));
     }
 
+    timer.lap("  consent");
     // User id: always text; a fallback column fills empty ids.
     let user_col = m.user_id.as_deref().unwrap_or_default();
     let raw_user = series(ctx, &df, user_col)?;
@@ -170,7 +189,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         .map(|(i, _)| i)
         .collect();
     if !missing_user.is_empty() {
-        let rows = rows_of(&df, &missing_user);
+        let rows = rows_of(&missing_user);
         let count = drop(&missing_user, &mut keep);
         warnings.push(Warning {
             column: Some(user_col.into()),
@@ -183,6 +202,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         rows_dropped.push(("no user id".into(), count));
     }
 
+    timer.lap("  user id");
     // Timestamp: required for events.
     let Some(tcol) = m.timestamp.as_deref() else {
         return Err(ctx.bad_column(
@@ -233,7 +253,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         if list.is_empty() {
             continue;
         }
-        let rows = rows_of(&df, list);
+        let rows = rows_of(list);
         let count = drop(list, &mut keep);
         let example = if reason == "unreadable timestamp" {
             format!(", e.g. {}", sample_values(&raw_ts, list))
@@ -250,7 +270,8 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         });
         rows_dropped.push((reason.into(), count));
     }
-    let ts = Series::new(cols::TS.into(), parsed.micros);
+    let ts = parsed.micros.with_name(cols::TS.into()).into_series();
+    timer.lap("  timestamp");
 
     // Event name: a fallback column (Segment's `type`) fills empty names, then "(unknown)".
     let event = match &m.event {
@@ -269,18 +290,21 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                         "{missing} row(s) have no event name; counted as \"(unknown)\""
                     ),
                 });
+                let filled: StringChunked = s
+                    .str()
+                    .map_err(|e| ctx.polars(e))?
+                    .iter()
+                    .map(|v| Some(v.unwrap_or("(unknown)")))
+                    .collect();
+                filled.into_series()
+            } else {
+                s
             }
-            let filled: StringChunked = s
-                .str()
-                .map_err(|e| ctx.polars(e))?
-                .iter()
-                .map(|v| Some(v.unwrap_or("(unknown)")))
-                .collect();
-            filled.into_series()
         }
         None => Series::new(cols::EVENT.into(), vec!["event"; n]),
     };
 
+    timer.lap("  event");
     let mut columns: Vec<Column> = vec![
         user.with_name(cols::USER.into()).into_column(),
         ts.into_column(),
@@ -334,17 +358,23 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         };
         columns.push(s.with_name(cols::SCROLL.into()).into_column());
     }
-    columns.push(series(ctx, &df, cols::ROW)?.into_column());
     for k in &ctx.opts.keep_columns {
         if df.get_column_index(k).is_some() && !columns.iter().any(|c| c.name() == k.as_str()) {
             columns.push(series(ctx, &df, k)?.into_column());
         }
     }
-    let mut table = DataFrame::new(n, columns).map_err(|e| ctx.polars(e))?;
+    timer.lap("  measures");
+    // Free the raw columns (consent, originals of converted columns) before filtering, and filter one
+    // column at a time: peak memory stays near one copy of the table.
+    std::mem::drop((df, raw_user, raw_ts));
     if keep.iter().any(|k| !k) {
         let mask = BooleanChunked::from_slice("keep".into(), &keep);
-        table = table.filter(&mask).map_err(|e| ctx.polars(e))?;
+        for c in columns.iter_mut() {
+            *c = c.filter(&mask).map_err(|e| ctx.polars(e))?;
+        }
     }
+    let height = columns.first().map_or(0, |c| c.len());
+    let mut table = DataFrame::new(height, columns).map_err(|e| ctx.polars(e))?;
     if table.height() == 0 {
         return Err(LoadError::NothingLeft {
             path: ctx.path.to_path_buf(),
@@ -363,6 +393,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             .replace(cols::USER, Column::new(cols::USER.into(), hashed))
             .map_err(|e| ctx.polars(e))?;
     }
+    timer.lap("  filter + hash");
     rows_dropped.retain(|(_, c)| *c > 0);
     Ok(Canonical {
         table,

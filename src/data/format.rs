@@ -11,9 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
 
-/// Name of the row-number column added to every raw table so diagnostics can name data rows (1-based).
-pub const ROW_COL: &str = "__row";
-
 /// How many bytes of the file are looked at to sniff its format and header.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -58,6 +55,8 @@ pub struct Sniffed {
     pub delimiter: Option<u8>,
     /// CSV only: the header's column names, in order.
     pub header: Vec<String>,
+    /// CSV only: the first whole lines of the (decompressed) file, for a cheap preview.
+    pub prefix: Vec<u8>,
 }
 
 /// The bytes of an export, decompressed when it was gzip.
@@ -139,6 +138,7 @@ pub fn sniff(
             gzip: false,
             delimiter: None,
             header: vec![],
+            prefix: vec![],
         });
     }
     let prefix = read_prefix(path, gzip)?;
@@ -161,6 +161,7 @@ pub fn sniff(
             gzip,
             delimiter: None,
             header: vec![],
+            prefix: vec![],
         });
     }
     let text = String::from_utf8_lossy(text_part);
@@ -172,11 +173,16 @@ pub fn sniff(
     let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&lines));
     let header = split_csv_line(lines[0], delimiter);
     check_header(path, &header)?;
+    let whole_lines = match text_part.iter().rposition(|&b| b == b'\n') {
+        Some(end) if prefix.len() == SNIFF_BYTES => text_part[..=end].to_vec(),
+        _ => text_part.to_vec(),
+    };
     Ok(Sniffed {
         format,
         gzip,
         delimiter: Some(delimiter),
         header,
+        prefix: whole_lines,
     })
 }
 
@@ -291,13 +297,6 @@ pub fn open_source(path: &Path, gzip: bool) -> Result<Source, LoadError> {
     Ok(Source::Memory(out))
 }
 
-fn row_index() -> Option<RowIndex> {
-    Some(RowIndex {
-        name: ROW_COL.into(),
-        offset: 1,
-    })
-}
-
 /// CSV read settings: which columns, and the dtype for each column whose role fixes it.
 #[derive(Debug, Clone, Default)]
 pub struct CsvPlan {
@@ -345,7 +344,8 @@ pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFr
                 .into()
         }))
         .with_n_rows(plan.n_rows)
-        .with_row_index(row_index())
+        // Chunks are fine for everything downstream; a final rechunk would copy the whole table.
+        .with_rechunk(false)
         .with_raise_if_empty(false)
         .map_parse_options(|p| {
             p.with_separator(delimiter)
@@ -388,11 +388,28 @@ fn explain_csv_failure(path: &Path, sniffed: &Sniffed, e: PolarsError) -> LoadEr
     polars_err(path, FileFormat::Csv, e)
 }
 
+/// The sniffed first lines of a CSV as a table of text columns (a preview; never the whole file).
+pub fn read_csv_prefix(sniffed: &Sniffed) -> Option<DataFrame> {
+    let delimiter = sniffed.delimiter.unwrap_or(b',');
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_raise_if_empty(false)
+        .map_parse_options(|p| {
+            p.with_separator(delimiter)
+                .with_quote_char(Some(b'"'))
+                .with_missing_is_null(true)
+                .with_truncate_ragged_lines(true)
+        })
+        .into_reader_with_file_handle(Cursor::new(sniffed.prefix.clone()))
+        .finish()
+        .ok()
+}
+
 pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
     let file = File::open(path).map_err(io_err(path))?;
     ParquetReader::new(file)
         .with_columns(columns)
-        .with_row_index(row_index())
         .finish()
         .map_err(|e| polars_err(path, FileFormat::Parquet, e))
 }
@@ -430,8 +447,7 @@ pub fn read_ndjson(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, LoadErro
                 },
             }
         })?;
-    df.with_row_index(ROW_COL.into(), Some(1))
-        .map_err(|e| polars_err(path, FileFormat::Ndjson, e))
+    Ok(df)
 }
 
 /// A cheap structural check to name the first line that is not a `{...}` object.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
 pub use format::FileFormat;
-use format::{CsvPlan, ROW_COL, Sniffed};
+use format::{CsvPlan, Sniffed};
 pub use privacy::PiiKind;
 pub use roles::{Preset, Role, RoleMapping};
 pub use timestamp::TimeEncoding;
@@ -33,7 +33,6 @@ pub mod cols {
     pub const DURATION: &str = "duration_s";
     /// Percent, 0..=100.
     pub const SCROLL: &str = "scroll";
-    pub const ROW: &str = super::format::ROW_COL;
 }
 
 /// One row per event, or one row per user with its features already aggregated.
@@ -156,6 +155,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     if opts.hash_salt.as_deref() == Some("") {
         return Err(LoadError::MissingSalt);
     }
+    let mut timer = crate::timing::Timer::start();
     let sniffed = format::sniff(path, opts.format, opts.delimiter)?;
     // NDJSON has no header: read it whole and flatten nested objects before mapping roles.
     let mut full: Option<DataFrame> = None;
@@ -180,7 +180,6 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 .get_column_names()
                 .iter()
                 .map(|s| s.to_string())
-                .filter(|s| s != ROW_COL)
                 .collect();
             full = Some(df);
             names
@@ -237,7 +236,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         });
     }
     let rows_read = df.height();
-    let pii = detect_pii_columns(path, &sniffed, &df, &columns, &mapping)?;
+    timer.lap("read");
+    let pii = detect_pii_columns(&sniffed, &df, &columns, &mapping)?;
+    timer.lap("personal-data scan");
     let ctx = Context {
         path,
         opts,
@@ -248,6 +249,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         Shape::Events => events::canonicalize(&ctx, df)?,
         Shape::Users => users::canonicalize(&ctx, df)?,
     };
+    timer.lap("canonicalise");
     // Columns of the export that are not in the canonical table, with the reason.
     let used = mapping.columns();
     for c in &columns {
@@ -414,21 +416,13 @@ fn read_table(
 
 /// Find columns that look like personal data, from the first rows of the file read as text.
 fn detect_pii_columns(
-    path: &Path,
     sniffed: &Sniffed,
     df: &DataFrame,
     columns: &[String],
     mapping: &RoleMapping,
 ) -> Result<Vec<(String, PiiKind)>, LoadError> {
     let preview = match sniffed.format {
-        FileFormat::Csv => {
-            let plan = CsvPlan {
-                n_rows: Some(1000),
-                all_text: true,
-                ..Default::default()
-            };
-            format::read_csv(path, sniffed, &plan).ok()
-        }
+        FileFormat::Csv => format::read_csv_prefix(sniffed),
         _ => Some(df.head(Some(1000))),
     };
     let Some(preview) = preview else {
@@ -460,19 +454,7 @@ fn detect_pii_columns(
     Ok(found)
 }
 
-/// The 1-based data row numbers of the given positions.
-pub fn rows_of(df: &DataFrame, positions: &[usize]) -> Vec<u64> {
-    let Ok(col) = df.column(ROW_COL) else {
-        return positions.iter().map(|p| *p as u64 + 1).collect();
-    };
-    let Ok(s) = col.as_materialized_series().cast(&DataType::UInt64) else {
-        return positions.iter().map(|p| *p as u64 + 1).collect();
-    };
-    let Ok(ca) = s.u64() else {
-        return positions.iter().map(|p| *p as u64 + 1).collect();
-    };
-    positions
-        .iter()
-        .map(|&p| ca.get(p).unwrap_or(p as u64 + 1))
-        .collect()
+/// The 1-based data row numbers of positions in the table as read (before any row was dropped).
+pub fn rows_of(positions: &[usize]) -> Vec<u64> {
+    positions.iter().map(|&p| p as u64 + 1).collect()
 }

@@ -30,18 +30,11 @@ pub fn hash_ids<'a>(salt: &str, ids: impl Iterator<Item = Option<&'a str>>) -> V
 
 /// Whether a consent value means "granted". Missing or unknown values mean no consent.
 pub fn consent_granted(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "true"
-            | "yes"
-            | "y"
-            | "granted"
-            | "opt_in"
-            | "opt-in"
-            | "optin"
-            | "allowed"
-            | "accepted"
-    )
+    const YES: [&str; 10] = [
+        "1", "true", "yes", "y", "granted", "opt_in", "opt-in", "optin", "allowed", "accepted",
+    ];
+    let v = v.trim();
+    YES.iter().any(|y| v.eq_ignore_ascii_case(y))
 }
 
 /// The kind of personal data a column appears to hold.

@@ -38,8 +38,8 @@ impl std::fmt::Display for TimeEncoding {
 
 /// Result of parsing a timestamp column.
 pub struct ParsedTimes {
-    /// Microseconds since the epoch, UTC; None where the value was missing or could not be parsed.
-    pub micros: Vec<Option<i64>>,
+    /// Microseconds since the epoch, UTC; null where the value was missing or could not be parsed.
+    pub micros: Int64Chunked,
     pub encoding: TimeEncoding,
     /// Positions (0-based) whose value was present but unparseable.
     pub failed: Vec<usize>,
@@ -171,8 +171,7 @@ fn detect_text_encoding(sample: &[&str]) -> Option<TimeEncoding> {
 /// Parse a whole timestamp column. `format` is an explicit strftime format, if the user gave one.
 pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<ParsedTimes>> {
     let s = col.as_materialized_series();
-    let n = s.len();
-    let (micros, encoding): (Vec<Option<i64>>, TimeEncoding) = if s.dtype().is_primitive_numeric() {
+    let (micros, encoding): (Int64Chunked, TimeEncoding) = if s.dtype().is_primitive_numeric() {
         let f = s.cast(&DataType::Float64)?;
         let ca = f.f64()?;
         let sample: Vec<f64> = ca.iter().flatten().take(1000).collect();
@@ -180,15 +179,23 @@ pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<P
             Some(_) => TimeEncoding::YyyyMmDd,
             None => epoch_unit(&sample),
         };
-        let exact_int = s.dtype().is_integer();
-        let out: Vec<Option<i64>> = if exact_int && enc == TimeEncoding::EpochMicros {
-            // Keep integer microseconds exact.
-            s.cast(&DataType::Int64)?.i64()?.iter().collect()
+        let out: Int64Chunked = if s.dtype().is_integer() && enc != TimeEncoding::YyyyMmDd {
+            // Integer epochs stay exact: scale with integer arithmetic.
+            let i = s.cast(&DataType::Int64)?;
+            let i = i.i64()?;
+            match enc {
+                TimeEncoding::EpochSeconds => i * 1_000_000i64,
+                TimeEncoding::EpochMillis => i * 1_000i64,
+                TimeEncoding::EpochNanos => i / 1_000i64,
+                _ => i.clone(),
+            }
         } else {
             let vals: Vec<Option<f64>> = ca.iter().collect();
-            vals.par_iter()
+            let v: Vec<Option<i64>> = vals
+                .par_iter()
                 .map(|v| v.and_then(|v| epoch_to_micros(v, &enc)))
-                .collect()
+                .collect();
+            v.into_iter().collect()
         };
         (out, enc)
     } else if s.dtype() == &DataType::String {
@@ -209,44 +216,43 @@ pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<P
             },
         };
         let vals: Vec<Option<&str>> = ca.iter().collect();
-        let out: Vec<Option<i64>> = vals
+        let v: Vec<Option<i64>> = vals
             .par_iter()
             .map(|v| v.and_then(|v| parse_text(v, &enc)))
             .collect();
-        (out, enc)
+        (v.into_iter().collect(), enc)
     } else if matches!(s.dtype(), DataType::Datetime(_, _)) {
         let us = s.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?;
         let phys = us.to_physical_repr();
         (
-            phys.i64()?.iter().collect(),
+            phys.i64()?.clone(),
             TimeEncoding::Format("native datetime".into()),
         )
     } else if s.dtype() == &DataType::Date {
-        let days = s.cast(&DataType::Int32)?;
+        let days = s.cast(&DataType::Int64)?;
         (
-            days.i32()?
-                .iter()
-                .map(|d| d.map(|d| d as i64 * 86_400_000_000))
-                .collect(),
+            days.i64()? * 86_400_000_000i64,
             TimeEncoding::Format("native date".into()),
         )
     } else {
         return Ok(None);
     };
-    let present: Vec<bool> = s.is_not_null().iter().map(|b| b.unwrap_or(false)).collect();
     let mut failed = Vec::new();
     let mut missing = Vec::new();
-    for i in 0..n {
-        if micros[i].is_none() {
-            if present[i] {
-                failed.push(i);
-            } else {
-                missing.push(i);
+    if micros.null_count() > 0 {
+        let present = s.is_not_null();
+        for (i, (m, p)) in micros.iter().zip(present.iter()).enumerate() {
+            if m.is_none() {
+                if p == Some(true) {
+                    failed.push(i);
+                } else {
+                    missing.push(i);
+                }
             }
         }
     }
     Ok(Some(ParsedTimes {
-        micros,
+        micros: micros.with_name("ts".into()),
         encoding,
         failed,
         missing,
@@ -281,12 +287,15 @@ mod tests {
     fn iso_with_and_without_zone() {
         let p = parse_strs(&["2024-03-01T10:00:00Z", "2024-03-01T12:30:00+02:00"], None);
         assert_eq!(p.encoding, TimeEncoding::Iso8601Zoned);
-        assert_eq!(p.micros[0], Some(micros(2024, 3, 1, 10, 0, 0)));
-        assert_eq!(p.micros[1], Some(micros(2024, 3, 1, 10, 30, 0)));
+        assert_eq!(p.micros.get(0), Some(micros(2024, 3, 1, 10, 0, 0)));
+        assert_eq!(p.micros.get(1), Some(micros(2024, 3, 1, 10, 30, 0)));
         let p = parse_strs(&["2024-03-01T10:00:00.250", "2024-03-02T00:00:00"], None);
-        assert_eq!(p.micros[0], Some(micros(2024, 3, 1, 10, 0, 0) + 250_000));
+        assert_eq!(
+            p.micros.get(0),
+            Some(micros(2024, 3, 1, 10, 0, 0) + 250_000)
+        );
         let p = parse_strs(&["2024-03-01 10:00:00", "2024-03-02 11:00:00"], None);
-        assert_eq!(p.micros[1], Some(micros(2024, 3, 2, 11, 0, 0)));
+        assert_eq!(p.micros.get(1), Some(micros(2024, 3, 2, 11, 0, 0)));
     }
 
     #[test]
@@ -301,12 +310,12 @@ mod tests {
             let col = Column::new("t".into(), vec![v, v + 1]);
             let p = parse_column(&col, None).unwrap().unwrap();
             assert_eq!(p.encoding, enc);
-            assert_eq!(p.micros[0], Some(v * scale));
+            assert_eq!(p.micros.get(0), Some(v * scale));
         }
         let col = Column::new("t".into(), vec![20240131i64, 20240201]);
         let p = parse_column(&col, None).unwrap().unwrap();
         assert_eq!(p.encoding, TimeEncoding::YyyyMmDd);
-        assert_eq!(p.micros[0], Some(micros(2024, 1, 31, 0, 0, 0)));
+        assert_eq!(p.micros.get(0), Some(micros(2024, 1, 31, 0, 0, 0)));
     }
 
     #[test]
@@ -315,7 +324,7 @@ mod tests {
             &["01/03/2024 10:00", "garbage", "02/03/2024 11:00"],
             Some("%d/%m/%Y %H:%M"),
         );
-        assert_eq!(p.micros[0], Some(micros(2024, 3, 1, 10, 0, 0)));
+        assert_eq!(p.micros.get(0), Some(micros(2024, 3, 1, 10, 0, 0)));
         assert_eq!(p.failed, vec![1]);
     }
 }

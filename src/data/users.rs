@@ -82,7 +82,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             message: format!(
                 "{} row(s) {what} ({})",
                 list.len(),
-                describe_rows(&rows_of(&df, list))
+                describe_rows(&rows_of(list))
             ),
         });
         rows_dropped.push((reason.to_string(), count));
@@ -93,7 +93,6 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         Some(user_col),
         m.user_id_fallback.as_deref(),
         m.consent.as_deref(),
-        Some(cols::ROW),
     ]
     .into_iter()
     .flatten()
@@ -138,7 +137,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                             message: format!(
                                 "{} value(s) are not numbers ({}); treated as missing",
                                 bad.len(),
-                                describe_rows(&rows_of(&df, &bad))
+                                describe_rows(&rows_of(&bad))
                             ),
                         });
                     }
@@ -166,7 +165,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                         message: format!(
                             "{} value(s) are NaN or infinite ({}); treated as missing",
                             bad.len(),
-                            describe_rows(&rows_of(&df, &bad))
+                            describe_rows(&rows_of(&bad))
                         ),
                     });
                     let cleaned: Float64Chunked =
@@ -188,7 +187,6 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             user_column: user_col.into(),
         });
     }
-    columns.push(get(cols::ROW)?.into_column());
     let mut table = DataFrame::new(n, columns).map_err(|e| ctx.polars(e))?;
     if keep.iter().any(|k| !k) {
         let mask = BooleanChunked::from_slice("keep".into(), &keep);

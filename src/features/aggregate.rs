@@ -105,9 +105,7 @@ fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
     let features: Vec<String> = t
         .columns()
         .iter()
-        .filter(|c| {
-            c.name() != cols::USER && c.name() != cols::ROW && c.dtype() == &DataType::Float64
-        })
+        .filter(|c| c.name() != cols::USER && c.dtype() == &DataType::Float64)
         .map(|c| c.name().to_string())
         .collect();
     let mut select = vec![col(cols::USER)];
@@ -157,6 +155,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
     }
 
+    let mut timer = crate::timing::Timer::start();
     // Event names and their frequencies, to classify kinds and pick the top N.
     let names = lf
         .clone()
@@ -186,6 +185,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .map(|(a, b)| (a.unwrap_or("").to_string(), b.unwrap_or(0)))
             .collect()
     };
+    timer.lap("  event names");
     name_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut kinds_found: Vec<(EventKind, Vec<String>)> = Vec::new();
     for kind in EventKind::ALL {
@@ -229,21 +229,48 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             + lit(1.0))
         .alias("sessions")
     };
+    let top: Vec<&String> = name_counts
+        .iter()
+        .take(cfg.top_events)
+        .map(|(n, _)| n)
+        .collect();
+    // Everything per event is computed before the group-by, as plain column arithmetic: inside the
+    // aggregation polars evaluates expressions group by group, which is several times slower.
     let ts_f = col(cols::TS).cast(DataType::Float64);
+    let mut per_event: Vec<Expr> = vec![
+        col(cols::TS).floor_div(lit(DAY_US as i64)).alias("__day"),
+        ((lit(reference as f64) - ts_f) / lit(DAY_US) * lit(-LN_2 / cfg.half_life_days))
+            .exp()
+            .alias("__decay"),
+    ];
+    for (i, name) in top.iter().enumerate() {
+        per_event.push(
+            col(cols::EVENT)
+                .eq(lit(name.as_str()))
+                .alias(format!("__top{i}")),
+        );
+    }
+    if has(cols::VALUE) {
+        let revenue = if has_kind(EventKind::Purchase) {
+            when(col(kind_col(EventKind::Purchase).as_str()))
+                .then(col(cols::VALUE))
+                .otherwise(lit(0.0))
+        } else {
+            col(cols::VALUE)
+        };
+        per_event.push(revenue.alias("__revenue"));
+    }
+    lf = lf.with_columns(per_event);
     let mut aggs: Vec<Expr> = vec![
         len().cast(DataType::Float64).alias("events"),
         sessions.alias("__sessions_raw"),
-        (ts_f.clone() / lit(DAY_US))
-            .floor()
+        col("__day")
             .n_unique()
             .cast(DataType::Float64)
             .alias("active_days"),
         col(cols::TS).min().alias("__first"),
         col(cols::TS).max().alias("__last"),
-        ((lit(reference as f64) - ts_f) / lit(DAY_US) * lit(-LN_2 / cfg.half_life_days))
-            .exp()
-            .sum()
-            .alias("decayed_events"),
+        col("__decay").sum().alias("decayed_events"),
     ];
     if has(cols::DURATION) {
         aggs.push(col(cols::DURATION).sum().alias("time_total"));
@@ -269,24 +296,11 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         );
     }
     if has(cols::VALUE) {
-        let revenue = if has_kind(EventKind::Purchase) {
-            col(cols::VALUE)
-                .filter(col(kind_col(EventKind::Purchase).as_str()))
-                .sum()
-        } else {
-            col(cols::VALUE).sum()
-        };
-        aggs.push(revenue.alias("revenue"));
+        aggs.push(col("__revenue").sum().alias("revenue"));
     }
-    let top: Vec<&String> = name_counts
-        .iter()
-        .take(cfg.top_events)
-        .map(|(n, _)| n)
-        .collect();
-    for name in &top {
+    for (i, name) in top.iter().enumerate() {
         aggs.push(
-            col(cols::EVENT)
-                .eq(lit(name.as_str()))
+            col(format!("__top{i}").as_str())
                 .sum()
                 .cast(DataType::Float64)
                 .alias(format!("{COUNT_PREFIX}{name}")),
@@ -356,6 +370,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         .collect()
         .map_err(perr)?;
 
+    timer.lap("  group-by");
     // Column order: the catalogue, then per-name counts.
     let mut features = Vec::new();
     let mut unavailable = Vec::new();

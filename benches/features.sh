@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark: `persona-lab features` on a ~10-million-event GA4-style export (about 100,000 users),
+# side by side in one run with (a) the pandas equivalent and (b) a hand-written py-polars query.
+# Reports best-of-N wall time, ratios and peak memory (max RSS).
+#
+#   bash benches/features.sh [USERS] [RUNS]      (defaults: 108000 users ≈ 10M events, 3 runs)
+#
+# Needs: python3 with pandas>=3, pyarrow, polars (pip install "pandas>=3" pyarrow polars) and GNU time
+# (apt-get install time). The export is generated once into benches/data/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users=${1:-108000}
+runs=${2:-3}
+data=benches/data
+mkdir -p "$data"
+csv=$data/events_${users}.csv
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+cargo build --release --quiet
+bin=target/release/persona-lab
+[ -f "$csv" ] || $bin sample --users "$users" --seed 1 --out "$csv"
+events=$(($(wc -l <"$csv") - 1))
+echo "input: $csv ($events events, $(du -h "$csv" | cut -f1))"
+python3 -c 'import pandas, polars, pyarrow; print(f"peers: pandas {pandas.__version__}, py-polars {polars.__version__}, pyarrow {pyarrow.__version__}")'
+echo "persona-lab: polars (Rust) $(grep -A1 'name = "polars"' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')"
+
+measure() { # name, command...: prints best wall seconds and max RSS (MB) over $runs runs
+  local name=$1; shift
+  local best=999999 rss=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$out/t" "$@" >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
+    read -r wall kb <"$out/t"
+    best=$(python3 -c "print(min($best, $wall))")
+    rss=$(( kb > rss ? kb : rss ))
+  done
+  echo "$name $best $((rss / 1024))"
+}
+
+{
+  measure persona-lab "$bin" features "$csv" --out "$out/ours.parquet"
+  measure pandas python3 benches/peers/features_pandas.py "$csv" "$out/pandas.parquet"
+  measure py-polars python3 benches/peers/features_polars.py "$csv" "$out/polars.parquet"
+} | tee "$out/results"
+
+python3 - "$out/results" <<'PY'
+import sys
+rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+ours = rows["persona-lab"][0]
+print()
+print(f"{'tool':<14}{'best wall s':>12}{'peak MB':>10}{'vs persona-lab':>16}")
+for name, (t, mb) in rows.items():
+    print(f"{name:<14}{t:>12.2f}{mb:>10}{t / ours:>15.2f}x")
+print()
+print(f"persona-lab is {rows['pandas'][0] / ours:.2f}x faster than pandas (target >= 4x)")
+print(f"persona-lab takes {ours / rows['py-polars'][0]:.2f}x the time of hand-written py-polars (target <= 1.3x)")
+print(f"persona-lab peak memory {rows['persona-lab'][1]} MB (target < 2048 MB)")
+PY

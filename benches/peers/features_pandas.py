@@ -1,0 +1,81 @@
+"""The pandas equivalent of `persona-lab features` on a GA4-style export (read_csv + groupby).
+
+Also the oracle of the feature tests (tests/oracle/features_oracle.py imports compute_features).
+Usage: python3 features_pandas.py INPUT.csv OUT.parquet
+"""
+import sys
+
+import numpy as np
+import pandas as pd
+
+DAY = 86_400e6
+HALF_LIFE = 14.0
+TOP = 10
+KINDS = {
+    "page_views": "page_view",
+    "product_views": "view_item",
+    "cart_adds": "add_to_cart",
+    "searches": "view_search_results",
+    "video_plays": "video_start",
+    "purchases": "purchase",
+}
+
+
+def compute_features(path, engine=None):
+    kw = {"engine": engine} if engine else {}
+    df = pd.read_csv(
+        path,
+        usecols=["event_timestamp", "event_name", "user_pseudo_id", "ga_session_id",
+                 "engagement_time_msec", "percent_scrolled", "value", "privacy_info.analytics_storage"],
+        dtype={"user_pseudo_id": str, "ga_session_id": str, "value": "float64",
+               "percent_scrolled": "float64", "engagement_time_msec": "float64"},
+        **kw,
+    )
+    df = df[df["privacy_info.analytics_storage"] == "Yes"]
+    ts = df["event_timestamp"].astype("int64")
+    ref = ts.max()
+    df = df.assign(
+        ts=ts,
+        day=np.floor(ts.astype(float) / DAY),
+        dur=df["engagement_time_msec"] / 1000.0,
+        decay=np.exp(((ref - ts.astype(float)) / DAY) * (-np.log(2) / HALF_LIFE)),
+    )
+    for feat, name in KINDS.items():
+        df[feat] = (df["event_name"] == name).astype(float)
+    df["purchase_value"] = df["value"].where(df["event_name"] == "purchase", 0.0)
+    g = df.groupby("user_pseudo_id")
+    out = pd.DataFrame(index=g.size().index)
+    out["events"] = g.size().astype(float)
+    out["sessions"] = g["ga_session_id"].nunique().clip(lower=1).astype(float)
+    out["active_days"] = g["day"].nunique().astype(float)
+    out["events_per_session"] = out["events"] / out["sessions"]
+    out["time_total"] = g["dur"].sum()
+    out["time_per_session"] = out["time_total"] / out["sessions"]
+    out["scroll_mean"] = g["percent_scrolled"].mean()
+    out["scroll_max"] = g["percent_scrolled"].max()
+    out["recency_days"] = (ref - g["ts"].max()).astype(float) / DAY
+    out["tenure_days"] = (ref - g["ts"].min()).astype(float) / DAY
+    out["frequency"] = out["sessions"] / np.maximum(out["tenure_days"] / 7.0, 1.0)
+    sums = g[list(KINDS) + ["purchase_value", "decay"]].sum()
+    for feat in KINDS:
+        out[feat] = sums[feat]
+    for feat in ["page_views", "product_views", "cart_adds", "searches", "video_plays"]:
+        out[feat + "_per_session"] = out[feat] / out["sessions"]
+    out["add_to_cart_rate"] = (out["cart_adds"] / out["product_views"]).where(out["product_views"] > 0)
+    out["revenue"] = sums["purchase_value"].fillna(0.0)
+    out["avg_order_value"] = (out["revenue"] / out["purchases"]).where(out["purchases"] > 0)
+    out["conversion_rate"] = out["purchases"] / out["sessions"]
+    out["decayed_events"] = sums["decay"]
+    counts = df["event_name"].value_counts()
+    top = [n for n, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]]
+    per_name = pd.crosstab(df["user_pseudo_id"], df["event_name"]).reindex(out.index, fill_value=0)
+    for name in top:
+        out["count:" + name] = per_name[name].astype(float)
+    if len(counts) > TOP:  # only when some names are not in the top list
+        out["count:other"] = out["events"] - sum(out["count:" + n] for n in top)
+    out.index.name = "user_id"
+    return out.sort_index()
+
+
+if __name__ == "__main__":
+    compute_features(sys.argv[1], engine="pyarrow").to_parquet(sys.argv[2])
