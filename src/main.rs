@@ -1,9 +1,5 @@
 mod cli;
 
-// polars allocates per group and per chunk; mimalloc is much faster at that than glibc's malloc.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
