@@ -32,12 +32,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Until the desktop app lands, opening a file shows what the app would load.
+/// Until the desktop app lands, opening a file shows what the app would load and the profile it computes.
 fn open_file(file: &std::path::Path) -> Result<(), String> {
+    use persona_lab::features::{self, FeatureConfig, TransformSpec, transform};
     let loaded = persona_lab::data::load(file, &Default::default()).map_err(|e| e.to_string())?;
     print!("{}", cli::summary::load_summary(&loaded));
+    let profile =
+        features::compute_profile(&loaded, &FeatureConfig::default()).map_err(|e| e.to_string())?;
+    let fitted = transform::fit(&profile, &TransformSpec::default_for(&profile))
+        .map_err(|e| e.to_string())?;
+    print!("{}", cli::summary::profile_summary(&profile, &fitted));
     println!(
-        "(the desktop app is not built yet; see `persona-lab --help` for the headless commands)"
+        "(the desktop app is not built yet; `persona-lab features FILE --out profile.csv` writes this profile)"
     );
     Ok(())
 }
