@@ -77,21 +77,9 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
         message: e.to_string(),
     };
     write_atomic(path, |w| match format {
-        OutFormat::Csv { gzip } => {
-            if gzip {
-                let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
-                CsvWriter::new(&mut gz)
-                    .finish(df)
-                    .map_err(|e| enc(e, "CSV"))?;
-                gz.finish().map_err(|source| WriteError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                Ok(())
-            } else {
-                CsvWriter::new(w).finish(df).map_err(|e| enc(e, "CSV"))
-            }
-        }
+        OutFormat::Csv { gzip } => maybe_gzip(path, w, gzip, |w| {
+            CsvWriter::new(w).finish(df).map_err(|e| enc(e, "CSV"))
+        }),
         OutFormat::Parquet => {
             let mut buf = Vec::new();
             ParquetWriter::new(&mut buf)
@@ -102,24 +90,30 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
                 source,
             })
         }
-        OutFormat::Ndjson { gzip } => {
-            if gzip {
-                let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
-                JsonWriter::new(&mut gz)
-                    .with_json_format(JsonFormat::JsonLines)
-                    .finish(df)
-                    .map_err(|e| enc(e, "NDJSON"))?;
-                gz.finish().map_err(|source| WriteError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                Ok(())
-            } else {
-                JsonWriter::new(w)
-                    .with_json_format(JsonFormat::JsonLines)
-                    .finish(df)
-                    .map_err(|e| enc(e, "NDJSON"))
-            }
-        }
+        OutFormat::Ndjson { gzip } => maybe_gzip(path, w, gzip, |w| {
+            JsonWriter::new(w)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish(df)
+                .map_err(|e| enc(e, "NDJSON"))
+        }),
     })
+}
+
+/// Run `write` on `w`, through a gzip encoder when asked.
+pub fn maybe_gzip(
+    path: &Path,
+    w: &mut dyn Write,
+    gzip: bool,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    if !gzip {
+        return write(w);
+    }
+    let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+    write(&mut gz)?;
+    gz.finish().map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(())
 }

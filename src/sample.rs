@@ -686,18 +686,12 @@ pub fn write_sample(
             }
             let gzip = out.to_string_lossy().ends_with(".gz");
             output::write_atomic(out, |w| {
-                let io = |source| WriteError::Io {
-                    path: out.to_path_buf(),
-                    source,
-                };
-                if gzip {
-                    let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
-                    sample.write_segment(&mut gz).map_err(io)?;
-                    gz.finish().map_err(io)?;
-                    Ok(())
-                } else {
-                    sample.write_segment(w).map_err(io)
-                }
+                output::maybe_gzip(out, w, gzip, |w| {
+                    sample.write_segment(w).map_err(|source| WriteError::Io {
+                        path: out.to_path_buf(),
+                        source,
+                    })
+                })
             })?;
         }
         SampleStyle::Ga4 => output::write_table(&mut sample.ga4_frame().map_err(enc)?, out)?,

@@ -3,24 +3,10 @@
 
 use polars::prelude::*;
 
-use super::privacy;
+use super::columns::{self, series, text};
 use super::timestamp;
 use super::{Canonical, Context, DurationUnit, Role, Warning, cols, describe_rows, rows_of};
 use crate::error::LoadError;
-
-fn series(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadError> {
-    df.column(name)
-        .map(|c| c.as_materialized_series().clone())
-        .map_err(|e| ctx.polars(e))
-}
-
-fn text(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadError> {
-    let s = series(ctx, df, name)?;
-    if s.dtype() == &DataType::String {
-        return Ok(s);
-    }
-    s.cast(&DataType::String).map_err(|e| ctx.polars(e))
-}
 
 fn sample_values(s: &Series, positions: &[usize]) -> String {
     positions
@@ -149,15 +135,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     };
 
     // Consent gates everything else: rows without it never reach features.
-    if let Some(c) = &m.consent {
-        let s = text(ctx, &df, c)?;
-        let ca = s.str().map_err(|e| ctx.polars(e))?;
-        let denied: Vec<usize> = ca
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_some_and(privacy::consent_granted))
-            .map(|(i, _)| i)
-            .collect();
+    if let Some(denied) = columns::without_consent(ctx, &df)? {
         let count = drop(&denied, &mut keep);
         rows_dropped.push(("no consent".into(), count));
     }
@@ -174,12 +152,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 .into(),
         });
     }
-    let mut user = text(ctx, &df, user_col)?;
-    if let Some(fb) = &m.user_id_fallback {
-        let fb = text(ctx, &df, fb)?;
-        let mask = user.is_not_null();
-        user = user.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
-    }
+    let user = columns::user_ids(ctx, &df)?;
     let missing_user: Vec<usize> = user
         .str()
         .map_err(|e| ctx.polars(e))?
@@ -386,13 +359,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 .join("; "),
         });
     }
-    if let Some(salt) = &ctx.opts.hash_salt {
-        let ids = table.column(cols::USER).map_err(|e| ctx.polars(e))?;
-        let hashed = privacy::hash_ids(salt, ids.str().map_err(|e| ctx.polars(e))?.iter());
-        table
-            .replace(cols::USER, Column::new(cols::USER.into(), hashed))
-            .map_err(|e| ctx.polars(e))?;
-    }
+    columns::hash_user_ids(ctx, &mut table)?;
     timer.lap("  filter + hash");
     rows_dropped.retain(|(_, c)| *c > 0);
     Ok(Canonical {

@@ -1,6 +1,7 @@
 //! Reading exports: formats, column roles and presets, timestamps, privacy, and the canonical tables
 //! (events or users) that the feature step consumes.
 
+pub mod columns;
 pub mod events;
 pub mod flatten;
 pub mod format;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use polars::prelude::*;
 
-use super::privacy;
+use super::columns;
 use super::{Canonical, Context, LeftOut, Warning, cols, describe_rows, rows_of};
 use crate::error::LoadError;
 
@@ -16,35 +16,15 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     let mut left_out = Vec::new();
     let mut rows_dropped = Vec::new();
     let user_col = m.user_id.as_deref().unwrap_or_default();
-    let get = |name: &str| -> Result<Series, LoadError> {
-        df.column(name)
-            .map(|c| c.as_materialized_series().clone())
-            .map_err(|e| ctx.polars(e))
-    };
 
-    if let Some(c) = &m.consent {
-        let s = get(c)?.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
-        let ca = s.str().map_err(|e| ctx.polars(e))?;
-        let mut count = 0;
-        for (i, v) in ca.iter().enumerate() {
-            if !v.is_some_and(privacy::consent_granted) {
-                keep[i] = false;
-                count += 1;
-            }
+    if let Some(denied) = columns::without_consent(ctx, &df)? {
+        for &i in &denied {
+            keep[i] = false;
         }
-        rows_dropped.push(("no consent".to_string(), count));
+        rows_dropped.push(("no consent".to_string(), denied.len()));
     }
 
-    let mut user = get(user_col)?
-        .cast(&DataType::String)
-        .map_err(|e| ctx.polars(e))?;
-    if let Some(fb) = &m.user_id_fallback {
-        let fb = get(fb)?
-            .cast(&DataType::String)
-            .map_err(|e| ctx.polars(e))?;
-        let mask = user.is_not_null();
-        user = user.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
-    }
+    let user = columns::user_ids(ctx, &df)?;
     let mut seen = HashSet::new();
     let mut missing = Vec::new();
     let mut dups = Vec::new();
@@ -198,13 +178,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             step: "dropping rows without consent or user id".into(),
         });
     }
-    if let Some(salt) = &ctx.opts.hash_salt {
-        let ids = table.column(cols::USER).map_err(|e| ctx.polars(e))?;
-        let hashed = privacy::hash_ids(salt, ids.str().map_err(|e| ctx.polars(e))?.iter());
-        table
-            .replace(cols::USER, Column::new(cols::USER.into(), hashed))
-            .map_err(|e| ctx.polars(e))?;
-    }
+    columns::hash_user_ids(ctx, &mut table)?;
     rows_dropped.retain(|(_, c)| *c > 0);
     Ok(Canonical {
         table,
