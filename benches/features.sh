@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: `persona-lab features` on a ~10-million-event GA4-style export (about 100,000 users),
-# side by side in one run with (a) the pandas equivalent and (b) a hand-written py-polars query.
+# side by side in one run with (a) the pandas equivalent and (b) a hand-written py-polars query, on
+# py-polars' default engine (streaming, not bit-reproducible) and on its in-memory engine.
 # Reports best-of-N wall time, ratios and peak memory (max RSS).
 #
 #   bash benches/features.sh [USERS] [RUNS]      (defaults: 108000 users ≈ 10M events, 3 runs)
@@ -41,6 +42,7 @@ measure() { # name, command...: prints best wall seconds and max RSS (MB) over $
   measure persona-lab "$bin" features "$csv" --out "$out/ours.parquet"
   measure pandas python3 benches/peers/features_pandas.py "$csv" "$out/pandas.parquet"
   measure py-polars python3 benches/peers/features_polars.py "$csv" "$out/polars.parquet"
+  measure py-polars-in-memory python3 benches/peers/features_polars.py "$csv" "$out/polars-mem.parquet" in-memory
 } | tee "$out/results"
 
 python3 - "$out/results" <<'PY'
@@ -48,11 +50,13 @@ import sys
 rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
 ours = rows["persona-lab"][0]
 print()
-print(f"{'tool':<14}{'best wall s':>12}{'peak MB':>10}{'vs persona-lab':>16}")
+print(f"{'tool':<22}{'best wall s':>12}{'peak MB':>10}{'vs persona-lab':>16}")
 for name, (t, mb) in rows.items():
-    print(f"{name:<14}{t:>12.2f}{mb:>10}{t / ours:>15.2f}x")
+    print(f"{name:<22}{t:>12.2f}{mb:>10}{t / ours:>15.2f}x")
 print()
 print(f"persona-lab is {rows['pandas'][0] / ours:.2f}x faster than pandas (target >= 4x)")
 print(f"persona-lab takes {ours / rows['py-polars'][0]:.2f}x the time of hand-written py-polars (target <= 1.3x)")
+print(f"persona-lab takes {ours / rows['py-polars-in-memory'][0]:.2f}x the time of the same py-polars query on the "
+      "in-memory engine (deterministic, as persona-lab)")
 print(f"persona-lab peak memory {rows['persona-lab'][1]} MB (target < 2048 MB)")
 PY

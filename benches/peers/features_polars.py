@@ -1,5 +1,9 @@
 """A hand-written py-polars query of the same features as `persona-lab features` (GA4-style CSV).
-Usage: python3 features_polars.py INPUT.csv OUT.parquet
+Usage: python3 features_polars.py INPUT.csv OUT.parquet [ENGINE]
+
+ENGINE is polars' collect engine: "auto" (the default; py-polars 2 runs this query on its streaming
+engine, whose float sums come in a varying order, so results differ in the last bits between runs) or
+"in-memory" (deterministic, like persona-lab).
 """
 import math
 import sys
@@ -19,7 +23,7 @@ KINDS = {
 }
 
 
-def main(path, out):
+def main(path, out, engine="auto"):
     lf = pl.scan_csv(
         path,
         schema_overrides={"user_pseudo_id": pl.String, "ga_session_id": pl.String,
@@ -27,7 +31,7 @@ def main(path, out):
                           "engagement_time_msec": pl.Float64},
     ).filter(pl.col("privacy_info.analytics_storage") == "Yes")
     df = lf.select("event_timestamp", "event_name", "user_pseudo_id", "ga_session_id",
-                   "engagement_time_msec", "percent_scrolled", "value").collect()
+                   "engagement_time_msec", "percent_scrolled", "value").collect(engine=engine)
     ref = df["event_timestamp"].max()
     names = df.group_by("event_name").len().sort(["len", "event_name"], descending=[True, False])
     top = names["event_name"].head(TOP).to_list()
@@ -63,10 +67,10 @@ def main(path, out):
         .with_columns((pl.col("sessions") / pl.max_horizontal(pl.col("tenure_days") / 7.0, pl.lit(1.0))).alias("frequency"))
         .drop("sessions_raw", "first", "last")
         .sort("user_pseudo_id")
-        .collect()
+        .collect(engine=engine)
     )
     res.write_parquet(out)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], *sys.argv[3:4])
