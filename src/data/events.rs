@@ -2,6 +2,7 @@
 //! consent applied, ids hashed on request.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::columns::{self, series, text};
 use super::timestamp;
@@ -342,9 +343,16 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     std::mem::drop((df, raw_user, raw_ts));
     if keep.iter().any(|k| !k) {
         let mask = BooleanChunked::from_slice("keep".into(), &keep);
-        for c in columns.iter_mut() {
-            *c = c.filter(&mask).map_err(|e| ctx.polars(e))?;
-        }
+        // One column per thread at a time: as fast as a frame-wide filter on two cores, with only a
+        // couple of columns copied at once.
+        columns
+            .par_iter_mut()
+            .with_max_len(1)
+            .try_for_each(|c| -> PolarsResult<()> {
+                *c = c.filter(&mask)?;
+                Ok(())
+            })
+            .map_err(|e| ctx.polars(e))?;
     }
     let height = columns.first().map_or(0, |c| c.len());
     let mut table = DataFrame::new(height, columns).map_err(|e| ctx.polars(e))?;
