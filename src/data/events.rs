@@ -282,7 +282,16 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     let mut columns: Vec<Column> = vec![
         user.with_name(cols::USER.into()).into_column(),
         ts.into_column(),
-        event.with_name(cols::EVENT.into()).into_column(),
+        // Event names repeat endlessly: as a categorical they take 4 bytes a row instead of 16+,
+        // and comparisons with a name become integer comparisons.
+        event
+            .cast(&DataType::from_categories(Categories::random(
+                cols::EVENT.into(),
+                CategoricalPhysical::U32,
+            )))
+            .map_err(|e| ctx.polars(e))?
+            .with_name(cols::EVENT.into())
+            .into_column(),
     ];
     if let Some(s) = &m.session {
         columns.push(

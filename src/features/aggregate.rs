@@ -172,8 +172,9 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         let n = names
             .column(cols::EVENT)
             .map_err(perr)?
-            .str()
+            .cast(&DataType::String)
             .map_err(perr)?;
+        let n = n.str().map_err(perr)?;
         let c = names
             .column("n")
             .map_err(perr)?
