@@ -2,7 +2,7 @@
 # Benchmark: `persona-lab features` on a ~10-million-event GA4-style export (about 100,000 users),
 # side by side in one run with (a) the pandas equivalent and (b) a hand-written py-polars query, on
 # py-polars' default engine (streaming, not bit-reproducible) and on its in-memory engine.
-# Reports best-of-N wall time, ratios and peak memory (max RSS).
+# Reports best-of-N wall time, ratios and peak memory (max RSS). Paths must not contain spaces.
 #
 #   bash benches/features.sh [USERS] [RUNS]      (defaults: 108000 users ≈ 10M events, 3 runs)
 #
@@ -26,24 +26,27 @@ echo "input: $csv ($events events, $(du -h "$csv" | cut -f1))"
 python3 -c 'import pandas, polars, pyarrow; print(f"peers: pandas {pandas.__version__}, py-polars {polars.__version__}, pyarrow {pyarrow.__version__}")'
 echo "persona-lab: polars (Rust) $(grep -A1 'name = "polars"' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')"
 
-measure() { # name, command...: prints best wall seconds and max RSS (MB) over $runs runs
-  local name=$1; shift
-  local best=999999 rss=0
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$out/t" "$@" >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
+# Tools run round-robin (one run of each per round), so a slow spell of the machine hits them all alike.
+names=(persona-lab pandas py-polars py-polars-in-memory)
+cmds=(
+  "$bin features $csv --out $out/ours.parquet"
+  "python3 benches/peers/features_pandas.py $csv $out/pandas.parquet"
+  "python3 benches/peers/features_polars.py $csv $out/polars.parquet"
+  "python3 benches/peers/features_polars.py $csv $out/polars-mem.parquet in-memory"
+)
+declare -A best rss
+for round in $(seq "$runs"); do
+  for i in "${!names[@]}"; do
+    # shellcheck disable=SC2086  # the command strings are split on purpose
+    /usr/bin/time -f "%e %M" -o "$out/t" ${cmds[$i]} >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
     read -r wall kb <"$out/t"
-    best=$(python3 -c "print(min($best, $wall))")
-    rss=$(( kb > rss ? kb : rss ))
+    name=${names[$i]}
+    best[$name]=$(python3 -c "print(min(${best[$name]:-999999}, $wall))")
+    rss[$name]=$(( kb > ${rss[$name]:-0} ? kb : ${rss[$name]:-0} ))
+    echo "round $round: $name $wall s"
   done
-  echo "$name $best $((rss / 1024))"
-}
-
-{
-  measure persona-lab "$bin" features "$csv" --out "$out/ours.parquet"
-  measure pandas python3 benches/peers/features_pandas.py "$csv" "$out/pandas.parquet"
-  measure py-polars python3 benches/peers/features_polars.py "$csv" "$out/polars.parquet"
-  measure py-polars-in-memory python3 benches/peers/features_polars.py "$csv" "$out/polars-mem.parquet" in-memory
-} | tee "$out/results"
+done
+for name in "${names[@]}"; do echo "$name ${best[$name]} $((rss[$name] / 1024))"; done >"$out/results"
 
 python3 - "$out/results" <<'PY'
 import sys
