@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -467,8 +467,4 @@ pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
         .schema()
         .map_err(|e| polars_err(path, FileFormat::Parquet, e))?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
-}
-
-pub fn path_buf(path: &Path) -> PathBuf {
-    path.to_path_buf()
 }

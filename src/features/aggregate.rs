@@ -6,7 +6,7 @@ use polars::prelude::*;
 use polars::series::ops::NullBehavior;
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{self, CATALOGUE, COUNT_PREFIX, EventKind, Needs};
+use super::catalogue::{CATALOGUE, COUNT_PREFIX, EventKind, Needs};
 use crate::data::{Loaded, Shape, cols};
 use crate::error::FeatureError;
 
@@ -396,7 +396,6 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .map(|f| col(f.as_str()).cast(DataType::Float64)),
     );
     let table = grouped.lazy().select(select).collect().map_err(perr)?;
-    let _ = catalogue::find; // the catalogue is the single source of feature meaning
     Ok(Profile {
         table,
         features,
