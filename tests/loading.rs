@@ -338,3 +338,38 @@ fn explicit_roles_and_time_format() {
     let time_total = header.iter().position(|h| *h == "time_total").unwrap();
     assert_eq!(row[time_total], "70.0");
 }
+
+#[test]
+fn parquet_native_datetimes_and_float_ids() {
+    use polars::prelude::*;
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("n.parquet");
+    let ts = Series::new(
+        "event_time".into(),
+        [1_725_148_800_000_000_000i64, 1_725_152_400_000_000_000],
+    )
+    .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+    .unwrap();
+    let mut df = DataFrame::new(
+        2,
+        vec![
+            Column::new("user_id".into(), [1234567890.17f64, 1234567890.18]),
+            ts.into_column(),
+            Column::new("event".into(), ["page_view", "purchase"]),
+        ],
+    )
+    .unwrap();
+    persona_lab::output::write_table(&mut df, &p).unwrap();
+    let l = load(&p).unwrap();
+    assert_eq!(
+        l.time_span(),
+        Some((1_725_148_800_000_000, 1_725_152_400_000_000))
+    );
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message.contains("floating-point")),
+        "{:?}",
+        l.warnings
+    );
+}
