@@ -370,22 +370,40 @@ pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFr
 
 /// Turn a parser error into the most specific message we can give (bad UTF-8 line, ragged row).
 fn explain_csv_failure(path: &Path, sniffed: &Sniffed, e: PolarsError) -> LoadError {
-    if let Ok(Source::Memory(bytes)) = open_source(path, sniffed.gzip) {
-        if let Some(line) = find_invalid_utf8_line(&bytes) {
-            return LoadError::InvalidUtf8 {
-                path: path.to_path_buf(),
-                line,
-            };
-        }
-    } else if let Ok(bytes) = std::fs::read(path)
-        && let Some(line) = find_invalid_utf8_line(&bytes)
-    {
+    if let Some(line) = first_invalid_utf8_line_in_file(path, sniffed.gzip) {
         return LoadError::InvalidUtf8 {
             path: path.to_path_buf(),
             line,
         };
     }
     polars_err(path, FileFormat::Csv, e)
+}
+
+/// Stream through the file (decompressing if needed) to the first line that is not UTF-8, holding one
+/// line at a time in memory.
+fn first_invalid_utf8_line_in_file(path: &Path, gzip: bool) -> Option<usize> {
+    use std::io::BufRead;
+    let file = File::open(path).ok()?;
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {
+                number += 1;
+                if std::str::from_utf8(&line).is_err() {
+                    return Some(number);
+                }
+            }
+        }
+    }
 }
 
 /// The sniffed first lines of a CSV as a table of text columns (a preview; never the whole file).
