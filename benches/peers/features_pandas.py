@@ -1,7 +1,10 @@
 """The pandas equivalent of `persona-lab features` on a GA4-style export (read_csv + groupby).
 
 Also the oracle of the feature tests (tests/oracle/features_oracle.py imports compute_features).
-Usage: python3 features_pandas.py INPUT.csv OUT.parquet
+Usage: python3 features_pandas.py INPUT.csv OUT.parquet [ENGINE]
+
+ENGINE is read_csv's parser: "pyarrow" (default here, multi-threaded) or "c" (pandas' own default, what a
+notebook gets with a plain read_csv).
 """
 import sys
 
@@ -78,4 +81,5 @@ def compute_features(path, engine=None):
 
 
 if __name__ == "__main__":
-    compute_features(sys.argv[1], engine="pyarrow").to_parquet(sys.argv[2])
+    engine = sys.argv[3] if len(sys.argv) > 3 else "pyarrow"
+    compute_features(sys.argv[1], engine=engine).to_parquet(sys.argv[2])
