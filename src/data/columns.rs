@@ -22,12 +22,28 @@ pub fn text(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadErr
     s.cast(&DataType::String).map_err(|e| ctx.polars(e))
 }
 
+/// Text that means "no value" in exports (BigQuery writes `\N`, databases `NULL`).
+pub fn is_null_token(v: &str) -> bool {
+    let v = v.trim();
+    v.is_empty() || v == "NULL" || v == "null" || v == "\\N"
+}
+
+/// A text column with its null tokens turned into nulls (other columns are returned as they are).
+pub fn null_tokens_to_null(s: Series) -> Series {
+    let Ok(ca) = s.str() else { return s };
+    if !ca.iter().flatten().any(is_null_token) {
+        return s;
+    }
+    let cleaned: StringChunked = ca.iter().map(|v| v.filter(|v| !is_null_token(v))).collect();
+    cleaned.with_name(s.name().clone()).into_series()
+}
+
 /// The user id as text, with the fallback column (Segment's anonymousId) where it is empty.
 pub fn user_ids(ctx: &Context, df: &DataFrame) -> Result<Series, LoadError> {
     let m = ctx.mapping;
-    let mut user = text(ctx, df, m.user_id.as_deref().unwrap_or_default())?;
+    let mut user = null_tokens_to_null(text(ctx, df, m.user_id.as_deref().unwrap_or_default())?);
     if let Some(fb) = &m.user_id_fallback {
-        let fb = text(ctx, df, fb)?;
+        let fb = null_tokens_to_null(text(ctx, df, fb)?);
         let mask = user.is_not_null();
         user = user.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
     }

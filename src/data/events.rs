@@ -43,7 +43,7 @@ pub fn measure(
     role: Role,
     warnings: &mut Vec<Warning>,
 ) -> Result<Series, LoadError> {
-    let raw = series(ctx, df, name)?;
+    let raw = columns::null_tokens_to_null(series(ctx, df, name)?);
     let non_negative = matches!(role, Role::Duration | Role::Scroll);
     if raw.dtype() == &DataType::Float64 && clean_floats(&raw, non_negative) {
         return Ok(raw);
@@ -186,7 +186,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
              per-user table with --shape users",
         ));
     };
-    let raw_ts = series(ctx, &df, tcol)?;
+    let raw_ts = columns::null_tokens_to_null(series(ctx, &df, tcol)?);
     let parsed = timestamp::parse_column(
         &raw_ts.clone().into_column(),
         ctx.opts.time_format.as_deref(),
