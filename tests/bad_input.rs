@@ -466,3 +466,18 @@ fn null_tokens_are_missing_values() {
     );
     assert!(w.iter().any(|w| w.contains("no user id (row 4)")), "{w:?}");
 }
+
+#[test]
+fn null_tokens_in_a_users_table() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "u.csv",
+        "customer_id,orders,spend\na,1,10.5\nb,NULL,\\N\nc,3,7\n",
+    );
+    let l = load(&p).unwrap();
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let t = &l.table;
+    assert_eq!(t.column("orders").unwrap().null_count(), 1);
+    assert_eq!(t.column("spend").unwrap().null_count(), 1);
+}

@@ -98,6 +98,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 Some(s.cast(&DataType::Float64).map_err(|e| ctx.polars(e))?)
             }
             DataType::String => {
+                let s = &columns::null_tokens_to_null(s.clone());
                 let f = s.cast(&DataType::Float64).map_err(|e| ctx.polars(e))?;
                 let present = s.len() - s.null_count();
                 let parsed = f.len() - f.null_count();
