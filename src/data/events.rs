@@ -124,7 +124,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     let mut keep = vec![true; n];
     let mut rows_dropped: Vec<(String, usize)> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    let drop = |positions: &[usize], keep: &mut Vec<bool>| {
+    let drop_rows = |positions: &[usize], keep: &mut Vec<bool>| {
         let mut count = 0;
         for &p in positions {
             if keep[p] {
@@ -137,7 +137,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
 
     // Consent gates everything else: rows without it never reach features.
     if let Some(denied) = columns::without_consent(ctx, &df)? {
-        let count = drop(&denied, &mut keep);
+        let count = drop_rows(&denied, &mut keep);
         rows_dropped.push(("no consent".into(), count));
     }
 
@@ -164,7 +164,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         .collect();
     if !missing_user.is_empty() {
         let rows = rows_of(&missing_user);
-        let count = drop(&missing_user, &mut keep);
+        let count = drop_rows(&missing_user, &mut keep);
         warnings.push(Warning {
             column: Some(user_col.into()),
             message: format!(
@@ -228,7 +228,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             continue;
         }
         let rows = rows_of(list);
-        let count = drop(list, &mut keep);
+        let count = drop_rows(list, &mut keep);
         let example = if reason == "unreadable timestamp" {
             format!(", e.g. {}", sample_values(&raw_ts, list))
         } else {
@@ -349,7 +349,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     timer.lap("  measures");
     // Free the raw columns (consent, originals of converted columns) before filtering, and filter one
     // column at a time: peak memory stays near one copy of the table.
-    std::mem::drop((df, raw_user, raw_ts));
+    drop((df, raw_user, raw_ts));
     if keep.iter().any(|k| !k) {
         let mask = BooleanChunked::from_slice("keep".into(), &keep);
         // One column per thread at a time: as fast as a frame-wide filter on two cores, with only a

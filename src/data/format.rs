@@ -197,24 +197,21 @@ fn check_utf8(path: &Path, bytes: &[u8], truncated: bool) -> Result<(), LoadErro
         Err(e) if truncated && e.error_len().is_none() => Ok(()),
         Err(e) => Err(LoadError::InvalidUtf8 {
             path: path.to_path_buf(),
-            line: 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count(),
+            line: line_at(bytes, e.valid_up_to()),
         }),
     }
+}
+
+/// The 1-based line number of a byte offset.
+fn line_at(bytes: &[u8], offset: usize) -> usize {
+    1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Find the first line of the whole file that is not UTF-8 (used to explain a parser failure).
 pub fn find_invalid_utf8_line(bytes: &[u8]) -> Option<usize> {
     match std::str::from_utf8(bytes) {
         Ok(_) => None,
-        Err(e) => Some(
-            1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count(),
-        ),
+        Err(e) => Some(line_at(bytes, e.valid_up_to())),
     }
 }
 
@@ -347,14 +344,7 @@ pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFr
         // Chunks are fine for everything downstream; a final rechunk would copy the whole table.
         .with_rechunk(false)
         .with_raise_if_empty(false)
-        .map_parse_options(|p| {
-            p.with_separator(delimiter)
-                .with_quote_char(Some(b'"'))
-                // No `null_values` here: polars 0.55.2 reads out of bounds when that option meets a
-                // field made of a lone quote (found by the random-input test). Null tokens are
-                // handled after reading, in `columns::null_tokens_to_null`.
-                .with_missing_is_null(true)
-        });
+        .map_parse_options(|p| csv_parse_options(p, delimiter));
     let source = open_source(path, sniffed.gzip)?;
     let result = match source {
         Source::File(f) => options.into_reader_with_file_handle(f).finish(),
@@ -403,6 +393,15 @@ fn first_invalid_utf8_line_in_file(path: &Path, gzip: bool) -> Option<usize> {
     }
 }
 
+/// How every CSV read parses fields. No `null_values`: polars 0.55.2 reads out of bounds when that
+/// option meets a field made of a lone quote (found by the random-input test); null tokens are handled
+/// after reading, in `columns::null_tokens_to_null`.
+fn csv_parse_options(p: CsvParseOptions, delimiter: u8) -> CsvParseOptions {
+    p.with_separator(delimiter)
+        .with_quote_char(Some(b'"'))
+        .with_missing_is_null(true)
+}
+
 /// The sniffed first lines of a CSV as a table of text columns (a preview; never the whole file).
 pub fn read_csv_prefix(sniffed: &Sniffed) -> Option<DataFrame> {
     let delimiter = sniffed.delimiter.unwrap_or(b',');
@@ -410,12 +409,7 @@ pub fn read_csv_prefix(sniffed: &Sniffed) -> Option<DataFrame> {
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
         .with_raise_if_empty(false)
-        .map_parse_options(|p| {
-            p.with_separator(delimiter)
-                .with_quote_char(Some(b'"'))
-                .with_missing_is_null(true)
-                .with_truncate_ragged_lines(true)
-        })
+        .map_parse_options(|p| csv_parse_options(p, delimiter).with_truncate_ragged_lines(true))
         .into_reader_with_file_handle(Cursor::new(sniffed.prefix.clone()))
         .finish()
         .ok()
