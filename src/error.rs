@@ -102,3 +102,40 @@ pub enum WriteError {
     #[error("{path}: unknown output format; use .csv, .csv.gz, .parquet, .ndjson or .jsonl")]
     UnknownFormat { path: PathBuf },
 }
+
+/// Errors of clustering, validation and projections.
+#[derive(Debug, Error)]
+pub enum ClusterError {
+    #[error("k must be at least 2, got {0}")]
+    KTooSmall(usize),
+    #[error(
+        "k = {k} is more than the {distinct} distinct users in the data; choose k <= {distinct}"
+    )]
+    KTooLarge { k: usize, distinct: usize },
+    #[error("clustering needs at least 2 users, got {0}")]
+    TooFewUsers(usize),
+    #[error("every user has the same feature values; there is nothing to cluster")]
+    AllIdentical,
+    #[error("the matrix has no columns; select at least one feature")]
+    NoColumns,
+    #[error("row {row} (user {user:?}), column {column:?}: value {value} is not a finite number")]
+    NonFinite {
+        row: usize,
+        user: String,
+        column: String,
+        value: f64,
+    },
+    #[error("unknown clustering method {0:?}; use kmeans, ward, average, complete or single")]
+    UnknownMethod(String),
+    #[error("{parameter}: {message}")]
+    InvalidParameter {
+        parameter: &'static str,
+        message: String,
+    },
+    #[error(
+        "silhouette needs between 2 and n-1 clusters, got {clusters} clusters for {users} users"
+    )]
+    SilhouetteLabels { clusters: usize, users: usize },
+    #[error("cancelled")]
+    Cancelled,
+}

@@ -1,9 +1,11 @@
-//! Persona Lab core: loading behavioral exports, per-user features, and (in later modules) clustering,
-//! personas, rules and prediction. No GUI code lives here.
+//! Persona Lab core: loading behavioral exports, per-user features, clustering and validation, and (in
+//! later modules) personas, rules and prediction. No GUI code lives here.
 
+pub mod cluster;
 pub mod data;
 pub mod error;
 pub mod features;
+pub mod job;
 pub mod output;
 pub mod sample;
 pub mod timing;
