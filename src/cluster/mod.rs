@@ -4,10 +4,18 @@
 
 pub mod hierarchical;
 pub mod kmeans;
+pub mod pca;
 pub mod points;
+pub mod profile;
+pub mod segment;
 pub mod silhouette;
+pub mod sweep;
 
 pub use hierarchical::{Dendrogram, Hierarchical, HierarchicalFit, Linkage, Merge};
 pub use kmeans::{KMeans, KMeansFit};
+pub use pca::Pca;
 pub use points::Points;
+pub use profile::{ClusterProfile, FeatureStat, centroid_raw, profiles};
+pub use segment::{Method, SegmentParams, Segmentation, segment};
 pub use silhouette::{Silhouette, SilhouetteOptions, silhouette};
+pub use sweep::{Sweep, SweepPoint, sweep};

@@ -129,6 +129,13 @@ impl FittedFeature {
     pub fn weighted(&self, raw: Option<f64>) -> f64 {
         self.weight * self.scaled(raw)
     }
+
+    /// The raw value whose clustering value is `weighted` (the inverse of [`FittedFeature::weighted`]),
+    /// e.g. a centroid back in raw units.
+    pub fn raw_of(&self, weighted: f64) -> f64 {
+        let t = weighted / self.weight * self.scale + self.center;
+        if self.log1p { t.exp_m1() } else { t }
+    }
 }
 
 /// A fitted transform: the features kept, with their parameters, and what was left out and why.

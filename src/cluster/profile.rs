@@ -1,0 +1,102 @@
+//! Cluster profiles: size and share, mean and median of every feature in raw units, the z-score of the
+//! cluster mean against the population, and the features that set each cluster apart most.
+//!
+//! The z-score is computed on the transformed value (after the missing-value fill and log1p, before the
+//! weight), as (cluster mean - population mean) / population standard deviation. On that scale skewed
+//! counts do not let a few heavy users dominate; it is independent of the scaler chosen.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FeatureError;
+use crate::features::{FittedTransform, Profile, transform::quantile};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureStat {
+    pub feature: String,
+    pub mean: f64,
+    pub median: f64,
+    pub z: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterProfile {
+    pub id: usize,
+    pub size: usize,
+    pub share: f64,
+    pub features: Vec<FeatureStat>,
+    /// The features with the largest |z|, largest first (up to three).
+    pub top: Vec<(String, f64)>,
+}
+
+/// Profiles of the clusters `labels` (0..k) over the fitted features of `profile`.
+pub fn profiles(
+    profile: &Profile,
+    fitted: &FittedTransform,
+    labels: &[usize],
+    k: usize,
+) -> Result<Vec<ClusterProfile>, FeatureError> {
+    let n = labels.len();
+    let mut sizes = vec![0usize; k];
+    labels.iter().for_each(|&l| sizes[l] += 1);
+    let mut out: Vec<ClusterProfile> = (0..k)
+        .map(|c| ClusterProfile {
+            id: c,
+            size: sizes[c],
+            share: sizes[c] as f64 / n.max(1) as f64,
+            features: Vec::new(),
+            top: Vec::new(),
+        })
+        .collect();
+    for f in &fitted.features {
+        let raw: Vec<f64> = profile
+            .column(&f.id)?
+            .into_iter()
+            .map(|v| v.filter(|x| x.is_finite()).unwrap_or(f.fill))
+            .collect();
+        let t: Vec<f64> = raw.iter().map(|&v| f.scaled(Some(v))).collect();
+        let mean_t = t.iter().sum::<f64>() / n as f64;
+        let sd_t = (t.iter().map(|v| (v - mean_t).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let mut members: Vec<Vec<f64>> = vec![Vec::new(); k];
+        let mut t_sums = vec![0.0; k];
+        for (i, &l) in labels.iter().enumerate() {
+            members[l].push(raw[i]);
+            t_sums[l] += t[i];
+        }
+        for (c, m) in members.iter_mut().enumerate() {
+            m.sort_by(f64::total_cmp);
+            let size = m.len().max(1) as f64;
+            let z = if sd_t > 0.0 {
+                (t_sums[c] / size - mean_t) / sd_t
+            } else {
+                0.0
+            };
+            out[c].features.push(FeatureStat {
+                feature: f.id.clone(),
+                mean: m.iter().sum::<f64>() / size,
+                median: quantile(m, 0.5),
+                z,
+            });
+        }
+    }
+    for c in &mut out {
+        let mut by_z: Vec<(String, f64)> = c
+            .features
+            .iter()
+            .map(|s| (s.feature.clone(), s.z))
+            .collect();
+        by_z.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        by_z.truncate(3);
+        c.top = by_z;
+    }
+    Ok(out)
+}
+
+/// A centroid (clustering space) back in raw units, feature by feature.
+pub fn centroid_raw(fitted: &FittedTransform, centroid: &[f64]) -> Vec<f64> {
+    fitted
+        .features
+        .iter()
+        .zip(centroid)
+        .map(|(f, &c)| f.raw_of(c))
+        .collect()
+}

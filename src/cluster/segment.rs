@@ -1,0 +1,258 @@
+//! One entry point for every method: cluster a matrix into k segments and describe the result the same
+//! way (labels, centroids, sizes, inertia), whether it came from k-means or from cutting a dendrogram.
+
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::hierarchical::{Dendrogram, Hierarchical, Linkage};
+use super::kmeans::KMeans;
+use super::points::{Points, centroids_of, check_k, inertia, nearest, validate};
+use crate::error::ClusterError;
+use crate::job::Job;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    KMeans,
+    Ward,
+    Average,
+    Complete,
+    Single,
+}
+
+impl Method {
+    pub const ALL: [Method; 5] = [
+        Method::KMeans,
+        Method::Ward,
+        Method::Average,
+        Method::Complete,
+        Method::Single,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::KMeans => "kmeans",
+            Method::Ward => "ward",
+            Method::Average => "average",
+            Method::Complete => "complete",
+            Method::Single => "single",
+        }
+    }
+
+    pub fn linkage(self) -> Option<Linkage> {
+        match self {
+            Method::KMeans => None,
+            Method::Ward => Some(Linkage::Ward),
+            Method::Average => Some(Linkage::Average),
+            Method::Complete => Some(Linkage::Complete),
+            Method::Single => Some(Linkage::Single),
+        }
+    }
+}
+
+impl FromStr for Method {
+    type Err = ClusterError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s || (s == "k-means" && *m == Method::KMeans))
+            .ok_or(ClusterError::UnknownMethod(s))
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that decides a segmentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentParams {
+    pub method: Method,
+    pub k: usize,
+    pub seed: u64,
+    /// k-means restarts.
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    /// k-means: fit on a seeded sample of this many users, then assign everyone.
+    pub fit_sample: Option<usize>,
+    /// Hierarchical: cluster everyone up to this many users (default per linkage), else a seeded sample.
+    pub exact_limit: Option<usize>,
+}
+
+impl SegmentParams {
+    pub fn new(method: Method, k: usize) -> Self {
+        SegmentParams {
+            method,
+            k,
+            seed: 0,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+            fit_sample: None,
+            exact_limit: None,
+        }
+    }
+
+    fn kmeans(&self, k: usize) -> KMeans {
+        KMeans {
+            k,
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+            fit_sample: self.fit_sample,
+        }
+    }
+
+    fn hierarchical(&self, linkage: Linkage) -> Hierarchical {
+        Hierarchical {
+            linkage,
+            exact_limit: self.exact_limit,
+            seed: self.seed,
+        }
+    }
+}
+
+/// A segmentation of every user. Segments are numbered by size, largest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segmentation {
+    pub params: SegmentParams,
+    pub k: usize,
+    pub d: usize,
+    pub labels: Vec<usize>,
+    /// Row-major k x d, in the clustering space (means of the members).
+    pub centroids: Vec<f64>,
+    pub sizes: Vec<usize>,
+    /// Sum of squared distances of every user to its segment's centroid.
+    pub inertia: f64,
+    /// k-means: iterations and convergence of the winning restart.
+    pub n_iter: Option<usize>,
+    pub converged: Option<bool>,
+    /// Hierarchical: the merge history (over the sample when sampled).
+    pub dendrogram: Option<Dendrogram>,
+    /// Users the model was fitted on, when fewer than all (the rest were assigned to the nearest centroid).
+    pub fitted_on: Option<usize>,
+    /// Plain-language notes about how the result was obtained.
+    pub notes: Vec<String>,
+}
+
+impl Segmentation {
+    pub fn centroid(&self, c: usize) -> &[f64] {
+        &self.centroids[c * self.d..(c + 1) * self.d]
+    }
+
+    /// Distance of each user to its segment's centroid.
+    pub fn distances(&self, p: &Points) -> Vec<f64> {
+        (0..p.n)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|i| super::points::sq_dist(p.row(i), self.centroid(self.labels[i])).sqrt())
+            .collect()
+    }
+}
+
+/// Cluster `p` into `params.k` segments.
+pub fn segment(
+    p: &Points,
+    params: &SegmentParams,
+    job: &Job,
+) -> Result<Segmentation, ClusterError> {
+    validate(p, None, None)?;
+    check_k(p, params.k)?;
+    let k = params.k;
+    let mut notes = Vec::new();
+    let (labels, n_iter, converged, dendrogram, fitted_on) = match params.method.linkage() {
+        None => {
+            let fit = params.kmeans(k).fit(p, job)?;
+            let fitted_on = (fit.fitted_on < p.n).then_some(fit.fitted_on);
+            if let Some(s) = fitted_on {
+                notes.push(format!(
+                    "k-means was fitted on a seeded sample of {s} of {} users; every user was then assigned to the nearest centroid",
+                    p.n
+                ));
+            }
+            if !fit.converged {
+                notes.push(format!(
+                    "k-means stopped at the iteration limit ({}) before converging",
+                    params.max_iter
+                ));
+            }
+            (
+                fit.labels,
+                Some(fit.n_iter),
+                Some(fit.converged),
+                None,
+                fitted_on,
+            )
+        }
+        Some(linkage) => {
+            let fit = params.hierarchical(linkage).fit(p, job)?;
+            let tree_labels = fit.dendrogram.cut_k(k);
+            match &fit.sample {
+                None => (tree_labels, None, None, Some(fit.dendrogram), None),
+                Some(rows) => {
+                    let data = p.gather(rows);
+                    let sp = Points::new(&data, rows.len(), p.d);
+                    let (cents, _) = centroids_of(&sp, &tree_labels, k);
+                    let mut labels: Vec<usize> = (0..p.n)
+                        .into_par_iter()
+                        .with_min_len(4096)
+                        .map(|i| nearest(p.row(i), &cents, p.d).0)
+                        .collect();
+                    for (&r, &l) in rows.iter().zip(&tree_labels) {
+                        labels[r] = l;
+                    }
+                    notes.push(format!(
+                        "{} linkage was computed on a seeded sample of {} of {} users (exact limit); the other users were assigned to the nearest segment centroid",
+                        linkage.name(),
+                        rows.len(),
+                        p.n
+                    ));
+                    (labels, None, None, Some(fit.dendrogram), Some(rows.len()))
+                }
+            }
+        }
+    };
+    job.check()?;
+    let labels = by_size(&labels, k);
+    let (centroids, sizes) = centroids_of(p, &labels, k);
+    let inertia = inertia(p, &labels, &centroids);
+    Ok(Segmentation {
+        params: params.clone(),
+        k,
+        d: p.d,
+        labels,
+        centroids,
+        sizes,
+        inertia,
+        n_iter,
+        converged,
+        dendrogram,
+        fitted_on,
+        notes,
+    })
+}
+
+/// Renumber labels by segment size, largest first (ties: first appearance), so "segment 0" always means
+/// the biggest one.
+pub fn by_size(labels: &[usize], k: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; k];
+    let mut first = vec![usize::MAX; k];
+    for (i, &l) in labels.iter().enumerate() {
+        sizes[l] += 1;
+        first[l] = first[l].min(i);
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(first[a].cmp(&first[b])));
+    let mut new_of = vec![0; k];
+    for (new, &old) in order.iter().enumerate() {
+        new_of[old] = new;
+    }
+    labels.iter().map(|&l| new_of[l]).collect()
+}
