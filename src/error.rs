@@ -139,3 +139,26 @@ pub enum ClusterError {
     #[error("cancelled")]
     Cancelled,
 }
+
+/// Errors of reading a rule set file.
+#[derive(Debug, Error)]
+pub enum RuleSetError {
+    #[error("{path}: cannot read the rule set: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid rule set: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "{path}: rule set format version {found} is newer than this program understands (up to {supported}); update persona-lab"
+    )]
+    NewerVersion {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("rule set: {0}")]
+    Invalid(String),
+}

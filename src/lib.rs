@@ -7,5 +7,6 @@ pub mod error;
 pub mod features;
 pub mod job;
 pub mod output;
+pub mod ruleset;
 pub mod sample;
 pub mod timing;

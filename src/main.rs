@@ -10,6 +10,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Features(c)) => cli::features::run(c),
         Some(Command::Inspect(c)) => cli::inspect::run(c),
+        Some(Command::Sweep(c)) => cli::segment::run_sweep(c),
+        Some(Command::Segment(c)) => cli::segment::run_segment(c),
         Some(Command::Sample(c)) => cli::sample::run(c),
         Some(Command::Catalogue) => {
             cli::inspect::print_catalogue();

@@ -145,8 +145,8 @@ pub struct FeatureArgs {
     /// Scaler: standard, robust, minmax or none
     #[arg(long, default_value = "standard")]
     pub scaler: String,
-    /// Features to keep on their raw scale (no log1p), comma-separated
-    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    /// Features to keep on their raw scale (no log1p), comma-separated; bare `--no-log` means all
+    #[arg(long, value_delimiter = ',', value_name = "IDS", num_args = 0..=1, default_missing_value = "*")]
     pub no_log: Vec<String>,
     /// Features to log1p-transform, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "IDS")]

@@ -73,8 +73,11 @@ pub fn transform_spec(
             .ok_or_else(|| format!("--weights: {id:?} is not among the selected features"))?;
         choice.weight = val;
     }
+    if f.no_log.iter().any(|id| id == "*") {
+        spec.features.iter_mut().for_each(|c| c.log1p = Some(false));
+    }
     for (list, on) in [(&f.no_log, false), (&f.log, true)] {
-        for id in list {
+        for id in list.iter().filter(|id| *id != "*") {
             let choice = spec
                 .features
                 .iter_mut()

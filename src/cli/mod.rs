@@ -4,6 +4,7 @@ pub mod args;
 pub mod features;
 pub mod inspect;
 pub mod sample;
+pub mod segment;
 pub mod summary;
 
 use std::path::PathBuf;
@@ -26,6 +27,10 @@ pub enum Command {
     Features(features::FeaturesCmd),
     /// Show what is detected in an export (format, shape, roles, warnings, features) without writing
     Inspect(inspect::InspectCmd),
+    /// Sweep k: inertia (elbow) and mean silhouette for each k, and the recommended k
+    Sweep(segment::SweepCmd),
+    /// Cluster users into k segments; write assignments, a JSON report and the rule set
+    Segment(segment::SegmentCmd),
     /// Generate a realistic sample export with planted behavioral groups
     Sample(sample::SampleCmd),
     /// List the feature catalogue and its formulas

@@ -2,6 +2,7 @@
 //! k sweeps. Every function takes a [`Job`](crate::job::Job) for progress and cancellation and a seed for
 //! anything random.
 
+pub mod compare;
 pub mod hierarchical;
 pub mod kmeans;
 pub mod pca;
@@ -11,6 +12,7 @@ pub mod segment;
 pub mod silhouette;
 pub mod sweep;
 
+pub use compare::adjusted_rand_index;
 pub use hierarchical::{Dendrogram, Hierarchical, HierarchicalFit, Linkage, Merge};
 pub use kmeans::{KMeans, KMeansFit};
 pub use pca::Pca;

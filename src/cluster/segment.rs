@@ -167,9 +167,13 @@ pub fn segment(
     check_k(p, params.k)?;
     let k = params.k;
     let mut notes = Vec::new();
+    // k-means keeps its own centroids: its labels are exactly the nearest centroid, which is what a
+    // deployed rule set computes. Hierarchical centroids are the means of the tree's segments.
+    let mut kmeans_centroids = None;
     let (labels, n_iter, converged, dendrogram, fitted_on) = match params.method.linkage() {
         None => {
             let fit = params.kmeans(k).fit(p, job)?;
+            kmeans_centroids = Some(fit.centroids.clone());
             let fitted_on = (fit.fitted_on < p.n).then_some(fit.fitted_on);
             if let Some(s) = fitted_on {
                 notes.push(format!(
@@ -220,8 +224,25 @@ pub fn segment(
         }
     };
     job.check()?;
-    let labels = by_size(&labels, k);
-    let (centroids, sizes) = centroids_of(p, &labels, k);
+    let (labels, new_of) = by_size(&labels, k);
+    let (mut centroids, sizes) = centroids_of(p, &labels, k);
+    if let Some(kc) = kmeans_centroids {
+        for (old, &new) in new_of.iter().enumerate() {
+            centroids[new * p.d..(new + 1) * p.d].copy_from_slice(&kc[old * p.d..(old + 1) * p.d]);
+        }
+    } else {
+        let off = (0..p.n)
+            .into_par_iter()
+            .with_min_len(4096)
+            .filter(|&i| nearest(p.row(i), &centroids, p.d).0 != labels[i])
+            .count();
+        if off > 0 {
+            notes.push(format!(
+                "{off} users ({:.1}%) are closer to another segment's centroid than to their own; a rule set assigns new users to the nearest centroid",
+                100.0 * off as f64 / p.n as f64
+            ));
+        }
+    }
     let inertia = inertia(p, &labels, &centroids);
     Ok(Segmentation {
         params: params.clone(),
@@ -240,8 +261,8 @@ pub fn segment(
 }
 
 /// Renumber labels by segment size, largest first (ties: first appearance), so "segment 0" always means
-/// the biggest one.
-pub fn by_size(labels: &[usize], k: usize) -> Vec<usize> {
+/// the biggest one. Returns the new labels and, for each old label, its new one.
+pub fn by_size(labels: &[usize], k: usize) -> (Vec<usize>, Vec<usize>) {
     let mut sizes = vec![0usize; k];
     let mut first = vec![usize::MAX; k];
     for (i, &l) in labels.iter().enumerate() {
@@ -254,5 +275,5 @@ pub fn by_size(labels: &[usize], k: usize) -> Vec<usize> {
     for (new, &old) in order.iter().enumerate() {
         new_of[old] = new;
     }
-    labels.iter().map(|&l| new_of[l]).collect()
+    (labels.iter().map(|&l| new_of[l]).collect(), new_of)
 }

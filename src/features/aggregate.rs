@@ -110,13 +110,8 @@ fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
         .collect();
     let mut select = vec![col(cols::USER)];
     select.extend(features.iter().map(|f| col(f.as_str())));
-    let table = t
-        .clone()
-        .lazy()
-        .select(select)
-        .sort([cols::USER], Default::default())
-        .collect()
-        .map_err(perr)?;
+    // Input order is kept: rows of an assignments file line up with the table the analyst gave us.
+    let table = t.clone().lazy().select(select).collect().map_err(perr)?;
     Ok(Profile {
         table,
         features,

@@ -41,6 +41,8 @@ for k in (3, 5):
         "silhouette": silhouette_samples(X, labels).tolist(),
     }
 out["kmeans"] = km
+from sklearn.metrics import adjusted_rand_score
+out["ari_k3_k5"] = float(adjusted_rand_score(km["3"]["labels"], km["5"]["labels"]))
 
 link = {}
 for method in ("ward", "average", "complete", "single"):

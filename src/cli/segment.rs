@@ -1,0 +1,428 @@
+//! `persona-lab sweep` and `persona-lab segment`: export → profile → clustering matrix → k sweep or
+//! segmentation, with the assignments CSV, the report JSON and the rule set as outputs.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use persona_lab::cluster::{
+    self, ClusterProfile, Method, Points, SegmentParams, Segmentation, Silhouette,
+    SilhouetteOptions, points,
+};
+use persona_lab::data::{self, Loaded};
+use persona_lab::features::{self, FeatureConfig, FittedTransform, Matrix, Profile, transform};
+use persona_lab::job::Job;
+use persona_lab::ruleset::{self, RuleSet};
+use polars::prelude::*;
+use serde_json::json;
+
+use super::args::{FeatureArgs, MappingArgs};
+
+/// Clustering settings shared by `sweep` and `segment`.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// kmeans, ward, average, complete or single
+    #[arg(long, default_value = "kmeans")]
+    pub method: String,
+    /// Seed of every random choice (k-means++ draws, samples); stored with the result
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// k-means restarts (the lowest inertia wins)
+    #[arg(long, default_value_t = 10)]
+    pub n_init: usize,
+    /// k-means iteration limit per restart
+    #[arg(long, default_value_t = 300)]
+    pub max_iter: usize,
+    /// k-means: fit on a seeded sample of this many users, then assign everyone to the nearest centroid
+    #[arg(long, value_name = "N")]
+    pub fit_sample: Option<usize>,
+    /// Hierarchical: cluster at most this many users exactly (default 50000 for ward, 20000 otherwise);
+    /// above it a seeded sample is clustered and the rest assigned to the nearest centroid
+    #[arg(long, value_name = "N")]
+    pub exact_limit: Option<usize>,
+    /// Silhouette: exact up to this many users, else on a stratified sample of this size
+    #[arg(long, default_value_t = cluster::silhouette::DEFAULT_EXACT_LIMIT, value_name = "N")]
+    pub silhouette_limit: usize,
+    /// Print progress to stderr
+    #[arg(long)]
+    pub progress: bool,
+}
+
+impl ClusterArgs {
+    fn params(&self, k: usize) -> Result<SegmentParams, String> {
+        let method: Method = self
+            .method
+            .parse()
+            .map_err(|e: persona_lab::error::ClusterError| e.to_string())?;
+        Ok(SegmentParams {
+            seed: self.seed,
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            fit_sample: self.fit_sample,
+            exact_limit: self.exact_limit,
+            ..SegmentParams::new(method, k)
+        })
+    }
+
+    fn silhouette(&self) -> SilhouetteOptions {
+        SilhouetteOptions {
+            exact_limit: self.silhouette_limit.max(2),
+            sample_size: None,
+            seed: self.seed,
+        }
+    }
+
+    fn job(&self) -> Job {
+        if self.progress {
+            let last = std::sync::Mutex::new(String::new());
+            Job::with_reporter(move |stage, f| {
+                let line = format!("{stage} {:>3.0}%", f * 100.0);
+                if let Ok(mut l) = last.lock()
+                    && *l != line
+                {
+                    eprintln!("{line}");
+                    *l = line;
+                }
+            })
+        } else {
+            Job::silent()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SweepCmd {
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(long, default_value_t = 2)]
+    pub k_min: usize,
+    #[arg(long, default_value_t = 10)]
+    pub k_max: usize,
+    /// Print the sweep as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentCmd {
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Number of segments
+    #[arg(long)]
+    pub k: usize,
+    /// Write one row per user: user_id, segment, persona, silhouette, distance (.csv, .csv.gz, .parquet)
+    #[arg(long, value_name = "FILE")]
+    pub assignments: Option<PathBuf>,
+    /// Write the full result as JSON
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write the rule set (RON): feature spec, centroids, personas
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Everything up to the clustering matrix.
+pub struct Prepared {
+    pub loaded: Loaded,
+    pub config: FeatureConfig,
+    pub profile: Profile,
+    pub fitted: FittedTransform,
+    pub matrix: Matrix,
+}
+
+pub fn prepare(mapping: &MappingArgs, f: &FeatureArgs) -> Result<Prepared, String> {
+    let opts = mapping.load_options()?;
+    let config = super::features::feature_config(f)?;
+    let loaded = data::load(&mapping.input, &opts).map_err(|e| e.to_string())?;
+    let profile = features::compute_profile(&loaded, &config).map_err(|e| e.to_string())?;
+    if profile.n_users() < 2 {
+        return Err(persona_lab::error::ClusterError::TooFewUsers(profile.n_users()).to_string());
+    }
+    let spec = super::features::transform_spec(f, &profile)?;
+    let fitted = transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
+    let matrix = fitted.matrix(&profile).map_err(|e| e.to_string())?;
+    points::validate(
+        &Points::of(&matrix),
+        Some(&matrix.users),
+        Some(&matrix.columns),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Prepared {
+        loaded,
+        config,
+        profile,
+        fitted,
+        matrix,
+    })
+}
+
+pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
+    let prep = prepare(&cmd.mapping, &cmd.features)?;
+    let p = Points::of(&prep.matrix);
+    let params = cmd.cluster.params(cmd.k_min)?;
+    let sweep = cluster::sweep(
+        &p,
+        &params,
+        cmd.k_min,
+        cmd.k_max,
+        &cmd.cluster.silhouette(),
+        &cmd.cluster.job(),
+    )
+    .map_err(|e| e.to_string())?;
+    if cmd.json {
+        let out = json!({
+            "method": params.method.name(),
+            "seed": params.seed,
+            "users": p.n,
+            "features": prep.matrix.columns,
+            "silhouette_sample_size": sweep.silhouette_sample_size,
+            "recommended_k": sweep.recommended_k,
+            "elbow_k": sweep.elbow_k,
+            "points": sweep.points,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    println!(
+        "sweep      {} users x {} features ({}), {}, seed {}",
+        p.n,
+        p.d,
+        prep.matrix.columns.join(", "),
+        params.method,
+        params.seed
+    );
+    if sweep.silhouette_sample_size < p.n {
+        println!(
+            "silhouette on a stratified sample of {} users",
+            sweep.silhouette_sample_size
+        );
+    }
+    println!("{:>4}  {:>14}  {:>10}", "k", "inertia", "silhouette");
+    for pt in &sweep.points {
+        let mut mark = String::new();
+        if pt.k == sweep.recommended_k {
+            mark.push_str("  <- recommended (best silhouette)");
+        }
+        if Some(pt.k) == sweep.elbow_k {
+            mark.push_str("  <- elbow");
+        }
+        println!(
+            "{:>4}  {:>14.4}  {:>10.4}{mark}",
+            pt.k, pt.inertia, pt.silhouette
+        );
+    }
+    println!("recommended k = {}", sweep.recommended_k);
+    Ok(())
+}
+
+pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
+    let mut timer = persona_lab::timing::Timer::start();
+    let prep = prepare(&cmd.mapping, &cmd.features)?;
+    timer.lap("load + features");
+    let p = Points::of(&prep.matrix);
+    let params = cmd.cluster.params(cmd.k)?;
+    let job = cmd.cluster.job();
+    let seg = cluster::segment(&p, &params, &job).map_err(|e| e.to_string())?;
+    timer.lap("segment");
+    let sil = cluster::silhouette(&p, &seg.labels, seg.k, &cmd.cluster.silhouette(), &job)
+        .map_err(|e| e.to_string())?;
+    timer.lap("silhouette");
+    let profiles = cluster::profiles(&prep.profile, &prep.fitted, &seg.labels, seg.k)
+        .map_err(|e| e.to_string())?;
+    let personas: Vec<_> = profiles.iter().map(ruleset::default_persona).collect();
+    print!("{}", summary(&prep, &seg, &sil, &profiles));
+    if let Some(path) = &cmd.assignments {
+        let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();
+        write_assignments(path, &prep.matrix, &seg, &sil, &names)?;
+        println!("wrote      {} ({} users)", path.display(), p.n);
+    }
+    if let Some(path) = &cmd.report {
+        let report = report(&prep, &seg, &sil, &profiles);
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        persona_lab::output::write_atomic(path, |w| {
+            w.write_all(text.as_bytes())
+                .map_err(|source| persona_lab::error::WriteError::Io {
+                    path: path.clone(),
+                    source,
+                })
+        })
+        .map_err(|e| e.to_string())?;
+        println!("wrote      {}", path.display());
+    }
+    if let Some(path) = &cmd.out {
+        let rs = RuleSet::new(
+            source(&prep.loaded, &cmd.mapping.input, p.n)?,
+            &prep.config,
+            &prep.fitted,
+            &seg,
+            &profiles,
+        );
+        rs.write(path).map_err(|e| e.to_string())?;
+        println!(
+            "wrote      {} (rule set: features, {} segment centroids, personas)",
+            path.display(),
+            seg.k
+        );
+    }
+    timer.lap("write");
+    Ok(())
+}
+
+fn source(loaded: &Loaded, input: &Path, users: usize) -> Result<ruleset::Source, String> {
+    Ok(ruleset::Source {
+        fingerprint: ruleset::fingerprint(input)
+            .map_err(|e| format!("{}: cannot read: {e}", input.display()))?,
+        file_name: input
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        shape: format!("{:?}", loaded.shape).to_lowercase(),
+        users,
+    })
+}
+
+fn summary(
+    prep: &Prepared,
+    seg: &Segmentation,
+    sil: &Silhouette,
+    profiles: &[ClusterProfile],
+) -> String {
+    let mut s = String::new();
+    let m = &prep.matrix;
+    let _ = writeln!(
+        s,
+        "segments   k = {}, {}, seed {}{}: {} users x {} features ({})",
+        seg.k,
+        seg.params.method,
+        seg.params.seed,
+        if seg.params.method == Method::KMeans {
+            format!(", n_init {}", seg.params.n_init)
+        } else {
+            String::new()
+        },
+        m.n_rows,
+        m.n_cols,
+        m.columns.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "quality    inertia {:.4}, mean silhouette {:.4} ({})",
+        seg.inertia,
+        sil.mean,
+        if sil.exact {
+            "all users".to_string()
+        } else {
+            format!("stratified sample of {} users", sil.sample_size)
+        }
+    );
+    let _ = writeln!(
+        s,
+        "{:>4}  {:>8}  {:>6}  {:>10}  distinguishing features (z-score of the mean)",
+        "id", "users", "share", "silhouette"
+    );
+    for p in profiles {
+        let top: Vec<String> = p.top.iter().map(|(f, z)| format!("{f} {z:+.2}")).collect();
+        let _ = writeln!(
+            s,
+            "{:>4}  {:>8}  {:>5.1}%  {:>10.4}  {}",
+            p.id,
+            p.size,
+            100.0 * p.share,
+            sil.cluster_means[p.id],
+            top.join(", ")
+        );
+    }
+    for n in &seg.notes {
+        let _ = writeln!(s, "note       {n}");
+    }
+    s
+}
+
+fn write_assignments(
+    path: &Path,
+    m: &Matrix,
+    seg: &Segmentation,
+    sil: &Silhouette,
+    personas: &[&str],
+) -> Result<(), String> {
+    let p = Points::of(m);
+    let dist = seg.distances(&p);
+    let mut df = DataFrame::new(
+        m.n_rows,
+        vec![
+            Column::new(data::cols::USER.into(), &m.users),
+            Column::new(
+                "segment".into(),
+                seg.labels.iter().map(|&l| l as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "persona".into(),
+                seg.labels.iter().map(|&l| personas[l]).collect::<Vec<_>>(),
+            ),
+            Column::new("silhouette".into(), &sil.values),
+            Column::new("distance".into(), &dist),
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
+}
+
+fn report(
+    prep: &Prepared,
+    seg: &Segmentation,
+    sil: &Silhouette,
+    profiles: &[ClusterProfile],
+) -> serde_json::Value {
+    let names = &prep.matrix.columns;
+    let clusters: Vec<serde_json::Value> = profiles
+        .iter()
+        .map(|p| {
+            let raw = cluster::centroid_raw(&prep.fitted, seg.centroid(p.id));
+            json!({
+                "id": p.id,
+                "size": p.size,
+                "share": p.share,
+                "silhouette_mean": sil.cluster_means[p.id],
+                "centroid": names.iter().cloned().zip(raw).map(|(n, v)| (n, json!(v))).collect::<serde_json::Map<String, serde_json::Value>>(),
+                "centroid_scaled": seg.centroid(p.id),
+                "top_features": p.top.iter().map(|(f, z)| json!({"feature": f, "z": z})).collect::<Vec<_>>(),
+                "features": p.features,
+            })
+        })
+        .collect();
+    json!({
+        "app_version": env!("CARGO_PKG_VERSION"),
+        "users": prep.matrix.n_rows,
+        "k": seg.k,
+        "method": seg.params.method.name(),
+        "seed": seg.params.seed,
+        "n_init": seg.params.n_init,
+        "inertia": seg.inertia,
+        "n_iter": seg.n_iter,
+        "converged": seg.converged,
+        "fitted_on": seg.fitted_on.unwrap_or(prep.matrix.n_rows),
+        "silhouette_mean": sil.mean,
+        "silhouette_sample_size": sil.sample_size,
+        "clusters": clusters,
+        "linkage": seg.dendrogram.as_ref().map(|d| d.linkage_matrix()),
+        "features": {
+            "names": names,
+            "weights": prep.fitted.features.iter().map(|f| f.weight).collect::<Vec<_>>(),
+            "transforms": prep.fitted.features,
+            "scaler": prep.fitted.scaler,
+            "excluded": prep.fitted.excluded,
+        },
+        "notes": seg.notes,
+    })
+}

@@ -1,0 +1,354 @@
+//! `persona-lab sweep` and `segment` end to end: outputs checked against scipy / scikit-learn values
+//! (tests/oracle/cluster_oracle.py), the planted groups of the bundled sample, the rule set round trip,
+//! and clear errors on bad input.
+
+mod common;
+
+use common::{repo, run, stderr, stdout};
+use persona_lab::cluster::{Points, adjusted_rand_index, points};
+use persona_lab::error::ClusterError;
+use persona_lab::ruleset::RuleSet;
+use serde_json::Value;
+
+fn expected() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/cluster/expected.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn users_csv() -> String {
+    repo("tests/fixtures/cluster/users.csv")
+        .to_string_lossy()
+        .to_string()
+}
+
+fn read_csv(path: &std::path::Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            // The persona column may be quoted and contain a comma.
+            let mut out = Vec::new();
+            let mut cur = String::new();
+            let mut quoted = false;
+            for ch in l.chars() {
+                match ch {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => out.push(std::mem::take(&mut cur)),
+                    c => cur.push(c),
+                }
+            }
+            out.push(cur);
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn ward_report_carries_scipys_linkage_and_the_assignments_keep_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let assign = dir.path().join("a.csv");
+    let input = users_csv();
+    let o = run(&[
+        "segment",
+        &input,
+        "--shape",
+        "users",
+        "--scaler",
+        "none",
+        "--no-log",
+        "--k",
+        "4",
+        "--method",
+        "ward",
+        "--report",
+        report.to_str().unwrap(),
+        "--assignments",
+        assign.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["k"], 4);
+    assert_eq!(r["method"], "ward");
+    assert_eq!(r["silhouette_sample_size"], 400);
+    let ours = r["linkage"].as_array().unwrap();
+    let theirs = expected()["linkage"]["ward"].as_array().unwrap().clone();
+    assert_eq!(ours.len(), 399);
+    for (o, t) in ours.iter().zip(&theirs) {
+        let (o, t) = (o.as_array().unwrap(), t.as_array().unwrap());
+        for j in [0, 1, 3] {
+            assert_eq!(o[j].as_f64(), t[j].as_f64());
+        }
+        let (a, b) = (o[2].as_f64().unwrap(), t[2].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9 * b, "{a} vs {b}");
+    }
+    let rows = read_csv(&assign);
+    assert_eq!(
+        rows[0],
+        ["user_id", "segment", "persona", "silhouette", "distance"]
+    );
+    assert_eq!(rows.len(), 401);
+    // Input order, ids as text (decimal-looking ids are not turned into floats).
+    let input_ids: Vec<String> = std::fs::read_to_string(&input)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    let got: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+    assert_eq!(got, input_ids);
+    // Report sizes agree with the assignments.
+    for c in r["clusters"].as_array().unwrap() {
+        let id = c["id"].as_u64().unwrap().to_string();
+        let n = rows[1..].iter().filter(|r| r[1] == id).count() as u64;
+        assert_eq!(c["size"].as_u64().unwrap(), n);
+    }
+}
+
+#[test]
+fn kmeans_report_inertia_is_no_worse_than_sklearn() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let o = run(&[
+        "segment",
+        &users_csv(),
+        "--shape",
+        "users",
+        "--scaler",
+        "none",
+        "--no-log",
+        "--k",
+        "5",
+        "--seed",
+        "9",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let theirs = expected()["kmeans"]["5"]["inertia"].as_f64().unwrap();
+    let ours = r["inertia"].as_f64().unwrap();
+    assert!(ours <= theirs * 1.001, "{ours} vs {theirs}");
+    assert_eq!(r["seed"], 9);
+    assert!(r["linkage"].is_null());
+    assert_eq!(r["features"]["names"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn sweep_recovers_the_six_planted_groups_of_the_sample() {
+    let o = run(&[
+        "sweep",
+        repo("sample_data/fashion_ga4_events.csv.gz")
+            .to_str()
+            .unwrap(),
+        "--k-min",
+        "2",
+        "--k-max",
+        "9",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let pts = s["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 8);
+    let best = pts
+        .iter()
+        .max_by(|a, b| {
+            a["silhouette"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["silhouette"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(s["recommended_k"], best["k"]);
+    assert_eq!(s["recommended_k"], 6, "the sample has six planted groups");
+    // Inertia falls as k grows.
+    let inertia: Vec<f64> = pts.iter().map(|p| p["inertia"].as_f64().unwrap()).collect();
+    assert!(inertia.windows(2).all(|w| w[1] < w[0]), "{inertia:?}");
+}
+
+#[test]
+fn segments_match_the_planted_groups_and_the_rule_set_reassigns_every_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let assign = dir.path().join("a.csv");
+    let ron = dir.path().join("rules.ron");
+    let profile = dir.path().join("profile.csv");
+    let input = repo("sample_data/fashion_ga4_events.csv.gz");
+    let o = run(&[
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "6",
+        "--seed",
+        "3",
+        "--assignments",
+        assign.to_str().unwrap(),
+        "--out",
+        ron.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_csv(&assign);
+    let truth: std::collections::HashMap<String, String> =
+        std::fs::read_to_string(repo("sample_data/fashion_ga4_truth.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), f[1].to_string())
+            })
+            .collect();
+    let ours: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    let planted: Vec<&str> = rows[1..].iter().map(|r| truth[&r[0]].as_str()).collect();
+    let ari = adjusted_rand_index(&ours, &planted);
+    assert!(ari > 0.6, "adjusted Rand index vs planted groups: {ari}");
+
+    // The rule set alone places every user in the segment the app gave it.
+    let rs = RuleSet::read(&ron).unwrap();
+    assert_eq!(rs.segments.k, 6);
+    assert_eq!(rs.personas.len(), 6);
+    let text = std::fs::read_to_string(&ron).unwrap();
+    assert!(
+        !text.contains(&rows[1][0]),
+        "no raw user id in the rule set"
+    );
+    let o = run(&[
+        "features",
+        input.to_str().unwrap(),
+        "--out",
+        profile.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let prof = read_csv(&profile);
+    let header = &prof[0];
+    let idx: Vec<usize> = rs
+        .features
+        .transform
+        .features
+        .iter()
+        .map(|f| header.iter().position(|h| *h == f.id).unwrap())
+        .collect();
+    let seg_of: std::collections::HashMap<&str, &str> = rows[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    for row in &prof[1..] {
+        let raw: Vec<Option<f64>> = idx.iter().map(|&i| row[i].parse().ok()).collect();
+        let got = rs.assign(&raw).unwrap();
+        assert_eq!(got.to_string(), seg_of[row[0].as_str()], "user {}", row[0]);
+    }
+}
+
+#[test]
+fn bad_parameters_get_clear_errors() {
+    let input = users_csv();
+    let base = ["segment", input.as_str(), "--shape", "users"];
+    let cases: &[(&[&str], &str)] = &[
+        (&["--k", "1"], "k must be at least 2"),
+        (&["--k", "401"], "more than the 400 distinct users"),
+        (
+            &["--k", "3", "--method", "kmedoids"],
+            "unknown clustering method \"kmedoids\"",
+        ),
+        (&["--k", "3", "--n-init", "0"], "n_init"),
+    ];
+    for (extra, want) in cases {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn degenerate_tables_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = common::write(dir.path(), "one.csv", "user_id,a,b\nu1,1,2\n");
+    let same = common::write(
+        dir.path(),
+        "same.csv",
+        "user_id,a,b\nu1,1,2\nu2,1,2\nu3,1,2\n",
+    );
+    let two = common::write(dir.path(), "two.csv", "user_id,a\nu1,1\nu2,2\nu3,1\nu4,2\n");
+    for (file, k, want) in [
+        (&one, "2", "at least 2 users"),
+        (&same, "2", "no usable features"),
+        (&two, "3", "more than the 2 distinct users"),
+    ] {
+        let o = run(&[
+            "segment",
+            file.to_str().unwrap(),
+            "--shape",
+            "users",
+            "--k",
+            k,
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}",
+            file.display(),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains(want),
+            "{}: {}",
+            file.display(),
+            stderr(&o)
+        );
+        let o = run(&[
+            "sweep",
+            file.to_str().unwrap(),
+            "--shape",
+            "users",
+            "--k-max",
+            "3",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}",
+            file.display(),
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn nan_in_the_matrix_is_named_by_row_user_and_column() {
+    let data = [0.0, 1.0, 2.0, f64::NAN, 4.0, 5.0];
+    let p = Points::new(&data, 3, 2);
+    let users = ["a".to_string(), "b".into(), "c".into()];
+    let cols = ["clicks".to_string(), "scroll".into()];
+    let e = points::validate(&p, Some(&users), Some(&cols)).unwrap_err();
+    assert!(matches!(e, ClusterError::NonFinite { row: 2, .. }));
+    assert_eq!(
+        e.to_string(),
+        "row 2 (user \"b\"), column \"scroll\": value NaN is not a finite number"
+    );
+    // And identical rows are rejected before any algorithm runs.
+    let same = [1.0, 1.0, 1.0, 1.0];
+    let p = Points::new(&same, 2, 2);
+    let e = persona_lab::cluster::KMeans::new(2)
+        .fit(&p, &persona_lab::job::Job::silent())
+        .unwrap_err();
+    assert!(matches!(e, ClusterError::AllIdentical), "{e}");
+}
+
+#[test]
+fn ari_equals_sklearn() {
+    let e = expected();
+    let l = |k: &str| -> Vec<u64> {
+        e["kmeans"][k]["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
+    };
+    let ours = adjusted_rand_index(&l("3"), &l("5"));
+    assert!((ours - e["ari_k3_k5"].as_f64().unwrap()).abs() < 1e-12);
+}
