@@ -143,14 +143,14 @@ impl RuleSet {
             message: e.to_string(),
         };
         let opts = ron::Options::default();
-        if let Ok(v) = opts.from_str::<VersionOnly>(&text) {
-            if v.format_version > FORMAT_VERSION {
-                return Err(RuleSetError::NewerVersion {
-                    path: path.to_path_buf(),
-                    found: v.format_version,
-                    supported: FORMAT_VERSION,
-                });
-            }
+        if let Ok(v) = opts.from_str::<VersionOnly>(&text)
+            && v.format_version > FORMAT_VERSION
+        {
+            return Err(RuleSetError::NewerVersion {
+                path: path.to_path_buf(),
+                found: v.format_version,
+                supported: FORMAT_VERSION,
+            });
         }
         opts.from_str(&text).map_err(parse)
     }
