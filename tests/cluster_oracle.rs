@@ -199,3 +199,43 @@ fn hierarchical_above_the_limit_samples_and_says_so() {
     assert_eq!(seg.labels.len(), n);
     assert!(seg.notes.iter().any(|s| s.contains("sample of 100 of 400")));
 }
+
+/// scikit-learn's `trustworthiness`: how well the embedding's k nearest neighbours were neighbours in
+/// the input (1 = perfectly).
+fn trustworthiness(x: &[f64], d: usize, emb: &[f64], n: usize, k: usize) -> f64 {
+    let dist = |v: &[f64], dim: usize, i: usize, j: usize| -> f64 {
+        (0..dim)
+            .map(|t| (v[i * dim + t] - v[j * dim + t]).powi(2))
+            .sum()
+    };
+    let mut total = 0.0;
+    for i in 0..n {
+        let mut orig: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        orig.sort_by(|&a, &b| dist(x, d, i, a).total_cmp(&dist(x, d, i, b)));
+        let mut rank = vec![0usize; n];
+        for (r, &j) in orig.iter().enumerate() {
+            rank[j] = r + 1;
+        }
+        let mut near: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        near.sort_by(|&a, &b| dist(emb, 2, i, a).total_cmp(&dist(emb, 2, i, b)));
+        for &j in &near[..k] {
+            total += (rank[j] as f64 - k as f64).max(0.0);
+        }
+    }
+    let (n, k) = (n as f64, k as f64);
+    1.0 - total * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
+}
+
+#[test]
+fn tsne_keeps_neighbourhoods_as_well_as_sklearn() {
+    let (data, n, d, exp) = fixture();
+    let p = Points::new(&data, n, d);
+    let e = persona_lab::cluster::tsne(&p, &Default::default(), &Job::silent()).unwrap();
+    assert_eq!(e.rows.len(), n);
+    let ours = trustworthiness(&data, d, &e.embedding, n, 5);
+    let theirs = exp["tsne"]["trustworthiness_5"].as_f64().unwrap();
+    assert!(
+        ours >= theirs - 0.01,
+        "trustworthiness ours {ours} vs sklearn {theirs}"
+    );
+}

@@ -129,9 +129,9 @@ impl KMeans {
                 let mut fit = self.fit_all(&sp, job)?;
                 job.progress("assigning all users", 0.0);
                 let mut state = vec![State::fresh(); p.n];
-                let (_, _, _) = assign(p, &fit.centroids, self.k, &mut state);
+                let all = assign(p, &fit.centroids, self.k, &mut state, None, true);
                 fit.labels = state.iter().map(|s| s.label as usize).collect();
-                fit.inertia = total_inertia(p, &fit.centroids, &fit.labels);
+                fit.inertia = all.inertia;
                 fit.fitted_on = rows.len();
                 Ok(fit)
             }
@@ -186,26 +186,46 @@ pub fn kmeans_plus_plus(
             acc += c;
             cum.push(acc);
         }
-        let mut best: Option<(f64, Vec<f64>, usize)> = None;
-        for _ in 0..trials {
-            let r = rng.random::<f64>() * potential;
-            let cand = cum.partition_point(|&c| c <= r).min(p.n - 1);
-            let mut d = dist_to(p, p.row(cand));
-            d.par_chunks_mut(CHUNK)
-                .zip(closest.par_chunks(CHUNK))
-                .for_each(|(d, c)| {
-                    for (x, &y) in d.iter_mut().zip(c) {
-                        *x = x.min(y);
+        let cands: Vec<usize> = (0..trials)
+            .map(|_| {
+                let r = rng.random::<f64>() * potential;
+                cum.partition_point(|&c| c <= r).min(p.n - 1)
+            })
+            .collect();
+        // One pass over the data scores every candidate (the potential if it were chosen) ...
+        let parts: Vec<Vec<f64>> = closest
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(ci, cl)| {
+                let mut pots = vec![0.0; cands.len()];
+                for (o, &c) in cl.iter().enumerate() {
+                    let x = p.row(ci * CHUNK + o);
+                    for (pot, &cand) in pots.iter_mut().zip(&cands) {
+                        *pot += sq_dist(x, p.row(cand)).min(c);
                     }
-                });
-            let pot = ordered_sum(&d);
-            if best.as_ref().is_none_or(|b| pot < b.0) {
-                best = Some((pot, d, cand));
+                }
+                pots
+            })
+            .collect();
+        let mut pots = vec![0.0; cands.len()];
+        for part in &parts {
+            for (a, b) in pots.iter_mut().zip(part) {
+                *a += b;
             }
         }
-        let (pot, d, cand) = best.expect("at least two trials");
-        potential = pot;
-        closest = d;
+        let best = (0..cands.len()).fold(0, |b, t| if pots[t] < pots[b] { t } else { b });
+        let cand = cands[best];
+        potential = pots[best];
+        // ... and a second pass updates the distances for the winner.
+        let centre = p.row(cand);
+        closest
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(ci, cl)| {
+                for (o, c) in cl.iter_mut().enumerate() {
+                    *c = c.min(sq_dist(p.row(ci * CHUNK + o), centre));
+                }
+            });
         centers.extend_from_slice(p.row(cand));
     }
     Ok(centers)
@@ -222,20 +242,6 @@ fn dist_to(p: &Points, c: &[f64]) -> Vec<f64> {
 /// Sum in fixed chunks, chunks added in order: deterministic whatever the thread count.
 fn ordered_sum(v: &[f64]) -> f64 {
     let parts: Vec<f64> = v.par_chunks(CHUNK).map(|c| c.iter().sum()).collect();
-    parts.iter().sum()
-}
-
-fn total_inertia(p: &Points, centroids: &[f64], labels: &[usize]) -> f64 {
-    let parts: Vec<f64> = labels
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(ci, ls)| {
-            ls.iter()
-                .enumerate()
-                .map(|(o, &l)| sq_dist(p.row(ci * CHUNK + o), &centroids[l * p.d..(l + 1) * p.d]))
-                .sum()
-        })
-        .collect();
     parts.iter().sum()
 }
 
@@ -258,14 +264,56 @@ impl State {
     }
 }
 
-/// One assignment step with Hamerly's bounds. Returns the per-cluster sums (k x d), counts, and how many
-/// points changed cluster.
+/// How far the centroids moved since the bounds were last valid: each point's upper bound grows by its
+/// own centre's shift, its lower bound drops by the largest shift of any other centre.
+struct Shift {
+    per_cluster: Vec<f64>,
+    max1: f64,
+    max1_cluster: usize,
+    max2: f64,
+}
+
+impl Shift {
+    fn new(per_cluster: Vec<f64>) -> Shift {
+        let (mut max1, mut max1_cluster, mut max2) = (0.0f64, usize::MAX, 0.0f64);
+        for (c, &s) in per_cluster.iter().enumerate() {
+            if s > max1 {
+                max2 = max1;
+                max1 = s;
+                max1_cluster = c;
+            } else if s > max2 {
+                max2 = s;
+            }
+        }
+        Shift {
+            per_cluster,
+            max1,
+            max1_cluster,
+            max2,
+        }
+    }
+}
+
+struct Assigned {
+    /// Per-cluster sums (k x d) and counts of the points now assigned.
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+    changed: usize,
+    /// Sum of squared distances to the assigned centre (only with `exact`).
+    inertia: f64,
+}
+
+/// One assignment step with Hamerly's bounds, after applying the pending centroid shift to the bounds
+/// (folded into this pass to save a sweep over memory). With `exact`, every point's distance to its centre
+/// is computed, for the inertia.
 fn assign(
     p: &Points,
     centroids: &[f64],
     k: usize,
     state: &mut [State],
-) -> (Vec<f64>, Vec<usize>, usize) {
+    shift: Option<&Shift>,
+    exact: bool,
+) -> Assigned {
     let d = p.d;
     // Half the distance from each centre to its nearest other centre: a point closer than that to its
     // own centre cannot be closer to another.
@@ -284,19 +332,31 @@ fn assign(
                 * 0.5
         })
         .collect();
-    let parts: Vec<(Vec<f64>, Vec<usize>, usize)> = state
+    let parts: Vec<Assigned> = state
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
             let mut sums = vec![0.0; k * d];
             let mut counts = vec![0usize; k];
             let mut changed = 0;
+            let mut inertia = 0.0;
             for (o, s) in chunk.iter_mut().enumerate() {
                 let x = p.row(ci * CHUNK + o);
                 let a = s.label as usize;
+                if let Some(sh) = shift {
+                    s.upper += sh.per_cluster[a];
+                    s.lower -= if a == sh.max1_cluster {
+                        sh.max2
+                    } else {
+                        sh.max1
+                    };
+                }
                 let m = half_gap[a].max(s.lower);
-                if s.upper > m {
-                    s.upper = sq_dist(x, &centroids[a * d..(a + 1) * d]).sqrt();
+                let mut exact_d2 = None;
+                if s.upper > m || exact {
+                    let d2 = sq_dist(x, &centroids[a * d..(a + 1) * d]);
+                    s.upper = d2.sqrt();
+                    exact_d2 = Some(d2);
                     if s.upper > m {
                         let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
                         for (c, cen) in centroids.chunks_exact(d).enumerate() {
@@ -315,7 +375,11 @@ fn assign(
                         }
                         s.upper = d1.sqrt();
                         s.lower = d2.sqrt();
+                        exact_d2 = Some(d1);
                     }
+                }
+                if exact {
+                    inertia += exact_d2.unwrap_or(0.0);
                 }
                 let l = s.label as usize;
                 counts[l] += 1;
@@ -323,22 +387,31 @@ fn assign(
                     *acc += v;
                 }
             }
-            (sums, counts, changed)
+            Assigned {
+                sums,
+                counts,
+                changed,
+                inertia,
+            }
         })
         .collect();
-    let mut sums = vec![0.0; k * d];
-    let mut counts = vec![0usize; k];
-    let mut changed = 0;
-    for (s, c, ch) in parts {
-        for (a, b) in sums.iter_mut().zip(&s) {
+    let mut total = Assigned {
+        sums: vec![0.0; k * d],
+        counts: vec![0usize; k],
+        changed: 0,
+        inertia: 0.0,
+    };
+    for part in parts {
+        for (a, b) in total.sums.iter_mut().zip(&part.sums) {
             *a += b;
         }
-        for (a, b) in counts.iter_mut().zip(&c) {
+        for (a, b) in total.counts.iter_mut().zip(&part.counts) {
             *a += b;
         }
-        changed += ch;
+        total.changed += part.changed;
+        total.inertia += part.inertia;
     }
-    (sums, counts, changed)
+    total
 }
 
 fn lloyd_hamerly(
@@ -354,9 +427,15 @@ fn lloyd_hamerly(
     let mut state = vec![State::fresh(); p.n];
     let mut n_iter = 0;
     let mut converged = false;
+    let mut pending: Option<Shift> = None;
     for iter in 0..max_iter {
         job.check()?;
-        let (sums, counts, changed) = assign(p, &centroids, k, &mut state);
+        let Assigned {
+            sums,
+            counts,
+            changed,
+            ..
+        } = assign(p, &centroids, k, &mut state, pending.take().as_ref(), false);
         if iter > 0 && changed == 0 {
             // The centroids are the means of these very labels: a fixed point.
             converged = true;
@@ -390,25 +469,7 @@ fn lloyd_hamerly(
                 s.lower = 0.0;
             });
         } else {
-            // Largest and second-largest shift, so each point's lower bound drops by the largest shift
-            // of any centre other than its own.
-            let (mut m1, mut m1c, mut m2) = (0.0f64, usize::MAX, 0.0f64);
-            for (c, &s) in shift.iter().enumerate() {
-                if s > m1 {
-                    m2 = m1;
-                    m1 = s;
-                    m1c = c;
-                } else if s > m2 {
-                    m2 = s;
-                }
-            }
-            state.par_chunks_mut(CHUNK).for_each(|chunk| {
-                for s in chunk {
-                    let l = s.label as usize;
-                    s.upper += shift[l];
-                    s.lower -= if l == m1c { m2 } else { m1 };
-                }
-            });
+            pending = Some(Shift::new(shift));
         }
         progress(iter as f32 / max_iter as f32);
         if shift_sq <= tol {
@@ -416,17 +477,17 @@ fn lloyd_hamerly(
             break;
         }
     }
-    // Labels consistent with the final centroids (the last update may have moved some points).
-    assign(p, &centroids, k, &mut state);
+    // Labels consistent with the final centroids (the last update may have moved some points), and the
+    // exact inertia.
+    let last = assign(p, &centroids, k, &mut state, pending.take().as_ref(), true);
     let labels: Vec<usize> = state.iter().map(|s| s.label as usize).collect();
-    let inertia = total_inertia(p, &centroids, &labels);
     progress(1.0);
     Ok(KMeansFit {
         k,
         d,
         centroids,
         labels,
-        inertia,
+        inertia: last.inertia,
         n_iter,
         converged,
         init_inertias: Vec::new(),

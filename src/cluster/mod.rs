@@ -11,6 +11,7 @@ pub mod profile;
 pub mod segment;
 pub mod silhouette;
 pub mod sweep;
+pub mod tsne;
 
 pub use compare::adjusted_rand_index;
 pub use hierarchical::{Dendrogram, Hierarchical, HierarchicalFit, Linkage, Merge};
@@ -21,3 +22,4 @@ pub use profile::{ClusterProfile, FeatureStat, centroid_raw, profiles};
 pub use segment::{Method, SegmentParams, Segmentation, segment};
 pub use silhouette::{Silhouette, SilhouetteOptions, silhouette};
 pub use sweep::{Sweep, SweepPoint, sweep};
+pub use tsne::{Tsne, TsneParams, tsne};

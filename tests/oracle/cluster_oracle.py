@@ -58,6 +58,10 @@ out["pca"] = {
     "first_rows": pca.transform(X)[:5, :2].tolist(),
 }
 
+from sklearn.manifold import TSNE, trustworthiness
+emb = TSNE(n_components=2, random_state=0).fit_transform(X)
+out["tsne"] = {"trustworthiness_5": float(trustworthiness(X, emb, n_neighbors=5))}
+
 with open("tests/fixtures/cluster/expected.json", "w") as f:
     json.dump(out, f, indent=1)
 print("wrote tests/fixtures/cluster/expected.json", out["versions"])
