@@ -146,6 +146,7 @@ impl KMeans {
         let mut inertias = Vec::with_capacity(self.n_init);
         for run in 0..self.n_init {
             job.check()?;
+            job.progress("k-means", run as f32 / self.n_init as f32);
             let mut rng = ChaCha8Rng::seed_from_u64(seeds.next_u64());
             let centroids = kmeans_plus_plus(p, self.k, &mut rng, job)?;
             let fit = lloyd_hamerly(p, centroids, self.k, self.max_iter, tol, job, |f| {

@@ -1,0 +1,100 @@
+//! Long clustering work reports progress and stops promptly when cancelled from another thread (what the
+//! GUI's worker threads rely on); fitting on a sample assigns everyone; hierarchical sweeps cut one tree.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use persona_lab::cluster::{KMeans, Method, Points, SegmentParams, segment, sweep};
+use persona_lab::error::ClusterError;
+use persona_lab::job::Job;
+
+fn data(n: usize, d: usize) -> Vec<f64> {
+    (0..n * d)
+        .map(|i| ((i * 7919 % 10007) as f64 * 0.013).sin() * (1 + i % 5) as f64)
+        .collect()
+}
+
+#[test]
+fn cancelling_from_another_thread_stops_kmeans_promptly() {
+    let v = data(200_000, 8);
+    let p = Points::new(&v, 200_000, 8);
+    let seen = Arc::new(Mutex::new(Vec::<(String, f32)>::new()));
+    let s2 = seen.clone();
+    let job = Job::with_reporter(move |stage, f| s2.lock().unwrap().push((stage.into(), f)));
+    let flag = job.cancel_flag();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        Instant::now()
+    });
+    // 1,000 restarts would take minutes.
+    let r = KMeans::new(8).n_init(1000).fit(&p, &job);
+    let stopped = Instant::now();
+    let cancelled_at = canceller.join().unwrap();
+    assert!(matches!(r, Err(ClusterError::Cancelled)), "{r:?}");
+    assert!(
+        stopped.duration_since(cancelled_at) < Duration::from_secs(2),
+        "took {:?} to stop",
+        stopped.duration_since(cancelled_at)
+    );
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty(), "progress was reported");
+    assert!(
+        seen.iter()
+            .all(|(s, f)| s == "k-means" && (0.0..=1.0).contains(f))
+    );
+}
+
+#[test]
+fn fitting_on_a_sample_assigns_everyone_and_loses_little() {
+    let v = data(20_000, 4);
+    let p = Points::new(&v, 20_000, 4);
+    let full = segment(&p, &SegmentParams::new(Method::KMeans, 5), &Job::silent()).unwrap();
+    let params = SegmentParams {
+        fit_sample: Some(2_000),
+        ..SegmentParams::new(Method::KMeans, 5)
+    };
+    let sampled = segment(&p, &params, &Job::silent()).unwrap();
+    assert_eq!(sampled.labels.len(), 20_000);
+    assert_eq!(sampled.fitted_on, Some(2_000));
+    assert!(sampled.notes.iter().any(|n| n.contains("sample of 2000")));
+    assert!(
+        sampled.inertia <= full.inertia * 1.05,
+        "sampled {} vs full {}",
+        sampled.inertia,
+        full.inertia
+    );
+}
+
+#[test]
+fn hierarchical_sweep_cuts_one_tree_like_segment_does() {
+    let v = data(600, 3);
+    let p = Points::new(&v, 600, 3);
+    let base = SegmentParams::new(Method::Complete, 2);
+    let s = sweep(&p, &base, 2, 6, &Default::default(), &Job::silent()).unwrap();
+    assert_eq!(s.points.len(), 5);
+    for pt in &s.points {
+        let seg = segment(
+            &p,
+            &SegmentParams {
+                k: pt.k,
+                ..base.clone()
+            },
+            &Job::silent(),
+        )
+        .unwrap();
+        assert!(
+            (seg.inertia - pt.inertia).abs() <= 1e-9 * seg.inertia,
+            "k={}: {} vs {}",
+            pt.k,
+            seg.inertia,
+            pt.inertia
+        );
+    }
+    let best = s
+        .points
+        .iter()
+        .max_by(|a, b| a.silhouette.total_cmp(&b.silhouette))
+        .unwrap();
+    assert_eq!(s.recommended_k, best.k);
+}
