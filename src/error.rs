@@ -162,3 +162,12 @@ pub enum RuleSetError {
     #[error("rule set: {0}")]
     Invalid(String),
 }
+
+/// Errors of a whole analysis step that spans features and clustering.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Feature(#[from] FeatureError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}

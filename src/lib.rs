@@ -7,6 +7,7 @@ pub mod error;
 pub mod features;
 pub mod job;
 pub mod output;
+pub mod pipeline;
 pub mod ruleset;
 pub mod sample;
 pub mod timing;

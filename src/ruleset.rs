@@ -88,7 +88,7 @@ impl RuleSet {
                 assignment: "nearest_centroid".into(),
                 centroids: (0..seg.k).map(|c| seg.centroid(c).to_vec()).collect(),
             },
-            personas: profiles.iter().map(default_persona).collect(),
+            personas: default_personas(profiles),
         }
     }
 
@@ -161,6 +161,17 @@ impl RuleSet {
 #[serde(rename = "RuleSet")]
 struct VersionOnly {
     format_version: u32,
+}
+
+/// Starting personas for all segments, names made unique (a repeated name gets the segment number).
+pub fn default_personas(profiles: &[ClusterProfile]) -> Vec<Persona> {
+    let mut out: Vec<Persona> = profiles.iter().map(default_persona).collect();
+    for i in 0..out.len() {
+        if out[..i].iter().any(|p| p.name == out[i].name) {
+            out[i].name = format!("{} (segment {})", out[i].name, out[i].segment);
+        }
+    }
+    out
 }
 
 /// A starting persona for a segment, named from its most distinctive features (e.g. "High sessions,

@@ -5,10 +5,13 @@ mod common;
 use common::*;
 
 #[test]
-fn readme_command_opens_the_bundled_sample() {
-    let o = run(&[repo("sample_data/fashion_ga4_events.csv.gz")
-        .to_str()
-        .unwrap()]);
+fn inspect_summarises_the_bundled_sample() {
+    let o = run(&[
+        "inspect",
+        repo("sample_data/fashion_ga4_events.csv.gz")
+            .to_str()
+            .unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("preset: GA4 BigQuery export"), "{out}");
@@ -18,13 +21,34 @@ fn readme_command_opens_the_bundled_sample() {
 }
 
 #[test]
-fn no_arguments_prints_help() {
-    let o = run(&[]);
+fn help_lists_every_subcommand() {
+    let o = run(&["--help"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    for cmd in ["features", "inspect", "sample", "catalogue"] {
+    for cmd in [
+        "features",
+        "inspect",
+        "sweep",
+        "segment",
+        "sample",
+        "catalogue",
+    ] {
         assert!(out.contains(cmd), "{out}");
     }
+}
+
+#[test]
+fn the_app_without_a_display_says_what_to_do_instead() {
+    let o = bin()
+        .arg(repo("sample_data/fashion_ga4_events.csv.gz"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("cannot open the window"), "{err}");
+    assert!(err.contains("persona-lab inspect FILE"), "{err}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// An export to open (the desktop app arrives in a later release; for now this prints what would be loaded)
+    /// Without a subcommand the desktop app opens, with this export (default: the bundled sample)
     pub file: Option<PathBuf>,
 }
 

@@ -240,7 +240,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     timer.lap("silhouette");
     let profiles = cluster::profiles(&prep.profile, &prep.fitted, &seg.labels, seg.k)
         .map_err(|e| e.to_string())?;
-    let personas: Vec<_> = profiles.iter().map(ruleset::default_persona).collect();
+    let personas = ruleset::default_personas(&profiles);
     print!("{}", summary(&prep, &seg, &sil, &profiles));
     if let Some(path) = &cmd.assignments {
         let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();

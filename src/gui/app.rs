@@ -1,0 +1,368 @@
+//! The application: analysis state, view state, the background tasks, and the frame layout (navigation,
+//! progress and cancel, the message panel). Each view lives in its own module.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Color32, RichText};
+use persona_lab::cluster::Sweep;
+use persona_lab::data::Loaded;
+use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
+use persona_lab::pipeline::ClusterRun;
+
+use super::state::{Analysis, Message, View, ViewState};
+use super::worker::Task;
+use super::{clusters_view, data_view, features_view, personas_view};
+
+/// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
+pub const DEBOUNCE: Duration = Duration::from_millis(400);
+
+pub struct PersonaApp {
+    pub analysis: Analysis,
+    pub ui_state: ViewState,
+    pub load_task: Option<Task<(Loaded, Profile)>>,
+    pub cluster_task: Option<Task<ClusterRun>>,
+    pub sweep_task: Option<Task<Sweep>>,
+    repaint: Option<egui::Context>,
+}
+
+impl PersonaApp {
+    pub fn new(file: Option<PathBuf>) -> Self {
+        let mut app = PersonaApp {
+            analysis: Analysis::default(),
+            ui_state: ViewState::default(),
+            load_task: None,
+            cluster_task: None,
+            sweep_task: None,
+            repaint: None,
+        };
+        if let Some(f) = file {
+            app.open(f);
+        }
+        app
+    }
+
+    fn repainter(&self) -> impl Fn() + Send + Sync + Clone + 'static {
+        let ctx = self.repaint.clone();
+        move || {
+            if let Some(c) = &ctx {
+                c.request_repaint();
+            }
+        }
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.ui_state.messages.push(Message {
+            error: true,
+            text: text.into(),
+        });
+    }
+
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.ui_state.messages.push(Message {
+            error: false,
+            text: text.into(),
+        });
+    }
+
+    /// Load an export in the background (and compute its profile).
+    pub fn open(&mut self, path: PathBuf) {
+        if let Some(t) = &self.load_task {
+            t.cancel();
+        }
+        self.analysis.source = Some(path.clone());
+        let opts = self.analysis.load_options.clone();
+        let cfg = self.analysis.feature_config.clone();
+        self.load_task = Some(Task::spawn(
+            format!("Loading {}", path.display()),
+            self.repainter(),
+            move |job| {
+                job.progress("loading", 0.0);
+                let loaded = persona_lab::data::load(&path, &opts).map_err(|e| e.to_string())?;
+                job.check().map_err(|e| e.to_string())?;
+                job.progress("features", 0.5);
+                let profile =
+                    features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
+                Ok((loaded, profile))
+            },
+        ));
+    }
+
+    /// Recompute the profile with new feature settings (half-life, top events...).
+    pub fn reload_features(&mut self, cfg: FeatureConfig) {
+        self.analysis.feature_config = cfg;
+        if let Some(path) = self.analysis.source.clone() {
+            self.open(path);
+        }
+    }
+
+    /// Cluster with the current settings in the background.
+    pub fn run_clustering(&mut self) {
+        let (Some(profile), Some(spec)) =
+            (self.analysis.profile.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        if let Some(t) = &self.cluster_task {
+            t.cancel();
+        }
+        let settings = self.analysis.cluster.run_settings();
+        self.ui_state.rerun_at = None;
+        self.cluster_task = Some(Task::spawn(
+            format!(
+                "Clustering ({}, k = {})",
+                settings.params.method, settings.params.k
+            ),
+            self.repainter(),
+            move |job| {
+                persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
+                    .map_err(|e| e.to_string())
+            },
+        ));
+    }
+
+    /// Sweep k in the background.
+    pub fn run_sweep(&mut self) {
+        let (Some(profile), Some(spec)) =
+            (self.analysis.profile.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        if let Some(t) = &self.sweep_task {
+            t.cancel();
+        }
+        let c = self.analysis.cluster.clone();
+        let settings = c.run_settings();
+        self.sweep_task = Some(Task::spawn(
+            format!("Sweeping k = {}..{}", c.k_min, c.k_max),
+            self.repainter(),
+            move |job| {
+                let fitted =
+                    features::transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
+                let m = fitted.matrix(&profile).map_err(|e| e.to_string())?;
+                let p = persona_lab::cluster::Points::of(&m);
+                persona_lab::cluster::sweep(
+                    &p,
+                    &settings.params,
+                    c.k_min,
+                    c.k_max,
+                    &settings.silhouette,
+                    job,
+                )
+                .map_err(|e| e.to_string())
+            },
+        ));
+    }
+
+    /// Settings changed: re-run clustering after the debounce delay.
+    pub fn settings_changed(&mut self) {
+        if self.analysis.profile.is_some() {
+            self.ui_state.rerun_at = Some(Instant::now() + DEBOUNCE);
+        }
+    }
+
+    /// Collect finished background work.
+    pub fn poll_tasks(&mut self) {
+        if let Some(r) = self.load_task.as_ref().and_then(|t| t.poll()) {
+            self.load_task = None;
+            match r {
+                Ok((loaded, profile)) => {
+                    for w in &loaded.warnings {
+                        self.warn(format!("{}: {w}", loaded.path.display()));
+                    }
+                    let spec = TransformSpec::default_for(&profile);
+                    self.analysis.spec = Some(spec);
+                    self.analysis.loaded = Some(Arc::new(loaded));
+                    self.analysis.profile = Some(Arc::new(profile));
+                    self.analysis.run = None;
+                    self.analysis.sweep = None;
+                    self.run_clustering();
+                }
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.cluster_task.as_ref().and_then(|t| t.poll()) {
+            self.cluster_task = None;
+            match r {
+                Ok(run) => {
+                    // Keep the strategist's persona texts when the segments are comparable (same k).
+                    let mut personas = run.suggested.clone();
+                    let same_k = self.analysis.run.as_ref().map(|r| r.segmentation.k)
+                        == Some(run.segmentation.k);
+                    if same_k {
+                        for p in &mut personas {
+                            if let Some(old) = self
+                                .analysis
+                                .personas
+                                .iter()
+                                .find(|o| o.segment == p.segment)
+                            {
+                                *p = old.clone();
+                            }
+                        }
+                    }
+                    self.analysis.personas = personas;
+                    self.analysis.run = Some(Arc::new(run));
+                }
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.sweep_task.as_ref().and_then(|t| t.poll()) {
+            self.sweep_task = None;
+            match r {
+                Ok(s) => self.analysis.sweep = Some(Arc::new(s)),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(at) = self.ui_state.rerun_at
+            && Instant::now() >= at
+        {
+            self.run_clustering();
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.load_task.is_some() || self.cluster_task.is_some() || self.sweep_task.is_some()
+    }
+
+    /// The whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        if self.repaint.is_none() {
+            self.repaint = Some(ui.ctx().clone());
+        }
+        self.poll_tasks();
+        if self.busy() {
+            // Keep the progress bar animating even between progress reports.
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+        if let Some(at) = self.ui_state.rerun_at {
+            ui.ctx()
+                .request_repaint_after(at.saturating_duration_since(Instant::now()));
+        }
+        egui::Panel::top("nav").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong("Persona Lab");
+                ui.separator();
+                for v in View::ALL {
+                    let enabled = match v {
+                        View::Data => true,
+                        View::Features => self.analysis.profile.is_some(),
+                        _ => self.analysis.run.is_some(),
+                    };
+                    let r = ui.add_enabled(
+                        enabled,
+                        egui::Button::selectable(self.ui_state.view == v, v.label()),
+                    );
+                    if r.clicked() {
+                        self.ui_state.view = v;
+                    }
+                }
+                ui.separator();
+                self.progress_bar(ui);
+            });
+        });
+        if !self.ui_state.messages.is_empty() {
+            egui::Panel::bottom("messages").show(ui, |ui| self.messages(ui));
+        }
+        egui::CentralPanel::default().show(ui, |ui| match self.ui_state.view {
+            View::Data => data_view::show(self, ui),
+            View::Features => features_view::show(self, ui),
+            View::Clusters => clusters_view::show(self, ui),
+            View::Personas => personas_view::show(self, ui),
+            View::Rules => {
+                ui.heading("Rules");
+                ui.label("If-then content rules per persona arrive with the rules release.");
+            }
+            View::Export => personas_view::export(self, ui),
+        });
+    }
+
+    fn progress_bar(&mut self, ui: &mut egui::Ui) {
+        let tasks: Vec<(String, (String, f32), bool)> = [
+            self.load_task
+                .as_ref()
+                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
+            self.cluster_task
+                .as_ref()
+                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
+            self.sweep_task
+                .as_ref()
+                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some((label, (stage, f), cancelled)) = tasks.first() {
+            ui.add(
+                egui::ProgressBar::new(*f)
+                    .desired_width(220.0)
+                    .text(format!("{label}: {stage} {:.0}%", f * 100.0))
+                    .animate(true),
+            );
+            if !cancelled && ui.button("Cancel").clicked() {
+                if let Some(t) = &self.load_task {
+                    t.cancel();
+                }
+                if let Some(t) = &self.cluster_task {
+                    t.cancel();
+                }
+                if let Some(t) = &self.sweep_task {
+                    t.cancel();
+                }
+                self.ui_state.rerun_at = None;
+            }
+        } else if let Some(run) = &self.analysis.run {
+            ui.label(format!(
+                "{} users · k = {} · mean silhouette {:.3}",
+                run.matrix.n_rows, run.segmentation.k, run.silhouette.mean
+            ));
+        }
+    }
+
+    fn messages(&mut self, ui: &mut egui::Ui) {
+        let mut remove = None;
+        egui::ScrollArea::vertical()
+            .max_height(120.0)
+            .show(ui, |ui| {
+                for (i, m) in self.ui_state.messages.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        if ui.small_button("Dismiss").clicked() {
+                            remove = Some(i);
+                        }
+                        let (tag, colour) = if m.error {
+                            ("Error", Color32::from_rgb(213, 94, 0))
+                        } else {
+                            ("Warning", Color32::from_rgb(230, 159, 0))
+                        };
+                        ui.label(RichText::new(tag).strong().color(colour));
+                        ui.label(&m.text);
+                    });
+                }
+            });
+        if let Some(i) = remove {
+            self.ui_state.messages.remove(i);
+        }
+    }
+}
+
+impl eframe::App for PersonaApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Files dropped onto the window open like File > Open.
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.open(p);
+        }
+        self.show(ui);
+    }
+}

@@ -1,0 +1,284 @@
+//! The geometry behind the charts, free of drawing code so it can be unit-tested: silhouette bar order
+//! and binning, dendrogram layout with truncation, scatter downsampling, the shared colour palette.
+
+use persona_lab::cluster::Dendrogram;
+use rand::SeedableRng;
+use rand::seq::index;
+use rand_chacha::ChaCha8Rng;
+
+/// Okabe-Ito: distinguishable with the common colour-vision deficiencies; shared by every chart.
+pub const PALETTE: [[u8; 3]; 8] = [
+    [0, 114, 178],
+    [230, 159, 0],
+    [0, 158, 115],
+    [204, 121, 167],
+    [86, 180, 233],
+    [213, 94, 0],
+    [240, 228, 66],
+    [110, 110, 110],
+];
+
+pub fn cluster_rgb(c: usize) -> [u8; 3] {
+    PALETTE[c % PALETTE.len()]
+}
+
+/// One bar of the silhouette plot: `users` consecutive users (sorted) of a cluster drawn as one bar at
+/// `position` with the given value (the mean of the bin), `first` the index of the first user in
+/// `order`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilBar {
+    pub cluster: usize,
+    pub position: f64,
+    pub value: f64,
+    pub users: usize,
+    pub first: usize,
+}
+
+/// Silhouette plot layout: users sorted by cluster, then by value descending within the cluster (as in
+/// scikit-learn's gallery plot); clusters stacked bottom to top with a gap; at most `max_bars` bars in
+/// all, consecutive users of a cluster averaged into one bar when there are more users than that.
+/// Returns the bars and the user order (row indices) they refer to.
+pub fn silhouette_bars(
+    values: &[Option<f64>],
+    labels: &[usize],
+    k: usize,
+    max_bars: usize,
+) -> (Vec<SilBar>, Vec<usize>) {
+    let scored: usize = values.iter().filter(|v| v.is_some()).count();
+    let per_bar = scored.div_ceil(max_bars.max(1)).max(1);
+    let gap = (scored as f64 / 50.0).max(2.0);
+    let mut order = Vec::with_capacity(scored);
+    let mut bars = Vec::new();
+    let mut y = 0.0;
+    for c in 0..k {
+        let mut members: Vec<(usize, f64)> = values
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| labels[*i] == c && v.is_some())
+            .map(|(i, v)| (i, v.unwrap_or(0.0)))
+            .collect();
+        members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let start = order.len();
+        order.extend(members.iter().map(|m| m.0));
+        for (b, chunk) in members.chunks(per_bar).enumerate() {
+            let value = chunk.iter().map(|m| m.1).sum::<f64>() / chunk.len() as f64;
+            bars.push(SilBar {
+                cluster: c,
+                position: y + (b * per_bar) as f64 + chunk.len() as f64 / 2.0,
+                value,
+                users: chunk.len(),
+                first: start + b * per_bar,
+            });
+        }
+        y += members.len() as f64 + gap;
+    }
+    (bars, order)
+}
+
+/// A drawn dendrogram: U-shaped links between x positions (leaves at 0, 1, 2, ...), heights on y.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DendroLayout {
+    /// One link per drawn merge: (x_left, x_right, child heights, merge height, node id).
+    pub links: Vec<Link>,
+    /// Leaves in drawing order: the node id (a user when < n, else a truncated subtree) and its size.
+    pub leaves: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub x_left: f64,
+    pub x_right: f64,
+    pub y_left: f64,
+    pub y_right: f64,
+    pub height: f64,
+    pub node: usize,
+}
+
+/// Layout of the top `p` clusters' merges (scipy's `truncate_mode='lastp'`): the last p-1 merges are
+/// drawn; everything merged before them is a leaf labelled with its size. Leaves are ordered by a
+/// depth-first walk (left child first), so no links cross.
+pub fn dendrogram_layout(d: &Dendrogram, p: usize) -> DendroLayout {
+    let n = d.n;
+    let total = d.merges.len();
+    let p = p.clamp(2, n);
+    let first_drawn = total + 1 - p; // merges with index >= first_drawn are drawn
+    let size_of = |node: usize| if node < n { 1 } else { d.merges[node - n].size };
+    let drawn = |node: usize| node >= n && node - n >= first_drawn;
+    let mut leaves = Vec::new();
+    let mut links = Vec::new();
+    // Iterative post-order walk returning (x, y) of each subtree's top.
+    fn walk(
+        node: usize,
+        d: &Dendrogram,
+        drawn: &dyn Fn(usize) -> bool,
+        size_of: &dyn Fn(usize) -> usize,
+        leaves: &mut Vec<(usize, usize)>,
+        links: &mut Vec<Link>,
+    ) -> (f64, f64) {
+        if !drawn(node) {
+            let x = leaves.len() as f64;
+            leaves.push((node, size_of(node)));
+            return (x, 0.0);
+        }
+        let m = d.merges[node - d.n];
+        let (xl, yl) = walk(m.a, d, drawn, size_of, leaves, links);
+        let (xr, yr) = walk(m.b, d, drawn, size_of, leaves, links);
+        links.push(Link {
+            x_left: xl,
+            x_right: xr,
+            y_left: yl,
+            y_right: yr,
+            height: m.height,
+            node,
+        });
+        ((xl + xr) / 2.0, m.height)
+    }
+    if total == 0 {
+        return DendroLayout {
+            links,
+            leaves: vec![(0, 1)],
+        };
+    }
+    walk(n + total - 1, d, &drawn, &size_of, &mut leaves, &mut links);
+    DendroLayout { links, leaves }
+}
+
+/// The height at which cutting gives `k` clusters: midway between the merge that would leave k-1 and
+/// the one before it.
+pub fn cut_height_for_k(d: &Dendrogram, k: usize) -> f64 {
+    let total = d.merges.len();
+    let k = k.clamp(1, d.n);
+    if k == 1 {
+        return d.merges.last().map(|m| m.height * 1.05).unwrap_or(0.0);
+    }
+    let upper = d.merges[total + 1 - k].height;
+    let lower = if total >= k {
+        d.merges[total - k].height
+    } else {
+        0.0
+    };
+    (upper + lower) / 2.0
+}
+
+/// At most `max` row indices, a seeded uniform sample (sorted) when there are more rows; drawing only
+/// these leaves every statistic (computed on all rows) unchanged.
+pub fn downsample(n: usize, max: usize, seed: u64) -> Vec<usize> {
+    if n <= max {
+        return (0..n).collect();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut v = index::sample(&mut rng, n, max).into_vec();
+    v.sort_unstable();
+    v
+}
+
+/// Equal-width histogram: (left edges, counts) over [min, max] of the finite values.
+pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let bins = bins.max(1);
+    let mut counts = vec![0usize; bins];
+    if finite.is_empty() {
+        return (0.0, 1.0, counts);
+    }
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    for v in finite {
+        let b = (((v - lo) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    (lo, width, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use persona_lab::cluster::Merge;
+
+    #[test]
+    fn silhouette_bars_sorted_within_clusters_and_binned() {
+        let values: Vec<Option<f64>> = [0.1, 0.9, -0.2, 0.5, 0.3, 0.7]
+            .iter()
+            .map(|&v| Some(v))
+            .collect();
+        let labels = [0, 0, 0, 1, 1, 1];
+        let (bars, order) = silhouette_bars(&values, &labels, 2, 100);
+        assert_eq!(order, vec![1, 0, 2, 5, 3, 4]);
+        let vals: Vec<f64> = bars.iter().map(|b| b.value).collect();
+        assert_eq!(vals, vec![0.9, 0.1, -0.2, 0.7, 0.5, 0.3]);
+        assert!(
+            bars[3].position > bars[2].position + 1.0,
+            "a gap between clusters"
+        );
+        // Binned: 6 users into at most 2 bars per... 3 bars in all.
+        let (bars, _) = silhouette_bars(&values, &labels, 2, 3);
+        assert_eq!(bars.len(), 4);
+        assert_eq!(bars[0].users, 2);
+        assert!((bars[0].value - 0.5).abs() < 1e-12);
+        assert_eq!(bars.iter().map(|b| b.users).sum::<usize>(), 6);
+    }
+
+    fn tree() -> Dendrogram {
+        // 4 leaves: (0,1) at 1, (2,3) at 2, (4,5) at 5.
+        Dendrogram {
+            n: 4,
+            merges: vec![
+                Merge {
+                    a: 0,
+                    b: 1,
+                    height: 1.0,
+                    size: 2,
+                },
+                Merge {
+                    a: 2,
+                    b: 3,
+                    height: 2.0,
+                    size: 2,
+                },
+                Merge {
+                    a: 4,
+                    b: 5,
+                    height: 5.0,
+                    size: 4,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn dendrogram_layout_full_and_truncated() {
+        let full = dendrogram_layout(&tree(), 4);
+        assert_eq!(full.leaves, vec![(0, 1), (1, 1), (2, 1), (3, 1)]);
+        assert_eq!(full.links.len(), 3);
+        let top = full.links.last().unwrap();
+        assert_eq!((top.x_left, top.x_right, top.height), (0.5, 2.5, 5.0));
+        let cut = dendrogram_layout(&tree(), 2);
+        assert_eq!(cut.leaves, vec![(4, 2), (5, 2)]);
+        assert_eq!(cut.links.len(), 1);
+        assert_eq!(cut_height_for_k(&tree(), 2), 3.5);
+        assert_eq!(tree().k_at_height(cut_height_for_k(&tree(), 3)), 3);
+    }
+
+    #[test]
+    fn downsample_keeps_small_data_whole_and_is_seeded() {
+        assert_eq!(downsample(5, 10, 1), vec![0, 1, 2, 3, 4]);
+        let a = downsample(100_000, 50_000, 7);
+        assert_eq!(a.len(), 50_000);
+        assert_eq!(a, downsample(100_000, 50_000, 7));
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn histogram_counts_every_finite_value() {
+        let (lo, w, c) = histogram(&[0.0, 1.0, 2.0, 3.0, f64::NAN], 3);
+        assert_eq!((lo, w), (0.0, 1.0));
+        assert_eq!(c, vec![1, 1, 2]);
+    }
+}

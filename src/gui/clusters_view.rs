@@ -1,0 +1,346 @@
+//! Clusters: method, k, seed, restarts; the silhouette plot, dendrogram with a cut line, PCA scatter,
+//! elbow and silhouette-by-k sweep, and the cluster profiles heatmap. Every number comes from the core's
+//! `ClusterRun`; only geometry is computed here (see `charts`).
+
+use egui::{Color32, RichText};
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points, VLine};
+use persona_lab::cluster::Method;
+
+use super::app::PersonaApp;
+use super::charts::{self, cluster_rgb};
+use super::state::Chart;
+
+/// Bars drawn at most in the silhouette plot; above, consecutive users share a bar.
+const MAX_SIL_BARS: usize = 1500;
+/// Points drawn at most in the scatter plot.
+const MAX_SCATTER: usize = 50_000;
+
+pub fn colour(c: usize) -> Color32 {
+    let [r, g, b] = cluster_rgb(c);
+    Color32::from_rgb(r, g, b)
+}
+
+pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    let mut changed = false;
+    let n_users = app
+        .analysis
+        .profile
+        .as_ref()
+        .map(|p| p.n_users())
+        .unwrap_or(2);
+    ui.horizontal(|ui| {
+        ui.heading("Clusters");
+        let c = &mut app.analysis.cluster;
+        egui::ComboBox::from_label("method")
+            .selected_text(c.method.name())
+            .show_ui(ui, |ui| {
+                for m in Method::ALL {
+                    changed |= ui.selectable_value(&mut c.method, m, m.name()).changed();
+                }
+            });
+        changed |= ui
+            .add(egui::Slider::new(&mut c.k, 2..=15.min(n_users.max(2))).text("k"))
+            .changed();
+        let l = ui.label("seed");
+        changed |= ui
+            .add(egui::DragValue::new(&mut c.seed))
+            .labelled_by(l.id)
+            .changed();
+        if c.method == Method::KMeans {
+            let l = ui.label("n_init");
+            changed |= ui
+                .add(egui::DragValue::new(&mut c.n_init).range(1..=100))
+                .labelled_by(l.id)
+                .changed();
+        }
+        if ui.button("Run clustering").clicked() {
+            app.run_clustering();
+        }
+        if ui.button("Sweep k").clicked() {
+            app.run_sweep();
+            app.ui_state.chart = Chart::Sweep;
+        }
+    });
+    if changed {
+        app.settings_changed();
+    }
+    ui.horizontal(|ui| {
+        for c in Chart::ALL {
+            if ui
+                .selectable_label(app.ui_state.chart == c, c.label())
+                .clicked()
+            {
+                app.ui_state.chart = c;
+            }
+        }
+    });
+    ui.separator();
+    let Some(run) = app.analysis.run.clone() else {
+        ui.label("Clustering…");
+        return;
+    };
+    match app.ui_state.chart {
+        Chart::Silhouette => silhouette(&run, ui),
+        Chart::Dendrogram => dendrogram(app, &run, ui),
+        Chart::Scatter => scatter(&run, ui),
+        Chart::Sweep => sweep(app, ui),
+        Chart::Profiles => profiles(&run, ui),
+    }
+}
+
+fn silhouette(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+    let s = &run.silhouette;
+    let seg = &run.segmentation;
+    let (bars, order) = charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
+    ui.label(format!(
+        "Silhouette per user ({}), sorted within each segment; mean {:.3}",
+        if s.exact {
+            format!("all {} users", s.sample_size)
+        } else {
+            format!("stratified sample of {} users", s.sample_size)
+        },
+        s.mean
+    ));
+    let users = &run.matrix.users;
+    Plot::new("silhouette")
+        .legend(Legend::default())
+        .x_axis_label("silhouette")
+        .show_grid([true, false])
+        .show(ui, |p| {
+            for c in 0..seg.k {
+                let cb: Vec<Bar> = bars
+                    .iter()
+                    .filter(|b| b.cluster == c)
+                    .map(|b| {
+                        let name = if b.users == 1 {
+                            format!("user {}", users[order[b.first]])
+                        } else {
+                            format!("{} users (mean)", b.users)
+                        };
+                        Bar::new(b.position, b.value)
+                            .width(b.users as f64)
+                            .name(name)
+                            .fill(colour(c))
+                            .stroke(egui::Stroke::NONE)
+                    })
+                    .collect();
+                p.add(
+                    BarChart::new(format!("segment {c} (mean {:.3})", s.cluster_means[c]), cb)
+                        .horizontal()
+                        .color(colour(c)),
+                );
+            }
+            p.vline(VLine::new(format!("mean {:.3}", s.mean), s.mean).color(Color32::RED));
+        });
+}
+
+fn dendrogram(app: &mut PersonaApp, run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+    let Some(d) = &run.segmentation.dendrogram else {
+        ui.label("The dendrogram needs a hierarchical method (ward, average, complete, single).");
+        if ui.button("Switch to Ward").clicked() {
+            app.analysis.cluster.method = Method::Ward;
+            app.run_clustering();
+        }
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::Slider::new(&mut app.ui_state.dendro_leaves, 2..=100.min(d.n))
+                .text("top clusters drawn"),
+        );
+        ui.label("Drag in the chart to move the cut line; k follows.");
+    });
+    let layout = charts::dendrogram_layout(d, app.ui_state.dendro_leaves);
+    let k = app.analysis.cluster.k;
+    let cut = charts::cut_height_for_k(d, k);
+    let tree_labels = d.cut_k(k);
+    // Colour a link by its cluster when it sits below the cut: find a leaf under it.
+    let leaf_user = |node: usize| -> usize {
+        let mut x = node;
+        while x >= d.n {
+            x = d.merges[x - d.n].a;
+        }
+        x
+    };
+    let resp = Plot::new("dendrogram")
+        .allow_drag(false)
+        .legend(Legend::default())
+        .y_axis_label("height")
+        .show(ui, |p| {
+            for l in &layout.links {
+                let colour = if l.height < cut {
+                    colour(tree_labels[leaf_user(l.node)])
+                } else {
+                    Color32::GRAY
+                };
+                let pts = vec![
+                    [l.x_left, l.y_left],
+                    [l.x_left, l.height],
+                    [l.x_right, l.height],
+                    [l.x_right, l.y_right],
+                ];
+                p.line(Line::new("", PlotPoints::new(pts)).color(colour));
+            }
+            p.hline(HLine::new(format!("cut: k = {k}"), cut).color(Color32::RED));
+            if p.response().dragged() || p.response().clicked() {
+                p.pointer_coordinate().map(|c| c.y)
+            } else {
+                None
+            }
+        });
+    if let Some(y) = resp.inner {
+        let new_k = d.k_at_height(y.max(0.0)).clamp(2, 15.min(d.n));
+        if new_k != app.analysis.cluster.k {
+            app.analysis.cluster.k = new_k;
+            app.settings_changed();
+        }
+    }
+    if run.segmentation.fitted_on.is_some() {
+        ui.label("The tree was built on a sample (see notes).");
+    }
+}
+
+fn scatter(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+    let seg = &run.segmentation;
+    let n = run.matrix.n_rows;
+    let dims = run.pca.n_components;
+    let xy = |i: usize| -> [f64; 2] {
+        let x = run.coords[i * dims];
+        let y = if dims > 1 {
+            run.coords[i * dims + 1]
+        } else {
+            0.0
+        };
+        [x, y]
+    };
+    let shown = charts::downsample(n, MAX_SCATTER, seg.params.seed);
+    let r = &run.pca.explained_variance_ratio;
+    ui.label(format!(
+        "PCA: component 1 explains {:.1}%, component 2 {:.1}%{}",
+        100.0 * r[0],
+        100.0 * r.get(1).copied().unwrap_or(0.0),
+        if shown.len() < n {
+            format!(" · drawing a seeded sample of {} of {n} users", shown.len())
+        } else {
+            String::new()
+        }
+    ));
+    Plot::new("scatter")
+        .legend(Legend::default())
+        .data_aspect(1.0)
+        .x_axis_label("PC 1")
+        .y_axis_label("PC 2")
+        .show(ui, |p| {
+            for c in 0..seg.k {
+                let pts: Vec<[f64; 2]> = shown
+                    .iter()
+                    .filter(|&&i| seg.labels[i] == c)
+                    .map(|&i| xy(i))
+                    .collect();
+                p.points(
+                    Points::new(format!("segment {c}"), pts)
+                        .color(colour(c))
+                        .radius(2.0),
+                );
+            }
+            let cents: Vec<[f64; 2]> = (0..seg.k)
+                .map(|c| {
+                    let t = run.pca.transform_row(seg.centroid(c));
+                    [t[0], t.get(1).copied().unwrap_or(0.0)]
+                })
+                .collect();
+            p.points(
+                Points::new("centroids", cents)
+                    .shape(egui_plot::MarkerShape::Diamond)
+                    .radius(7.0)
+                    .color(Color32::BLACK),
+            );
+        });
+}
+
+fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    let Some(s) = app.analysis.sweep.clone() else {
+        ui.label("Run a sweep to see inertia and mean silhouette for each k.");
+        if ui.button("Sweep k now").clicked() {
+            app.run_sweep();
+        }
+        return;
+    };
+    ui.label(format!(
+        "Recommended k = {} (best mean silhouette){}",
+        s.recommended_k,
+        s.elbow_k
+            .map(|k| format!("; elbow at k = {k}"))
+            .unwrap_or_default()
+    ));
+    let h = ui.available_height() / 2.0 - 10.0;
+    let inertia: Vec<[f64; 2]> = s.points.iter().map(|p| [p.k as f64, p.inertia]).collect();
+    let sil: Vec<[f64; 2]> = s
+        .points
+        .iter()
+        .map(|p| [p.k as f64, p.silhouette])
+        .collect();
+    Plot::new("elbow")
+        .height(h)
+        .x_axis_label("k")
+        .y_axis_label("inertia")
+        .legend(Legend::default())
+        .show(ui, |p| {
+            p.line(Line::new("inertia", PlotPoints::new(inertia.clone())));
+            p.points(Points::new("", inertia).radius(4.0));
+            if let Some(k) = s.elbow_k {
+                p.vline(VLine::new(format!("elbow k = {k}"), k as f64));
+            }
+        });
+    Plot::new("silhouette_by_k")
+        .height(h)
+        .x_axis_label("k")
+        .y_axis_label("mean silhouette")
+        .legend(Legend::default())
+        .show(ui, |p| {
+            p.line(Line::new("mean silhouette", PlotPoints::new(sil.clone())));
+            p.points(Points::new("", sil).radius(4.0));
+            p.vline(
+                VLine::new(
+                    format!("recommended k = {}", s.recommended_k),
+                    s.recommended_k as f64,
+                )
+                .color(Color32::RED),
+            );
+        });
+}
+
+fn profiles(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+    ui.label("Mean of each feature per segment as a z-score against all users (blue below, orange above).");
+    egui::ScrollArea::both().show(ui, |ui| {
+        egui::Grid::new("profiles").striped(false).show(ui, |ui| {
+            ui.strong("segment");
+            ui.strong("users");
+            for f in &run.fitted.features {
+                ui.strong(&f.id);
+            }
+            ui.end_row();
+            for p in &run.profiles {
+                ui.label(
+                    RichText::new(format!("{}", p.id))
+                        .color(colour(p.id))
+                        .strong(),
+                );
+                ui.label(format!("{} ({:.0}%)", p.size, 100.0 * p.share));
+                for s in &p.features {
+                    let z = s.z.clamp(-2.0, 2.0) / 2.0;
+                    let bg = if z >= 0.0 {
+                        Color32::from_rgba_unmultiplied(230, 159, 0, (z * 200.0) as u8)
+                    } else {
+                        Color32::from_rgba_unmultiplied(0, 114, 178, (-z * 200.0) as u8)
+                    };
+                    egui::Frame::new().fill(bg).show(ui, |ui| {
+                        ui.label(format!("{:+.2}", s.z))
+                            .on_hover_text(format!("mean {:.3}, median {:.3}", s.mean, s.median));
+                    });
+                }
+                ui.end_row();
+            }
+        });
+    });
+}

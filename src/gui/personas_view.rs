@@ -1,0 +1,106 @@
+//! Personas: one card per segment with an editable name and description, the traits that set it apart,
+//! and the suggested name derived from them. Export: the rule set file.
+
+use egui::RichText;
+use persona_lab::ruleset::{self, RuleSet};
+
+use super::app::PersonaApp;
+use super::clusters_view::colour;
+
+pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    let Some(run) = app.analysis.run.clone() else {
+        return;
+    };
+    ui.heading("Personas");
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (i, p) in app.analysis.personas.iter_mut().enumerate() {
+            let prof = &run.profiles[p.segment.min(run.profiles.len() - 1)];
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!("Segment {}", p.segment))
+                            .strong()
+                            .color(colour(p.segment)),
+                    );
+                    ui.label(format!("{} users ({:.1}%)", prof.size, 100.0 * prof.share));
+                    ui.label(format!(
+                        "mean silhouette {:.3}",
+                        run.silhouette.cluster_means[p.segment]
+                    ));
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("Name");
+                    ui.add(egui::TextEdit::singleline(&mut p.name).id_salt(("persona_name", i)))
+                        .labelled_by(l.id);
+                    let suggested = &run.suggested[p.segment].name;
+                    if &p.name != suggested
+                        && ui
+                            .button("Use suggestion")
+                            .on_hover_text(suggested)
+                            .clicked()
+                    {
+                        p.name = suggested.clone();
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("Description");
+                    ui.add(
+                        egui::TextEdit::multiline(&mut p.description)
+                            .desired_rows(2)
+                            .id_salt(("persona_desc", i)),
+                    )
+                    .labelled_by(l.id);
+                });
+                ui.label(format!(
+                    "Traits: {}",
+                    run.suggested[p.segment].traits.join("; ")
+                ));
+            });
+        }
+    });
+}
+
+pub fn export(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    ui.heading("Export");
+    let (Some(run), Some(loaded), Some(src)) = (
+        app.analysis.run.clone(),
+        app.analysis.loaded.clone(),
+        app.analysis.source.clone(),
+    ) else {
+        return;
+    };
+    ui.label("The rule set holds the feature specification, the segment centroids and the personas: everything needed to place a new user in a segment.");
+    if ui.button("Export rule set…").clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .set_file_name("ruleset.ron")
+            .add_filter("rule set", &["ron"])
+            .save_file()
+    {
+        let result = ruleset::fingerprint(&src)
+            .map_err(|e| format!("{}: {e}", src.display()))
+            .and_then(|fp| {
+                let source = ruleset::Source {
+                    fingerprint: fp,
+                    file_name: src
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default(),
+                    shape: format!("{:?}", loaded.shape).to_lowercase(),
+                    users: run.matrix.n_rows,
+                };
+                let mut rs = RuleSet::new(
+                    source,
+                    &app.analysis.feature_config,
+                    &run.fitted,
+                    &run.segmentation,
+                    &run.profiles,
+                );
+                rs.personas = app.analysis.personas.clone();
+                rs.write(&path).map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => app.warn(format!("wrote {}", path.display())),
+            Err(e) => app.error(e),
+        }
+    }
+}

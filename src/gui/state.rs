@@ -1,0 +1,158 @@
+//! What the analyst works on (the data, the settings, the results) kept apart from what the window shows
+//! (which view is open, what is selected).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use persona_lab::cluster::{Method, SegmentParams, SilhouetteOptions, Sweep};
+use persona_lab::data::{LoadOptions, Loaded};
+use persona_lab::features::{FeatureConfig, Profile, TransformSpec};
+use persona_lab::pipeline::{ClusterRun, RunSettings};
+use persona_lab::ruleset::Persona;
+
+/// Analysis state: everything a project file would hold, plus the computed results.
+#[derive(Default)]
+pub struct Analysis {
+    pub source: Option<PathBuf>,
+    pub load_options: LoadOptions,
+    pub feature_config: FeatureConfig,
+    pub loaded: Option<Arc<Loaded>>,
+    pub profile: Option<Arc<Profile>>,
+    pub spec: Option<TransformSpec>,
+    pub cluster: ClusterSettings,
+    pub run: Option<Arc<ClusterRun>>,
+    pub sweep: Option<Arc<Sweep>>,
+    /// Persona texts per segment, as edited by the strategist.
+    pub personas: Vec<Persona>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSettings {
+    pub method: Method,
+    pub k: usize,
+    pub seed: u64,
+    pub n_init: usize,
+    pub k_min: usize,
+    pub k_max: usize,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            method: Method::KMeans,
+            k: 6,
+            seed: 0,
+            n_init: 10,
+            k_min: 2,
+            k_max: 10,
+        }
+    }
+}
+
+impl ClusterSettings {
+    pub fn run_settings(&self) -> RunSettings {
+        RunSettings {
+            params: SegmentParams {
+                seed: self.seed,
+                n_init: self.n_init,
+                ..SegmentParams::new(self.method, self.k)
+            },
+            silhouette: SilhouetteOptions {
+                seed: self.seed,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Data,
+    Features,
+    Clusters,
+    Personas,
+    Rules,
+    Export,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Data,
+        View::Features,
+        View::Clusters,
+        View::Personas,
+        View::Rules,
+        View::Export,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Data => "Data",
+            View::Features => "Features",
+            View::Clusters => "Clusters",
+            View::Personas => "Personas",
+            View::Rules => "Rules",
+            View::Export => "Export",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart {
+    Silhouette,
+    Dendrogram,
+    Scatter,
+    Sweep,
+    Profiles,
+}
+
+impl Chart {
+    pub const ALL: [Chart; 5] = [
+        Chart::Silhouette,
+        Chart::Dendrogram,
+        Chart::Scatter,
+        Chart::Sweep,
+        Chart::Profiles,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Chart::Silhouette => "Silhouette",
+            Chart::Dendrogram => "Dendrogram",
+            Chart::Scatter => "Scatter (PCA)",
+            Chart::Sweep => "Elbow / silhouette by k",
+            Chart::Profiles => "Profiles",
+        }
+    }
+}
+
+/// What the window shows: GUI state only.
+pub struct ViewState {
+    pub view: View,
+    pub chart: Chart,
+    /// Feature whose histogram is shown.
+    pub feature_preview: Option<String>,
+    /// Messages in the error / warning panel.
+    pub messages: Vec<Message>,
+    /// When settings changed, re-run clustering once they have been still for a moment.
+    pub rerun_at: Option<std::time::Instant>,
+    /// Dendrogram: how many top clusters are drawn.
+    pub dendro_leaves: usize,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState {
+            view: View::Data,
+            chart: Chart::Silhouette,
+            feature_preview: None,
+            messages: Vec::new(),
+            rerun_at: None,
+            dendro_leaves: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub error: bool,
+    pub text: String,
+}

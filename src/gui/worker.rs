@@ -1,0 +1,79 @@
+//! Background tasks: every long computation runs on its own thread with progress, cancel, and panic
+//! capture, so the window keeps drawing and a failing job becomes an error message, not a dead app.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+
+use persona_lab::job::Job;
+
+pub struct Task<T> {
+    pub label: String,
+    rx: Receiver<Result<T, String>>,
+    job: Job,
+    progress: Arc<Mutex<(String, f32)>>,
+}
+
+impl<T: Send + 'static> Task<T> {
+    /// Run `work` on a new thread. `repaint` is called whenever there is news (progress or the result).
+    pub fn spawn(
+        label: impl Into<String>,
+        repaint: impl Fn() + Send + Sync + Clone + 'static,
+        work: impl FnOnce(&Job) -> Result<T, String> + Send + 'static,
+    ) -> Self {
+        let label = label.into();
+        let progress = Arc::new(Mutex::new((label.clone(), 0.0)));
+        let p2 = progress.clone();
+        let r2 = repaint.clone();
+        let job = Job::with_reporter(move |stage, f| {
+            if let Ok(mut p) = p2.lock() {
+                *p = (stage.to_string(), f);
+            }
+            r2();
+        });
+        let (tx, rx) = channel();
+        let worker_job = job.clone();
+        std::thread::spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(|| work(&worker_job))).unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(format!("internal error (the job crashed): {msg}"))
+            });
+            let _ = tx.send(result);
+            repaint();
+        });
+        Task {
+            label,
+            rx,
+            job,
+            progress,
+        }
+    }
+
+    /// The result, once the thread is done.
+    pub fn poll(&self) -> Option<Result<T, String>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the job ended without a result".into())),
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.job.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.job.is_cancelled()
+    }
+
+    pub fn progress(&self) -> (String, f32) {
+        self.progress
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_else(|_| (self.label.clone(), 0.0))
+    }
+}
