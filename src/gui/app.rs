@@ -11,7 +11,9 @@ use persona_lab::data::Loaded;
 use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
 
-use super::state::{Analysis, Message, View, ViewState};
+use persona_lab::project::Project;
+
+use super::state::{Analysis, ClusterSettings, Message, View, ViewState};
 use super::worker::Task;
 use super::{clusters_view, data_view, features_view, personas_view};
 
@@ -87,6 +89,73 @@ impl PersonaApp {
                 Ok((loaded, profile))
             },
         ));
+    }
+
+    /// The analysis as a project file's content.
+    pub fn project(&self) -> Result<Project, String> {
+        let source = self
+            .analysis
+            .source
+            .clone()
+            .ok_or("open an export before saving a project")?;
+        let c = &self.analysis.cluster;
+        Ok(Project {
+            format_version: persona_lab::project::PROJECT_VERSION,
+            source_fingerprint: persona_lab::ruleset::fingerprint(&source)
+                .map_err(|e| format!("{}: {e}", source.display()))?,
+            source,
+            load_options: self.analysis.load_options.clone(),
+            feature_config: self.analysis.feature_config.clone(),
+            spec: self.analysis.spec.clone(),
+            params: c.run_settings().params,
+            sweep_k: (c.k_min, c.k_max),
+            personas: self.analysis.personas.clone(),
+        })
+    }
+
+    pub fn save_project(&mut self, path: PathBuf) {
+        match self
+            .project()
+            .and_then(|p| p.write(&path).map_err(|e| e.to_string()))
+        {
+            Ok(()) => self.analysis.project_path = Some(path),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Open a project: its settings, then its data; clustering follows with the saved parameters.
+    pub fn open_project(&mut self, path: PathBuf) {
+        let p = match Project::read(&path) {
+            Ok(p) => p,
+            Err(e) => return self.error(e.to_string()),
+        };
+        match persona_lab::ruleset::fingerprint(&p.source) {
+            Ok(fp) if fp != p.source_fingerprint => self.warn(format!(
+                "{}: the source file changed since the project was saved; the segments may differ",
+                p.source.display()
+            )),
+            Err(e) => {
+                return self.error(format!(
+                    "{}: {e} (the project's source file)",
+                    p.source.display()
+                ));
+            }
+            _ => {}
+        }
+        self.analysis.load_options = p.load_options;
+        self.analysis.feature_config = p.feature_config;
+        self.analysis.pending_spec = p.spec;
+        self.analysis.pending_personas = Some(p.personas);
+        self.analysis.cluster = ClusterSettings {
+            method: p.params.method,
+            k: p.params.k,
+            seed: p.params.seed,
+            n_init: p.params.n_init,
+            k_min: p.sweep_k.0,
+            k_max: p.sweep_k.1,
+        };
+        self.analysis.project_path = Some(path);
+        self.open(p.source);
     }
 
     /// Recompute the profile with new feature settings (half-life, top events...).
@@ -171,7 +240,11 @@ impl PersonaApp {
                     for w in &loaded.warnings {
                         self.warn(format!("{}: {w}", loaded.path.display()));
                     }
-                    let spec = TransformSpec::default_for(&profile);
+                    let spec = self
+                        .analysis
+                        .pending_spec
+                        .take()
+                        .unwrap_or_else(|| TransformSpec::default_for(&profile));
                     self.analysis.spec = Some(spec);
                     self.analysis.loaded = Some(Arc::new(loaded));
                     self.analysis.profile = Some(Arc::new(profile));
@@ -202,6 +275,11 @@ impl PersonaApp {
                                 *p = old.clone();
                             }
                         }
+                    }
+                    if let Some(saved) = self.analysis.pending_personas.take()
+                        && saved.len() == run.segmentation.k
+                    {
+                        personas = saved;
                     }
                     self.analysis.personas = personas;
                     self.analysis.run = Some(Arc::new(run));
@@ -243,9 +321,40 @@ impl PersonaApp {
             ui.ctx()
                 .request_repaint_after(at.saturating_duration_since(Instant::now()));
         }
+        self.shortcuts(ui);
         egui::Panel::top("nav").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong("Persona Lab");
+                let mut theme = ui.ctx().options(|o| o.theme_preference);
+                egui::ComboBox::from_label("Theme")
+                    .selected_text(format!("{theme:?}"))
+                    .show_ui(ui, |ui| {
+                        for t in [
+                            egui::ThemePreference::System,
+                            egui::ThemePreference::Light,
+                            egui::ThemePreference::Dark,
+                        ] {
+                            ui.selectable_value(&mut theme, t, format!("{t:?}"));
+                        }
+                    });
+                ui.ctx().set_theme(theme);
+                if ui.button("Open project…").clicked()
+                    && let Some(p) = rfd::FileDialog::new()
+                        .add_filter("Persona Lab project", &["plab"])
+                        .pick_file()
+                {
+                    self.open_project(p);
+                }
+                if ui
+                    .add_enabled(
+                        self.analysis.source.is_some(),
+                        egui::Button::new("Save project…"),
+                    )
+                    .on_hover_text("Ctrl+S")
+                    .clicked()
+                {
+                    self.save_project_dialog();
+                }
                 ui.separator();
                 for v in View::ALL {
                     let enabled = match v {
@@ -279,6 +388,34 @@ impl PersonaApp {
             }
             View::Export => personas_view::export(self, ui),
         });
+    }
+
+    fn save_project_dialog(&mut self) {
+        if let Some(p) = rfd::FileDialog::new()
+            .add_filter("Persona Lab project", &["plab"])
+            .set_file_name("analysis.plab")
+            .save_file()
+        {
+            self.save_project(p);
+        }
+    }
+
+    /// Ctrl+O opens an export, Ctrl+S saves the project (asking where the first time).
+    fn shortcuts(&mut self, ui: &mut egui::Ui) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&open))
+            && let Some(p) = rfd::FileDialog::new().pick_file()
+        {
+            self.open(p);
+        }
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&save)) && self.analysis.source.is_some() {
+            match self.analysis.project_path.clone() {
+                Some(p) => self.save_project(p),
+                None => self.save_project_dialog(),
+            }
+        }
     }
 
     fn progress_bar(&mut self, ui: &mut egui::Ui) {

@@ -24,6 +24,11 @@ pub struct Analysis {
     pub sweep: Option<Arc<Sweep>>,
     /// Persona texts per segment, as edited by the strategist.
     pub personas: Vec<Persona>,
+    /// Settings from an opened project, applied once its data has loaded / clustered.
+    pub pending_spec: Option<TransformSpec>,
+    pub pending_personas: Option<Vec<Persona>>,
+    /// Where the project was last saved or opened from.
+    pub project_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -164,3 +164,52 @@ fn a_bad_file_shows_an_error_and_the_app_stays_usable() {
     h.run_ok();
     assert!(h.state().ui_state.messages.is_empty());
 }
+
+#[test]
+fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let plab = dir.path().join("analysis.plab");
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    {
+        let a = h.state_mut();
+        a.analysis.cluster.k = 5;
+        a.analysis.cluster.seed = 11;
+        a.settings_changed();
+    }
+    wait_for(&mut h, "k = 5", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 5)
+    });
+    h.state_mut().analysis.personas[1].name = "Frequent Browsers".into();
+    h.state_mut().save_project(plab.clone());
+    assert!(
+        h.state().ui_state.messages.is_empty(),
+        "{:?}",
+        h.state().ui_state.messages
+    );
+    let labels = h
+        .state()
+        .analysis
+        .run
+        .as_ref()
+        .unwrap()
+        .segmentation
+        .labels
+        .clone();
+
+    let mut app = PersonaApp::new(None);
+    app.open_project(plab);
+    let mut h2 = harness(app);
+    wait_for(&mut h2, "the project", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    let run = h2.state().analysis.run.clone().unwrap();
+    assert_eq!(run.segmentation.k, 5);
+    assert_eq!(run.segmentation.params.seed, 11);
+    assert_eq!(run.segmentation.labels, labels);
+    assert_eq!(h2.state().analysis.personas[1].name, "Frequent Browsers");
+}

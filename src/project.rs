@@ -1,0 +1,71 @@
+//! Project files (`.plab`, RON): everything needed to redo an analysis and get the same segments: the
+//! source file and its fingerprint, load options, feature settings, clustering parameters with the
+//! seed, and the persona texts. Results are not stored; they are recomputed, which is exact because every
+//! random choice is seeded.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::SegmentParams;
+use crate::data::LoadOptions;
+use crate::error::{RuleSetError, WriteError};
+use crate::features::{FeatureConfig, TransformSpec};
+use crate::ruleset::Persona;
+
+pub const PROJECT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Project {
+    pub format_version: u32,
+    pub source: PathBuf,
+    /// SHA-256 of the source file when the project was saved.
+    pub source_fingerprint: String,
+    pub load_options: LoadOptions,
+    pub feature_config: FeatureConfig,
+    pub spec: Option<TransformSpec>,
+    pub params: SegmentParams,
+    pub sweep_k: (usize, usize),
+    pub personas: Vec<Persona>,
+}
+
+impl Project {
+    pub fn write(&self, path: &Path) -> Result<(), WriteError> {
+        let text =
+            ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().struct_names(true))
+                .map_err(|e| WriteError::Encode {
+                    path: path.to_path_buf(),
+                    format: "RON".into(),
+                    message: e.to_string(),
+                })?;
+        crate::output::write_atomic(path, |w| {
+            w.write_all(text.as_bytes())
+                .map_err(|source| WriteError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<Project, RuleSetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RuleSetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let p: Project =
+            ron::Options::default()
+                .from_str(&text)
+                .map_err(|e| RuleSetError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+        if p.format_version > PROJECT_VERSION {
+            return Err(RuleSetError::NewerVersion {
+                path: path.to_path_buf(),
+                found: p.format_version,
+                supported: PROJECT_VERSION,
+            });
+        }
+        Ok(p)
+    }
+}
