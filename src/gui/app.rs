@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
-use persona_lab::cluster::Sweep;
+use persona_lab::cluster::{Sweep, Tsne};
 use persona_lab::data::Loaded;
 use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
@@ -26,6 +26,7 @@ pub struct PersonaApp {
     pub load_task: Option<Task<(Loaded, Profile)>>,
     pub cluster_task: Option<Task<ClusterRun>>,
     pub sweep_task: Option<Task<Sweep>>,
+    pub tsne_task: Option<Task<(Arc<ClusterRun>, Tsne)>>,
     repaint: Option<egui::Context>,
 }
 
@@ -37,6 +38,7 @@ impl PersonaApp {
             load_task: None,
             cluster_task: None,
             sweep_task: None,
+            tsne_task: None,
             repaint: None,
         };
         if let Some(f) = file {
@@ -224,6 +226,26 @@ impl PersonaApp {
         ));
     }
 
+    /// t-SNE of the current run in the background (a seeded sample of 5,000 users).
+    pub fn run_tsne(&mut self) {
+        let Some(run) = self.analysis.run.clone() else {
+            return;
+        };
+        if let Some(t) = &self.tsne_task {
+            t.cancel();
+        }
+        let seed = self.analysis.cluster.seed;
+        self.tsne_task = Some(Task::spawn("t-SNE", self.repainter(), move |job| {
+            let p = persona_lab::cluster::Points::of(&run.matrix);
+            let params = persona_lab::cluster::TsneParams {
+                seed,
+                ..Default::default()
+            };
+            let t = persona_lab::cluster::tsne(&p, &params, job).map_err(|e| e.to_string())?;
+            Ok((run, t))
+        }));
+    }
+
     /// Settings changed: re-run clustering after the debounce delay.
     pub fn settings_changed(&mut self) {
         if self.analysis.profile.is_some() {
@@ -260,6 +282,7 @@ impl PersonaApp {
             self.cluster_task = None;
             match r {
                 Ok(run) => {
+                    self.ui_state.selection.clear();
                     // Keep the strategist's persona texts when the segments are comparable (same k).
                     let mut personas = run.suggested.clone();
                     let same_k = self.analysis.run.as_ref().map(|r| r.segmentation.k)
@@ -296,6 +319,14 @@ impl PersonaApp {
                 Err(e) => self.error(e),
             }
         }
+        if let Some(r) = self.tsne_task.as_ref().and_then(|t| t.poll()) {
+            self.tsne_task = None;
+            match r {
+                Ok((run, t)) => self.analysis.tsne = Some((run, Arc::new(t))),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
         if let Some(at) = self.ui_state.rerun_at
             && Instant::now() >= at
         {
@@ -304,7 +335,10 @@ impl PersonaApp {
     }
 
     pub fn busy(&self) -> bool {
-        self.load_task.is_some() || self.cluster_task.is_some() || self.sweep_task.is_some()
+        self.load_task.is_some()
+            || self.cluster_task.is_some()
+            || self.sweep_task.is_some()
+            || self.tsne_task.is_some()
     }
 
     /// The whole window.
@@ -448,6 +482,9 @@ impl PersonaApp {
                     t.cancel();
                 }
                 if let Some(t) = &self.sweep_task {
+                    t.cancel();
+                }
+                if let Some(t) = &self.tsne_task {
                     t.cancel();
                 }
                 self.ui_state.rerun_at = None;

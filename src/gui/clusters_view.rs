@@ -4,7 +4,10 @@
 
 use egui::{Color32, RichText};
 use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points, VLine};
+use std::sync::Arc;
+
 use persona_lab::cluster::Method;
+use persona_lab::pipeline::ClusterRun;
 
 use super::app::PersonaApp;
 use super::charts::{self, cluster_rgb};
@@ -79,18 +82,29 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         ui.label("Clustering…");
         return;
     };
+    selection_panel(app, &run, ui);
     match app.ui_state.chart {
-        Chart::Silhouette => silhouette(&run, ui),
+        Chart::Silhouette => silhouette(app, &run, ui),
         Chart::Dendrogram => dendrogram(app, &run, ui),
-        Chart::Scatter => scatter(&run, ui),
+        Chart::Scatter => scatter(app, &run, ui),
         Chart::Sweep => sweep(app, ui),
         Chart::Profiles => profiles(&run, ui),
     }
 }
 
-fn silhouette(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let s = &run.silhouette;
     let seg = &run.segmentation;
+    let selected = selected_mask(app, run.matrix.n_rows);
+    if ui
+        .button("Select users with a negative silhouette")
+        .on_hover_text("They sit closer, on average, to another segment than to their own")
+        .clicked()
+    {
+        app.ui_state.selection = (0..run.matrix.n_rows)
+            .filter(|&i| s.values[i].is_some_and(|v| v < 0.0))
+            .collect();
+    }
     let (bars, order) = charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
     ui.label(format!(
         "Silhouette per user ({}), sorted within each segment; mean {:.3}",
@@ -117,10 +131,17 @@ fn silhouette(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
                         } else {
                             format!("{} users (mean)", b.users)
                         };
+                        let any_selected = order[b.first..b.first + b.users]
+                            .iter()
+                            .any(|&i| selected[i]);
                         Bar::new(b.position, b.value)
                             .width(b.users as f64)
                             .name(name)
-                            .fill(colour(c))
+                            .fill(if any_selected {
+                                Color32::BLACK
+                            } else {
+                                colour(c)
+                            })
                             .stroke(egui::Stroke::NONE)
                     })
                     .collect();
@@ -134,7 +155,7 @@ fn silhouette(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
         });
 }
 
-fn dendrogram(app: &mut PersonaApp, run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let Some(d) = &run.segmentation.dendrogram else {
         ui.label("The dendrogram needs a hierarchical method (ward, average, complete, single).");
         if ui.button("Switch to Ward").clicked() {
@@ -200,42 +221,83 @@ fn dendrogram(app: &mut PersonaApp, run: &persona_lab::pipeline::ClusterRun, ui:
     }
 }
 
-fn scatter(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     let seg = &run.segmentation;
     let n = run.matrix.n_rows;
-    let dims = run.pca.n_components;
-    let xy = |i: usize| -> [f64; 2] {
-        let x = run.coords[i * dims];
-        let y = if dims > 1 {
-            run.coords[i * dims + 1]
-        } else {
-            0.0
-        };
-        [x, y]
-    };
-    let shown = charts::downsample(n, MAX_SCATTER, seg.params.seed);
-    let r = &run.pca.explained_variance_ratio;
-    ui.label(format!(
-        "PCA: component 1 explains {:.1}%, component 2 {:.1}%{}",
-        100.0 * r[0],
-        100.0 * r.get(1).copied().unwrap_or(0.0),
-        if shown.len() < n {
-            format!(" · drawing a seeded sample of {} of {n} users", shown.len())
-        } else {
-            String::new()
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut app.ui_state.use_tsne, false, "PCA");
+        ui.radio_value(&mut app.ui_state.use_tsne, true, "t-SNE");
+        ui.label("Right-drag a rectangle to select users; hover a point to see its features.");
+    });
+    // Coordinates of the drawn users: PCA for everyone (downsampled for drawing), or the t-SNE sample.
+    let (rows, coords, caption): (Vec<usize>, Vec<[f64; 2]>, String) = if app.ui_state.use_tsne {
+        let current = app
+            .analysis
+            .tsne
+            .as_ref()
+            .filter(|(r, _)| Arc::ptr_eq(r, run))
+            .map(|(_, t)| t.clone());
+        match current {
+            Some(t) => (
+                t.rows.clone(),
+                t.embedding.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+                format!(
+                    "t-SNE of a seeded sample of {} users (KL {:.3})",
+                    t.rows.len(),
+                    t.kl_divergence
+                ),
+            ),
+            None => {
+                if app.tsne_task.is_none() {
+                    app.run_tsne();
+                }
+                ui.label("Computing t-SNE…");
+                return;
+            }
         }
-    ));
-    Plot::new("scatter")
+    } else {
+        let dims = run.pca.n_components;
+        let rows = charts::downsample(n, MAX_SCATTER, seg.params.seed);
+        let coords = rows
+            .iter()
+            .map(|&i| {
+                let x = run.coords[i * dims];
+                let y = if dims > 1 {
+                    run.coords[i * dims + 1]
+                } else {
+                    0.0
+                };
+                [x, y]
+            })
+            .collect();
+        let r = &run.pca.explained_variance_ratio;
+        let caption = format!(
+            "PCA: component 1 explains {:.1}%, component 2 {:.1}%{}",
+            100.0 * r[0],
+            100.0 * r.get(1).copied().unwrap_or(0.0),
+            if rows.len() < n {
+                format!(" · drawing a seeded sample of {} of {n} users", rows.len())
+            } else {
+                String::new()
+            }
+        );
+        (rows, coords, caption)
+    };
+    ui.label(caption);
+    let selected = selected_mask(app, n);
+    let users = &run.matrix.users;
+    let resp = Plot::new("scatter")
         .legend(Legend::default())
-        .data_aspect(1.0)
-        .x_axis_label("PC 1")
-        .y_axis_label("PC 2")
+        .allow_boxed_zoom(false)
+        .x_axis_label("component 1")
+        .y_axis_label("component 2")
         .show(ui, |p| {
             for c in 0..seg.k {
-                let pts: Vec<[f64; 2]> = shown
+                let pts: Vec<[f64; 2]> = rows
                     .iter()
-                    .filter(|&&i| seg.labels[i] == c)
-                    .map(|&i| xy(i))
+                    .zip(&coords)
+                    .filter(|(i, _)| seg.labels[**i] == c)
+                    .map(|(_, xy)| *xy)
                     .collect();
                 p.points(
                     Points::new(format!("segment {c}"), pts)
@@ -243,19 +305,203 @@ fn scatter(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
                         .radius(2.0),
                 );
             }
-            let cents: Vec<[f64; 2]> = (0..seg.k)
-                .map(|c| {
-                    let t = run.pca.transform_row(seg.centroid(c));
-                    [t[0], t.get(1).copied().unwrap_or(0.0)]
+            let sel: Vec<[f64; 2]> = rows
+                .iter()
+                .zip(&coords)
+                .filter(|(i, _)| selected[**i])
+                .map(|(_, xy)| *xy)
+                .collect();
+            if !sel.is_empty() {
+                p.points(
+                    Points::new(format!("selected ({})", sel.len()), sel)
+                        .shape(egui_plot::MarkerShape::Circle)
+                        .filled(false)
+                        .radius(4.0)
+                        .color(Color32::BLACK),
+                );
+            }
+            if !app.ui_state.use_tsne {
+                let cents: Vec<[f64; 2]> = (0..seg.k)
+                    .map(|c| {
+                        let t = run.pca.transform_row(seg.centroid(c));
+                        [t[0], t.get(1).copied().unwrap_or(0.0)]
+                    })
+                    .collect();
+                p.points(
+                    Points::new("centroids", cents)
+                        .shape(egui_plot::MarkerShape::Diamond)
+                        .radius(7.0)
+                        .color(Color32::BLACK),
+                );
+            }
+            let r = p.response().clone();
+            let pointer = p.pointer_coordinate();
+            // Screen distance of one plot unit, to find the hovered point within a few pixels.
+            let scale = p.transform().dpos_dvalue();
+            (r, pointer, scale)
+        });
+    let (r, pointer, scale) = resp.inner;
+    if let Some(pt) = pointer {
+        let near = rows
+            .iter()
+            .zip(&coords)
+            .map(|(&i, xy)| {
+                let dx = (xy[0] - pt.x) * scale[0];
+                let dy = (xy[1] - pt.y) * scale[1];
+                (i, dx * dx + dy * dy)
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, d2)) = near
+            && d2 < 36.0
+            && r.hovered()
+        {
+            let feats: Vec<String> = run
+                .matrix
+                .columns
+                .iter()
+                .zip(run.fitted.features.iter())
+                .enumerate()
+                .map(|(j, (name, f))| {
+                    format!(
+                        "{name}: {:.3}",
+                        f.raw_of(run.matrix.data[i * run.matrix.n_cols + j])
+                    )
                 })
                 .collect();
-            p.points(
-                Points::new("centroids", cents)
-                    .shape(egui_plot::MarkerShape::Diamond)
-                    .radius(7.0)
-                    .color(Color32::BLACK),
-            );
+            r.clone().on_hover_ui_at_pointer(|ui| {
+                ui.strong(format!("user {}", users[i]));
+                ui.label(format!("segment {}", seg.labels[i]));
+                for f in feats {
+                    ui.label(f);
+                }
+            });
+        }
+    }
+    // Rectangle selection with the secondary button.
+    let id = egui::Id::unique("scatter_drag");
+    if r.drag_started_by(egui::PointerButton::Secondary)
+        && let Some(pt) = pointer
+    {
+        ui.ctx().data_mut(|d| d.insert_temp(id, [pt.x, pt.y]));
+    }
+    if let Some(start) = ui.ctx().data(|d| d.get_temp::<[f64; 2]>(id))
+        && let Some(pt) = pointer
+    {
+        if r.drag_stopped_by(egui::PointerButton::Secondary) {
+            let (x0, x1) = (start[0].min(pt.x), start[0].max(pt.x));
+            let (y0, y1) = (start[1].min(pt.y), start[1].max(pt.y));
+            app.ui_state.selection = rows
+                .iter()
+                .zip(&coords)
+                .filter(|(_, xy)| xy[0] >= x0 && xy[0] <= x1 && xy[1] >= y0 && xy[1] <= y1)
+                .map(|(&i, _)| i)
+                .collect();
+            ui.ctx().data_mut(|d| d.remove::<[f64; 2]>(id));
+        }
+    }
+}
+
+/// A boolean per user: selected or not.
+fn selected_mask(app: &PersonaApp, n: usize) -> Vec<bool> {
+    let mut m = vec![false; n];
+    for &i in &app.ui_state.selection {
+        if i < n {
+            m[i] = true;
+        }
+    }
+    m
+}
+
+/// The selection table: who is selected, their segment, silhouette and features; export as CSV.
+fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
+    if app.ui_state.selection.is_empty() {
+        return;
+    }
+    egui::Panel::bottom("selection")
+        .resizable(true)
+        .default_size(180.0)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong(format!("{} users selected", app.ui_state.selection.len()));
+                if ui.button("Clear selection").clicked() {
+                    app.ui_state.selection.clear();
+                }
+                if ui.button("Export selection…").clicked()
+                    && let Some(path) = rfd::FileDialog::new()
+                        .set_file_name("selection.csv")
+                        .save_file()
+                {
+                    match export_selection(&app.ui_state.selection, run, &path) {
+                        Ok(()) => app.warn(format!("wrote {}", path.display())),
+                        Err(e) => app.error(e),
+                    }
+                }
+            });
+            let m = &run.matrix;
+            let sel = app.ui_state.selection.clone();
+            let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+            egui::ScrollArea::both()
+                .auto_shrink([false, false])
+                .show_rows(ui, row_h, sel.len(), |ui, range| {
+                    egui::Grid::new("selection_grid")
+                        .striped(true)
+                        .show(ui, |ui| {
+                            ui.strong("user");
+                            ui.strong("segment");
+                            ui.strong("silhouette");
+                            for c in &m.columns {
+                                ui.strong(c);
+                            }
+                            ui.end_row();
+                            for &i in &sel[range] {
+                                ui.label(&m.users[i]);
+                                ui.label(run.segmentation.labels[i].to_string());
+                                ui.label(
+                                    run.silhouette.values[i]
+                                        .map(|v| format!("{v:.3}"))
+                                        .unwrap_or_else(|| "-".into()),
+                                );
+                                for (j, f) in run.fitted.features.iter().enumerate() {
+                                    ui.label(format!("{:.3}", f.raw_of(m.data[i * m.n_cols + j])));
+                                }
+                                ui.end_row();
+                            }
+                        });
+                });
         });
+}
+
+fn export_selection(sel: &[usize], run: &ClusterRun, path: &std::path::Path) -> Result<(), String> {
+    use polars::prelude::*;
+    let m = &run.matrix;
+    let mut cols = vec![
+        Column::new(
+            "user_id".into(),
+            sel.iter().map(|&i| m.users[i].clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "segment".into(),
+            sel.iter()
+                .map(|&i| run.segmentation.labels[i] as u32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "silhouette".into(),
+            sel.iter()
+                .map(|&i| run.silhouette.values[i])
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for (j, f) in run.fitted.features.iter().enumerate() {
+        cols.push(Column::new(
+            f.id.as_str().into(),
+            sel.iter()
+                .map(|&i| f.raw_of(m.data[i * m.n_cols + j]))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let mut df = DataFrame::new(sel.len(), cols).map_err(|e| e.to_string())?;
+    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
 }
 
 fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
@@ -310,7 +556,7 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         });
 }
 
-fn profiles(run: &persona_lab::pipeline::ClusterRun, ui: &mut egui::Ui) {
+fn profiles(run: &ClusterRun, ui: &mut egui::Ui) {
     ui.label("Mean of each feature per segment as a z-score against all users (blue below, orange above).");
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("profiles").striped(false).show(ui, |ui| {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use persona_lab::cluster::{Method, SegmentParams, SilhouetteOptions, Sweep};
+use persona_lab::cluster::{Method, SegmentParams, SilhouetteOptions, Sweep, Tsne};
 use persona_lab::data::{LoadOptions, Loaded};
 use persona_lab::features::{FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::{ClusterRun, RunSettings};
@@ -29,6 +29,8 @@ pub struct Analysis {
     pub pending_personas: Option<Vec<Persona>>,
     /// Where the project was last saved or opened from.
     pub project_path: Option<PathBuf>,
+    /// t-SNE of the current run's matrix (recomputed on demand; tied to the run it was made from).
+    pub tsne: Option<(Arc<ClusterRun>, Arc<Tsne>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +124,7 @@ impl Chart {
         match self {
             Chart::Silhouette => "Silhouette",
             Chart::Dendrogram => "Dendrogram",
-            Chart::Scatter => "Scatter (PCA)",
+            Chart::Scatter => "Scatter",
             Chart::Sweep => "Elbow / silhouette by k",
             Chart::Profiles => "Profiles",
         }
@@ -141,6 +143,10 @@ pub struct ViewState {
     pub rerun_at: Option<std::time::Instant>,
     /// Dendrogram: how many top clusters are drawn.
     pub dendro_leaves: usize,
+    /// Scatter: t-SNE instead of PCA.
+    pub use_tsne: bool,
+    /// Users selected in any chart (row indices of the run's matrix), shown everywhere.
+    pub selection: Vec<usize>,
 }
 
 impl Default for ViewState {
@@ -152,6 +158,8 @@ impl Default for ViewState {
             messages: Vec::new(),
             rerun_at: None,
             dendro_leaves: 30,
+            use_tsne: false,
+            selection: Vec::new(),
         }
     }
 }

@@ -22,7 +22,7 @@ fn wait_for(h: &mut Harness<'static, PersonaApp>, what: &str, done: impl Fn(&Per
     let start = Instant::now();
     while !done(h.state()) {
         assert!(
-            start.elapsed() < Duration::from_secs(120),
+            start.elapsed() < Duration::from_secs(600),
             "timed out waiting for {what}; messages: {:?}",
             h.state().ui_state.messages
         );
@@ -55,7 +55,7 @@ fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
     let mean = format!("mean {:.3}", run.silhouette.mean);
     assert!(h.get_all_by_label_contains(&mean).count() >= 1);
 
-    h.get_by_label("Scatter (PCA)").click();
+    h.get_by_label("Scatter").click();
     h.run_ok();
     h.get_by_label_contains("PCA: component 1 explains");
 
@@ -212,4 +212,113 @@ fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
     assert_eq!(run.segmentation.params.seed, 11);
     assert_eq!(run.segmentation.labels, labels);
     assert_eq!(h2.state().analysis.personas[1].name, "Frequent Browsers");
+}
+
+/// Frame times with 100,000 users (run in release: `cargo test --release --bin persona-lab -- --ignored
+/// frame_times --nocapture`). Each chart is drawn for 30 frames; the time of the egui pass plus
+/// tessellation is reported (mean and worst), and the UI keeps drawing frames while clustering runs.
+#[test]
+#[ignore]
+fn frame_times_with_100k_users() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users_100k.csv");
+    let mut text = String::from("user_id,sessions,clicks,scroll,time_spent,purchases,revenue\n");
+    for i in 0..100_000u64 {
+        let g = (i % 5) as f64;
+        let s = |k: u64| ((i * 2654435761 + k * 97) % 10007) as f64 / 10007.0;
+        let _ = writeln!(
+            text,
+            "u{i},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            g * 3.0 + 4.0 * s(1),
+            g * 10.0 + 20.0 * s(2),
+            50.0 + g * 8.0 + 30.0 * s(3),
+            g * 60.0 + 200.0 * s(4),
+            (g - 2.0).max(0.0) * s(5) * 3.0,
+            (g - 2.0).max(0.0) * 40.0 * s(6)
+        );
+    }
+    std::fs::write(&csv, text).unwrap();
+    let mut h = harness(PersonaApp::new(Some(csv)));
+    // Frames keep coming while loading and clustering run on their threads.
+    let mut busy_frames = Vec::new();
+    let start = Instant::now();
+    while !(h.state().analysis.run.is_some() && idle(h.state())) {
+        assert!(start.elapsed() < Duration::from_secs(300));
+        let t = Instant::now();
+        h.step();
+        busy_frames.push(t.elapsed().as_secs_f64() * 1e3);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let worst_busy = busy_frames.iter().copied().fold(0.0, f64::max);
+    println!(
+        "while loading + clustering 100k users ({:.1} s): {} frames, worst {worst_busy:.1} ms",
+        start.elapsed().as_secs_f64(),
+        busy_frames.len()
+    );
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    let a = h.state_mut();
+    a.analysis.cluster.method = Method::Ward;
+    a.settings_changed();
+    wait_for(&mut h, "ward", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.dendrogram.is_some())
+    });
+    for chart in Chart::ALL {
+        if chart == Chart::Sweep {
+            continue;
+        }
+        h.state_mut().ui_state.chart = chart;
+        let mut times = Vec::new();
+        for _ in 0..30 {
+            let t = Instant::now();
+            h.step();
+            let out = h.output().clone();
+            let _ = h.ctx.tessellate(out.shapes, out.pixels_per_point);
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "{:<26} mean {mean:6.2} ms  median {:6.2} ms  worst {:6.2} ms",
+            chart.label(),
+            times[15],
+            times[29]
+        );
+    }
+}
+
+#[test]
+fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.get_by_label("Select users with a negative silhouette")
+        .click();
+    h.run_ok();
+    let run = h.state().analysis.run.clone().unwrap();
+    let negative = run
+        .silhouette
+        .values
+        .iter()
+        .filter(|v| v.is_some_and(|v| v < 0.0))
+        .count();
+    assert!(negative > 0);
+    assert_eq!(h.state().ui_state.selection.len(), negative);
+    h.get_by_label_contains(&format!("{negative} users selected"));
+    // The same users are marked on the scatter plot.
+    h.get_by_label("Scatter").click();
+    h.run_ok();
+    h.get_by_label_contains(&format!("selected ({negative})"));
+    h.get_by_label("t-SNE").click();
+    wait_for(&mut h, "t-SNE", |a| a.analysis.tsne.is_some() && idle(a));
+    h.get_by_label_contains("t-SNE of a seeded sample of 1967 users");
+    h.get_by_label("Clear selection").click();
+    h.run_ok();
+    assert!(h.state().ui_state.selection.is_empty());
 }
