@@ -386,18 +386,17 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     }
     if let Some(start) = ui.ctx().data(|d| d.get_temp::<[f64; 2]>(id))
         && let Some(pt) = pointer
+        && r.drag_stopped_by(egui::PointerButton::Secondary)
     {
-        if r.drag_stopped_by(egui::PointerButton::Secondary) {
-            let (x0, x1) = (start[0].min(pt.x), start[0].max(pt.x));
-            let (y0, y1) = (start[1].min(pt.y), start[1].max(pt.y));
-            app.ui_state.selection = rows
-                .iter()
-                .zip(&coords)
-                .filter(|(_, xy)| xy[0] >= x0 && xy[0] <= x1 && xy[1] >= y0 && xy[1] <= y1)
-                .map(|(&i, _)| i)
-                .collect();
-            ui.ctx().data_mut(|d| d.remove::<[f64; 2]>(id));
-        }
+        let (x0, x1) = (start[0].min(pt.x), start[0].max(pt.x));
+        let (y0, y1) = (start[1].min(pt.y), start[1].max(pt.y));
+        app.ui_state.selection = rows
+            .iter()
+            .zip(&coords)
+            .filter(|(_, xy)| xy[0] >= x0 && xy[0] <= x1 && xy[1] >= y0 && xy[1] <= y1)
+            .map(|(&i, _)| i)
+            .collect();
+        ui.ctx().data_mut(|d| d.remove::<[f64; 2]>(id));
     }
 }
 
