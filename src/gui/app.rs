@@ -27,6 +27,9 @@ pub struct PersonaApp {
     pub cluster_task: Option<Task<ClusterRun>>,
     pub sweep_task: Option<Task<Sweep>>,
     pub tsne_task: Option<Task<(Arc<ClusterRun>, Tsne)>>,
+    pub preview_task: Option<Task<features_view::Preview>>,
+    /// Cached feature previews (GUI cache, recomputed when the spec changes).
+    pub preview: Option<Arc<features_view::Preview>>,
     repaint: Option<egui::Context>,
 }
 
@@ -39,6 +42,8 @@ impl PersonaApp {
             cluster_task: None,
             sweep_task: None,
             tsne_task: None,
+            preview_task: None,
+            preview: None,
             repaint: None,
         };
         if let Some(f) = file {
@@ -226,6 +231,23 @@ impl PersonaApp {
         ));
     }
 
+    /// Feature previews for the current spec, in the background.
+    pub fn run_preview(&mut self) {
+        let (Some(profile), Some(spec)) =
+            (self.analysis.profile.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        self.preview_task = Some(Task::spawn(
+            "Feature previews",
+            self.repainter(),
+            move |_| {
+                Ok(features_view::compute_preview(&profile, &spec)
+                    .unwrap_or_else(|e| features_view::Preview::failed(&spec, e)))
+            },
+        ));
+    }
+
     /// t-SNE of the current run in the background (a seeded sample of 5,000 users).
     pub fn run_tsne(&mut self) {
         let Some(run) = self.analysis.run.clone() else {
@@ -327,6 +349,13 @@ impl PersonaApp {
                 Err(e) => self.error(e),
             }
         }
+        if let Some(r) = self.preview_task.as_ref().and_then(|t| t.poll()) {
+            self.preview_task = None;
+            match r {
+                Ok(p) => self.preview = Some(Arc::new(p)),
+                Err(e) => self.error(e),
+            }
+        }
         if let Some(at) = self.ui_state.rerun_at
             && Instant::now() >= at
         {
@@ -339,6 +368,7 @@ impl PersonaApp {
             || self.cluster_task.is_some()
             || self.sweep_task.is_some()
             || self.tsne_task.is_some()
+            || self.preview_task.is_some()
     }
 
     /// The whole window.

@@ -1,12 +1,93 @@
 //! Features: which features make the clustering vector, their weights, log1p and the scaler, the
 //! time-decay half-life, and live previews (histogram of a feature raw and transformed, the engagement
-//! score's distribution).
+//! score's distribution, the correlation heatmap). Previews are computed on a worker thread whenever the
+//! settings change and cached, so the view costs nothing per frame.
 
+use egui::Color32;
 use egui_plot::{Bar, BarChart, Legend, Plot};
-use persona_lab::features::{FeatureChoice, Scaler, transform};
+use persona_lab::features::{FeatureChoice, Profile, Scaler, TransformSpec, transform};
 
 use super::app::PersonaApp;
 use super::charts;
+
+/// Everything the previews draw, computed off the GUI thread.
+pub struct Preview {
+    pub spec: TransformSpec,
+    /// (feature, raw histogram, transformed histogram): (left edge, bin width, counts).
+    pub hists: Vec<(String, Hist, Hist)>,
+    pub score: Hist,
+    pub corr_names: Vec<String>,
+    /// Pearson correlation of the clustering columns, row-major.
+    pub corr: Vec<f64>,
+    /// Why there is nothing to preview (e.g. no usable feature selected).
+    pub error: Option<String>,
+}
+
+impl Preview {
+    pub fn failed(spec: &TransformSpec, error: String) -> Preview {
+        Preview {
+            spec: spec.clone(),
+            hists: Vec::new(),
+            score: (0.0, 1.0, Vec::new()),
+            corr_names: Vec::new(),
+            corr: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+type Hist = (f64, f64, Vec<usize>);
+
+pub fn compute_preview(profile: &Profile, spec: &TransformSpec) -> Result<Preview, String> {
+    let fitted = transform::fit(profile, spec).map_err(|e| e.to_string())?;
+    let m = fitted.matrix(profile).map_err(|e| e.to_string())?;
+    let mut hists = Vec::new();
+    for (j, f) in fitted.features.iter().enumerate() {
+        let raw: Vec<f64> = profile
+            .column(&f.id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .flatten()
+            .collect();
+        let t: Vec<f64> = (0..m.n_rows).map(|i| m.data[i * m.n_cols + j]).collect();
+        hists.push((
+            f.id.clone(),
+            charts::histogram(&raw, 40),
+            charts::histogram(&t, 40),
+        ));
+    }
+    let score = charts::histogram(&fitted.scores(&m), 40);
+    let d = m.n_cols;
+    let n = m.n_rows as f64;
+    let means: Vec<f64> = (0..d)
+        .map(|j| (0..m.n_rows).map(|i| m.data[i * d + j]).sum::<f64>() / n)
+        .collect();
+    let mut cov = vec![0.0; d * d];
+    for i in 0..m.n_rows {
+        let row = &m.data[i * d..(i + 1) * d];
+        for a in 0..d {
+            for b in a..d {
+                cov[a * d + b] += (row[a] - means[a]) * (row[b] - means[b]);
+            }
+        }
+    }
+    let mut corr = vec![0.0; d * d];
+    for a in 0..d {
+        for b in a..d {
+            let r = cov[a * d + b] / (cov[a * d + a] * cov[b * d + b]).sqrt();
+            corr[a * d + b] = r;
+            corr[b * d + a] = r;
+        }
+    }
+    Ok(Preview {
+        spec: spec.clone(),
+        hists,
+        score,
+        corr_names: m.columns.clone(),
+        corr,
+        error: None,
+    })
+}
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(profile) = app.analysis.profile.clone() else {
@@ -15,6 +96,9 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(mut spec) = app.analysis.spec.clone() else {
         return;
     };
+    if app.preview.as_ref().is_none_or(|p| p.spec != spec) && app.preview_task.is_none() {
+        app.run_preview();
+    }
     let mut changed = false;
     ui.horizontal(|ui| {
         ui.heading("Features");
@@ -106,47 +190,75 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         app.analysis.spec = Some(spec.clone());
         app.settings_changed();
     }
-    // Previews on the right: the selected feature and the engagement score.
-    let fitted = transform::fit(&profile, &spec);
+    let Some(preview) = app.preview.clone() else {
+        ui.spinner();
+        return;
+    };
+    if let Some(e) = &preview.error {
+        ui.label(egui::RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
+        return;
+    }
     let id = app
         .ui_state
         .feature_preview
         .clone()
-        .or_else(|| spec.features.first().map(|c| c.id.clone()));
-    if let Some(id) = id
-        && let Ok(raw) = profile.column(&id)
-    {
-        let raw: Vec<f64> = raw.into_iter().flatten().collect();
-        ui.label(format!("{id}: raw and transformed distribution"));
-        let half = ui.available_height() / 2.0 - 20.0;
+        .or_else(|| preview.hists.first().map(|h| h.0.clone()));
+    let h = (ui.available_height() - 60.0) / 3.0;
+    if let Some((name, raw, t)) = preview.hists.iter().find(|x| Some(&x.0) == id.as_ref()) {
+        ui.label(format!(
+            "{name}: raw and transformed (weighted) distribution"
+        ));
         ui.columns(2, |cols| {
-            hist(&mut cols[0], "raw", &raw, half);
-            if let Ok(f) = &fitted
-                && let Some(ff) = f.features.iter().find(|f| f.id == id)
-            {
-                let t: Vec<f64> = raw.iter().map(|&v| ff.weighted(Some(v))).collect();
-                hist(&mut cols[1], "transformed (weighted)", &t, half);
-            }
+            hist(&mut cols[0], "raw", raw, h);
+            hist(&mut cols[1], "transformed", t, h);
         });
     }
-    if let Ok(f) = &fitted
-        && let Ok(m) = f.matrix(&profile)
-    {
-        ui.label("Engagement score (sum of weighted, scaled features)");
-        hist(ui, "engagement score", &f.scores(&m), ui.available_height());
-    }
+    ui.label("Engagement score (sum of the weighted, scaled features)");
+    hist(ui, "engagement score", &preview.score, h);
+    ui.label("Correlation of the clustering columns (orange positive, blue negative)");
+    correlation(ui, &preview);
 }
 
-fn hist(ui: &mut egui::Ui, name: &str, values: &[f64], height: f32) {
-    let (lo, w, counts) = charts::histogram(values, 40);
+fn hist(ui: &mut egui::Ui, name: &str, (lo, w, counts): &Hist, height: f32) {
     let bars: Vec<Bar> = counts
         .iter()
         .enumerate()
-        .map(|(i, &c)| Bar::new(lo + w * (i as f64 + 0.5), c as f64).width(w))
+        .map(|(i, &c)| Bar::new(lo + w * (i as f64 + 0.5), c as f64).width(*w))
         .collect();
     Plot::new(format!("hist_{name}"))
         .height(height.max(80.0))
         .legend(Legend::default())
         .allow_scroll(false)
         .show(ui, |p| p.add(BarChart::new(name, bars)));
+}
+
+fn correlation(ui: &mut egui::Ui, p: &Preview) {
+    let d = p.corr_names.len();
+    egui::ScrollArea::both().id_salt("corr").show(ui, |ui| {
+        egui::Grid::new("corr_grid").show(ui, |ui| {
+            ui.label("");
+            for j in 0..d {
+                ui.label(format!("{}", j + 1))
+                    .on_hover_text(&p.corr_names[j]);
+            }
+            ui.end_row();
+            for a in 0..d {
+                ui.label(format!("{} {}", a + 1, p.corr_names[a]));
+                for b in 0..d {
+                    let r = p.corr[a * d + b];
+                    let alpha = (r.abs().min(1.0) * 220.0) as u8;
+                    let bg = if r >= 0.0 {
+                        Color32::from_rgba_unmultiplied(230, 159, 0, alpha)
+                    } else {
+                        Color32::from_rgba_unmultiplied(0, 114, 178, alpha)
+                    };
+                    egui::Frame::new().fill(bg).show(ui, |ui| {
+                        ui.label(format!("{r:+.2}"))
+                            .on_hover_text(format!("{} vs {}", p.corr_names[a], p.corr_names[b]));
+                    });
+                }
+                ui.end_row();
+            }
+        });
+    });
 }

@@ -322,3 +322,45 @@ fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
     h.run_ok();
     assert!(h.state().ui_state.selection.is_empty());
 }
+
+#[test]
+fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Features").click();
+    wait_for(&mut h, "previews", |a| a.preview.is_some() && idle(a));
+    h.get_by_label_contains("Correlation of the clustering columns");
+    h.get_by_label_contains("Engagement score");
+    let p = h.state().preview.clone().unwrap();
+    let d = p.corr_names.len();
+    for a in 0..d {
+        assert!((p.corr[a * d + a] - 1.0).abs() < 1e-12);
+    }
+    // Untick every feature: the preview says why there is nothing to show.
+    for id in h
+        .state()
+        .analysis
+        .profile
+        .as_ref()
+        .unwrap()
+        .features
+        .clone()
+    {
+        if h.state()
+            .analysis
+            .spec
+            .as_ref()
+            .unwrap()
+            .features
+            .iter()
+            .any(|c| c.id == id)
+        {
+            h.get_by_label(&format!("use {id}")).click();
+            h.run_ok();
+        }
+    }
+    wait_for(&mut h, "the empty preview", |a| {
+        a.preview.as_ref().is_some_and(|p| p.error.is_some()) && a.preview_task.is_none()
+    });
+    h.get_by_label_contains("no usable features");
+}
