@@ -71,3 +71,83 @@ pub fn cluster_profile(
         coords,
     })
 }
+
+/// A run rebuilt around edited labels (segments merged or split): centroids, inertia, silhouette,
+/// profiles and suggestions are recomputed; the transform, matrix and projection are kept. Segments are
+/// renumbered by size.
+pub fn relabel(
+    run: &ClusterRun,
+    profile: &Profile,
+    labels: &[usize],
+    note: String,
+    silhouette: &SilhouetteOptions,
+    job: &Job,
+) -> Result<ClusterRun, PipelineError> {
+    let p = Points::of(&run.matrix);
+    let k = labels.iter().max().map(|m| m + 1).unwrap_or(0);
+    let (labels, _) = cluster::segment::by_size(labels, k);
+    let (centroids, sizes) = cluster::points::centroids_of(&p, &labels, k);
+    let k = sizes.iter().filter(|&&s| s > 0).count();
+    if k < 2 {
+        return Err(ClusterError::KTooSmall(k).into());
+    }
+    let inertia = cluster::points::inertia(&p, &labels, &centroids);
+    let mut segmentation = run.segmentation.clone();
+    segmentation.params.k = k;
+    segmentation.k = k;
+    segmentation.labels = labels;
+    segmentation.centroids = centroids;
+    segmentation.sizes = sizes;
+    segmentation.inertia = inertia;
+    segmentation.notes.push(note);
+    let sil = cluster::silhouette(&p, &segmentation.labels, k, silhouette, job)?;
+    let profiles = cluster::profiles(profile, &run.fitted, &segmentation.labels, k)?;
+    let suggested = ruleset::default_personas(&profiles);
+    Ok(ClusterRun {
+        fitted: run.fitted.clone(),
+        matrix: run.matrix.clone(),
+        segmentation,
+        silhouette: sil,
+        profiles,
+        suggested,
+        pca: run.pca.clone(),
+        coords: run.coords.clone(),
+    })
+}
+
+/// Labels with segment `b` merged into segment `a`.
+pub fn merged_labels(labels: &[usize], a: usize, b: usize) -> Vec<usize> {
+    let (lo, hi) = (a.min(b), a.max(b));
+    labels
+        .iter()
+        .map(|&l| match l {
+            l if l == hi => lo,
+            l if l > hi => l - 1,
+            l => l,
+        })
+        .collect()
+}
+
+/// Labels with segment `c` split in two by k-means (seeded) on its members.
+pub fn split_labels(
+    run: &ClusterRun,
+    c: usize,
+    seed: u64,
+    job: &Job,
+) -> Result<Vec<usize>, PipelineError> {
+    let p = Points::of(&run.matrix);
+    let members: Vec<usize> = (0..p.n)
+        .filter(|&i| run.segmentation.labels[i] == c)
+        .collect();
+    let data = p.gather(&members);
+    let sub = Points::new(&data, members.len(), p.d);
+    let fit = cluster::KMeans::new(2).seed(seed).fit(&sub, job)?;
+    let new = run.segmentation.k;
+    let mut labels = run.segmentation.labels.clone();
+    for (&i, &l) in members.iter().zip(&fit.labels) {
+        if l == 1 {
+            labels[i] = new;
+        }
+    }
+    Ok(labels)
+}

@@ -98,3 +98,59 @@ fn hierarchical_sweep_cuts_one_tree_like_segment_does() {
         .unwrap();
     assert_eq!(s.recommended_k, best.k);
 }
+
+#[test]
+fn merging_and_splitting_segments_recompute_everything() {
+    use persona_lab::features::{FeatureConfig, TransformSpec};
+    use persona_lab::pipeline::{self, RunSettings};
+    let loaded = persona_lab::data::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_users.csv"),
+        &Default::default(),
+    )
+    .unwrap();
+    let profile =
+        persona_lab::features::compute_profile(&loaded, &FeatureConfig::default()).unwrap();
+    let spec = TransformSpec::default_for(&profile);
+    let settings = RunSettings {
+        params: SegmentParams::new(Method::KMeans, 4),
+        silhouette: Default::default(),
+    };
+    let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
+    let sizes = run.segmentation.sizes.clone();
+    let merged = pipeline::merged_labels(&run.segmentation.labels, 1, 3);
+    let m = pipeline::relabel(
+        &run,
+        &profile,
+        &merged,
+        "merged".into(),
+        &Default::default(),
+        &Job::silent(),
+    )
+    .unwrap();
+    assert_eq!(m.segmentation.k, 3);
+    assert!(m.segmentation.sizes.contains(&(sizes[1] + sizes[3])));
+    assert_eq!(m.profiles.len(), 3);
+    assert_eq!(m.silhouette.values.len(), run.silhouette.values.len());
+    // Members of the old segments 1 and 3 now share a segment; 0 and 2 are untouched.
+    let l = &m.segmentation.labels;
+    let old = &run.segmentation.labels;
+    let joint: Vec<usize> = (0..l.len())
+        .filter(|&i| old[i] == 1 || old[i] == 3)
+        .map(|i| l[i])
+        .collect();
+    assert!(joint.windows(2).all(|w| w[0] == w[1]));
+
+    let split = pipeline::split_labels(&run, 0, 5, &Job::silent()).unwrap();
+    let s = pipeline::relabel(
+        &run,
+        &profile,
+        &split,
+        "split".into(),
+        &Default::default(),
+        &Job::silent(),
+    )
+    .unwrap();
+    assert_eq!(s.segmentation.k, 5);
+    assert_eq!(s.segmentation.sizes.iter().sum::<usize>(), l.len());
+    assert!(s.segmentation.inertia < run.segmentation.inertia);
+}

@@ -231,6 +231,57 @@ impl PersonaApp {
         ));
     }
 
+    /// Merge segment `b` into segment `a` (background; everything is recomputed).
+    pub fn merge_segments(&mut self, a: usize, b: usize) {
+        let labels = match &self.analysis.run {
+            Some(run) => persona_lab::pipeline::merged_labels(&run.segmentation.labels, a, b),
+            None => return,
+        };
+        self.apply_labels(
+            labels,
+            format!("segments {a} and {b} merged by the analyst"),
+        );
+    }
+
+    /// Split segment `c` in two by k-means on its members (background).
+    pub fn split_segment(&mut self, c: usize) {
+        let (Some(run), Some(profile)) = (self.analysis.run.clone(), self.analysis.profile.clone())
+        else {
+            return;
+        };
+        let settings = self.analysis.cluster.run_settings();
+        self.cluster_task = Some(Task::spawn(
+            format!("Splitting segment {c}"),
+            self.repainter(),
+            move |job| {
+                let labels =
+                    persona_lab::pipeline::split_labels(&run, c, settings.params.seed, job)
+                        .map_err(|e| e.to_string())?;
+                persona_lab::pipeline::relabel(
+                    &run,
+                    &profile,
+                    &labels,
+                    format!("segment {c} split in two by the analyst"),
+                    &settings.silhouette,
+                    job,
+                )
+                .map_err(|e| e.to_string())
+            },
+        ));
+    }
+
+    fn apply_labels(&mut self, labels: Vec<usize>, note: String) {
+        let (Some(run), Some(profile)) = (self.analysis.run.clone(), self.analysis.profile.clone())
+        else {
+            return;
+        };
+        let sil = self.analysis.cluster.run_settings().silhouette;
+        self.cluster_task = Some(Task::spawn("Re-segmenting", self.repainter(), move |job| {
+            persona_lab::pipeline::relabel(&run, &profile, &labels, note, &sil, job)
+                .map_err(|e| e.to_string())
+        }));
+    }
+
     /// Feature previews for the current spec, in the background.
     pub fn run_preview(&mut self) {
         let (Some(profile), Some(spec)) =
@@ -305,22 +356,8 @@ impl PersonaApp {
             match r {
                 Ok(run) => {
                     self.ui_state.selection.clear();
-                    // Keep the strategist's persona texts when the segments are comparable (same k).
-                    let mut personas = run.suggested.clone();
-                    let same_k = self.analysis.run.as_ref().map(|r| r.segmentation.k)
-                        == Some(run.segmentation.k);
-                    if same_k {
-                        for p in &mut personas {
-                            if let Some(old) = self
-                                .analysis
-                                .personas
-                                .iter()
-                                .find(|o| o.segment == p.segment)
-                            {
-                                *p = old.clone();
-                            }
-                        }
-                    }
+                    let mut personas =
+                        carry_personas(self.analysis.run.as_deref(), &self.analysis.personas, &run);
                     if let Some(saved) = self.analysis.pending_personas.take()
                         && saved.len() == run.segmentation.k
                     {
@@ -569,4 +606,49 @@ impl eframe::App for PersonaApp {
         }
         self.show(ui);
     }
+}
+
+/// Persona texts the strategist edited follow their users into a new run: each new segment takes the
+/// edited persona of the old segment it overlaps most (each old persona used once, by the new segment
+/// holding most of its users). Unedited personas take the new suggestions.
+pub fn carry_personas(
+    old_run: Option<&ClusterRun>,
+    old: &[persona_lab::ruleset::Persona],
+    new_run: &ClusterRun,
+) -> Vec<persona_lab::ruleset::Persona> {
+    let mut out = new_run.suggested.clone();
+    let Some(old_run) = old_run else {
+        return out;
+    };
+    let (ol, nl) = (&old_run.segmentation.labels, &new_run.segmentation.labels);
+    if ol.len() != nl.len() {
+        return out;
+    }
+    let (ok, nk) = (old_run.segmentation.k, new_run.segmentation.k);
+    let mut overlap = vec![0usize; ok * nk];
+    for (&a, &b) in ol.iter().zip(nl) {
+        overlap[a * nk + b] += 1;
+    }
+    let mut taken = vec![false; nk];
+    for p in old {
+        let o = p.segment;
+        if o >= ok
+            || old_run
+                .suggested
+                .get(o)
+                .is_some_and(|s| s.name == p.name && s.description == p.description)
+        {
+            continue; // not edited
+        }
+        if let Some(b) = (0..nk)
+            .filter(|&b| !taken[b])
+            .max_by_key(|&b| overlap[o * nk + b])
+            && overlap[o * nk + b] > 0
+        {
+            taken[b] = true;
+            out[b].name = p.name.clone();
+            out[b].description = p.description.clone();
+        }
+    }
+    out
 }

@@ -12,6 +12,9 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         return;
     };
     ui.heading("Personas");
+    let k = run.segmentation.k;
+    let mut merge: Option<(usize, usize)> = None;
+    let mut split: Option<usize> = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (i, p) in app.analysis.personas.iter_mut().enumerate() {
             let prof = &run.profiles[p.segment.min(run.profiles.len() - 1)];
@@ -55,9 +58,35 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     "Traits: {}",
                     run.suggested[p.segment].traits.join("; ")
                 ));
+                ui.horizontal(|ui| {
+                    egui::ComboBox::new(("merge", i), format!("Merge segment {} into", p.segment))
+                        .selected_text("choose…")
+                        .show_ui(ui, |ui| {
+                            for other in (0..k).filter(|&o| o != p.segment) {
+                                if ui
+                                    .selectable_label(false, format!("segment {other}"))
+                                    .clicked()
+                                {
+                                    merge = Some((other, p.segment));
+                                }
+                            }
+                        });
+                    if ui
+                        .button(format!("Split segment {} in two", p.segment))
+                        .clicked()
+                    {
+                        split = Some(p.segment);
+                    }
+                });
             });
         }
     });
+    if let Some((a, b)) = merge {
+        app.merge_segments(a, b);
+    }
+    if let Some(c) = split {
+        app.split_segment(c);
+    }
 }
 
 pub fn export(app: &mut PersonaApp, ui: &mut egui::Ui) {

@@ -364,3 +364,51 @@ fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself()
     });
     h.get_by_label_contains("no usable features");
 }
+
+#[test]
+fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Personas").click();
+    h.run_ok();
+    h.state_mut().analysis.personas[0].name = "Window Shoppers".into();
+    let before = h.state().analysis.run.clone().unwrap();
+    h.get_by_label("Split segment 0 in two").click();
+    wait_for(&mut h, "the split", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 7)
+    });
+    let after = h.state().analysis.run.clone().unwrap();
+    assert_eq!(after.segmentation.sizes.iter().sum::<usize>(), 1967);
+    assert!(after.segmentation.inertia < before.segmentation.inertia);
+    // The edited name went with the larger half of its users.
+    assert!(
+        h.state()
+            .analysis
+            .personas
+            .iter()
+            .any(|p| p.name == "Window Shoppers")
+    );
+    h.state_mut().merge_segments(5, 6);
+    wait_for(&mut h, "the merge", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 6)
+    });
+    assert!(
+        h.state()
+            .analysis
+            .run
+            .as_ref()
+            .unwrap()
+            .segmentation
+            .notes
+            .iter()
+            .any(|n| n.contains("merged"))
+    );
+}
