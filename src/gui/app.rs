@@ -13,7 +13,7 @@ use persona_lab::pipeline::ClusterRun;
 
 use persona_lab::project::Project;
 
-use super::state::{Analysis, ClusterSettings, Message, View, ViewState};
+use super::state::{Analysis, ClusterSettings, Message, Snapshot, View, ViewState};
 use super::worker::Task;
 use super::{clusters_view, data_view, features_view, personas_view};
 
@@ -342,6 +342,7 @@ impl PersonaApp {
                         .unwrap_or_else(|| TransformSpec::default_for(&profile));
                     self.analysis.spec = Some(spec);
                     self.analysis.loaded = Some(Arc::new(loaded));
+                    self.ui_state.history.last = None;
                     self.analysis.profile = Some(Arc::new(profile));
                     self.analysis.run = None;
                     self.analysis.sweep = None;
@@ -365,6 +366,8 @@ impl PersonaApp {
                     }
                     self.analysis.personas = personas;
                     self.analysis.run = Some(Arc::new(run));
+                    // Results replacing persona suggestions are not an edit: no undo step.
+                    self.ui_state.history.last = Some(self.snapshot());
                 }
                 Err(e) if e == "cancelled" => {}
                 Err(e) => self.error(e),
@@ -456,6 +459,26 @@ impl PersonaApp {
                 {
                     self.save_project_dialog();
                 }
+                if ui
+                    .add_enabled(
+                        !self.ui_state.history.undo.is_empty(),
+                        egui::Button::new("Undo"),
+                    )
+                    .on_hover_text("Ctrl+Z")
+                    .clicked()
+                {
+                    self.undo();
+                }
+                if ui
+                    .add_enabled(
+                        !self.ui_state.history.redo.is_empty(),
+                        egui::Button::new("Redo"),
+                    )
+                    .on_hover_text("Ctrl+Shift+Z")
+                    .clicked()
+                {
+                    self.redo();
+                }
                 ui.separator();
                 for v in View::ALL {
                     let enabled = match v {
@@ -489,6 +512,8 @@ impl PersonaApp {
             }
             View::Export => personas_view::export(self, ui),
         });
+        let pointer_down = ui.ctx().input(|i| i.pointer.any_down());
+        self.record_history(pointer_down);
     }
 
     fn save_project_dialog(&mut self) {
@@ -501,11 +526,87 @@ impl PersonaApp {
         }
     }
 
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            spec: self.analysis.spec.clone(),
+            cluster: self.analysis.cluster.clone(),
+            personas: self.analysis.personas.clone(),
+        }
+    }
+
+    /// Record a history step when the undoable state changed (edits less than a second apart merge).
+    fn record_history(&mut self, pointer_down: bool) {
+        let now = self.snapshot();
+        let h = &mut self.ui_state.history;
+        match &h.last {
+            None => h.last = Some(now),
+            Some(last) if *last != now && !pointer_down => {
+                let recent = h
+                    .last_change
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+                if !recent {
+                    h.undo.push(last.clone());
+                    h.redo.clear();
+                }
+                h.last = Some(now);
+                h.last_change = Some(Instant::now());
+            }
+            _ => {}
+        }
+    }
+
+    fn restore(&mut self, s: Snapshot) {
+        let rerun = s.spec != self.analysis.spec || s.cluster != self.analysis.cluster;
+        self.analysis.spec = s.spec.clone();
+        self.analysis.cluster = s.cluster.clone();
+        if self
+            .analysis
+            .run
+            .as_ref()
+            .is_some_and(|r| r.segmentation.k == s.personas.len())
+        {
+            self.analysis.personas = s.personas.clone();
+        } else {
+            self.analysis.pending_personas = Some(s.personas.clone());
+        }
+        // The state as it now is (persona texts may wait for the re-run): not a new edit.
+        self.ui_state.history.last = Some(self.snapshot());
+        self.ui_state.history.last_change = None;
+        if rerun {
+            self.settings_changed();
+        }
+    }
+
+    pub fn undo(&mut self) {
+        if let Some(prev) = self.ui_state.history.undo.pop() {
+            let now = self.snapshot();
+            self.ui_state.history.redo.push(now);
+            self.restore(prev);
+        }
+    }
+
+    pub fn redo(&mut self) {
+        if let Some(next) = self.ui_state.history.redo.pop() {
+            let now = self.snapshot();
+            self.ui_state.history.undo.push(now);
+            self.restore(next);
+        }
+    }
+
     /// Ctrl+O opens an export, Ctrl+S saves the project (asking where the first time).
     fn shortcuts(&mut self, ui: &mut egui::Ui) {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
         let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+        let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+        let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        // Redo first: Ctrl+Shift+Z also matches the Ctrl+Z shortcut's modifiers.
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&redo)) {
+            self.redo();
+        }
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&undo)) {
+            self.undo();
+        }
         if ui.ctx().input_mut(|i| i.consume_shortcut(&open))
             && let Some(p) = rfd::FileDialog::new().pick_file()
         {

@@ -131,6 +131,23 @@ impl Chart {
     }
 }
 
+/// The undoable part of the analysis: settings and persona texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub spec: Option<TransformSpec>,
+    pub cluster: ClusterSettings,
+    pub personas: Vec<Persona>,
+}
+
+/// Undo and redo stacks of snapshots; edits within a second of each other count as one step.
+#[derive(Debug, Default)]
+pub struct History {
+    pub undo: Vec<Snapshot>,
+    pub redo: Vec<Snapshot>,
+    pub last: Option<Snapshot>,
+    pub last_change: Option<std::time::Instant>,
+}
+
 /// What the window shows: GUI state only.
 pub struct ViewState {
     pub view: View,
@@ -147,6 +164,7 @@ pub struct ViewState {
     pub use_tsne: bool,
     /// Users selected in any chart (row indices of the run's matrix), shown everywhere.
     pub selection: Vec<usize>,
+    pub history: History,
 }
 
 impl Default for ViewState {
@@ -160,6 +178,7 @@ impl Default for ViewState {
             dendro_leaves: 30,
             use_tsne: false,
             selection: Vec::new(),
+            history: History::default(),
         }
     }
 }

@@ -412,3 +412,42 @@ fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
             .any(|n| n.contains("merged"))
     );
 }
+
+#[test]
+fn undo_and_redo_restore_settings_and_persona_names() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let original = h.state().analysis.personas[2].name.clone();
+    h.state_mut().analysis.personas[2].name = "Deal Hunters".into();
+    h.step();
+    h.state_mut().ui_state.history.last_change = None; // a separate step, not merged with the next
+    h.state_mut().analysis.cluster.k = 4;
+    h.state_mut().settings_changed();
+    h.step();
+    wait_for(&mut h, "k = 4", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 4)
+    });
+    h.state_mut().ui_state.history.last_change = None;
+    h.get_by_label("Undo").click();
+    h.step();
+    assert_eq!(h.state().analysis.cluster.k, 6);
+    wait_for(&mut h, "k = 6 again", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 6)
+    });
+    assert_eq!(h.state().analysis.personas[2].name, "Deal Hunters");
+    h.state_mut().ui_state.history.last_change = None;
+    h.get_by_label("Undo").click();
+    h.step();
+    assert_eq!(h.state().analysis.personas[2].name, original);
+    h.get_by_label("Redo").click();
+    h.step();
+    assert_eq!(h.state().analysis.personas[2].name, "Deal Hunters");
+}
