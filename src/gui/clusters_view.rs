@@ -96,6 +96,7 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let s = &run.silhouette;
     let seg = &run.segmentation;
     let selected = selected_mask(app, run.matrix.n_rows);
+    let ink = ui.visuals().strong_text_color();
     if ui
         .button("Select users with a negative silhouette")
         .on_hover_text("They sit closer, on average, to another segment than to their own")
@@ -137,11 +138,7 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                         Bar::new(b.position, b.value)
                             .width(b.users as f64)
                             .name(name)
-                            .fill(if any_selected {
-                                Color32::BLACK
-                            } else {
-                                colour(c)
-                            })
+                            .fill(if any_selected { ink } else { colour(c) })
                             .stroke(egui::Stroke::NONE)
                     })
                     .collect();
@@ -286,6 +283,8 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     ui.label(caption);
     let selected = selected_mask(app, n);
     let users = &run.matrix.users;
+    // Markers drawn over the segments' colours: the text colour, visible in both themes.
+    let ink = ui.visuals().strong_text_color();
     let resp = Plot::new("scatter")
         .legend(Legend::default())
         .allow_boxed_zoom(false)
@@ -317,7 +316,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                         .shape(egui_plot::MarkerShape::Circle)
                         .filled(false)
                         .radius(4.0)
-                        .color(Color32::BLACK),
+                        .color(ink),
                 );
             }
             if !app.ui_state.use_tsne {
@@ -331,7 +330,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                     Points::new("centroids", cents)
                         .shape(egui_plot::MarkerShape::Diamond)
                         .radius(7.0)
-                        .color(Color32::BLACK),
+                        .color(ink),
                 );
             }
             let r = p.response().clone();
