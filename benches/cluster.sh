@@ -16,7 +16,7 @@ data=benches/data
 mkdir -p "$data"
 [ -f $data/km_1m.f64 ] || python3 benches/peers/cluster_data.py 1000000 10 $data/km_1m.f64
 [ -f $data/c_20k.f64 ] || python3 benches/peers/cluster_data.py 20000 10 $data/c_20k.f64 $data/c_20k.u32
-bin=$(cargo bench --bench cluster --no-run --message-format=json 2>/dev/null |
+bin=$(cargo build --release --bench cluster --message-format=json 2>/dev/null |
   python3 -c 'import sys,json
 for l in sys.stdin:
     m = json.loads(l)

@@ -30,6 +30,8 @@ pub struct PersonaApp {
     pub preview_task: Option<Task<features_view::Preview>>,
     /// Cached feature previews (GUI cache, recomputed when the spec changes).
     pub preview: Option<Arc<features_view::Preview>>,
+    /// Where unsaved work is autosaved (None: no autosave, e.g. in tests that do not ask for it).
+    pub recovery_path: Option<PathBuf>,
     repaint: Option<egui::Context>,
 }
 
@@ -44,6 +46,7 @@ impl PersonaApp {
             tsne_task: None,
             preview_task: None,
             preview: None,
+            recovery_path: None,
             repaint: None,
         };
         if let Some(f) = file {
@@ -73,6 +76,55 @@ impl PersonaApp {
             error: false,
             text: text.into(),
         });
+    }
+
+    /// Autosave unsaved work to `path` every few seconds; a file left there by a crash is offered back.
+    pub fn with_recovery(mut self, path: PathBuf) -> Self {
+        if path.exists() {
+            self.ui_state.recovery_offer = Some(path.clone());
+        }
+        self.recovery_path = Some(path);
+        self
+    }
+
+    /// The default recovery file: `$XDG_DATA_HOME/persona-lab/recovery.plab` (or under ~/.local/share).
+    pub fn default_recovery_path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+        Some(base.join("persona-lab").join("recovery.plab"))
+    }
+
+    /// Unsaved changes: settings or persona texts differ from the last save / open.
+    pub fn dirty(&self) -> bool {
+        self.analysis.run.is_some() && self.ui_state.saved.as_ref() != Some(&self.snapshot())
+    }
+
+    /// Write the recovery file now (when there is something unsaved).
+    pub fn autosave(&mut self) {
+        self.ui_state.last_autosave = Some(Instant::now());
+        let Some(path) = self.recovery_path.clone() else {
+            return;
+        };
+        if !self.dirty() {
+            return;
+        }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = self
+            .project()
+            .and_then(|p| p.write(&path).map_err(|e| e.to_string()))
+        {
+            self.error(format!("autosave failed: {e}"));
+            self.recovery_path = None; // say it once
+        }
+    }
+
+    fn clear_recovery(&mut self) {
+        if let Some(p) = &self.recovery_path {
+            let _ = std::fs::remove_file(p);
+        }
     }
 
     /// Load an export in the background (and compute its profile).
@@ -125,7 +177,11 @@ impl PersonaApp {
             .project()
             .and_then(|p| p.write(&path).map_err(|e| e.to_string()))
         {
-            Ok(()) => self.analysis.project_path = Some(path),
+            Ok(()) => {
+                self.analysis.project_path = Some(path);
+                self.ui_state.saved = Some(self.snapshot());
+                self.clear_recovery();
+            }
             Err(e) => self.error(e),
         }
     }
@@ -343,6 +399,7 @@ impl PersonaApp {
                     self.analysis.spec = Some(spec);
                     self.analysis.loaded = Some(Arc::new(loaded));
                     self.ui_state.history.last = None;
+                    self.ui_state.saved = None;
                     self.analysis.profile = Some(Arc::new(profile));
                     self.analysis.run = None;
                     self.analysis.sweep = None;
@@ -368,6 +425,10 @@ impl PersonaApp {
                     self.analysis.run = Some(Arc::new(run));
                     // Results replacing persona suggestions are not an edit: no undo step.
                     self.ui_state.history.last = Some(self.snapshot());
+                    if self.ui_state.saved.is_none() {
+                        // Just loaded (or opened from a project): nothing to save yet.
+                        self.ui_state.saved = Some(self.snapshot());
+                    }
                 }
                 Err(e) if e == "cancelled" => {}
                 Err(e) => self.error(e),
@@ -426,6 +487,15 @@ impl PersonaApp {
                 .request_repaint_after(at.saturating_duration_since(Instant::now()));
         }
         self.shortcuts(ui);
+        if self
+            .ui_state
+            .last_autosave
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(10))
+        {
+            self.autosave();
+        }
+        self.recovery_bar(ui);
+        self.quit_dialog(ui);
         egui::Panel::top("nav").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong("Persona Lab");
@@ -514,6 +584,66 @@ impl PersonaApp {
         });
         let pointer_down = ui.ctx().input(|i| i.pointer.any_down());
         self.record_history(pointer_down);
+    }
+
+    fn recovery_bar(&mut self, ui: &mut egui::Ui) {
+        let Some(path) = self.ui_state.recovery_offer.clone() else {
+            return;
+        };
+        egui::Panel::top("recovery").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label("Unsaved work from a session that did not close cleanly was found.");
+                if ui.button("Restore unsaved work").clicked() {
+                    self.ui_state.recovery_offer = None;
+                    self.open_project(path.clone());
+                    // A restored analysis is unsaved until the user saves it somewhere.
+                    self.analysis.project_path = None;
+                }
+                if ui.button("Discard it").clicked() {
+                    self.ui_state.recovery_offer = None;
+                    let _ = std::fs::remove_file(&path);
+                }
+            });
+        });
+    }
+
+    /// Closing with unsaved changes asks first.
+    fn quit_dialog(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.ui_state.allow_close
+            && self.dirty()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.ui_state.confirm_quit = true;
+        }
+        if !self.ui_state.confirm_quit {
+            return;
+        }
+        egui::Window::new("Unsaved changes")
+            .collapsible(false)
+            .resizable(false)
+            .show(&ctx, |ui| {
+                ui.label("Save the project before closing?");
+                ui.horizontal(|ui| {
+                    if ui.button("Save…").clicked() {
+                        self.ui_state.confirm_quit = false;
+                        match self.analysis.project_path.clone() {
+                            Some(p) => self.save_project(p),
+                            None => self.save_project_dialog(),
+                        }
+                    }
+                    if ui.button("Close without saving").clicked() {
+                        self.ui_state.confirm_quit = false;
+                        self.ui_state.allow_close = true;
+                        self.clear_recovery();
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    }
+                    if ui.button("Keep working").clicked() {
+                        self.ui_state.confirm_quit = false;
+                    }
+                });
+            });
     }
 
     fn save_project_dialog(&mut self) {
@@ -692,6 +822,13 @@ impl PersonaApp {
 }
 
 impl eframe::App for PersonaApp {
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // A clean exit leaves no recovery file unless there is unsaved work.
+        if !self.dirty() {
+            self.clear_recovery();
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         // Files dropped onto the window open like File > Open.
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| {

@@ -31,7 +31,13 @@ pub fn run(file: Option<PathBuf>) -> Result<(), String> {
     eframe::run_native(
         "Persona Lab",
         options,
-        Box::new(move |_cc| Ok(Box::new(app::PersonaApp::new(file)))),
+        Box::new(move |_cc| {
+            let app = app::PersonaApp::new(file);
+            Ok(Box::new(match app::PersonaApp::default_recovery_path() {
+                Some(p) => app.with_recovery(p),
+                None => app,
+            }))
+        }),
     )
     .map_err(|e| {
         format!(

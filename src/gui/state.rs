@@ -165,6 +165,14 @@ pub struct ViewState {
     /// Users selected in any chart (row indices of the run's matrix), shown everywhere.
     pub selection: Vec<usize>,
     pub history: History,
+    /// The undoable state when the project was last saved or opened (unsaved changes = different).
+    pub saved: Option<Snapshot>,
+    /// A recovery file from a session that did not end cleanly, offered on start.
+    pub recovery_offer: Option<PathBuf>,
+    pub last_autosave: Option<std::time::Instant>,
+    /// The close button was pressed with unsaved changes: ask first.
+    pub confirm_quit: bool,
+    pub allow_close: bool,
 }
 
 impl Default for ViewState {
@@ -179,6 +187,11 @@ impl Default for ViewState {
             use_tsne: false,
             selection: Vec::new(),
             history: History::default(),
+            saved: None,
+            recovery_offer: None,
+            last_autosave: None,
+            confirm_quit: false,
+            allow_close: false,
         }
     }
 }

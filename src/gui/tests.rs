@@ -451,3 +451,46 @@ fn undo_and_redo_restore_settings_and_persona_names() {
     h.step();
     assert_eq!(h.state().analysis.personas[2].name, "Deal Hunters");
 }
+
+#[test]
+fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let recovery = dir.path().join("recovery.plab");
+    let mut h = harness(PersonaApp::new(Some(sample_path())).with_recovery(recovery.clone()));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    assert!(!h.state().dirty(), "nothing changed yet");
+    h.state_mut().analysis.cluster.k = 3;
+    h.state_mut().analysis.personas[0].name = "Loyalists".into();
+    h.state_mut().settings_changed();
+    wait_for(&mut h, "k = 3", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 3)
+    });
+    assert!(h.state().dirty());
+    h.state_mut().autosave();
+    assert!(recovery.exists());
+    drop(h); // the "crash": no save, no clean exit
+
+    let mut h = harness(PersonaApp::new(None).with_recovery(recovery.clone()));
+    h.step();
+    h.get_by_label("Restore unsaved work").click();
+    wait_for(&mut h, "the restored analysis", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    assert_eq!(h.state().analysis.run.as_ref().unwrap().segmentation.k, 3);
+    assert!(
+        h.state()
+            .analysis
+            .personas
+            .iter()
+            .any(|p| p.name == "Loyalists")
+    );
+    // Saving it for real removes the recovery file.
+    let saved = dir.path().join("saved.plab");
+    h.state_mut().save_project(saved.clone());
+    assert!(saved.exists() && !recovery.exists());
+    assert!(!h.state().dirty());
+}
