@@ -38,6 +38,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         return;
     };
     ui.separator();
+    mapping(app, &loaded, ui);
+    ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("summary")
         .max_height(ui.available_height() * 0.5)
@@ -73,4 +75,58 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     }
                 });
         });
+}
+
+/// Column-role drop-downs: every role can be pointed at any column of the export (or unmapped); Reload
+/// reads the file again with the corrected mapping.
+fn mapping(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut egui::Ui) {
+    use persona_lab::data::Role;
+    // All columns of the export: the mapped ones and the ones left out.
+    let mut columns: Vec<String> = Role::ALL
+        .iter()
+        .filter_map(|r| loaded.mapping.get(*r).map(str::to_string))
+        .chain(loaded.left_out.iter().map(|l| l.column.clone()))
+        .collect();
+    columns.sort();
+    columns.dedup();
+    let mut roles = app.analysis.load_options.roles.clone();
+    ui.horizontal_wrapped(|ui| {
+        ui.strong("Column roles:");
+        for role in Role::ALL {
+            let current = roles
+                .get(role)
+                .map(|c| {
+                    if c.is_empty() {
+                        None
+                    } else {
+                        Some(c.to_string())
+                    }
+                })
+                .unwrap_or_else(|| loaded.mapping.get(role).map(str::to_string));
+            let mut chosen = current.clone();
+            egui::ComboBox::new(("role", role.label()), role.label())
+                .selected_text(chosen.clone().unwrap_or_else(|| "(none)".into()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut chosen, None, "(none)");
+                    for c in &columns {
+                        ui.selectable_value(&mut chosen, Some(c.clone()), c);
+                    }
+                });
+            if chosen != current {
+                // An explicit empty column unmaps a detected role.
+                roles.set(role, Some(chosen.unwrap_or_default()));
+            }
+        }
+        if roles != app.analysis.load_options.roles {
+            app.analysis.load_options.roles = roles.clone();
+        }
+        let pending = app.analysis.load_options.roles != persona_lab::data::RoleMapping::default();
+        if ui
+            .add_enabled(pending, egui::Button::new("Reload with this mapping"))
+            .clicked()
+            && let Some(src) = app.analysis.source.clone()
+        {
+            app.open(src);
+        }
+    });
 }

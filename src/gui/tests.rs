@@ -494,3 +494,23 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     assert!(saved.exists() && !recovery.exists());
     assert!(!h.state().dirty());
 }
+
+#[test]
+fn a_role_can_be_remapped_from_the_data_view() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    assert_eq!(h.state().analysis.profile.as_ref().unwrap().n_users(), 1967);
+    // Unmap the consent column: users without consent are no longer dropped.
+    h.get_by_label("consent").click();
+    h.run_ok();
+    h.get_by_label("(none)").click();
+    h.run_ok();
+    h.get_by_label("Reload with this mapping").click();
+    wait_for(&mut h, "the reload", |a| {
+        idle(a)
+            && a.analysis
+                .profile
+                .as_ref()
+                .is_some_and(|p| p.n_users() == 2000)
+    });
+}
