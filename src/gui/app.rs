@@ -397,6 +397,7 @@ impl PersonaApp {
                         .take()
                         .unwrap_or_else(|| TransformSpec::default_for(&profile));
                     self.analysis.spec = Some(spec);
+                    self.analysis.summary = Some(crate::cli::summary::load_summary(&loaded));
                     self.analysis.loaded = Some(Arc::new(loaded));
                     self.ui_state.history.last = None;
                     self.ui_state.saved = None;

@@ -16,7 +16,7 @@ use super::state::Chart;
 /// Bars drawn at most in the silhouette plot; above, consecutive users share a bar.
 const MAX_SIL_BARS: usize = 1500;
 /// Points drawn at most in the scatter plot.
-const MAX_SCATTER: usize = 50_000;
+const MAX_SCATTER: usize = 40_000;
 
 pub fn colour(c: usize) -> Color32 {
     let [r, g, b] = cluster_rgb(c);

@@ -44,7 +44,9 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .id_salt("summary")
         .max_height(ui.available_height() * 0.5)
         .show(ui, |ui| {
-            ui.label(RichText::new(crate::cli::summary::load_summary(&loaded)).monospace());
+            if let Some(text) = &app.analysis.summary {
+                ui.label(RichText::new(text).monospace());
+            }
         });
     ui.separator();
     let df = &loaded.table;

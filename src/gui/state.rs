@@ -29,6 +29,8 @@ pub struct Analysis {
     pub pending_personas: Option<Vec<Persona>>,
     /// Where the project was last saved or opened from.
     pub project_path: Option<PathBuf>,
+    /// The load summary text (computed once per load: it counts users).
+    pub summary: Option<String>,
     /// t-SNE of the current run's matrix (recomputed on demand; tied to the run it was made from).
     pub tsne: Option<(Arc<ClusterRun>, Arc<Tsne>)>,
 }
