@@ -16,6 +16,16 @@ pub struct FeatureStat {
     pub mean: f64,
     pub median: f64,
     pub z: f64,
+    /// Quartiles and Tukey whiskers (the most extreme values within 1.5 IQR of the box), raw units:
+    /// what a box plot of the feature by cluster draws.
+    #[serde(default)]
+    pub q1: f64,
+    #[serde(default)]
+    pub q3: f64,
+    #[serde(default)]
+    pub whisker_low: f64,
+    #[serde(default)]
+    pub whisker_high: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,11 +80,28 @@ pub fn profiles(
             } else {
                 0.0
             };
+            let (q1, q3) = (quantile(m, 0.25), quantile(m, 0.75));
+            let iqr = q3 - q1;
+            let whisker_low = m
+                .iter()
+                .copied()
+                .find(|&v| v >= q1 - 1.5 * iqr)
+                .unwrap_or(q1);
+            let whisker_high = m
+                .iter()
+                .rev()
+                .copied()
+                .find(|&v| v <= q3 + 1.5 * iqr)
+                .unwrap_or(q3);
             out[c].features.push(FeatureStat {
                 feature: f.id.clone(),
                 mean: m.iter().sum::<f64>() / size,
                 median: quantile(m, 0.5),
                 z,
+                q1,
+                q3,
+                whisker_low,
+                whisker_high,
             });
         }
     }

@@ -32,6 +32,9 @@ pub struct PersonaApp {
     pub preview: Option<Arc<features_view::Preview>>,
     /// Where unsaved work is autosaved (None: no autosave, e.g. in tests that do not ask for it).
     pub recovery_path: Option<PathBuf>,
+    /// Where the recent-files list is kept (None: not kept).
+    pub recent_path: Option<PathBuf>,
+    pub recent: Vec<PathBuf>,
     repaint: Option<egui::Context>,
 }
 
@@ -47,6 +50,8 @@ impl PersonaApp {
             preview_task: None,
             preview: None,
             recovery_path: None,
+            recent_path: None,
+            recent: Vec::new(),
             repaint: None,
         };
         if let Some(f) = file {
@@ -85,6 +90,44 @@ impl PersonaApp {
         }
         self.recovery_path = Some(path);
         self
+    }
+
+    /// Keep a recent-files list in `path` (one path per line, newest first).
+    pub fn with_recent(mut self, path: PathBuf) -> Self {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            self.recent = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        self.recent_path = Some(path);
+        self
+    }
+
+    fn remember(&mut self, file: &std::path::Path) {
+        let Some(store) = self.recent_path.clone() else {
+            return;
+        };
+        let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        self.recent.retain(|p| p != &file);
+        self.recent.insert(0, file);
+        self.recent.truncate(8);
+        let text: String = self
+            .recent
+            .iter()
+            .map(|p| format!("{}\n", p.display()))
+            .collect();
+        if let Some(dir) = store.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = persona_lab::output::write_atomic(&store, |w| {
+            w.write_all(text.as_bytes())
+                .map_err(|source| persona_lab::error::WriteError::Io {
+                    path: store.clone(),
+                    source,
+                })
+        });
     }
 
     /// The default recovery file: `$XDG_DATA_HOME/persona-lab/recovery.plab` (or under ~/.local/share).
@@ -133,6 +176,7 @@ impl PersonaApp {
             t.cancel();
         }
         self.analysis.source = Some(path.clone());
+        self.remember(&path);
         let opts = self.analysis.load_options.clone();
         let cfg = self.analysis.feature_config.clone();
         self.load_task = Some(Task::spawn(

@@ -88,7 +88,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         Chart::Dendrogram => dendrogram(app, &run, ui),
         Chart::Scatter => scatter(app, &run, ui),
         Chart::Sweep => sweep(app, ui),
-        Chart::Profiles => profiles(&run, ui),
+        Chart::Profiles => profiles(app, &run, ui),
     }
 }
 
@@ -554,7 +554,45 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         });
 }
 
-fn profiles(run: &ClusterRun, ui: &mut egui::Ui) {
+fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
+    let names: Vec<String> = run.fitted.features.iter().map(|f| f.id.clone()).collect();
+    if names.is_empty() {
+        return;
+    }
+    let j = app.ui_state.box_feature.min(names.len() - 1);
+    let mut chosen = j;
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("Box plot of")
+            .selected_text(&names[j])
+            .show_ui(ui, |ui| {
+                for (i, n) in names.iter().enumerate() {
+                    ui.selectable_value(&mut chosen, i, n);
+                }
+            });
+        ui.label("by segment (box: quartiles; whiskers: 1.5 IQR; raw units)");
+    });
+    app.ui_state.box_feature = chosen;
+    let boxes: Vec<egui_plot::BoxElem> = run
+        .profiles
+        .iter()
+        .map(|p| {
+            let s = &p.features[chosen];
+            egui_plot::BoxElem::new(
+                p.id as f64,
+                egui_plot::BoxSpread::new(s.whisker_low, s.q1, s.median, s.q3, s.whisker_high),
+            )
+            .name(format!("segment {}", p.id))
+            .fill(colour(p.id).gamma_multiply(0.5))
+            .stroke(egui::Stroke::new(1.5, colour(p.id)))
+        })
+        .collect();
+    Plot::new("boxplot")
+        .height(ui.available_height() * 0.45)
+        .x_axis_label("segment")
+        .y_axis_label(names[chosen].clone())
+        .show(ui, |p| {
+            p.add(egui_plot::BoxPlot::new(names[chosen].clone(), boxes));
+        });
     ui.label("Mean of each feature per segment as a z-score against all users (blue below, orange above).");
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("profiles").striped(false).show(ui, |ui| {

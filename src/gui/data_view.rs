@@ -25,6 +25,24 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         if ui.button("Open the bundled sample").clicked() {
             app.open(sample_path());
         }
+        let mut pick = None;
+        ui.add_enabled_ui(!app.recent.is_empty(), |ui| {
+            egui::ComboBox::from_label("Recent files")
+                .selected_text("open…")
+                .show_ui(ui, |ui| {
+                    for p in &app.recent {
+                        if ui
+                            .selectable_label(false, p.display().to_string())
+                            .clicked()
+                        {
+                            pick = Some(p.clone());
+                        }
+                    }
+                });
+        });
+        if let Some(p) = pick {
+            app.open(p);
+        }
     });
     if let Some(src) = &app.analysis.source {
         ui.label(format!("Source: {}", src.display()));

@@ -32,11 +32,16 @@ pub fn run(file: Option<PathBuf>) -> Result<(), String> {
         "Persona Lab",
         options,
         Box::new(move |_cc| {
-            let app = app::PersonaApp::new(file);
-            Ok(Box::new(match app::PersonaApp::default_recovery_path() {
-                Some(p) => app.with_recovery(p),
-                None => app,
-            }))
+            let mut app = app::PersonaApp::new(None);
+            if let Some(p) = app::PersonaApp::default_recovery_path() {
+                app = app
+                    .with_recent(p.with_file_name("recent.txt"))
+                    .with_recovery(p);
+            }
+            if let Some(f) = file {
+                app.open(f);
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| {

@@ -162,6 +162,8 @@ pub struct ViewState {
     pub rerun_at: Option<std::time::Instant>,
     /// Dendrogram: how many top clusters are drawn.
     pub dendro_leaves: usize,
+    /// Profiles: the feature whose box plot by segment is shown.
+    pub box_feature: usize,
     /// Scatter: t-SNE instead of PCA.
     pub use_tsne: bool,
     /// Users selected in any chart (row indices of the run's matrix), shown everywhere.
@@ -186,6 +188,7 @@ impl Default for ViewState {
             messages: Vec::new(),
             rerun_at: None,
             dendro_leaves: 30,
+            box_feature: 0,
             use_tsne: false,
             selection: Vec::new(),
             history: History::default(),

@@ -63,6 +63,20 @@ fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
     h.run_ok();
     assert_eq!(h.state().ui_state.chart, Chart::Profiles);
     h.get_by_label("sessions");
+    h.get_by_label_contains("by segment (box: quartiles");
+    for p in &run.profiles {
+        for s in &p.features {
+            assert!(
+                s.whisker_low <= s.q1
+                    && s.q1 <= s.median
+                    && s.median <= s.q3
+                    && s.q3 <= s.whisker_high,
+                "segment {} {}: {s:?}",
+                p.id,
+                s.feature
+            );
+        }
+    }
 
     h.get_by_label("Sweep k").click();
     wait_for(&mut h, "the sweep", |a| {
@@ -513,4 +527,28 @@ fn a_role_can_be_remapped_from_the_data_view() {
                 .as_ref()
                 .is_some_and(|p| p.n_users() == 2000)
     });
+}
+
+#[test]
+fn opened_files_are_remembered_in_the_recent_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("recent.txt");
+    let mut h = harness(PersonaApp::new(None).with_recent(store.clone()));
+    h.state_mut().open(sample_path());
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let sample = sample_path().canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap().trim(),
+        sample.display().to_string()
+    );
+    // A new session lists it and opens it from the list.
+    let mut h = harness(PersonaApp::new(None).with_recent(store));
+    h.step();
+    h.get_by_label("Recent files").click();
+    h.run_ok();
+    h.get_by_label(&sample.display().to_string()).click();
+    wait_for(&mut h, "the recent file", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    assert_eq!(h.state().analysis.source.as_deref(), Some(sample.as_path()));
 }
