@@ -612,9 +612,9 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                 for s in &p.features {
                     let z = s.z.clamp(-2.0, 2.0) / 2.0;
                     let bg = if z >= 0.0 {
-                        Color32::from_rgba_unmultiplied(230, 159, 0, (z * 200.0) as u8)
+                        Color32::from_rgba_unmultiplied(230, 159, 0, (z * 140.0) as u8)
                     } else {
-                        Color32::from_rgba_unmultiplied(0, 114, 178, (-z * 200.0) as u8)
+                        Color32::from_rgba_unmultiplied(0, 114, 178, (-z * 140.0) as u8)
                     };
                     egui::Frame::new().fill(bg).show(ui, |ui| {
                         ui.label(format!("{:+.2}", s.z))

@@ -229,7 +229,10 @@ fn hist(ui: &mut egui::Ui, name: &str, (lo, w, counts): &Hist, height: f32) {
         .height(height.max(80.0))
         .legend(Legend::default())
         .allow_scroll(false)
-        .show(ui, |p| p.add(BarChart::new(name, bars)));
+        // `add` does not pick a colour for a bar chart the way `line` does: give it one.
+        .show(ui, |p| {
+            p.add(BarChart::new(name, bars).color(Color32::from_rgb(0, 114, 178)))
+        });
 }
 
 fn correlation(ui: &mut egui::Ui, p: &Preview) {
@@ -246,7 +249,7 @@ fn correlation(ui: &mut egui::Ui, p: &Preview) {
                 ui.label(format!("{} {}", a + 1, p.corr_names[a]));
                 for b in 0..d {
                     let r = p.corr[a * d + b];
-                    let alpha = (r.abs().min(1.0) * 220.0) as u8;
+                    let alpha = (r.abs().min(1.0) * 150.0) as u8;
                     let bg = if r >= 0.0 {
                         Color32::from_rgba_unmultiplied(230, 159, 0, alpha)
                     } else {

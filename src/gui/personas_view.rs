@@ -33,8 +33,12 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 });
                 ui.horizontal(|ui| {
                     let l = ui.label("Name");
-                    ui.add(egui::TextEdit::singleline(&mut p.name).id_salt(("persona_name", i)))
-                        .labelled_by(l.id);
+                    ui.add(
+                        egui::TextEdit::singleline(&mut p.name)
+                            .id_salt(("persona_name", i))
+                            .desired_width(420.0),
+                    )
+                    .labelled_by(l.id);
                     let suggested = &run.suggested[p.segment].name;
                     if &p.name != suggested
                         && ui
@@ -50,6 +54,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     ui.add(
                         egui::TextEdit::multiline(&mut p.description)
                             .desired_rows(2)
+                            .desired_width(420.0)
                             .id_salt(("persona_desc", i)),
                     )
                     .labelled_by(l.id);
