@@ -143,6 +143,44 @@ pub fn dendrogram_layout(d: &Dendrogram, p: usize) -> DendroLayout {
     DendroLayout { links, leaves }
 }
 
+/// The leaves (users) under a dendrogram node, in drawing order.
+pub fn leaves_under(d: &Dendrogram, node: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(x) = stack.pop() {
+        if x < d.n {
+            out.push(x);
+        } else if let Some(m) = d.merges.get(x - d.n) {
+            stack.push(m.b);
+            stack.push(m.a);
+        }
+    }
+    out
+}
+
+/// The drawn link whose horizontal bar is nearest to a point (in plot units scaled to pixels by
+/// `scale`), if one is within `max_px`.
+pub fn link_at(
+    layout: &DendroLayout,
+    x: f64,
+    y: f64,
+    scale: [f64; 2],
+    max_px: f64,
+) -> Option<usize> {
+    layout
+        .links
+        .iter()
+        .map(|l| {
+            let cx = x.clamp(l.x_left.min(l.x_right), l.x_left.max(l.x_right));
+            let dx = (x - cx) * scale[0];
+            let dy = (y - l.height) * scale[1];
+            (l.node, dx * dx + dy * dy)
+        })
+        .filter(|(_, d2)| *d2 <= max_px * max_px)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(node, _)| node)
+}
+
 /// The height at which cutting gives `k` clusters: midway between the merge that would leave k-1 and
 /// the one before it.
 pub fn cut_height_for_k(d: &Dendrogram, k: usize) -> f64 {
@@ -264,6 +302,18 @@ mod tests {
         assert_eq!(cut.links.len(), 1);
         assert_eq!(cut_height_for_k(&tree(), 2), 3.5);
         assert_eq!(tree().k_at_height(cut_height_for_k(&tree(), 3)), 3);
+    }
+
+    #[test]
+    fn a_branch_holds_the_leaves_below_it() {
+        let t = tree();
+        assert_eq!(leaves_under(&t, 4), vec![0, 1]);
+        assert_eq!(leaves_under(&t, 6), vec![0, 1, 2, 3]);
+        assert_eq!(leaves_under(&t, 2), vec![2]);
+        let layout = dendrogram_layout(&t, 4);
+        // The bar of node 5 (leaves 2 and 3) is at height 2 between x = 2 and 3.
+        assert_eq!(link_at(&layout, 2.5, 2.05, [100.0, 100.0], 10.0), Some(5));
+        assert_eq!(link_at(&layout, 2.5, 3.5, [100.0, 100.0], 10.0), None);
     }
 
     #[test]

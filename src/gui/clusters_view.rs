@@ -166,7 +166,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
             egui::Slider::new(&mut app.ui_state.dendro_leaves, 2..=100.min(d.n))
                 .text("top clusters drawn"),
         );
-        ui.label("Drag in the chart to move the cut line; k follows.");
+        ui.label("Drag in the chart to move the cut line (k follows); right-click a branch to select its users.");
     });
     let layout = charts::dendrogram_layout(d, app.ui_state.dendro_leaves);
     let k = app.analysis.cluster.k;
@@ -200,13 +200,33 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                 p.line(Line::new("", PlotPoints::new(pts)).color(colour));
             }
             p.hline(HLine::new(format!("cut: k = {k}"), cut).color(Color32::RED));
-            if p.response().dragged() || p.response().clicked() {
-                p.pointer_coordinate().map(|c| c.y)
+            let r = p.response().clone();
+            let pointer = p.pointer_coordinate();
+            let scale = p.transform().dpos_dvalue();
+            let cut_to = if r.dragged_by(egui::PointerButton::Primary) || r.clicked() {
+                pointer.map(|c| c.y)
             } else {
                 None
-            }
+            };
+            // A right click on a branch selects the users under it.
+            let branch = if r.secondary_clicked() {
+                pointer.and_then(|c| charts::link_at(&layout, c.x, c.y, scale, 8.0))
+            } else {
+                None
+            };
+            (cut_to, branch)
         });
-    if let Some(y) = resp.inner {
+    let (cut_to, branch) = resp.inner;
+    if let Some(node) = branch {
+        if run.segmentation.fitted_on.is_none() {
+            app.ui_state.selection = charts::leaves_under(d, node);
+        } else {
+            app.warn(
+                "the tree was built on a sample: select users on the scatter or silhouette plot",
+            );
+        }
+    }
+    if let Some(y) = cut_to {
         let new_k = d.k_at_height(y.max(0.0)).clamp(2, 15.min(d.n));
         if new_k != app.analysis.cluster.k {
             app.analysis.cluster.k = new_k;
