@@ -68,6 +68,27 @@ pub fn write_atomic(
     result
 }
 
+/// Write bytes atomically (reports, rule sets, project files).
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic(path, |w| {
+        w.write_all(bytes).map_err(|source| WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Write a value as pretty RON (struct names kept, for human reviewers), atomically.
+pub fn write_ron<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
+    let text = ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::new().struct_names(true))
+        .map_err(|e| WriteError::Encode {
+            path: path.to_path_buf(),
+            format: "RON".into(),
+            message: e.to_string(),
+        })?;
+    write_bytes(path, text.as_bytes())
+}
+
 /// Write a table in the format its extension names.
 pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
     let format = OutFormat::from_path(path)?;

@@ -32,6 +32,22 @@ pub struct RunSettings {
     pub silhouette: SilhouetteOptions,
 }
 
+/// The fitted transform and the clustering matrix of a profile, checked for values no algorithm can take
+/// (named by row, user and column).
+pub fn clustering_matrix(
+    profile: &Profile,
+    spec: &TransformSpec,
+) -> Result<(FittedTransform, Matrix), PipelineError> {
+    let fitted = transform::fit(profile, spec)?;
+    let matrix = fitted.matrix(profile)?;
+    cluster::points::validate(
+        &Points::of(&matrix),
+        Some(&matrix.users),
+        Some(&matrix.columns),
+    )?;
+    Ok((fitted, matrix))
+}
+
 pub fn cluster_profile(
     profile: &Profile,
     spec: &TransformSpec,
@@ -42,10 +58,8 @@ pub fn cluster_profile(
         return Err(ClusterError::TooFewUsers(profile.n_users()).into());
     }
     job.progress("features", 0.0);
-    let fitted = transform::fit(profile, spec)?;
-    let matrix = fitted.matrix(profile)?;
+    let (fitted, matrix) = clustering_matrix(profile, spec)?;
     let p = Points::of(&matrix);
-    cluster::points::validate(&p, Some(&matrix.users), Some(&matrix.columns))?;
     job.check()?;
     let segmentation = cluster::segment(&p, &settings.params, job)?;
     let silhouette = cluster::silhouette(

@@ -31,20 +31,7 @@ pub struct Project {
 
 impl Project {
     pub fn write(&self, path: &Path) -> Result<(), WriteError> {
-        let text =
-            ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().struct_names(true))
-                .map_err(|e| WriteError::Encode {
-                    path: path.to_path_buf(),
-                    format: "RON".into(),
-                    message: e.to_string(),
-                })?;
-        crate::output::write_atomic(path, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|source| WriteError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })
-        })
+        crate::output::write_ron(path, self)
     }
 
     pub fn read(path: &Path) -> Result<Project, RuleSetError> {

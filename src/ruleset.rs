@@ -38,6 +38,25 @@ pub struct Source {
 }
 
 /// How raw per-user values become the clustering vector.
+impl Source {
+    /// Describe an input file: its fingerprint (the file is read once more), name, shape and user count.
+    pub fn describe(
+        input: &Path,
+        shape: crate::data::Shape,
+        users: usize,
+    ) -> std::io::Result<Source> {
+        Ok(Source {
+            fingerprint: fingerprint(input)?,
+            file_name: input
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            shape: format!("{shape:?}").to_lowercase(),
+            users,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSpec {
     pub config: FeatureConfig,
@@ -113,23 +132,8 @@ impl RuleSet {
         Ok(best.0)
     }
 
-    pub fn to_ron(&self) -> Result<String, ron::Error> {
-        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().struct_names(true))
-    }
-
     pub fn write(&self, path: &Path) -> Result<(), WriteError> {
-        let text = self.to_ron().map_err(|e| WriteError::Encode {
-            path: path.to_path_buf(),
-            format: "RON".into(),
-            message: e.to_string(),
-        })?;
-        crate::output::write_atomic(path, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|source| WriteError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })
-        })
+        crate::output::write_ron(path, self)
     }
 
     pub fn read(path: &Path) -> Result<RuleSet, RuleSetError> {

@@ -5,13 +5,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use persona_lab::cluster::{
-    self, ClusterProfile, Method, Points, SegmentParams, Segmentation, Silhouette,
-    SilhouetteOptions, points,
-};
+use persona_lab::cluster::{self, Method, Points, SegmentParams, SilhouetteOptions};
 use persona_lab::data::{self, Loaded};
-use persona_lab::features::{self, FeatureConfig, FittedTransform, Matrix, Profile, transform};
+use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::job::Job;
+use persona_lab::pipeline::{self, ClusterRun, RunSettings};
 use persona_lab::ruleset::{self, RuleSet};
 use polars::prelude::*;
 use serde_json::json;
@@ -129,13 +127,12 @@ pub struct SegmentCmd {
     pub out: Option<PathBuf>,
 }
 
-/// Everything up to the clustering matrix.
+/// Everything up to the feature spec.
 pub struct Prepared {
     pub loaded: Loaded,
     pub config: FeatureConfig,
     pub profile: Profile,
-    pub fitted: FittedTransform,
-    pub matrix: Matrix,
+    pub spec: TransformSpec,
 }
 
 pub fn prepare(mapping: &MappingArgs, f: &FeatureArgs) -> Result<Prepared, String> {
@@ -147,26 +144,19 @@ pub fn prepare(mapping: &MappingArgs, f: &FeatureArgs) -> Result<Prepared, Strin
         return Err(persona_lab::error::ClusterError::TooFewUsers(profile.n_users()).to_string());
     }
     let spec = super::features::transform_spec(f, &profile)?;
-    let fitted = transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
-    let matrix = fitted.matrix(&profile).map_err(|e| e.to_string())?;
-    points::validate(
-        &Points::of(&matrix),
-        Some(&matrix.users),
-        Some(&matrix.columns),
-    )
-    .map_err(|e| e.to_string())?;
     Ok(Prepared {
         loaded,
         config,
         profile,
-        fitted,
-        matrix,
+        spec,
     })
 }
 
 pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
     let prep = prepare(&cmd.mapping, &cmd.features)?;
-    let p = Points::of(&prep.matrix);
+    let (_, matrix) =
+        pipeline::clustering_matrix(&prep.profile, &prep.spec).map_err(|e| e.to_string())?;
+    let p = Points::of(&matrix);
     let params = cmd.cluster.params(cmd.k_min)?;
     let sweep = cluster::sweep(
         &p,
@@ -182,7 +172,7 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
             "method": params.method.name(),
             "seed": params.seed,
             "users": p.n,
-            "features": prep.matrix.columns,
+            "features": matrix.columns,
             "silhouette_sample_size": sweep.silhouette_sample_size,
             "recommended_k": sweep.recommended_k,
             "elbow_k": sweep.elbow_k,
@@ -198,7 +188,7 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
         "sweep      {} users x {} features ({}), {}, seed {}",
         p.n,
         p.d,
-        prep.matrix.columns.join(", "),
+        matrix.columns.join(", "),
         params.method,
         params.seed
     );
@@ -230,49 +220,42 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     let mut timer = persona_lab::timing::Timer::start();
     let prep = prepare(&cmd.mapping, &cmd.features)?;
     timer.lap("load + features");
-    let p = Points::of(&prep.matrix);
-    let params = cmd.cluster.params(cmd.k)?;
-    let job = cmd.cluster.job();
-    let seg = cluster::segment(&p, &params, &job).map_err(|e| e.to_string())?;
-    timer.lap("segment");
-    let sil = cluster::silhouette(&p, &seg.labels, seg.k, &cmd.cluster.silhouette(), &job)
+    let settings = RunSettings {
+        params: cmd.cluster.params(cmd.k)?,
+        silhouette: cmd.cluster.silhouette(),
+    };
+    let run = pipeline::cluster_profile(&prep.profile, &prep.spec, &settings, &cmd.cluster.job())
         .map_err(|e| e.to_string())?;
-    timer.lap("silhouette");
-    let profiles = cluster::profiles(&prep.profile, &prep.fitted, &seg.labels, seg.k)
-        .map_err(|e| e.to_string())?;
-    let personas = ruleset::default_personas(&profiles);
-    print!("{}", summary(&prep, &seg, &sil, &profiles));
+    timer.lap("segment, silhouette, profiles");
+    print!("{}", summary(&run));
     if let Some(path) = &cmd.assignments {
-        let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();
-        write_assignments(path, &prep.matrix, &seg, &sil, &names)?;
-        println!("wrote      {} ({} users)", path.display(), p.n);
+        let names: Vec<&str> = run.suggested.iter().map(|p| p.name.as_str()).collect();
+        write_assignments(path, &run, &names)?;
+        println!(
+            "wrote      {} ({} users)",
+            path.display(),
+            run.matrix.n_rows
+        );
     }
     if let Some(path) = &cmd.report {
-        let report = report(&prep, &seg, &sil, &profiles);
+        let report = report(&run);
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        persona_lab::output::write_atomic(path, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|source| persona_lab::error::WriteError::Io {
-                    path: path.clone(),
-                    source,
-                })
-        })
-        .map_err(|e| e.to_string())?;
+        persona_lab::output::write_bytes(path, text.as_bytes()).map_err(|e| e.to_string())?;
         println!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.out {
         let rs = RuleSet::new(
-            source(&prep.loaded, &cmd.mapping.input, p.n)?,
+            source(&prep.loaded, &cmd.mapping.input, run.matrix.n_rows)?,
             &prep.config,
-            &prep.fitted,
-            &seg,
-            &profiles,
+            &run.fitted,
+            &run.segmentation,
+            &run.profiles,
         );
         rs.write(path).map_err(|e| e.to_string())?;
         println!(
             "wrote      {} (rule set: features, {} segment centroids, personas)",
             path.display(),
-            seg.k
+            run.segmentation.k
         );
     }
     timer.lap("write");
@@ -280,26 +263,14 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
 }
 
 fn source(loaded: &Loaded, input: &Path, users: usize) -> Result<ruleset::Source, String> {
-    Ok(ruleset::Source {
-        fingerprint: ruleset::fingerprint(input)
-            .map_err(|e| format!("{}: cannot read: {e}", input.display()))?,
-        file_name: input
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        shape: format!("{:?}", loaded.shape).to_lowercase(),
-        users,
-    })
+    ruleset::Source::describe(input, loaded.shape, users)
+        .map_err(|e| format!("{}: cannot read: {e}", input.display()))
 }
 
-fn summary(
-    prep: &Prepared,
-    seg: &Segmentation,
-    sil: &Silhouette,
-    profiles: &[ClusterProfile],
-) -> String {
+fn summary(run: &ClusterRun) -> String {
+    let (seg, sil, profiles) = (&run.segmentation, &run.silhouette, &run.profiles);
     let mut s = String::new();
-    let m = &prep.matrix;
+    let m = &run.matrix;
     let _ = writeln!(
         s,
         "segments   k = {}, {}, seed {}{}: {} users x {} features ({})",
@@ -349,13 +320,8 @@ fn summary(
     s
 }
 
-fn write_assignments(
-    path: &Path,
-    m: &Matrix,
-    seg: &Segmentation,
-    sil: &Silhouette,
-    personas: &[&str],
-) -> Result<(), String> {
+fn write_assignments(path: &Path, run: &ClusterRun, personas: &[&str]) -> Result<(), String> {
+    let (m, seg, sil) = (&run.matrix, &run.segmentation, &run.silhouette);
     let p = Points::of(m);
     let dist = seg.distances(&p);
     let mut df = DataFrame::new(
@@ -378,17 +344,13 @@ fn write_assignments(
     persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
 }
 
-fn report(
-    prep: &Prepared,
-    seg: &Segmentation,
-    sil: &Silhouette,
-    profiles: &[ClusterProfile],
-) -> serde_json::Value {
-    let names = &prep.matrix.columns;
+fn report(run: &ClusterRun) -> serde_json::Value {
+    let (seg, sil, profiles) = (&run.segmentation, &run.silhouette, &run.profiles);
+    let names = &run.matrix.columns;
     let clusters: Vec<serde_json::Value> = profiles
         .iter()
         .map(|p| {
-            let raw = cluster::centroid_raw(&prep.fitted, seg.centroid(p.id));
+            let raw = cluster::centroid_raw(&run.fitted, seg.centroid(p.id));
             json!({
                 "id": p.id,
                 "size": p.size,
@@ -403,7 +365,7 @@ fn report(
         .collect();
     json!({
         "app_version": env!("CARGO_PKG_VERSION"),
-        "users": prep.matrix.n_rows,
+        "users": run.matrix.n_rows,
         "k": seg.k,
         "method": seg.params.method.name(),
         "seed": seg.params.seed,
@@ -411,17 +373,17 @@ fn report(
         "inertia": seg.inertia,
         "n_iter": seg.n_iter,
         "converged": seg.converged,
-        "fitted_on": seg.fitted_on.unwrap_or(prep.matrix.n_rows),
+        "fitted_on": seg.fitted_on.unwrap_or(run.matrix.n_rows),
         "silhouette_mean": sil.mean,
         "silhouette_sample_size": sil.sample_size,
         "clusters": clusters,
         "linkage": seg.dendrogram.as_ref().map(|d| d.linkage_matrix()),
         "features": {
             "names": names,
-            "weights": prep.fitted.features.iter().map(|f| f.weight).collect::<Vec<_>>(),
-            "transforms": prep.fitted.features,
-            "scaler": prep.fitted.scaler,
-            "excluded": prep.fitted.excluded,
+            "weights": run.fitted.features.iter().map(|f| f.weight).collect::<Vec<_>>(),
+            "transforms": run.fitted.features,
+            "scaler": run.fitted.scaler,
+            "excluded": run.fitted.excluded,
         },
         "notes": seg.notes,
     })

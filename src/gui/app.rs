@@ -121,13 +121,7 @@ impl PersonaApp {
         if let Some(dir) = store.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let _ = persona_lab::output::write_atomic(&store, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|source| persona_lab::error::WriteError::Io {
-                    path: store.clone(),
-                    source,
-                })
-        });
+        let _ = persona_lab::output::write_bytes(&store, text.as_bytes());
     }
 
     /// The default recovery file: `$XDG_DATA_HOME/persona-lab/recovery.plab` (or under ~/.local/share).
@@ -314,9 +308,8 @@ impl PersonaApp {
             format!("Sweeping k = {}..{}", c.k_min, c.k_max),
             self.repainter(),
             move |job| {
-                let fitted =
-                    features::transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
-                let m = fitted.matrix(&profile).map_err(|e| e.to_string())?;
+                let (_, m) = persona_lab::pipeline::clustering_matrix(&profile, &spec)
+                    .map_err(|e| e.to_string())?;
                 let p = persona_lab::cluster::Points::of(&m);
                 persona_lab::cluster::sweep(
                     &p,

@@ -110,18 +110,9 @@ pub fn export(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .add_filter("rule set", &["ron"])
             .save_file()
     {
-        let result = ruleset::fingerprint(&src)
+        let result = ruleset::Source::describe(&src, loaded.shape, run.matrix.n_rows)
             .map_err(|e| format!("{}: {e}", src.display()))
-            .and_then(|fp| {
-                let source = ruleset::Source {
-                    fingerprint: fp,
-                    file_name: src
-                        .file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_default(),
-                    shape: format!("{:?}", loaded.shape).to_lowercase(),
-                    users: run.matrix.n_rows,
-                };
+            .and_then(|source| {
                 let mut rs = RuleSet::new(
                     source,
                     &app.analysis.feature_config,
