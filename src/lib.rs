@@ -9,6 +9,7 @@ pub mod job;
 pub mod output;
 pub mod pipeline;
 pub mod project;
+pub mod rules;
 pub mod ruleset;
 pub mod sample;
 pub mod timing;

@@ -14,6 +14,9 @@ fn main() -> ExitCode {
         Some(Command::Sweep(c)) => cli::segment::run_sweep(c),
         Some(Command::Segment(c)) => cli::segment::run_segment(c),
         Some(Command::Sample(c)) => cli::sample::run(c),
+        Some(Command::Assign(c)) => cli::rules::run_assign(c),
+        Some(Command::Decide(c)) => cli::rules::run_decide(c),
+        Some(Command::Verify(c)) => cli::rules::run_verify(c),
         Some(Command::Catalogue) => {
             cli::inspect::print_catalogue();
             Ok(())

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod features;
 pub mod inspect;
+pub mod rules;
 pub mod sample;
 pub mod segment;
 pub mod summary;
@@ -31,6 +32,12 @@ pub enum Command {
     Sweep(segment::SweepCmd),
     /// Cluster users into k segments; write assignments, a JSON report and the rule set
     Segment(segment::SegmentCmd),
+    /// Put every user of a new export into a segment with a rule set (the re-segmentation job)
+    Assign(rules::AssignCmd),
+    /// Decide what to show one user: the rules that fire, with variants and explanations (JSON)
+    Decide(rules::DecideCmd),
+    /// Check a rule set: model consistency and every rule (exit 1 on errors)
+    Verify(rules::VerifyCmd),
     /// Generate a realistic sample export with planted behavioral groups
     Sample(sample::SampleCmd),
     /// List the feature catalogue and its formulas

@@ -229,8 +229,17 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     timer.lap("segment, silhouette, profiles");
     print!("{}", summary(&run));
     if let Some(path) = &cmd.assignments {
-        let names: Vec<&str> = run.suggested.iter().map(|p| p.name.as_str()).collect();
-        write_assignments(path, &run, &names)?;
+        let names: Vec<String> = run.suggested.iter().map(|p| p.name.clone()).collect();
+        let m = &run.matrix;
+        let dist = run.segmentation.distances(&Points::of(m));
+        write_assignments(
+            path,
+            &m.users,
+            &run.segmentation.labels,
+            &names,
+            &run.silhouette.values,
+            &dist,
+        )?;
         println!(
             "wrote      {} ({} users)",
             path.display(),
@@ -247,6 +256,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         let rs = RuleSet::new(
             source(&prep.loaded, &cmd.mapping.input, run.matrix.n_rows)?,
             &prep.config,
+            &prep.profile,
             &run.fitted,
             &run.segmentation,
             &run.profiles,
@@ -320,24 +330,33 @@ fn summary(run: &ClusterRun) -> String {
     s
 }
 
-fn write_assignments(path: &Path, run: &ClusterRun, personas: &[&str]) -> Result<(), String> {
-    let (m, seg, sil) = (&run.matrix, &run.segmentation, &run.silhouette);
-    let p = Points::of(m);
-    let dist = seg.distances(&p);
+/// The assignments table `segment` and `assign` both write: user_id, segment, persona, silhouette,
+/// distance.
+pub fn write_assignments(
+    path: &Path,
+    users: &[String],
+    labels: &[usize],
+    personas: &[String],
+    silhouette: &[Option<f64>],
+    distances: &[f64],
+) -> Result<(), String> {
     let mut df = DataFrame::new(
-        m.n_rows,
+        users.len(),
         vec![
-            Column::new(data::cols::USER.into(), &m.users),
+            Column::new(data::cols::USER.into(), users),
             Column::new(
                 "segment".into(),
-                seg.labels.iter().map(|&l| l as u32).collect::<Vec<_>>(),
+                labels.iter().map(|&l| l as u32).collect::<Vec<_>>(),
             ),
             Column::new(
                 "persona".into(),
-                seg.labels.iter().map(|&l| personas[l]).collect::<Vec<_>>(),
+                labels
+                    .iter()
+                    .map(|&l| personas[l].as_str())
+                    .collect::<Vec<_>>(),
             ),
-            Column::new("silhouette".into(), &sil.values),
-            Column::new("distance".into(), &dist),
+            Column::new("silhouette".into(), silhouette),
+            Column::new("distance".into(), distances),
         ],
     )
     .map_err(|e| e.to_string())?;

@@ -14,6 +14,7 @@ const DAY_US: f64 = 86_400_000_000.0;
 
 /// Settings of the aggregation step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeatureConfig {
     /// Per-event-name counts for the N most frequent event names (the rest as `count:other`).
     pub top_events: usize,
@@ -24,6 +25,13 @@ pub struct FeatureConfig {
     /// Reference time (microseconds, UTC) for recency and decay; events after it are ignored.
     /// None: the last event of the export.
     pub as_of: Option<i64>,
+    /// Per-name counts for exactly these event names instead of the top N (a deployed rule set pins the
+    /// names it was trained on, so a new export yields the same columns).
+    #[serde(default)]
+    pub event_names: Option<Vec<String>>,
+    /// Compute the counts of these event kinds even when no event of the kind occurs (as 0).
+    #[serde(default)]
+    pub event_kinds: Option<Vec<EventKind>>,
 }
 
 impl Default for FeatureConfig {
@@ -33,6 +41,8 @@ impl Default for FeatureConfig {
             half_life_days: 14.0,
             session_gap_minutes: 30.0,
             as_of: None,
+            event_names: None,
+            event_kinds: None,
         }
     }
 }
@@ -190,7 +200,8 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .filter(|(n, _)| EventKind::classify(n) == Some(kind))
             .map(|(n, _)| n.clone())
             .collect();
-        if !list.is_empty() {
+        let pinned = cfg.event_kinds.as_ref().is_some_and(|k| k.contains(&kind));
+        if !list.is_empty() || pinned {
             kinds_found.push((kind, list));
         }
     }
@@ -199,6 +210,10 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
     let flags: Vec<Expr> = kinds_found
         .iter()
         .map(|(k, list)| {
+            if list.is_empty() {
+                // A pinned kind with no events in this export: counts of 0.
+                return lit(false).alias(kind_col(*k));
+            }
             let s = Series::new("names".into(), list.clone());
             col(cols::EVENT)
                 .is_in(lit(s).implode(false), false)
@@ -225,11 +240,14 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             + lit(1.0))
         .alias("sessions")
     };
-    let top: Vec<&String> = name_counts
-        .iter()
-        .take(cfg.top_events)
-        .map(|(n, _)| n)
-        .collect();
+    let top: Vec<&String> = match &cfg.event_names {
+        Some(names) => names.iter().collect(),
+        None => name_counts
+            .iter()
+            .take(cfg.top_events)
+            .map(|(n, _)| n)
+            .collect(),
+    };
     // Everything per event is computed before the group-by, as plain column arithmetic: inside the
     // aggregation polars evaluates expressions group by group, which is several times slower.
     let ts_f = col(cols::TS).cast(DataType::Float64);
@@ -381,7 +399,11 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
     for name in top {
         features.push(format!("{COUNT_PREFIX}{name}"));
     }
-    if name_counts.len() > cfg.top_events && grouped.get_column_index(&other).is_some() {
+    let more = match &cfg.event_names {
+        Some(_) => true,
+        None => name_counts.len() > cfg.top_events,
+    };
+    if more && grouped.get_column_index(&other).is_some() {
         features.push(other);
     }
     let mut select = vec![col(cols::USER)];

@@ -66,7 +66,7 @@ pub enum Needs {
 }
 
 /// Semantic event kinds, recognised from event names across GA4, Segment, Mixpanel and Amplitude.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EventKind {
     PageView,
     ProductView,

@@ -96,10 +96,11 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
 
 pub fn export(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.heading("Export");
-    let (Some(run), Some(loaded), Some(src)) = (
+    let (Some(run), Some(loaded), Some(src), Some(profile)) = (
         app.analysis.run.clone(),
         app.analysis.loaded.clone(),
         app.analysis.source.clone(),
+        app.analysis.profile.clone(),
     ) else {
         return;
     };
@@ -116,6 +117,7 @@ pub fn export(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 let mut rs = RuleSet::new(
                     source,
                     &app.analysis.feature_config,
+                    &profile,
                     &run.fitted,
                     &run.segmentation,
                     &run.profiles,

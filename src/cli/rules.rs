@@ -1,0 +1,212 @@
+//! `persona-lab assign`, `decide` and `verify`: the deployed side of a rule set, evaluated by the same
+//! library code as the app.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use persona_lab::cluster::{self, Points, SilhouetteOptions};
+use persona_lab::data;
+use persona_lab::job::Job;
+use persona_lab::rules::{Session, Severity, UserProfile};
+use persona_lab::ruleset::{self, RuleSet};
+
+use super::args::MappingArgs;
+
+#[derive(Debug, Args)]
+pub struct AssignCmd {
+    /// The rule set (RON) exported by the app or by `segment --out`
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    /// Write one row per user: user_id, segment, persona, silhouette, distance (.csv, .csv.gz, .parquet)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Silhouette: exact up to this many users, else on a stratified sample of this size
+    #[arg(long, default_value_t = cluster::silhouette::DEFAULT_EXACT_LIMIT, value_name = "N")]
+    pub silhouette_limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideCmd {
+    /// The rule set (RON)
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// The user's profile (JSON: user_id, features, scores, consent, returning, events); `-` reads stdin
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// The current session (JSON: now, events, shown)
+    #[arg(long, value_name = "FILE")]
+    pub session: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCmd {
+    /// The rule set (RON)
+    pub rules: PathBuf,
+    /// Print the findings as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_rules(path: &Path) -> Result<RuleSet, String> {
+    RuleSet::read(path).map_err(|e| e.to_string())
+}
+
+pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
+    let rs = read_rules(&cmd.rules)?;
+    refuse_errors(&rs, &cmd.rules)?;
+    let opts = cmd.mapping.load_options()?;
+    let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
+    let applied = ruleset::apply(&rs, &loaded)
+        .map_err(|e| format!("{}: {e}", cmd.mapping.input.display()))?;
+    let m = &applied.matrix;
+    let sil = cluster::silhouette(
+        &Points::of(m),
+        &applied.labels,
+        rs.segments.k,
+        &SilhouetteOptions {
+            exact_limit: cmd.silhouette_limit.max(2),
+            sample_size: None,
+            seed: rs.segments.seed,
+        },
+        &Job::silent(),
+    );
+    let names: Vec<String> = (0..rs.segments.k)
+        .map(|s| {
+            rs.persona_of(s)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| format!("Segment {s}"))
+        })
+        .collect();
+    let (values, mean) = match &sil {
+        Ok(s) => (s.values.clone(), Some(s.mean)),
+        Err(_) => (vec![None; m.n_rows], None),
+    };
+    super::segment::write_assignments(
+        &cmd.out,
+        &m.users,
+        &applied.labels,
+        &names,
+        &values,
+        &applied.distances,
+    )?;
+    println!(
+        "assigned   {} users of {} with {} ({} segments, nearest centroid)",
+        m.n_rows,
+        cmd.mapping.input.display(),
+        cmd.rules.display(),
+        rs.segments.k
+    );
+    let mut sizes = vec![0usize; rs.segments.k];
+    applied.labels.iter().for_each(|&l| sizes[l] += 1);
+    for (s, n) in sizes.iter().enumerate() {
+        println!(
+            "{s:>4}  {n:>8}  {:>5.1}%  {}",
+            100.0 * *n as f64 / m.n_rows.max(1) as f64,
+            names[s]
+        );
+    }
+    match (&sil, mean) {
+        (Ok(s), Some(mean)) => println!(
+            "quality    mean silhouette {mean:.4} ({})",
+            if s.exact {
+                "all users".to_string()
+            } else {
+                format!("stratified sample of {} users", s.sample_size)
+            }
+        ),
+        (Err(e), _) => println!("quality    no silhouette: {e}"),
+        _ => {}
+    }
+    println!("wrote      {}", cmd.out.display());
+    Ok(())
+}
+
+/// A rule set with errors is not used for scoring: the message lists them.
+fn refuse_errors(rs: &RuleSet, path: &Path) -> Result<(), String> {
+    let errors: Vec<String> = rs
+        .validate()
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| format!("  {f}"))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: the rule set has errors (persona-lab verify lists them):\n{}",
+            path.display(),
+            errors.join("\n")
+        ))
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("stdin: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn run_decide(cmd: &DecideCmd) -> Result<(), String> {
+    let rs = read_rules(&cmd.rules)?;
+    refuse_errors(&rs, &cmd.rules)?;
+    let profile: UserProfile = read_json(&cmd.profile)?;
+    let session: Session = match &cmd.session {
+        Some(p) => read_json(p)?,
+        None => Session::default(),
+    };
+    let d = rs
+        .decide(&profile, &session)
+        .map_err(|e| format!("{}: {e}", cmd.profile.display()))?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
+    let rs = read_rules(&cmd.rules)?;
+    let findings = rs.validate();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if cmd.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "file": cmd.rules.display().to_string(),
+                "format_version": rs.format_version,
+                "rules": rs.rules.len(),
+                "findings": findings,
+            }))
+            .map_err(|e| e.to_string())?
+        );
+    } else {
+        for f in &findings {
+            println!("{f}");
+        }
+        println!(
+            "{}: {} rules, {} segments, {} errors, {} warnings",
+            cmd.rules.display(),
+            rs.rules.len(),
+            rs.segments.k,
+            errors,
+            findings.len() - errors
+        );
+    }
+    if errors > 0 {
+        Err(format!("{}: {errors} errors", cmd.rules.display()))
+    } else {
+        Ok(())
+    }
+}

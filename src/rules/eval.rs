@@ -1,0 +1,386 @@
+//! Evaluating rules for one user: conditions, dates, caps, guardrails, holdout and variant bucketing.
+//! `RuleSet::decide` gathers the facts (segment, persona, scores) and calls [`decide`]; the app's
+//! Simulate view calls the same function, so what the app shows is what production does.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::context::parse_time;
+use super::describe::{PersonaNames, describe};
+use super::model::{Condition, Guardrails, Rule, Window};
+use crate::error::RuleError;
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// Everything known about the user at decision time.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub user_id: &'a str,
+    pub persona: &'a str,
+    pub features: &'a BTreeMap<String, Option<f64>>,
+    pub scores: BTreeMap<String, f64>,
+    pub consent: bool,
+    pub returning: Option<bool>,
+    /// µs since epoch, UTC.
+    pub now: i64,
+    /// Event names of the current session.
+    pub session_events: Vec<&'a str>,
+    /// Earlier events (name, µs), before the current session.
+    pub history: Vec<(&'a str, i64)>,
+    /// Earlier personalised decisions: (rule id, µs, in this session).
+    pub shown: Vec<(&'a str, i64, bool)>,
+}
+
+/// One thing to show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub slot: String,
+    pub rule: String,
+    pub rule_name: String,
+    /// None for the holdout: the user sees the slot's default content.
+    pub module: Option<String>,
+    pub variant: Option<String>,
+    pub holdout: bool,
+    /// The "Why am I seeing this?" text.
+    pub explanation: String,
+}
+
+/// Why a rule did or did not produce a decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Decided {
+        holdout: bool,
+    },
+    Disabled,
+    NotStarted,
+    Ended,
+    NoConsent,
+    NotMatched,
+    /// A rule of higher priority already filled the slot.
+    SlotTaken {
+        by: String,
+    },
+    /// The rule's own frequency cap.
+    RuleCap {
+        limit: u32,
+        window: &'static str,
+    },
+    /// A guardrail across all rules.
+    Guardrail {
+        limit: u32,
+        window: &'static str,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Decided { holdout: false } => write!(f, "fires"),
+            Outcome::Decided { holdout: true } => write!(f, "matches; user is in the holdout"),
+            Outcome::Disabled => write!(f, "disabled"),
+            Outcome::NotStarted => write!(f, "not started yet"),
+            Outcome::Ended => write!(f, "ended"),
+            Outcome::NoConsent => write!(f, "no consent to personalisation"),
+            Outcome::NotMatched => write!(f, "condition not met"),
+            Outcome::SlotTaken { by } => write!(f, "matches, but slot already filled by {by}"),
+            Outcome::RuleCap { limit, window } => {
+                write!(f, "matches, but capped ({limit} per {window})")
+            }
+            Outcome::Guardrail { limit, window } => {
+                write!(
+                    f,
+                    "matches, but guardrail reached ({limit} offers per {window})"
+                )
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    pub rule: String,
+    pub priority: u32,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Rules in evaluation order: priority, then position in the file.
+pub fn ordered(rules: &[Rule]) -> Vec<&Rule> {
+    let mut v: Vec<&Rule> = rules.iter().collect();
+    v.sort_by_key(|r| r.priority);
+    v
+}
+
+/// Decide what to show: per slot the first eligible rule by priority.
+pub fn decide(
+    rules: &[Rule],
+    guard: &Guardrails,
+    facts: &Facts,
+    names: PersonaNames,
+) -> Result<(Vec<Decision>, Vec<Trace>), RuleError> {
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut trace = Vec::new();
+    let mut taken: BTreeMap<&str, &str> = BTreeMap::new();
+    let day_start = facts.now.div_euclid(DAY_US) * DAY_US;
+    let shown_session = facts.shown.iter().filter(|s| s.2).count() as u32;
+    let shown_day = facts
+        .shown
+        .iter()
+        .filter(|s| s.1 >= day_start && s.1 <= facts.now)
+        .count() as u32;
+    for rule in ordered(rules) {
+        let outcome = outcome(
+            rule,
+            guard,
+            facts,
+            &taken,
+            shown_session + decisions.len() as u32,
+            shown_day + decisions.len() as u32,
+            day_start,
+        )?;
+        if let Outcome::Decided { holdout } = outcome {
+            taken.insert(&rule.action.slot, &rule.id);
+            decisions.push(decision(rule, facts, holdout, names)?);
+        }
+        trace.push(Trace {
+            rule: rule.id.clone(),
+            priority: rule.priority,
+            outcome,
+        });
+    }
+    Ok((decisions, trace))
+}
+
+fn outcome(
+    rule: &Rule,
+    guard: &Guardrails,
+    facts: &Facts,
+    taken: &BTreeMap<&str, &str>,
+    offers_session: u32,
+    offers_day: u32,
+    day_start: i64,
+) -> Result<Outcome, RuleError> {
+    if !rule.enabled {
+        return Ok(Outcome::Disabled);
+    }
+    if let Some(s) = &rule.start
+        && facts.now < parse_time(&format!("rule {:?} start", rule.id), s)?
+    {
+        return Ok(Outcome::NotStarted);
+    }
+    if let Some(e) = &rule.end
+        && facts.now >= parse_time(&format!("rule {:?} end", rule.id), e)?
+    {
+        return Ok(Outcome::Ended);
+    }
+    if guard.require_consent && !facts.consent {
+        return Ok(Outcome::NoConsent);
+    }
+    if !holds(&rule.when, facts, &rule.id)? {
+        return Ok(Outcome::NotMatched);
+    }
+    if let Some(by) = taken.get(rule.action.slot.as_str()) {
+        return Ok(Outcome::SlotTaken { by: by.to_string() });
+    }
+    let mine = facts.shown.iter().filter(|s| s.0 == rule.id);
+    if let Some(limit) = rule.caps.per_session
+        && mine.clone().filter(|s| s.2).count() as u32 >= limit
+    {
+        return Ok(Outcome::RuleCap {
+            limit,
+            window: "session",
+        });
+    }
+    if let Some(limit) = rule.caps.per_day
+        && mine
+            .filter(|s| s.1 >= day_start && s.1 <= facts.now)
+            .count() as u32
+            >= limit
+    {
+        return Ok(Outcome::RuleCap {
+            limit,
+            window: "day",
+        });
+    }
+    if let Some(limit) = guard.max_offers_per_session
+        && offers_session >= limit
+    {
+        return Ok(Outcome::Guardrail {
+            limit,
+            window: "session",
+        });
+    }
+    if let Some(limit) = guard.max_offers_per_day
+        && offers_day >= limit
+    {
+        return Ok(Outcome::Guardrail {
+            limit,
+            window: "day",
+        });
+    }
+    let holdout = (bucket("holdout", &rule.id, facts.user_id) as f64)
+        < (rule.action.holdout_percent * 100.0).round();
+    Ok(Outcome::Decided { holdout })
+}
+
+fn decision(
+    rule: &Rule,
+    facts: &Facts,
+    holdout: bool,
+    names: PersonaNames,
+) -> Result<Decision, RuleError> {
+    let (module, variant) = if holdout {
+        (None, None)
+    } else {
+        match variant_of(rule, facts.user_id) {
+            Some(v) => (
+                Some(v.module.clone().unwrap_or(rule.action.module.clone())),
+                Some(v.id.clone()),
+            ),
+            None => (Some(rule.action.module.clone()), None),
+        }
+    };
+    let matched = matched_text(&rule.when, facts, &rule.id, names)?;
+    let explanation = rule
+        .explanation
+        .replace("{persona}", &names(facts.persona))
+        .replace("{condition}", &matched)
+        .replace("{rule}", &rule.name)
+        .replace("{variant}", variant.as_deref().unwrap_or(""))
+        .replace("{module}", module.as_deref().unwrap_or(""));
+    Ok(Decision {
+        slot: rule.action.slot.clone(),
+        rule: rule.id.clone(),
+        rule_name: rule.name.clone(),
+        module,
+        variant,
+        holdout,
+        explanation,
+    })
+}
+
+/// The variant a user sees under a rule: the first variant whose cumulative weight (in basis points)
+/// exceeds the user's bucket.
+pub fn variant_of<'r>(rule: &'r Rule, user_id: &str) -> Option<&'r super::model::Variant> {
+    if rule.action.variants.is_empty() {
+        return None;
+    }
+    let b = bucket("variant", &rule.id, user_id);
+    let mut cum = 0u64;
+    for v in &rule.action.variants {
+        cum += u64::from(v.weight) * 100;
+        if b < cum {
+            return Some(v);
+        }
+    }
+    rule.action.variants.last()
+}
+
+/// A user's bucket 0..10000 for a rule: the first 8 bytes of SHA-256("{purpose}:{rule id}:{user id}"),
+/// big-endian, modulo 10000. Deterministic, so a user always sees the same variant, and independent
+/// between rules and between the holdout and the variant draw.
+pub fn bucket(purpose: &str, rule_id: &str, user_id: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update(purpose.as_bytes());
+    h.update(b":");
+    h.update(rule_id.as_bytes());
+    h.update(b":");
+    h.update(user_id.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b) % 10_000
+}
+
+/// Whether a condition holds. A feature whose value is missing (null) fails every comparison.
+pub fn holds(c: &Condition, f: &Facts, rule: &str) -> Result<bool, RuleError> {
+    Ok(match c {
+        Condition::Always => true,
+        Condition::PersonaIn(ids) => ids.iter().any(|i| i == f.persona),
+        Condition::PersonaNotIn(ids) => !ids.iter().any(|i| i == f.persona),
+        Condition::Feature(name, cmp) => match f.features.get(name) {
+            None => {
+                return Err(RuleError::MissingFeature {
+                    feature: name.clone(),
+                    needed_by: format!("rule {rule:?}"),
+                });
+            }
+            Some(None) => false,
+            Some(Some(v)) => cmp.holds(*v),
+        },
+        Condition::EventCount(ev, window, cmp) => {
+            let in_session = f.session_events.iter().filter(|e| ev.matches(e)).count();
+            let earlier = match window {
+                Window::Session => 0,
+                Window::Days(n) => {
+                    let from = f.now - i64::from(*n) * DAY_US;
+                    f.history
+                        .iter()
+                        .filter(|(e, t)| *t > from && *t <= f.now && ev.matches(e))
+                        .count()
+                }
+            };
+            cmp.holds((in_session + earlier) as f64)
+        }
+        Condition::Score(name, cmp) => match f.scores.get(name) {
+            Some(v) => cmp.holds(*v),
+            None => {
+                return Err(RuleError::MissingScore {
+                    score: name.clone(),
+                    rule: rule.into(),
+                });
+            }
+        },
+        Condition::Returning(want) => match f.returning {
+            Some(r) => r == *want,
+            None => return Err(RuleError::UnknownReturning { rule: rule.into() }),
+        },
+        Condition::Consent(want) => f.consent == *want,
+        Condition::All(cs) => {
+            for c in cs {
+                if !holds(c, f, rule)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Condition::Any(cs) => {
+            for c in cs {
+                if holds(c, f, rule)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Condition::Not(c) => !holds(c, f, rule)?,
+    })
+}
+
+/// The text of what matched, for `{condition}`: every part of an `all`, the first matching part of
+/// an `any`.
+fn matched_text(
+    c: &Condition,
+    f: &Facts,
+    rule: &str,
+    names: PersonaNames,
+) -> Result<String, RuleError> {
+    Ok(match c {
+        Condition::All(cs) if !cs.is_empty() => {
+            let parts: Result<Vec<String>, RuleError> =
+                cs.iter().map(|c| matched_text(c, f, rule, names)).collect();
+            parts?.join(" and ")
+        }
+        Condition::Any(cs) => {
+            for c in cs {
+                if holds(c, f, rule)? {
+                    return matched_text(c, f, rule, names);
+                }
+            }
+            describe(c, names)
+        }
+        _ => describe(c, names),
+    })
+}

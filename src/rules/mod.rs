@@ -1,0 +1,13 @@
+//! If-then content rules: the model stored in the rule set file, their evaluation for one user
+//! (`decide`), their validation, and their text for people.
+
+pub mod context;
+pub mod describe;
+pub mod eval;
+pub mod model;
+pub mod validate;
+
+pub use context::{Event, Session, Shown, UserProfile, parse_time};
+pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds};
+pub use model::{Action, Caps, Cmp, Condition, EventMatch, Guardrails, Rule, Variant, Window};
+pub use validate::{Finding, Known, Severity, validate};

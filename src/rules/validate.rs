@@ -1,0 +1,848 @@
+//! Checks of a rule list before it is deployed: unknown personas, features and scores, variant weights,
+//! dates, explanation placeholders, rules that can never match, overlapping rules of equal priority on
+//! one slot, and rules shadowed by a higher-priority rule.
+//!
+//! Matching, overlap and shadowing are decided on a region: per feature / event count / score an
+//! interval, the set of personas allowed, and the returning / consent facts. The region of a condition
+//! is an over-approximation (every user the condition accepts lies in it), flagged exact when it is
+//! the condition's set exactly; so "empty region" proves a rule can never match, and "B's region inside
+//! A's exact region" proves A takes every user B would.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::context::parse_time;
+use super::describe::{cmp_text, event_text, window_text};
+use super::model::{Cmp, Condition, EventMatch, Rule, Window};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding; `rule` is the rule id it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        match &self.rule {
+            Some(r) => write!(f, "{sev}: rule {r:?}: {}", self.message),
+            None => write!(f, "{sev}: {}", self.message),
+        }
+    }
+}
+
+/// What the rules may refer to.
+pub struct Known<'a> {
+    /// (id, name) of every persona.
+    pub personas: Vec<(&'a str, &'a str)>,
+    /// Every feature of the profile.
+    pub features: Vec<&'a str>,
+    /// Scores the rule set's models compute.
+    pub scores: Vec<&'a str>,
+}
+
+const PLACEHOLDERS: [&str; 5] = ["persona", "condition", "rule", "variant", "module"];
+
+pub fn validate(rules: &[Rule], known: &Known) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut ids = BTreeSet::new();
+    for r in rules {
+        let mut err = |sev: Severity, message: String| {
+            out.push(Finding {
+                severity: sev,
+                rule: Some(r.id.clone()),
+                message,
+            })
+        };
+        if r.id.trim().is_empty() {
+            err(Severity::Error, "the rule id is empty".into());
+        } else if !ids.insert(r.id.as_str()) {
+            err(
+                Severity::Error,
+                "the rule id is used by another rule (ids must be unique)".into(),
+            );
+        }
+        if r.priority == 0 {
+            err(Severity::Error, "priority must be 1 or more".into());
+        }
+        leaves(&r.when, known, &mut |sev, m| err(sev, m));
+        let a = &r.action;
+        if a.module.trim().is_empty() {
+            err(Severity::Error, "the action has no module".into());
+        }
+        if a.slot.trim().is_empty() {
+            err(Severity::Error, "the action has no slot".into());
+        }
+        if !a.variants.is_empty() {
+            let total: u32 = a.variants.iter().map(|v| v.weight).sum();
+            if total != 100 {
+                err(
+                    Severity::Error,
+                    format!("variant weights sum to {total}, not 100"),
+                );
+            }
+            let mut vids = BTreeSet::new();
+            for v in &a.variants {
+                if v.id.trim().is_empty() {
+                    err(Severity::Error, "a variant has an empty id".into());
+                } else if !vids.insert(v.id.as_str()) {
+                    err(
+                        Severity::Error,
+                        format!("variant id {:?} is repeated", v.id),
+                    );
+                }
+            }
+        }
+        if !(a.holdout_percent.is_finite() && (0.0..100.0).contains(&a.holdout_percent)) {
+            err(
+                Severity::Error,
+                format!(
+                    "holdout_percent must be at least 0 and below 100, got {}",
+                    a.holdout_percent
+                ),
+            );
+        }
+        if r.caps.per_session == Some(0) || r.caps.per_day == Some(0) {
+            err(
+                Severity::Warning,
+                "a frequency cap of 0 means the rule never fires".into(),
+            );
+        }
+        let start = r
+            .start
+            .as_ref()
+            .map(|s| parse_time(&format!("start {s:?}"), s));
+        let end = r.end.as_ref().map(|s| parse_time(&format!("end {s:?}"), s));
+        for t in [&start, &end].into_iter().flatten() {
+            if let Err(e) = t {
+                err(Severity::Error, e.to_string());
+            }
+        }
+        if let (Some(Ok(s)), Some(Ok(e))) = (&start, &end)
+            && s >= e
+        {
+            err(
+                Severity::Error,
+                "the end date is not after the start date".into(),
+            );
+        }
+        if r.explanation.trim().is_empty() {
+            err(
+                Severity::Error,
+                "the explanation (\"Why am I seeing this?\") is empty".into(),
+            );
+        }
+        for p in placeholders(&r.explanation) {
+            if !PLACEHOLDERS.contains(&p.as_str()) {
+                err(
+                    Severity::Error,
+                    format!(
+                        "the explanation uses {{{p}}}; known placeholders: {}",
+                        PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                    ),
+                );
+            }
+        }
+        if r.enabled
+            && let Some(why) = &region(&r.when, known).region.empty
+        {
+            err(Severity::Error, format!("can never match: {why}"));
+        }
+    }
+
+    // Pairs on one slot, in evaluation order.
+    let order = super::eval::ordered(rules);
+    let regions: Vec<Approx> = order.iter().map(|r| region(&r.when, known)).collect();
+    for (j, b) in order.iter().enumerate() {
+        if !b.enabled || regions[j].region.empty.is_some() {
+            continue;
+        }
+        for (i, a) in order[..j].iter().enumerate() {
+            if !a.enabled || a.action.slot != b.action.slot || regions[i].region.empty.is_some() {
+                continue;
+            }
+            if a.priority == b.priority && regions[i].region.meets(&regions[j].region) {
+                out.push(Finding {
+                    severity: Severity::Error,
+                    rule: Some(b.id.clone()),
+                    message: format!(
+                        "overlaps rule {:?} on slot {:?} with the same priority {}: give one of them a higher priority",
+                        a.id, b.action.slot, b.priority
+                    ),
+                });
+            } else if regions[i].exact
+                && a.caps == Default::default()
+                && a.start.is_none()
+                && a.end.is_none()
+                && regions[j].region.inside(&regions[i].region)
+            {
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    rule: Some(b.id.clone()),
+                    message: format!(
+                        "never fires: rule {:?} (priority {}) takes slot {:?} for every user this rule matches",
+                        a.id, a.priority, b.action.slot
+                    ),
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `{name}` placeholders of a text.
+fn placeholders(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        match after.find('}') {
+            Some(j) => {
+                out.push(after[..j].to_string());
+                rest = &after[j + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Checks of single leaves: names that must exist, numbers that must be finite.
+fn leaves(c: &Condition, known: &Known, err: &mut dyn FnMut(Severity, String)) {
+    let cmp_ok = |cmp: &Cmp, what: &str, err: &mut dyn FnMut(Severity, String)| {
+        if cmp.thresholds().iter().any(|t| !t.is_finite()) {
+            err(
+                Severity::Error,
+                format!("the threshold on {what} is not a finite number"),
+            );
+        }
+    };
+    match c {
+        Condition::PersonaIn(ids) | Condition::PersonaNotIn(ids) => {
+            for id in ids {
+                if !known.personas.iter().any(|(pid, _)| pid == id) {
+                    let hint = match known.personas.iter().find(|(_, name)| name == id) {
+                        Some((pid, _)) => {
+                            format!(" (did you mean the id {pid:?}? rules name personas by id)")
+                        }
+                        None => format!(
+                            "; known: {}",
+                            known
+                                .personas
+                                .iter()
+                                .map(|(i, n)| format!("{i} ({n})"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    err(Severity::Error, format!("unknown persona {id:?}{hint}"));
+                }
+            }
+        }
+        Condition::Feature(f, cmp) => {
+            if !known.features.contains(&f.as_str()) {
+                err(
+                    Severity::Error,
+                    format!(
+                        "unknown feature {f:?}; the profile has: {}",
+                        known.features.join(", ")
+                    ),
+                );
+            }
+            cmp_ok(cmp, f, err);
+        }
+        Condition::EventCount(e, w, cmp) => {
+            if let EventMatch::Name(n) = e
+                && n.trim().is_empty()
+            {
+                err(
+                    Severity::Error,
+                    "an event count has an empty event name".into(),
+                );
+            }
+            if *w == Window::Days(0) {
+                err(Severity::Error, "an event window of 0 days is empty".into());
+            }
+            cmp_ok(cmp, &event_text(e), err);
+        }
+        Condition::Score(s, cmp) => {
+            if !known.scores.contains(&s.as_str()) {
+                err(
+                    Severity::Warning,
+                    format!(
+                        "no model in this rule set computes the score {s:?}: every profile must carry it under `scores`"
+                    ),
+                );
+            }
+            cmp_ok(cmp, s, err);
+        }
+        Condition::All(cs) | Condition::Any(cs) => cs.iter().for_each(|c| leaves(c, known, err)),
+        Condition::Not(c) => leaves(c, known, err),
+        Condition::Always | Condition::Returning(_) | Condition::Consent(_) => {}
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Dim {
+    Feature(String),
+    Event(EventMatch, Window),
+    Score(String),
+}
+
+impl Dim {
+    fn text(&self) -> String {
+        match self {
+            Dim::Feature(f) | Dim::Score(f) => f.clone(),
+            Dim::Event(e, w) => format!("{} {}", event_text(e), window_text(*w)),
+        }
+    }
+}
+
+/// An interval with open or closed ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Iv {
+    lo: f64,
+    lo_in: bool,
+    hi: f64,
+    hi_in: bool,
+}
+
+impl Iv {
+    const FULL: Iv = Iv {
+        lo: f64::NEG_INFINITY,
+        lo_in: false,
+        hi: f64::INFINITY,
+        hi_in: false,
+    };
+
+    /// The values a comparison accepts; counts are whole numbers from 0.
+    fn of(cmp: Cmp, count: bool) -> Iv {
+        let f = Iv::FULL;
+        let iv = match cmp {
+            Cmp::Gt(t) => Iv { lo: t, ..f },
+            Cmp::Ge(t) => Iv {
+                lo: t,
+                lo_in: true,
+                ..f
+            },
+            Cmp::Lt(t) => Iv { hi: t, ..f },
+            Cmp::Le(t) => Iv {
+                hi: t,
+                hi_in: true,
+                ..f
+            },
+            Cmp::Eq(t) => Iv {
+                lo: t,
+                lo_in: true,
+                hi: t,
+                hi_in: true,
+            },
+            Cmp::Between(a, b) => Iv {
+                lo: a,
+                lo_in: true,
+                hi: b,
+                hi_in: true,
+            },
+        };
+        if !count {
+            return iv;
+        }
+        // Whole numbers: tighten to closed integer bounds, at least 0.
+        let lo = if iv.lo_in {
+            iv.lo.ceil()
+        } else {
+            iv.lo.floor() + 1.0
+        }
+        .max(0.0);
+        let hi = if iv.hi_in {
+            iv.hi.floor()
+        } else {
+            iv.hi.ceil() - 1.0
+        };
+        Iv {
+            lo,
+            lo_in: true,
+            hi,
+            hi_in: hi.is_finite(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lo > self.hi || (self.lo == self.hi && !(self.lo_in && self.hi_in))
+    }
+
+    fn meet(&self, o: &Iv) -> Iv {
+        let (lo, lo_in) = if self.lo > o.lo {
+            (self.lo, self.lo_in)
+        } else if o.lo > self.lo {
+            (o.lo, o.lo_in)
+        } else {
+            (self.lo, self.lo_in && o.lo_in)
+        };
+        let (hi, hi_in) = if self.hi < o.hi {
+            (self.hi, self.hi_in)
+        } else if o.hi < self.hi {
+            (o.hi, o.hi_in)
+        } else {
+            (self.hi, self.hi_in && o.hi_in)
+        };
+        Iv {
+            lo,
+            lo_in,
+            hi,
+            hi_in,
+        }
+    }
+
+    fn hull(&self, o: &Iv) -> Iv {
+        let (lo, lo_in) = if self.lo < o.lo {
+            (self.lo, self.lo_in)
+        } else if o.lo < self.lo {
+            (o.lo, o.lo_in)
+        } else {
+            (self.lo, self.lo_in || o.lo_in)
+        };
+        let (hi, hi_in) = if self.hi > o.hi {
+            (self.hi, self.hi_in)
+        } else if o.hi > self.hi {
+            (o.hi, o.hi_in)
+        } else {
+            (self.hi, self.hi_in || o.hi_in)
+        };
+        Iv {
+            lo,
+            lo_in,
+            hi,
+            hi_in,
+        }
+    }
+
+    fn within(&self, o: &Iv) -> bool {
+        let lo_ok = self.lo > o.lo || (self.lo == o.lo && (o.lo_in || !self.lo_in));
+        let hi_ok = self.hi < o.hi || (self.hi == o.hi && (o.hi_in || !self.hi_in));
+        lo_ok && hi_ok
+    }
+}
+
+/// A box of users: each constrained dimension in an interval (a constrained feature is also not
+/// missing), personas in a set, facts fixed or free. `empty` says why no user fits.
+#[derive(Debug, Clone)]
+struct Region {
+    personas: BTreeSet<String>,
+    dims: BTreeMap<Dim, Iv>,
+    returning: Option<bool>,
+    consent: Option<bool>,
+    empty: Option<String>,
+}
+
+struct Approx {
+    region: Region,
+    exact: bool,
+}
+
+impl Region {
+    fn all(known: &Known) -> Region {
+        Region {
+            personas: known.personas.iter().map(|(i, _)| i.to_string()).collect(),
+            dims: BTreeMap::new(),
+            returning: None,
+            consent: None,
+            empty: None,
+        }
+    }
+
+    fn none(why: String, known: &Known) -> Region {
+        Region {
+            empty: Some(why),
+            ..Region::all(known)
+        }
+    }
+
+    fn and(mut self, o: &Region) -> Region {
+        if self.empty.is_some() {
+            return self;
+        }
+        if o.empty.is_some() {
+            return o.clone();
+        }
+        self.personas = self.personas.intersection(&o.personas).cloned().collect();
+        if self.personas.is_empty() {
+            self.empty = Some("no persona satisfies every persona condition".into());
+            return self;
+        }
+        for (d, iv) in &o.dims {
+            let m = match self.dims.get(d) {
+                Some(mine) => mine.meet(iv),
+                None => *iv,
+            };
+            if m.is_empty() {
+                self.empty = Some(format!("the bounds on {} contradict each other", d.text()));
+                return self;
+            }
+            self.dims.insert(d.clone(), m);
+        }
+        for (mine, theirs, what) in [
+            (&mut self.returning, o.returning, "returning and first-time"),
+            (&mut self.consent, o.consent, "with and without consent"),
+        ] {
+            match (*mine, theirs) {
+                (Some(a), Some(b)) if a != b => {
+                    self.empty = Some(format!("a user cannot be both {what}"));
+                    break;
+                }
+                (None, Some(b)) => *mine = Some(b),
+                _ => {}
+            }
+        }
+        self
+    }
+
+    fn or(self, o: &Region) -> Region {
+        if self.empty.is_some() {
+            return o.clone();
+        }
+        if o.empty.is_some() {
+            return self;
+        }
+        Region {
+            personas: self.personas.union(&o.personas).cloned().collect(),
+            dims: self
+                .dims
+                .iter()
+                .filter_map(|(d, iv)| o.dims.get(d).map(|o| (d.clone(), iv.hull(o))))
+                .collect(),
+            returning: self.returning.filter(|r| Some(*r) == o.returning),
+            consent: self.consent.filter(|r| Some(*r) == o.consent),
+            empty: None,
+        }
+    }
+
+    /// Some user may lie in both.
+    fn meets(&self, o: &Region) -> bool {
+        self.clone().and(o).empty.is_none()
+    }
+
+    /// Every user of `self` lies in `o`.
+    fn inside(&self, o: &Region) -> bool {
+        self.personas.is_subset(&o.personas)
+            && o.dims
+                .iter()
+                .all(|(d, iv)| self.dims.get(d).is_some_and(|mine| mine.within(iv)))
+            && [(self.returning, o.returning), (self.consent, o.consent)]
+                .iter()
+                .all(|(a, b)| b.is_none() || a == b)
+    }
+}
+
+fn region(c: &Condition, known: &Known) -> Approx {
+    let all = || Region::all(known);
+    let dim = |d: Dim, cmp: Cmp, count: bool, label: String| {
+        let iv = Iv::of(cmp, count);
+        if iv.is_empty() {
+            Region::none(format!("{label} {} is impossible", cmp_text(cmp)), known)
+        } else {
+            let mut r = all();
+            r.dims.insert(d, iv);
+            r
+        }
+    };
+    let exact = |region| Approx {
+        region,
+        exact: true,
+    };
+    match c {
+        Condition::Always => exact(all()),
+        Condition::PersonaIn(ids) => {
+            let mut r = all();
+            r.personas.retain(|p| ids.contains(p));
+            if r.personas.is_empty() {
+                r.empty = Some("the persona list is empty".into());
+            }
+            exact(r)
+        }
+        Condition::PersonaNotIn(ids) => {
+            let mut r = all();
+            r.personas.retain(|p| !ids.contains(p));
+            if r.personas.is_empty() {
+                r.empty = Some("every persona is excluded".into());
+            }
+            exact(r)
+        }
+        Condition::Feature(f, cmp) => exact(dim(Dim::Feature(f.clone()), *cmp, false, f.clone())),
+        Condition::Score(s, cmp) => exact(dim(Dim::Score(s.clone()), *cmp, false, s.clone())),
+        Condition::EventCount(e, w, cmp) => exact(dim(
+            Dim::Event(e.clone(), *w),
+            *cmp,
+            true,
+            format!("{} {}", event_text(e), window_text(*w)),
+        )),
+        Condition::Returning(b) => exact(Region {
+            returning: Some(*b),
+            ..all()
+        }),
+        Condition::Consent(b) => exact(Region {
+            consent: Some(*b),
+            ..all()
+        }),
+        Condition::All(cs) => {
+            let mut acc = exact(all());
+            for c in cs {
+                let a = region(c, known);
+                acc.exact &= a.exact;
+                acc.region = acc.region.and(&a.region);
+            }
+            acc
+        }
+        Condition::Any(cs) => {
+            let mut acc = Approx {
+                region: Region::none(
+                    "every alternative of an `any` is impossible (or it has none)".into(),
+                    known,
+                ),
+                exact: true,
+            };
+            let mut live = 0;
+            for c in cs {
+                let a = region(c, known);
+                if a.region.empty.is_none() {
+                    live += 1;
+                    acc.exact &= a.exact;
+                }
+                acc.region = acc.region.or(&a.region);
+            }
+            // A union of two boxes is generally not a box.
+            acc.exact &= live <= 1;
+            acc
+        }
+        Condition::Not(inner) => match inner.as_ref() {
+            Condition::Not(c) => region(c, known),
+            Condition::PersonaIn(ids) => region(&Condition::PersonaNotIn(ids.clone()), known),
+            Condition::PersonaNotIn(ids) => region(&Condition::PersonaIn(ids.clone()), known),
+            Condition::Returning(b) => region(&Condition::Returning(!b), known),
+            Condition::Consent(b) => region(&Condition::Consent(!b), known),
+            Condition::Always => exact(Region::none("`not always` is never true".into(), known)),
+            // Complements of intervals are unions, and a missing feature fails a comparison (so its
+            // negation holds): no box describes these exactly; every user may match.
+            _ => Approx {
+                region: all(),
+                exact: false,
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::EventKind;
+
+    fn known() -> Known<'static> {
+        Known {
+            personas: vec![("segment_0", "Browsers"), ("segment_1", "Buyers")],
+            features: vec!["sessions", "recency_days"],
+            scores: vec![],
+        }
+    }
+
+    fn rule(id: &str, priority: u32, slot: &str, when: Condition) -> Rule {
+        let mut r = Rule::new(id, priority);
+        r.action.slot = slot.into();
+        r.when = when;
+        r
+    }
+
+    fn messages(rules: &[Rule]) -> Vec<String> {
+        validate(rules, &known())
+            .iter()
+            .map(|f| f.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_rule_list_has_no_findings() {
+        let rules = vec![
+            rule(
+                "a",
+                1,
+                "hero",
+                Condition::PersonaIn(vec!["segment_1".into()]),
+            ),
+            rule("b", 2, "hero", Condition::Always),
+        ];
+        assert_eq!(messages(&rules), Vec::<String>::new());
+    }
+
+    #[test]
+    fn contradictory_bounds_never_match() {
+        let rules = vec![rule(
+            "a",
+            1,
+            "hero",
+            Condition::All(vec![
+                Condition::Feature("sessions".into(), Cmp::Gt(5.0)),
+                Condition::Feature("sessions".into(), Cmp::Lt(3.0)),
+            ]),
+        )];
+        assert_eq!(
+            messages(&rules),
+            ["error: rule \"a\": can never match: the bounds on sessions contradict each other"]
+        );
+        // Counts are whole numbers: more than 2 and fewer than 3 is impossible.
+        let rules = vec![rule(
+            "c",
+            1,
+            "hero",
+            Condition::All(vec![
+                Condition::EventCount(
+                    EventMatch::Kind(EventKind::ProductView),
+                    Window::Session,
+                    Cmp::Gt(2.0),
+                ),
+                Condition::EventCount(
+                    EventMatch::Kind(EventKind::ProductView),
+                    Window::Session,
+                    Cmp::Lt(3.0),
+                ),
+            ]),
+        )];
+        assert_eq!(messages(&rules).len(), 1, "{:?}", messages(&rules));
+        // Not everything contradictory in appearance is: any of two impossible parts vs one possible.
+        let rules = vec![rule(
+            "d",
+            1,
+            "hero",
+            Condition::Any(vec![
+                Condition::Feature("sessions".into(), Cmp::Between(5.0, 3.0)),
+                Condition::Feature("sessions".into(), Cmp::Ge(1.0)),
+            ]),
+        )];
+        assert_eq!(messages(&rules), Vec::<String>::new());
+    }
+
+    #[test]
+    fn equal_priorities_on_one_slot_must_not_overlap() {
+        let rules = vec![
+            rule(
+                "a",
+                1,
+                "hero",
+                Condition::Feature("sessions".into(), Cmp::Gt(3.0)),
+            ),
+            rule(
+                "b",
+                1,
+                "hero",
+                Condition::Feature("sessions".into(), Cmp::Lt(5.0)),
+            ),
+            // Disjoint from a: fine with the same priority.
+            rule(
+                "c",
+                1,
+                "side",
+                Condition::Feature("sessions".into(), Cmp::Le(3.0)),
+            ),
+            rule(
+                "d",
+                1,
+                "side",
+                Condition::Feature("sessions".into(), Cmp::Gt(3.0)),
+            ),
+        ];
+        let m = messages(&rules);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("rule \"b\": overlaps rule \"a\" on slot \"hero\""),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_inside_a_higher_priority_rule_is_shadowed() {
+        let rules = vec![
+            rule(
+                "wide",
+                1,
+                "hero",
+                Condition::Feature("sessions".into(), Cmp::Gt(3.0)),
+            ),
+            rule(
+                "narrow",
+                2,
+                "hero",
+                Condition::All(vec![
+                    Condition::Feature("sessions".into(), Cmp::Gt(5.0)),
+                    Condition::PersonaIn(vec!["segment_1".into()]),
+                ]),
+            ),
+            // Wider than `wide`: not shadowed.
+            rule(
+                "wider",
+                3,
+                "hero",
+                Condition::Feature("sessions".into(), Cmp::Gt(1.0)),
+            ),
+        ];
+        let m = messages(&rules);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("warning: rule \"narrow\": never fires: rule \"wide\""),
+            "{m:?}"
+        );
+        // A capped rule lets others through when it is capped: no shadowing.
+        let mut capped = rules.clone();
+        capped[0].caps.per_session = Some(1);
+        assert_eq!(messages(&capped), Vec::<String>::new());
+    }
+
+    #[test]
+    fn names_weights_dates_and_placeholders_are_checked() {
+        let mut r = rule(
+            "a",
+            1,
+            "hero",
+            Condition::All(vec![
+                Condition::PersonaIn(vec!["Buyers".into()]),
+                Condition::Feature("sesions".into(), Cmp::Gt(1.0)),
+            ]),
+        );
+        r.action.variants = vec![
+            super::super::model::Variant {
+                id: "A".into(),
+                module: None,
+                weight: 50,
+            },
+            super::super::model::Variant {
+                id: "B".into(),
+                module: None,
+                weight: 40,
+            },
+        ];
+        r.start = Some("2026-12-01".into());
+        r.end = Some("2026-11-01".into());
+        r.explanation = "Because {persna}".into();
+        let m = messages(&[r]).join("\n");
+        for want in [
+            "unknown persona \"Buyers\" (did you mean the id \"segment_1\"",
+            "unknown feature \"sesions\"",
+            "variant weights sum to 90, not 100",
+            "the end date is not after the start date",
+            "the explanation uses {persna}",
+        ] {
+            assert!(m.contains(want), "missing {want:?} in\n{m}");
+        }
+    }
+}
