@@ -106,6 +106,7 @@ impl TransformSpec {
 
 /// The fitted parameters of one feature: everything needed to transform a new user's raw value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FittedFeature {
     pub id: String,
     pub kind: FeatureKind,
@@ -140,6 +141,7 @@ impl FittedFeature {
 
 /// A fitted transform: the features kept, with their parameters, and what was left out and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FittedTransform {
     pub scaler: Scaler,
     pub features: Vec<FittedFeature>,

@@ -59,8 +59,8 @@ pub fn describe(c: &Condition, names: PersonaNames) -> String {
     };
     match c {
         Condition::Always => "everyone".into(),
-        Condition::PersonaIn(ids) => format!("you are a {}", list(ids)),
-        Condition::PersonaNotIn(ids) => format!("you are not a {}", list(ids)),
+        Condition::PersonaIn(ids) => format!("you belong to {}", list(ids)),
+        Condition::PersonaNotIn(ids) => format!("you do not belong to {}", list(ids)),
         Condition::Feature(f, cmp) => format!("{f} {}", cmp_text(*cmp)),
         Condition::EventCount(e, w, cmp) => {
             format!("{} {} {}", event_text(e), window_text(*w), cmp_text(*cmp))
@@ -117,7 +117,7 @@ mod tests {
         ]);
         assert_eq!(
             describe(&c, &names),
-            "you are a High-Value Engager and product views in this session > 2 and \
+            "you belong to High-Value Engager and product views in this session > 2 and \
              (recency_days <= 7.5 or you are a returning visitor)"
         );
     }

@@ -1,0 +1,332 @@
+//! The round-trip guarantee of the rule set: the exported file alone reproduces the app's feature values
+//! (within 1e-9) and labels (100% for k-means; the documented nearest-centroid labels for hierarchical
+//! results), in the library and through `persona-lab assign`; new exports with other event names or
+//! without an event kind still score; missing inputs are named.
+
+mod common;
+
+use common::{load, repo, run, stderr, stdout, write};
+use persona_lab::cluster::{Method, Points, SegmentParams, SilhouetteOptions, points};
+use persona_lab::features::{self, FeatureConfig, TransformSpec};
+use persona_lab::job::Job;
+use persona_lab::pipeline::{self, RunSettings};
+use persona_lab::ruleset::{self, RuleSet, Source};
+
+fn deployed(method: Method, k: usize) -> (persona_lab::pipeline::ClusterRun, RuleSet) {
+    let input = repo("sample_data/fashion_ga4_events.csv.gz");
+    let loaded = load(&input).unwrap();
+    let cfg = FeatureConfig::default();
+    let profile = features::compute_profile(&loaded, &cfg).unwrap();
+    let spec = TransformSpec::default_for(&profile);
+    let settings = RunSettings {
+        params: SegmentParams {
+            seed: 5,
+            ..SegmentParams::new(method, k)
+        },
+        silhouette: SilhouetteOptions::default(),
+    };
+    let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
+    let rs = RuleSet::new(
+        Source::describe(&input, loaded.shape, profile.n_users()).unwrap(),
+        &cfg,
+        &profile,
+        &run.fitted,
+        &run.segmentation,
+        &run.profiles,
+    );
+    // What production gets: the text of the file.
+    let rs = RuleSet::from_ron(&rs.to_ron().unwrap()).unwrap();
+    (run, rs)
+}
+
+#[test]
+fn kmeans_labels_and_feature_values_are_reproduced_from_the_file_alone() {
+    let (run, rs) = deployed(Method::KMeans, 6);
+    let loaded = load(&repo("sample_data/fashion_ga4_events.csv.gz")).unwrap();
+    let applied = ruleset::apply(&rs, &loaded).unwrap();
+    let (a, b) = (&applied.matrix, &run.matrix);
+    assert_eq!(a.users, b.users);
+    assert_eq!(a.columns, b.columns);
+    let worst = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(worst <= 1e-9, "clustering values differ by {worst}");
+    // Raw profile values too, every feature.
+    for f in &rs.features.profile_features {
+        let (x, y) = (applied.profile.column(f).unwrap(), run_profile_column(f));
+        for (i, (p, q)) in x.iter().zip(&y).enumerate() {
+            match (p, q) {
+                (Some(p), Some(q)) => assert!((p - q).abs() <= 1e-9, "{f} row {i}: {p} vs {q}"),
+                (None, None) => {}
+                _ => panic!("{f} row {i}: {p:?} vs {q:?}"),
+            }
+        }
+    }
+    let same = applied
+        .labels
+        .iter()
+        .zip(&run.segmentation.labels)
+        .filter(|(x, y)| x == y)
+        .count();
+    assert_eq!(same, a.n_rows, "every user keeps the app's segment");
+}
+
+fn run_profile_column(f: &str) -> Vec<Option<f64>> {
+    let loaded = load(&repo("sample_data/fashion_ga4_events.csv.gz")).unwrap();
+    features::compute_profile(&loaded, &FeatureConfig::default())
+        .unwrap()
+        .column(f)
+        .unwrap()
+}
+
+#[test]
+fn hierarchical_results_deploy_as_the_documented_nearest_centroid_rule() {
+    let (run, rs) = deployed(Method::Ward, 5);
+    let loaded = load(&repo("sample_data/fashion_ga4_events.csv.gz")).unwrap();
+    let applied = ruleset::apply(&rs, &loaded).unwrap();
+    // The file's rule: nearest of its centroids, computed here independently of `apply`.
+    let m = &run.matrix;
+    let p = Points::of(m);
+    let flat: Vec<f64> = rs.segments.centroids.concat();
+    for i in 0..m.n_rows {
+        let (c, _) = points::nearest(p.row(i), &flat, m.n_cols);
+        assert_eq!(applied.labels[i], c, "user {}", m.users[i]);
+    }
+    // And those centroids are the segment means of the tree's labels.
+    let (means, _) = points::centroids_of(&p, &run.segmentation.labels, 5);
+    let worst = means
+        .iter()
+        .zip(&flat)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-9, "{worst}");
+    let agree = applied
+        .labels
+        .iter()
+        .zip(&run.segmentation.labels)
+        .filter(|(a, b)| a == b)
+        .count() as f64
+        / m.n_rows as f64;
+    assert!(
+        agree > 0.8,
+        "nearest-centroid labels agree with the tree for {agree}"
+    );
+}
+
+fn read_csv(path: &std::path::Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn assign_cli_reproduces_segment_assignments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, r) = (
+        dir.path().join("a.csv"),
+        dir.path().join("b.csv"),
+        dir.path().join("r.ron"),
+    );
+    let input = repo("sample_data/fashion_ga4_events.csv.gz");
+    let input = input.to_str().unwrap();
+    let o = run(&[
+        "segment",
+        input,
+        "--k",
+        "4",
+        "--seed",
+        "9",
+        "--assignments",
+        a.to_str().unwrap(),
+        "--out",
+        r.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "assign",
+        "--rules",
+        r.to_str().unwrap(),
+        input,
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("assigned   1967 users"),
+        "{}",
+        stdout(&o)
+    );
+    let (ra, rb) = (read_csv(&a), read_csv(&b));
+    assert_eq!(ra[0], rb[0], "same columns");
+    assert_eq!(
+        ra[0],
+        ["user_id", "segment", "persona", "silhouette", "distance"]
+    );
+    assert_eq!(ra.len(), rb.len());
+    for (x, y) in ra.iter().zip(&rb).skip(1) {
+        assert_eq!(x[..3], y[..3], "user, segment, persona");
+        let (dx, dy): (f64, f64) = (x[4].parse().unwrap(), y[4].parse().unwrap());
+        assert!((dx - dy).abs() < 1e-9);
+    }
+}
+
+const TRAIN: &str = "user_id,ts,event,duration_ms\n\
+    u1,2026-11-01 10:00:00,page_view,1000\nu1,2026-11-01 10:01:00,view_item,5000\nu1,2026-11-01 10:02:00,purchase,2000\n\
+    u2,2026-11-01 11:00:00,page_view,3000\nu2,2026-11-02 11:00:00,page_view,3000\nu2,2026-11-03 11:00:00,view_item,8000\n\
+    u3,2026-11-02 09:00:00,page_view,500\nu4,2026-11-03 09:00:00,view_item,700\nu4,2026-11-03 09:05:00,view_item,900\n\
+    u5,2026-11-04 09:00:00,page_view,100\nu5,2026-11-04 09:01:00,purchase,4000\nu6,2026-11-04 12:00:00,page_view,600\n";
+
+#[test]
+fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = write(dir.path(), "train.csv", TRAIN);
+    let r = dir.path().join("r.ron");
+    let o = run(&[
+        "segment",
+        train.to_str().unwrap(),
+        "--k",
+        "2",
+        "--features",
+        "sessions,purchases,product_views,time_total",
+        "--top-events",
+        "2",
+        "--out",
+        r.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rs = RuleSet::read(&r).unwrap();
+    assert_eq!(
+        rs.features.config.event_names.as_deref(),
+        Some(&["page_view".to_string(), "view_item".to_string()][..])
+    );
+    // Next week: no purchase at all, a new event name, a user never seen.
+    let week = write(
+        dir.path(),
+        "week.csv",
+        "user_id,ts,event,duration_ms\n\
+         u1,2026-11-08 10:00:00,page_view,1000\nu9,2026-11-08 10:00:00,newsletter_click,200\n\
+         u9,2026-11-08 10:03:00,view_item,900\nu2,2026-11-09 10:00:00,page_view,100\n",
+    );
+    let out = dir.path().join("w.csv");
+    let o = run(&[
+        "assign",
+        "--rules",
+        r.to_str().unwrap(),
+        week.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let loaded = load(&week).unwrap();
+    let applied = ruleset::apply(&rs, &loaded).unwrap();
+    assert_eq!(
+        applied
+            .profile
+            .features
+            .iter()
+            .filter(|f| f.starts_with("count:"))
+            .collect::<Vec<_>>(),
+        ["count:page_view", "count:view_item", "count:other"],
+        "the training's event names, whatever this week's top names are"
+    );
+    let purchases = applied.profile.column("purchases").unwrap();
+    assert!(purchases.iter().all(|p| *p == Some(0.0)), "{purchases:?}");
+    // Without the duration column, time_total cannot be computed: named, with the reason.
+    let no_dur = write(
+        dir.path(),
+        "nodur.csv",
+        "user_id,ts,event\nu1,2026-11-08 10:00:00,page_view\nu2,2026-11-08 10:00:00,view_item\n",
+    );
+    let o = run(&[
+        "assign",
+        "--rules",
+        r.to_str().unwrap(),
+        no_dur.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("needs the feature \"time_total\"") && e.contains("no duration column mapped"),
+        "{e}"
+    );
+}
+
+#[test]
+fn decide_and_verify_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = std::fs::read_to_string(repo("docs/ruleset-format.md")).unwrap();
+    let ron = doc
+        .split("```ron\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let r = write(dir.path(), "r.ron", ron);
+    let profile = write(
+        dir.path(),
+        "p.json",
+        r#"{"user_id": "u7", "consent": true, "features": {"sessions": 1, "product_views_per_session": 0, "recency_days": 40}}"#,
+    );
+    let session = write(dir.path(), "s.json", r#"{"now": "2026-11-25T10:00:00Z"}"#);
+    let o = run(&[
+        "decide",
+        "--rules",
+        r.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--session",
+        session.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["persona_name"], "Casual Visitors");
+    let rules: Vec<&str> = v["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["reengage", "welcome"]);
+    assert_eq!(
+        v["decisions"][0]["explanation"],
+        "A welcome-back offer, because recency_days > 21."
+    );
+    // A file with errors is refused by decide and reported by verify, exit 1.
+    let bad = write(
+        dir.path(),
+        "bad.ron",
+        ron.replace(
+            "PersonaIn([\"segment_1\"])",
+            "PersonaIn([\"High-Value Engagers\"])",
+        ),
+    );
+    let o = run(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o)
+            .contains("unknown persona \"High-Value Engagers\" (did you mean the id \"segment_1\""),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&[
+        "decide",
+        "--rules",
+        bad.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the rule set has errors"),
+        "{}",
+        stderr(&o)
+    );
+}
