@@ -138,3 +138,40 @@ pub fn maybe_gzip(
     })?;
     Ok(())
 }
+
+/// The assignments table `segment` and `assign` both write: user_id, segment, persona, silhouette,
+/// distance.
+pub fn write_assignments(
+    path: &Path,
+    users: &[String],
+    labels: &[usize],
+    personas: &[String],
+    silhouette: &[Option<f64>],
+    distances: &[f64],
+) -> Result<(), WriteError> {
+    let mut df = DataFrame::new(
+        users.len(),
+        vec![
+            Column::new(crate::data::cols::USER.into(), users),
+            Column::new(
+                "segment".into(),
+                labels.iter().map(|&l| l as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "persona".into(),
+                labels
+                    .iter()
+                    .map(|&l| personas[l].as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("silhouette".into(), silhouette),
+            Column::new("distance".into(), distances),
+        ],
+    )
+    .map_err(|e| WriteError::Encode {
+        path: path.to_path_buf(),
+        format: "table".into(),
+        message: e.to_string(),
+    })?;
+    write_table(&mut df, path)
+}

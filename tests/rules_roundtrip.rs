@@ -330,3 +330,54 @@ fn decide_and_verify_on_the_command_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn editor_match_counts_equal_what_decide_does_for_each_user() {
+    use persona_lab::rules::{Cmp, Condition, Rule, Session, population};
+    let (run, mut rs) = deployed(Method::KMeans, 6);
+    let loaded = load(&repo("sample_data/fashion_ga4_events.csv.gz")).unwrap();
+    let profile = features::compute_profile(&loaded, &FeatureConfig::default()).unwrap();
+    let cond = Condition::All(vec![
+        Condition::PersonaIn(vec!["segment_0".into(), "segment_2".into()]),
+        Condition::Any(vec![
+            Condition::Feature("sessions".into(), Cmp::Ge(3.0)),
+            Condition::Not(Box::new(Condition::Feature(
+                "avg_order_value".into(),
+                Cmp::Lt(60.0),
+            ))),
+        ]),
+        Condition::Returning(true),
+        Condition::Consent(true),
+    ]);
+    let ids: Vec<String> = rs.personas.iter().map(|p| p.id.clone()).collect();
+    let pop = ruleset::population(&profile, &run.segmentation.labels, ids, true).unwrap();
+    let mask = population::matches(&cond, &pop);
+    let mut r = Rule::new("r", 1);
+    r.when = cond;
+    rs.rules = vec![r];
+    rs.guardrails.max_offers_per_session = None;
+    let users = ruleset::user_profiles(&profile, Some(true)).unwrap();
+    let session = Session {
+        now: Some("2026-11-25".into()),
+        ..Default::default()
+    };
+    let mut n = 0;
+    for (u, m) in users.iter().zip(&mask) {
+        let fired = !rs.decide(u, &session).unwrap().decisions.is_empty();
+        assert_eq!(fired, *m, "user {}", u.user_id);
+        n += usize::from(fired);
+    }
+    assert!(
+        n > 50 && n < users.len() - 50,
+        "a discriminating condition: {n}"
+    );
+    let cov = ruleset::coverage(&rs, &users, &session);
+    assert_eq!(cov.per_rule["r"].0, n);
+    assert_eq!(cov.reached_by_none, users.len() - n);
+    // The strategists' summary names every persona and the rule aimed at two of them.
+    let md = ruleset::summary::markdown(&rs, &run.profiles);
+    for p in &rs.personas {
+        assert!(md.contains(&format!("## {}", p.name)), "{md}");
+    }
+    assert_eq!(md.matches("**Rules for this persona:**").count(), 2, "{md}");
+}

@@ -83,14 +83,15 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
         Ok(s) => (s.values.clone(), Some(s.mean)),
         Err(_) => (vec![None; m.n_rows], None),
     };
-    super::segment::write_assignments(
+    persona_lab::output::write_assignments(
         &cmd.out,
         &m.users,
         &applied.labels,
         &names,
         &values,
         &applied.distances,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     println!(
         "assigned   {} users of {} with {} ({} segments, nearest centroid)",
         m.n_rows,

@@ -11,7 +11,6 @@ use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::job::Job;
 use persona_lab::pipeline::{self, ClusterRun, RunSettings};
 use persona_lab::ruleset::{self, RuleSet};
-use polars::prelude::*;
 use serde_json::json;
 
 use super::args::{FeatureArgs, MappingArgs};
@@ -232,14 +231,15 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         let names: Vec<String> = run.suggested.iter().map(|p| p.name.clone()).collect();
         let m = &run.matrix;
         let dist = run.segmentation.distances(&Points::of(m));
-        write_assignments(
+        persona_lab::output::write_assignments(
             path,
             &m.users,
             &run.segmentation.labels,
             &names,
             &run.silhouette.values,
             &dist,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         println!(
             "wrote      {} ({} users)",
             path.display(),
@@ -328,39 +328,6 @@ fn summary(run: &ClusterRun) -> String {
         let _ = writeln!(s, "note       {n}");
     }
     s
-}
-
-/// The assignments table `segment` and `assign` both write: user_id, segment, persona, silhouette,
-/// distance.
-pub fn write_assignments(
-    path: &Path,
-    users: &[String],
-    labels: &[usize],
-    personas: &[String],
-    silhouette: &[Option<f64>],
-    distances: &[f64],
-) -> Result<(), String> {
-    let mut df = DataFrame::new(
-        users.len(),
-        vec![
-            Column::new(data::cols::USER.into(), users),
-            Column::new(
-                "segment".into(),
-                labels.iter().map(|&l| l as u32).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "persona".into(),
-                labels
-                    .iter()
-                    .map(|&l| personas[l].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("silhouette".into(), silhouette),
-            Column::new("distance".into(), distances),
-        ],
-    )
-    .map_err(|e| e.to_string())?;
-    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
 }
 
 fn report(run: &ClusterRun) -> serde_json::Value {

@@ -221,9 +221,19 @@ fn outcome(
             window: "day",
         });
     }
-    let holdout = (bucket("holdout", &rule.id, facts.user_id) as f64)
-        < (rule.action.holdout_percent * 100.0).round();
-    Ok(Outcome::Decided { holdout })
+    Ok(Outcome::Decided {
+        holdout: in_holdout(rule, facts.user_id),
+    })
+}
+
+/// Whether a user is in a rule's holdout.
+pub fn in_holdout(rule: &Rule, user_id: &str) -> bool {
+    (bucket("holdout", &rule.id, user_id) as f64) < (rule.action.holdout_percent * 100.0).round()
+}
+
+/// The decision a rule would make for a user if it fired (for the editor's explanation preview).
+pub fn preview(rule: &Rule, facts: &Facts, names: PersonaNames) -> Result<Decision, RuleError> {
+    decision(rule, facts, in_holdout(rule, facts.user_id), names)
 }
 
 fn decision(

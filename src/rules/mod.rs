@@ -5,9 +5,11 @@ pub mod context;
 pub mod describe;
 pub mod eval;
 pub mod model;
+pub mod population;
 pub mod validate;
 
 pub use context::{Event, Session, Shown, UserProfile, parse_time};
-pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds};
+pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds, preview};
 pub use model::{Action, Caps, Cmp, Condition, EventMatch, Guardrails, Rule, Variant, Window};
+pub use population::Population;
 pub use validate::{Finding, Known, Severity, validate};

@@ -9,7 +9,7 @@ use super::RuleSet;
 use crate::data::Loaded;
 use crate::error::RuleSetError;
 use crate::features::{Matrix, Profile, compute_profile};
-use crate::rules::{Session, UserProfile};
+use crate::rules::{Population, Session, UserProfile};
 
 /// A scored export.
 #[derive(Debug, Clone)]
@@ -129,4 +129,24 @@ pub fn coverage(rs: &RuleSet, users: &[UserProfile], session: &Session) -> Cover
         }
     }
     cov
+}
+
+/// The analysed users as columns for `rules::population` (match counts in the rule editor).
+pub fn population(
+    profile: &Profile,
+    segments: &[usize],
+    persona_ids: Vec<String>,
+    consent: bool,
+) -> Result<Population, RuleSetError> {
+    Ok(Population {
+        n: profile.n_users(),
+        features: profile
+            .features
+            .iter()
+            .map(|f| Ok((f.clone(), profile.column(f)?)))
+            .collect::<Result<_, RuleSetError>>()?,
+        segments: segments.to_vec(),
+        persona_ids,
+        consent,
+    })
 }

@@ -5,6 +5,7 @@
 
 mod apply;
 mod personas;
+pub mod summary;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use apply::{Applied, Coverage, apply, coverage, user_profiles};
+pub use apply::{Applied, Coverage, apply, coverage, population, user_profiles};
 pub use personas::{default_persona, default_personas};
 
 use crate::cluster::{ClusterProfile, Method, Segmentation};
