@@ -1,6 +1,6 @@
 //! Project files (`.plab`, RON): everything needed to redo an analysis and get the same segments: the
 //! source file and its fingerprint, load options, feature settings, clustering parameters with the
-//! seed, and the persona texts. Results are not stored; they are recomputed, which is exact because every
+//! seed, the persona texts, and the content rules. Results are not stored; they are recomputed, which is exact because every
 //! random choice is seeded.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use crate::cluster::SegmentParams;
 use crate::data::LoadOptions;
 use crate::error::{RuleSetError, WriteError};
 use crate::features::{FeatureConfig, TransformSpec};
+use crate::rules::{Guardrails, Rule};
 use crate::ruleset::Persona;
 
 pub const PROJECT_VERSION: u32 = 1;
@@ -27,6 +28,10 @@ pub struct Project {
     pub params: SegmentParams,
     pub sweep_k: (usize, usize),
     pub personas: Vec<Persona>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub guardrails: Guardrails,
 }
 
 impl Project {

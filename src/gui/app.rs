@@ -12,10 +12,14 @@ use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
 
 use persona_lab::project::Project;
+use persona_lab::rules::{Guardrails, Population, Rule};
+use persona_lab::ruleset::{Coverage, RuleSet};
 
-use super::state::{Analysis, ClusterSettings, Message, Snapshot, View, ViewState};
+use super::state::{Analysis, ClusterSettings, Level, Message, Snapshot, View, ViewState};
 use super::worker::Task;
-use super::{clusters_view, data_view, features_view, personas_view};
+use super::{
+    clusters_view, data_view, export_view, features_view, personas_view, rules_view, simulate_view,
+};
 
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
 pub const DEBOUNCE: Duration = Duration::from_millis(400);
@@ -23,7 +27,15 @@ pub const DEBOUNCE: Duration = Duration::from_millis(400);
 pub struct PersonaApp {
     pub analysis: Analysis,
     pub ui_state: ViewState,
-    pub load_task: Option<Task<(Loaded, Profile)>>,
+    pub load_task: Option<Task<(Loaded, Profile, String)>>,
+    /// The analysed users as columns for rule match counts, tied to the run it was made from.
+    pub population: Option<(Arc<ClusterRun>, Arc<Population>)>,
+    pub population_task: Option<Task<(Arc<ClusterRun>, Population)>>,
+    /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
+    pub coverage: Option<(Vec<Rule>, Guardrails, Arc<Coverage>)>,
+    pub coverage_task: Option<Task<(Vec<Rule>, Guardrails, Coverage)>>,
+    /// A file export (rule set, assignments, summary); its result is the message to show.
+    pub export_task: Option<Task<String>>,
     pub cluster_task: Option<Task<ClusterRun>>,
     pub sweep_task: Option<Task<Sweep>>,
     pub tsne_task: Option<Task<(Arc<ClusterRun>, Tsne)>>,
@@ -44,6 +56,11 @@ impl PersonaApp {
             analysis: Analysis::default(),
             ui_state: ViewState::default(),
             load_task: None,
+            population: None,
+            population_task: None,
+            coverage: None,
+            coverage_task: None,
+            export_task: None,
             cluster_task: None,
             sweep_task: None,
             tsne_task: None,
@@ -60,7 +77,7 @@ impl PersonaApp {
         app
     }
 
-    fn repainter(&self) -> impl Fn() + Send + Sync + Clone + 'static {
+    pub fn repainter(&self) -> impl Fn() + Send + Sync + Clone + 'static {
         let ctx = self.repaint.clone();
         move || {
             if let Some(c) = &ctx {
@@ -71,14 +88,21 @@ impl PersonaApp {
 
     pub fn error(&mut self, text: impl Into<String>) {
         self.ui_state.messages.push(Message {
-            error: true,
+            level: Level::Error,
             text: text.into(),
         });
     }
 
     pub fn warn(&mut self, text: impl Into<String>) {
         self.ui_state.messages.push(Message {
-            error: false,
+            level: Level::Warning,
+            text: text.into(),
+        });
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.ui_state.messages.push(Message {
+            level: Level::Info,
             text: text.into(),
         });
     }
@@ -183,7 +207,10 @@ impl PersonaApp {
                 job.progress("features", 0.5);
                 let profile =
                     features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
-                Ok((loaded, profile))
+                job.progress("fingerprint", 0.9);
+                let fingerprint = persona_lab::ruleset::fingerprint(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok((loaded, profile, fingerprint))
             },
         ));
     }
@@ -207,6 +234,8 @@ impl PersonaApp {
             params: c.run_settings().params,
             sweep_k: (c.k_min, c.k_max),
             personas: self.analysis.personas.clone(),
+            rules: self.analysis.rules.clone(),
+            guardrails: self.analysis.guardrails.clone(),
         })
     }
 
@@ -247,6 +276,9 @@ impl PersonaApp {
         self.analysis.feature_config = p.feature_config;
         self.analysis.pending_spec = p.spec;
         self.analysis.pending_personas = Some(p.personas);
+        self.analysis.rules = p.rules;
+        self.analysis.guardrails = p.guardrails;
+        self.ui_state.rules.selected = None;
         self.analysis.cluster = ClusterSettings {
             method: p.params.method,
             k: p.params.k,
@@ -424,7 +456,8 @@ impl PersonaApp {
         if let Some(r) = self.load_task.as_ref().and_then(|t| t.poll()) {
             self.load_task = None;
             match r {
-                Ok((loaded, profile)) => {
+                Ok((loaded, profile, fingerprint)) => {
+                    self.analysis.fingerprint = Some(fingerprint);
                     for w in &loaded.warnings {
                         self.warn(format!("{}: {w}", loaded.path.display()));
                     }
@@ -495,11 +528,104 @@ impl PersonaApp {
                 Err(e) => self.error(e),
             }
         }
+        if let Some(r) = self.population_task.as_ref().and_then(|t| t.poll()) {
+            self.population_task = None;
+            match r {
+                Ok((run, p)) => {
+                    self.ui_state.rules.hist.clear();
+                    self.ui_state.rules.counts.clear();
+                    self.population = Some((run, Arc::new(p)));
+                }
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.coverage_task.as_ref().and_then(|t| t.poll()) {
+            self.coverage_task = None;
+            match r {
+                Ok((rules, guard, c)) => self.coverage = Some((rules, guard, Arc::new(c))),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.export_task.as_ref().and_then(|t| t.poll()) {
+            self.export_task = None;
+            match r {
+                Ok(m) => self.info(m),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
         if let Some(at) = self.ui_state.rerun_at
             && Instant::now() >= at
         {
             self.run_clustering();
         }
+    }
+
+    /// The population of the current run for rule match counts: ready, or started in the background.
+    pub fn population(&mut self) -> Option<Arc<Population>> {
+        let run = self.analysis.run.clone()?;
+        match &self.population {
+            Some((r, p)) if Arc::ptr_eq(r, &run) => return Some(p.clone()),
+            _ => {}
+        }
+        if self.population_task.is_none() {
+            let profile = self.analysis.profile.clone()?;
+            let ids: Vec<String> = (0..run.segmentation.k)
+                .map(|s| {
+                    self.analysis
+                        .personas
+                        .iter()
+                        .find(|p| p.segment == s)
+                        .map(|p| p.id.clone())
+                        .unwrap_or_else(|| format!("segment_{s}"))
+                })
+                .collect();
+            self.population_task = Some(Task::spawn(
+                "Preparing rule previews",
+                self.repainter(),
+                move |_| {
+                    // Analysed users passed the consent filter when one was mapped.
+                    let p = persona_lab::ruleset::population(
+                        &profile,
+                        &run.segmentation.labels,
+                        ids,
+                        true,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Ok((run, p))
+                },
+            ));
+        }
+        None
+    }
+
+    /// Coverage of the current rules: ready (possibly for older rules), and recomputed in the
+    /// background when the rules changed.
+    pub fn coverage(&mut self) -> Option<(bool, Arc<Coverage>)> {
+        let fresh = self
+            .coverage
+            .as_ref()
+            .is_some_and(|(r, g, _)| *r == self.analysis.rules && *g == self.analysis.guardrails);
+        if !fresh
+            && self.coverage_task.is_none()
+            && let (Some(rs), Some(profile)) = (self.rule_set(), self.analysis.profile.clone())
+        {
+            self.coverage_task = Some(Task::spawn("Rule coverage", self.repainter(), move |job| {
+                job.progress("coverage", 0.0);
+                let users = persona_lab::ruleset::user_profiles(&profile, Some(true))
+                    .map_err(|e| e.to_string())?;
+                job.check().map_err(|e| e.to_string())?;
+                let c = persona_lab::ruleset::coverage(
+                    &rs,
+                    &users,
+                    &persona_lab::rules::Session::default(),
+                );
+                Ok((rs.rules, rs.guardrails, c))
+            }));
+        }
+        self.coverage.as_ref().map(|(_, _, c)| (fresh, c.clone()))
     }
 
     pub fn busy(&self) -> bool {
@@ -508,6 +634,9 @@ impl PersonaApp {
             || self.sweep_task.is_some()
             || self.tsne_task.is_some()
             || self.preview_task.is_some()
+            || self.population_task.is_some()
+            || self.coverage_task.is_some()
+            || self.export_task.is_some()
     }
 
     /// The whole window.
@@ -614,11 +743,9 @@ impl PersonaApp {
             View::Features => features_view::show(self, ui),
             View::Clusters => clusters_view::show(self, ui),
             View::Personas => personas_view::show(self, ui),
-            View::Rules => {
-                ui.heading("Rules");
-                ui.label("If-then content rules per persona arrive with the rules release.");
-            }
-            View::Export => personas_view::export(self, ui),
+            View::Rules => rules_view::show(self, ui),
+            View::Simulate => simulate_view::show(self, ui),
+            View::Export => export_view::show(self, ui),
         });
         let pointer_down = ui.ctx().input(|i| i.pointer.any_down());
         self.record_history(pointer_down);
@@ -699,7 +826,41 @@ impl PersonaApp {
             spec: self.analysis.spec.clone(),
             cluster: self.analysis.cluster.clone(),
             personas: self.analysis.personas.clone(),
+            rules: self.analysis.rules.clone(),
+            guardrails: self.analysis.guardrails.clone(),
         }
+    }
+
+    /// The rule set as it would be exported now: model, personas, rules and guardrails.
+    pub fn rule_set(&self) -> Option<RuleSet> {
+        let a = &self.analysis;
+        let (run, loaded, profile, src) = (
+            a.run.as_ref()?,
+            a.loaded.as_ref()?,
+            a.profile.as_ref()?,
+            a.source.as_ref()?,
+        );
+        let source = persona_lab::ruleset::Source {
+            fingerprint: a.fingerprint.clone().unwrap_or_default(),
+            file_name: src
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            shape: format!("{:?}", loaded.shape).to_lowercase(),
+            users: run.matrix.n_rows,
+        };
+        let mut rs = RuleSet::new(
+            source,
+            &a.feature_config,
+            profile,
+            &run.fitted,
+            &run.segmentation,
+            &run.profiles,
+        );
+        rs.personas = a.personas.clone();
+        rs.rules = a.rules.clone();
+        rs.guardrails = a.guardrails.clone();
+        Some(rs)
     }
 
     /// Record a history step when the undoable state changed (edits less than a second apart merge).
@@ -727,6 +888,8 @@ impl PersonaApp {
         let rerun = s.spec != self.analysis.spec || s.cluster != self.analysis.cluster;
         self.analysis.spec = s.spec.clone();
         self.analysis.cluster = s.cluster.clone();
+        self.analysis.rules = s.rules.clone();
+        self.analysis.guardrails = s.guardrails.clone();
         if self
             .analysis
             .run
@@ -761,13 +924,18 @@ impl PersonaApp {
         }
     }
 
-    /// Ctrl+O opens an export, Ctrl+S saves the project (asking where the first time).
+    /// Ctrl+O opens an export, Ctrl+S saves the project (asking where the first time), Ctrl+E exports
+    /// the rule set, Ctrl+Z / Ctrl+Shift+Z undo and redo.
     fn shortcuts(&mut self, ui: &mut egui::Ui) {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
         let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
         let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
         let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        let export = KeyboardShortcut::new(Modifiers::COMMAND, Key::E);
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&export)) && self.analysis.run.is_some() {
+            export_view::save_rule_set_dialog(self);
+        }
         // Redo first: Ctrl+Shift+Z also matches the Ctrl+Z shortcut's modifiers.
         if ui.ctx().input_mut(|i| i.consume_shortcut(&redo)) {
             self.redo();
@@ -843,10 +1011,10 @@ impl PersonaApp {
                         if ui.small_button("Dismiss").clicked() {
                             remove = Some(i);
                         }
-                        let (tag, colour) = if m.error {
-                            ("Error", Color32::from_rgb(213, 94, 0))
-                        } else {
-                            ("Warning", Color32::from_rgb(230, 159, 0))
+                        let (tag, colour) = match m.level {
+                            Level::Error => ("Error", Color32::from_rgb(213, 94, 0)),
+                            Level::Warning => ("Warning", Color32::from_rgb(230, 159, 0)),
+                            Level::Info => ("Done", Color32::from_rgb(0, 158, 115)),
                         };
                         ui.label(RichText::new(tag).strong().color(colour));
                         ui.label(&m.text);

@@ -5,8 +5,11 @@ pub mod app;
 pub mod charts;
 pub mod clusters_view;
 pub mod data_view;
+pub mod export_view;
 pub mod features_view;
 pub mod personas_view;
+pub mod rules_view;
+pub mod simulate_view;
 pub mod state;
 pub mod worker;
 

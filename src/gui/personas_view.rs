@@ -1,8 +1,7 @@
 //! Personas: one card per segment with an editable name and description, the traits that set it apart,
-//! and the suggested name derived from them. Export: the rule set file.
+//! and the suggested name derived from them.
 
 use egui::RichText;
-use persona_lab::ruleset::{self, RuleSet};
 
 use super::app::PersonaApp;
 use super::clusters_view::colour;
@@ -91,43 +90,5 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     }
     if let Some(c) = split {
         app.split_segment(c);
-    }
-}
-
-pub fn export(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    ui.heading("Export");
-    let (Some(run), Some(loaded), Some(src), Some(profile)) = (
-        app.analysis.run.clone(),
-        app.analysis.loaded.clone(),
-        app.analysis.source.clone(),
-        app.analysis.profile.clone(),
-    ) else {
-        return;
-    };
-    ui.label("The rule set holds the feature specification, the segment centroids and the personas: everything needed to place a new user in a segment.");
-    if ui.button("Export rule set…").clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .set_file_name("ruleset.ron")
-            .add_filter("rule set", &["ron"])
-            .save_file()
-    {
-        let result = ruleset::Source::describe(&src, loaded.shape, run.matrix.n_rows)
-            .map_err(|e| format!("{}: {e}", src.display()))
-            .and_then(|source| {
-                let mut rs = RuleSet::new(
-                    source,
-                    &app.analysis.feature_config,
-                    &profile,
-                    &run.fitted,
-                    &run.segmentation,
-                    &run.profiles,
-                );
-                rs.personas = app.analysis.personas.clone();
-                rs.write(&path).map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(()) => app.warn(format!("wrote {}", path.display())),
-            Err(e) => app.error(e),
-        }
     }
 }

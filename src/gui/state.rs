@@ -8,6 +8,7 @@ use persona_lab::cluster::{Method, SegmentParams, SilhouetteOptions, Sweep, Tsne
 use persona_lab::data::{LoadOptions, Loaded};
 use persona_lab::features::{FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::{ClusterRun, RunSettings};
+use persona_lab::rules::{Guardrails, Rule};
 use persona_lab::ruleset::Persona;
 
 /// Analysis state: everything a project file would hold, plus the computed results.
@@ -33,6 +34,11 @@ pub struct Analysis {
     pub summary: Option<String>,
     /// t-SNE of the current run's matrix (recomputed on demand; tied to the run it was made from).
     pub tsne: Option<(Arc<ClusterRun>, Arc<Tsne>)>,
+    /// SHA-256 of the source file, computed when it loaded.
+    pub fingerprint: Option<String>,
+    /// Content rules, in priority order (priority = position + 1).
+    pub rules: Vec<Rule>,
+    pub guardrails: Guardrails,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,16 +87,18 @@ pub enum View {
     Clusters,
     Personas,
     Rules,
+    Simulate,
     Export,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Data,
         View::Features,
         View::Clusters,
         View::Personas,
         View::Rules,
+        View::Simulate,
         View::Export,
     ];
     pub fn label(self) -> &'static str {
@@ -100,6 +108,7 @@ impl View {
             View::Clusters => "Clusters",
             View::Personas => "Personas",
             View::Rules => "Rules",
+            View::Simulate => "Simulate",
             View::Export => "Export",
         }
     }
@@ -139,6 +148,8 @@ pub struct Snapshot {
     pub spec: Option<TransformSpec>,
     pub cluster: ClusterSettings,
     pub personas: Vec<Persona>,
+    pub rules: Vec<Rule>,
+    pub guardrails: Guardrails,
 }
 
 /// Undo and redo stacks of snapshots; edits within a second of each other count as one step.
@@ -177,6 +188,74 @@ pub struct ViewState {
     /// The close button was pressed with unsaved changes: ask first.
     pub confirm_quit: bool,
     pub allow_close: bool,
+    pub rules: RulesUi,
+}
+
+/// What the Rules and Simulate views show: GUI state only.
+#[derive(Debug, Default)]
+pub struct RulesUi {
+    /// Index of the rule being edited.
+    pub selected: Option<usize>,
+    /// Simulate: the user picked, and the profile / session texts (JSON, editable).
+    pub sim_user: String,
+    pub sim_profile: String,
+    pub sim_session: String,
+    /// Display histograms of raw feature values (clipped to the 1st..99th percentile), per feature.
+    pub hist: std::collections::HashMap<String, Arc<FeatureHist>>,
+    /// Users each condition matches (by the condition's text), for the current population.
+    pub counts: std::collections::HashMap<String, usize>,
+    /// Why the typed user id could not be loaded.
+    pub sim_error: Option<String>,
+    /// The last simulation and the inputs it was computed from.
+    pub sim_result: Option<(SimKey, Result<persona_lab::ruleset::Decisions, String>)>,
+    /// Export view: the rule set text and its checks, and what they were made from.
+    pub export_preview: Option<(ExportKey, ExportPreview)>,
+}
+
+/// What a simulation depends on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimKey {
+    pub profile: String,
+    pub session: String,
+    pub personas: Vec<Persona>,
+    pub rules: Vec<Rule>,
+    pub guardrails: Guardrails,
+}
+
+/// What the exported file depends on (the run by identity).
+#[derive(Debug, Clone)]
+pub struct ExportKey {
+    pub run: Arc<ClusterRun>,
+    pub personas: Vec<Persona>,
+    pub rules: Vec<Rule>,
+    pub guardrails: Guardrails,
+}
+
+impl PartialEq for ExportKey {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.run, &o.run)
+            && self.personas == o.personas
+            && self.rules == o.rules
+            && self.guardrails == o.guardrails
+    }
+}
+
+/// The rule set as it would be exported, as text, with its validation.
+#[derive(Debug, Clone)]
+pub struct ExportPreview {
+    pub text: Result<String, String>,
+    pub findings: Vec<persona_lab::rules::Finding>,
+}
+
+/// A feature's distribution for the condition editor.
+#[derive(Debug, Clone)]
+pub struct FeatureHist {
+    pub lo: f64,
+    pub width: f64,
+    pub counts: Vec<usize>,
+    pub median: f64,
+    pub p10: f64,
+    pub p90: f64,
 }
 
 impl Default for ViewState {
@@ -197,12 +276,21 @@ impl Default for ViewState {
             last_autosave: None,
             confirm_quit: false,
             allow_close: false,
+            rules: RulesUi::default(),
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    pub error: bool,
+    pub level: Level,
     pub text: String,
+}
+
+/// How a message is shown: a finished export is news, not a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
 }

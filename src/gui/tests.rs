@@ -552,3 +552,190 @@ fn opened_files_are_remembered_in_the_recent_list() {
     });
     assert_eq!(h.state().analysis.source.as_deref(), Some(sample.as_path()));
 }
+
+/// The Rules, Simulate and Export views: build rules from a template and from scratch, reorder them,
+/// fix a variant split the checks reject, simulate a user, read the coverage, export the file.
+/// Every number shown is compared with the core computing it directly.
+#[test]
+fn rules_are_built_checked_simulated_and_exported() {
+    use persona_lab::rules::{Cmp, Condition, Session};
+    use persona_lab::ruleset::{self, RuleSet};
+
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Rules").click();
+    h.run_ok();
+    h.get_by_label_contains("Add a rule");
+    wait_for(&mut h, "the rule previews", |a| {
+        a.population.is_some() && idle(a)
+    });
+
+    // A template: lapsing users (recency_days > 30) get a re-engagement offer.
+    h.get_by_label("Add from template").click();
+    h.run_ok();
+    h.get_by_label("Re-engagement offer for lapsing users")
+        .click();
+    h.run_ok();
+    let profile = h.state().analysis.profile.clone().unwrap();
+    let lapsing = profile
+        .column("recency_days")
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.is_some_and(|d| d > 30.0))
+        .count();
+    assert!(lapsing > 0 && lapsing < 1967);
+    assert_eq!(
+        h.state().analysis.rules[0].when,
+        Condition::Feature("recency_days".into(), Cmp::Gt(30.0))
+    );
+    let share = 100.0 * lapsing as f64 / 1967.0;
+    assert!(
+        h.get_all_by_label(&format!("matches {lapsing} users ({share:.1}%)"))
+            .count()
+            >= 1
+    );
+    h.get_by_label_contains("distribution (1st-99th percentile)");
+    h.get_by_label_contains("No problems found in this rule");
+
+    // A second rule for everyone, moved above the first; two variants at 0% are an error until split.
+    h.get_by_label("Add rule").click();
+    h.run_ok();
+    assert_eq!(h.state().ui_state.rules.selected, Some(1));
+    h.get_by_label("Move up").click();
+    h.run_ok();
+    let order: Vec<(String, u32)> = h
+        .state()
+        .analysis
+        .rules
+        .iter()
+        .map(|r| (r.id.clone(), r.priority))
+        .collect();
+    assert_eq!(order, [("rule_2".into(), 1), ("rule_1".into(), 2)]);
+    h.get_by_label("Add variant").click();
+    h.run_ok();
+    h.get_by_label("Add variant").click();
+    h.run_ok();
+    // Inline under the rule and in the list's summary.
+    assert_eq!(
+        h.get_all_by_label_contains("variant weights sum to 0, not 100")
+            .count(),
+        2
+    );
+    h.get_by_label("Split evenly").click();
+    h.run_ok();
+    h.get_by_label("weights sum to 100");
+    assert!(
+        h.query_by_label_contains("variant weights sum to 0")
+            .is_none(),
+        "the error goes once the split is fixed"
+    );
+    let slot = h.get_by_label("Slot");
+    slot.focus();
+    slot.type_text("_b");
+    h.run_ok();
+    assert_eq!(h.state().analysis.rules[0].action.slot, "slot_b");
+
+    // Simulate: the next user of a persona, decided as `RuleSet::decide` does.
+    h.get_by_label("Simulate").click();
+    h.run_ok();
+    h.get_by_label("Next user").click();
+    h.run_ok();
+    h.run_ok();
+    let app = h.state();
+    let rs: RuleSet = app.rule_set().unwrap();
+    let user: persona_lab::rules::UserProfile =
+        serde_json::from_str(&app.ui_state.rules.sim_profile).unwrap();
+    let session: Session = serde_json::from_str(&app.ui_state.rules.sim_session).unwrap();
+    let d = rs.decide(&user, &session).unwrap();
+    assert_eq!(
+        d.segment,
+        app.analysis.run.as_ref().unwrap().segmentation.labels[0]
+    );
+    h.get_by_label(&format!(
+        "Segment {} · persona {}",
+        d.segment, d.persona_name
+    ));
+    for x in &d.decisions {
+        h.get_by_label(&x.explanation);
+    }
+    for t in &d.trace {
+        assert!(h.get_all_by_label(&t.outcome.to_string()).count() >= 1);
+    }
+
+    // Coverage equals the core's over every analysed user.
+    wait_for(&mut h, "coverage", |a| {
+        idle(a) && a.coverage.as_ref().is_some_and(|c| c.0 == a.analysis.rules)
+    });
+    let users = ruleset::user_profiles(&profile, Some(true)).unwrap();
+    let cov = ruleset::coverage(&rs, &users, &Session::default());
+    assert_eq!(cov.users, 1967);
+    // Rule 2 is for everyone in its own slot: it reaches all users, so nobody is left out.
+    assert_eq!(cov.per_rule["rule_2"], (1967, 0));
+    let (shown, held) = cov.per_rule["rule_1"];
+    assert_eq!(shown + held, lapsing);
+    assert!(held > 0, "a 10% holdout of {lapsing} users is not empty");
+    h.get_by_label("Reached by no rule: 0 of 1967 users (0.0%)");
+    h.get_by_label(&shown.to_string());
+
+    // Export: the preview is the file; saving writes it atomically and it reads back.
+    h.get_by_label("Export").click();
+    h.run_ok();
+    h.get_by_label_contains("Validation: 0 errors");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rules.ron");
+    super::export_view::save_rule_set(h.state_mut(), out.clone());
+    wait_for(&mut h, "the export", idle);
+    h.get_by_label_contains("wrote");
+    let back = RuleSet::read(&out).unwrap();
+    assert_eq!(back.rules, h.state().analysis.rules);
+    assert_eq!(back.guardrails.max_offers_per_session, Some(3));
+    let preview = h.state().ui_state.rules.export_preview.clone().unwrap().1;
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        preview.text.unwrap()
+    );
+    assert!(back.validate().is_empty(), "{:?}", back.validate());
+}
+
+#[test]
+fn rules_are_saved_with_the_project_and_undone_like_other_edits() {
+    use persona_lab::rules::Rule;
+    let dir = tempfile::tempdir().unwrap();
+    let plab = dir.path().join("rules.plab");
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Rules").click();
+    h.run_ok();
+    let mut r = Rule::new("promo", 1);
+    r.action.slot = "home_hero".into();
+    h.state_mut().analysis.rules.push(r.clone());
+    h.run_ok();
+    h.state_mut().analysis.guardrails.max_offers_per_session = Some(2);
+    h.state_mut().save_project(plab.clone());
+    assert!(!h.state().dirty());
+
+    let mut app = PersonaApp::new(None);
+    app.open_project(plab);
+    let mut h2 = harness(app);
+    wait_for(&mut h2, "the project", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    assert_eq!(h2.state().analysis.rules, vec![r]);
+    assert_eq!(
+        h2.state().analysis.guardrails.max_offers_per_session,
+        Some(2)
+    );
+
+    // Deleting a rule is an edit: undo brings it back.
+    h2.get_by_label("Rules").click();
+    h2.run_ok();
+    h2.state_mut().ui_state.rules.selected = Some(0);
+    h2.run_ok();
+    h2.get_by_label("Delete rule").click();
+    h2.run_ok();
+    assert!(h2.state().analysis.rules.is_empty());
+    assert!(h2.state().dirty());
+    h2.state_mut().undo();
+    h2.run_ok();
+    assert_eq!(h2.state().analysis.rules.len(), 1);
+}

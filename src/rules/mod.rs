@@ -10,6 +10,9 @@ pub mod validate;
 
 pub use context::{Event, Session, Shown, UserProfile, parse_time};
 pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds, preview};
-pub use model::{Action, Caps, Cmp, Condition, EventMatch, Guardrails, Rule, Variant, Window};
+pub use model::{
+    Action, Caps, Cmp, Condition, EventMatch, Guardrails, Rule, Variant, Window, fresh_id,
+    move_rule, renumber,
+};
 pub use population::Population;
 pub use validate::{Finding, Known, Severity, validate};

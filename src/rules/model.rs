@@ -207,6 +207,32 @@ impl Rule {
     }
 }
 
+/// Move the rule at `from` to position `to` and renumber priorities by position (1 first), as the
+/// editor's list shows them. Out-of-range positions leave the list as it is.
+pub fn move_rule(rules: &mut Vec<Rule>, from: usize, to: usize) {
+    if from >= rules.len() || to >= rules.len() {
+        return;
+    }
+    let r = rules.remove(from);
+    rules.insert(to, r);
+    renumber(rules);
+}
+
+/// Priorities by position: the first rule gets 1.
+pub fn renumber(rules: &mut [Rule]) {
+    for (i, r) in rules.iter_mut().enumerate() {
+        r.priority = i as u32 + 1;
+    }
+}
+
+/// An id not used by any rule yet: `rule_1`, `rule_2`, ...
+pub fn fresh_id(rules: &[Rule]) -> String {
+    (1..)
+        .map(|i| format!("rule_{i}"))
+        .find(|id| rules.iter().all(|r| &r.id != id))
+        .unwrap_or_default()
+}
+
 /// Limits across all rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,5 +253,28 @@ impl Default for Guardrails {
             max_offers_per_day: None,
             require_consent: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(rules: &[Rule]) -> Vec<(&str, u32)> {
+        rules.iter().map(|r| (r.id.as_str(), r.priority)).collect()
+    }
+
+    #[test]
+    fn moving_a_rule_renumbers_priorities_by_position() {
+        let mut rules: Vec<Rule> = (1..=4).map(|i| Rule::new(format!("r{i}"), 9)).collect();
+        move_rule(&mut rules, 3, 0);
+        assert_eq!(ids(&rules), [("r4", 1), ("r1", 2), ("r2", 3), ("r3", 4)]);
+        move_rule(&mut rules, 0, 2);
+        assert_eq!(ids(&rules), [("r1", 1), ("r2", 2), ("r4", 3), ("r3", 4)]);
+        move_rule(&mut rules, 1, 7);
+        assert_eq!(ids(&rules), [("r1", 1), ("r2", 2), ("r4", 3), ("r3", 4)]);
+        assert_eq!(fresh_id(&rules), "rule_1");
+        rules[0].id = "rule_1".into();
+        assert_eq!(fresh_id(&rules), "rule_2");
     }
 }

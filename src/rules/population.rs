@@ -4,12 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use super::context::UserProfile;
 use super::model::Condition;
 
 /// The analysed users, as columns.
 #[derive(Debug, Clone, Default)]
 pub struct Population {
     pub n: usize,
+    /// User ids (hashed when ids were hashed on load), in profile order.
+    pub users: Vec<String>,
     /// Feature id → raw values, one per user.
     pub features: BTreeMap<String, Vec<Option<f64>>>,
     /// Each user's segment.
@@ -18,6 +21,28 @@ pub struct Population {
     pub persona_ids: Vec<String>,
     /// Whether each user consented (the analysed users passed the consent filter, if one was mapped).
     pub consent: bool,
+}
+
+impl Population {
+    /// User `i` as `decide` takes it: every profile feature, the consent flag, no events.
+    pub fn user_profile(&self, i: usize) -> UserProfile {
+        UserProfile {
+            user_id: self.users.get(i).cloned().unwrap_or_default(),
+            features: self
+                .features
+                .iter()
+                .map(|(f, col)| (f.clone(), col.get(i).copied().flatten()))
+                .collect(),
+            consent: Some(self.consent),
+            ..Default::default()
+        }
+    }
+
+    /// The persona id of user `i`.
+    pub fn persona_of(&self, i: usize) -> Option<&str> {
+        let s = *self.segments.get(i)?;
+        self.persona_ids.get(s).map(String::as_str)
+    }
 }
 
 /// One flag per user: does the condition hold?

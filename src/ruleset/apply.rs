@@ -140,6 +140,7 @@ pub fn population(
 ) -> Result<Population, RuleSetError> {
     Ok(Population {
         n: profile.n_users(),
+        users: profile.user_ids(),
         features: profile
             .features
             .iter()

@@ -1,0 +1,209 @@
+//! Export: the rule set file as it will be written (RON preview), its validation summary, and the
+//! files for other people: the rule set for engineering (Ctrl+E), the assignments CSV, and the persona
+//! summary (Markdown) for strategists. Files are written atomically on a worker thread.
+
+use std::path::PathBuf;
+
+use egui::{Color32, RichText};
+use persona_lab::cluster::Points;
+use persona_lab::rules::Severity;
+use persona_lab::ruleset::summary;
+
+use super::app::PersonaApp;
+use super::state::{ExportKey, ExportPreview};
+use super::worker::Task;
+
+/// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
+pub fn preview(app: &mut PersonaApp) -> Option<ExportPreview> {
+    let key = ExportKey {
+        run: app.analysis.run.clone()?,
+        personas: app.analysis.personas.clone(),
+        rules: app.analysis.rules.clone(),
+        guardrails: app.analysis.guardrails.clone(),
+    };
+    if app.ui_state.rules.export_preview.as_ref().map(|p| &p.0) != Some(&key) {
+        let rs = app.rule_set()?;
+        let p = ExportPreview {
+            text: rs.to_ron().map_err(|e| e.to_string()),
+            findings: rs.validate(),
+        };
+        app.ui_state.rules.export_preview = Some((key, p));
+    }
+    app.ui_state
+        .rules
+        .export_preview
+        .as_ref()
+        .map(|p| p.1.clone())
+}
+
+pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    ui.heading("Export");
+    let Some(p) = preview(app) else {
+        ui.label("Cluster the data first: the rule set holds the segment model.");
+        return;
+    };
+    let errors = p
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    ui.label(
+        "The rule set holds everything production needs: the feature specification, the segment \
+         centroids, the personas, the content rules and the guardrails (docs/ruleset-format.md).",
+    );
+    ui.horizontal(|ui| {
+        let save = ui
+            .add_enabled(errors == 0, egui::Button::new("Save rule set…"))
+            .on_hover_text("Ctrl+E")
+            .on_disabled_hover_text("Fix the errors below first");
+        if save.clicked() {
+            save_rule_set_dialog(app);
+        }
+        if ui.button("Export assignments CSV…").clicked()
+            && let Some(path) = rfd::FileDialog::new()
+                .set_file_name("assignments.csv")
+                .add_filter("CSV", &["csv"])
+                .save_file()
+        {
+            export_assignments(app, path);
+        }
+        if ui.button("Export persona summary…").clicked()
+            && let Some(path) = rfd::FileDialog::new()
+                .set_file_name("personas.md")
+                .add_filter("Markdown", &["md"])
+                .save_file()
+        {
+            export_summary(app, path);
+        }
+        if let Ok(text) = &p.text
+            && ui.button("Copy rule set").clicked()
+        {
+            ui.ctx().copy_text(text.clone());
+        }
+    });
+    ui.label(
+        RichText::new(
+            "The assignments CSV holds user ids (hashed if hashing was on when loading).",
+        )
+        .weak(),
+    );
+    ui.separator();
+    let warnings = p.findings.len() - errors;
+    let summary = format!("Validation: {errors} errors, {warnings} warnings");
+    ui.label(RichText::new(summary).strong().color(if errors > 0 {
+        Color32::from_rgb(213, 94, 0)
+    } else if warnings > 0 {
+        Color32::from_rgb(230, 159, 0)
+    } else {
+        Color32::from_rgb(0, 158, 115)
+    }));
+    for f in &p.findings {
+        ui.label(f.to_string());
+    }
+    ui.separator();
+    match &p.text {
+        Ok(text) => {
+            ui.label(format!(
+                "Preview ({} lines, {} KB)",
+                text.lines().count(),
+                text.len().div_ceil(1024)
+            ));
+            egui::ScrollArea::both()
+                .id_salt("ron_preview")
+                .show(ui, |ui| {
+                    ui.add(
+                        egui::TextEdit::multiline(&mut text.as_str())
+                            .code_editor()
+                            .desired_width(f32::INFINITY),
+                    );
+                });
+        }
+        Err(e) => {
+            ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
+        }
+    }
+}
+
+/// Ask where, then write the previewed text (what the user saw is what is saved).
+pub fn save_rule_set_dialog(app: &mut PersonaApp) {
+    let Some(p) = preview(app) else {
+        return;
+    };
+    if p.findings.iter().any(|f| f.severity == Severity::Error) {
+        app.ui_state.view = super::state::View::Export;
+        app.error("the rule set has errors (see Export): fix them before saving it");
+        return;
+    }
+    if let Some(path) = rfd::FileDialog::new()
+        .set_file_name("ruleset.ron")
+        .add_filter("rule set", &["ron"])
+        .save_file()
+    {
+        save_rule_set(app, path);
+    }
+}
+
+/// Write the rule set as previewed, on a worker.
+pub fn save_rule_set(app: &mut PersonaApp, path: PathBuf) {
+    let Some(p) = preview(app) else {
+        return;
+    };
+    match p.text {
+        Ok(text) => spawn_write(app, "Saving the rule set", path, move || Ok(text)),
+        Err(e) => app.error(e),
+    }
+}
+
+pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
+    let Some(run) = app.analysis.run.clone() else {
+        return;
+    };
+    let names: Vec<String> = (0..run.segmentation.k)
+        .map(|s| {
+            app.analysis
+                .personas
+                .iter()
+                .find(|p| p.segment == s)
+                .map_or_else(|| format!("segment {s}"), |p| p.name.clone())
+        })
+        .collect();
+    let repaint = app.repainter();
+    let out = path.clone();
+    app.export_task = Some(Task::spawn("Exporting assignments", repaint, move |_| {
+        let m = &run.matrix;
+        let dist = run.segmentation.distances(&Points::of(m));
+        persona_lab::output::write_assignments(
+            &out,
+            &m.users,
+            &run.segmentation.labels,
+            &names,
+            &run.silhouette.values,
+            &dist,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(format!("wrote {} ({} users)", out.display(), m.n_rows))
+    }));
+}
+
+pub fn export_summary(app: &mut PersonaApp, path: PathBuf) {
+    let (Some(rs), Some(run)) = (app.rule_set(), app.analysis.run.clone()) else {
+        return;
+    };
+    spawn_write(app, "Exporting the persona summary", path, move || {
+        Ok(summary::markdown(&rs, &run.profiles))
+    });
+}
+
+fn spawn_write(
+    app: &mut PersonaApp,
+    label: &str,
+    path: PathBuf,
+    make: impl FnOnce() -> Result<String, String> + Send + 'static,
+) {
+    let repaint = app.repainter();
+    app.export_task = Some(Task::spawn(label, repaint, move |_| {
+        let text = make()?;
+        persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(format!("wrote {}", path.display()))
+    }));
+}

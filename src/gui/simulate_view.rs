@@ -1,0 +1,279 @@
+//! Simulate: pick an analysed user (or type a profile) and a session, and see which rules fire, in
+//! order, with their explanations, exactly as `persona-lab decide` computes it from the exported file;
+//! and the coverage table: how many analysed users each rule reaches, and how many no rule reaches.
+
+use egui::{Color32, RichText};
+use persona_lab::rules::{Outcome, Session, UserProfile};
+use persona_lab::ruleset::Decisions;
+
+use super::app::PersonaApp;
+use super::clusters_view::colour;
+use super::state::SimKey;
+
+pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    ui.heading("Simulate");
+    if app.analysis.run.is_none() {
+        ui.label("Cluster the data first.");
+        return;
+    }
+    let pop = app.population();
+    egui::Panel::right("coverage")
+        .resizable(true)
+        .default_size(420.0)
+        .show(ui, |ui| coverage(app, ui));
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt("simulate")
+            .show(ui, |ui| {
+                pick_user(app, ui, pop.as_deref());
+                inputs(app, ui);
+                ui.separator();
+                result(app, ui);
+            });
+    });
+}
+
+fn pick_user(
+    app: &mut PersonaApp,
+    ui: &mut egui::Ui,
+    pop: Option<&persona_lab::rules::Population>,
+) {
+    let Some(pop) = pop else {
+        ui.label("Preparing the analysed users…");
+        return;
+    };
+    let st = &mut app.ui_state.rules;
+    let mut pick: Option<usize> = None;
+    ui.horizontal(|ui| {
+        let l = ui.label("User id");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut st.sim_user)
+                    .hint_text("an analysed user's id")
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id);
+        if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
+            || ui.button("Load user").clicked()
+        {
+            match pop.users.iter().position(|u| *u == st.sim_user.trim()) {
+                Some(i) => pick = Some(i),
+                None => st.sim_error = Some(format!("no analysed user has id {:?}", st.sim_user)),
+            }
+        }
+        if ui.button("Next user").clicked() && pop.n > 0 {
+            let cur = pop.users.iter().position(|u| *u == st.sim_user);
+            pick = Some(cur.map_or(0, |c| (c + 1) % pop.n));
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("A user of persona:");
+        for (s, id) in pop.persona_ids.iter().enumerate() {
+            let name = app
+                .analysis
+                .personas
+                .iter()
+                .find(|p| &p.id == id)
+                .map_or(id.clone(), |p| p.name.clone());
+            if ui
+                .button(RichText::new(name).color(colour(s)))
+                .on_hover_text("the next user of this segment")
+                .clicked()
+            {
+                let cur = pop.users.iter().position(|u| *u == st.sim_user);
+                let start = cur.map_or(0, |c| c + 1);
+                pick = (0..pop.n)
+                    .map(|k| (start + k) % pop.n)
+                    .find(|&u| pop.segments[u] == s);
+            }
+        }
+    });
+    if let Some(i) = pick {
+        let p = pop.user_profile(i);
+        st.sim_user = p.user_id.clone();
+        st.sim_profile = serde_json::to_string_pretty(&p).unwrap_or_default();
+        st.sim_error = None;
+    }
+    if let Some(e) = &st.sim_error {
+        ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
+    }
+}
+
+/// A session to start from: now, no events yet, nothing shown yet.
+pub fn default_session() -> String {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        "{{\n  \"now\": \"{now}\",\n  \"events\": [\n    {{ \"event\": \"view_item\", \"time\": \"{now}\" }}\n  ],\n  \"shown\": []\n}}"
+    )
+}
+
+fn inputs(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    let st = &mut app.ui_state.rules;
+    if st.sim_session.is_empty() {
+        st.sim_session = default_session();
+    }
+    ui.columns(2, |cols| {
+        let l = cols[0].label("Profile (JSON, editable)");
+        cols[0]
+            .add(
+                egui::TextEdit::multiline(&mut st.sim_profile)
+                    .code_editor()
+                    .desired_rows(14)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("pick a user above, or type {\"user_id\": …, \"features\": {…}}"),
+            )
+            .labelled_by(l.id);
+        let l = cols[1].label("Session (JSON, editable)");
+        cols[1]
+            .add(
+                egui::TextEdit::multiline(&mut st.sim_session)
+                    .code_editor()
+                    .desired_rows(14)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
+    });
+}
+
+/// Decide for the typed profile and session with the rule set as it would be exported now.
+/// Recomputed only when an input changed.
+fn result(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    if app.ui_state.rules.sim_profile.trim().is_empty() {
+        ui.label("Pick a user to see what the rules decide for them.");
+        return;
+    }
+    let key = SimKey {
+        profile: app.ui_state.rules.sim_profile.clone(),
+        session: app.ui_state.rules.sim_session.clone(),
+        personas: app.analysis.personas.clone(),
+        rules: app.analysis.rules.clone(),
+        guardrails: app.analysis.guardrails.clone(),
+    };
+    if app.ui_state.rules.sim_result.as_ref().map(|r| &r.0) != Some(&key) {
+        let r = simulate(app, &key.profile, &key.session);
+        app.ui_state.rules.sim_result = Some((key, r));
+    }
+    let Some((_, r)) = &app.ui_state.rules.sim_result else {
+        return;
+    };
+    match r {
+        Err(e) => {
+            ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
+        }
+        Ok(d) => decisions(ui, d),
+    }
+}
+
+/// `RuleSet::decide` on the inputs: the same call as `persona-lab decide`.
+pub fn simulate(app: &PersonaApp, profile: &str, session: &str) -> Result<Decisions, String> {
+    let p: UserProfile = serde_json::from_str(profile).map_err(|e| format!("profile JSON: {e}"))?;
+    let s: Session = if session.trim().is_empty() {
+        Session::default()
+    } else {
+        serde_json::from_str(session).map_err(|e| format!("session JSON: {e}"))?
+    };
+    let rs = app
+        .rule_set()
+        .ok_or_else(|| "no clustering to decide with".to_string())?;
+    rs.decide(&p, &s).map_err(|e| e.to_string())
+}
+
+fn decisions(ui: &mut egui::Ui, d: &Decisions) {
+    ui.label(
+        RichText::new(format!(
+            "Segment {} · persona {}",
+            d.segment, d.persona_name
+        ))
+        .strong()
+        .color(colour(d.segment)),
+    );
+    if d.decisions.is_empty() {
+        ui.label("No rule decides anything for this user: every slot shows its default content.");
+    } else {
+        ui.label(RichText::new("Shown").strong());
+        egui::Grid::new("decisions").striped(true).show(ui, |ui| {
+            for h in ["slot", "module", "variant", "rule", "why am I seeing this?"] {
+                ui.label(RichText::new(h).weak());
+            }
+            ui.end_row();
+            for x in &d.decisions {
+                ui.label(&x.slot);
+                ui.label(x.module.as_deref().unwrap_or("(default: holdout)"));
+                ui.label(x.variant.as_deref().unwrap_or("-"));
+                ui.label(&x.rule_name);
+                ui.label(&x.explanation);
+                ui.end_row();
+            }
+        });
+    }
+    ui.label(RichText::new("Every rule, in evaluation order").strong());
+    egui::Grid::new("trace").striped(true).show(ui, |ui| {
+        for h in ["priority", "rule", "outcome"] {
+            ui.label(RichText::new(h).weak());
+        }
+        ui.end_row();
+        for t in &d.trace {
+            ui.label(t.priority.to_string());
+            ui.label(&t.rule);
+            let text = RichText::new(t.outcome.to_string());
+            ui.label(match t.outcome {
+                Outcome::Decided { holdout: false } => text.color(Color32::from_rgb(0, 158, 115)),
+                _ => text,
+            });
+            ui.end_row();
+        }
+    });
+}
+
+fn coverage(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    ui.label(RichText::new("Coverage of the analysed users").strong());
+    ui.label(
+        RichText::new(
+            "Decided for every user with an empty session: event-count conditions see no events, \
+             predicted scores are unknown.",
+        )
+        .weak(),
+    );
+    let Some((fresh, cov)) = app.coverage() else {
+        ui.label("Computing…");
+        return;
+    };
+    if !fresh {
+        ui.label(RichText::new("updating…").weak());
+    }
+    let share = |n: usize| {
+        if cov.users == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / cov.users as f64
+        }
+    };
+    egui::Grid::new("coverage_grid")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["rule", "shown", "holdout", "share"] {
+                ui.label(RichText::new(h).weak());
+            }
+            ui.end_row();
+            for r in &app.analysis.rules {
+                let (shown, held) = cov.per_rule.get(&r.id).copied().unwrap_or((0, 0));
+                ui.label(format!("{}. {}", r.priority, r.name));
+                ui.label(shown.to_string());
+                ui.label(held.to_string());
+                ui.label(format!("{:.1}%", share(shown + held)));
+                ui.end_row();
+            }
+        });
+    ui.label(format!(
+        "Reached by no rule: {} of {} users ({:.1}%)",
+        cov.reached_by_none,
+        cov.users,
+        share(cov.reached_by_none)
+    ));
+    if let Some((e, n)) = &cov.errors {
+        ui.label(
+            RichText::new(format!("{n} users could not be decided: {e}"))
+                .color(Color32::from_rgb(213, 94, 0)),
+        );
+    }
+}
