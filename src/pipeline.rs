@@ -129,6 +129,33 @@ pub fn relabel(
     })
 }
 
+/// Where each old segment's users went: for every old segment, the new segment holding most of them
+/// (None for an empty old segment or when the two runs are over different users). Ties go to the
+/// lower new segment, so the answer is deterministic.
+pub fn segment_flow(
+    old: &[usize],
+    old_k: usize,
+    new: &[usize],
+    new_k: usize,
+) -> Vec<Option<usize>> {
+    if old.len() != new.len() {
+        return vec![None; old_k];
+    }
+    let mut overlap = vec![0usize; old_k * new_k];
+    for (&a, &b) in old.iter().zip(new) {
+        if a < old_k && b < new_k {
+            overlap[a * new_k + b] += 1;
+        }
+    }
+    (0..old_k)
+        .map(|a| {
+            let row = &overlap[a * new_k..(a + 1) * new_k];
+            let best = (0..new_k).rev().max_by_key(|&b| row[b])?;
+            (row[best] > 0).then_some(best)
+        })
+        .collect()
+}
+
 /// Labels with segment `b` merged into segment `a`.
 pub fn merged_labels(labels: &[usize], a: usize, b: usize) -> Vec<usize> {
     let (lo, hi) = (a.min(b), a.max(b));
@@ -164,4 +191,28 @@ pub fn split_labels(
         }
     }
     Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_flow_follows_the_majority_of_each_old_segment() {
+        // Old 0 -> mostly new 1; old 1 -> new 0; old 2 split evenly between 0 and 2 -> lower (0);
+        // old 3 empty.
+        let old = [0, 0, 0, 1, 1, 2, 2];
+        let new = [1, 1, 2, 0, 0, 0, 2];
+        assert_eq!(
+            segment_flow(&old, 4, &new, 3),
+            vec![Some(1), Some(0), Some(0), None]
+        );
+        // Merging 1 into 0: both old segments flow into the merged one.
+        let merged = merged_labels(&old, 0, 1);
+        assert_eq!(
+            segment_flow(&old, 3, &merged, 2),
+            vec![Some(0), Some(0), Some(1)]
+        );
+        assert_eq!(segment_flow(&old, 3, &new[..3], 3), vec![None; 3]);
+    }
 }

@@ -491,6 +491,15 @@ impl PersonaApp {
                         && saved.len() == run.segmentation.k
                     {
                         personas = saved;
+                    } else if let Some(old_run) = &self.analysis.run {
+                        // Rules follow the users of the personas they target into the new run.
+                        retarget_rules(
+                            &mut self.analysis.rules,
+                            old_run,
+                            &self.analysis.personas,
+                            &run,
+                            &personas,
+                        );
                     }
                     self.analysis.personas = personas;
                     self.analysis.run = Some(Arc::new(run));
@@ -890,11 +899,14 @@ impl PersonaApp {
         self.analysis.cluster = s.cluster.clone();
         self.analysis.rules = s.rules.clone();
         self.analysis.guardrails = s.guardrails.clone();
-        if self
-            .analysis
-            .run
-            .as_ref()
-            .is_some_and(|r| r.segmentation.k == s.personas.len())
+        // After a re-run with the restored settings, the restored persona texts and the rules naming
+        // them fit the new segments as they are (runs are seeded), so they wait for it.
+        if !rerun
+            && self
+                .analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == s.personas.len())
         {
             self.analysis.personas = s.personas.clone();
         } else {
@@ -1049,6 +1061,32 @@ impl eframe::App for PersonaApp {
             self.open(p);
         }
         self.show(ui);
+    }
+}
+
+/// Rules name personas by id (`segment_N`); when segments are recomputed, each old persona's id is
+/// replaced by the id of the new segment holding most of its users, so a rule for "High-Value
+/// Engagers" keeps targeting those users rather than whatever segment now has the old number.
+pub fn retarget_rules(
+    rules: &mut [persona_lab::rules::Rule],
+    old_run: &ClusterRun,
+    old: &[persona_lab::ruleset::Persona],
+    new_run: &ClusterRun,
+    new: &[persona_lab::ruleset::Persona],
+) {
+    let flow = persona_lab::pipeline::segment_flow(
+        &old_run.segmentation.labels,
+        old_run.segmentation.k,
+        &new_run.segmentation.labels,
+        new_run.segmentation.k,
+    );
+    let rename = |id: &str| {
+        let seg = old.iter().find(|p| p.id == id)?.segment;
+        let to = (*flow.get(seg)?)?;
+        new.iter().find(|p| p.segment == to).map(|p| p.id.clone())
+    };
+    for r in rules {
+        r.when.rename_personas(&rename);
     }
 }
 

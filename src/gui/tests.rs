@@ -739,3 +739,64 @@ fn rules_are_saved_with_the_project_and_undone_like_other_edits() {
     h2.run_ok();
     assert_eq!(h2.state().analysis.rules.len(), 1);
 }
+
+/// A rule for a persona keeps targeting that persona's users when the segments are recomputed
+/// (segment numbers change with k), and undo brings back both the settings and the rule as it was.
+#[test]
+fn rules_follow_their_personas_users_into_a_new_clustering() {
+    use persona_lab::rules::{Condition, Rule};
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let old = h.state().analysis.run.clone().unwrap();
+    let target = 3usize;
+    let mut r = Rule::new("for_three", 1);
+    r.when = Condition::PersonaIn(vec![format!("segment_{target}")]);
+    h.state_mut().analysis.rules.push(r);
+    h.run_ok();
+    std::thread::sleep(Duration::from_millis(1100));
+    h.run_ok();
+    {
+        let a = h.state_mut();
+        a.analysis.cluster.k = 4;
+        a.settings_changed();
+    }
+    wait_for(&mut h, "k = 4", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 4)
+    });
+    let new = h.state().analysis.run.clone().unwrap();
+    // Where did the old segment's users go? Count directly.
+    let mut to = [0usize; 4];
+    for (&a, &b) in old.segmentation.labels.iter().zip(&new.segmentation.labels) {
+        if a == target {
+            to[b] += 1;
+        }
+    }
+    let most = (0..4)
+        .max_by_key(|&b| (to[b], std::cmp::Reverse(b)))
+        .unwrap();
+    assert_eq!(
+        h.state().analysis.rules[0].when,
+        Condition::PersonaIn(vec![format!("segment_{most}")]),
+        "users of old segment {target} went to {to:?}"
+    );
+    h.state_mut().undo();
+    wait_for(&mut h, "k = 6 again", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 6)
+    });
+    assert_eq!(
+        h.state().analysis.run.as_ref().unwrap().segmentation.labels,
+        old.segmentation.labels
+    );
+    assert_eq!(
+        h.state().analysis.rules[0].when,
+        Condition::PersonaIn(vec![format!("segment_{target}")])
+    );
+}

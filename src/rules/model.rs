@@ -104,6 +104,28 @@ impl Condition {
         }
     }
 
+    /// Rename the personas the condition names (all at once, so renames never chain); a list that
+    /// ends up naming a persona twice keeps it once.
+    pub fn rename_personas(&mut self, rename: &dyn Fn(&str) -> Option<String>) {
+        match self {
+            Condition::PersonaIn(ids) | Condition::PersonaNotIn(ids) => {
+                let mut out: Vec<String> = Vec::with_capacity(ids.len());
+                for id in ids.iter() {
+                    let new = rename(id).unwrap_or_else(|| id.clone());
+                    if !out.contains(&new) {
+                        out.push(new);
+                    }
+                }
+                *ids = out;
+            }
+            Condition::All(cs) | Condition::Any(cs) => {
+                cs.iter_mut().for_each(|c| c.rename_personas(rename))
+            }
+            Condition::Not(c) => c.rename_personas(rename),
+            _ => {}
+        }
+    }
+
     /// Every score the condition reads.
     pub fn scores(&self, out: &mut Vec<String>) {
         match self {
@@ -262,6 +284,29 @@ mod tests {
 
     fn ids(rules: &[Rule]) -> Vec<(&str, u32)> {
         rules.iter().map(|r| (r.id.as_str(), r.priority)).collect()
+    }
+
+    #[test]
+    fn persona_renames_apply_at_once_and_deduplicate() {
+        let mut c = Condition::All(vec![
+            Condition::PersonaIn(vec!["a".into(), "b".into(), "c".into()]),
+            Condition::Not(Box::new(Condition::PersonaNotIn(vec!["b".into()]))),
+        ]);
+        // a -> b and b -> a swap (no chaining); c merges into a.
+        let rename = |id: &str| match id {
+            "a" => Some("b".to_string()),
+            "b" => Some("a".to_string()),
+            "c" => Some("a".to_string()),
+            _ => None,
+        };
+        c.rename_personas(&rename);
+        assert_eq!(
+            c,
+            Condition::All(vec![
+                Condition::PersonaIn(vec!["b".into(), "a".into()]),
+                Condition::Not(Box::new(Condition::PersonaNotIn(vec!["a".into()]))),
+            ])
+        );
     }
 
     #[test]
