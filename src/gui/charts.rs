@@ -210,6 +210,26 @@ pub fn downsample(n: usize, max: usize, seed: u64) -> Vec<usize> {
     v
 }
 
+/// Whether a point lies inside a closed polygon (even-odd rule; the last vertex joins the first).
+pub fn inside_polygon(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
+    let mut inside = false;
+    let n = poly.len();
+    if n < 3 {
+        return false;
+    }
+    let mut j = n - 1;
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[j]);
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+        {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
 /// Equal-width histogram: (left edges, counts) over [min, max] of the finite values.
 pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -238,6 +258,25 @@ pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lasso_polygon_contains_what_it_encloses() {
+        // An L-shaped lasso: the notch is outside.
+        let l = [
+            [0.0, 0.0],
+            [4.0, 0.0],
+            [4.0, 1.0],
+            [1.0, 1.0],
+            [1.0, 4.0],
+            [0.0, 4.0],
+        ];
+        assert!(inside_polygon(&l, [0.5, 0.5]));
+        assert!(inside_polygon(&l, [3.5, 0.5]));
+        assert!(inside_polygon(&l, [0.5, 3.5]));
+        assert!(!inside_polygon(&l, [2.0, 2.0]));
+        assert!(!inside_polygon(&l, [5.0, 0.5]));
+        assert!(!inside_polygon(&l[..2], [0.5, 0.0]));
+    }
     use persona_lab::cluster::Merge;
 
     #[test]

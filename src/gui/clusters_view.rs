@@ -244,7 +244,9 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.radio_value(&mut app.ui_state.use_tsne, false, "PCA");
         ui.radio_value(&mut app.ui_state.use_tsne, true, "t-SNE");
-        ui.label("Right-drag a rectangle to select users; hover a point to see its features.");
+        ui.label(
+            "Right-drag a lasso around users to select them; hover a point to see its features.",
+        );
     });
     // Coordinates of the drawn users: PCA for everyone (downsampled for drawing), or the t-SNE sample.
     let (rows, coords, caption): (Vec<usize>, Vec<[f64; 2]>, String) = if app.ui_state.use_tsne {
@@ -305,6 +307,9 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     let users = &run.matrix.users;
     // Markers drawn over the segments' colours: the text colour, visible in both themes.
     let ink = ui.visuals().strong_text_color();
+    let lasso_path: Option<Vec<[f64; 2]>> = ui
+        .ctx()
+        .data(|d| d.get_temp(egui::Id::unique("scatter_lasso")));
     let resp = Plot::new("scatter")
         .legend(Legend::default())
         .allow_boxed_zoom(false)
@@ -353,13 +358,17 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                         .color(ink),
                 );
             }
+            if let Some(mut path) = lasso_path.filter(|p| p.len() > 1) {
+                path.push(path[0]);
+                p.line(egui_plot::Line::new("lasso", path).color(ink).width(1.5));
+            }
             let r = p.response().clone();
             let pointer = p.pointer_coordinate();
             // Screen distance of one plot unit, to find the hovered point within a few pixels.
             let scale = p.transform().dpos_dvalue();
-            (r, pointer, scale)
+            (r, pointer, scale, *p.transform())
         });
-    let (r, pointer, scale) = resp.inner;
+    let (r, pointer, scale, transform) = resp.inner;
     if let Some(pt) = pointer {
         let near = rows
             .iter()
@@ -396,26 +405,63 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
             });
         }
     }
-    // Rectangle selection with the secondary button.
-    let id = egui::Id::unique("scatter_drag");
-    if r.drag_started_by(egui::PointerButton::Secondary)
-        && let Some(pt) = pointer
-    {
-        ui.ctx().data_mut(|d| d.insert_temp(id, [pt.x, pt.y]));
+    // Lasso selection with the secondary button: the path is kept while dragging and closed on release.
+    let id = egui::Id::unique("scatter_lasso");
+    if r.drag_started_by(egui::PointerButton::Secondary) {
+        ui.ctx()
+            .data_mut(|d| d.insert_temp(id, Vec::<[f64; 2]>::new()));
     }
-    if let Some(start) = ui.ctx().data(|d| d.get_temp::<[f64; 2]>(id))
-        && let Some(pt) = pointer
-        && r.drag_stopped_by(egui::PointerButton::Secondary)
+    // The pointer in plot coordinates as drawn (`pointer_coordinate` compensates for panning, which a
+    // secondary drag does not do).
+    if r.dragged_by(egui::PointerButton::Secondary)
+        && let Some(pos) = ui.input(|i| i.pointer.latest_pos())
     {
-        let (x0, x1) = (start[0].min(pt.x), start[0].max(pt.x));
-        let (y0, y1) = (start[1].min(pt.y), start[1].max(pt.y));
-        app.ui_state.selection = rows
+        let pt = transform.value_from_position(pos);
+        ui.ctx().data_mut(|d| {
+            d.get_temp_mut_or_default::<Vec<[f64; 2]>>(id)
+                .push([pt.x, pt.y])
+        });
+    }
+    if r.drag_stopped_by(egui::PointerButton::Secondary) {
+        let poly: Vec<[f64; 2]> = ui.ctx().data_mut(|d| d.remove_temp(id)).unwrap_or_default();
+        let all: Option<Vec<[f64; 2]>> = (!app.ui_state.use_tsne).then(|| pca_xy(run));
+        app.ui_state.selection = lasso(&poly, &rows, &coords, all.as_deref());
+        app.ui_state.last_lasso = poly;
+    }
+}
+
+/// The first two PCA coordinates of every user.
+fn pca_xy(run: &ClusterRun) -> Vec<[f64; 2]> {
+    let dims = run.pca.n_components;
+    (0..run.matrix.n_rows)
+        .map(|i| {
+            let y = if dims > 1 {
+                run.coords[i * dims + 1]
+            } else {
+                0.0
+            };
+            [run.coords[i * dims], y]
+        })
+        .collect()
+}
+
+/// The users inside a lasso: every user when all coordinates are known (PCA), else the drawn ones.
+fn lasso(
+    poly: &[[f64; 2]],
+    rows: &[usize],
+    coords: &[[f64; 2]],
+    all: Option<&[[f64; 2]]>,
+) -> Vec<usize> {
+    match all {
+        Some(all) => (0..all.len())
+            .filter(|&i| charts::inside_polygon(poly, all[i]))
+            .collect(),
+        None => rows
             .iter()
-            .zip(&coords)
-            .filter(|(_, xy)| xy[0] >= x0 && xy[0] <= x1 && xy[1] >= y0 && xy[1] <= y1)
+            .zip(coords)
+            .filter(|(_, xy)| charts::inside_polygon(poly, **xy))
             .map(|(&i, _)| i)
-            .collect();
-        ui.ctx().data_mut(|d| d.remove::<[f64; 2]>(id));
+            .collect(),
     }
 }
 

@@ -179,6 +179,8 @@ pub struct ViewState {
     pub use_tsne: bool,
     /// Users selected in any chart (row indices of the run's matrix), shown everywhere.
     pub selection: Vec<usize>,
+    /// The last lasso drawn on the scatter, in plot coordinates (closed on release).
+    pub last_lasso: Vec<[f64; 2]>,
     pub history: History,
     /// The undoable state when the project was last saved or opened (unsaved changes = different).
     pub saved: Option<Snapshot>,
@@ -270,6 +272,7 @@ impl Default for ViewState {
             box_feature: 0,
             use_tsne: false,
             selection: Vec::new(),
+            last_lasso: Vec::new(),
             history: History::default(),
             saved: None,
             recovery_offer: None,

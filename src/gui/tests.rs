@@ -800,3 +800,99 @@ fn rules_follow_their_personas_users_into_a_new_clustering() {
         Condition::PersonaIn(vec![format!("segment_{target}")])
     );
 }
+
+/// Secondary-button drag events on the scatter draw a lasso; the users inside it (by their PCA
+/// coordinates, all users) become the selection.
+#[test]
+fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
+    use egui::{Event, Modifiers, PointerButton, Pos2};
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.get_by_label("Scatter").click();
+    h.run_ok();
+    let caption = h.get_by_label_contains("PCA: component 1 explains").rect();
+    // A triangle in the middle of the plot, which fills the window below the caption.
+    let (x, y) = (640.0, caption.bottom() + 300.0);
+    let path = [
+        Pos2::new(x - 200.0, y + 150.0),
+        Pos2::new(x, y - 150.0),
+        Pos2::new(x + 200.0, y + 150.0),
+        Pos2::new(x - 200.0, y + 150.0),
+    ];
+    h.event(Event::PointerMoved(path[0]));
+    h.step();
+    h.event(Event::PointerButton {
+        pos: path[0],
+        button: PointerButton::Secondary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    for w in path.windows(2) {
+        for t in 1..=10 {
+            let f = t as f32 / 10.0;
+            h.event(Event::PointerMoved(w[0] + (w[1] - w[0]) * f));
+            h.step();
+        }
+    }
+    h.event(Event::PointerButton {
+        pos: path[3],
+        button: PointerButton::Secondary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    h.run_ok();
+    let app = h.state();
+    let run = app.analysis.run.clone().unwrap();
+    let poly = app.ui_state.last_lasso.clone();
+    assert!(poly.len() > 20, "the lasso path was recorded: {poly:?}");
+    let dims = run.pca.n_components;
+    let inside: Vec<usize> = (0..run.matrix.n_rows)
+        .filter(|&i| {
+            super::charts::inside_polygon(&poly, [run.coords[i * dims], run.coords[i * dims + 1]])
+        })
+        .collect();
+    assert!(!inside.is_empty() && inside.len() < run.matrix.n_rows);
+    assert_eq!(app.ui_state.selection, inside);
+    h.get_by_label_contains(&format!("{} users selected", inside.len()));
+}
+
+/// Dragging a rule by its handle onto another row changes the priorities.
+#[test]
+fn dragging_a_rule_in_the_list_reorders_priorities() {
+    use persona_lab::rules::Rule;
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    for id in ["first", "second", "third"] {
+        let n = h.state().analysis.rules.len() as u32;
+        let mut r = Rule::new(id, n + 1);
+        r.name = format!("Rule {id}");
+        h.state_mut().analysis.rules.push(r);
+    }
+    h.get_by_label("Rules").click();
+    h.run_ok();
+    let handles: Vec<egui::Rect> = h.get_all_by_label("::").map(|n| n.rect()).collect();
+    assert_eq!(handles.len(), 3);
+    let target = h.get_by_label("Rule first").rect().center();
+    h.drag_at(handles[2].center());
+    h.step();
+    for t in 1..=10 {
+        let f = t as f32 / 10.0;
+        h.hover_at(handles[2].center() + (target - handles[2].center()) * f);
+        h.step();
+    }
+    h.drop_at(target);
+    h.step();
+    h.run_ok();
+    let order: Vec<(&str, u32)> = h
+        .state()
+        .analysis
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.priority))
+        .collect();
+    assert_eq!(order, [("third", 1), ("first", 2), ("second", 3)]);
+}
