@@ -193,6 +193,7 @@ impl PersonaApp {
         if let Some(t) = &self.load_task {
             t.cancel();
         }
+        self.ui_state.restored_unsaved = false;
         self.analysis.source = Some(path.clone());
         self.remember(&path);
         let opts = self.analysis.load_options.clone();
@@ -247,6 +248,7 @@ impl PersonaApp {
             Ok(()) => {
                 self.analysis.project_path = Some(path);
                 self.ui_state.saved = Some(self.snapshot());
+                self.ui_state.restored_unsaved = false;
                 self.clear_recovery();
             }
             Err(e) => self.error(e),
@@ -505,8 +507,9 @@ impl PersonaApp {
                     self.analysis.run = Some(Arc::new(run));
                     // Results replacing persona suggestions are not an edit: no undo step.
                     self.ui_state.history.last = Some(self.snapshot());
-                    if self.ui_state.saved.is_none() {
-                        // Just loaded (or opened from a project): nothing to save yet.
+                    if self.ui_state.saved.is_none() && !self.ui_state.restored_unsaved {
+                        // Just loaded (or opened from a project): nothing to save yet. A restored
+                        // recovery file stays unsaved until it is saved somewhere.
                         self.ui_state.saved = Some(self.snapshot());
                     }
                 }
@@ -772,6 +775,7 @@ impl PersonaApp {
                     self.open_project(path.clone());
                     // A restored analysis is unsaved until the user saves it somewhere.
                     self.analysis.project_path = None;
+                    self.ui_state.restored_unsaved = true;
                 }
                 if ui.button("Discard it").clicked() {
                     self.ui_state.recovery_offer = None;

@@ -158,6 +158,26 @@ pub fn leaves_under(d: &Dendrogram, node: usize) -> Vec<usize> {
     out
 }
 
+/// For each drawn leaf of a dendrogram over all users: (x position, selected users under it, its size).
+pub fn selected_per_leaf(
+    d: &Dendrogram,
+    layout: &DendroLayout,
+    selected: &[bool],
+) -> Vec<(f64, usize, usize)> {
+    layout
+        .leaves
+        .iter()
+        .enumerate()
+        .map(|(x, &(node, size))| {
+            let hit = leaves_under(d, node)
+                .into_iter()
+                .filter(|&u| selected.get(u).copied().unwrap_or(false))
+                .count();
+            (x as f64, hit, size)
+        })
+        .collect()
+}
+
 /// The drawn link whose horizontal bar is nearest to a point (in plot units scaled to pixels by
 /// `scale`), if one is within `max_px`.
 pub fn link_at(
@@ -258,6 +278,17 @@ pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selected_users_are_counted_under_each_drawn_leaf() {
+        let d = tree();
+        let layout = dendrogram_layout(&d, 2);
+        let sel = [true, false, true, true];
+        assert_eq!(
+            selected_per_leaf(&d, &layout, &sel),
+            vec![(0.0, 1, 2), (1.0, 2, 2)]
+        );
+    }
 
     #[test]
     fn lasso_polygon_contains_what_it_encloses() {

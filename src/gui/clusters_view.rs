@@ -180,6 +180,14 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         }
         x
     };
+    // Only an exact tree has one leaf per user.
+    let selected_leaves =
+        if run.segmentation.fitted_on.is_none() && !app.ui_state.selection.is_empty() {
+            charts::selected_per_leaf(d, &layout, &selected_mask(app, d.n))
+        } else {
+            Vec::new()
+        };
+    let ink = ui.visuals().strong_text_color();
     let resp = Plot::new("dendrogram")
         .allow_drag(false)
         .legend(Legend::default())
@@ -200,6 +208,26 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                 p.line(Line::new("", PlotPoints::new(pts)).color(colour));
             }
             p.hline(HLine::new(format!("cut: k = {k}"), cut).color(Color32::RED));
+            // The selection under each leaf: a bar below it, as deep as the share selected.
+            if !selected_leaves.is_empty() {
+                let depth = 0.06 * d.merges.last().map_or(1.0, |m| m.height);
+                let bars: Vec<Bar> = selected_leaves
+                    .iter()
+                    .filter(|(_, hit, _)| *hit > 0)
+                    .map(|&(x, hit, size)| {
+                        Bar::new(x, -depth * hit as f64 / size.max(1) as f64)
+                            .width(0.8)
+                            .name(format!("{hit} of {size} selected"))
+                    })
+                    .collect();
+                p.bar_chart(
+                    BarChart::new(
+                        format!("selected ({} users)", app.ui_state.selection.len()),
+                        bars,
+                    )
+                    .color(ink),
+                );
+            }
             let r = p.response().clone();
             let pointer = p.pointer_coordinate();
             let scale = p.transform().dpos_dvalue();

@@ -190,6 +190,8 @@ pub struct ViewState {
     /// The close button was pressed with unsaved changes: ask first.
     pub confirm_quit: bool,
     pub allow_close: bool,
+    /// The analysis came from a recovery file and has not been saved since.
+    pub restored_unsaved: bool,
     pub rules: RulesUi,
 }
 
@@ -279,6 +281,7 @@ impl Default for ViewState {
             last_autosave: None,
             confirm_quit: false,
             allow_close: false,
+            restored_unsaved: false,
             rules: RulesUi::default(),
         }
     }

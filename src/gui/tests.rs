@@ -110,6 +110,17 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     assert!(run.segmentation.dendrogram.is_some());
     assert!(h.get_all_by_label("top clusters drawn").count() >= 1);
     h.get_by_label_contains("cut: k = 4");
+    // A selection made elsewhere shows under the dendrogram's leaves.
+    h.state_mut().ui_state.chart = Chart::Silhouette;
+    h.run_ok();
+    h.get_by_label("Select users with a negative silhouette")
+        .click();
+    h.run_ok();
+    h.state_mut().ui_state.chart = Chart::Dendrogram;
+    h.run_ok();
+    let n = h.state().ui_state.selection.len();
+    assert!(n > 0);
+    h.get_by_label(&format!("selected ({n} users)"));
 }
 
 #[test]
@@ -501,6 +512,10 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
             .personas
             .iter()
             .any(|p| p.name == "Loyalists")
+    );
+    assert!(
+        h.state().dirty(),
+        "a restored analysis is unsaved until it is saved somewhere"
     );
     // Saving it for real removes the recovery file.
     let saved = dir.path().join("saved.plab");
