@@ -680,6 +680,7 @@ impl PersonaApp {
                 ui.strong("Persona Lab");
                 let mut theme = ui.ctx().options(|o| o.theme_preference);
                 egui::ComboBox::from_label("Theme")
+                    .width(64.0)
                     .selected_text(format!("{theme:?}"))
                     .show_ui(ui, |ui| {
                         for t in [
@@ -1011,7 +1012,7 @@ impl PersonaApp {
             }
         } else if let Some(run) = &self.analysis.run {
             ui.label(format!(
-                "{} users · k = {} · mean silhouette {:.3}",
+                "{} users · k = {} · silhouette {:.3}",
                 run.matrix.n_rows, run.segmentation.k, run.silhouette.mean
             ));
         }

@@ -159,10 +159,17 @@ fn rule_list(
                     if ui.selectable_label(*selected == Some(i), text).clicked() {
                         *selected = Some(i);
                     }
-                    let reach = pop.map(|p| cached_count(counts, &r.when, p));
+                    // Users the rule can reach (an upper bound when it tests the session).
+                    let reach =
+                        pop.map(|p| cached_count(counts, &population::optimistic(&r.when), p));
+                    let bound = if population::needs_session(&r.when) {
+                        "up to "
+                    } else {
+                        ""
+                    };
                     ui.label(
                         RichText::new(match reach {
-                            Some(c) => format!("{} · {c} users", r.action.slot),
+                            Some(c) => format!("{} · {bound}{c} users", r.action.slot),
                             None => r.action.slot.clone(),
                         })
                         .weak(),
@@ -352,20 +359,34 @@ fn cached_count(cache: &mut HashMap<String, usize>, c: &Condition, pop: &Populat
 }
 
 fn match_label(ui: &mut egui::Ui, c: &Condition, ctx: &mut EditCtx) {
-    match ctx.pop {
-        Some(p) => {
+    let Some(p) = ctx.pop else {
+        ui.label(RichText::new("counting…").weak());
+        return;
+    };
+    let pct = |n: usize| {
+        if p.n > 0 {
+            100.0 * n as f64 / p.n as f64
+        } else {
+            0.0
+        }
+    };
+    let text = match c {
+        Condition::EventCount(..) => "known per session, not from profiles".to_string(),
+        Condition::Score(..) => "needs a predicted score".to_string(),
+        c if population::needs_session(c) => {
+            let up = cached_count(ctx.counts, &population::optimistic(c), p);
+            let now = cached_count(ctx.counts, c, p);
+            format!(
+                "up to {up} users ({:.1}%) when the session and score conditions hold; {now} with an empty session",
+                pct(up)
+            )
+        }
+        c => {
             let n = cached_count(ctx.counts, c, p);
-            let share = if p.n > 0 {
-                100.0 * n as f64 / p.n as f64
-            } else {
-                0.0
-            };
-            ui.label(RichText::new(format!("matches {n} users ({share:.1}%)")).weak());
+            format!("matches {n} users ({:.1}%)", pct(n))
         }
-        None => {
-            ui.label(RichText::new("counting…").weak());
-        }
-    }
+    };
+    ui.label(RichText::new(text).weak());
 }
 
 fn editor(
@@ -403,10 +424,13 @@ fn editor(
         match_label(ui, &rule.when, ctx);
     });
     condition_ui(ui, &mut rule.when, &format!("c{i}"), ctx, false);
-    ui.label(
-        RichText::new(format!("Reads as: {}", describe(&rule.when, names)))
-            .italics()
-            .weak(),
+    ui.add(
+        egui::Label::new(
+            RichText::new(format!("Reads as: {}", describe(&rule.when, names)))
+                .italics()
+                .weak(),
+        )
+        .wrap(),
     );
 
     ui.separator();
@@ -450,7 +474,7 @@ fn explanation_preview(
     let Some(pop) = ctx.pop else {
         return;
     };
-    let mask = population::matches(&rule.when, pop);
+    let mask = population::matches(&population::optimistic(&rule.when), pop);
     let Some(u) = mask.iter().position(|&m| m) else {
         ui.label(RichText::new("Preview: no analysed user matches this rule yet.").weak());
         return;
@@ -477,12 +501,15 @@ fn explanation_preview(
     };
     match rules::preview(rule, &facts, names) {
         Ok(d) => {
-            ui.label(format!(
-                "Preview for user {} ({}): \u{201c}{}\u{201d}",
-                short(&profile.user_id),
-                names(&persona),
-                d.explanation
-            ));
+            ui.add(
+                egui::Label::new(format!(
+                    "Preview for user {} ({}): \u{201c}{}\u{201d}",
+                    short(&profile.user_id),
+                    names(&persona),
+                    d.explanation
+                ))
+                .wrap(),
+            );
             ui.label(
                 RichText::new(match (&d.module, &d.variant) {
                     (None, _) => "this user is in the holdout and sees the default content".into(),
@@ -780,11 +807,14 @@ fn condition_ui(
                     cs.push(leaf);
                 }
             });
-            let (n, what) = (cs.len(), if kind == Kind::All { "all" } else { "any" });
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(format!("{what} of these {n}")).weak());
-                match_label(ui, c, ctx);
-            });
+            // The root's count is on the "When" line already.
+            if path.contains('.') {
+                let (n, what) = (cs.len(), if kind == Kind::All { "all" } else { "any" });
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(format!("{what} of these {n}")).weak());
+                    match_label(ui, c, ctx);
+                });
+            }
         }
         Condition::Not(inner) => {
             ui.indent(("not", path), |ui| {

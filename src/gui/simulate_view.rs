@@ -26,9 +26,10 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .id_salt("simulate")
             .show(ui, |ui| {
                 pick_user(app, ui, pop.as_deref());
-                inputs(app, ui);
                 ui.separator();
                 result(app, ui);
+                ui.separator();
+                inputs(app, ui);
             });
     });
 }
@@ -66,7 +67,7 @@ fn pick_user(
             pick = Some(cur.map_or(0, |c| (c + 1) % pop.n));
         }
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("A user of persona:");
         for (s, id) in pop.persona_ids.iter().enumerate() {
             let name = app
@@ -114,24 +115,34 @@ fn inputs(app: &mut PersonaApp, ui: &mut egui::Ui) {
     }
     ui.columns(2, |cols| {
         let l = cols[0].label("Profile (JSON, editable)");
-        cols[0]
-            .add(
-                egui::TextEdit::multiline(&mut st.sim_profile)
-                    .code_editor()
-                    .desired_rows(14)
-                    .desired_width(f32::INFINITY)
-                    .hint_text("pick a user above, or type {\"user_id\": …, \"features\": {…}}"),
-            )
-            .labelled_by(l.id);
+        egui::ScrollArea::vertical()
+            .id_salt("profile_json")
+            .max_height(320.0)
+            .show(&mut cols[0], |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut st.sim_profile)
+                        .code_editor()
+                        .desired_rows(14)
+                        .desired_width(f32::INFINITY)
+                        .hint_text(
+                            "pick a user above, or type {\"user_id\": …, \"features\": {…}}",
+                        ),
+                )
+                .labelled_by(l.id)
+            });
         let l = cols[1].label("Session (JSON, editable)");
-        cols[1]
-            .add(
-                egui::TextEdit::multiline(&mut st.sim_session)
-                    .code_editor()
-                    .desired_rows(14)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(l.id);
+        egui::ScrollArea::vertical()
+            .id_salt("session_json")
+            .max_height(320.0)
+            .show(&mut cols[1], |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut st.sim_session)
+                        .code_editor()
+                        .desired_rows(14)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(l.id)
+            });
     });
 }
 
@@ -160,7 +171,7 @@ fn result(app: &mut PersonaApp, ui: &mut egui::Ui) {
         Err(e) => {
             ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
         }
-        Ok(d) => decisions(ui, d),
+        Ok(d) => decisions(ui, d, &app.analysis.rules),
     }
 }
 
@@ -178,7 +189,7 @@ pub fn simulate(app: &PersonaApp, profile: &str, session: &str) -> Result<Decisi
     rs.decide(&p, &s).map_err(|e| e.to_string())
 }
 
-fn decisions(ui: &mut egui::Ui, d: &Decisions) {
+fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule]) {
     ui.label(
         RichText::new(format!(
             "Segment {} · persona {}",
@@ -214,7 +225,11 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions) {
         ui.end_row();
         for t in &d.trace {
             ui.label(t.priority.to_string());
-            ui.label(&t.rule);
+            let name = rules
+                .iter()
+                .find(|r| r.id == t.rule)
+                .map_or("", |r| &r.name);
+            ui.label(format!("{name} ({})", t.rule));
             let text = RichText::new(t.outcome.to_string());
             ui.label(match t.outcome {
                 Outcome::Decided { holdout: false } => text.color(Color32::from_rgb(0, 158, 115)),

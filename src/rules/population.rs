@@ -101,7 +101,101 @@ pub fn matches(c: &Condition, pop: &Population) -> Vec<bool> {
     }
 }
 
+/// The condition with every fact profiles do not carry (session and day-window event counts,
+/// predicted scores) assumed to go the rule's way: such a leaf becomes true where it counts for the
+/// rule and false under a `Not`. Its matches are an upper bound of the users the rule can reach.
+pub fn optimistic(c: &Condition) -> Condition {
+    fn go(c: &Condition, positive: bool) -> Condition {
+        match c {
+            Condition::EventCount(..) | Condition::Score(..) => {
+                if positive {
+                    Condition::Always
+                } else {
+                    Condition::Any(vec![])
+                }
+            }
+            Condition::All(cs) => Condition::All(cs.iter().map(|c| go(c, positive)).collect()),
+            Condition::Any(cs) => Condition::Any(cs.iter().map(|c| go(c, positive)).collect()),
+            Condition::Not(inner) => Condition::Not(Box::new(go(inner, !positive))),
+            other => other.clone(),
+        }
+    }
+    go(c, true)
+}
+
+/// Whether the condition reads facts that profiles do not carry (event counts, scores).
+pub fn needs_session(c: &Condition) -> bool {
+    match c {
+        Condition::EventCount(..) | Condition::Score(..) => true,
+        Condition::All(cs) | Condition::Any(cs) => cs.iter().any(needs_session),
+        Condition::Not(inner) => needs_session(inner),
+        _ => false,
+    }
+}
+
 /// How many users the condition matches.
 pub fn count(c: &Condition, pop: &Population) -> usize {
     matches(c, pop).into_iter().filter(|&b| b).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::EventKind;
+    use crate::rules::{Cmp, EventMatch, Window};
+
+    fn pop() -> Population {
+        Population {
+            n: 4,
+            users: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            features: [(
+                "sessions".to_string(),
+                vec![Some(1.0), Some(2.0), Some(5.0), None],
+            )]
+            .into_iter()
+            .collect(),
+            segments: vec![0, 0, 1, 1],
+            persona_ids: vec!["p0".into(), "p1".into()],
+            consent: true,
+        }
+    }
+
+    #[test]
+    fn optimistic_counts_bound_what_sessions_can_add() {
+        let views = Condition::EventCount(
+            EventMatch::Kind(EventKind::ProductView),
+            Window::Session,
+            Cmp::Gt(2.0),
+        );
+        let rule = Condition::All(vec![
+            Condition::Feature("sessions".into(), Cmp::Ge(2.0)),
+            views.clone(),
+        ]);
+        let p = pop();
+        // With an empty session nobody viewed 3 products; at most the two with 2+ sessions can.
+        assert_eq!(count(&rule, &p), 0);
+        assert_eq!(count(&optimistic(&rule), &p), 2);
+        assert!(needs_session(&rule));
+        // Under a negation the unknown fact goes the other way: "not (views > 2)" can hold for all,
+        // "sessions >= 2 and not (views > 2 or sessions >= 5)" for user b only.
+        let neg = Condition::All(vec![
+            Condition::Feature("sessions".into(), Cmp::Ge(2.0)),
+            Condition::Not(Box::new(Condition::Any(vec![
+                views,
+                Condition::Feature("sessions".into(), Cmp::Ge(5.0)),
+            ]))),
+        ]);
+        assert_eq!(
+            matches(&optimistic(&neg), &p),
+            vec![false, true, false, false]
+        );
+        let plain = Condition::PersonaIn(vec!["p1".into()]);
+        assert_eq!(optimistic(&plain), plain);
+        assert!(!needs_session(&plain));
+        assert_eq!(user_profile_ids(&p), vec!["a", "b", "c", "d"]);
+    }
+
+    fn user_profile_ids(p: &Population) -> Vec<String> {
+        (0..p.n).map(|i| p.user_profile(i).user_id).collect()
+    }
 }
