@@ -872,6 +872,15 @@ impl PersonaApp {
             &run.profiles,
         );
         rs.personas = a.personas.clone();
+        // The editor keeps half-typed items (a trailing comma, spaces); the file gets clean ones.
+        for p in &mut rs.personas {
+            p.preferred_content = p
+                .preferred_content
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+        }
         rs.rules = a.rules.clone();
         rs.guardrails = a.guardrails.clone();
         Some(rs)
@@ -1120,10 +1129,11 @@ pub fn carry_personas(
     for p in old {
         let o = p.segment;
         if o >= ok
-            || old_run
-                .suggested
-                .get(o)
-                .is_some_and(|s| s.name == p.name && s.description == p.description)
+            || old_run.suggested.get(o).is_some_and(|s| {
+                s.name == p.name
+                    && s.description == p.description
+                    && s.preferred_content == p.preferred_content
+            })
         {
             continue; // not edited
         }
@@ -1135,6 +1145,7 @@ pub fn carry_personas(
             taken[b] = true;
             out[b].name = p.name.clone();
             out[b].description = p.description.clone();
+            out[b].preferred_content = p.preferred_content.clone();
         }
     }
     out

@@ -58,6 +58,22 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     )
                     .labelled_by(l.id);
                 });
+                ui.horizontal(|ui| {
+                    let l = ui.label("Preferred content");
+                    // Edited as one comma-separated line; stored as a list in the rule set.
+                    let mut text = p.preferred_content.join(", ");
+                    let r = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut text)
+                                .hint_text("e.g. new arrivals, video lookbooks, discounts")
+                                .desired_width(420.0)
+                                .id_salt(("persona_content", i)),
+                        )
+                        .labelled_by(l.id);
+                    if r.changed() {
+                        p.preferred_content = split_list(&text);
+                    }
+                });
                 ui.label(format!(
                     "Traits: {}",
                     run.suggested[p.segment].traits.join("; ")
@@ -90,5 +106,34 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     }
     if let Some(c) = split {
         app.split_segment(c);
+    }
+}
+
+/// A comma-separated line as a list: items trimmed, empty ones dropped (a trailing comma while typing
+/// is kept so the user can go on typing the next item).
+pub fn split_list(text: &str) -> Vec<String> {
+    let mut items: Vec<String> = text
+        .split(',')
+        .map(|s| s.trim_start().to_string())
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    if text.trim_end().ends_with(',') {
+        items.push(String::new());
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_list;
+
+    #[test]
+    fn content_types_are_a_comma_separated_list() {
+        assert_eq!(
+            split_list("new arrivals,  video , "),
+            ["new arrivals", "video ", ""]
+        );
+        assert_eq!(split_list(""), Vec::<String>::new());
+        assert_eq!(split_list(" , ,sale"), ["sale"]);
     }
 }

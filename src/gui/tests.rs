@@ -171,6 +171,21 @@ fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
         h.state().analysis.personas[0].name,
         format!("{first} shoppers")
     );
+    // Preferred content types, typed as a list, reach the rule set clean.
+    let content = h
+        .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Preferred content")
+        .next()
+        .unwrap();
+    content.focus();
+    content.type_text("new arrivals, video lookbooks,");
+    h.run_ok();
+    let rs = h.state().rule_set().unwrap();
+    assert_eq!(
+        rs.persona_of(h.state().analysis.personas[0].segment)
+            .unwrap()
+            .preferred_content,
+        ["new arrivals", "video lookbooks"]
+    );
 }
 
 #[test]
