@@ -202,3 +202,29 @@ pub enum PipelineError {
     #[error(transparent)]
     Cluster(#[from] ClusterError),
 }
+
+/// Errors of churn / conversion prediction.
+#[derive(Debug, Error)]
+pub enum PredictError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no cutoff is possible: {0}; pick a cutoff with --cutoff, or a shorter --horizon-days")]
+    NoCutoff(String),
+    #[error(
+        "the {class} class has {count} users; at least {min} are needed on each side to learn \
+         (class balance: {positives} positive, {negatives} negative)"
+    )]
+    TooFewInClass {
+        class: String,
+        count: usize,
+        min: usize,
+        positives: usize,
+        negatives: usize,
+    },
+    #[error("{0}")]
+    Model(String),
+    #[error(transparent)]
+    Feature(#[from] FeatureError),
+    #[error("cancelled")]
+    Cancelled,
+}

@@ -8,6 +8,7 @@ pub mod features;
 pub mod job;
 pub mod output;
 pub mod pipeline;
+pub mod predict;
 pub mod project;
 pub mod rules;
 pub mod ruleset;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Some(Command::Assign(c)) => cli::rules::run_assign(c),
         Some(Command::Decide(c)) => cli::rules::run_decide(c),
         Some(Command::Verify(c)) => cli::rules::run_verify(c),
+        Some(Command::Predict(c)) => cli::predict::run(c),
         Some(Command::Catalogue) => {
             cli::inspect::print_catalogue();
             Ok(())

@@ -53,7 +53,12 @@ fn example_inputs() -> (UserProfile, Session) {
 #[test]
 fn the_documented_example_loads_validates_and_decides_as_the_page_says() {
     let rs = example();
-    assert_eq!(rs.format_version, 2);
+    assert_eq!(rs.format_version, 3);
+    // The churn score the page computes by hand, from the file's model alone.
+    assert_eq!(rs.models.len(), 1);
+    let (p0, _) = example_inputs();
+    let churn = rs.models[0].score(&p0.features).unwrap();
+    assert!((churn - 0.0266).abs() < 1e-4, "{churn}");
     assert_eq!(rs.rules.len(), 3);
     assert_eq!(
         rs.validate(),
@@ -340,7 +345,8 @@ fn older_versions_are_upgraded_and_newer_ones_refused() {
     // A version-1 file, as the first release wrote it (no rules, guardrails or pinned names).
     let v1 = std::fs::read_to_string(repo("tests/fixtures/rules/v1.ron")).unwrap();
     let rs = RuleSet::from_ron(&v1).unwrap();
-    assert_eq!(rs.format_version, 2);
+    assert_eq!(rs.format_version, 3);
+    assert!(rs.models.is_empty());
     assert!(rs.rules.is_empty());
     assert_eq!(rs.guardrails.max_offers_per_session, Some(3));
     assert_eq!(rs.features.config.event_names, None);
@@ -351,7 +357,7 @@ fn older_versions_are_upgraded_and_newer_ones_refused() {
     match RuleSet::from_ron(&newer) {
         Err(RuleSetError::NewerVersion {
             found: 9,
-            supported: 2,
+            supported: 3,
             ..
         }) => {}
         other => panic!("{other:?}"),
@@ -362,7 +368,7 @@ fn older_versions_are_upgraded_and_newer_ones_refused() {
 fn malformed_files_are_reported_with_line_and_column() {
     let text = doc_blocks("ron").remove(0);
     // A missing comma on the line of `app_version`.
-    let broken = text.replace("format_version: 2,", "format_version: 2");
+    let broken = text.replace("format_version: 3,", "format_version: 3");
     let e = RuleSet::from_ron(&broken).unwrap_err().to_string();
     assert!(e.contains("3:5"), "{e}");
     // An unknown (misspelt) field.
@@ -371,11 +377,12 @@ fn malformed_files_are_reported_with_line_and_column() {
     assert!(e.contains("holdout_pct"), "{e}");
     assert!(e.contains("docs/ruleset-format.md"), "{e}");
     // Contradictory rule, bad weights: loads, but validation names them.
-    let bad = text.replace("Gt(21.0)", "Between(30.0, 7.0)").replacen(
-        "weight: 50),\n",
-        "weight: 40),\n",
-        1,
-    );
+    let bad = text
+        .replace(
+            r#"Any([Feature("recency_days", Gt(21.0)), Score("churn_risk", Gt(0.7))])"#,
+            r#"Feature("recency_days", Between(30.0, 7.0))"#,
+        )
+        .replacen("weight: 50),\n", "weight: 40),\n", 1);
     let findings: Vec<String> = RuleSet::from_ron(&bad)
         .unwrap()
         .validate()

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod features;
 pub mod inspect;
+pub mod predict;
 pub mod rules;
 pub mod sample;
 pub mod segment;
@@ -38,6 +39,8 @@ pub enum Command {
     Decide(rules::DecideCmd),
     /// Check a rule set: model consistency and every rule (exit 1 on errors)
     Verify(rules::VerifyCmd),
+    /// Predict churn risk or conversion for every user; report metrics; add the model to a rule set
+    Predict(predict::PredictCmd),
     /// Generate a realistic sample export with planted behavioral groups
     Sample(sample::SampleCmd),
     /// List the feature catalogue and its formulas

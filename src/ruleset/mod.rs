@@ -19,14 +19,15 @@ pub use personas::{default_persona, default_personas};
 use crate::cluster::{ClusterProfile, Method, Segmentation};
 use crate::error::{RuleError, RuleSetError, WriteError};
 use crate::features::{FeatureConfig, FittedTransform, Profile};
+use crate::predict::ScoreModel;
 use crate::rules::{
     self, Decision, Facts, Finding, Guardrails, Known, Rule, Session, Severity, Trace, UserProfile,
     parse_time,
 };
 
-/// The version this program writes. Version 1 (no rules, no guardrails, no pinned event names) is
-/// read and upgraded.
-pub const FORMAT_VERSION: u32 = 2;
+/// The version this program writes. Version 1 (no rules, no guardrails, no pinned event names) and
+/// version 2 (no predictive models) are read and upgraded.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +40,9 @@ pub struct RuleSet {
     pub features: FeatureSpec,
     pub segments: SegmentModel,
     pub personas: Vec<Persona>,
+    /// Predictive models (churn risk, conversion score); rules test their scores by name.
+    #[serde(default)]
+    pub models: Vec<ScoreModel>,
     #[serde(default)]
     pub rules: Vec<Rule>,
     #[serde(default)]
@@ -166,6 +170,7 @@ impl RuleSet {
                 centroids: (0..seg.k).map(|c| seg.centroid(c).to_vec()).collect(),
             },
             personas: default_personas(profiles),
+            models: vec![],
             rules: vec![],
             guardrails: Guardrails::default(),
         }
@@ -276,11 +281,22 @@ impl RuleSet {
                 .flatten()
                 .map(|s| s > 1.0)
         });
+        // Scores the file's models compute take precedence over scores given with the profile.
+        let mut scores = p.scores.clone();
+        for m in &self.models {
+            let s = m
+                .score(&p.features)
+                .map_err(|f| RuleError::MissingFeature {
+                    feature: f,
+                    needed_by: format!("the model {:?}", m.name),
+                })?;
+            scores.insert(m.name.clone(), s);
+        }
         let facts = Facts {
             user_id: &p.user_id,
             persona: &persona,
             features: &p.features,
-            scores: p.scores.clone(),
+            scores,
             consent: p.consent == Some(true),
             returning,
             now,
@@ -329,8 +345,14 @@ impl RuleSet {
                 .map(|p| (p.id.as_str(), p.name.as_str()))
                 .collect(),
             features,
-            scores: vec![],
+            scores: self.models.iter().map(|m| m.name.as_str()).collect(),
         }
+    }
+
+    /// Add a model, replacing one with the same score name.
+    pub fn set_model(&mut self, model: ScoreModel) {
+        self.models.retain(|m| m.name != model.name);
+        self.models.push(model);
     }
 
     /// Every problem of the file: the model's consistency, then the rules.
@@ -394,6 +416,34 @@ impl RuleSet {
         for s in 0..self.segments.k {
             if self.persona_of(s).is_none() {
                 err(format!("segment {s} has no persona"));
+            }
+        }
+        for m in &self.models {
+            if let Some(f) = m
+                .transform
+                .features
+                .iter()
+                .find(|f| !(f.scale.is_finite() && f.scale != 0.0 && f.center.is_finite()))
+            {
+                err(format!(
+                    "model {:?}: feature {:?} has a zero or non-finite scale or center",
+                    m.name, f.id
+                ));
+            }
+            let d = m.transform.features.len();
+            let ok = match &m.model {
+                crate::predict::Fitted::Logistic(l) => {
+                    l.coef.len() == d && l.coef.iter().chain([&l.intercept]).all(|v| v.is_finite())
+                }
+                crate::predict::Fitted::Forest(f) => {
+                    !f.trees.is_empty() && f.trees.iter().all(|t| t.is_valid(d))
+                }
+            };
+            if !ok {
+                err(format!(
+                    "model {:?}: its parameters do not fit its {d} features (or are not finite)",
+                    m.name
+                ));
             }
         }
         if self.guardrails.max_offers_per_session == Some(0) {

@@ -1,0 +1,515 @@
+//! Churn risk and conversion prediction: labels from an outcome window after a cutoff (no leakage),
+//! a logistic regression or a random forest on the scaled profile features, held-out and
+//! cross-validated metrics with scikit-learn's definitions, a score and risk band for every user, and
+//! the fitted model in a form the rule set carries so production computes the same score.
+
+pub mod forest;
+pub mod labels;
+pub mod logistic;
+pub mod metrics;
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub use crate::error::PredictError;
+pub use forest::{Forest, ForestParams};
+pub use labels::Target;
+pub use logistic::Logistic;
+pub use metrics::Metrics;
+
+use crate::data::{Loaded, Shape};
+use crate::features::{self, FeatureConfig, FittedTransform, Profile, TransformSpec, transform};
+use crate::job::Job;
+
+/// Fewest users of each class that a model may learn from.
+pub const MIN_CLASS: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Logistic,
+    Forest,
+}
+
+impl ModelKind {
+    pub fn parse(s: &str) -> Result<ModelKind, PredictError> {
+        match s {
+            "logistic" => Ok(ModelKind::Logistic),
+            "forest" => Ok(ModelKind::Forest),
+            _ => Err(PredictError::Invalid(format!(
+                "unknown model {s:?}; use logistic or forest"
+            ))),
+        }
+    }
+}
+
+/// A fitted model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fitted {
+    Logistic(Logistic),
+    Forest(Forest),
+}
+
+impl Fitted {
+    pub fn prob(&self, row: &[f64]) -> f64 {
+        match self {
+            Fitted::Logistic(m) => m.prob(row),
+            Fitted::Forest(m) => m.prob(row),
+        }
+    }
+}
+
+/// Everything needed to score a user from raw profile features: the model's own fitted transform
+/// (weights 1) and the model. Stored in the rule set under `models`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreModel {
+    /// The score's name in rules: `churn_risk` or `conversion_score`.
+    pub name: String,
+    pub target: Target,
+    pub transform: FittedTransform,
+    pub model: Fitted,
+    /// Risk bands: below the first value "low", from the second on "high", between "medium".
+    pub bands: (f64, f64),
+}
+
+impl ScoreModel {
+    /// The score of a row already in the model's feature space.
+    pub fn score_row(&self, row: &[f64]) -> f64 {
+        self.model.prob(row)
+    }
+
+    /// The score of a user from raw profile features (missing values are filled as at training).
+    pub fn score(&self, features: &BTreeMap<String, Option<f64>>) -> Result<f64, String> {
+        let mut row = Vec::with_capacity(self.transform.features.len());
+        for f in &self.transform.features {
+            let v = features.get(&f.id).ok_or_else(|| f.id.clone())?;
+            row.push(f.scaled(*v));
+        }
+        Ok(self.score_row(&row))
+    }
+
+    pub fn band(&self, score: f64) -> &'static str {
+        band(score, self.bands)
+    }
+}
+
+pub fn band(score: f64, bands: (f64, f64)) -> &'static str {
+    if score >= bands.1 {
+        "high"
+    } else if score >= bands.0 {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictParams {
+    pub target: Target,
+    /// µs since epoch, UTC; None: the last event minus the horizon.
+    pub cutoff: Option<i64>,
+    pub horizon_days: u32,
+    /// Convert target: revenue in the window above this (None: any purchase).
+    pub revenue_threshold: Option<f64>,
+    /// Users tables: the label column (1 / true = positive).
+    pub label_col: Option<String>,
+    pub model: ModelKind,
+    /// Logistic regression: inverse regularisation strength (scikit-learn's C).
+    pub c: f64,
+    pub forest: ForestParams,
+    /// Share of users held out for the metrics.
+    pub test_share: f64,
+    /// Also cross-validate with this many folds.
+    pub folds: Option<usize>,
+    pub seed: u64,
+    /// Decision threshold for accuracy, precision, recall and the confusion matrix.
+    pub threshold: f64,
+    pub bands: (f64, f64),
+}
+
+impl Default for PredictParams {
+    fn default() -> Self {
+        PredictParams {
+            target: Target::Churn,
+            cutoff: None,
+            horizon_days: 30,
+            revenue_threshold: None,
+            label_col: None,
+            model: ModelKind::Logistic,
+            c: 1.0,
+            forest: ForestParams::default(),
+            test_share: 0.25,
+            folds: None,
+            seed: 0,
+            threshold: 0.5,
+            bands: (0.3, 0.7),
+        }
+    }
+}
+
+/// Profile before the cutoff and the labels of its users.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub profile: Profile,
+    pub labels: Vec<bool>,
+    pub cutoff: Option<i64>,
+    /// Features the model may use (the label column of a users table is not one).
+    pub candidates: Vec<String>,
+}
+
+pub fn prepare(
+    loaded: &Loaded,
+    cfg: &FeatureConfig,
+    params: &PredictParams,
+) -> Result<Prepared, PredictError> {
+    match loaded.shape {
+        Shape::Events => {
+            let span = labels::span(loaded)?;
+            let cutoff = labels::cutoff(span, params.cutoff, params.horizon_days)?;
+            let cfg = FeatureConfig {
+                as_of: Some(cutoff),
+                ..cfg.clone()
+            };
+            let profile = features::compute_profile(loaded, &cfg)?;
+            let users = profile.user_ids();
+            let y = labels::outcome_labels(
+                loaded,
+                &users,
+                params.target,
+                cutoff,
+                params.horizon_days,
+                params.revenue_threshold,
+            )?;
+            Ok(Prepared {
+                candidates: profile.features.clone(),
+                profile,
+                labels: y,
+                cutoff: Some(cutoff),
+            })
+        }
+        Shape::Users => {
+            let Some(label) = &params.label_col else {
+                return Err(PredictError::Invalid(format!(
+                    "{}: a per-user table needs its label column named (--label-col)",
+                    loaded.path.display()
+                )));
+            };
+            let profile = features::compute_profile(loaded, cfg)?;
+            let col = profile.column(label).map_err(|_| {
+                PredictError::Invalid(format!(
+                    "{}: no numeric column {label:?} to use as the label; numeric columns are [{}]",
+                    loaded.path.display(),
+                    profile.features.join(", ")
+                ))
+            })?;
+            let mut y = Vec::with_capacity(col.len());
+            for (row, v) in col.iter().enumerate() {
+                match v {
+                    Some(x) if *x == 0.0 || *x == 1.0 => y.push(*x == 1.0),
+                    other => {
+                        return Err(PredictError::Invalid(format!(
+                            "{}: row {}: label {label:?} must be 0 or 1, got {}",
+                            loaded.path.display(),
+                            row + 1,
+                            other.map_or("nothing".to_string(), |x| x.to_string())
+                        )));
+                    }
+                }
+            }
+            Ok(Prepared {
+                candidates: profile
+                    .features
+                    .iter()
+                    .filter(|f| *f != label)
+                    .cloned()
+                    .collect(),
+                profile,
+                labels: y,
+                cutoff: None,
+            })
+        }
+    }
+}
+
+/// A trained model with its evaluation and every user's score.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub params: PredictParams,
+    pub cutoff: Option<i64>,
+    pub positives: usize,
+    pub negatives: usize,
+    /// Held-out metrics (the model was fitted on the other users).
+    pub metrics: Metrics,
+    /// Out-of-fold metrics over every user, when cross-validated.
+    pub cv: Option<Metrics>,
+    pub users: Vec<String>,
+    pub labels: Vec<bool>,
+    pub in_test: Vec<bool>,
+    /// Probability of the target for every user, from the final model.
+    pub scores: Vec<f64>,
+    pub model: ScoreModel,
+    /// Logistic: the coefficient per scaled feature; forest: the impurity decrease (sums to 1).
+    pub importance: Vec<(String, f64)>,
+    pub notes: Vec<String>,
+}
+
+impl Prediction {
+    pub fn train_size(&self) -> usize {
+        self.in_test.iter().filter(|&&t| !t).count()
+    }
+}
+
+/// The features of the model (spec features the profile has, weights 1; default: the default set).
+fn model_spec(prep: &Prepared, spec: Option<&TransformSpec>) -> TransformSpec {
+    let mut spec = match spec {
+        Some(s) => s.clone(),
+        None => {
+            let mut s = TransformSpec::default_for(&prep.profile);
+            if prep.cutoff.is_some() {
+                s.features = features::catalogue::PREDICT_SET
+                    .iter()
+                    .filter(|id| prep.candidates.iter().any(|c| c == *id))
+                    .map(|id| features::FeatureChoice::new(*id))
+                    .collect();
+            }
+            s
+        }
+    };
+    spec.features.retain(|f| prep.candidates.contains(&f.id));
+    if spec.features.is_empty() {
+        spec.features = prep
+            .candidates
+            .iter()
+            .map(features::FeatureChoice::new)
+            .collect();
+    }
+    for f in &mut spec.features {
+        f.weight = 1.0;
+    }
+    spec
+}
+
+fn subset(profile: &Profile, keep: &[bool]) -> Result<Profile, PredictError> {
+    let mask: BooleanChunked = keep.iter().copied().collect();
+    let table = profile
+        .table
+        .filter(&mask)
+        .map_err(|e| PredictError::Invalid(e.to_string()))?;
+    Ok(Profile {
+        table,
+        ..profile.clone()
+    })
+}
+
+/// Fit the transform and the model on the users where `train` holds.
+fn fit(
+    prep: &Prepared,
+    spec: &TransformSpec,
+    train: &[bool],
+    params: &PredictParams,
+    job: &Job,
+) -> Result<(FittedTransform, Fitted), PredictError> {
+    let sub = subset(&prep.profile, train)?;
+    let fitted = transform::fit(&sub, spec)?;
+    if fitted.features.is_empty() {
+        return Err(PredictError::Invalid(
+            "every model feature is constant on the training users; nothing to learn from".into(),
+        ));
+    }
+    let m = fitted.matrix(&sub)?;
+    let y: Vec<bool> = prep
+        .labels
+        .iter()
+        .zip(train)
+        .filter(|(_, t)| **t)
+        .map(|(y, _)| *y)
+        .collect();
+    let model = match params.model {
+        ModelKind::Logistic => Fitted::Logistic(Logistic::fit(&m.data, m.n_cols, &y, params.c)?),
+        ModelKind::Forest => Fitted::Forest(Forest::fit(
+            &m.data,
+            m.n_cols,
+            &y,
+            &ForestParams {
+                seed: params.seed,
+                ..params.forest.clone()
+            },
+            job,
+        )?),
+    };
+    Ok((fitted, model))
+}
+
+/// Stratified, seeded assignment of users to `parts` groups (round robin over each shuffled class).
+fn stratified(labels: &[bool], parts: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut group = vec![0; labels.len()];
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        idx.shuffle(&mut rng);
+        for (k, i) in idx.into_iter().enumerate() {
+            group[i] = k % parts;
+        }
+    }
+    group
+}
+
+/// A seeded, stratified held-out set: about `share` of each class.
+pub fn split(labels: &[bool], share: f64, seed: u64) -> Vec<bool> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut test = vec![false; labels.len()];
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        idx.shuffle(&mut rng);
+        let k = ((idx.len() as f64 * share).round() as usize).clamp(1, idx.len().saturating_sub(1));
+        for &i in &idx[..k] {
+            test[i] = true;
+        }
+    }
+    test
+}
+
+pub fn train(
+    prep: &Prepared,
+    spec: Option<&TransformSpec>,
+    params: &PredictParams,
+    job: &Job,
+) -> Result<Prediction, PredictError> {
+    if !(params.test_share > 0.0 && params.test_share < 1.0) {
+        return Err(PredictError::Invalid(format!(
+            "the held-out share must be between 0 and 1, got {}",
+            params.test_share
+        )));
+    }
+    if params.bands.0.partial_cmp(&params.bands.1) != Some(std::cmp::Ordering::Less)
+        && params.bands.0 != params.bands.1
+    {
+        return Err(PredictError::Invalid(format!(
+            "risk bands must be increasing, got {:?}",
+            params.bands
+        )));
+    }
+    let y = &prep.labels;
+    let positives = y.iter().filter(|&&v| v).count();
+    let negatives = y.len() - positives;
+    for (class, count) in [("positive", positives), ("negative", negatives)] {
+        if count < MIN_CLASS {
+            return Err(PredictError::TooFewInClass {
+                class: format!(
+                    "{class} ({})",
+                    match (params.target, class) {
+                        (Target::Churn, "positive") => "churned",
+                        (Target::Churn, _) => "retained",
+                        (Target::Convert, "positive") => "converted",
+                        (Target::Convert, _) => "not converted",
+                    }
+                ),
+                count,
+                min: MIN_CLASS,
+                positives,
+                negatives,
+            });
+        }
+    }
+    let spec = model_spec(prep, spec);
+    let in_test = split(y, params.test_share, params.seed);
+    let train_mask: Vec<bool> = in_test.iter().map(|t| !t).collect();
+    job.progress("fitting", 0.0);
+    let (fitted, model) = fit(prep, &spec, &train_mask, params, job)?;
+    let m = fitted.matrix(&prep.profile)?;
+    let scores: Vec<f64> = (0..m.n_rows).map(|i| model.prob(m.row(i))).collect();
+    let (ty, tp): (Vec<bool>, Vec<f64>) = (0..y.len())
+        .filter(|&i| in_test[i])
+        .map(|i| (y[i], scores[i]))
+        .unzip();
+    let held_out = metrics::metrics(&ty, &tp, params.threshold, 10);
+    let cv = match params.folds {
+        Some(k) if k >= 2 => {
+            let group = stratified(y, k, params.seed);
+            let mut oof = vec![0.0; y.len()];
+            for fold in 0..k {
+                if job.is_cancelled() {
+                    return Err(PredictError::Cancelled);
+                }
+                job.progress("cross-validation", fold as f32 / k as f32);
+                let train: Vec<bool> = group.iter().map(|&g| g != fold).collect();
+                let (ft, fm) = fit(prep, &spec, &train, params, job)?;
+                let mm = ft.matrix(&prep.profile)?;
+                for i in (0..y.len()).filter(|&i| group[i] == fold) {
+                    oof[i] = fm.prob(mm.row(i));
+                }
+            }
+            Some(metrics::metrics(y, &oof, params.threshold, 10))
+        }
+        Some(k) => {
+            return Err(PredictError::Invalid(format!(
+                "cross-validation needs at least 2 folds, got {k}"
+            )));
+        }
+        None => None,
+    };
+    let names: Vec<String> = fitted.features.iter().map(|f| f.id.clone()).collect();
+    let importance = match &model {
+        Fitted::Logistic(l) => names.iter().cloned().zip(l.coef.iter().copied()).collect(),
+        Fitted::Forest(f) => names
+            .iter()
+            .cloned()
+            .zip(f.importance.iter().copied())
+            .collect(),
+    };
+    let mut notes: Vec<String> = fitted
+        .excluded
+        .iter()
+        .map(|(f, why)| format!("{f} left out: {why}"))
+        .collect();
+    notes.extend(fitted.notes.iter().cloned());
+    Ok(Prediction {
+        params: params.clone(),
+        cutoff: prep.cutoff,
+        positives,
+        negatives,
+        metrics: held_out,
+        cv,
+        users: m.users.clone(),
+        labels: y.clone(),
+        in_test,
+        scores,
+        model: ScoreModel {
+            name: params.target.score_name().into(),
+            target: params.target,
+            transform: fitted,
+            model,
+            bands: params.bands,
+        },
+        importance,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_are_stratified_and_seeded() {
+        let y: Vec<bool> = (0..100).map(|i| i % 5 == 0).collect();
+        let t = split(&y, 0.25, 3);
+        assert_eq!(t.iter().filter(|&&v| v).count(), 25);
+        assert_eq!((0..100).filter(|&i| t[i] && y[i]).count(), 5);
+        assert_eq!(t, split(&y, 0.25, 3));
+        assert_ne!(t, split(&y, 0.25, 4));
+        let g = stratified(&y, 4, 0);
+        for k in 0..4 {
+            assert_eq!((0..100).filter(|&i| g[i] == k && y[i]).count(), 5);
+        }
+        assert_eq!(band(0.2, (0.3, 0.7)), "low");
+        assert_eq!(band(0.3, (0.3, 0.7)), "medium");
+        assert_eq!(band(0.7, (0.3, 0.7)), "high");
+    }
+}
