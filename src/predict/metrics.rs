@@ -138,9 +138,12 @@ pub fn calibration(y: &[bool], p: &[f64], bins: usize) -> Vec<CalibrationBin> {
     let mut count = vec![0usize; bins];
     let mut sum_p = vec![0.0; bins];
     let mut sum_y = vec![0.0; bins];
+    let step = 1.0 / bins as f64;
     for (&t, &s) in y.iter().zip(p) {
-        // np.searchsorted(edges[1:-1], p, side="right"): a value on an inner edge goes to the bin above.
-        let b = (1..bins).filter(|&k| s >= k as f64 / bins as f64).count();
+        // As calibration_curve: edges = np.linspace(0, 1, bins + 1) (edge k is k * step, so 0.3 is
+        // 0.30000000000000004), bin = np.searchsorted(edges[1:-1], p) (side "left": a value on an
+        // inner edge goes to the bin below).
+        let b = (1..bins).filter(|&k| s > k as f64 * step).count();
         count[b] += 1;
         sum_p[b] += s;
         sum_y[b] += f64::from(u8::from(t));
@@ -148,8 +151,12 @@ pub fn calibration(y: &[bool], p: &[f64], bins: usize) -> Vec<CalibrationBin> {
     (0..bins)
         .filter(|&b| count[b] > 0)
         .map(|b| CalibrationBin {
-            lo: b as f64 / bins as f64,
-            hi: (b + 1) as f64 / bins as f64,
+            lo: b as f64 * step,
+            hi: if b + 1 == bins {
+                1.0
+            } else {
+                (b + 1) as f64 * step
+            },
             count: count[b],
             mean_predicted: sum_p[b] / count[b] as f64,
             observed: sum_y[b] / count[b] as f64,

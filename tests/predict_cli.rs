@@ -1,0 +1,251 @@
+//! `persona-lab predict` end to end on the bundled sample (planted lapsing users): the quality bar,
+//! the outputs, the model carried by the rule set scoring exactly as the app did, and bad input.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{load, repo, run, stderr, stdout, write};
+use persona_lab::features::FeatureConfig;
+use persona_lab::job::Job;
+use persona_lab::predict::{self, ModelKind, PredictParams, Target};
+use persona_lab::rules::{Cmp, Condition, Rule, Session, UserProfile};
+use persona_lab::ruleset::RuleSet;
+
+fn sample() -> String {
+    repo("sample_data/fashion_ga4_events.csv.gz")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn churn_on_the_sample_meets_the_quality_bar_and_writes_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, scores, rules) = (
+        dir.path().join("report.json"),
+        dir.path().join("scores.csv"),
+        dir.path().join("rules.ron"),
+    );
+    let seg = run(&[
+        "segment",
+        &sample(),
+        "--k",
+        "6",
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(seg.status.success(), "{}", stderr(&seg));
+    for model in ["logistic", "forest"] {
+        let o = run(&[
+            "predict",
+            &sample(),
+            "--target",
+            "churn",
+            "--horizon-days",
+            "30",
+            "--model",
+            model,
+            "--report",
+            report.to_str().unwrap(),
+            "--scores",
+            scores.to_str().unwrap(),
+            "--into",
+            rules.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let auc = r["metrics"]["roc_auc"].as_f64().unwrap();
+        assert!(auc >= 0.85, "{model}: held-out ROC AUC {auc}");
+        assert!(stdout(&o).contains(&format!("ROC AUC {auc:.4}")));
+        let (pos, neg) = (
+            r["class_balance"]["positive"].as_u64().unwrap(),
+            r["class_balance"]["negative"].as_u64().unwrap(),
+        );
+        // Users known before the cutoff: some of the 1,967 only appear after it.
+        assert!(pos > 100 && neg > 100 && pos + neg < 1967, "{pos} {neg}");
+        let text = std::fs::read_to_string(&scores).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("user_id,score,band"));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len() as u64, pos + neg);
+        for row in &rows {
+            let s: f64 = row[1].parse().unwrap();
+            assert!((0.0..=1.0).contains(&s));
+            let band = if s >= 0.7 {
+                "high"
+            } else if s >= 0.3 {
+                "medium"
+            } else {
+                "low"
+            };
+            assert_eq!(row[2], band);
+        }
+    }
+    // Both models went into the file under one name: the last one stays.
+    let rs = RuleSet::read(&rules).unwrap();
+    assert_eq!(rs.models.len(), 1);
+    assert_eq!(rs.models[0].name, "churn_risk");
+    assert!(matches!(rs.models[0].model, predict::Fitted::Forest(_)));
+    assert!(rs.validate().is_empty(), "{:?}", rs.validate());
+}
+
+/// The model in the rule set gives every user the app's score (1e-9), and a rule on `churn_risk`
+/// fires exactly for the users above its threshold.
+#[test]
+fn the_rule_set_scores_users_as_the_app_did_and_rules_can_use_the_score() {
+    let loaded = load(&repo("sample_data/fashion_ga4_events.csv.gz")).unwrap();
+    for model in [ModelKind::Logistic, ModelKind::Forest] {
+        let params = PredictParams {
+            model,
+            forest: predict::ForestParams {
+                n_trees: 20,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let prep = predict::prepare(&loaded, &FeatureConfig::default(), &params).unwrap();
+        let p = predict::train(&prep, None, &params, &Job::silent()).unwrap();
+        // Through the file's text, as production reads it.
+        let dir = tempfile::tempdir().unwrap();
+        let seg = run(&[
+            "segment",
+            &sample(),
+            "--k",
+            "4",
+            "--out",
+            dir.path().join("r.ron").to_str().unwrap(),
+        ]);
+        assert!(seg.status.success());
+        let mut rs = RuleSet::read(&dir.path().join("r.ron")).unwrap();
+        rs.set_model(p.model.clone());
+        let mut r = Rule::new("winback", 1);
+        r.when = Condition::Score("churn_risk".into(), Cmp::Gt(0.7));
+        rs.rules.push(r);
+        let rs = RuleSet::from_ron(&rs.to_ron().unwrap()).unwrap();
+        assert!(rs.validate().is_empty(), "{:?}", rs.validate());
+        let cols: Vec<(String, Vec<Option<f64>>)> = prep
+            .profile
+            .features
+            .iter()
+            .map(|f| (f.clone(), prep.profile.column(f).unwrap()))
+            .collect();
+        let session = Session {
+            now: Some("2024-11-01T00:00:00Z".into()),
+            ..Default::default()
+        };
+        let mut fired = 0;
+        for (i, user) in p.users.iter().enumerate() {
+            let features: BTreeMap<String, Option<f64>> =
+                cols.iter().map(|(f, c)| (f.clone(), c[i])).collect();
+            let s = rs.models[0].score(&features).unwrap();
+            assert!(
+                (s - p.scores[i]).abs() <= 1e-9,
+                "{user}: {s} vs {}",
+                p.scores[i]
+            );
+            let d = rs
+                .decide(
+                    &UserProfile {
+                        user_id: user.clone(),
+                        features,
+                        // A score given with the profile is replaced by the model's.
+                        scores: [("churn_risk".to_string(), 0.99)].into_iter().collect(),
+                        ..Default::default()
+                    },
+                    &session,
+                )
+                .unwrap();
+            assert_eq!(!d.decisions.is_empty(), s > 0.7, "{user}: {s}");
+            fired += usize::from(s > 0.7);
+        }
+        assert!(fired > 0 && fired < p.users.len());
+    }
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail = |args: &[&str], want: &str| {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    };
+    let s = sample();
+    // The export spans about 90 days: a 100-day outcome window does not fit.
+    fail(
+        &["predict", &s, "--horizon-days", "100"],
+        "no cutoff is possible",
+    );
+    fail(
+        &["predict", &s, "--cutoff", "2024-09-03"],
+        "less than 7 days of history",
+    );
+    // Nobody spends a million in a month: one class only.
+    fail(
+        &[
+            "predict",
+            &s,
+            "--target",
+            "convert",
+            "--revenue-threshold",
+            "1000000",
+        ],
+        "the positive (converted) class has 0 users",
+    );
+    fail(
+        &["predict", &s, "--model", "forest", "--trees", "0"],
+        "at least one tree",
+    );
+    fail(&["predict", &s, "--model", "svm"], "unknown model \"svm\"");
+    fail(
+        &["predict", &s, "--target", "love"],
+        "unknown target \"love\"",
+    );
+    fail(&["predict", &s, "--bands", "0.8,0.2"], "--bands");
+    // A users table: the label column must be named, exist and be 0/1; constant features teach nothing.
+    let mut text = String::from("user_id,a,b,label\n");
+    for i in 0..60 {
+        text.push_str(&format!("u{i},1,2,{}\n", i % 2));
+    }
+    let users = write(dir.path(), "users.csv", &text);
+    let u = users.to_str().unwrap();
+    fail(
+        &["predict", u],
+        "needs its label column named (--label-col)",
+    );
+    fail(
+        &["predict", u, "--label-col", "nope"],
+        "no numeric column \"nope\"",
+    );
+    fail(&["predict", u, "--label-col", "b"], "must be 0 or 1, got 2");
+    fail(&["predict", u, "--label-col", "label"], "zero variance");
+    // With signal, the same table trains.
+    let mut text = String::from("user_id,a,b,label\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "u{i},{},{},{}\n",
+            i,
+            (i * 7) % 11,
+            u8::from(i >= 30)
+        ));
+    }
+    let users = write(dir.path(), "users2.csv", &text);
+    let o = run(&["predict", users.to_str().unwrap(), "--label-col", "label"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("balance    30 positive, 30 negative"),
+        "{}",
+        stdout(&o)
+    );
+    // The same errors from the library, as types.
+    let loaded = load(&users).unwrap();
+    let params = PredictParams {
+        target: Target::Churn,
+        ..Default::default()
+    };
+    assert!(matches!(
+        predict::prepare(&loaded, &FeatureConfig::default(), &params),
+        Err(predict::PredictError::Invalid(_))
+    ));
+}

@@ -1,0 +1,181 @@
+//! Prediction checked against scikit-learn (fixtures from tests/oracle/predict_oracle.py):
+//! every metric on the same predictions to 1e-9, and our logistic regression and random forest against
+//! scikit-learn's on the same design matrix and split (coefficients, held-out ROC AUC within 0.01).
+
+mod common;
+
+use std::io::Read;
+
+use common::repo;
+use persona_lab::job::Job;
+use persona_lab::predict::{Forest, ForestParams, Logistic, metrics};
+use serde_json::Value;
+
+fn json(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo(&format!("tests/fixtures/predict/{name}"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn close(a: f64, b: f64, tol: f64, what: &str) {
+    assert!((a - b).abs() <= tol, "{what}: ours {a}, scikit-learn {b}");
+}
+
+#[test]
+fn metrics_equal_scikit_learn_on_the_same_predictions() {
+    let f = json("metrics.json");
+    let y: Vec<bool> = f["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_bool().unwrap())
+        .collect();
+    let p = floats(&f["p"]);
+    let m = metrics::metrics(&y, &p, 0.5, 10);
+    for key in ["roc_auc", "pr_auc", "accuracy", "precision", "recall"] {
+        let ours = match key {
+            "roc_auc" => m.roc_auc,
+            "pr_auc" => m.pr_auc,
+            "accuracy" => m.accuracy,
+            "precision" => m.precision,
+            _ => m.recall,
+        };
+        close(ours, f[key].as_f64().unwrap(), 1e-9, key);
+    }
+    let cm: Vec<Vec<usize>> = serde_json::from_value(f["confusion"].clone()).unwrap();
+    assert_eq!(m.confusion.map(|r| r.to_vec()).to_vec(), cm);
+    let (fpr, tpr) = (floats(&f["roc_fpr"]), floats(&f["roc_tpr"]));
+    assert_eq!(m.roc.len(), fpr.len());
+    for (i, (x, y)) in m.roc.iter().enumerate() {
+        close(*x, fpr[i], 1e-12, "roc fpr");
+        close(*y, tpr[i], 1e-12, "roc tpr");
+    }
+    let (obs, pred) = (
+        floats(&f["calibration_observed"]),
+        floats(&f["calibration_predicted"]),
+    );
+    assert_eq!(m.calibration.len(), obs.len());
+    for (b, (o, q)) in m.calibration.iter().zip(obs.iter().zip(&pred)) {
+        close(b.observed, *o, 1e-9, "calibration observed");
+        close(b.mean_predicted, *q, 1e-9, "calibration predicted");
+    }
+}
+
+/// The design matrix: feature names, rows, labels, held-out flags.
+fn design() -> (Vec<String>, Vec<Vec<f64>>, Vec<bool>, Vec<bool>) {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(repo("tests/fixtures/predict/churn_design.csv.gz")).unwrap(),
+    )
+    .read_to_string(&mut text)
+    .unwrap();
+    let mut lines = text.lines();
+    let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let d = head.len() - 3;
+    let (mut rows, mut y, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for l in lines {
+        let cells: Vec<&str> = l.split(',').collect();
+        rows.push(
+            cells[1..=d]
+                .iter()
+                .map(|c| c.parse::<f64>().unwrap())
+                .collect(),
+        );
+        y.push(cells[d + 1] == "1");
+        test.push(cells[d + 2] == "1");
+    }
+    (head[1..=d].to_vec(), rows, y, test)
+}
+
+fn fit_data(rows: &[Vec<f64>], y: &[bool], test: &[bool]) -> (Vec<f64>, Vec<bool>) {
+    let mut x = Vec::new();
+    let mut yy = Vec::new();
+    for i in (0..rows.len()).filter(|&i| !test[i]) {
+        x.extend(&rows[i]);
+        yy.push(y[i]);
+    }
+    (x, yy)
+}
+
+fn held_out_auc(
+    rows: &[Vec<f64>],
+    y: &[bool],
+    test: &[bool],
+    score: impl Fn(&[f64]) -> f64,
+) -> f64 {
+    let (ty, tp): (Vec<bool>, Vec<f64>) = (0..rows.len())
+        .filter(|&i| test[i])
+        .map(|i| (y[i], score(&rows[i])))
+        .unzip();
+    metrics::roc_auc(&ty, &tp)
+}
+
+#[test]
+fn logistic_regression_matches_scikit_learn_on_the_same_design_and_split() {
+    let f = json("churn_models.json");
+    let (names, rows, y, test) = design();
+    let expected_names: Vec<String> = serde_json::from_value(f["features"].clone()).unwrap();
+    assert_eq!(names, expected_names);
+    let (x, yy) = fit_data(&rows, &y, &test);
+    let m = Logistic::fit(&x, names.len(), &yy, 1.0).unwrap();
+    // The same optimum: signs always, values to 1e-3 (two L-BFGS implementations, both converged).
+    let coef = floats(&f["logistic_coef"]);
+    for (j, (a, b)) in m.coef.iter().zip(&coef).enumerate() {
+        assert_eq!(a.signum(), b.signum(), "sign of {}", names[j]);
+        close(*a, *b, 1e-3, &names[j]);
+    }
+    close(
+        m.intercept,
+        f["logistic_intercept"].as_f64().unwrap(),
+        1e-3,
+        "intercept",
+    );
+    let auc = held_out_auc(&rows, &y, &test, |r| m.prob(r));
+    close(
+        auc,
+        f["logistic_auc"].as_f64().unwrap(),
+        0.01,
+        "held-out ROC AUC",
+    );
+    assert!(auc >= 0.85, "churn ROC AUC {auc}");
+}
+
+#[test]
+fn random_forest_matches_scikit_learn_on_the_same_design_and_split() {
+    let f = json("churn_models.json");
+    let (names, rows, y, test) = design();
+    let (x, yy) = fit_data(&rows, &y, &test);
+    let params = ForestParams {
+        n_trees: 100,
+        max_depth: Some(8),
+        min_samples_leaf: 5,
+        max_features: None,
+        seed: 0,
+    };
+    let m = Forest::fit(&x, names.len(), &yy, &params, &Job::silent()).unwrap();
+    let auc = held_out_auc(&rows, &y, &test, |r| m.prob(r));
+    close(
+        auc,
+        f["forest_auc"].as_f64().unwrap(),
+        0.01,
+        "held-out ROC AUC",
+    );
+    assert!(auc >= 0.85, "churn ROC AUC {auc}");
+    // The same feature matters most.
+    let theirs = floats(&f["forest_importance"]);
+    let top = |v: &[f64]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+    assert_eq!(
+        names[top(&m.importance)],
+        names[top(&theirs)],
+        "ours {:?} theirs {:?}",
+        m.importance,
+        theirs
+    );
+}
