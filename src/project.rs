@@ -11,6 +11,7 @@ use crate::cluster::SegmentParams;
 use crate::data::LoadOptions;
 use crate::error::{RuleSetError, WriteError};
 use crate::features::{FeatureConfig, TransformSpec};
+use crate::predict::PredictParams;
 use crate::rules::{Guardrails, Rule};
 use crate::ruleset::Persona;
 
@@ -32,6 +33,10 @@ pub struct Project {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub guardrails: Guardrails,
+    /// The churn / conversion model's settings, when one was trained (it is trained again on open;
+    /// every random choice is seeded, so it comes back the same).
+    #[serde(default)]
+    pub predict: Option<PredictParams>,
 }
 
 impl Project {

@@ -10,6 +10,7 @@ use persona_lab::cluster::{Sweep, Tsne};
 use persona_lab::data::Loaded;
 use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
+use persona_lab::predict::Prediction;
 
 use persona_lab::project::Project;
 use persona_lab::rules::{Guardrails, Population, Rule};
@@ -18,7 +19,8 @@ use persona_lab::ruleset::{Coverage, RuleSet};
 use super::state::{Analysis, ClusterSettings, Level, Message, Snapshot, View, ViewState};
 use super::worker::Task;
 use super::{
-    clusters_view, data_view, export_view, features_view, personas_view, rules_view, simulate_view,
+    clusters_view, data_view, export_view, features_view, personas_view, predict_view, rules_view,
+    simulate_view,
 };
 
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
@@ -29,11 +31,12 @@ pub struct PersonaApp {
     pub ui_state: ViewState,
     pub load_task: Option<Task<(Loaded, Profile, String)>>,
     /// The analysed users as columns for rule match counts, tied to the run it was made from.
-    pub population: Option<(Arc<ClusterRun>, Arc<Population>)>,
-    pub population_task: Option<Task<(Arc<ClusterRun>, Population)>>,
+    pub population: Option<(Basis, Arc<Population>)>,
+    pub population_task: Option<Task<(Basis, Population)>>,
     /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
-    pub coverage: Option<(Vec<Rule>, Guardrails, Arc<Coverage>)>,
-    pub coverage_task: Option<Task<(Vec<Rule>, Guardrails, Coverage)>>,
+    pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
+    pub coverage_task: Option<Task<(CoverageKey, Coverage)>>,
+    pub predict_task: Option<Task<Prediction>>,
     /// A file export (rule set, assignments, summary); its result is the message to show.
     pub export_task: Option<Task<String>>,
     pub cluster_task: Option<Task<ClusterRun>>,
@@ -60,6 +63,7 @@ impl PersonaApp {
             population_task: None,
             coverage: None,
             coverage_task: None,
+            predict_task: None,
             export_task: None,
             cluster_task: None,
             sweep_task: None,
@@ -237,6 +241,7 @@ impl PersonaApp {
             personas: self.analysis.personas.clone(),
             rules: self.analysis.rules.clone(),
             guardrails: self.analysis.guardrails.clone(),
+            predict: self.analysis.prediction.as_ref().map(|p| p.params.clone()),
         })
     }
 
@@ -280,6 +285,10 @@ impl PersonaApp {
         self.analysis.pending_personas = Some(p.personas);
         self.analysis.rules = p.rules;
         self.analysis.guardrails = p.guardrails;
+        self.analysis.pending_predict = p.predict.is_some();
+        if let Some(params) = p.predict {
+            self.analysis.predict = params;
+        }
         self.ui_state.rules.selected = None;
         self.analysis.cluster = ClusterSettings {
             method: p.params.method,
@@ -426,6 +435,32 @@ impl PersonaApp {
         ));
     }
 
+    /// Train the churn / conversion model in the background (labels from the window after the cutoff).
+    pub fn run_prediction(&mut self) {
+        let (Some(loaded), Some(spec)) = (self.analysis.loaded.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        if let Some(t) = &self.predict_task {
+            t.cancel();
+        }
+        let cfg = self.analysis.feature_config.clone();
+        let params = self.analysis.predict.clone();
+        let users_table = loaded.shape == persona_lab::data::Shape::Users;
+        self.predict_task = Some(Task::spawn(
+            format!("Training the {} model", params.target.score_name()),
+            self.repainter(),
+            move |job| {
+                job.progress("features before the cutoff", 0.0);
+                let prep = persona_lab::predict::prepare(&loaded, &cfg, &params)
+                    .map_err(|e| e.to_string())?;
+                // Events: the prediction feature set; a users table: the clustering features.
+                let spec = users_table.then_some(&spec);
+                persona_lab::predict::train(&prep, spec, &params, job).map_err(|e| e.to_string())
+            },
+        ));
+    }
+
     /// t-SNE of the current run in the background (a seeded sample of 5,000 users).
     pub fn run_tsne(&mut self) {
         let Some(run) = self.analysis.run.clone() else {
@@ -476,6 +511,11 @@ impl PersonaApp {
                     self.analysis.profile = Some(Arc::new(profile));
                     self.analysis.run = None;
                     self.analysis.sweep = None;
+                    // A model belongs to the data it was trained on.
+                    self.analysis.prediction = None;
+                    if std::mem::take(&mut self.analysis.pending_predict) {
+                        self.run_prediction();
+                    }
                     self.run_clustering();
                 }
                 Err(e) if e == "cancelled" => {}
@@ -540,13 +580,21 @@ impl PersonaApp {
                 Err(e) => self.error(e),
             }
         }
+        if let Some(r) = self.predict_task.as_ref().and_then(|t| t.poll()) {
+            self.predict_task = None;
+            match r {
+                Ok(p) => self.analysis.prediction = Some(Arc::new(p)),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
         if let Some(r) = self.population_task.as_ref().and_then(|t| t.poll()) {
             self.population_task = None;
             match r {
-                Ok((run, p)) => {
+                Ok((basis, p)) => {
                     self.ui_state.rules.hist.clear();
                     self.ui_state.rules.counts.clear();
-                    self.population = Some((run, Arc::new(p)));
+                    self.population = Some((basis, Arc::new(p)));
                 }
                 Err(e) if e == "cancelled" => {}
                 Err(e) => self.error(e),
@@ -555,7 +603,7 @@ impl PersonaApp {
         if let Some(r) = self.coverage_task.as_ref().and_then(|t| t.poll()) {
             self.coverage_task = None;
             match r {
-                Ok((rules, guard, c)) => self.coverage = Some((rules, guard, Arc::new(c))),
+                Ok((key, c)) => self.coverage = Some((key, Arc::new(c))),
                 Err(e) if e == "cancelled" => {}
                 Err(e) => self.error(e),
             }
@@ -575,15 +623,25 @@ impl PersonaApp {
         }
     }
 
-    /// The population of the current run for rule match counts: ready, or started in the background.
+    /// What the rule previews are computed from: the run and the model (by identity).
+    pub fn basis(&self) -> Option<Basis> {
+        Some(Basis {
+            run: self.analysis.run.clone()?,
+            prediction: self.analysis.prediction.clone(),
+        })
+    }
+
+    /// The population of the current run for rule match counts (with the model's score for every
+    /// user when there is one): ready, or started in the background.
     pub fn population(&mut self) -> Option<Arc<Population>> {
-        let run = self.analysis.run.clone()?;
+        let basis = self.basis()?;
         match &self.population {
-            Some((r, p)) if Arc::ptr_eq(r, &run) => return Some(p.clone()),
+            Some((b, p)) if *b == basis => return Some(p.clone()),
             _ => {}
         }
         if self.population_task.is_none() {
             let profile = self.analysis.profile.clone()?;
+            let run = basis.run.clone();
             let ids: Vec<String> = (0..run.segmentation.k)
                 .map(|s| {
                     self.analysis
@@ -599,14 +657,22 @@ impl PersonaApp {
                 self.repainter(),
                 move |_| {
                     // Analysed users passed the consent filter when one was mapped.
-                    let p = persona_lab::ruleset::population(
+                    let mut p = persona_lab::ruleset::population(
                         &profile,
                         &run.segmentation.labels,
                         ids,
                         true,
                     )
                     .map_err(|e| e.to_string())?;
-                    Ok((run, p))
+                    if let Some(pred) = &basis.prediction {
+                        // Today's score of every analysed user, as the deployed model computes it.
+                        let scores = (0..p.n)
+                            .map(|i| pred.model.score(&p.user_profile(i).features))
+                            .collect::<Result<Vec<f64>, String>>()
+                            .map_err(|f| format!("the model needs the feature {f:?}"))?;
+                        p.scores.insert(pred.model.name.clone(), scores);
+                    }
+                    Ok((basis, p))
                 },
             ));
         }
@@ -616,10 +682,12 @@ impl PersonaApp {
     /// Coverage of the current rules: ready (possibly for older rules), and recomputed in the
     /// background when the rules changed.
     pub fn coverage(&mut self) -> Option<(bool, Arc<Coverage>)> {
-        let fresh = self
-            .coverage
-            .as_ref()
-            .is_some_and(|(r, g, _)| *r == self.analysis.rules && *g == self.analysis.guardrails);
+        let key = CoverageKey {
+            rules: self.analysis.rules.clone(),
+            guardrails: self.analysis.guardrails.clone(),
+            basis: self.basis(),
+        };
+        let fresh = self.coverage.as_ref().is_some_and(|(k, _)| *k == key);
         if !fresh
             && self.coverage_task.is_none()
             && let (Some(rs), Some(profile)) = (self.rule_set(), self.analysis.profile.clone())
@@ -634,10 +702,10 @@ impl PersonaApp {
                     &users,
                     &persona_lab::rules::Session::default(),
                 );
-                Ok((rs.rules, rs.guardrails, c))
+                Ok((key, c))
             }));
         }
-        self.coverage.as_ref().map(|(_, _, c)| (fresh, c.clone()))
+        self.coverage.as_ref().map(|(_, c)| (fresh, c.clone()))
     }
 
     pub fn busy(&self) -> bool {
@@ -647,6 +715,7 @@ impl PersonaApp {
             || self.tsne_task.is_some()
             || self.preview_task.is_some()
             || self.population_task.is_some()
+            || self.predict_task.is_some()
             || self.coverage_task.is_some()
             || self.export_task.is_some()
     }
@@ -756,6 +825,7 @@ impl PersonaApp {
             View::Features => features_view::show(self, ui),
             View::Clusters => clusters_view::show(self, ui),
             View::Personas => personas_view::show(self, ui),
+            View::Predict => predict_view::show(self, ui),
             View::Rules => rules_view::show(self, ui),
             View::Simulate => simulate_view::show(self, ui),
             View::Export => export_view::show(self, ui),
@@ -883,6 +953,9 @@ impl PersonaApp {
         }
         rs.rules = a.rules.clone();
         rs.guardrails = a.guardrails.clone();
+        if let Some(p) = &a.prediction {
+            rs.set_model(p.model.clone());
+        }
         Some(rs)
     }
 
@@ -993,6 +1066,9 @@ impl PersonaApp {
             self.sweep_task
                 .as_ref()
                 .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
+            self.predict_task
+                .as_ref()
+                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
         ]
         .into_iter()
         .flatten()
@@ -1015,6 +1091,9 @@ impl PersonaApp {
                     t.cancel();
                 }
                 if let Some(t) = &self.tsne_task {
+                    t.cancel();
+                }
+                if let Some(t) = &self.predict_task {
                     t.cancel();
                 }
                 self.ui_state.rerun_at = None;
@@ -1149,4 +1228,30 @@ pub fn carry_personas(
         }
     }
     out
+}
+
+/// The run and model rule previews were computed from (compared by identity).
+#[derive(Debug, Clone)]
+pub struct Basis {
+    pub run: Arc<ClusterRun>,
+    pub prediction: Option<Arc<Prediction>>,
+}
+
+impl PartialEq for Basis {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.run, &o.run)
+            && match (&self.prediction, &o.prediction) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+/// What coverage depends on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageKey {
+    pub rules: Vec<Rule>,
+    pub guardrails: Guardrails,
+    pub basis: Option<Basis>,
 }

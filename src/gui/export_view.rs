@@ -17,6 +17,7 @@ use super::worker::Task;
 pub fn preview(app: &mut PersonaApp) -> Option<ExportPreview> {
     let key = ExportKey {
         run: app.analysis.run.clone()?,
+        prediction: app.analysis.prediction.clone(),
         personas: app.analysis.personas.clone(),
         rules: app.analysis.rules.clone(),
         guardrails: app.analysis.guardrails.clone(),

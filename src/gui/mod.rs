@@ -8,6 +8,7 @@ pub mod data_view;
 pub mod export_view;
 pub mod features_view;
 pub mod personas_view;
+pub mod predict_view;
 pub mod rules_view;
 pub mod simulate_view;
 pub mod state;

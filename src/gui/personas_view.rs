@@ -12,6 +12,13 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     };
     ui.heading("Personas");
     let k = run.segmentation.k;
+    // Churn / conversion propensity per persona, when a model is trained.
+    let risk = super::predict_view::current_risk(app);
+    let score_name = app
+        .analysis
+        .prediction
+        .as_ref()
+        .map(|p| p.model.name.clone());
     let mut merge: Option<(usize, usize)> = None;
     let mut split: Option<usize> = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -78,6 +85,17 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     "Traits: {}",
                     run.suggested[p.segment].traits.join("; ")
                 ));
+                if let (Some(r), Some(name)) = (&risk, &score_name)
+                    && let Some(s) = r.by_segment.get(p.segment)
+                    && s.users > 0
+                {
+                    ui.label(format!(
+                        "{name}: mean {:.2}, {:.0}% in the high band ({} users scored)",
+                        s.mean,
+                        100.0 * s.high_share,
+                        s.users
+                    ));
+                }
                 ui.horizontal(|ui| {
                     egui::ComboBox::new(("merge", i), format!("Merge segment {} into", p.segment))
                         .selected_text("choose…")

@@ -161,8 +161,8 @@ fn rule_list(
                     }
                     // Users the rule can reach (an upper bound when it tests the session).
                     let reach =
-                        pop.map(|p| cached_count(counts, &population::optimistic(&r.when), p));
-                    let bound = if population::needs_session(&r.when) {
+                        pop.map(|p| cached_count(counts, &population::optimistic(&r.when, p), p));
+                    let bound = if pop.is_some_and(|p| population::needs_session(&r.when, p)) {
                         "up to "
                     } else {
                         ""
@@ -372,9 +372,11 @@ fn match_label(ui: &mut egui::Ui, c: &Condition, ctx: &mut EditCtx) {
     };
     let text = match c {
         Condition::EventCount(..) => "known per session, not from profiles".to_string(),
-        Condition::Score(..) => "needs a predicted score".to_string(),
-        c if population::needs_session(c) => {
-            let up = cached_count(ctx.counts, &population::optimistic(c), p);
+        Condition::Score(name, _) if !p.scores.contains_key(name) => {
+            "needs a predicted score: train a model in Predict".to_string()
+        }
+        c if population::needs_session(c, p) => {
+            let up = cached_count(ctx.counts, &population::optimistic(c, p), p);
             let now = cached_count(ctx.counts, c, p);
             format!(
                 "up to {up} users ({:.1}%) when the session and score conditions hold; {now} with an empty session",
@@ -474,7 +476,7 @@ fn explanation_preview(
     let Some(pop) = ctx.pop else {
         return;
     };
-    let mask = population::matches(&population::optimistic(&rule.when), pop);
+    let mask = population::matches(&population::optimistic(&rule.when, pop), pop);
     let Some(u) = mask.iter().position(|&m| m) else {
         ui.label(RichText::new("Preview: no analysed user matches this rule yet.").weak());
         return;

@@ -8,6 +8,7 @@ use persona_lab::cluster::{Method, SegmentParams, SilhouetteOptions, Sweep, Tsne
 use persona_lab::data::{LoadOptions, Loaded};
 use persona_lab::features::{FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::{ClusterRun, RunSettings};
+use persona_lab::predict::{PredictParams, Prediction};
 use persona_lab::rules::{Guardrails, Rule};
 use persona_lab::ruleset::Persona;
 
@@ -39,6 +40,11 @@ pub struct Analysis {
     /// Content rules, in priority order (priority = position + 1).
     pub rules: Vec<Rule>,
     pub guardrails: Guardrails,
+    /// Churn / conversion model settings, and the trained model (its score goes into the rule set).
+    pub predict: PredictParams,
+    pub prediction: Option<Arc<Prediction>>,
+    /// An opened project had a model: train it again once the data has loaded.
+    pub pending_predict: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,17 +92,19 @@ pub enum View {
     Features,
     Clusters,
     Personas,
+    Predict,
     Rules,
     Simulate,
     Export,
 }
 
 impl View {
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 8] = [
         View::Data,
         View::Features,
         View::Clusters,
         View::Personas,
+        View::Predict,
         View::Rules,
         View::Simulate,
         View::Export,
@@ -107,6 +115,7 @@ impl View {
             View::Features => "Features",
             View::Clusters => "Clusters",
             View::Personas => "Personas",
+            View::Predict => "Predict",
             View::Rules => "Rules",
             View::Simulate => "Simulate",
             View::Export => "Export",
@@ -193,6 +202,11 @@ pub struct ViewState {
     /// The analysis came from a recovery file and has not been saved since.
     pub restored_unsaved: bool,
     pub rules: RulesUi,
+    /// Predict view: the cutoff as typed, the export's time span (for the hint), and the per-persona
+    /// risk of the current run and model.
+    pub predict_cutoff: String,
+    pub predict_span: Option<(Arc<Loaded>, (i64, i64))>,
+    pub risk: Option<(super::app::Basis, Arc<super::predict_view::RiskView>)>,
 }
 
 /// What the Rules and Simulate views show: GUI state only.
@@ -230,6 +244,7 @@ pub struct SimKey {
 #[derive(Debug, Clone)]
 pub struct ExportKey {
     pub run: Arc<ClusterRun>,
+    pub prediction: Option<Arc<Prediction>>,
     pub personas: Vec<Persona>,
     pub rules: Vec<Rule>,
     pub guardrails: Guardrails,
@@ -238,6 +253,11 @@ pub struct ExportKey {
 impl PartialEq for ExportKey {
     fn eq(&self, o: &Self) -> bool {
         Arc::ptr_eq(&self.run, &o.run)
+            && match (&self.prediction, &o.prediction) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
             && self.personas == o.personas
             && self.rules == o.rules
             && self.guardrails == o.guardrails
@@ -283,6 +303,9 @@ impl Default for ViewState {
             allow_close: false,
             restored_unsaved: false,
             rules: RulesUi::default(),
+            predict_cutoff: String::new(),
+            predict_span: None,
+            risk: None,
         }
     }
 }

@@ -694,7 +694,10 @@ fn rules_are_built_checked_simulated_and_exported() {
 
     // Coverage equals the core's over every analysed user.
     wait_for(&mut h, "coverage", |a| {
-        idle(a) && a.coverage.as_ref().is_some_and(|c| c.0 == a.analysis.rules)
+        idle(a)
+            && a.coverage
+                .as_ref()
+                .is_some_and(|c| c.0.rules == a.analysis.rules)
     });
     let users = ruleset::user_profiles(&profile, Some(true)).unwrap();
     let cov = ruleset::coverage(&rs, &users, &Session::default());
@@ -925,4 +928,93 @@ fn dragging_a_rule_in_the_list_reorders_priorities() {
         .map(|r| (r.id.as_str(), r.priority))
         .collect();
     assert_eq!(order, [("third", 1), ("first", 2), ("second", 3)]);
+}
+
+/// Predict: train a churn model from the view, see its metrics and per-persona risk (equal to the
+/// core's), then find its score in the rule set, in the rule editor's counts, and in Simulate.
+#[test]
+fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
+    use persona_lab::features::FeatureConfig;
+    use persona_lab::job::Job;
+    use persona_lab::predict::{self, PredictParams};
+    use persona_lab::rules::{Cmp, Condition, Rule, population};
+
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Predict").click();
+    h.run_ok();
+    h.get_by_label("Choose what to predict and press Train model.");
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model", |a| {
+        a.analysis.prediction.is_some() && idle(a)
+    });
+    let p = h.state().analysis.prediction.clone().unwrap();
+    // The same as the core computes directly with the same settings.
+    let loaded = h.state().analysis.loaded.clone().unwrap();
+    let prep = predict::prepare(
+        &loaded,
+        &FeatureConfig::default(),
+        &PredictParams::default(),
+    )
+    .unwrap();
+    let direct = predict::train(&prep, None, &PredictParams::default(), &Job::silent()).unwrap();
+    assert_eq!(p.scores, direct.scores);
+    assert!(p.metrics.roc_auc >= 0.85, "{}", p.metrics.roc_auc);
+    h.get_by_label_contains(&format!("Class balance: {} churned", p.positives));
+    h.get_by_label(&format!("{:.4}", p.metrics.roc_auc));
+    h.get_by_label("ROC curve (held out)");
+    h.get_by_label("churn_risk by persona");
+    let run = h.state().analysis.run.clone().unwrap();
+    let seg = predict::by_segment(
+        &p.users,
+        &p.scores,
+        p.params.bands,
+        &run.matrix.users,
+        &run.segmentation.labels,
+        run.segmentation.k,
+    );
+    let scored: usize = seg.iter().map(|s| s.users).sum();
+    assert_eq!(
+        scored,
+        p.users.len(),
+        "every scored user is in the clustering"
+    );
+    for s in &seg {
+        h.get_by_label(&format!("{:.3}", s.mean));
+    }
+
+    // Persona cards show the risk.
+    h.get_by_label("Personas").click();
+    h.run_ok();
+    let s0 = &seg[h.state().analysis.personas[0].segment];
+    h.get_by_label_contains(&format!(
+        "churn_risk: mean {:.2}, {:.0}% in the high band ({} users scored)",
+        s0.mean,
+        100.0 * s0.high_share,
+        s0.users
+    ));
+
+    // The rule set carries the model; a rule on the score is valid and counted for today's users.
+    let rs = h.state().rule_set().unwrap();
+    assert_eq!(rs.models.len(), 1);
+    let mut r = Rule::new("winback", 1);
+    r.when = Condition::Score("churn_risk".into(), Cmp::Gt(0.7));
+    h.state_mut().analysis.rules.push(r.clone());
+    h.get_by_label("Rules").click();
+    h.run_ok();
+    h.state_mut().ui_state.rules.selected = Some(0);
+    wait_for(&mut h, "the rule previews with scores", |a| {
+        idle(a) && a.population.is_some()
+    });
+    let pop = h.state_mut().population().unwrap();
+    assert!(pop.scores.contains_key("churn_risk"));
+    let n = population::count(&r.when, &pop);
+    assert!(n > 0 && n < pop.n);
+    assert!(
+        h.get_all_by_label_contains(&format!("matches {n} users"))
+            .count()
+            >= 1
+    );
+    let rs = h.state().rule_set().unwrap();
+    assert!(rs.validate().is_empty(), "{:?}", rs.validate());
 }

@@ -492,9 +492,75 @@ pub fn train(
     })
 }
 
+/// Scores summarised per segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentScore {
+    pub segment: usize,
+    /// Users of the segment that have a score (known before the cutoff).
+    pub users: usize,
+    pub mean: f64,
+    /// Share of those users in the high band.
+    pub high_share: f64,
+}
+
+/// Mean score and share of high-band users per segment, matching scored users to the segmentation's
+/// users by id (users first seen after the cutoff have no score and are not counted).
+pub fn by_segment(
+    users: &[String],
+    scores: &[f64],
+    bands: (f64, f64),
+    seg_users: &[String],
+    seg_labels: &[usize],
+    k: usize,
+) -> Vec<SegmentScore> {
+    let score_of: std::collections::HashMap<&str, f64> = users
+        .iter()
+        .map(String::as_str)
+        .zip(scores.iter().copied())
+        .collect();
+    let mut acc = vec![(0usize, 0.0f64, 0usize); k];
+    for (u, &s) in seg_users.iter().zip(seg_labels) {
+        if let (Some(&x), Some(a)) = (score_of.get(u.as_str()), acc.get_mut(s)) {
+            a.0 += 1;
+            a.1 += x;
+            a.2 += usize::from(band(x, bands) == "high");
+        }
+    }
+    acc.into_iter()
+        .enumerate()
+        .map(|(segment, (n, sum, high))| SegmentScore {
+            segment,
+            users: n,
+            mean: if n > 0 { sum / n as f64 } else { f64::NAN },
+            high_share: if n > 0 { high as f64 / n as f64 } else { 0.0 },
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_are_summarised_per_segment_by_user_id() {
+        let users: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let seg_users: Vec<String> = ["c", "x", "a", "b"].map(String::from).to_vec();
+        let s = by_segment(
+            &users,
+            &[0.9, 0.2, 0.5],
+            (0.3, 0.7),
+            &seg_users,
+            &[1, 1, 0, 1],
+            2,
+        );
+        assert_eq!(s[0].users, 1);
+        assert_eq!(s[0].mean, 0.9);
+        assert_eq!(s[0].high_share, 1.0);
+        // Segment 1: c (0.5) and b (0.2); x has no score.
+        assert_eq!(s[1].users, 2);
+        assert!((s[1].mean - 0.35).abs() < 1e-12);
+        assert_eq!(s[1].high_share, 0.0);
+    }
 
     #[test]
     fn splits_are_stratified_and_seeded() {

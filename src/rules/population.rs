@@ -21,6 +21,8 @@ pub struct Population {
     pub persona_ids: Vec<String>,
     /// Whether each user consented (the analysed users passed the consent filter, if one was mapped).
     pub consent: bool,
+    /// Predicted scores by name, one per user (from the models the rule set will carry).
+    pub scores: BTreeMap<String, Vec<f64>>,
 }
 
 impl Population {
@@ -70,7 +72,10 @@ pub fn matches(c: &Condition, pop: &Population) -> Vec<bool> {
             None => all(false),
         },
         Condition::EventCount(_, _, cmp) => all(cmp.holds(0.0)),
-        Condition::Score(..) => all(false),
+        Condition::Score(name, cmp) => match pop.scores.get(name) {
+            Some(col) => col.iter().map(|&v| cmp.holds(v)).collect(),
+            None => all(false),
+        },
         Condition::Returning(want) => match pop.features.get("sessions") {
             Some(col) => col
                 .iter()
@@ -101,35 +106,43 @@ pub fn matches(c: &Condition, pop: &Population) -> Vec<bool> {
     }
 }
 
-/// The condition with every fact profiles do not carry (session and day-window event counts,
-/// predicted scores) assumed to go the rule's way: such a leaf becomes true where it counts for the
-/// rule and false under a `Not`. Its matches are an upper bound of the users the rule can reach.
-pub fn optimistic(c: &Condition) -> Condition {
-    fn go(c: &Condition, positive: bool) -> Condition {
+/// The condition with every fact the population does not carry (session and day-window event counts,
+/// scores no model computes) assumed to go the rule's way: such a leaf becomes true where it counts
+/// for the rule and false under a `Not`. Its matches are an upper bound of the users the rule reaches.
+pub fn optimistic(c: &Condition, pop: &Population) -> Condition {
+    fn go(c: &Condition, positive: bool, pop: &Population) -> Condition {
         match c {
-            Condition::EventCount(..) | Condition::Score(..) => {
+            c if unknown(c, pop) => {
                 if positive {
                     Condition::Always
                 } else {
                     Condition::Any(vec![])
                 }
             }
-            Condition::All(cs) => Condition::All(cs.iter().map(|c| go(c, positive)).collect()),
-            Condition::Any(cs) => Condition::Any(cs.iter().map(|c| go(c, positive)).collect()),
-            Condition::Not(inner) => Condition::Not(Box::new(go(inner, !positive))),
+            Condition::All(cs) => Condition::All(cs.iter().map(|c| go(c, positive, pop)).collect()),
+            Condition::Any(cs) => Condition::Any(cs.iter().map(|c| go(c, positive, pop)).collect()),
+            Condition::Not(inner) => Condition::Not(Box::new(go(inner, !positive, pop))),
             other => other.clone(),
         }
     }
-    go(c, true)
+    go(c, true, pop)
 }
 
-/// Whether the condition reads facts that profiles do not carry (event counts, scores).
-pub fn needs_session(c: &Condition) -> bool {
+/// A leaf whose value the population cannot know.
+fn unknown(c: &Condition, pop: &Population) -> bool {
     match c {
-        Condition::EventCount(..) | Condition::Score(..) => true,
-        Condition::All(cs) | Condition::Any(cs) => cs.iter().any(needs_session),
-        Condition::Not(inner) => needs_session(inner),
+        Condition::EventCount(..) => true,
+        Condition::Score(name, _) => !pop.scores.contains_key(name),
         _ => false,
+    }
+}
+
+/// Whether the condition reads facts the population does not carry (event counts, unknown scores).
+pub fn needs_session(c: &Condition, pop: &Population) -> bool {
+    match c {
+        Condition::All(cs) | Condition::Any(cs) => cs.iter().any(|c| needs_session(c, pop)),
+        Condition::Not(inner) => needs_session(inner, pop),
+        c => unknown(c, pop),
     }
 }
 
@@ -157,6 +170,7 @@ mod tests {
             segments: vec![0, 0, 1, 1],
             persona_ids: vec!["p0".into(), "p1".into()],
             consent: true,
+            scores: Default::default(),
         }
     }
 
@@ -174,8 +188,8 @@ mod tests {
         let p = pop();
         // With an empty session nobody viewed 3 products; at most the two with 2+ sessions can.
         assert_eq!(count(&rule, &p), 0);
-        assert_eq!(count(&optimistic(&rule), &p), 2);
-        assert!(needs_session(&rule));
+        assert_eq!(count(&optimistic(&rule, &p), &p), 2);
+        assert!(needs_session(&rule, &p));
         // Under a negation the unknown fact goes the other way: "not (views > 2)" can hold for all,
         // "sessions >= 2 and not (views > 2 or sessions >= 5)" for user b only.
         let neg = Condition::All(vec![
@@ -186,12 +200,20 @@ mod tests {
             ]))),
         ]);
         assert_eq!(
-            matches(&optimistic(&neg), &p),
+            matches(&optimistic(&neg, &p), &p),
             vec![false, true, false, false]
         );
         let plain = Condition::PersonaIn(vec!["p1".into()]);
-        assert_eq!(optimistic(&plain), plain);
-        assert!(!needs_session(&plain));
+        assert_eq!(optimistic(&plain, &p), plain);
+        assert!(!needs_session(&plain, &p));
+        // A score is unknown until a model gives one per user; then it is counted.
+        let risky = Condition::Score("churn_risk".into(), Cmp::Gt(0.7));
+        assert!(needs_session(&risky, &p));
+        let mut q = p.clone();
+        q.scores
+            .insert("churn_risk".into(), vec![0.9, 0.1, 0.8, 0.5]);
+        assert!(!needs_session(&risky, &q));
+        assert_eq!(matches(&risky, &q), vec![true, false, true, false]);
         assert_eq!(user_profile_ids(&p), vec!["a", "b", "c", "d"]);
     }
 

@@ -149,5 +149,6 @@ pub fn population(
         segments: segments.to_vec(),
         persona_ids,
         consent,
+        scores: Default::default(),
     })
 }

@@ -1,0 +1,574 @@
+//! Predict: train a churn-risk or conversion model (target, cutoff, outcome window, model and its
+//! settings), then judge it: class balance, held-out and cross-validated metrics, ROC, PR and
+//! calibration plots, the coefficients or importances, the score distribution per persona, per-persona
+//! risk, and the high-risk list as CSV. The model goes into the exported rule set, so rules can test
+//! its score. Training runs on a worker; everything shown comes from `persona_lab::predict`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui::{Color32, RichText};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use persona_lab::data::{Shape, timestamp};
+use persona_lab::predict::{self, ModelKind, Prediction, SegmentScore, Target};
+
+use super::app::PersonaApp;
+use super::clusters_view::colour;
+use super::worker::Task;
+
+/// What the per-persona parts draw, computed once per (run, model).
+pub struct RiskView {
+    /// Segment of each scored user (None: not in the clustering).
+    pub segment_of: Vec<Option<usize>>,
+    pub by_segment: Vec<SegmentScore>,
+    /// Per segment: 20-bin histogram of scores over [0, 1].
+    pub hists: Vec<Vec<usize>>,
+}
+
+pub fn risk_view(p: &Prediction, run: &persona_lab::pipeline::ClusterRun) -> RiskView {
+    let k = run.segmentation.k;
+    let index: HashMap<&str, usize> = run
+        .matrix
+        .users
+        .iter()
+        .map(String::as_str)
+        .zip(run.segmentation.labels.iter().copied())
+        .collect();
+    let segment_of: Vec<Option<usize>> = p
+        .users
+        .iter()
+        .map(|u| index.get(u.as_str()).copied())
+        .collect();
+    let mut hists = vec![vec![0usize; 20]; k];
+    for (s, &x) in segment_of.iter().zip(&p.scores) {
+        if let Some(s) = s {
+            hists[*s][((x * 20.0) as usize).min(19)] += 1;
+        }
+    }
+    RiskView {
+        by_segment: predict::by_segment(
+            &p.users,
+            &p.scores,
+            p.params.bands,
+            &run.matrix.users,
+            &run.segmentation.labels,
+            k,
+        ),
+        segment_of,
+        hists,
+    }
+}
+
+/// The risk view of the current run and model, cached.
+pub fn current_risk(app: &mut PersonaApp) -> Option<Arc<RiskView>> {
+    let basis = app.basis()?;
+    let pred = basis.prediction.clone()?;
+    if let Some((b, v)) = &app.ui_state.risk
+        && *b == basis
+    {
+        return Some(v.clone());
+    }
+    let v = Arc::new(risk_view(&pred, &basis.run));
+    app.ui_state.risk = Some((basis, v.clone()));
+    Some(v)
+}
+
+pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    ui.heading("Predict");
+    if app.analysis.loaded.is_none() {
+        ui.label("Load an export first.");
+        return;
+    }
+    egui::Panel::left("predict_settings")
+        .resizable(true)
+        .default_size(320.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("predict_settings_scroll")
+                .show(ui, |ui| settings(app, ui));
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt("predict_results")
+            .show(ui, |ui| results(app, ui));
+    });
+}
+
+fn date(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    let Some(loaded) = app.analysis.loaded.clone() else {
+        return;
+    };
+    let features = app
+        .analysis
+        .profile
+        .as_ref()
+        .map(|p| p.features.clone())
+        .unwrap_or_default();
+    let busy = app.predict_task.is_some();
+    let st = &mut app.ui_state;
+    let p = &mut app.analysis.predict;
+    ui.label(RichText::new("What to predict").strong());
+    ui.radio_value(
+        &mut p.target,
+        Target::Churn,
+        "Churn: no activity in the window",
+    );
+    ui.radio_value(
+        &mut p.target,
+        Target::Convert,
+        "Conversion: a purchase in the window",
+    );
+    if loaded.shape == Shape::Events {
+        ui.horizontal(|ui| {
+            let l = ui.label("Window after the cutoff");
+            ui.add(
+                egui::DragValue::new(&mut p.horizon_days)
+                    .range(1..=365)
+                    .suffix(" days"),
+            )
+            .labelled_by(l.id);
+        });
+        if st
+            .predict_span
+            .as_ref()
+            .is_none_or(|(l, _)| !Arc::ptr_eq(l, &loaded))
+        {
+            st.predict_span = predict::labels::span(&loaded)
+                .ok()
+                .map(|s| (loaded.clone(), s));
+        }
+        let hint = st
+            .predict_span
+            .as_ref()
+            .map(|(_, (a, b))| {
+                format!(
+                    "empty: {} ({} days before the last event); the export runs {} to {}",
+                    date(b - i64::from(p.horizon_days) * predict::labels::DAY_US),
+                    p.horizon_days,
+                    date(*a),
+                    date(*b)
+                )
+            })
+            .unwrap_or_default();
+        ui.horizontal(|ui| {
+            let l = ui.label("Cutoff");
+            ui.add(
+                egui::TextEdit::singleline(&mut st.predict_cutoff)
+                    .hint_text("YYYY-MM-DD")
+                    .desired_width(110.0),
+            )
+            .labelled_by(l.id);
+        });
+        ui.label(RichText::new(hint).weak());
+        if p.target == Target::Convert {
+            let mut on = p.revenue_threshold.is_some();
+            let check = ui.checkbox(&mut on, "Count as converted only above a revenue of");
+            if check.changed() {
+                p.revenue_threshold = on.then_some(p.revenue_threshold.unwrap_or(100.0));
+            }
+            if let Some(t) = &mut p.revenue_threshold {
+                ui.add(egui::DragValue::new(t).range(0.0..=f64::MAX))
+                    .labelled_by(check.id);
+            }
+        }
+    } else {
+        let current = p.label_col.clone().unwrap_or_else(|| "choose…".into());
+        ui.horizontal(|ui| {
+            ui.label("Label column (0 / 1)");
+            egui::ComboBox::new("label_col", "")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for f in &features {
+                        ui.selectable_value(&mut p.label_col, Some(f.clone()), f);
+                    }
+                })
+                .response
+                .accessible_name("Label column");
+        });
+    }
+    ui.separator();
+    ui.label(RichText::new("Model").strong());
+    ui.radio_value(&mut p.model, ModelKind::Logistic, "Logistic regression");
+    ui.radio_value(&mut p.model, ModelKind::Forest, "Random forest");
+    match p.model {
+        ModelKind::Logistic => {
+            ui.horizontal(|ui| {
+                let l = ui.label("C (inverse regularisation)");
+                ui.add(egui::DragValue::new(&mut p.c).range(1e-4..=1e4).speed(0.05))
+                    .labelled_by(l.id);
+            });
+        }
+        ModelKind::Forest => {
+            ui.horizontal(|ui| {
+                let l = ui.label("Trees");
+                ui.add(egui::DragValue::new(&mut p.forest.n_trees).range(1..=1000))
+                    .labelled_by(l.id);
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("Max depth");
+                let mut d = p.forest.max_depth.unwrap_or(0);
+                ui.add(egui::DragValue::new(&mut d).range(0..=40))
+                    .labelled_by(l.id)
+                    .on_hover_text("0: unlimited");
+                p.forest.max_depth = (d > 0).then_some(d);
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("Fewest users per leaf");
+                ui.add(egui::DragValue::new(&mut p.forest.min_samples_leaf).range(1..=500))
+                    .labelled_by(l.id);
+            });
+        }
+    }
+    ui.separator();
+    ui.label(RichText::new("Evaluation").strong());
+    ui.add(
+        egui::Slider::new(&mut p.test_share, 0.1..=0.5)
+            .text("held out")
+            .custom_formatter(|v, _| format!("{:.0}%", v * 100.0)),
+    );
+    ui.horizontal(|ui| {
+        let mut on = p.folds.is_some();
+        let check = ui.checkbox(&mut on, "Cross-validate, folds:");
+        if check.changed() {
+            p.folds = on.then_some(p.folds.unwrap_or(5));
+        }
+        if let Some(k) = &mut p.folds {
+            ui.add(egui::DragValue::new(k).range(2..=20))
+                .labelled_by(check.id);
+        }
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("Seed");
+        ui.add(egui::DragValue::new(&mut p.seed)).labelled_by(l.id);
+    });
+    ui.add(egui::Slider::new(&mut p.threshold, 0.05..=0.95).text("decision threshold"));
+    ui.add(egui::Slider::new(&mut p.bands.0, 0.0..=1.0).text("medium risk from"));
+    ui.add(egui::Slider::new(&mut p.bands.1, 0.0..=1.0).text("high risk from"));
+    if p.bands.1 < p.bands.0 {
+        p.bands.1 = p.bands.0;
+    }
+    ui.separator();
+    if ui
+        .add_enabled(!busy, egui::Button::new("Train model"))
+        .clicked()
+    {
+        let text = st.predict_cutoff.trim().to_string();
+        if text.is_empty() {
+            p.cutoff = None;
+            app.run_prediction();
+        } else {
+            match timestamp::parse_instant(&text) {
+                Some(t) => {
+                    p.cutoff = Some(t);
+                    app.run_prediction();
+                }
+                None => app.error(format!("cutoff {text:?} is not a date (use YYYY-MM-DD)")),
+            }
+        }
+    }
+}
+
+fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    let Some(p) = app.analysis.prediction.clone() else {
+        ui.label("Choose what to predict and press Train model.");
+        return;
+    };
+    let risk = current_risk(app);
+    let m = &p.metrics;
+    let (pos, neg) = match p.params.target {
+        Target::Churn => ("churned", "retained"),
+        Target::Convert => ("converted", "did not convert"),
+    };
+    ui.label(
+        RichText::new(format!(
+            "{}: {}{}",
+            p.model.name,
+            match p.params.model {
+                ModelKind::Logistic => "logistic regression",
+                ModelKind::Forest => "random forest",
+            },
+            p.cutoff
+                .map(|c| format!(
+                    ", cutoff {}, {}-day outcome window",
+                    date(c),
+                    p.params.horizon_days
+                ))
+                .unwrap_or_default()
+        ))
+        .strong(),
+    );
+    ui.label(format!(
+        "Class balance: {} {pos}, {} {neg} ({:.1}% positive); fitted on {} users, measured on {} held out",
+        p.positives,
+        p.negatives,
+        100.0 * p.positives as f64 / (p.positives + p.negatives).max(1) as f64,
+        p.train_size(),
+        m.n
+    ));
+    egui::Grid::new("predict_metrics")
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("");
+            ui.label(RichText::new("held out").weak());
+            if p.cv.is_some() {
+                ui.label(RichText::new("cross-validated").weak());
+            }
+            ui.end_row();
+            let rows: [(&str, MetricOf); 5] = [
+                ("ROC AUC", |m| m.roc_auc),
+                ("PR AUC (average precision)", |m| m.pr_auc),
+                ("accuracy", |m| m.accuracy),
+                ("precision", |m| m.precision),
+                ("recall", |m| m.recall),
+            ];
+            for (name, f) in rows {
+                ui.label(name);
+                ui.label(format!("{:.4}", f(m)));
+                if let Some(cv) = &p.cv {
+                    ui.label(format!("{:.4}", f(cv)));
+                }
+                ui.end_row();
+            }
+        });
+    ui.label(format!(
+        "Confusion at threshold {}: TN {}  FP {}  FN {}  TP {}",
+        m.threshold, m.confusion[0][0], m.confusion[0][1], m.confusion[1][0], m.confusion[1][1]
+    ));
+    ui.columns(3, |cols| {
+        curve(
+            &mut cols[0],
+            "roc",
+            "ROC curve (held out)",
+            &m.roc,
+            "false positive rate",
+            "true positive rate",
+        );
+        curve(
+            &mut cols[1],
+            "pr",
+            "Precision-recall (held out)",
+            &m.pr,
+            "recall",
+            "precision",
+        );
+        calibration(&mut cols[2], m);
+    });
+    importance(ui, &p);
+    if let Some(risk) = risk {
+        by_persona(app, ui, &p, &risk);
+    }
+    if !p.notes.is_empty() {
+        ui.label(RichText::new(p.notes.join("; ")).weak());
+    }
+}
+
+/// Reads one metric.
+type MetricOf = fn(&predict::Metrics) -> f64;
+
+fn curve(ui: &mut egui::Ui, id: &str, title: &str, pts: &[(f64, f64)], x: &str, y: &str) {
+    ui.label(title);
+    let line: Vec<[f64; 2]> = pts.iter().map(|&(a, b)| [a, b]).collect();
+    Plot::new(id)
+        .height(220.0)
+        .data_aspect(1.0)
+        .x_axis_label(x)
+        .y_axis_label(y)
+        .allow_scroll(false)
+        .show(ui, |pl| {
+            pl.line(
+                Line::new("chance", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]]))
+                    .color(Color32::GRAY),
+            );
+            pl.line(
+                Line::new(title, PlotPoints::new(line))
+                    .color(colour(0))
+                    .width(2.0),
+            );
+        });
+}
+
+fn calibration(ui: &mut egui::Ui, m: &predict::Metrics) {
+    ui.label("Calibration (held out, 10 bins)");
+    let pts: Vec<[f64; 2]> = m
+        .calibration
+        .iter()
+        .map(|b| [b.mean_predicted, b.observed])
+        .collect();
+    Plot::new("calibration")
+        .height(220.0)
+        .data_aspect(1.0)
+        .x_axis_label("mean predicted")
+        .y_axis_label("observed share")
+        .allow_scroll(false)
+        .show(ui, |pl| {
+            pl.line(
+                Line::new("perfect", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]]))
+                    .color(Color32::GRAY),
+            );
+            pl.line(Line::new("model", PlotPoints::new(pts.clone())).color(colour(1)));
+            pl.points(Points::new("bins", pts).radius(3.0).color(colour(1)));
+        });
+}
+
+fn importance(ui: &mut egui::Ui, p: &Prediction) {
+    let mut imp = p.importance.clone();
+    imp.sort_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+    ui.label(match p.params.model {
+        ModelKind::Logistic => {
+            "Coefficients on the scaled features (orange raises the score, blue lowers it)"
+        }
+        ModelKind::Forest => "Feature importance (mean decrease in impurity)",
+    });
+    let bars: Vec<Bar> = imp
+        .iter()
+        .enumerate()
+        .map(|(i, (f, v))| {
+            Bar::new(i as f64, *v).name(f).fill(if *v >= 0.0 {
+                Color32::from_rgb(230, 159, 0)
+            } else {
+                Color32::from_rgb(0, 114, 178)
+            })
+        })
+        .collect();
+    let names: Vec<String> = imp.iter().map(|(f, _)| f.clone()).collect();
+    Plot::new("importance")
+        .height(24.0 + 18.0 * names.len() as f32)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .y_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .show(ui, |pl| {
+            pl.bar_chart(BarChart::new("importance", bars).horizontal())
+        });
+}
+
+fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &RiskView) {
+    let name_of = |s: usize| {
+        app.analysis
+            .personas
+            .iter()
+            .find(|x| x.segment == s)
+            .map_or_else(|| format!("segment {s}"), |x| x.name.clone())
+    };
+    ui.separator();
+    ui.label(RichText::new(format!("{} by persona", p.model.name)).strong());
+    egui::Grid::new("risk_by_persona")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["persona", "users scored", "mean score", "share high"] {
+                ui.label(RichText::new(h).weak());
+            }
+            ui.end_row();
+            for s in &risk.by_segment {
+                ui.label(RichText::new(name_of(s.segment)).color(colour(s.segment)));
+                ui.label(s.users.to_string());
+                ui.label(if s.users > 0 {
+                    format!("{:.3}", s.mean)
+                } else {
+                    "-".into()
+                });
+                ui.label(format!("{:.1}%", 100.0 * s.high_share));
+                ui.end_row();
+            }
+        });
+    ui.label("Score distribution per persona (share of the persona's scored users)");
+    Plot::new("score_by_persona")
+        .height(200.0)
+        .legend(Legend::default())
+        .x_axis_label("score")
+        .allow_scroll(false)
+        .show(ui, |pl| {
+            for (s, h) in risk.hists.iter().enumerate() {
+                let n = h.iter().sum::<usize>().max(1) as f64;
+                let pts: Vec<[f64; 2]> = h
+                    .iter()
+                    .enumerate()
+                    .map(|(b, &c)| [(b as f64 + 0.5) / 20.0, c as f64 / n])
+                    .collect();
+                pl.line(Line::new(name_of(s), PlotPoints::new(pts)).color(colour(s)));
+            }
+        });
+    let high: Vec<usize> = (0..p.users.len())
+        .filter(|&i| p.model.band(p.scores[i]) == "high")
+        .collect();
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} users in the high band (score >= {})",
+            high.len(),
+            p.params.bands.1
+        ));
+        if ui.button("Export high-risk users…").clicked()
+            && let Some(path) = rfd::FileDialog::new()
+                .set_file_name("high_risk.csv")
+                .add_filter("CSV", &["csv"])
+                .save_file()
+        {
+            export_high(app, path);
+        }
+    });
+}
+
+/// The high band as CSV (user_id, score, band, persona), on a worker.
+pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
+    let Some(p) = app.analysis.prediction.clone() else {
+        return;
+    };
+    let risk = current_risk(app);
+    let names: Vec<String> = (0..app.analysis.personas.len())
+        .map(|s| {
+            app.analysis
+                .personas
+                .iter()
+                .find(|x| x.segment == s)
+                .map_or_else(|| format!("segment {s}"), |x| x.name.clone())
+        })
+        .collect();
+    let repaint = app.repainter();
+    app.export_task = Some(Task::spawn(
+        "Exporting high-risk users",
+        repaint,
+        move |_| {
+            use std::fmt::Write as _;
+            let mut text = String::from("user_id,score,band,persona\n");
+            let mut n = 0;
+            for i in (0..p.users.len()).filter(|&i| p.model.band(p.scores[i]) == "high") {
+                let persona = risk
+                    .as_ref()
+                    .and_then(|r| r.segment_of[i])
+                    .and_then(|s| names.get(s).cloned())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    text,
+                    "{},{},high,{}",
+                    csv_field(&p.users[i]),
+                    p.scores[i],
+                    csv_field(&persona)
+                );
+                n += 1;
+            }
+            persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+            Ok(format!("wrote {} ({n} users)", path.display()))
+        },
+    ));
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
