@@ -748,7 +748,8 @@ impl PersonaApp {
             ui.horizontal(|ui| {
                 ui.strong("Persona Lab");
                 let mut theme = ui.ctx().options(|o| o.theme_preference);
-                egui::ComboBox::from_label("Theme")
+                // No label beside it (the bar is full at 1280 px): named for screen readers and on hover.
+                egui::ComboBox::from_id_salt("theme")
                     .width(64.0)
                     .selected_text(format!("{theme:?}"))
                     .show_ui(ui, |ui| {
@@ -759,7 +760,10 @@ impl PersonaApp {
                         ] {
                             ui.selectable_value(&mut theme, t, format!("{t:?}"));
                         }
-                    });
+                    })
+                    .response
+                    .accessible_name("Theme")
+                    .on_hover_text("Theme");
                 ui.ctx().set_theme(theme);
                 if ui.button("Open project…").clicked()
                     && let Some(p) = rfd::FileDialog::new()

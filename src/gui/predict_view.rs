@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use persona_lab::data::{Shape, timestamp};
 use persona_lab::predict::{self, ModelKind, Prediction, SegmentScore, Target};
 
@@ -347,16 +347,18 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
             "roc",
             "ROC curve (held out)",
             &m.roc,
-            "false positive rate",
-            "true positive rate",
+            ("false positive rate", "true positive rate"),
+            ([0.0, 0.0], [1.0, 1.0]),
         );
+        // A random ranking has the precision of the positive share everywhere.
+        let share = m.positives as f64 / m.n.max(1) as f64;
         curve(
             &mut cols[1],
             "pr",
             "Precision-recall (held out)",
             &m.pr,
-            "recall",
-            "precision",
+            ("recall", "precision"),
+            ([0.0, share], [1.0, share]),
         );
         calibration(&mut cols[2], m);
     });
@@ -372,19 +374,26 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
 /// Reads one metric.
 type MetricOf = fn(&predict::Metrics) -> f64;
 
-fn curve(ui: &mut egui::Ui, id: &str, title: &str, pts: &[(f64, f64)], x: &str, y: &str) {
+/// A curve with its chance baseline (a segment from `base.0` to `base.1`).
+fn curve(
+    ui: &mut egui::Ui,
+    id: &str,
+    title: &str,
+    pts: &[(f64, f64)],
+    axes: (&str, &str),
+    base: ([f64; 2], [f64; 2]),
+) {
     ui.label(title);
     let line: Vec<[f64; 2]> = pts.iter().map(|&(a, b)| [a, b]).collect();
     Plot::new(id)
         .height(220.0)
         .data_aspect(1.0)
-        .x_axis_label(x)
-        .y_axis_label(y)
+        .x_axis_label(axes.0)
+        .y_axis_label(axes.1)
         .allow_scroll(false)
         .show(ui, |pl| {
             pl.line(
-                Line::new("chance", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]]))
-                    .color(Color32::GRAY),
+                Line::new("chance", PlotPoints::new(vec![base.0, base.1])).color(Color32::GRAY),
             );
             pl.line(
                 Line::new(title, PlotPoints::new(line))
@@ -417,42 +426,62 @@ fn calibration(ui: &mut egui::Ui, m: &predict::Metrics) {
         });
 }
 
+/// One row per feature: its name, a bar (diverging around zero for coefficients), the value.
 fn importance(ui: &mut egui::Ui, p: &Prediction) {
     let mut imp = p.importance.clone();
-    imp.sort_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
-    ui.label(match p.params.model {
-        ModelKind::Logistic => {
-            "Coefficients on the scaled features (orange raises the score, blue lowers it)"
-        }
-        ModelKind::Forest => "Feature importance (mean decrease in impurity)",
+    imp.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    let signed = p.params.model == ModelKind::Logistic;
+    ui.label(if signed {
+        "Coefficients on the scaled features (orange raises the score, blue lowers it)"
+    } else {
+        "Feature importance (mean decrease in impurity)"
     });
-    let bars: Vec<Bar> = imp
+    let max = imp
         .iter()
-        .enumerate()
-        .map(|(i, (f, v))| {
-            Bar::new(i as f64, *v).name(f).fill(if *v >= 0.0 {
+        .map(|(_, v)| v.abs())
+        .fold(0.0, f64::max)
+        .max(1e-12);
+    egui::Grid::new("importance").show(ui, |ui| {
+        for (f, v) in &imp {
+            ui.label(f);
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(320.0, 14.0), egui::Sense::hover());
+            let zero = if signed { rect.center().x } else { rect.left() };
+            let half = if signed {
+                rect.width() / 2.0
+            } else {
+                rect.width()
+            };
+            let len = (v.abs() / max) as f32 * half;
+            let (x0, x1) = if *v >= 0.0 {
+                (zero, zero + len)
+            } else {
+                (zero - len, zero)
+            };
+            let fill = if *v >= 0.0 {
                 Color32::from_rgb(230, 159, 0)
             } else {
                 Color32::from_rgb(0, 114, 178)
-            })
-        })
-        .collect();
-    let names: Vec<String> = imp.iter().map(|(f, _)| f.clone()).collect();
-    Plot::new("importance")
-        .height(24.0 + 18.0 * names.len() as f32)
-        .allow_scroll(false)
-        .allow_drag(false)
-        .y_axis_formatter(move |mark, _| {
-            let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
+            };
+            ui.painter().rect_filled(
+                egui::Rect::from_x_y_ranges(x0..=x1, rect.y_range()),
+                0.0,
+                fill,
+            );
+            if signed {
+                ui.painter().vline(
+                    zero,
+                    rect.y_range(),
+                    egui::Stroke::new(1.0, ui.visuals().weak_text_color()),
+                );
             }
-        })
-        .show(ui, |pl| {
-            pl.bar_chart(BarChart::new("importance", bars).horizontal())
-        });
+            ui.label(if signed {
+                format!("{v:+.3}")
+            } else {
+                format!("{v:.3}")
+            });
+            ui.end_row();
+        }
+    });
 }
 
 fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &RiskView) {
