@@ -6,6 +6,7 @@ pub mod data;
 pub mod error;
 pub mod features;
 pub mod job;
+pub mod monitor;
 pub mod output;
 pub mod pipeline;
 pub mod predict;

@@ -1,0 +1,4 @@
+//! Closing the loop: how rules and their variants perform against their holdout, and how segments
+//! drift between two segmentations of the same population.
+
+pub mod stats;
