@@ -228,3 +228,21 @@ pub enum PredictError {
     #[error("cancelled")]
     Cancelled,
 }
+
+/// Errors of rule monitoring and drift.
+#[derive(Debug, Error)]
+pub enum MonitorError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{path}: {message}")]
+    Column { path: PathBuf, message: String },
+    #[error("{path}: row {row}, column {column:?}: {message}")]
+    Row {
+        path: PathBuf,
+        row: usize,
+        column: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Some(Command::Decide(c)) => cli::rules::run_decide(c),
         Some(Command::Verify(c)) => cli::rules::run_verify(c),
         Some(Command::Predict(c)) => cli::predict::run(c),
+        Some(Command::Report(c)) => cli::monitor::run_report(c),
         Some(Command::Catalogue) => {
             cli::inspect::print_catalogue();
             Ok(())

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod features;
 pub mod inspect;
+pub mod monitor;
 pub mod predict;
 pub mod rules;
 pub mod sample;
@@ -41,6 +42,8 @@ pub enum Command {
     Verify(rules::VerifyCmd),
     /// Predict churn risk or conversion for every user; report metrics; add the model to a rule set
     Predict(predict::PredictCmd),
+    /// How rules and variants perform against their holdout, from an outcomes export (text, JSON, HTML)
+    Report(monitor::ReportCmd),
     /// Generate a realistic sample export with planted behavioral groups
     Sample(sample::SampleCmd),
     /// List the feature catalogue and its formulas
