@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Verify(c)) => cli::rules::run_verify(c),
         Some(Command::Predict(c)) => cli::predict::run(c),
         Some(Command::Report(c)) => cli::monitor::run_report(c),
+        Some(Command::Drift(c)) => cli::monitor::run_drift(c),
         Some(Command::Catalogue) => {
             cli::inspect::print_catalogue();
             Ok(())

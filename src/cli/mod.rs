@@ -44,6 +44,8 @@ pub enum Command {
     Predict(predict::PredictCmd),
     /// How rules and variants perform against their holdout, from an outcomes export (text, JSON, HTML)
     Report(monitor::ReportCmd),
+    /// Compare the deployed segmentation with a newer one on an export: transitions, shifts, verdict
+    Drift(monitor::DriftCmd),
     /// Generate a realistic sample export with planted behavioral groups
     Sample(sample::SampleCmd),
     /// List the feature catalogue and its formulas

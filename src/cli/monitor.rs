@@ -155,3 +155,100 @@ fn text(r: &report::Report, o: &outcomes::Outcomes) -> String {
     }
     s
 }
+
+#[derive(Debug, Args)]
+pub struct DriftCmd {
+    /// The deployed rule set
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// A newer rule set to compare with (default: re-cluster INPUT with the deployed settings)
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+    #[command(flatten)]
+    pub mapping: super::args::MappingArgs,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the result as JSON to this file
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_drift(cmd: &DriftCmd) -> Result<(), String> {
+    use persona_lab::monitor::drift;
+    let old = RuleSet::read(&cmd.from).map_err(|e| e.to_string())?;
+    let new = match &cmd.to {
+        Some(p) => Some(RuleSet::read(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let opts = cmd.mapping.load_options()?;
+    let loaded = persona_lab::data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
+    let d = drift::drift(
+        &old,
+        new.as_ref(),
+        &loaded,
+        &persona_lab::job::Job::silent(),
+    )
+    .map_err(|e| format!("{}: {e}", cmd.mapping.input.display()))?;
+    let json = serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?;
+    if cmd.json {
+        println!("{json}");
+    } else {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "users      {} ({} deployed segments; new: {}, {} segments)",
+            d.users, d.old_k, d.new_source, d.new_k
+        );
+        let _ = writeln!(
+            s,
+            "transitions (rows: deployed segment, columns: new segment)"
+        );
+        let _ = write!(s, "  {:>10}", "");
+        for b in 0..d.new_k {
+            let _ = write!(s, "{b:>8}");
+        }
+        let _ = writeln!(s);
+        for (a, row) in d.transitions.iter().enumerate() {
+            let _ = write!(s, "  {a:>10}");
+            for c in row {
+                let _ = write!(s, "{c:>8}");
+            }
+            let _ = writeln!(s);
+        }
+        for f in &d.flows {
+            let _ = writeln!(
+                s,
+                "segment {} ({}): {} users, {:.1}% went to new segment {} ({})",
+                f.old_segment,
+                f.old_persona,
+                f.users,
+                100.0 * f.stayed_share,
+                f.to.map_or("-".into(), |b| b.to_string()),
+                f.to_persona
+            );
+            let mut shifts = f.shifts.clone();
+            shifts.sort_by(|a, b| b.in_scale_units.abs().total_cmp(&a.in_scale_units.abs()));
+            for sh in shifts.iter().take(3) {
+                let _ = writeln!(
+                    s,
+                    "    {:<26} {:.3} -> {:.3} ({:+.2} scale units)",
+                    sh.feature, sh.old, sh.new, sh.in_scale_units
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "changed    {:.1}% of users\nsilhouette {:.3} (deployed segments on this data)\nverdict    {}",
+            100.0 * d.changed_share,
+            d.deployed_silhouette,
+            d.recommendation
+        );
+        print!("{s}");
+    }
+    if let Some(p) = &cmd.out {
+        persona_lab::output::write_bytes(p, json.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
