@@ -60,6 +60,16 @@ pub struct Drift {
     pub recommendation: String,
 }
 
+/// The newer segmentation: labels, segment count, each segment's raw centroid by feature id, where it
+/// came from, and its persona names.
+struct NewSide {
+    labels: Vec<usize>,
+    k: usize,
+    raw: Vec<Vec<(String, f64)>>,
+    source: String,
+    names: Vec<String>,
+}
+
 /// The deployed feature settings as a spec to refit on new data (same features, transforms, weights).
 fn spec_of(rs: &RuleSet) -> TransformSpec {
     TransformSpec {
@@ -99,13 +109,13 @@ pub fn drift(
     }
     let old_k = old.segments.k;
     // The new labels, and each new segment's raw centroid per feature id.
-    let (new_labels, new_k, new_raw, new_source, new_names): (
-        Vec<usize>,
-        usize,
-        Vec<Vec<(String, f64)>>,
-        String,
-        Vec<String>,
-    ) = match new {
+    let NewSide {
+        labels: new_labels,
+        k: new_k,
+        raw: new_raw,
+        source: new_source,
+        names: new_names,
+    } = match new {
         Some(rs) => {
             let a = ruleset::apply(rs, loaded).map_err(|e| MonitorError::Invalid(e.to_string()))?;
             if a.profile.user_ids() != applied.profile.user_ids() {
@@ -157,13 +167,13 @@ pub fn drift(
                 })
                 .collect();
             let names = run.suggested.iter().map(|p| p.name.clone()).collect();
-            (
-                run.segmentation.labels.clone(),
-                run.segmentation.k,
+            NewSide {
+                labels: run.segmentation.labels.clone(),
+                k: run.segmentation.k,
                 raw,
-                "re-clustered with the deployed settings".into(),
+                source: "re-clustered with the deployed settings".into(),
                 names,
-            )
+            }
         }
     };
     let mut transitions = vec![vec![0usize; new_k]; old_k];
