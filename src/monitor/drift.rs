@@ -138,13 +138,13 @@ pub fn drift(
                 })
                 .collect();
             let names = (0..rs.segments.k).map(|s| persona(rs, s)).collect();
-            (
-                a.labels,
-                rs.segments.k,
+            NewSide {
+                labels: a.labels,
+                k: rs.segments.k,
                 raw,
-                "the second rule set".into(),
+                source: "the second rule set".into(),
                 names,
-            )
+            }
         }
         None => {
             let mut params = SegmentParams::new(old.segments.method, old_k);
