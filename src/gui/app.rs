@@ -19,8 +19,8 @@ use persona_lab::ruleset::{Coverage, RuleSet};
 use super::state::{Analysis, ClusterSettings, Level, Message, Snapshot, View, ViewState};
 use super::worker::Task;
 use super::{
-    clusters_view, data_view, export_view, features_view, personas_view, predict_view, rules_view,
-    simulate_view,
+    clusters_view, data_view, export_view, features_view, monitor_view, personas_view,
+    predict_view, rules_view, simulate_view,
 };
 
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
@@ -37,6 +37,8 @@ pub struct PersonaApp {
     pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
     pub coverage_task: Option<Task<(CoverageKey, Coverage)>>,
     pub predict_task: Option<Task<Prediction>>,
+    pub monitor_task: Option<Task<persona_lab::monitor::report::Report>>,
+    pub drift_task: Option<Task<persona_lab::monitor::drift::Drift>>,
     /// A file export (rule set, assignments, summary); its result is the message to show.
     pub export_task: Option<Task<String>>,
     pub cluster_task: Option<Task<ClusterRun>>,
@@ -64,6 +66,8 @@ impl PersonaApp {
             coverage: None,
             coverage_task: None,
             predict_task: None,
+            monitor_task: None,
+            drift_task: None,
             export_task: None,
             cluster_task: None,
             sweep_task: None,
@@ -580,6 +584,22 @@ impl PersonaApp {
                 Err(e) => self.error(e),
             }
         }
+        if let Some(r) = self.monitor_task.as_ref().and_then(|t| t.poll()) {
+            self.monitor_task = None;
+            match r {
+                Ok(rep) => self.analysis.monitor = Some(Arc::new(rep)),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.drift_task.as_ref().and_then(|t| t.poll()) {
+            self.drift_task = None;
+            match r {
+                Ok(d) => self.analysis.drift = Some(Arc::new(d)),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.error(e),
+            }
+        }
         if let Some(r) = self.predict_task.as_ref().and_then(|t| t.poll()) {
             self.predict_task = None;
             match r {
@@ -716,6 +736,8 @@ impl PersonaApp {
             || self.preview_task.is_some()
             || self.population_task.is_some()
             || self.predict_task.is_some()
+            || self.monitor_task.is_some()
+            || self.drift_task.is_some()
             || self.coverage_task.is_some()
             || self.export_task.is_some()
     }
@@ -803,10 +825,15 @@ impl PersonaApp {
                     self.redo();
                 }
                 ui.separator();
+                self.progress_bar(ui);
+            });
+            // The workflow on a row of its own, so every step and the status fit at 1280 px.
+            ui.horizontal(|ui| {
                 for v in View::ALL {
                     let enabled = match v {
                         View::Data => true,
-                        View::Features => self.analysis.profile.is_some(),
+                        View::Features | View::Predict => self.analysis.profile.is_some(),
+                        View::Monitor => true,
                         _ => self.analysis.run.is_some(),
                     };
                     let r = ui.add_enabled(
@@ -817,8 +844,6 @@ impl PersonaApp {
                         self.ui_state.view = v;
                     }
                 }
-                ui.separator();
-                self.progress_bar(ui);
             });
         });
         if !self.ui_state.messages.is_empty() {
@@ -833,6 +858,7 @@ impl PersonaApp {
             View::Rules => rules_view::show(self, ui),
             View::Simulate => simulate_view::show(self, ui),
             View::Export => export_view::show(self, ui),
+            View::Monitor => monitor_view::show(self, ui),
         });
         let pointer_down = ui.ctx().input(|i| i.pointer.any_down());
         self.record_history(pointer_down);

@@ -45,6 +45,10 @@ pub struct Analysis {
     pub prediction: Option<Arc<Prediction>>,
     /// An opened project had a model: train it again once the data has loaded.
     pub pending_predict: bool,
+    /// Monitor: the rule performance report of an outcomes export, and the drift of a deployed rule
+    /// set against the current analysis.
+    pub monitor: Option<Arc<persona_lab::monitor::report::Report>>,
+    pub drift: Option<Arc<persona_lab::monitor::drift::Drift>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,10 +100,11 @@ pub enum View {
     Rules,
     Simulate,
     Export,
+    Monitor,
 }
 
 impl View {
-    pub const ALL: [View; 8] = [
+    pub const ALL: [View; 9] = [
         View::Data,
         View::Features,
         View::Clusters,
@@ -108,6 +113,7 @@ impl View {
         View::Rules,
         View::Simulate,
         View::Export,
+        View::Monitor,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -119,6 +125,7 @@ impl View {
             View::Rules => "Rules",
             View::Simulate => "Simulate",
             View::Export => "Export",
+            View::Monitor => "Monitor",
         }
     }
 }

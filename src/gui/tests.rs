@@ -1018,3 +1018,70 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     let rs = h.state().rule_set().unwrap();
     assert!(rs.validate().is_empty(), "{:?}", rs.validate());
 }
+
+/// Monitor: an outcomes export is reported (flags and rates as the core computes them), and a
+/// deployed rule set is compared with the current analysis after k changed.
+#[test]
+fn the_monitor_reports_rule_performance_and_drift() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("user_id,rule_id,variant,converted\n");
+    for i in 0..3000u32 {
+        let (variant, rate) = match i % 2 {
+            0 => ("B", 5),
+            _ => ("holdout", 11),
+        };
+        let _ = writeln!(
+            text,
+            "u{i},promo,{variant},{}",
+            u8::from((i / 2) % 100 < rate)
+        );
+    }
+    let outcomes = dir.path().join("outcomes.csv");
+    std::fs::write(&outcomes, text).unwrap();
+
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Monitor").click();
+    h.run_ok();
+    super::monitor_view::load_outcomes(h.state_mut(), outcomes);
+    wait_for(&mut h, "the report", |a| {
+        a.analysis.monitor.is_some() && idle(a)
+    });
+    let r = h.state().analysis.monitor.clone().unwrap();
+    assert!(r.flags[0].starts_with("rule \"promo\" variant B: conversion is significantly worse"));
+    h.get_by_label(&r.flags[0]);
+    h.get_by_label_contains("Holm-adjusted over 2 comparisons");
+
+    // Deploy k = 6, re-cluster with k = 4, compare.
+    let deployed = dir.path().join("deployed.ron");
+    h.state().rule_set().unwrap().write(&deployed).unwrap();
+    {
+        let a = h.state_mut();
+        a.analysis.cluster.k = 4;
+        a.settings_changed();
+    }
+    wait_for(&mut h, "k = 4", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == 4)
+    });
+    super::monitor_view::compare_deployed(h.state_mut(), deployed.clone());
+    wait_for(&mut h, "the drift", |a| {
+        a.analysis.drift.is_some() && idle(a)
+    });
+    let d = h.state().analysis.drift.clone().unwrap();
+    let direct = persona_lab::monitor::drift::drift(
+        &persona_lab::ruleset::RuleSet::read(&deployed).unwrap(),
+        h.state().rule_set().as_ref(),
+        &h.state().analysis.loaded.clone().unwrap(),
+        &persona_lab::job::Job::silent(),
+    )
+    .unwrap();
+    assert_eq!(d.transitions, direct.transitions);
+    assert_eq!((d.old_k, d.new_k, d.users), (6, 4, 1967));
+    h.get_by_label(&d.recommendation);
+    h.get_by_label("new 3");
+}

@@ -1,0 +1,339 @@
+//! Monitor: how the deployed rules perform (an outcomes export against each rule's holdout: rates,
+//! lifts with intervals, adjusted tests, what needs attention, conversion per persona) and how the
+//! segments drifted (a deployed rule set against the current analysis: transition heatmap, where each
+//! segment's users went, the verdict). The numbers come from `persona_lab::monitor`; work runs on
+//! workers.
+
+use std::path::PathBuf;
+
+use egui::{Color32, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use persona_lab::monitor::{drift, outcomes, report};
+use persona_lab::ruleset::RuleSet;
+
+use super::app::PersonaApp;
+use super::clusters_view::colour;
+use super::worker::Task;
+
+const BAD: Color32 = Color32::from_rgb(213, 94, 0);
+const GOOD: Color32 = Color32::from_rgb(0, 158, 115);
+
+/// Read an outcomes export and report on it (rules named from the current rule set), in the background.
+pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
+    let rs = app.rule_set();
+    let repaint = app.repainter();
+    app.monitor_task = Some(Task::spawn("Rule performance", repaint, move |job| {
+        job.progress("reading outcomes", 0.0);
+        let o = outcomes::read(&path, &outcomes::OutcomeColumns::default())
+            .map_err(|e| e.to_string())?;
+        job.progress("statistics", 0.5);
+        Ok(report::report(rs.as_ref(), &o, 0))
+    }));
+}
+
+/// Compare a deployed rule set with the current analysis on the loaded export, in the background.
+pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
+    let (Some(loaded), Some(current)) = (app.analysis.loaded.clone(), app.rule_set()) else {
+        app.error("load and cluster an export first: drift compares it with the deployed rule set");
+        return;
+    };
+    let repaint = app.repainter();
+    app.drift_task = Some(Task::spawn("Segment drift", repaint, move |job| {
+        let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
+        drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
+    }));
+}
+
+pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+    ui.heading("Monitor");
+    egui::ScrollArea::vertical()
+        .id_salt("monitor")
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Rule performance").strong());
+                if ui.button("Open outcomes export…").clicked()
+                    && let Some(p) = rfd::FileDialog::new().pick_file()
+                {
+                    load_outcomes(app, p);
+                }
+            });
+            match app.analysis.monitor.clone() {
+                Some(r) => performance(ui, &r),
+                None => {
+                    ui.label(
+                        "An outcomes export has one row per exposure: user, rule id, variant or a \
+                         holdout flag, time, clicked, converted, revenue (and optionally persona).",
+                    );
+                }
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Segment drift").strong());
+                if ui.button("Compare with a deployed rule set…").clicked()
+                    && let Some(p) = rfd::FileDialog::new()
+                        .add_filter("rule set", &["ron"])
+                        .pick_file()
+                {
+                    compare_deployed(app, p);
+                }
+            });
+            match app.analysis.drift.clone() {
+                Some(d) => drift_ui(ui, &d),
+                None => {
+                    ui.label(
+                        "Puts the users of the loaded export into the deployed rule set's segments \
+                         and into the current analysis's, and shows how they moved.",
+                    );
+                }
+            }
+        });
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}%", 100.0 * x)
+    } else {
+        "-".into()
+    }
+}
+
+fn performance(ui: &mut egui::Ui, r: &report::Report) {
+    ui.label(format!(
+        "{}: {} rows; 95% intervals; p-values Holm-adjusted over {} comparisons",
+        r.outcomes,
+        r.rows,
+        r.rules.iter().map(|x| x.comparisons.len()).sum::<usize>()
+    ));
+    if r.flags.is_empty() {
+        ui.label(RichText::new("Nothing needs attention.").color(GOOD));
+    }
+    for f in &r.flags {
+        let bad = f.contains("significantly worse") || f.contains("fell");
+        ui.label(RichText::new(f).color(if bad { BAD } else { ui.visuals().text_color() }));
+    }
+    for rule in &r.rules {
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new(if rule.name.is_empty() {
+                rule.rule.clone()
+            } else {
+                format!("{} ({})", rule.name, rule.rule)
+            })
+            .strong(),
+        );
+        egui::Grid::new(("arms", &rule.rule))
+            .striped(true)
+            .show(ui, |ui| {
+                for h in [
+                    "arm",
+                    "users",
+                    "CTR",
+                    "conversion",
+                    "95% CI",
+                    "revenue / user",
+                ] {
+                    ui.label(RichText::new(h).weak());
+                }
+                ui.end_row();
+                for a in &rule.arms {
+                    ui.label(&a.arm);
+                    ui.label(a.users.to_string());
+                    ui.label(pct(a.ctr));
+                    ui.label(pct(a.conversion_rate));
+                    ui.label(format!(
+                        "[{}, {}]",
+                        pct(a.conversion_ci.0),
+                        pct(a.conversion_ci.1)
+                    ));
+                    ui.label(format!("{:.2}", a.revenue_per_user));
+                    ui.end_row();
+                }
+            });
+        if rule.comparisons.is_empty() {
+            continue;
+        }
+        egui::Grid::new(("cmp", &rule.rule))
+            .striped(true)
+            .show(ui, |ui| {
+                for h in [
+                    "vs control",
+                    "metric",
+                    "lift",
+                    "95% CI",
+                    "relative",
+                    "adjusted p",
+                ] {
+                    ui.label(RichText::new(h).weak());
+                }
+                ui.end_row();
+                for c in &rule.comparisons {
+                    let text = |s: String| {
+                        let t = RichText::new(s);
+                        match (c.significant, c.abs_lift < 0.0) {
+                            (true, true) => t.color(BAD),
+                            (true, false) => t.color(GOOD),
+                            _ => t,
+                        }
+                    };
+                    ui.label(text(c.variant.clone()));
+                    ui.label(&c.metric);
+                    ui.label(text(format!("{:+.2} pts", 100.0 * c.abs_lift)));
+                    ui.label(format!(
+                        "[{:+.2}, {:+.2}]",
+                        100.0 * c.abs_ci.0,
+                        100.0 * c.abs_ci.1
+                    ));
+                    ui.label(pct(c.rel_lift));
+                    ui.label(format!("{:.4}", c.p_adjusted));
+                    ui.end_row();
+                }
+            });
+        lift_plot(ui, rule);
+    }
+    if !r.personas.is_empty() {
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new("Conversion by persona, first and second half of the period").strong(),
+        );
+        egui::Grid::new("personas_monitor")
+            .striped(true)
+            .show(ui, |ui| {
+                for h in [
+                    "persona",
+                    "users",
+                    "conversion",
+                    "first half",
+                    "second half",
+                    "p",
+                ] {
+                    ui.label(RichText::new(h).weak());
+                }
+                ui.end_row();
+                for p in &r.personas {
+                    let half = |h: Option<(u64, u64)>| {
+                        h.filter(|x| x.1 > 0)
+                            .map_or("-".into(), |(k, n)| pct(k as f64 / n as f64))
+                    };
+                    ui.label(&p.persona);
+                    ui.label(p.users.to_string());
+                    ui.label(pct(p.conversion_rate));
+                    ui.label(half(p.first_half));
+                    ui.label(half(p.second_half));
+                    ui.label(p.change_p.map_or("-".into(), |x| format!("{x:.4}")));
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+/// Conversion lift per variant with its 95% interval as an error bar.
+fn lift_plot(ui: &mut egui::Ui, rule: &report::RuleReport) {
+    let conv: Vec<&report::Comparison> = rule
+        .comparisons
+        .iter()
+        .filter(|c| c.metric == "conversion")
+        .collect();
+    Plot::new(("lift", &rule.rule))
+        .height(40.0 + 30.0 * conv.len() as f32)
+        .legend(Legend::default())
+        .x_axis_label("conversion lift over control (points)")
+        .show_y(false)
+        .allow_scroll(false)
+        .show(ui, |pl| {
+            pl.line(
+                Line::new(
+                    "no effect",
+                    PlotPoints::new(vec![[0.0, -0.5], [0.0, conv.len() as f64 - 0.5]]),
+                )
+                .color(Color32::GRAY),
+            );
+            for (i, c) in conv.iter().enumerate() {
+                let y = i as f64;
+                let col = colour(i + 1);
+                if c.abs_ci.0.is_finite() && c.abs_ci.1.is_finite() {
+                    pl.line(
+                        Line::new(
+                            c.variant.clone(),
+                            PlotPoints::new(vec![[100.0 * c.abs_ci.0, y], [100.0 * c.abs_ci.1, y]]),
+                        )
+                        .color(col)
+                        .width(2.0),
+                    );
+                }
+                pl.points(
+                    Points::new(c.variant.clone(), vec![[100.0 * c.abs_lift, y]])
+                        .radius(4.0)
+                        .color(col),
+                );
+            }
+        });
+}
+
+fn drift_ui(ui: &mut egui::Ui, d: &drift::Drift) {
+    ui.label(RichText::new(&d.recommendation).strong().color(
+        if d.recommendation.starts_with("keep") {
+            GOOD
+        } else {
+            BAD
+        },
+    ));
+    ui.label(format!(
+        "{} users; deployed segments (rows) against the current analysis (columns); {:.1}% changed; \
+         deployed silhouette on this data {:.3}",
+        d.users,
+        100.0 * d.changed_share,
+        d.deployed_silhouette
+    ));
+    let max = d
+        .transitions
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f32;
+    egui::Grid::new("transitions").show(ui, |ui| {
+        ui.label("");
+        for b in 0..d.new_k {
+            ui.label(RichText::new(format!("new {b}")).color(colour(b)));
+        }
+        ui.end_row();
+        for (a, row) in d.transitions.iter().enumerate() {
+            ui.label(
+                RichText::new(format!("deployed {a}: {}", d.flows[a].old_persona)).color(colour(a)),
+            );
+            for &c in row {
+                let alpha = (c as f32 / max * 200.0) as u8;
+                egui::Frame::new()
+                    .fill(Color32::from_rgba_unmultiplied(0, 114, 178, alpha))
+                    .inner_margin(4.0)
+                    .show(ui, |ui| {
+                        ui.label(c.to_string());
+                    });
+            }
+            ui.end_row();
+        }
+    });
+    for f in &d.flows {
+        let mut shifts = f.shifts.clone();
+        shifts.sort_by(|a, b| b.in_scale_units.abs().total_cmp(&a.in_scale_units.abs()));
+        let top: Vec<String> = shifts
+            .iter()
+            .take(3)
+            .filter(|s| s.in_scale_units.abs() > 0.05)
+            .map(|s| format!("{} {:+.2}", s.feature, s.in_scale_units))
+            .collect();
+        ui.label(format!(
+            "{}: {:.1}% went to new segment {} ({}){}",
+            f.old_persona,
+            100.0 * f.stayed_share,
+            f.to.map_or("-".into(), |b| b.to_string()),
+            f.to_persona,
+            if top.is_empty() {
+                String::new()
+            } else {
+                format!("; centroid moved: {}", top.join(", "))
+            }
+        ));
+    }
+}
