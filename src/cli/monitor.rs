@@ -133,13 +133,17 @@ fn text(r: &report::Report, o: &outcomes::Outcomes) -> String {
         for c in &rule.comparisons {
             let _ = writeln!(
                 s,
-                "  {:<14} {:<10} lift {:+.2} points [{:+.2}, {:+.2}]  relative {:+.1}%  p {:.4}  adjusted {:.4}{}",
+                "  {:<14} {:<10} lift {:+.2} points [{:+.2}, {:+.2}]  relative {}  p {:.4}  adjusted {:.4}{}",
                 c.variant,
                 c.metric,
                 100.0 * c.abs_lift,
                 100.0 * c.abs_ci.0,
                 100.0 * c.abs_ci.1,
-                100.0 * c.rel_lift,
+                if c.rel_lift.is_finite() {
+                    format!("{:+.1}%", 100.0 * c.rel_lift)
+                } else {
+                    "-".into()
+                },
                 c.p,
                 c.p_adjusted,
                 if c.significant { "  significant" } else { "" }
