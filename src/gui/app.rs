@@ -202,6 +202,7 @@ impl PersonaApp {
             t.cancel();
         }
         self.ui_state.restored_unsaved = false;
+        self.ui_state.load_settings_changed = false;
         self.analysis.source = Some(path.clone());
         self.remember(&path);
         let opts = self.analysis.load_options.clone();

@@ -56,6 +56,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         return;
     };
     ui.separator();
+    load_settings(app, &loaded, ui);
     mapping(app, &loaded, ui);
     ui.separator();
     egui::ScrollArea::vertical()
@@ -95,6 +96,87 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     }
                 });
         });
+}
+
+/// How the file is read: shape, timestamp format, session gap, user-id hashing. Changes apply on Reload
+/// (the export is read again).
+fn load_settings(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut egui::Ui) {
+    use persona_lab::data::Shape;
+    let mut changed = false;
+    ui.horizontal_wrapped(|ui| {
+        ui.strong("Reading:");
+        let opts = &mut app.analysis.load_options;
+        let detected = format!(
+            "detected: {}",
+            match loaded.shape {
+                Shape::Events => "events",
+                Shape::Users => "users",
+            }
+        );
+        let before = opts.shape;
+        egui::ComboBox::new("shape", "shape")
+            .selected_text(match opts.shape {
+                None => detected.clone(),
+                Some(Shape::Events) => "one row per event".into(),
+                Some(Shape::Users) => "one row per user".into(),
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut opts.shape, None, detected);
+                ui.selectable_value(&mut opts.shape, Some(Shape::Events), "one row per event");
+                ui.selectable_value(&mut opts.shape, Some(Shape::Users), "one row per user");
+            });
+        changed |= opts.shape != before;
+        let l = ui.label("timestamp format");
+        let mut fmt = opts.time_format.clone().unwrap_or_default();
+        if ui
+            .add(
+                egui::TextEdit::singleline(&mut fmt)
+                    .hint_text("detected (or e.g. %d/%m/%Y %H:%M)")
+                    .desired_width(170.0),
+            )
+            .labelled_by(l.id)
+            .changed()
+        {
+            opts.time_format = (!fmt.trim().is_empty()).then(|| fmt.trim().to_string());
+            changed = true;
+        }
+        let l = ui.label("session gap");
+        changed |= ui
+            .add(
+                egui::DragValue::new(&mut app.analysis.feature_config.session_gap_minutes)
+                    .range(1.0..=1440.0)
+                    .suffix(" min"),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(
+                "Inactivity that starts a new session when the export has no session column",
+            )
+            .changed();
+        let st = &mut app.ui_state;
+        let hash = ui
+            .checkbox(&mut st.hash_ids, "hash user ids")
+            .on_hover_text("Salted SHA-256 on load; the salt is never written anywhere");
+        changed |= hash.changed();
+        if st.hash_ids {
+            let l = ui.label("salt");
+            changed |= ui
+                .add(
+                    egui::TextEdit::singleline(&mut st.salt)
+                        .password(true)
+                        .desired_width(120.0),
+                )
+                .labelled_by(l.id)
+                .changed();
+        }
+        let salt = (st.hash_ids && !st.salt.is_empty()).then(|| st.salt.clone());
+        app.analysis.load_options.hash_salt = salt;
+        if st.hash_ids && st.salt.is_empty() {
+            ui.label(egui::RichText::new("type a salt to hash ids").weak());
+        }
+    });
+    if changed {
+        app.ui_state.load_settings_changed = true;
+    }
 }
 
 /// Column-role drop-downs: every role can be pointed at any column of the export (or unmapped); Reload
@@ -140,9 +222,10 @@ fn mapping(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut eg
         if roles != app.analysis.load_options.roles {
             app.analysis.load_options.roles = roles.clone();
         }
-        let pending = app.analysis.load_options.roles != persona_lab::data::RoleMapping::default();
+        let pending = app.analysis.load_options.roles != persona_lab::data::RoleMapping::default()
+            || app.ui_state.load_settings_changed;
         if ui
-            .add_enabled(pending, egui::Button::new("Reload with this mapping"))
+            .add_enabled(pending, egui::Button::new("Reload with these settings"))
             .clicked()
             && let Some(src) = app.analysis.source.clone()
         {

@@ -208,6 +208,11 @@ pub struct ViewState {
     pub allow_close: bool,
     /// The analysis came from a recovery file and has not been saved since.
     pub restored_unsaved: bool,
+    /// Data view: user-id hashing as chosen (the salt stays in memory only), and whether reading
+    /// settings changed since the export was loaded.
+    pub hash_ids: bool,
+    pub salt: String,
+    pub load_settings_changed: bool,
     pub rules: RulesUi,
     /// Predict view: the cutoff as typed, the export's time span (for the hint), and the per-persona
     /// risk of the current run and model.
@@ -309,6 +314,9 @@ impl Default for ViewState {
             confirm_quit: false,
             allow_close: false,
             restored_unsaved: false,
+            hash_ids: false,
+            salt: String::new(),
+            load_settings_changed: false,
             rules: RulesUi::default(),
             predict_cutoff: String::new(),
             predict_span: None,

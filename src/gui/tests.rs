@@ -549,7 +549,7 @@ fn a_role_can_be_remapped_from_the_data_view() {
     h.run_ok();
     h.get_by_label("(none)").click();
     h.run_ok();
-    h.get_by_label("Reload with this mapping").click();
+    h.get_by_label("Reload with these settings").click();
     wait_for(&mut h, "the reload", |a| {
         idle(a)
             && a.analysis
@@ -1084,4 +1084,81 @@ fn the_monitor_reports_rule_performance_and_drift() {
     assert_eq!((d.old_k, d.new_k, d.users), (6, 4, 1967));
     h.get_by_label(&d.recommendation);
     h.get_by_label("new 3");
+}
+
+/// Hashing user ids from the Data view: after Reload every analysed id is a salted SHA-256, and no
+/// raw id (nor the salt) appears in any file the app writes: project, rule set, assignments, persona
+/// summary, high-risk list.
+#[test]
+fn hashed_ids_never_leave_the_app_in_clear() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let raw: Vec<String> = h
+        .state()
+        .analysis
+        .run
+        .as_ref()
+        .unwrap()
+        .matrix
+        .users
+        .clone();
+    h.get_by_label("hash user ids").click();
+    h.run_ok();
+    let salt = h.get_by_label("salt");
+    salt.focus();
+    salt.type_text("pepper-42");
+    h.run_ok();
+    h.get_by_label("Reload with these settings").click();
+    wait_for(&mut h, "the hashed reload", |a| {
+        a.analysis.loaded.as_ref().is_some_and(|l| l.hashed_ids)
+            && a.analysis.run.is_some()
+            && idle(a)
+    });
+    let users = h
+        .state()
+        .analysis
+        .run
+        .as_ref()
+        .unwrap()
+        .matrix
+        .users
+        .clone();
+    assert_eq!(users.len(), raw.len());
+    assert!(
+        users
+            .iter()
+            .all(|u| u.len() == 64 && u.chars().all(|c| c.is_ascii_hexdigit()))
+    );
+    // Everything the app can write.
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().save_project(dir.path().join("p.plab"));
+    super::export_view::save_rule_set(h.state_mut(), dir.path().join("r.ron"));
+    wait_for(&mut h, "rule set", idle);
+    super::export_view::export_assignments(h.state_mut(), dir.path().join("a.csv"));
+    wait_for(&mut h, "assignments", idle);
+    super::export_view::export_summary(h.state_mut(), dir.path().join("s.md"));
+    wait_for(&mut h, "summary", idle);
+    h.state_mut().run_prediction();
+    wait_for(&mut h, "model", |a| {
+        a.analysis.prediction.is_some() && idle(a)
+    });
+    super::predict_view::export_high(h.state_mut(), dir.path().join("high.csv"));
+    wait_for(&mut h, "high-risk list", idle);
+    let mut files = 0;
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("pepper-42"), "the salt was written");
+        // Raw GA4 ids look like "1234567890.1234567890": none may appear.
+        for id in raw.iter().take(300) {
+            assert!(!text.contains(id.as_str()), "raw id {id} written");
+        }
+        files += 1;
+    }
+    assert_eq!(files, 5);
+    assert!(
+        std::fs::read_to_string(dir.path().join("a.csv"))
+            .unwrap()
+            .contains(&users[0])
+    );
 }
