@@ -176,3 +176,28 @@ fn as_of_ignores_later_events() {
     let rec = header.iter().position(|h| *h == "recency_days").unwrap();
     assert_eq!(row[rec], "4.0");
 }
+
+/// `persona-lab catalogue | head -1`: a closed pipe ends the process quietly (SIGPIPE), never with a
+/// panic (exit 101).
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = common::bin()
+        .arg("catalogue")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away at once
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
