@@ -192,7 +192,12 @@ fn a_closed_stdout_is_not_a_panic() {
         .unwrap();
     drop(child.stdout.take()); // the reader goes away at once
     let out = child.wait_with_output().unwrap();
-    assert_ne!(out.status.code(), Some(101), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
         "{:?}: {}",

@@ -14,9 +14,16 @@ fn sample_values(s: &Series, positions: &[usize]) -> String {
         .iter()
         .take(3)
         .filter_map(|&p| {
-            s.get(p)
-                .ok()
-                .map(|v| format!("{:?}", v.to_string().trim_matches('"')))
+            s.get(p).ok().map(|v| {
+                let v = v.to_string();
+                let v = v.trim_matches('"');
+                // A 100 KB value must not make a 100 KB message.
+                if v.chars().count() > 60 {
+                    format!("{:?}…", v.chars().take(60).collect::<String>())
+                } else {
+                    format!("{v:?}")
+                }
+            })
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -243,6 +250,27 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             ),
         });
         rows_dropped.push((reason.into(), count));
+    }
+    // Times outside the era of web analytics usually mean a wrong unit or format: say so.
+    let (lo, hi) = (parsed.micros.min(), parsed.micros.max());
+    const Y1995: i64 = 788_918_400_000_000;
+    const Y2100: i64 = 4_102_444_800_000_000;
+    if let (Some(lo), Some(hi)) = (lo, hi)
+        && (lo < Y1995 || hi > Y2100)
+    {
+        let date = |us: i64| {
+            chrono::DateTime::from_timestamp_micros(us)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| us.to_string())
+        };
+        warnings.push(Warning {
+            column: Some(tcol.into()),
+            message: format!(
+                "timestamps run from {} to {}, outside 1995..2100; check the unit or pass --time-format",
+                date(lo),
+                date(hi)
+            ),
+        });
     }
     let ts = parsed.micros.with_name(cols::TS.into()).into_series();
     timer.lap("  timestamp");

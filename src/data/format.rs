@@ -72,18 +72,25 @@ pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
     }
 }
 
+/// The longest header line read: a wider "header" is not a table.
+const MAX_HEADER_BYTES: usize = 16 << 20;
+
 fn read_prefix(path: &Path, gzip: bool) -> Result<Vec<u8>, LoadError> {
+    read_prefix_of(path, gzip, SNIFF_BYTES)
+}
+
+fn read_prefix_of(path: &Path, gzip: bool, bytes: usize) -> Result<Vec<u8>, LoadError> {
     let file = File::open(path).map_err(io_err(path))?;
-    let mut buf = Vec::with_capacity(SNIFF_BYTES);
+    let mut buf = Vec::with_capacity(bytes.min(SNIFF_BYTES));
     if gzip {
-        let mut dec = flate2::read::MultiGzDecoder::new(file).take(SNIFF_BYTES as u64);
+        let mut dec = flate2::read::MultiGzDecoder::new(file).take(bytes as u64);
         dec.read_to_end(&mut buf).map_err(|e| LoadError::Parse {
             path: path.to_path_buf(),
             format: "gzip".into(),
             message: e.to_string(),
         })?;
     } else {
-        file.take(SNIFF_BYTES as u64)
+        file.take(bytes as u64)
             .read_to_end(&mut buf)
             .map_err(io_err(path))?;
     }
@@ -141,7 +148,26 @@ pub fn sniff(
             prefix: vec![],
         });
     }
-    let prefix = read_prefix(path, gzip)?;
+    let mut prefix = read_prefix(path, gzip)?;
+    if prefix.len() == SNIFF_BYTES && !prefix.contains(&b'\n') {
+        // A header wider than the sniffed bytes (thousands of columns): read on to its end, or a
+        // cut-off last name would look like a duplicate column.
+        prefix = read_prefix_of(path, gzip, MAX_HEADER_BYTES)?;
+        match prefix.iter().position(|&b| b == b'\n') {
+            Some(end) => prefix.truncate(end + 1),
+            None if prefix.len() == MAX_HEADER_BYTES => {
+                return Err(LoadError::Parse {
+                    path: path.to_path_buf(),
+                    format: "CSV".into(),
+                    message: format!(
+                        "the first line is longer than {} MB: not a table with a header",
+                        MAX_HEADER_BYTES >> 20
+                    ),
+                });
+            }
+            None => {}
+        }
+    }
     let text_part = strip_bom(&prefix);
     if text_part.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::Empty {

@@ -140,6 +140,30 @@ impl Loaded {
 }
 
 /// Format a list of 1-based data rows for a message: "rows 3, 9, 12 and 40 more".
+/// Column names for a message: at most 30, each at most 60 characters (a header of 100,000 columns or
+/// a 10 MB "name" must not become a 10 MB message).
+pub fn column_list(columns: &[String]) -> String {
+    const SHOW: usize = 30;
+    const LEN: usize = 60;
+    let short = |c: &String| {
+        if c.chars().count() > LEN {
+            format!(
+                "{}… ({} characters)",
+                c.chars().take(LEN).collect::<String>(),
+                c.chars().count()
+            )
+        } else {
+            c.clone()
+        }
+    };
+    let shown: Vec<String> = columns.iter().take(SHOW).map(short).collect();
+    if columns.len() > SHOW {
+        format!("{} and {} more", shown.join(", "), columns.len() - SHOW)
+    } else {
+        shown.join(", ")
+    }
+}
+
 pub fn describe_rows(rows: &[u64]) -> String {
     const SHOW: usize = 5;
     let shown: Vec<String> = rows.iter().take(SHOW).map(|r| r.to_string()).collect();
@@ -201,7 +225,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 path: path.to_path_buf(),
                 role: role.label().into(),
                 column: c.into(),
-                columns: columns.join(", "),
+                columns: column_list(&columns),
             });
         }
     }
@@ -216,7 +240,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         };
         return Err(LoadError::NoUserColumn {
             path: path.to_path_buf(),
-            columns: columns.join(", "),
+            columns: column_list(&columns),
             hint,
         });
     }
