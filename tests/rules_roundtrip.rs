@@ -381,3 +381,64 @@ fn editor_match_counts_equal_what_decide_does_for_each_user() {
     }
     assert_eq!(md.matches("**Rules for this persona:**").count(), 2, "{md}");
 }
+
+/// The file carries a checksum per section: `verify` passes an untouched file and names exactly what
+/// a human edited (a rule's threshold, an added rule, the guardrails), with exit code 1.
+#[test]
+fn verify_names_what_was_edited_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.ron");
+    let o = run(&[
+        "segment",
+        repo("sample_data/fashion_ga4_events.csv.gz")
+            .to_str()
+            .unwrap(),
+        "--k",
+        "3",
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Add two rules through the library, as the app does, and write.
+    let mut rs = RuleSet::read(&rules).unwrap();
+    for (id, t) in [("a", 10.0), ("b", 20.0)] {
+        let mut r = persona_lab::rules::Rule::new(id, rs.rules.len() as u32 + 1);
+        r.when = persona_lab::rules::Condition::Feature(
+            "recency_days".into(),
+            persona_lab::rules::Cmp::Gt(t),
+        );
+        r.action.slot = format!("slot_{id}");
+        rs.rules.push(r);
+    }
+    rs.write(&rules).unwrap();
+    let r = rules.to_str().unwrap();
+    let o = run(&["verify", r]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("checksum ok"), "{}", stdout(&o));
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let edited = text.replacen("Gt(20.0)", "Gt(25.0)", 1).replacen(
+        "max_offers_per_session: Some(3)",
+        "max_offers_per_session: Some(5)",
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&rules, &edited).unwrap();
+    let o = run(&["verify", r]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("edited after it was written (changed: guardrails, rule b)"),
+        "{out}"
+    );
+    // A file without the checksum (hand-written) is checked for rules only.
+    let bare: String = edited
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("checksum:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n)\n";
+    std::fs::write(&rules, bare).unwrap();
+    let o = run(&["verify", r]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("no checksum"), "{}", stdout(&o));
+}

@@ -175,12 +175,33 @@ pub fn run_decide(cmd: &DecideCmd) -> Result<(), String> {
 }
 
 pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
+    use persona_lab::ruleset::checksum::{self, Integrity};
     let rs = read_rules(&cmd.rules)?;
     let findings = rs.validate();
+    let integrity = checksum::check(&rs);
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
+    let integrity_text = match &integrity {
+        Integrity::Intact => "checksum ok: the content is as written".to_string(),
+        Integrity::Unchecked => {
+            "no checksum: the file was not written by persona-lab (or by an older version)".into()
+        }
+        Integrity::Edited {
+            changed,
+            added,
+            removed,
+        } => {
+            let mut parts = Vec::new();
+            for (what, list) in [("changed", changed), ("added", added), ("removed", removed)] {
+                if !list.is_empty() {
+                    parts.push(format!("{what}: {}", list.join(", ")));
+                }
+            }
+            format!("edited after it was written ({})", parts.join("; "))
+        }
+    };
     if cmd.json {
         println!(
             "{}",
@@ -188,11 +209,13 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
                 "file": cmd.rules.display().to_string(),
                 "format_version": rs.format_version,
                 "rules": rs.rules.len(),
+                "integrity": integrity,
                 "findings": findings,
             }))
             .map_err(|e| e.to_string())?
         );
     } else {
+        println!("{integrity_text}");
         for f in &findings {
             println!("{f}");
         }
@@ -207,6 +230,8 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
     }
     if errors > 0 {
         Err(format!("{}: {errors} errors", cmd.rules.display()))
+    } else if matches!(integrity, Integrity::Edited { .. }) {
+        Err(format!("{}: {integrity_text}", cmd.rules.display()))
     } else {
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! `docs/ruleset-format.md` documents it field by field.
 
 mod apply;
+pub mod checksum;
 mod personas;
 pub mod summary;
 
@@ -47,6 +48,9 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub guardrails: Guardrails,
+    /// Integrity record written with the file (see `checksum`); None in memory until written.
+    #[serde(default)]
+    pub checksum: Option<checksum::Checksum>,
 }
 
 /// Where the model came from, without any raw identifier.
@@ -173,6 +177,7 @@ impl RuleSet {
             models: vec![],
             rules: vec![],
             guardrails: Guardrails::default(),
+            checksum: None,
         }
     }
 
@@ -457,10 +462,22 @@ impl RuleSet {
         out
     }
 
-    /// The file's text: pretty RON with struct names, fields in declaration order.
+    /// The file's text: pretty RON with struct names, fields in declaration order, and the checksum
+    /// of the content.
     pub fn to_ron(&self) -> Result<String, RuleSetError> {
-        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().struct_names(true))
-            .map_err(|e| RuleSetError::Invalid(e.to_string()))
+        ron::ser::to_string_pretty(
+            &self.sealed(),
+            ron::ser::PrettyConfig::new().struct_names(true),
+        )
+        .map_err(|e| RuleSetError::Invalid(e.to_string()))
+    }
+
+    /// A copy with the checksum of its current content.
+    pub fn sealed(&self) -> RuleSet {
+        let mut rs = self.clone();
+        rs.checksum = None;
+        rs.checksum = Some(checksum::compute(&rs));
+        rs
     }
 
     /// Parse a rule set; `origin` names the text in messages (a path, or "rule set").
@@ -469,7 +486,7 @@ impl RuleSet {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), WriteError> {
-        crate::output::write_ron(path, self)
+        crate::output::write_ron(path, &self.sealed())
     }
 
     pub fn read(path: &Path) -> Result<RuleSet, RuleSetError> {
