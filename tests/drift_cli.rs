@@ -134,3 +134,76 @@ fn transitions_between_two_rule_sets_match_their_labels() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("missing.ron"), "{}", stderr(&o));
 }
+
+/// Time-decay weighting does what it should: users whose activity came back recently ("returners")
+/// and users who lapsed ("dormant") have the same event totals, so on raw counts they share a persona;
+/// on time-decayed counts (half-life 14 days) the returners join the steadily active users.
+#[test]
+fn recent_behaviour_moves_users_to_the_right_persona_with_time_decay() {
+    use persona_lab::cluster::{Method, SegmentParams, SilhouetteOptions};
+    use persona_lab::features::{
+        FeatureChoice, FeatureConfig, Scaler, TransformSpec, compute_profile,
+    };
+    use persona_lab::job::Job;
+    use persona_lab::pipeline::{RunSettings, cluster_profile};
+
+    // 90 days; every active day one session of 3 events.
+    let mut s = String::from("user_id,event,time\n");
+    let day = |d: u32| {
+        chrono::NaiveDate::from_ymd_opt(2024, 9, 1).unwrap() + chrono::Days::new(u64::from(d))
+    };
+    for (group, days) in [
+        ("active", 0..90u32),
+        ("dormant", 0..45),
+        ("returner", 45..90),
+    ] {
+        for u in 0..30 {
+            for d in days.clone() {
+                for m in [0, 5, 10] {
+                    let _ = writeln!(s, "{group}{u},page_view,{}T10:{m:02}:00Z", day(d));
+                }
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "events.csv", s);
+    let loaded = load(&f).unwrap();
+    let profile = compute_profile(&loaded, &FeatureConfig::default()).unwrap();
+    let group_of = |id: &str| id.trim_end_matches(char::is_numeric).to_string();
+    let segments = |feature: &str| {
+        let spec = TransformSpec {
+            features: vec![FeatureChoice::new(feature)],
+            scaler: Scaler::Standard,
+        };
+        let run = cluster_profile(
+            &profile,
+            &spec,
+            &RunSettings {
+                params: SegmentParams::new(Method::KMeans, 2),
+                silhouette: SilhouetteOptions::default(),
+            },
+            &Job::silent(),
+        )
+        .unwrap();
+        // The segment of each group (every user of a group lands in one segment).
+        let mut of = std::collections::BTreeMap::new();
+        for (u, &l) in run.matrix.users.iter().zip(&run.segmentation.labels) {
+            let prev = of.insert(group_of(u), l);
+            assert!(
+                prev.is_none_or(|p| p == l),
+                "{feature}: group {} split",
+                group_of(u)
+            );
+        }
+        of
+    };
+    let raw = segments("events");
+    assert_eq!(raw["dormant"], raw["returner"], "equal totals: one persona");
+    assert_ne!(raw["active"], raw["returner"]);
+    let decayed = segments("decayed_events");
+    assert_eq!(
+        decayed["returner"], decayed["active"],
+        "recent activity: the returners join the active users"
+    );
+    assert_ne!(decayed["dormant"], decayed["returner"]);
+}
