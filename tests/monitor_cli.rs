@@ -156,6 +156,8 @@ fn a_persona_whose_conversion_fell_is_flagged() {
     assert_eq!(p["persona"], "Deal Seekers");
     assert_eq!(p["first_half"], serde_json::json!([90, 300]));
     assert_eq!(p["second_half"], serde_json::json!([30, 300]));
+    // Week of first exposure: day 2 is week 0, day 25 is week 3.
+    assert_eq!(p["weekly"], serde_json::json!([[0, 300, 90], [3, 300, 30]]));
     assert!(
         r["flags"].as_array().unwrap().iter().any(|f| f
             .as_str()

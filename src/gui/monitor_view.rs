@@ -190,6 +190,29 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
             });
         lift_plot(ui, rule);
     }
+    if r.personas.iter().any(|p| p.weekly.len() > 1) {
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new("Conversion by persona over time (week of first exposure)").strong(),
+        );
+        Plot::new("persona_weekly")
+            .height(200.0)
+            .legend(Legend::default())
+            .x_axis_label("week")
+            .y_axis_label("conversion %")
+            .allow_scroll(false)
+            .show(ui, |pl| {
+                for (i, p) in r.personas.iter().enumerate() {
+                    let pts: Vec<[f64; 2]> = p
+                        .weekly
+                        .iter()
+                        .filter(|w| w.1 > 0)
+                        .map(|&(w, n, k)| [f64::from(w), 100.0 * k as f64 / n as f64])
+                        .collect();
+                    pl.line(Line::new(p.persona.clone(), PlotPoints::new(pts)).color(colour(i)));
+                }
+            });
+    }
     if !r.personas.is_empty() {
         ui.add_space(6.0);
         ui.label(

@@ -1025,7 +1025,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
 fn the_monitor_reports_rule_performance_and_drift() {
     use std::fmt::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("user_id,rule_id,variant,converted\n");
+    let mut text = String::from("user_id,rule_id,variant,converted,exposed_at,persona\n");
     for i in 0..3000u32 {
         let (variant, rate) = match i % 2 {
             0 => ("B", 5),
@@ -1033,8 +1033,9 @@ fn the_monitor_reports_rule_performance_and_drift() {
         };
         let _ = writeln!(
             text,
-            "u{i},promo,{variant},{}",
-            u8::from((i / 2) % 100 < rate)
+            "u{i},promo,{variant},{},2026-10-{:02},Deal Seekers",
+            u8::from((i / 2) % 100 < rate),
+            1 + i % 28
         );
     }
     let outcomes = dir.path().join("outcomes.csv");
@@ -1052,6 +1053,8 @@ fn the_monitor_reports_rule_performance_and_drift() {
     assert!(r.flags[0].starts_with("rule \"promo\" variant B: conversion is significantly worse"));
     h.get_by_label(&r.flags[0]);
     h.get_by_label_contains("Holm-adjusted over 2 comparisons");
+    h.get_by_label("Conversion by persona over time (week of first exposure)");
+    assert_eq!(r.personas[0].weekly.len(), 4);
 
     // Deploy k = 6, re-cluster with k = 4, compare.
     let deployed = dir.path().join("deployed.ron");

@@ -81,6 +81,9 @@ pub struct PersonaReport {
     pub second_half: Option<(u64, u64)>,
     /// Two-sided p-value of the change between halves.
     pub change_p: Option<f64>,
+    /// Per week of first exposure (weeks from the first exposure of the export): (week, users,
+    /// conversions), for the conversion-over-time chart.
+    pub weekly: Vec<(u32, u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -330,6 +333,18 @@ fn personas(outcomes: &Outcomes, flags: &mut Vec<String>) -> Vec<PersonaReport> 
                 })
             };
             let (a, b) = (half(true), half(false));
+            let first = times.iter().min().copied();
+            let mut weekly: std::collections::BTreeMap<u32, (u64, u64)> = Default::default();
+            if let Some(t0) = first {
+                for (t, c) in v.iter() {
+                    if let Some(t) = t {
+                        let w = ((t - t0) / (7 * 86_400_000_000)) as u32;
+                        let e = weekly.entry(w).or_default();
+                        e.0 += 1;
+                        e.1 += u64::from(*c);
+                    }
+                }
+            }
             let change_p = match (a, b) {
                 (Some((k1, n1)), Some((k2, n2))) if n1 > 0 && n2 > 0 => {
                     let (_, pv) = stats::two_prop_ztest(k2, n2, k1, n1);
@@ -353,6 +368,7 @@ fn personas(outcomes: &Outcomes, flags: &mut Vec<String>) -> Vec<PersonaReport> 
                 first_half: a,
                 second_half: b,
                 change_p,
+                weekly: weekly.into_iter().map(|(w, (n, k))| (w, n, k)).collect(),
             }
         })
         .collect()
