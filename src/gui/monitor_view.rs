@@ -337,6 +337,7 @@ fn drift_ui(ui: &mut egui::Ui, d: &drift::Drift) {
             ui.end_row();
         }
     });
+    flow_chart(ui, d);
     for f in &d.flows {
         let mut shifts = f.shifts.clone();
         shifts.sort_by(|a, b| b.in_scale_units.abs().total_cmp(&a.in_scale_units.abs()));
@@ -358,5 +359,104 @@ fn drift_ui(ui: &mut egui::Ui, d: &drift::Drift) {
                 format!("; centroid moved: {}", top.join(", "))
             }
         ));
+    }
+}
+
+/// Flows between personas: deployed segments on the left, the current ones on the right, a band per
+/// (deployed, current) pair as wide as the users who went that way.
+fn flow_chart(ui: &mut egui::Ui, d: &drift::Drift) {
+    use egui::{Align2, FontId, Pos2, Shape, Stroke, vec2};
+    let (w, h) = (640.0_f32, 260.0_f32);
+    let (rect, _) = ui.allocate_exact_size(vec2(w, h), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let total = d.users.max(1) as f32;
+    let gap = 6.0;
+    let stack = |sizes: &[usize]| -> Vec<(f32, f32)> {
+        let usable = h - gap * (sizes.len().saturating_sub(1)) as f32;
+        let mut y = rect.top();
+        sizes
+            .iter()
+            .map(|&n| {
+                let hh = usable * n as f32 / total;
+                let out = (y, hh);
+                y += hh + gap;
+                out
+            })
+            .collect()
+    };
+    let left_sizes: Vec<usize> = d.transitions.iter().map(|r| r.iter().sum()).collect();
+    let right_sizes: Vec<usize> = (0..d.new_k)
+        .map(|b| d.transitions.iter().map(|r| r[b]).sum())
+        .collect();
+    let (left, right) = (stack(&left_sizes), stack(&right_sizes));
+    let (x0, x1) = (rect.left() + 170.0, rect.right() - 170.0);
+    let mut right_used = vec![0.0_f32; d.new_k];
+    for (a, row) in d.transitions.iter().enumerate() {
+        let mut left_used = 0.0_f32;
+        let scale_l = if left_sizes[a] > 0 {
+            left[a].1 / left_sizes[a] as f32
+        } else {
+            0.0
+        };
+        for (b, &c) in row.iter().enumerate() {
+            if c == 0 {
+                continue;
+            }
+            let scale_r = if right_sizes[b] > 0 {
+                right[b].1 / right_sizes[b] as f32
+            } else {
+                0.0
+            };
+            let (lt, lb) = (
+                left[a].0 + left_used,
+                left[a].0 + left_used + scale_l * c as f32,
+            );
+            let (rt, rb) = (
+                right[b].0 + right_used[b],
+                right[b].0 + right_used[b] + scale_r * c as f32,
+            );
+            left_used += scale_l * c as f32;
+            right_used[b] += scale_r * c as f32;
+            let fill = colour(a).gamma_multiply(0.45);
+            painter.add(Shape::convex_polygon(
+                vec![
+                    Pos2::new(x0, lt),
+                    Pos2::new(x1, rt),
+                    Pos2::new(x1, rb),
+                    Pos2::new(x0, lb),
+                ],
+                fill,
+                Stroke::NONE,
+            ));
+        }
+    }
+    let text = ui.visuals().text_color();
+    for (a, &(y, hh)) in left.iter().enumerate() {
+        painter.rect_filled(
+            egui::Rect::from_min_size(Pos2::new(x0 - 8.0, y), vec2(8.0, hh)),
+            0.0,
+            colour(a),
+        );
+        painter.text(
+            Pos2::new(x0 - 12.0, y + hh / 2.0),
+            Align2::RIGHT_CENTER,
+            format!("{} ({})", d.flows[a].old_persona, left_sizes[a]),
+            FontId::proportional(11.0),
+            text,
+        );
+    }
+    for (b, &(y, hh)) in right.iter().enumerate() {
+        painter.rect_filled(
+            egui::Rect::from_min_size(Pos2::new(x1, y), vec2(8.0, hh)),
+            0.0,
+            colour(b),
+        );
+        painter.text(
+            Pos2::new(x1 + 12.0, y + hh / 2.0),
+            Align2::LEFT_CENTER,
+            format!("new {b} ({})", right_sizes[b]),
+            FontId::proportional(11.0),
+            text,
+        );
     }
 }
