@@ -272,7 +272,12 @@ fn lift_plot(ui: &mut egui::Ui, rule: &report::RuleReport) {
             );
             for (i, c) in conv.iter().enumerate() {
                 let y = i as f64;
-                let col = colour(i + 1);
+                // As in the tables: worse in red-orange, better in green, undecided in blue.
+                let col = match (c.significant, c.abs_lift < 0.0) {
+                    (true, true) => BAD,
+                    (true, false) => GOOD,
+                    _ => Color32::from_rgb(0, 114, 178),
+                };
                 if c.abs_ci.0.is_finite() && c.abs_ci.1.is_finite() {
                     pl.line(
                         Line::new(
@@ -389,7 +394,7 @@ fn flow_chart(ui: &mut egui::Ui, d: &drift::Drift) {
         .map(|b| d.transitions.iter().map(|r| r[b]).sum())
         .collect();
     let (left, right) = (stack(&left_sizes), stack(&right_sizes));
-    let (x0, x1) = (rect.left() + 170.0, rect.right() - 170.0);
+    let (x0, x1) = (rect.left() + 230.0, rect.right() - 110.0);
     let mut right_used = vec![0.0_f32; d.new_k];
     for (a, row) in d.transitions.iter().enumerate() {
         let mut left_used = 0.0_f32;
@@ -440,7 +445,13 @@ fn flow_chart(ui: &mut egui::Ui, d: &drift::Drift) {
         painter.text(
             Pos2::new(x0 - 12.0, y + hh / 2.0),
             Align2::RIGHT_CENTER,
-            format!("{} ({})", d.flows[a].old_persona, left_sizes[a]),
+            {
+                // Long generated names are cut so the label fits left of the bars.
+                let name = &d.flows[a].old_persona;
+                let short: String = name.chars().take(28).collect();
+                let dots = if name.chars().count() > 28 { "…" } else { "" };
+                format!("{short}{dots} ({})", left_sizes[a])
+            },
             FontId::proportional(11.0),
             text,
         );
