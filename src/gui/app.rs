@@ -16,7 +16,9 @@ use persona_lab::project::Project;
 use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, RuleSet};
 
-use super::state::{Analysis, ClusterSettings, Level, Message, Snapshot, View, ViewState};
+use super::state::{
+    Analysis, ClusterSettings, Level, Message, ProjectQuestion, Snapshot, View, ViewState,
+};
 use super::worker::Task;
 use super::{
     clusters_view, data_view, export_view, features_view, monitor_view, personas_view,
@@ -266,24 +268,39 @@ impl PersonaApp {
     }
 
     /// Open a project: its settings, then its data; clustering follows with the saved parameters.
+    /// Open a project. When its source file moved or changed since it was saved, ask first (see
+    /// `project_question`) rather than silently cluster different data.
     pub fn open_project(&mut self, path: PathBuf) {
         let p = match Project::read(&path) {
             Ok(p) => p,
             Err(e) => return self.error(e.to_string()),
         };
-        match persona_lab::ruleset::fingerprint(&p.source) {
-            Ok(fp) if fp != p.source_fingerprint => self.warn(format!(
-                "{}: the source file changed since the project was saved; the segments may differ",
+        let problem = match persona_lab::ruleset::fingerprint(&p.source) {
+            Ok(fp) if fp == p.source_fingerprint => None,
+            Ok(_) => Some(format!(
+                "The source file {} changed since the project was saved: the segments, personas \
+                 and rules may no longer fit it.",
                 p.source.display()
             )),
-            Err(e) => {
-                return self.error(format!(
-                    "{}: {e} (the project's source file)",
-                    p.source.display()
-                ));
+            Err(e) => Some(format!(
+                "The source file {} cannot be read ({e}): it may have moved.",
+                p.source.display()
+            )),
+        };
+        match problem {
+            None => self.apply_project(path, p),
+            Some(problem) => {
+                self.ui_state.project_question = Some(ProjectQuestion {
+                    path,
+                    project: Box::new(p),
+                    problem,
+                });
             }
-            _ => {}
         }
+    }
+
+    /// Take a project's settings and load its source.
+    pub fn apply_project(&mut self, path: PathBuf, p: Project) {
         self.analysis.load_options = p.load_options;
         self.analysis.feature_config = p.feature_config;
         self.analysis.pending_spec = p.spec;
@@ -767,6 +784,7 @@ impl PersonaApp {
         }
         self.recovery_bar(ui);
         self.quit_dialog(ui);
+        self.project_dialog(ui);
         egui::Panel::top("nav").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong("Persona Lab");
@@ -885,6 +903,47 @@ impl PersonaApp {
                 }
             });
         });
+    }
+
+    /// A project whose source moved or changed: open it anyway, point it at the file, or cancel.
+    fn project_dialog(&mut self, ui: &mut egui::Ui) {
+        let Some(q) = self.ui_state.project_question.take() else {
+            return;
+        };
+        let ctx = ui.ctx().clone();
+        let mut keep = true;
+        egui::Window::new("The project's data changed")
+            .collapsible(false)
+            .resizable(false)
+            .show(&ctx, |ui| {
+                ui.label(&q.problem);
+                ui.horizontal(|ui| {
+                    if q.project.source.exists()
+                        && ui.button("Open with this file anyway").clicked()
+                    {
+                        keep = false;
+                        self.apply_project(q.path.clone(), (*q.project).clone());
+                        self.warn(format!(
+                            "{}: opened although the source changed since the project was saved",
+                            q.project.source.display()
+                        ));
+                    }
+                    if ui.button("Locate the source file…").clicked()
+                        && let Some(src) = rfd::FileDialog::new().pick_file()
+                    {
+                        keep = false;
+                        let mut p = (*q.project).clone();
+                        p.source = src;
+                        self.apply_project(q.path.clone(), p);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        keep = false;
+                    }
+                });
+            });
+        if keep {
+            self.ui_state.project_question = Some(q);
+        }
     }
 
     /// Closing with unsaved changes asks first.

@@ -208,6 +208,8 @@ pub struct ViewState {
     pub allow_close: bool,
     /// The analysis came from a recovery file and has not been saved since.
     pub restored_unsaved: bool,
+    /// A project being opened whose source moved or changed: what to do is asked first.
+    pub project_question: Option<ProjectQuestion>,
     /// Data view: user-id hashing as chosen (the salt stays in memory only), and whether reading
     /// settings changed since the export was loaded.
     pub hash_ids: bool,
@@ -240,6 +242,14 @@ pub struct RulesUi {
     pub sim_result: Option<(SimKey, Result<persona_lab::ruleset::Decisions, String>)>,
     /// Export view: the rule set text and its checks, and what they were made from.
     pub export_preview: Option<(ExportKey, ExportPreview)>,
+}
+
+/// A project waiting for the user's answer about its source file.
+#[derive(Debug)]
+pub struct ProjectQuestion {
+    pub path: PathBuf,
+    pub project: Box<persona_lab::project::Project>,
+    pub problem: String,
 }
 
 /// What a simulation depends on.
@@ -314,6 +324,7 @@ impl Default for ViewState {
             confirm_quit: false,
             allow_close: false,
             restored_unsaved: false,
+            project_question: None,
             hash_ids: false,
             salt: String::new(),
             load_settings_changed: false,

@@ -1165,3 +1165,46 @@ fn hashed_ids_never_leave_the_app_in_clear() {
             .contains(&users[0])
     );
 }
+
+/// A project whose source file changed (or went missing) asks before opening: Cancel opens nothing,
+/// "Open with this file anyway" opens it and says so.
+#[test]
+fn a_project_whose_source_changed_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("export.csv.gz");
+    std::fs::copy(sample_path(), &src).unwrap();
+    let plab = dir.path().join("p.plab");
+    let mut h = harness(PersonaApp::new(Some(src.clone())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.state_mut().save_project(plab.clone());
+    // The export is replaced by another one (the users-shape sample).
+    std::fs::copy(sample_path().with_file_name("fashion_users.csv"), &src).unwrap();
+
+    let mut app = PersonaApp::new(None);
+    app.open_project(plab.clone());
+    let mut h = harness(app);
+    h.run_ok();
+    h.get_by_label_contains("changed since the project was saved");
+    assert!(h.state().analysis.source.is_none(), "nothing opened yet");
+    h.get_by_label("Cancel").click();
+    h.run_ok();
+    assert!(h.state().ui_state.project_question.is_none());
+    assert!(h.state().analysis.source.is_none());
+
+    h.state_mut().open_project(plab.clone());
+    h.run_ok();
+    h.get_by_label("Open with this file anyway").click();
+    wait_for(&mut h, "the changed data", |a| {
+        a.analysis.loaded.is_some() && idle(a)
+    });
+    assert_eq!(h.state().analysis.source.as_ref(), Some(&src));
+    h.get_by_label_contains("opened although the source changed");
+
+    // Gone: only Locate or Cancel.
+    std::fs::remove_file(&src).unwrap();
+    h.state_mut().open_project(plab);
+    h.run_ok();
+    h.get_by_label_contains("cannot be read");
+    assert!(h.query_by_label("Open with this file anyway").is_none());
+    h.get_by_label("Locate the source file…");
+}
