@@ -129,6 +129,27 @@ pub fn relabel(
     })
 }
 
+impl ClusterRun {
+    /// The assignments table of this run (`output::write_assignments`) with these persona names per
+    /// segment: the same file from `segment --assignments` and the app's export.
+    pub fn write_assignments(
+        &self,
+        path: &std::path::Path,
+        names: &[String],
+    ) -> Result<(), crate::error::WriteError> {
+        let m = &self.matrix;
+        let dist = self.segmentation.distances(&Points::of(m));
+        crate::output::write_assignments(
+            path,
+            &m.users,
+            &self.segmentation.labels,
+            names,
+            &self.silhouette.values,
+            &dist,
+        )
+    }
+}
+
 /// Where each old segment's users went: for every old segment, the new segment holding most of them
 /// (None for an empty old segment or when the two runs are over different users). Ties go to the
 /// lower new segment, so the answer is deterministic.

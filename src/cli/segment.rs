@@ -229,17 +229,8 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     print!("{}", summary(&run));
     if let Some(path) = &cmd.assignments {
         let names: Vec<String> = run.suggested.iter().map(|p| p.name.clone()).collect();
-        let m = &run.matrix;
-        let dist = run.segmentation.distances(&Points::of(m));
-        persona_lab::output::write_assignments(
-            path,
-            &m.users,
-            &run.segmentation.labels,
-            &names,
-            &run.silhouette.values,
-            &dist,
-        )
-        .map_err(|e| e.to_string())?;
+        run.write_assignments(path, &names)
+            .map_err(|e| e.to_string())?;
         println!(
             "wrote      {} ({} users)",
             path.display(),

@@ -680,16 +680,7 @@ impl PersonaApp {
         if self.population_task.is_none() {
             let profile = self.analysis.profile.clone()?;
             let run = basis.run.clone();
-            let ids: Vec<String> = (0..run.segmentation.k)
-                .map(|s| {
-                    self.analysis
-                        .personas
-                        .iter()
-                        .find(|p| p.segment == s)
-                        .map(|p| p.id.clone())
-                        .unwrap_or_else(|| format!("segment_{s}"))
-                })
-                .collect();
+            let ids = self.analysis.persona_ids(run.segmentation.k);
             self.population_task = Some(Task::spawn(
                 "Preparing rule previews",
                 self.repainter(),

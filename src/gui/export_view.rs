@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use egui::{Color32, RichText};
-use persona_lab::cluster::Points;
 use persona_lab::rules::Severity;
 use persona_lab::ruleset::summary;
 
@@ -16,8 +15,7 @@ use super::worker::Task;
 /// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
 pub fn preview(app: &mut PersonaApp) -> Option<ExportPreview> {
     let key = ExportKey {
-        run: app.analysis.run.clone()?,
-        prediction: app.analysis.prediction.clone(),
+        basis: app.basis()?,
         personas: app.analysis.personas.clone(),
         rules: app.analysis.rules.clone(),
         guardrails: app.analysis.guardrails.clone(),
@@ -159,30 +157,17 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
     let Some(run) = app.analysis.run.clone() else {
         return;
     };
-    let names: Vec<String> = (0..run.segmentation.k)
-        .map(|s| {
-            app.analysis
-                .personas
-                .iter()
-                .find(|p| p.segment == s)
-                .map_or_else(|| format!("segment {s}"), |p| p.name.clone())
-        })
-        .collect();
+    let names = app.analysis.persona_names(run.segmentation.k);
     let repaint = app.repainter();
     let out = path.clone();
     app.export_task = Some(Task::spawn("Exporting assignments", repaint, move |_| {
-        let m = &run.matrix;
-        let dist = run.segmentation.distances(&Points::of(m));
-        persona_lab::output::write_assignments(
-            &out,
-            &m.users,
-            &run.segmentation.labels,
-            &names,
-            &run.silhouette.values,
-            &dist,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(format!("wrote {} ({} users)", out.display(), m.n_rows))
+        run.write_assignments(&out, &names)
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "wrote {} ({} users)",
+            out.display(),
+            run.matrix.n_rows
+        ))
     }));
 }
 

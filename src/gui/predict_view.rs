@@ -485,13 +485,8 @@ fn importance(ui: &mut egui::Ui, p: &Prediction) {
 }
 
 fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &RiskView) {
-    let name_of = |s: usize| {
-        app.analysis
-            .personas
-            .iter()
-            .find(|x| x.segment == s)
-            .map_or_else(|| format!("segment {s}"), |x| x.name.clone())
-    };
+    let names = app.analysis.persona_names(risk.hists.len());
+    let name_of = |s: usize| names[s].clone();
     ui.separator();
     ui.label(RichText::new(format!("{} by persona", p.model.name)).strong());
     egui::Grid::new("risk_by_persona")
@@ -556,15 +551,7 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
         return;
     };
     let risk = current_risk(app);
-    let names: Vec<String> = (0..app.analysis.personas.len())
-        .map(|s| {
-            app.analysis
-                .personas
-                .iter()
-                .find(|x| x.segment == s)
-                .map_or_else(|| format!("segment {s}"), |x| x.name.clone())
-        })
-        .collect();
+    let names = app.analysis.persona_names(app.analysis.personas.len());
     let repaint = app.repainter();
     app.export_task = Some(Task::spawn(
         "Exporting high-risk users",

@@ -51,6 +51,33 @@ pub struct Analysis {
     pub drift: Option<Arc<persona_lab::monitor::drift::Drift>>,
 }
 
+impl Analysis {
+    /// The persona of segment `s`, if there is one.
+    pub fn persona_of(&self, s: usize) -> Option<&Persona> {
+        self.personas.iter().find(|p| p.segment == s)
+    }
+
+    /// Persona names of segments `0..k` ("segment s" where a segment has none).
+    pub fn persona_names(&self, k: usize) -> Vec<String> {
+        (0..k)
+            .map(|s| {
+                self.persona_of(s)
+                    .map_or_else(|| format!("segment {s}"), |p| p.name.clone())
+            })
+            .collect()
+    }
+
+    /// Persona ids of segments `0..k` (the default `segment_s` where a segment has none).
+    pub fn persona_ids(&self, k: usize) -> Vec<String> {
+        (0..k)
+            .map(|s| {
+                self.persona_of(s)
+                    .map_or_else(|| format!("segment_{s}"), |p| p.id.clone())
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSettings {
     pub method: Method,
@@ -265,8 +292,8 @@ pub struct SimKey {
 /// What the exported file depends on (the run by identity).
 #[derive(Debug, Clone)]
 pub struct ExportKey {
-    pub run: Arc<ClusterRun>,
-    pub prediction: Option<Arc<Prediction>>,
+    /// The run and the model (by identity).
+    pub basis: super::app::Basis,
     pub personas: Vec<Persona>,
     pub rules: Vec<Rule>,
     pub guardrails: Guardrails,
@@ -274,12 +301,7 @@ pub struct ExportKey {
 
 impl PartialEq for ExportKey {
     fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.run, &o.run)
-            && match (&self.prediction, &o.prediction) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
+        self.basis == o.basis
             && self.personas == o.personas
             && self.rules == o.rules
             && self.guardrails == o.guardrails

@@ -89,6 +89,22 @@ fn spec_of(rs: &RuleSet) -> TransformSpec {
     }
 }
 
+/// Each centroid in raw units, by feature id.
+fn raw_centroids<'a>(
+    features: &[crate::features::FittedFeature],
+    centroids: impl Iterator<Item = &'a [f64]>,
+) -> Vec<Vec<(String, f64)>> {
+    centroids
+        .map(|c| {
+            features
+                .iter()
+                .zip(c)
+                .map(|(f, v)| (f.id.clone(), f.raw_of(*v)))
+                .collect()
+        })
+        .collect()
+}
+
 fn persona(rs: &RuleSet, s: usize) -> String {
     rs.persona_of(s)
         .map_or_else(|| format!("segment {s}"), |p| p.name.clone())
@@ -123,20 +139,10 @@ pub fn drift(
                     "the two rule sets see different users in this export".into(),
                 ));
             }
-            let raw = rs
-                .segments
-                .centroids
-                .iter()
-                .map(|c| {
-                    rs.features
-                        .transform
-                        .features
-                        .iter()
-                        .zip(c)
-                        .map(|(f, v)| (f.id.clone(), f.raw_of(*v)))
-                        .collect()
-                })
-                .collect();
+            let raw = raw_centroids(
+                &rs.features.transform.features,
+                rs.segments.centroids.iter().map(Vec::as_slice),
+            );
             let names = (0..rs.segments.k).map(|s| persona(rs, s)).collect();
             NewSide {
                 labels: a.labels,
@@ -155,17 +161,10 @@ pub fn drift(
             };
             let run = pipeline::cluster_profile(&applied.profile, &spec_of(old), &settings, job)
                 .map_err(|e| MonitorError::Invalid(e.to_string()))?;
-            let raw = (0..run.segmentation.k)
-                .map(|s| {
-                    let c = run.segmentation.centroid(s);
-                    run.fitted
-                        .features
-                        .iter()
-                        .zip(c)
-                        .map(|(f, v)| (f.id.clone(), f.raw_of(*v)))
-                        .collect()
-                })
-                .collect();
+            let raw = raw_centroids(
+                &run.fitted.features,
+                (0..run.segmentation.k).map(|s| run.segmentation.centroid(s)),
+            );
             let names = run.suggested.iter().map(|p| p.name.clone()).collect();
             NewSide {
                 labels: run.segmentation.labels.clone(),

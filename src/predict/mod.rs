@@ -272,10 +272,9 @@ fn model_spec(prep: &Prepared, spec: Option<&TransformSpec>) -> TransformSpec {
         None => {
             let mut s = TransformSpec::default_for(&prep.profile);
             if prep.cutoff.is_some() {
-                s.features = features::catalogue::PREDICT_SET
-                    .iter()
-                    .filter(|id| prep.candidates.iter().any(|c| c == *id))
-                    .map(|id| features::FeatureChoice::new(*id))
+                s.features = features::catalogue::predict_set()
+                    .filter(|id| prep.candidates.iter().any(|c| c == id))
+                    .map(features::FeatureChoice::new)
                     .collect();
             }
             s
