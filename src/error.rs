@@ -16,6 +16,19 @@ pub enum LoadError {
     },
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
+    #[error(
+        "{path}: too large to analyse in memory here: it needs about {need} and {source_of_limit} is \
+         {have}. Use a shorter period or a sample of users, or free memory (to try anyway, set \
+         PERSONA_LAB_MEMORY=unlimited)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        need: String,
+        have: String,
+        source_of_limit: &'static str,
+    },
+    #[error("{message}")]
+    MemoryBudget { message: String },
     #[error("{path}: the file has a header but no data rows")]
     HeaderOnly { path: PathBuf },
     #[error(
@@ -165,6 +178,33 @@ pub enum RuleSetError {
     FeatureUnavailable { feature: String, reason: String },
     #[error(transparent)]
     Feature(#[from] FeatureError),
+}
+
+/// Errors reading a project file (`.plab`).
+#[derive(Debug, Error)]
+pub enum ProjectError {
+    #[error("{path}: cannot read the project: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid project file: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "{path}: project format version {found} is newer than this program understands (up to {supported}); update persona-lab"
+    )]
+    NewerVersion {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
 }
 
 /// Errors of rule evaluation: what a profile or session lacks or gets wrong.

@@ -14,4 +14,5 @@ pub mod project;
 pub mod rules;
 pub mod ruleset;
 pub mod sample;
+pub mod task;
 pub mod timing;

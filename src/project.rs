@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::SegmentParams;
 use crate::data::LoadOptions;
-use crate::error::{RuleSetError, WriteError};
+use crate::error::{ProjectError, WriteError};
 use crate::features::{FeatureConfig, TransformSpec};
 use crate::predict::PredictParams;
 use crate::rules::{Guardrails, Rule};
@@ -44,21 +44,26 @@ impl Project {
         crate::output::write_ron(path, self)
     }
 
-    pub fn read(path: &Path) -> Result<Project, RuleSetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleSetError::Io {
+    pub fn read(path: &Path) -> Result<Project, ProjectError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse a project file's text; `origin` names it in messages.
+    pub fn parse(text: &str, origin: &Path) -> Result<Project, ProjectError> {
         let p: Project =
             ron::Options::default()
-                .from_str(&text)
-                .map_err(|e| RuleSetError::Parse {
-                    path: path.to_path_buf(),
+                .from_str(text)
+                .map_err(|e| ProjectError::Parse {
+                    path: origin.to_path_buf(),
                     message: e.to_string(),
                 })?;
         if p.format_version > PROJECT_VERSION {
-            return Err(RuleSetError::NewerVersion {
-                path: path.to_path_buf(),
+            return Err(ProjectError::NewerVersion {
+                path: origin.to_path_buf(),
                 found: p.format_version,
                 supported: PROJECT_VERSION,
             });

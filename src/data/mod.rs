@@ -5,6 +5,7 @@ pub mod columns;
 pub mod events;
 pub mod flatten;
 pub mod format;
+pub mod memory;
 pub mod privacy;
 pub mod roles;
 pub mod timestamp;
@@ -182,6 +183,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     let mut timer = crate::timing::Timer::start();
     let sniffed = format::sniff(path, opts.format, opts.delimiter)?;
+    memory::check(path, &sniffed)?;
     // NDJSON has no header: read it whole and flatten nested objects before mapping roles.
     let mut full: Option<DataFrame> = None;
     let mut left_out = Vec::new();

@@ -19,11 +19,11 @@ use persona_lab::ruleset::{Coverage, RuleSet};
 use super::state::{
     Analysis, ClusterSettings, Level, Message, ProjectQuestion, Snapshot, View, ViewState,
 };
-use super::worker::Task;
 use super::{
     clusters_view, data_view, export_view, features_view, monitor_view, personas_view,
     predict_view, rules_view, simulate_view,
 };
+use persona_lab::task::Task;
 
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
 pub const DEBOUNCE: Duration = Duration::from_millis(400);
@@ -32,6 +32,8 @@ pub struct PersonaApp {
     pub analysis: Analysis,
     pub ui_state: ViewState,
     pub load_task: Option<Task<(Loaded, Profile, String)>>,
+    /// Reading a project file and fingerprinting its source.
+    pub project_task: Option<Task<ProjectQuestion>>,
     /// The analysed users as columns for rule match counts, tied to the run it was made from.
     pub population: Option<(Basis, Arc<Population>)>,
     pub population_task: Option<Task<(Basis, Population)>>,
@@ -63,6 +65,7 @@ impl PersonaApp {
             analysis: Analysis::default(),
             ui_state: ViewState::default(),
             load_task: None,
+            project_task: None,
             population: None,
             population_task: None,
             coverage: None,
@@ -119,6 +122,9 @@ impl PersonaApp {
 
     /// Autosave unsaved work to `path` every few seconds; a file left there by a crash is offered back.
     pub fn with_recovery(mut self, path: PathBuf) -> Self {
+        // A kill during an autosave leaves its temp file (the recovery file itself is whole: writes
+        // are renamed into place).
+        persona_lab::output::remove_stale_temps(&path);
         if path.exists() {
             self.ui_state.recovery_offer = Some(path.clone());
         }
@@ -237,8 +243,13 @@ impl PersonaApp {
         let c = &self.analysis.cluster;
         Ok(Project {
             format_version: persona_lab::project::PROJECT_VERSION,
-            source_fingerprint: persona_lab::ruleset::fingerprint(&source)
-                .map_err(|e| format!("{}: {e}", source.display()))?,
+            // The fingerprint taken when the data was loaded: it describes the data analysed (the
+            // file may have changed since), and hashing a large file again here would stall the window.
+            source_fingerprint: self
+                .analysis
+                .fingerprint
+                .clone()
+                .ok_or("the export is still loading")?,
             source,
             load_options: self.analysis.load_options.clone(),
             feature_config: self.analysis.feature_config.clone(),
@@ -268,39 +279,49 @@ impl PersonaApp {
     }
 
     /// Open a project: its settings, then its data; clustering follows with the saved parameters.
-    /// Open a project. When its source file moved or changed since it was saved, ask first (see
-    /// `project_question`) rather than silently cluster different data.
+    /// Reading it and fingerprinting its source (a hash of a file that may be gigabytes) run in the
+    /// background. When the source moved or changed since it was saved, ask first (see
+    /// `project_dialog`) rather than silently cluster different data.
     pub fn open_project(&mut self, path: PathBuf) {
-        let p = match Project::read(&path) {
-            Ok(p) => p,
-            Err(e) => return self.error(e.to_string()),
-        };
-        let problem = match persona_lab::ruleset::fingerprint(&p.source) {
-            Ok(fp) if fp == p.source_fingerprint => None,
-            Ok(_) => Some(format!(
-                "The source file {} changed since the project was saved: the segments, personas \
-                 and rules may no longer fit it.",
-                p.source.display()
-            )),
-            Err(e) => Some(format!(
-                "The source file {} cannot be read ({e}): it may have moved.",
-                p.source.display()
-            )),
-        };
-        match problem {
-            None => self.apply_project(path, p),
-            Some(problem) => {
-                self.ui_state.project_question = Some(ProjectQuestion {
-                    path,
-                    project: Box::new(p),
-                    problem,
-                });
-            }
-        }
+        self.read_project(path, false);
     }
 
-    /// Take a project's settings and load its source.
-    pub fn apply_project(&mut self, path: PathBuf, p: Project) {
+    /// `restored`: the project is a recovery file; it opens unsaved, with no project path.
+    fn read_project(&mut self, path: PathBuf, restored: bool) {
+        if let Some(t) = &self.project_task {
+            t.cancel();
+        }
+        self.project_task = Some(Task::spawn(
+            format!("Opening {}", path.display()),
+            self.repainter(),
+            move |job| {
+                job.progress("reading", 0.0);
+                let p = Project::read(&path).map_err(|e| e.to_string())?;
+                job.progress("checking the source", 0.2);
+                let problem = match persona_lab::ruleset::fingerprint(&p.source) {
+                    Ok(fp) if fp == p.source_fingerprint => None,
+                    Ok(_) => Some(format!(
+                        "The source file {} changed since the project was saved: the segments, \
+                         personas and rules may no longer fit it.",
+                        p.source.display()
+                    )),
+                    Err(e) => Some(format!(
+                        "The source file {} cannot be read ({e}): it may have moved.",
+                        p.source.display()
+                    )),
+                };
+                Ok(ProjectQuestion {
+                    path,
+                    project: Box::new(p),
+                    problem: problem.unwrap_or_default(),
+                    restored,
+                })
+            },
+        ));
+    }
+
+    /// Take a project's settings and load its source. `restored`: from a recovery file, so unsaved.
+    pub fn apply_project(&mut self, path: PathBuf, p: Project, restored: bool) {
         self.analysis.load_options = p.load_options;
         self.analysis.feature_config = p.feature_config;
         self.analysis.pending_spec = p.spec;
@@ -320,8 +341,10 @@ impl PersonaApp {
             k_min: p.sweep_k.0,
             k_max: p.sweep_k.1,
         };
-        self.analysis.project_path = Some(path);
         self.open(p.source);
+        // A restored analysis is unsaved until the user saves it somewhere.
+        self.analysis.project_path = (!restored).then_some(path);
+        self.ui_state.restored_unsaved = restored;
     }
 
     /// Recompute the profile with new feature settings (half-life, top events...).
@@ -512,6 +535,15 @@ impl PersonaApp {
 
     /// Collect finished background work.
     pub fn poll_tasks(&mut self) {
+        if let Some(r) = self.project_task.as_ref().and_then(|t| t.poll()) {
+            self.project_task = None;
+            match r {
+                Ok(q) if q.problem.is_empty() => self.apply_project(q.path, *q.project, q.restored),
+                Ok(q) => self.ui_state.project_question = Some(q),
+                Err(e) if e == persona_lab::task::CANCELLED => {}
+                Err(e) => self.error(e),
+            }
+        }
         if let Some(r) = self.load_task.as_ref().and_then(|t| t.poll()) {
             self.load_task = None;
             match r {
@@ -739,6 +771,7 @@ impl PersonaApp {
 
     pub fn busy(&self) -> bool {
         self.load_task.is_some()
+            || self.project_task.is_some()
             || self.cluster_task.is_some()
             || self.sweep_task.is_some()
             || self.tsne_task.is_some()
@@ -883,10 +916,7 @@ impl PersonaApp {
                 ui.label("Unsaved work from a session that did not close cleanly was found.");
                 if ui.button("Restore unsaved work").clicked() {
                     self.ui_state.recovery_offer = None;
-                    self.open_project(path.clone());
-                    // A restored analysis is unsaved until the user saves it somewhere.
-                    self.analysis.project_path = None;
-                    self.ui_state.restored_unsaved = true;
+                    self.read_project(path.clone(), true);
                 }
                 if ui.button("Discard it").clicked() {
                     self.ui_state.recovery_offer = None;
@@ -913,7 +943,7 @@ impl PersonaApp {
                         && ui.button("Open with this file anyway").clicked()
                     {
                         keep = false;
-                        self.apply_project(q.path.clone(), (*q.project).clone());
+                        self.apply_project(q.path.clone(), (*q.project).clone(), q.restored);
                         self.warn(format!(
                             "{}: opened although the source changed since the project was saved",
                             q.project.source.display()
@@ -925,7 +955,7 @@ impl PersonaApp {
                         keep = false;
                         let mut p = (*q.project).clone();
                         p.source = src;
-                        self.apply_project(q.path.clone(), p);
+                        self.apply_project(q.path.clone(), p, q.restored);
                     }
                     if ui.button("Cancel").clicked() {
                         keep = false;
@@ -1138,18 +1168,11 @@ impl PersonaApp {
 
     fn progress_bar(&mut self, ui: &mut egui::Ui) {
         let tasks: Vec<(String, (String, f32), bool)> = [
-            self.load_task
-                .as_ref()
-                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
-            self.cluster_task
-                .as_ref()
-                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
-            self.sweep_task
-                .as_ref()
-                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
-            self.predict_task
-                .as_ref()
-                .map(|t| (t.label.clone(), t.progress(), t.is_cancelled())),
+            self.project_task.as_ref().map(|t| t.status()),
+            self.load_task.as_ref().map(|t| t.status()),
+            self.cluster_task.as_ref().map(|t| t.status()),
+            self.sweep_task.as_ref().map(|t| t.status()),
+            self.predict_task.as_ref().map(|t| t.status()),
         ]
         .into_iter()
         .flatten()
@@ -1162,6 +1185,9 @@ impl PersonaApp {
                     .animate(true),
             );
             if !cancelled && ui.button("Cancel").clicked() {
+                if let Some(t) = &self.project_task {
+                    t.cancel();
+                }
                 if let Some(t) = &self.load_task {
                     t.cancel();
                 }

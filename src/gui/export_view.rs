@@ -10,7 +10,7 @@ use persona_lab::ruleset::summary;
 
 use super::app::PersonaApp;
 use super::state::{ExportKey, ExportPreview};
-use super::worker::Task;
+use persona_lab::task::Task;
 
 /// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
 pub fn preview(app: &mut PersonaApp) -> Option<ExportPreview> {

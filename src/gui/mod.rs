@@ -1,5 +1,5 @@
 //! The desktop app (eframe + egui + egui_plot): a thin layer over the core library. Long work runs on
-//! worker threads (`worker`); the analysis and the window state are kept apart (`state`).
+//! worker threads (`persona_lab::task`); the analysis and the window state are kept apart (`state`).
 
 pub mod app;
 pub mod charts;
@@ -13,7 +13,6 @@ pub mod predict_view;
 pub mod rules_view;
 pub mod simulate_view;
 pub mod state;
-pub mod worker;
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use persona_lab::ruleset::RuleSet;
 
 use super::app::PersonaApp;
 use super::clusters_view::colour;
-use super::worker::Task;
+use persona_lab::task::Task;
 
 const BAD: Color32 = Color32::from_rgb(213, 94, 0);
 const GOOD: Color32 = Color32::from_rgb(0, 158, 115);

@@ -15,7 +15,7 @@ use persona_lab::predict::{self, ModelKind, Prediction, SegmentScore, Target};
 
 use super::app::PersonaApp;
 use super::clusters_view::colour;
-use super::worker::Task;
+use persona_lab::task::Task;
 
 /// What the per-persona parts draw, computed once per (run, model).
 pub struct RiskView {

@@ -276,7 +276,10 @@ pub struct RulesUi {
 pub struct ProjectQuestion {
     pub path: PathBuf,
     pub project: Box<persona_lab::project::Project>,
+    /// What is wrong with its source (empty: nothing, open it).
     pub problem: String,
+    /// The project is a recovery file: it opens unsaved.
+    pub restored: bool,
 }
 
 /// What a simulation depends on.

@@ -1,11 +1,15 @@
 //! Background tasks: every long computation runs on its own thread with progress, cancel, and panic
 //! capture, so the window keeps drawing and a failing job becomes an error message, not a dead app.
+//! In the core (it has no GUI code) so tests can check what cancelling does without a window.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 
-use persona_lab::job::Job;
+use crate::job::Job;
+
+/// The error text of a cancelled task.
+pub const CANCELLED: &str = "cancelled";
 
 pub struct Task<T> {
     pub label: String,
@@ -42,6 +46,12 @@ impl<T: Send + 'static> Task<T> {
                     .unwrap_or_else(|| "unknown panic".into());
                 Err(format!("internal error (the job crashed): {msg}"))
             });
+            // A cancelled job's result is never applied: drop it here, on the worker, so its memory
+            // is freed now (a job that was past its last cancel check still finishes its result).
+            let result = match result {
+                Ok(_) if worker_job.is_cancelled() => Err(CANCELLED.to_string()),
+                r => r,
+            };
             let _ = tx.send(result);
             repaint();
         });
@@ -64,6 +74,11 @@ impl<T: Send + 'static> Task<T> {
 
     pub fn cancel(&self) {
         self.job.cancel();
+    }
+
+    /// What a progress bar shows: the label, the stage and fraction done, and whether it was cancelled.
+    pub fn status(&self) -> (String, (String, f32), bool) {
+        (self.label.clone(), self.progress(), self.is_cancelled())
     }
 
     pub fn is_cancelled(&self) -> bool {

@@ -1,0 +1,105 @@
+//! An export larger than the machine can analyse in memory stops before it is read, with a message
+//! naming the file, what it needs and what limits it, and leaves no output file.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_persona-lab");
+
+fn features(input: &Path, out: &Path, env: &[(&str, &str)], address_space: Option<u64>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("features").arg(input).arg("--out").arg(out);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if let Some(limit) = address_space {
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let r = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd.output().unwrap()
+}
+
+/// A 1.3 GB export (sparse: a real header and rows, then zeros the disk does not store) on a process
+/// limited to 3 GB of address space: it would need about 3.3 GB, so it is refused at once.
+#[test]
+fn an_export_larger_than_the_memory_limit_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("huge.csv");
+    let mut text = String::from("user_pseudo_id,event_timestamp,event_name\n");
+    for i in 0..4000 {
+        text += &format!("u{},{},page_view\n", i % 50, 1_725_148_800_000_000i64 + i);
+    }
+    std::fs::write(&input, &text).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&input)
+        .unwrap()
+        .set_len(1_300_000_000)
+        .unwrap();
+    let out = dir.path().join("profile.csv");
+    let start = Instant::now();
+    let o = features(&input, &out, &[], Some(3 << 30));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("huge.csv")
+            && stderr.contains("too large to analyse in memory")
+            && stderr.contains("3.2 GB")
+            && stderr.contains("address-space limit"),
+        "{stderr}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "it read the file"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn the_memory_budget_can_be_set_and_lifted() {
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_ga4_events.csv.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("profile.csv");
+
+    let o = features(&sample, &out, &[("PERSONA_LAB_MEMORY", "16M")], None);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    // The gzip trailer gives the uncompressed size: about 57 MB are needed.
+    assert!(
+        stderr.contains("fashion_ga4_events.csv.gz")
+            && stderr.contains("needs about 57 MB")
+            && stderr.contains("PERSONA_LAB_MEMORY is 17 MB"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    let o = features(&sample, &out, &[("PERSONA_LAB_MEMORY", "a lot")], None);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a size"), "{stderr}");
+
+    for budget in ["unlimited", "1G"] {
+        let o = features(&sample, &out, &[("PERSONA_LAB_MEMORY", budget)], None);
+        assert!(
+            o.status.success(),
+            "{budget}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.exists());
+        std::fs::remove_file(&out).unwrap();
+    }
+}
