@@ -124,6 +124,9 @@ pub struct SegmentCmd {
     /// Write the rule set (RON): feature spec, centroids, personas
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write a project file (.plab) the app opens to the same segments, to name personas and write rules
+    #[arg(long, value_name = "FILE")]
+    pub project: Option<PathBuf>,
 }
 
 /// Everything up to the feature spec.
@@ -259,8 +262,43 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
             run.segmentation.k
         );
     }
+    if let Some(path) = &cmd.project {
+        let project = project(cmd, &prep, &run, &settings)?;
+        project.write(path).map_err(|e| e.to_string())?;
+        println!(
+            "wrote      {} (project: open it in the app)",
+            path.display()
+        );
+    }
     timer.lap("write");
     Ok(())
+}
+
+/// The project the app would save after this run: same source, settings and seed, so it reopens to the
+/// same segments; the suggested personas; no rules yet.
+fn project(
+    cmd: &SegmentCmd,
+    prep: &Prepared,
+    run: &ClusterRun,
+    settings: &RunSettings,
+) -> Result<persona_lab::project::Project, String> {
+    let input = &cmd.mapping.input;
+    let source = input.canonicalize().unwrap_or_else(|_| input.clone());
+    Ok(persona_lab::project::Project {
+        format_version: persona_lab::project::PROJECT_VERSION,
+        source_fingerprint: ruleset::fingerprint(&source)
+            .map_err(|e| format!("{}: cannot read: {e}", input.display()))?,
+        source,
+        load_options: cmd.mapping.load_options()?,
+        feature_config: prep.config.clone(),
+        spec: Some(prep.spec.clone()),
+        params: settings.params.clone(),
+        sweep_k: (2, 10),
+        personas: run.suggested.clone(),
+        rules: Vec::new(),
+        guardrails: Default::default(),
+        predict: None,
+    })
 }
 
 fn source(loaded: &Loaded, input: &Path, users: usize) -> Result<ruleset::Source, String> {

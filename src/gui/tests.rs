@@ -642,6 +642,55 @@ fn a_kill_9_during_autosave_leaves_a_whole_recovery_file() {
     assert_eq!(h.state().analysis.personas[0].name, format!("Edit {last}"));
 }
 
+/// `persona-lab segment --project` hands an analysis to the app: opening the file gives the same
+/// segments (labels) and the same persona names as the command.
+#[test]
+fn a_project_written_by_the_cli_opens_to_the_same_segments() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let plab = dir.path().join("cli.plab");
+    let assignments = dir.path().join("a.csv");
+    let cli = crate::cli::Cli::parse_from([
+        "persona-lab".as_ref(),
+        "segment".as_ref(),
+        sample_path().as_os_str(),
+        "--k".as_ref(),
+        "4".as_ref(),
+        "--seed".as_ref(),
+        "3".as_ref(),
+        "--project".as_ref(),
+        plab.as_os_str(),
+        "--assignments".as_ref(),
+        assignments.as_os_str(),
+    ]);
+    let Some(crate::cli::Command::Segment(cmd)) = &cli.command else {
+        panic!("parsed as segment");
+    };
+    crate::cli::segment::run_segment(cmd).unwrap();
+    let csv = std::fs::read_to_string(&assignments).unwrap();
+    let cli_segments: Vec<usize> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+
+    let mut app = PersonaApp::new(None);
+    app.open_project(plab);
+    let mut h = harness(app);
+    wait_for(&mut h, "the project", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    let run = h.state().analysis.run.clone().unwrap();
+    assert_eq!(run.segmentation.k, 4);
+    assert_eq!(run.segmentation.params.seed, 3);
+    assert_eq!(run.segmentation.labels, cli_segments);
+    assert!(
+        h.state().ui_state.messages.is_empty(),
+        "{:?}",
+        h.state().ui_state.messages
+    );
+}
+
 #[test]
 fn a_role_can_be_remapped_from_the_data_view() {
     let mut h = harness(PersonaApp::new(Some(sample_path())));

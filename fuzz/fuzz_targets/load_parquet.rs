@@ -1,0 +1,7 @@
+#![no_main]
+//! The export loader on arbitrary .parquet bytes, then features and clustering when it loads.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    persona_lab_fuzz::load_and_analyse(data, "parquet");
+});

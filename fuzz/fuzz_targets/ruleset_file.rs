@@ -1,0 +1,9 @@
+#![no_main]
+//! The rule set reader (RON) on arbitrary text, then what `verify` and `decide` do with it.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        persona_lab_fuzz::ruleset(text);
+    }
+});
