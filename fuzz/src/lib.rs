@@ -34,7 +34,13 @@ pub fn load_and_analyse(bytes: &[u8], ext: &str) {
     if std::fs::write(&path, bytes).is_err() {
         return;
     }
-    analyse(&path, &LoadOptions::default(), &FeatureConfig::default(), None, None);
+    analyse(
+        &path,
+        &LoadOptions::default(),
+        &FeatureConfig::default(),
+        None,
+        None,
+    );
 }
 
 /// The analysis path of the app for a file and settings; `params` None is k-means with k = 3.
@@ -103,7 +109,11 @@ pub fn project(text: &str) {
     let _ = persona_lab::rules::validate(
         &p.rules,
         &persona_lab::rules::Known {
-            personas: p.personas.iter().map(|x| (x.id.as_str(), x.name.as_str())).collect(),
+            personas: p
+                .personas
+                .iter()
+                .map(|x| (x.id.as_str(), x.name.as_str()))
+                .collect(),
             features: vec!["sessions", "recency_days"],
             scores: vec!["churn_risk"],
         },
@@ -125,7 +135,9 @@ pub fn ruleset(text: &str) {
     let _ = rs.validate();
     let _ = persona_lab::ruleset::checksum::check(&rs);
     let _ = rs.known();
-    let text = rs.to_ron().expect("a rule set that was read can be written");
+    let text = rs
+        .to_ron()
+        .expect("a rule set that was read can be written");
     let back = RuleSet::from_ron(&text).expect("a written rule set reads again");
     assert_eq!(
         back.to_ron().ok(),

@@ -344,6 +344,16 @@ fn polars_err(path: &Path, format: FileFormat, e: PolarsError) -> LoadError {
 }
 
 pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFrame, LoadError> {
+    guard(path, FileFormat::Csv, || {
+        read_csv_unguarded(path, sniffed, plan)
+    })
+}
+
+fn read_csv_unguarded(
+    path: &Path,
+    sniffed: &Sniffed,
+    plan: &CsvPlan,
+) -> Result<DataFrame, LoadError> {
     let delimiter = sniffed.delimiter.unwrap_or(b',');
     let mut overwrite = Schema::default();
     for (name, dt) in &plan.dtypes {
@@ -442,14 +452,79 @@ pub fn read_csv_prefix(sniffed: &Sniffed) -> Option<DataFrame> {
 }
 
 pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
+    check_parquet_layout(path)?;
     let file = File::open(path).map_err(io_err(path))?;
-    ParquetReader::new(file)
-        .with_columns(columns)
-        .finish()
-        .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    guard(path, FileFormat::Parquet, || {
+        ParquetReader::new(file)
+            .with_columns(columns)
+            .finish()
+            .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })
+}
+
+/// Run a polars reader, turning a panic inside it into a parse error naming the file: a damaged file
+/// must not take the process down (polars 0.55.2 trusts some offsets and lengths it reads).
+fn guard<T>(
+    path: &Path,
+    format: FileFormat,
+    read: impl FnOnce() -> Result<T, LoadError>,
+) -> Result<T, LoadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(LoadError::Parse {
+            path: path.to_path_buf(),
+            format: format.to_string(),
+            message: format!(
+                "the file is damaged ({})",
+                msg.chars().take(200).collect::<String>()
+            ),
+        })
+    })
+}
+
+/// Every column chunk a Parquet footer points to must lie inside the file: polars 0.55.2 slices the
+/// file by these numbers without checking them and panics on a damaged file (found by fuzzing).
+fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
+    let len = std::fs::metadata(path).map_err(io_err(path))?.len() as i128;
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut reader = ParquetReader::new(file);
+    let meta = guard(path, FileFormat::Parquet, || {
+        reader
+            .get_metadata()
+            .cloned()
+            .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })?;
+    for (g, group) in meta.row_groups.iter().enumerate() {
+        for c in group.parquet_columns() {
+            let start = i128::from(c.dictionary_page_offset().unwrap_or(c.data_page_offset()));
+            let size = i128::from(c.compressed_size());
+            if start < 0 || size < 0 || start + size > len {
+                return Err(LoadError::Parse {
+                    path: path.to_path_buf(),
+                    format: FileFormat::Parquet.to_string(),
+                    message: format!(
+                        "the file is damaged or cut short: row group {g} points to bytes \
+                         {start}..{} of a {len}-byte file",
+                        start + size
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn read_ndjson(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, LoadError> {
+    guard(path, FileFormat::Ndjson, || {
+        read_ndjson_unguarded(path, sniffed)
+    })
+}
+
+fn read_ndjson_unguarded(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, LoadError> {
     let source = open_source(path, sniffed.gzip)?;
     let bytes = match source {
         Source::File(mut f) => {
@@ -498,8 +573,10 @@ fn first_bad_json_line(bytes: &[u8]) -> Option<usize> {
 /// Column names of a Parquet file without reading its data.
 pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
     let file = File::open(path).map_err(io_err(path))?;
-    let schema = ParquetReader::new(file)
-        .schema()
-        .map_err(|e| polars_err(path, FileFormat::Parquet, e))?;
+    let schema = guard(path, FileFormat::Parquet, || {
+        ParquetReader::new(file)
+            .schema()
+            .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }

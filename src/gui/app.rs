@@ -28,6 +28,9 @@ use persona_lab::task::Task;
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
 pub const DEBOUNCE: Duration = Duration::from_millis(400);
 
+/// How often unsaved work is written to the recovery file.
+const AUTOSAVE_EVERY: Duration = Duration::from_secs(10);
+
 pub struct PersonaApp {
     pub analysis: Analysis,
     pub ui_state: ViewState,
@@ -802,9 +805,14 @@ impl PersonaApp {
         if self
             .ui_state
             .last_autosave
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(10))
+            .is_none_or(|t| t.elapsed() > AUTOSAVE_EVERY)
         {
             self.autosave();
+        }
+        if self.recovery_path.is_some() {
+            // egui draws only on input: without this, an edit followed by no input (the analyst
+            // looks away, then the machine dies) would never reach the recovery file.
+            ui.ctx().request_repaint_after(AUTOSAVE_EVERY);
         }
         self.recovery_bar(ui);
         self.quit_dialog(ui);

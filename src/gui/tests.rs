@@ -691,6 +691,28 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
     );
 }
 
+/// egui draws only on input, so an idle window must still wake up to autosave: with a recovery file,
+/// a repaint is always pending (found with the real window: an edit, a click elsewhere, then no input,
+/// and a kill -9 20 s later found no recovery file).
+#[test]
+fn an_idle_window_still_wakes_up_to_autosave() {
+    let dir = tempfile::tempdir().unwrap();
+    for recovery in [false, true] {
+        let mut app = PersonaApp::new(Some(sample_path()));
+        if recovery {
+            app = app.with_recovery(dir.path().join("recovery.plab"));
+        }
+        let mut h = harness(app);
+        wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+        h.step();
+        assert_eq!(
+            h.ctx.has_requested_repaint(),
+            recovery,
+            "recovery {recovery}"
+        );
+    }
+}
+
 #[test]
 fn a_role_can_be_remapped_from_the_data_view() {
     let mut h = harness(PersonaApp::new(Some(sample_path())));

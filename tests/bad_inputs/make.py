@@ -35,6 +35,10 @@ w("not_really_gzip.csv.gz", H + rows(5, ok))
 w("garbage.parquet", b"PAR1" + bytes(random.randrange(256) for _ in range(500)) + b"PAR1")
 valid = open(sys.argv[1], "rb").read()
 w("truncated.parquet", valid[: len(valid) // 2])
+# The data cut out but the footer kept: the footer points past the end (found by fuzzing: polars
+# 0.55.2 sliced by those offsets and panicked).
+footer_len = int.from_bytes(valid[-8:-4], "little")
+w("footer_past_end.parquet", valid[: len(valid) // 3] + valid[-(footer_len + 8):])
 w("broken_line.ndjson", '{"userId":"a","event":"x","timestamp":"2024-01-01T00:00:00Z"}\n{"userId": "b", "event": \n')
 w("json_array.ndjson", json.dumps([{"userId": "a", "event": "x", "timestamp": "2024-01-01"}]))
 w("mixed_types.csv", H + rows(30, ok) + "u1,1725179516220274,purchase,1,1000,50,twelve dollars\n")
