@@ -17,6 +17,9 @@ use crate::ruleset::Persona;
 
 pub const PROJECT_VERSION: u32 = 1;
 
+/// The largest number of segments a project may ask for.
+pub const MAX_K: usize = 1000;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Project {
     pub format_version: u32,
@@ -68,6 +71,41 @@ impl Project {
                 supported: PROJECT_VERSION,
             });
         }
+        p.check()
+            .map_err(|(field, message)| ProjectError::Invalid {
+                path: origin.to_path_buf(),
+                field: field.into(),
+                message,
+            })?;
         Ok(p)
+    }
+
+    /// Settings no analysis asks for, refused when read: a hand-edited or damaged file must not set
+    /// the app grinding through a billion restarts. (The algorithms check their own preconditions,
+    /// such as k against the number of users, when they run.)
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let p = &self.params;
+        let within = |field: &'static str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err((field, format!("{v} is outside {lo}..={hi}")))
+            }
+        };
+        within("params.k", p.k, 2, MAX_K)?;
+        within("params.n_init", p.n_init, 1, 1000)?;
+        within("params.max_iter", p.max_iter, 1, 1_000_000)?;
+        if !(p.tol.is_finite() && p.tol >= 0.0) {
+            return Err(("params.tol", format!("{} is not a tolerance", p.tol)));
+        }
+        within("sweep_k", self.sweep_k.0, 2, MAX_K)?;
+        within("sweep_k", self.sweep_k.1, self.sweep_k.0, MAX_K)?;
+        within(
+            "feature_config.top_events",
+            self.feature_config.top_events,
+            0,
+            1000,
+        )?;
+        Ok(())
     }
 }

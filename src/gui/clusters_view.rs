@@ -41,8 +41,11 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     changed |= ui.selectable_value(&mut c.method, m, m.name()).changed();
                 }
             });
+        // Up to 15, or the k a project or the CLI chose (a slider clamps what it shows: a project saved
+        // with k = 20 must not silently re-cluster at 15).
+        let k_max = c.k.max(15).min(n_users.max(2));
         changed |= ui
-            .add(egui::Slider::new(&mut c.k, 2..=15.min(n_users.max(2))).text("k"))
+            .add(egui::Slider::new(&mut c.k, 2..=k_max).text("k"))
             .changed();
         let l = ui.label("seed");
         changed |= ui

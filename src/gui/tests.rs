@@ -655,7 +655,7 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
         "segment".as_ref(),
         sample_path().as_os_str(),
         "--k".as_ref(),
-        "4".as_ref(),
+        "16".as_ref(),
         "--seed".as_ref(),
         "3".as_ref(),
         "--project".as_ref(),
@@ -675,19 +675,36 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
         .collect();
 
     let mut app = PersonaApp::new(None);
-    app.open_project(plab);
+    app.open_project(plab.clone());
     let mut h = harness(app);
     wait_for(&mut h, "the project", |a| {
         a.analysis.run.is_some() && idle(a)
     });
     let run = h.state().analysis.run.clone().unwrap();
-    assert_eq!(run.segmentation.k, 4);
+    assert_eq!(run.segmentation.k, 16);
     assert_eq!(run.segmentation.params.seed, 3);
     assert_eq!(run.segmentation.labels, cli_segments);
     assert!(
         h.state().ui_state.messages.is_empty(),
         "{:?}",
         h.state().ui_state.messages
+    );
+    // The k slider shows 16 (above its usual 15) instead of clamping it and re-clustering.
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    assert_eq!(h.state().analysis.cluster.k, 16);
+    assert!(idle(h.state()));
+
+    // A hand-edited project asking for a billion restarts is refused, naming the field.
+    let text = std::fs::read_to_string(&plab).unwrap();
+    assert!(text.contains("n_init: 10,"));
+    std::fs::write(&plab, text.replace("n_init: 10,", "n_init: 1000000000,")).unwrap();
+    let e = persona_lab::project::Project::read(&plab)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cli.plab") && e.contains("params.n_init: 1000000000 is outside 1..=1000"),
+        "{e}"
     );
 }
 
