@@ -659,13 +659,17 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let j = app.ui_state.box_feature.min(names.len() - 1);
     let mut chosen = j;
     ui.horizontal(|ui| {
-        egui::ComboBox::from_label("Box plot of")
+        // The label first: a ComboBox's own label sits after it ("sessions Box plot of").
+        let l = ui.label("Box plot of");
+        egui::ComboBox::from_id_salt("box feature")
             .selected_text(&names[j])
             .show_ui(ui, |ui| {
                 for (i, n) in names.iter().enumerate() {
                     ui.selectable_value(&mut chosen, i, n);
                 }
-            });
+            })
+            .response
+            .labelled_by(l.id);
         ui.label("by segment (box: quartiles; whiskers: 1.5 IQR; raw units)");
     });
     app.ui_state.box_feature = chosen;
