@@ -8,6 +8,15 @@ use std::sync::{Arc, Mutex};
 
 use crate::job::Job;
 
+/// The text a panic carried (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// The error text of a cancelled task.
 pub const CANCELLED: &str = "cancelled";
 
@@ -39,12 +48,10 @@ impl<T: Send + 'static> Task<T> {
         let worker_job = job.clone();
         std::thread::spawn(move || {
             let result = catch_unwind(AssertUnwindSafe(|| work(&worker_job))).unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(format!("internal error (the job crashed): {msg}"))
+                Err(format!(
+                    "internal error (the job crashed): {}",
+                    panic_message(p.as_ref())
+                ))
             });
             // A cancelled job's result is never applied: drop it here, on the worker, so its memory
             // is freed now (a job that was past its last cancel check still finishes its result).

@@ -470,11 +470,7 @@ fn guard<T>(
     read: impl FnOnce() -> Result<T, LoadError>,
 ) -> Result<T, LoadError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|p| {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let msg = crate::task::panic_message(p.as_ref());
         Err(LoadError::Parse {
             path: path.to_path_buf(),
             format: format.to_string(),
@@ -579,4 +575,27 @@ pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
     })?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that panics (a polars bug on a damaged file) gives a parse error naming the file.
+    #[test]
+    fn a_panicking_reader_becomes_a_parse_error() {
+        let path = Path::new("exports/damaged.parquet");
+        let r: Result<(), LoadError> = guard(path, FileFormat::Parquet, || {
+            panic!("range end index 4100 out of range for slice of length 3991")
+        });
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("exports/damaged.parquet")
+                && e.contains("Parquet")
+                && e.contains("the file is damaged (range end index 4100"),
+            "{e}"
+        );
+        let ok: Result<u8, LoadError> = guard(path, FileFormat::Csv, || Ok(7));
+        assert_eq!(ok.unwrap(), 7);
+    }
 }
