@@ -13,6 +13,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A panic inside a guarded file reader becomes a named error ("... the file is damaged (...)"):
+    // print nothing for it, rather than a backtrace that reads like a crash.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !persona_lab::data::format::reading_guarded() {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Features(c)) => cli::features::run(c),

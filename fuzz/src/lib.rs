@@ -16,6 +16,35 @@ use persona_lab::project::Project;
 use persona_lab::rules::{Session, UserProfile};
 use persona_lab::ruleset::RuleSet;
 
+/// Set up the process for a fuzz target (after libFuzzer's own set-up): a panic that the loader's guard
+/// turns into a named error is what the app does with a damaged file, not a finding; any other panic
+/// aborts before unwinding (libFuzzer's behaviour), so it is reported with its stack.
+pub fn init() {
+    std::panic::set_hook(Box::new(|info| {
+        if persona_lab::data::format::reading_guarded() {
+            return;
+        }
+        eprintln!("{info}");
+        std::process::abort();
+    }));
+}
+
+/// Report, once per distinct message, a panic inside a file reader that the guard caught: a bug in
+/// the reader (polars) that the app already survives, listed for the record.
+fn note_guarded(e: &persona_lab::error::LoadError) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let text = e.to_string();
+    if let Some(i) = text.find("the file is damaged (") {
+        let what = text[i..].to_string();
+        if let Ok(mut seen) = SEEN.lock()
+            && !seen.contains(&what)
+        {
+            eprintln!("guarded reader panic: {what}");
+            seen.push(what);
+        }
+    }
+}
+
 /// A per-process scratch file with the given extension (the loader detects the format by name and
 /// content, as it does for a user's file). In /dev/shm when there is one: no disk writes per input.
 pub fn scratch(ext: &str) -> PathBuf {
@@ -51,8 +80,9 @@ pub fn analyse(
     spec: Option<TransformSpec>,
     params: Option<SegmentParams>,
 ) {
-    let Ok(loaded) = data::load(path, opts) else {
-        return;
+    let loaded = match data::load(path, opts) {
+        Ok(l) => l,
+        Err(e) => return note_guarded(&e),
     };
     // What the summary prints.
     let _ = loaded.n_users();

@@ -462,14 +462,29 @@ pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFra
     })
 }
 
+/// How many guarded reads run now (any thread): while one does, a panic hook can stay quiet, since the
+/// guard turns the panic into a named error (polars may panic on one of its pool threads, so a
+/// thread-local flag would miss it).
+static GUARDED_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a guarded read is under way (for panic hooks: see `guard`).
+pub fn reading_guarded() -> bool {
+    GUARDED_READS.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
 /// Run a polars reader, turning a panic inside it into a parse error naming the file: a damaged file
-/// must not take the process down (polars 0.55.2 trusts some offsets and lengths it reads).
+/// must not take the process down (polars 0.55.2 trusts some offsets, lengths and field types it reads;
+/// fuzzing found two such panics).
 fn guard<T>(
     path: &Path,
     format: FileFormat,
     read: impl FnOnce() -> Result<T, LoadError>,
 ) -> Result<T, LoadError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|p| {
+    use std::sync::atomic::Ordering;
+    GUARDED_READS.fetch_add(1, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED_READS.fetch_sub(1, Ordering::SeqCst);
+    result.unwrap_or_else(|p| {
         let msg = crate::task::panic_message(p.as_ref());
         Err(LoadError::Parse {
             path: path.to_path_buf(),
