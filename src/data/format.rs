@@ -500,6 +500,7 @@ fn guard<T>(
 /// Every column chunk a Parquet footer points to must lie inside the file: polars 0.55.2 slices the
 /// file by these numbers without checking them and panics on a damaged file (found by fuzzing).
 fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
+    check_parquet_footer(path)?;
     let len = std::fs::metadata(path).map_err(io_err(path))?.len() as i128;
     let file = File::open(path).map_err(io_err(path))?;
     let mut reader = ParquetReader::new(file);
@@ -581,8 +582,21 @@ fn first_bad_json_line(bytes: &[u8]) -> Option<usize> {
     })
 }
 
+/// The footer's structure checked before polars decodes it (see `parquet_footer`).
+fn check_parquet_footer(path: &Path) -> Result<(), LoadError> {
+    match super::parquet_footer::check(path).map_err(io_err(path))? {
+        Ok(()) => Ok(()),
+        Err(problem) => Err(LoadError::Parse {
+            path: path.to_path_buf(),
+            format: FileFormat::Parquet.to_string(),
+            message: format!("the file is damaged: {problem}"),
+        }),
+    }
+}
+
 /// Column names of a Parquet file without reading its data.
 pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
+    check_parquet_footer(path)?;
     let file = File::open(path).map_err(io_err(path))?;
     let schema = guard(path, FileFormat::Parquet, || {
         ParquetReader::new(file)

@@ -6,6 +6,7 @@ pub mod events;
 pub mod flatten;
 pub mod format;
 pub mod memory;
+pub mod parquet_footer;
 pub mod privacy;
 pub mod roles;
 pub mod timestamp;
