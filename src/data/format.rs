@@ -2,7 +2,7 @@
 //! (delimiter, header, duplicate names), and the checks that turn garbage input into a clear error.
 
 use std::fs::File;
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::num::NonZeroUsize;
 use std::path::Path;
 
@@ -502,8 +502,9 @@ fn guard<T>(
 fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
     check_parquet_footer(path)?;
     let len = std::fs::metadata(path).map_err(io_err(path))?.len() as i128;
-    let file = File::open(path).map_err(io_err(path))?;
-    let mut reader = ParquetReader::new(file);
+    // Two handles: polars reads the footer through one, the page check seeks through the other.
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut reader = ParquetReader::new(File::open(path).map_err(io_err(path))?);
     let meta = guard(path, FileFormat::Parquet, || {
         reader
             .get_metadata()
@@ -523,6 +524,18 @@ fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
                          {start}..{} of a {len}-byte file",
                         start + size
                     ),
+                });
+            }
+            // The page headers inside the chunk, which polars also trusts.
+            let mut chunk = vec![0u8; size as usize];
+            file.seek(SeekFrom::Start(start as u64))
+                .and_then(|_| file.read_exact(&mut chunk))
+                .map_err(io_err(path))?;
+            if let Err(problem) = super::parquet_footer::check_pages(&chunk) {
+                return Err(LoadError::Parse {
+                    path: path.to_path_buf(),
+                    format: FileFormat::Parquet.to_string(),
+                    message: format!("the file is damaged: row group {g}: {problem}"),
                 });
             }
         }

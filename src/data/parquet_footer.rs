@@ -54,6 +54,67 @@ pub fn walk(bytes: &[u8]) -> Result<(), Problem> {
     r.skip_struct(0)
 }
 
+/// What a page header says, as far as the checks need it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PageHeader {
+    /// Length of the header itself.
+    pub header_len: usize,
+    pub compressed_size: i64,
+    pub uncompressed_size: i64,
+    /// Every count and length inside the data / dictionary page headers (values, nulls, rows,
+    /// level byte lengths), which a reader sizes its buffers by.
+    pub counts: Vec<i64>,
+}
+
+/// Parse the page header at the start of `bytes` (thrift compact `PageHeader`).
+pub fn page_header(bytes: &[u8]) -> Result<PageHeader, Problem> {
+    let mut r = Reader { bytes, pos: 0 };
+    let mut h = PageHeader::default();
+    r.fields(0, |r, id, t| {
+        match (id, t) {
+            (2, 5) => h.uncompressed_size = r.int()?,
+            (3, 5) => h.compressed_size = r.int()?,
+            // Data page (v1), dictionary page, data page v2: every i32 field is a count or a length.
+            (5 | 7 | 8, 12) => r.fields(1, |r, _, t| {
+                if t == 5 {
+                    h.counts.push(r.int()?);
+                    Ok(())
+                } else {
+                    r.skip_value(t, 2, false)
+                }
+            })?,
+            _ => r.skip_value(t, 1, false)?,
+        }
+        Ok(())
+    })?;
+    h.header_len = r.pos;
+    Ok(h)
+}
+
+/// Check the pages of one column chunk (`chunk`: its bytes): every header parses, no count or size is
+/// negative (a reader sizes buffers by them: a negative count became a 2^61-byte request and an
+/// abort, found by fuzzing), and every page fits in the chunk.
+pub fn check_pages(chunk: &[u8]) -> Result<(), Problem> {
+    let mut pos = 0usize;
+    while pos < chunk.len() {
+        let h = page_header(&chunk[pos..])
+            .map_err(|e| format!("a page header at byte {pos} of a column chunk: {e}"))?;
+        if h.compressed_size < 0 || h.uncompressed_size < 0 || h.counts.iter().any(|&c| c < 0) {
+            return Err(format!(
+                "a page header at byte {pos} of a column chunk has a negative size or count"
+            ));
+        }
+        let end = pos as u64 + h.header_len as u64 + h.compressed_size as u64;
+        if end > chunk.len() as u64 {
+            return Err(format!(
+                "a page at byte {pos} of a column chunk runs past the chunk's end"
+            ));
+        }
+        pos = end as usize;
+    }
+    Ok(())
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -175,6 +236,36 @@ impl Reader<'_> {
         }
     }
 
+    /// A zigzag-encoded integer (i16, i32, i64 in the compact protocol).
+    fn int(&mut self) -> Result<i64, Problem> {
+        let n = self.varint()?;
+        Ok((n >> 1) as i64 ^ -((n & 1) as i64))
+    }
+
+    /// Walk a struct's fields, handing each (field id, type) to `f`, which must consume its value.
+    fn fields(
+        &mut self,
+        depth: usize,
+        mut f: impl FnMut(&mut Self, i64, u8) -> Result<(), Problem>,
+    ) -> Result<(), Problem> {
+        if depth > MAX_DEPTH {
+            return Err("its footer nests too deep".into());
+        }
+        let mut id: i64 = 0;
+        loop {
+            let h = self.byte()?;
+            if h == 0 {
+                return Ok(());
+            }
+            let t = h & 0x0f;
+            id = match h >> 4 {
+                0 => self.int()?,
+                d => id + i64::from(d),
+            };
+            f(self, id, t)?;
+        }
+    }
+
     fn skip_struct(&mut self, depth: usize) -> Result<(), Problem> {
         if depth > MAX_DEPTH {
             return Err("its footer nests too deep".into());
@@ -224,6 +315,26 @@ mod tests {
         assert!(walk(&[0x15, 0x02]).unwrap_err().contains("ends early"));
         let deep: Vec<u8> = std::iter::repeat_n(0x1c, 100).collect();
         assert!(walk(&deep).is_err());
+        // A page header: uncompressed 10, compressed 4, data page with num_values 3 (zigzag 6);
+        // then the 4 bytes of the page. With num_values -80 (zigzag 159 = 0x9f 0x01) it is refused.
+        let page = [
+            0x25, 0x14, 0x15, 0x08, 0x2c, 0x15, 0x06, 0x00, 0x00, 1, 2, 3, 4,
+        ];
+        assert_eq!(
+            page_header(&page).unwrap(),
+            PageHeader {
+                header_len: 9,
+                compressed_size: 4,
+                uncompressed_size: 10,
+                counts: vec![3]
+            }
+        );
+        assert_eq!(check_pages(&page), Ok(()));
+        let negative = [
+            0x25, 0x14, 0x15, 0x08, 0x2c, 0x15, 0x9f, 0x01, 0x00, 0x00, 1, 2, 3, 4,
+        ];
+        assert!(check_pages(&negative).unwrap_err().contains("negative"));
+        assert!(check_pages(&page[..11]).unwrap_err().contains("runs past"));
         // Well formed: i32 field, binary field, a list of two i32, stop.
         assert_eq!(
             walk(&[
