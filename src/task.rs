@@ -55,8 +55,13 @@ impl<T: Send + 'static> Task<T> {
             });
             // A cancelled job's result is never applied: drop it here, on the worker, so its memory
             // is freed now (a job that was past its last cancel check still finishes its result).
+            // (Bound and dropped by name: with `Ok(_)` the value would stay alive in `result` until
+            // the thread ends, after the app has already heard "cancelled"; a test caught that race.)
             let result = match result {
-                Ok(_) if worker_job.is_cancelled() => Err(CANCELLED.to_string()),
+                Ok(done) if worker_job.is_cancelled() => {
+                    drop(done);
+                    Err(CANCELLED.to_string())
+                }
                 r => r,
             };
             let _ = tx.send(result);
