@@ -91,28 +91,57 @@ pub fn page_header(bytes: &[u8]) -> Result<PageHeader, Problem> {
     Ok(h)
 }
 
-/// Check the pages of one column chunk (`chunk`: its bytes): every header parses, no count or size is
-/// negative (a reader sizes buffers by them: a negative count became a 2^61-byte request and an
-/// abort, found by fuzzing), and every page fits in the chunk.
+/// Check the pages of one column chunk held in memory (see `check_pages_with`).
 pub fn check_pages(chunk: &[u8]) -> Result<(), Problem> {
-    let mut pos = 0usize;
-    while pos < chunk.len() {
-        let h = page_header(&chunk[pos..])
-            .map_err(|e| format!("a page header at byte {pos} of a column chunk: {e}"))?;
+    check_pages_with(chunk.len() as u64, |pos, len| {
+        Ok(chunk[pos as usize..pos as usize + len].to_vec())
+    })
+    .unwrap_or_else(|e| Err(e.to_string()))
+}
+
+/// Check the pages of a column chunk of `size` bytes: every header parses, no count or size is
+/// negative (a reader sizes buffers by them: a negative count became a 2^61-byte request and an
+/// abort, found by fuzzing), and every page fits in the chunk. `fetch(pos, len)` gives `len` bytes of
+/// the chunk from `pos`: only the headers are read, never the page data, so a large file is not read
+/// twice.
+pub fn check_pages_with(
+    size: u64,
+    mut fetch: impl FnMut(u64, usize) -> std::io::Result<Vec<u8>>,
+) -> std::io::Result<Result<(), Problem>> {
+    const WINDOW: u64 = 64 * 1024;
+    let mut pos = 0u64;
+    while pos < size {
+        let left = size - pos;
+        let mut window = WINDOW.min(left);
+        let h = loop {
+            let bytes = fetch(pos, window as usize)?;
+            match page_header(&bytes) {
+                Ok(h) => break h,
+                // A header larger than the window (big statistics): read more of it.
+                Err(e) if e.contains("ends early") && window < left => {
+                    window = (window * 16).min(left);
+                }
+                Err(e) => {
+                    return Ok(Err(format!(
+                        "a page header at byte {pos} of a column chunk: {e}"
+                    )));
+                }
+            }
+        };
         if h.compressed_size < 0 || h.uncompressed_size < 0 || h.counts.iter().any(|&c| c < 0) {
-            return Err(format!(
+            return Ok(Err(format!(
                 "a page header at byte {pos} of a column chunk has a negative size or count"
-            ));
+            )));
         }
-        let end = pos as u64 + h.header_len as u64 + h.compressed_size as u64;
-        if end > chunk.len() as u64 {
-            return Err(format!(
+        let end = pos + h.header_len as u64 + h.compressed_size as u64;
+        if end > size {
+            return Ok(Err(format!(
                 "a page at byte {pos} of a column chunk runs past the chunk's end"
-            ));
+            )));
         }
-        pos = end as usize;
+        pos = end;
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 struct Reader<'a> {

@@ -35,6 +35,17 @@ fn wait_for(h: &mut Harness<'static, PersonaApp>, what: &str, done: impl Fn(&Per
     h.step();
 }
 
+/// Step until a clustering with `k` segments is done and nothing else runs.
+fn wait_for_k(h: &mut Harness<'static, PersonaApp>, what: &str, k: usize) {
+    wait_for(h, what, |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == k)
+    });
+}
+
 fn idle(app: &PersonaApp) -> bool {
     !app.busy() && app.ui_state.rerun_at.is_none()
 }
@@ -219,13 +230,7 @@ fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
         a.analysis.cluster.seed = 11;
         a.settings_changed();
     }
-    wait_for(&mut h, "k = 5", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 5)
-    });
+    wait_for_k(&mut h, "k = 5", 5);
     h.state_mut().analysis.personas[1].name = "Frequent Browsers".into();
     h.state_mut().save_project(plab.clone());
     assert!(
@@ -416,13 +421,7 @@ fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
     h.state_mut().analysis.personas[0].name = "Window Shoppers".into();
     let before = h.state().analysis.run.clone().unwrap();
     h.get_by_label("Split segment 0 in two").click();
-    wait_for(&mut h, "the split", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 7)
-    });
+    wait_for_k(&mut h, "the split", 7);
     let after = h.state().analysis.run.clone().unwrap();
     assert_eq!(after.segmentation.sizes.iter().sum::<usize>(), 1967);
     assert!(after.segmentation.inertia < before.segmentation.inertia);
@@ -435,13 +434,7 @@ fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
             .any(|p| p.name == "Window Shoppers")
     );
     h.state_mut().merge_segments(5, 6);
-    wait_for(&mut h, "the merge", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 6)
-    });
+    wait_for_k(&mut h, "the merge", 6);
     assert!(
         h.state()
             .analysis
@@ -466,24 +459,12 @@ fn undo_and_redo_restore_settings_and_persona_names() {
     h.state_mut().analysis.cluster.k = 4;
     h.state_mut().settings_changed();
     h.step();
-    wait_for(&mut h, "k = 4", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 4)
-    });
+    wait_for_k(&mut h, "k = 4", 4);
     h.state_mut().ui_state.history.last_change = None;
     h.get_by_label("Undo").click();
     h.step();
     assert_eq!(h.state().analysis.cluster.k, 6);
-    wait_for(&mut h, "k = 6 again", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 6)
-    });
+    wait_for_k(&mut h, "k = 6 again", 6);
     assert_eq!(h.state().analysis.personas[2].name, "Deal Hunters");
     h.state_mut().ui_state.history.last_change = None;
     h.get_by_label("Undo").click();
@@ -504,13 +485,7 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     h.state_mut().analysis.cluster.k = 3;
     h.state_mut().analysis.personas[0].name = "Loyalists".into();
     h.state_mut().settings_changed();
-    wait_for(&mut h, "k = 3", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 3)
-    });
+    wait_for_k(&mut h, "k = 3", 3);
     assert!(h.state().dirty());
     h.state_mut().autosave();
     assert!(recovery.exists());
@@ -984,13 +959,7 @@ fn rules_follow_their_personas_users_into_a_new_clustering() {
         a.analysis.cluster.k = 4;
         a.settings_changed();
     }
-    wait_for(&mut h, "k = 4", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 4)
-    });
+    wait_for_k(&mut h, "k = 4", 4);
     let new = h.state().analysis.run.clone().unwrap();
     // Where did the old segment's users go? Count directly.
     let mut to = [0usize; 4];
@@ -1008,13 +977,7 @@ fn rules_follow_their_personas_users_into_a_new_clustering() {
         "users of old segment {target} went to {to:?}"
     );
     h.state_mut().undo();
-    wait_for(&mut h, "k = 6 again", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 6)
-    });
+    wait_for_k(&mut h, "k = 6 again", 6);
     assert_eq!(
         h.state().analysis.run.as_ref().unwrap().segmentation.labels,
         old.segmentation.labels
@@ -1255,13 +1218,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
         a.analysis.cluster.k = 4;
         a.settings_changed();
     }
-    wait_for(&mut h, "k = 4", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == 4)
-    });
+    wait_for_k(&mut h, "k = 4", 4);
     super::monitor_view::compare_deployed(h.state_mut(), deployed.clone());
     wait_for(&mut h, "the drift", |a| {
         a.analysis.drift.is_some() && idle(a)
