@@ -93,8 +93,9 @@ pub fn transform_spec(
 pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
     let opts = cmd.mapping.load_options()?;
     let cfg = feature_config(&cmd.features)?;
-    let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
     let mut timer = persona_lab::timing::Timer::start();
+    let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
+    timer.lap("load");
     let profile = features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
     timer.lap("features");
     let spec = transform_spec(&cmd.features, &profile)?;
@@ -125,10 +126,12 @@ pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
     timer.lap("transform");
     persona_lab::output::write_table(&mut table, &cmd.out).map_err(|e| e.to_string())?;
     timer.lap("write");
-    print!("{}", summary::load_summary(&loaded));
+    let users = summary::users_of(&loaded, &profile, &cfg);
+    print!("{}", summary::load_summary(&loaded, users));
     if let Some(fitted) = &fitted {
         print!("{}", summary::profile_summary(&profile, fitted));
     }
+    timer.lap("summary");
     if profile.n_users() < 2 {
         eprintln!("warning: only one user; segmenting needs at least two");
     }

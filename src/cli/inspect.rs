@@ -19,9 +19,10 @@ pub struct InspectCmd {
 pub fn run(cmd: &InspectCmd) -> Result<(), String> {
     let opts = cmd.mapping.load_options()?;
     let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
-    print!("{}", summary::load_summary(&loaded));
     let cfg = feature_config(&cmd.features)?;
     let profile = features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
+    let users = summary::users_of(&loaded, &profile, &cfg);
+    print!("{}", summary::load_summary(&loaded, users));
     let spec = transform_spec(&cmd.features, &profile)?;
     let fitted = transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
     print!("{}", summary::profile_summary(&profile, &fitted));

@@ -1,11 +1,10 @@
-//! Events → one row of behavioral features per user, as one polars lazy group-by.
-
-use std::f64::consts::LN_2;
+//! Events → one row of behavioral features per user: per-user totals in one pass
+//! (`accumulate`), then the derived features as polars expressions over the totals.
 
 use polars::prelude::*;
-use polars::series::ops::NullBehavior;
 use serde::{Deserialize, Serialize};
 
+use super::accumulate::{Inputs, Plan, Sessions, accumulate};
 use super::catalogue::{CATALOGUE, COUNT_PREFIX, EventKind, Needs};
 use crate::data::{Loaded, Shape, cols};
 use crate::error::FeatureError;
@@ -155,7 +154,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         .max()
         .ok_or_else(|| FeatureError::NoFeatures("no events".into()))?;
     let reference = cfg.as_of.unwrap_or(last);
-    let mut lf = t.clone().lazy();
+    let mut lf = t.clone().lazy().select([col(cols::TS), col(cols::EVENT)]);
     if let Some(as_of) = cfg.as_of {
         lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
     }
@@ -205,41 +204,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             kinds_found.push((kind, list));
         }
     }
-    let kind_col = |k: EventKind| format!("__kind_{k:?}");
     let has_kind = |k: EventKind| kinds_found.iter().any(|(kk, _)| *kk == k);
-    let flags: Vec<Expr> = kinds_found
-        .iter()
-        .map(|(k, list)| {
-            if list.is_empty() {
-                // A pinned kind with no events in this export: counts of 0.
-                return lit(false).alias(kind_col(*k));
-            }
-            let s = Series::new("names".into(), list.clone());
-            col(cols::EVENT)
-                .is_in(lit(s).implode(false), false)
-                .alias(kind_col(*k))
-        })
-        .collect();
-    if !flags.is_empty() {
-        lf = lf.with_columns(flags);
-    }
-
-    let sessions = if has(cols::SESSION) {
-        col(cols::SESSION)
-            .drop_nulls()
-            .n_unique()
-            .cast(DataType::Float64)
-    } else {
-        let gap_us = (cfg.session_gap_minutes * 60.0 * 1e6).round() as i64;
-        (col(cols::TS)
-            .sort(SortOptions::default())
-            .diff(lit(1), NullBehavior::Ignore)
-            .gt(lit(gap_us))
-            .sum()
-            .cast(DataType::Float64)
-            + lit(1.0))
-        .alias("sessions")
-    };
     let top: Vec<&String> = match &cfg.event_names {
         Some(names) => names.iter().collect(),
         None => name_counts
@@ -248,51 +213,37 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .map(|(n, _)| n)
             .collect(),
     };
-    // Everything per event is computed before the group-by, as plain column arithmetic: inside the
-    // aggregation polars evaluates expressions group by group, which is several times slower.
-    let ts_f = col(cols::TS).cast(DataType::Float64);
-    let mut per_event: Vec<Expr> = vec![
-        col(cols::TS).floor_div(lit(DAY_US as i64)).alias("__day"),
-        ((lit(reference as f64) - ts_f) / lit(DAY_US) * lit(-LN_2 / cfg.half_life_days))
-            .exp()
-            .alias("__decay"),
-    ];
-    for (i, name) in top.iter().enumerate() {
-        per_event.push(
-            col(cols::EVENT)
-                .eq(lit(name.as_str()))
-                .alias(format!("__top{i}")),
-        );
-    }
-    if has(cols::VALUE) {
-        let revenue = if has_kind(EventKind::Purchase) {
-            when(col(kind_col(EventKind::Purchase).as_str()))
-                .then(col(cols::VALUE))
-                .otherwise(lit(0.0))
+    // Counted groups of event names: one per kind found, then one per top name.
+    let mut groups: Vec<Vec<String>> = kinds_found.iter().map(|(_, l)| l.clone()).collect();
+    groups.extend(top.iter().map(|n| vec![n.to_string()]));
+    let plan = Plan {
+        as_of: cfg.as_of,
+        reference,
+        half_life_days: cfg.half_life_days,
+        sessions: if has(cols::SESSION) {
+            Sessions::Column
         } else {
-            col(cols::VALUE)
-        };
-        per_event.push(revenue.alias("__revenue"));
-    }
-    lf = lf.with_columns(per_event);
-    let mut aggs: Vec<Expr> = vec![
-        len().cast(DataType::Float64).alias("events"),
-        sessions.alias("__sessions_raw"),
-        col("__day")
-            .n_unique()
-            .cast(DataType::Float64)
-            .alias("active_days"),
-        col(cols::TS).min().alias("__first"),
-        col(cols::TS).max().alias("__last"),
-        col("__decay").sum().alias("decayed_events"),
-    ];
-    if has(cols::DURATION) {
-        aggs.push(col(cols::DURATION).sum().alias("time_total"));
-    }
-    if has(cols::SCROLL) {
-        aggs.push(col(cols::SCROLL).mean().alias("scroll_mean"));
-        aggs.push(col(cols::SCROLL).max().alias("scroll_max"));
-    }
+            Sessions::Gap((cfg.session_gap_minutes * 60.0 * 1e6).round() as i64)
+        },
+        groups: &groups,
+        revenue_group: kinds_found
+            .iter()
+            .position(|(k, _)| *k == EventKind::Purchase),
+    };
+    let opt = |c: &str| t.column(c).ok();
+    let totals = accumulate(
+        &Inputs {
+            user: t.column(cols::USER).map_err(perr)?,
+            ts: t.column(cols::TS).map_err(perr)?,
+            event: t.column(cols::EVENT).map_err(perr)?,
+            session: opt(cols::SESSION),
+            value: opt(cols::VALUE),
+            duration: opt(cols::DURATION),
+            scroll: opt(cols::SCROLL),
+        },
+        &plan,
+    )?;
+    timer.lap("  accumulate");
     let count_name = |k: EventKind| match k {
         EventKind::PageView => "page_views",
         EventKind::ProductView => "product_views",
@@ -301,25 +252,35 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         EventKind::Search => "searches",
         EventKind::VideoPlay => "video_plays",
     };
-    for (k, _) in &kinds_found {
-        aggs.push(
-            col(kind_col(*k).as_str())
-                .sum()
-                .cast(DataType::Float64)
-                .alias(count_name(*k)),
-        );
+    let n = totals.users.len();
+    let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
+    let mut columns = vec![
+        Column::new(cols::USER.into(), totals.users),
+        f("events", totals.events),
+        f("__sessions_raw", totals.sessions),
+        f("active_days", totals.active_days),
+        Column::new("__first".into(), totals.first),
+        Column::new("__last".into(), totals.last),
+        f("decayed_events", totals.decayed_events),
+    ];
+    if let Some(v) = totals.time_total {
+        columns.push(f("time_total", v));
     }
-    if has(cols::VALUE) {
-        aggs.push(col("__revenue").sum().alias("revenue"));
+    if let (Some(mean), Some(max)) = (totals.scroll_mean, totals.scroll_max) {
+        columns.push(Column::new("scroll_mean".into(), mean));
+        columns.push(Column::new("scroll_max".into(), max));
     }
-    for (i, name) in top.iter().enumerate() {
-        aggs.push(
-            col(format!("__top{i}").as_str())
-                .sum()
-                .cast(DataType::Float64)
-                .alias(format!("{COUNT_PREFIX}{name}")),
-        );
+    let mut counts = totals.groups.into_iter();
+    for ((k, _), v) in kinds_found.iter().zip(counts.by_ref()) {
+        columns.push(f(count_name(*k), v));
     }
+    if let Some(v) = totals.revenue {
+        columns.push(f("revenue", v));
+    }
+    for (name, v) in top.iter().zip(counts) {
+        columns.push(f(&format!("{COUNT_PREFIX}{name}"), v));
+    }
+    let totals = DataFrame::new(n, columns).map_err(perr)?;
 
     let per_session = |num: &str| (col(num) / col("sessions")).alias(format!("{num}_per_session"));
     let mut derived: Vec<Expr> = vec![
@@ -365,9 +326,9 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         derived.push((col("events") - top_sum).alias(format!("{COUNT_PREFIX}other")));
     }
 
-    let grouped = lf
-        .group_by([col(cols::USER)])
-        .agg(aggs)
+    // Users come out of the pass in id order already.
+    let grouped = totals
+        .lazy()
         // A user whose events all lack a session id still had one session.
         .with_column(
             when(col("__sessions_raw").lt(lit(1.0)))
@@ -380,11 +341,10 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             (col("sessions") / (col("tenure_days") / lit(7.0)).clip_min(lit(1.0)))
                 .alias("frequency"),
         )
-        .sort([cols::USER], Default::default())
         .collect()
         .map_err(perr)?;
 
-    timer.lap("  group-by");
+    timer.lap("  derived");
     // Column order: the catalogue, then per-name counts.
     let mut features = Vec::new();
     let mut unavailable = Vec::new();

@@ -1,6 +1,7 @@
 //! Per-user behavioral features: the catalogue, the aggregation of events into a profile table, and the
 //! transforms (log1p, scalers, weights, engagement score) that make the matrix that gets clustered.
 
+pub mod accumulate;
 pub mod aggregate;
 pub mod catalogue;
 pub mod transform;

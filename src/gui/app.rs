@@ -34,7 +34,8 @@ const AUTOSAVE_EVERY: Duration = Duration::from_secs(10);
 pub struct PersonaApp {
     pub analysis: Analysis,
     pub ui_state: ViewState,
-    pub load_task: Option<Task<(Loaded, Profile, String)>>,
+    /// Loaded export, its profile, the source's fingerprint and the load summary.
+    pub load_task: Option<Task<(Loaded, Profile, String, String)>>,
     /// Reading a project file and fingerprinting its source.
     pub project_task: Option<Task<ProjectQuestion>>,
     /// The analysed users as columns for rule match counts, tied to the run it was made from.
@@ -231,7 +232,9 @@ impl PersonaApp {
                 job.progress("fingerprint", 0.9);
                 let fingerprint = persona_lab::ruleset::fingerprint(&path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                Ok((loaded, profile, fingerprint))
+                let users = crate::cli::summary::users_of(&loaded, &profile, &cfg);
+                let summary = crate::cli::summary::load_summary(&loaded, users);
+                Ok((loaded, profile, fingerprint, summary))
             },
         ));
     }
@@ -550,7 +553,7 @@ impl PersonaApp {
         if let Some(r) = self.load_task.as_ref().and_then(|t| t.poll()) {
             self.load_task = None;
             match r {
-                Ok((loaded, profile, fingerprint)) => {
+                Ok((loaded, profile, fingerprint, summary)) => {
                     self.analysis.fingerprint = Some(fingerprint);
                     for w in &loaded.warnings {
                         self.warn(format!("{}: {w}", loaded.path.display()));
@@ -561,7 +564,8 @@ impl PersonaApp {
                         .take()
                         .unwrap_or_else(|| TransformSpec::default_for(&profile));
                     self.analysis.spec = Some(spec);
-                    self.analysis.summary = Some(crate::cli::summary::load_summary(&loaded));
+                    // Made on the worker: counting users is real work at millions of events.
+                    self.analysis.summary = Some(summary);
                     self.analysis.loaded = Some(Arc::new(loaded));
                     self.ui_state.history.last = None;
                     self.ui_state.saved = None;
