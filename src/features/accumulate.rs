@@ -507,3 +507,289 @@ fn gap_sessions(
         a.sessions = 1 + t.windows(2).filter(|w| w[1] - w[0] > gap).count() as u64;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pass checked against polars' own group-by of the same totals (the implementation it
+    //! replaced), on shuffled rows with nulls in every optional column, ids longer and shorter than
+    //! the 12 bytes arrow keeps inline, and columns in several chunks.
+    use polars::series::ops::NullBehavior;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    const NAMES: [&str; 6] = ["page_view", "purchase", "add_to_cart", "search", "x", "y"];
+
+    /// One chunk of random events.
+    fn chunk(rng: &mut ChaCha8Rng, rows: usize) -> DataFrame {
+        // User 39 has no session, value, duration or scroll on any event.
+        let maybe = |rng: &mut ChaCha8Rng, u: u32, lo: f64, hi: f64| {
+            let v = rng.random_range(lo..hi);
+            (u != 39 && rng.random::<f64>() > 0.2).then_some(v)
+        };
+        let mut user = Vec::new();
+        let mut ts = Vec::new();
+        let mut event = Vec::new();
+        let mut session = Vec::new();
+        let (mut value, mut duration, mut scroll) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rows {
+            let u = rng.random_range(0..40u32);
+            user.push(if u % 3 == 0 {
+                format!("a-long-user-identifier-{u}")
+            } else {
+                format!("u{u}")
+            });
+            ts.push(1_725_000_000_000_000i64 + rng.random_range(0..20 * DAY_US));
+            event.push(NAMES[rng.random_range(0..NAMES.len())]);
+            let s = rng.random_range(0..5);
+            session.push((u != 39 && rng.random::<f64>() > 0.1).then(|| format!("s{s}")));
+            value.push(maybe(rng, u, 1.0, 200.0));
+            duration.push(maybe(rng, u, 0.0, 90.0));
+            scroll.push(maybe(rng, u, 0.0, 100.0));
+        }
+        df!(
+            "user" => user, "ts" => ts, "event" => event, "session" => session,
+            "value" => value, "duration" => duration, "scroll" => scroll
+        )
+        .unwrap()
+    }
+
+    fn table(seed: u64) -> DataFrame {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut df = chunk(&mut rng, 700);
+        for _ in 0..4 {
+            df.vstack_mut(&chunk(&mut rng, 500)).unwrap();
+        }
+        assert!(df.column("ts").unwrap().as_materialized_series().n_chunks() > 1);
+        df
+    }
+
+    fn groups() -> Vec<Vec<String>> {
+        vec![
+            vec!["page_view".into()],
+            vec!["purchase".into()],
+            vec!["add_to_cart".into(), "search".into()],
+            vec!["x".into()],
+            vec!["not in the data".into()],
+        ]
+    }
+
+    fn run(df: &DataFrame, plan: &Plan, session: bool) -> Totals {
+        let c = |n: &str| df.column(n).unwrap();
+        let inputs = Inputs {
+            user: c("user"),
+            ts: c("ts"),
+            event: c("event"),
+            session: session.then(|| c("session")),
+            value: Some(c("value")),
+            duration: Some(c("duration")),
+            scroll: Some(c("scroll")),
+        };
+        accumulate(&inputs, plan).unwrap()
+    }
+
+    /// The same totals as a polars lazy group-by.
+    fn reference(df: &DataFrame, plan: &Plan) -> DataFrame {
+        let ts_f = col("ts").cast(DataType::Float64);
+        let decay = -LN_2 / plan.half_life_days;
+        let sessions = match plan.sessions {
+            Sessions::Column => col("session").drop_nulls().n_unique(),
+            Sessions::Gap(gap) => {
+                col("ts")
+                    .sort(SortOptions::default())
+                    .diff(lit(1), NullBehavior::Ignore)
+                    .gt(lit(gap))
+                    .sum()
+                    + lit(1)
+            }
+        };
+        let revenue_names =
+            Series::new("n".into(), plan.groups[plan.revenue_group.unwrap()].clone());
+        let mut aggs = vec![
+            len().cast(DataType::Float64).alias("events"),
+            sessions.cast(DataType::Float64).alias("sessions"),
+            col("ts")
+                .floor_div(lit(DAY_US))
+                .n_unique()
+                .cast(DataType::Float64)
+                .alias("days"),
+            col("ts").min().alias("first"),
+            col("ts").max().alias("last"),
+            ((lit(plan.reference as f64) - ts_f) / lit(DAY_US as f64) * lit(decay))
+                .exp()
+                .sum()
+                .alias("decayed"),
+            col("duration").sum().alias("time"),
+            col("scroll").mean().alias("scroll_mean"),
+            col("scroll").max().alias("scroll_max"),
+            col("value")
+                .filter(col("event").is_in(lit(revenue_names).implode(false), false))
+                .sum()
+                .alias("revenue"),
+        ];
+        for (g, names) in plan.groups.iter().enumerate() {
+            let names = Series::new("n".into(), names.clone());
+            aggs.push(
+                col("event")
+                    .is_in(lit(names).implode(false), false)
+                    .sum()
+                    .cast(DataType::Float64)
+                    .alias(format!("g{g}")),
+            );
+        }
+        let mut lf = df.clone().lazy();
+        if let Some(a) = plan.as_of {
+            lf = lf.filter(col("ts").lt_eq(lit(a)));
+        }
+        lf.group_by([col("user")])
+            .agg(aggs)
+            .sort(["user"], Default::default())
+            .collect()
+            .unwrap()
+    }
+
+    fn f64s(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
+        let c = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
+        c.f64().unwrap().iter().collect()
+    }
+
+    fn assert_close(what: &str, ours: &[Option<f64>], theirs: &[Option<f64>]) {
+        assert_eq!(ours.len(), theirs.len(), "{what}: lengths");
+        for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+            match (a, b) {
+                (Some(a), Some(b)) => assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                    "{what} of user {i}: {a} vs polars {b}"
+                ),
+                (None, None) => {}
+                _ => panic!("{what} of user {i}: {a:?} vs polars {b:?}"),
+            }
+        }
+    }
+
+    fn check(df: &DataFrame, plan: &Plan, session: bool) {
+        let ours = run(df, plan, session);
+        let want = reference(df, plan);
+        let users: Vec<String> = want
+            .column("user")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|u| u.unwrap().to_string())
+            .collect();
+        assert_eq!(ours.users, users);
+        let some = |v: &[f64]| v.iter().map(|x| Some(*x)).collect::<Vec<_>>();
+        assert_close("events", &some(&ours.events), &f64s(&want, "events"));
+        assert_close("sessions", &some(&ours.sessions), &f64s(&want, "sessions"));
+        assert_close("days", &some(&ours.active_days), &f64s(&want, "days"));
+        // Times exactly: a microsecond is below any float tolerance at this magnitude.
+        let ints = |c: &str| -> Vec<i64> {
+            let c = want.column(c).unwrap();
+            c.i64().unwrap().iter().map(|v| v.unwrap()).collect()
+        };
+        assert_eq!(ours.first, ints("first"));
+        assert_eq!(ours.last, ints("last"));
+        assert_close(
+            "decayed",
+            &some(&ours.decayed_events),
+            &f64s(&want, "decayed"),
+        );
+        assert_close(
+            "time",
+            &some(ours.time_total.as_ref().unwrap()),
+            &f64s(&want, "time"),
+        );
+        assert_close(
+            "scroll mean",
+            ours.scroll_mean.as_ref().unwrap(),
+            &f64s(&want, "scroll_mean"),
+        );
+        assert_close(
+            "scroll max",
+            ours.scroll_max.as_ref().unwrap(),
+            &f64s(&want, "scroll_max"),
+        );
+        assert_close(
+            "revenue",
+            &some(ours.revenue.as_ref().unwrap()),
+            &f64s(&want, "revenue"),
+        );
+        for g in 0..plan.groups.len() {
+            assert_close(
+                &format!("group {g}"),
+                &some(&ours.groups[g]),
+                &f64s(&want, &format!("g{g}")),
+            );
+        }
+    }
+
+    fn plan(groups: &[Vec<String>], sessions: Sessions, as_of: Option<i64>) -> Plan<'_> {
+        Plan {
+            as_of,
+            reference: as_of.unwrap_or(1_725_000_000_000_000 + 20 * DAY_US),
+            half_life_days: 7.0,
+            sessions,
+            groups,
+            revenue_group: Some(1),
+        }
+    }
+
+    #[test]
+    fn totals_match_a_polars_group_by() {
+        let df = table(1);
+        let g = groups();
+        check(&df, &plan(&g, Sessions::Column, None), true);
+    }
+
+    #[test]
+    fn inactivity_gap_sessions_and_a_reference_date_match_polars() {
+        let df = table(2);
+        let g = groups();
+        check(
+            &df,
+            &plan(&g, Sessions::Gap(6 * 3_600_000_000), None),
+            false,
+        );
+        // Only events up to the reference date count; users with none later vanish.
+        let as_of = Some(1_725_000_000_000_000 + 2 * DAY_US);
+        check(&df, &plan(&g, Sessions::Column, as_of), true);
+    }
+
+    #[test]
+    fn event_names_as_text_or_categorical_count_alike() {
+        let df = table(3);
+        let g = groups();
+        let p = plan(&g, Sessions::Column, None);
+        let text = run(&df, &p, true);
+        let mut cat = df.clone();
+        let dtype =
+            DataType::from_categories(Categories::random("event".into(), CategoricalPhysical::U32));
+        let ev = cat.column("event").unwrap().cast(&dtype).unwrap();
+        cat.with_column(ev).unwrap();
+        assert_eq!(run(&cat, &p, true), text);
+    }
+
+    #[test]
+    fn results_are_bit_identical_for_any_number_of_threads() {
+        let df = table(4);
+        let g = groups();
+        let p = plan(&g, Sessions::Column, None);
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| run(&df, &p, true))
+        };
+        let one = on(1);
+        assert!(one.users.len() == 40);
+        for threads in [2, 3, 7] {
+            assert_eq!(on(threads), one, "{threads} threads");
+        }
+        let mut single = df.clone();
+        single.rechunk_mut();
+        assert_eq!(run(&single, &p, true), one, "one chunk");
+    }
+}
