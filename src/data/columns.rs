@@ -24,6 +24,14 @@ pub fn text(ctx: &Context, df: &DataFrame, name: &str) -> Result<Series, LoadErr
 
 /// Text that means "no value" in exports (BigQuery writes `\N`, databases `NULL`).
 pub fn is_null_token(v: &str) -> bool {
+    // Fast path, taken by nearly every value: longer than any token and starting and ending with a
+    // visible ASCII character (Unicode spaces start and end with bytes >= 0x80), so trimming would
+    // change nothing.
+    let b = v.as_bytes();
+    let visible = |c: u8| c.is_ascii_graphic();
+    if b.len() > 4 && visible(b[0]) && visible(b[b.len() - 1]) {
+        return false;
+    }
     let v = v.trim();
     v.is_empty() || v == "NULL" || v == "null" || v == "\\N"
 }
@@ -57,13 +65,24 @@ pub fn without_consent(ctx: &Context, df: &DataFrame) -> Result<Option<Vec<usize
     };
     let s = text(ctx, df, c)?;
     let ca = s.str().map_err(|e| ctx.polars(e))?;
-    Ok(Some(
-        ca.iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_some_and(privacy::consent_granted))
-            .map(|(i, _)| i)
-            .collect(),
-    ))
+    // A consent column holds a handful of distinct values: remember the last one's verdict.
+    let mut last: Option<(&str, bool)> = None;
+    let mut denied = Vec::new();
+    for (i, v) in ca.iter().enumerate() {
+        let granted = match (v, last) {
+            (None, _) => false,
+            (Some(v), Some((l, g))) if l == v => g,
+            (Some(v), _) => {
+                let g = privacy::consent_granted(v);
+                last = Some((v, g));
+                g
+            }
+        };
+        if !granted {
+            denied.push(i);
+        }
+    }
+    Ok(Some(denied))
 }
 
 /// Replace the canonical user ids by their salted hashes, when hashing is on.
