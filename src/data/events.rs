@@ -9,6 +9,14 @@ use super::timestamp;
 use super::{Canonical, Context, DurationUnit, Role, Warning, cols, describe_rows, rows_of};
 use crate::error::LoadError;
 
+/// The type of the canonical event name column: a categorical with its own categories.
+pub fn event_dtype() -> DataType {
+    DataType::from_categories(Categories::random(
+        cols::EVENT.into(),
+        CategoricalPhysical::U32,
+    ))
+}
+
 fn sample_values(s: &Series, positions: &[usize]) -> String {
     positions
         .iter()
@@ -283,6 +291,15 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
 
     // Event name: a fallback column (Segment's `type`) fills empty names, then "(unknown)".
     let event = match &m.event {
+        // Read as a categorical, and nothing to fill in.
+        Some(e)
+            if m.event_fallback.is_none()
+                && df
+                    .column(e)
+                    .is_ok_and(|c| c.dtype().is_categorical() && c.null_count() == 0) =>
+        {
+            series(ctx, &df, e)?
+        }
         Some(e) => {
             let mut s = text(ctx, &df, e)?;
             if let Some(fb) = &m.event_fallback {
@@ -317,15 +334,15 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         user.with_name(cols::USER.into()).into_column(),
         ts.into_column(),
         // Event names repeat endlessly: as a categorical they take 4 bytes a row instead of 16+,
-        // and comparisons with a name become integer comparisons.
-        event
-            .cast(&DataType::from_categories(Categories::random(
-                cols::EVENT.into(),
-                CategoricalPhysical::U32,
-            )))
-            .map_err(|e| ctx.polars(e))?
-            .with_name(cols::EVENT.into())
-            .into_column(),
+        // and comparisons with a name become integer comparisons. The CSV reader usually makes the
+        // categorical already (`event_dtype`); casting to a new one would encode every row again.
+        if event.dtype().is_categorical() {
+            event
+        } else {
+            event.cast(&event_dtype()).map_err(|e| ctx.polars(e))?
+        }
+        .with_name(cols::EVENT.into())
+        .into_column(),
     ];
     if let Some(s) = &m.session {
         columns.push(

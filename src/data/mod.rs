@@ -390,11 +390,14 @@ fn read_table(
     match sniffed.format {
         FileFormat::Parquet => format::read_parquet(path, columns),
         FileFormat::Csv => {
+            // Event names straight into a categorical (when there is no fallback column to fill
+            // them from): the reader encodes them in parallel, and they never take the memory of text.
+            let event_as_category = shape == Shape::Events && mapping.event_fallback.is_none();
             let text_roles = [
                 mapping.user_id.as_ref(),
                 mapping.user_id_fallback.as_ref(),
                 mapping.session.as_ref(),
-                mapping.event.as_ref(),
+                mapping.event.as_ref().filter(|_| !event_as_category),
                 mapping.event_fallback.as_ref(),
                 mapping.consent.as_ref(),
             ];
@@ -403,6 +406,9 @@ fn read_table(
                 .flatten()
                 .map(|c| (c.clone(), DataType::String))
                 .collect();
+            if let Some(e) = mapping.event.as_ref().filter(|_| event_as_category) {
+                dtypes.push((e.clone(), events::event_dtype()));
+            }
             for c in [&mapping.value, &mapping.duration, &mapping.scroll]
                 .into_iter()
                 .flatten()

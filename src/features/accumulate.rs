@@ -210,61 +210,83 @@ impl<'a> TextReader<'a> {
     }
 }
 
-/// Dense user codes in ascending order of the id, one per row (SKIP for rows not counted).
-fn user_codes<'a>(user: &'a Texts, ts: &Nums<Int64Type>, as_of: i64) -> (Vec<&'a str>, Vec<u32>) {
+/// Users numbered densely in ascending order of their id.
+struct UserCodes<'a> {
+    /// The ids, in code order.
+    ids: Vec<&'a str>,
+    /// Per row, the user's code (SKIP for rows not counted).
+    codes: Vec<u32>,
+}
+
+fn user_codes<'a>(user: &'a Texts, ts: &Nums<Int64Type>, as_of: i64) -> UserCodes<'a> {
     let n = user.len();
-    let parts = rayon::current_num_threads().max(1);
-    let step = n.div_ceil(parts).max(1);
-    // Each part numbers the ids it meets; the parts' id lists are then merged and sorted, and the
-    // local numbers mapped to positions in the sorted list.
-    let mut local: Vec<(Vec<&str>, Vec<u32>)> = (0..n.div_ceil(step))
-        .into_par_iter()
-        .map(|p| {
-            let rows = p * step..((p + 1) * step).min(n);
-            let mut map: PlHashMap<&str, u32> = PlHashMap::default();
+    let threads = rayon::current_num_threads().max(1);
+    let step = n.div_ceil(threads).max(1);
+    // Each part of the rows numbers the ids it meets; the parts' id lists are then sorted together,
+    // which gives every local number its code.
+    let mut codes = vec![SKIP; n];
+    let local: Vec<Vec<&str>> = codes
+        .par_chunks_mut(step)
+        .enumerate()
+        .map(|(p, codes)| {
+            // Keys are copies: comparing with the id where it first occurred in the column would be
+            // a read far back in a buffer of hundreds of megabytes, a cache miss per row.
+            let mut map: PlHashMap<Box<str>, u32> = PlHashMap::default();
             let mut ids: Vec<&str> = Vec::new();
-            let mut codes = Vec::with_capacity(rows.len());
             let mut prev: Option<(&str, u32)> = None;
             let (mut user, mut ts) = (user.reader(), ts.reader());
-            for i in rows {
+            for (j, code) in codes.iter_mut().enumerate() {
+                let i = p * step + j;
                 let counted = ts.get(i).is_some_and(|t| t <= as_of);
                 let Some(id) = user.get(i).filter(|_| counted) else {
-                    codes.push(SKIP);
                     continue;
                 };
                 // Exports often hold a user's events in runs: skip the hash for a repeated id.
-                let code = match prev {
+                let c = match prev {
                     Some((p, c)) if p == id => c,
-                    _ => *map.entry(id).or_insert_with(|| {
-                        ids.push(id);
-                        (ids.len() - 1) as u32
-                    }),
+                    _ => match map.get(id) {
+                        Some(&c) => c,
+                        None => {
+                            ids.push(id);
+                            let c = (ids.len() - 1) as u32;
+                            map.insert(id.into(), c);
+                            c
+                        }
+                    },
                 };
-                prev = Some((id, code));
-                codes.push(code);
+                prev = Some((id, c));
+                *code = c;
             }
-            (ids, codes)
+            ids
         })
         .collect();
-    let mut all: Vec<&str> = local
+    let mut order: Vec<(&str, u32, u32)> = local
         .iter()
-        .flat_map(|(ids, _)| ids.iter().copied())
+        .enumerate()
+        .flat_map(|(p, ids)| {
+            ids.iter()
+                .enumerate()
+                .map(move |(l, id)| (*id, p as u32, l as u32))
+        })
         .collect();
-    all.par_sort_unstable();
-    all.dedup();
-    local.par_iter_mut().for_each(|(ids, codes)| {
-        let to_global: Vec<u32> = ids
-            .iter()
-            .map(|id| all.binary_search(id).map_or(SKIP, |g| g as u32))
-            .collect();
-        for c in codes.iter_mut() {
-            if *c != SKIP {
-                *c = to_global[*c as usize];
-            }
+    order.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut to_code: Vec<Vec<u32>> = local.iter().map(|ids| vec![0; ids.len()]).collect();
+    let mut ids: Vec<&str> = Vec::new();
+    for (id, p, l) in order {
+        if ids.last() != Some(&id) {
+            ids.push(id);
         }
-    });
-    let codes = local.into_iter().flat_map(|(_, c)| c).collect();
-    (all, codes)
+        to_code[p as usize][l as usize] = (ids.len() - 1) as u32;
+    }
+    codes
+        .par_chunks_mut(step)
+        .zip(to_code)
+        .for_each(|(codes, to_code)| {
+            for c in codes.iter_mut().filter(|c| **c != SKIP) {
+                *c = to_code[*c as usize];
+            }
+        });
+    UserCodes { ids, codes }
 }
 
 /// Event names as codes, and per code the groups it counts in.
@@ -359,7 +381,8 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
 
     timer.lap("    columns");
     let as_of = plan.as_of.unwrap_or(i64::MAX);
-    let (ids, codes) = user_codes(&user, &ts, as_of);
+    let users = user_codes(&user, &ts, as_of);
+    let ids = &users.ids;
     let n_users = ids.len();
     timer.lap("    user codes");
     let n_groups = plan.groups.len();
@@ -386,7 +409,7 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
             let mut scroll = scroll.as_ref().map(|v| v.reader());
             let mut events = events.reader();
             let mut seen_days: PlHashSet<(u32, i64)> = PlHashSet::default();
-            for (i, &u) in codes.iter().enumerate() {
+            for (i, &u) in users.codes.iter().enumerate() {
                 if u < lo || u >= hi {
                     continue;
                 }
@@ -432,7 +455,7 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
                 }
             }
             if let Sessions::Gap(gap) = plan.sessions {
-                gap_sessions(accs, &codes, &mut ts.reader(), lo, gap);
+                gap_sessions(accs, &users, &mut ts.reader(), lo, gap);
             }
         });
 
@@ -476,7 +499,7 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
 /// order, one session plus one per gap longer than `gap`.
 fn gap_sessions(
     accs: &mut [Acc],
-    codes: &[u32],
+    users: &UserCodes,
     ts: &mut NumReader<'_, Int64Type>,
     lo: u32,
     gap: i64,
@@ -492,7 +515,7 @@ fn gap_sessions(
     start.push(total);
     let mut fill = start.clone();
     let mut times = vec![0i64; total];
-    for (i, &u) in codes.iter().enumerate() {
+    for (i, &u) in users.codes.iter().enumerate() {
         if u >= lo && u < hi {
             let k = (u - lo) as usize;
             times[fill[k]] = ts.get(i).unwrap_or_default();
