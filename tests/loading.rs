@@ -373,3 +373,31 @@ fn parquet_native_datetimes_and_float_ids() {
         l.warnings
     );
 }
+
+#[test]
+fn a_missing_event_name_counts_as_unknown() {
+    // Event names are read straight into a categorical; a missing one must still be reported and
+    // counted, not dropped or merged with another name.
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "n.csv",
+        "user_id,timestamp,event\n\
+         u,2024-09-01 10:00:00,a\n\
+         u,2024-09-01 10:10:00,\n\
+         v,2024-09-01 13:10:00,page_view\n",
+    );
+    let l = load(&p).unwrap();
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.to_string().contains("1 row(s) have no event name")),
+        "{:?}",
+        l.warnings
+    );
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert_eq!(by_user(&prof.table, "count:(unknown)")["u"], Some(1.0));
+    assert_eq!(by_user(&prof.table, "count:a")["u"], Some(1.0));
+    assert_eq!(by_user(&prof.table, "page_views")["v"], Some(1.0));
+    assert_eq!(by_user(&prof.table, "events")["u"], Some(2.0));
+}
