@@ -379,7 +379,6 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
     let duration = f64s(inp.duration)?;
     let scroll = f64s(inp.scroll)?;
 
-    timer.lap("    columns");
     let as_of = plan.as_of.unwrap_or(i64::MAX);
     let users = user_codes(&user, &ts, as_of);
     let ids = &users.ids;
@@ -390,15 +389,16 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
     let decay = -LN_2 / plan.half_life_days;
 
     let mut accs = vec![Acc::default(); n_users];
-    let mut counts = vec![0u32; n_users * n_groups];
     let parts = rayon::current_num_threads().max(1);
     let per = n_users.div_ceil(parts).max(1);
-    accs.par_chunks_mut(per)
-        .zip(counts.par_chunks_mut((per * n_groups).max(1)))
+    // Per part, its users' group counts (user-major); concatenated in part order afterwards.
+    let counts: Vec<Vec<u32>> = accs
+        .par_chunks_mut(per)
         .enumerate()
-        .for_each(|(p, (accs, counts))| {
+        .map(|(p, accs)| {
             let lo = (p * per) as u32;
             let hi = lo + accs.len() as u32;
+            let mut counts = vec![0u32; accs.len() * n_groups];
             let mut seen_sessions: PlHashSet<(u32, &str)> = PlHashSet::default();
             let mut last_session: Vec<Option<&str>> = vec![None; accs.len()];
             let counts_of = |k: usize| k * n_groups..(k + 1) * n_groups;
@@ -457,7 +457,10 @@ pub fn accumulate(inp: &Inputs, plan: &Plan) -> Result<Totals, FeatureError> {
             if let Sessions::Gap(gap) = plan.sessions {
                 gap_sessions(accs, &users, &mut ts.reader(), lo, gap);
             }
-        });
+            counts
+        })
+        .collect();
+    let counts = counts.concat();
 
     timer.lap("    pass");
     let keep: Vec<usize> = (0..n_users).filter(|&u| accs[u].events > 0).collect();
@@ -792,6 +795,23 @@ mod tests {
         let ev = cat.column("event").unwrap().cast(&dtype).unwrap();
         cat.with_column(ev).unwrap();
         assert_eq!(run(&cat, &p, true), text);
+    }
+
+    #[test]
+    fn totals_without_any_counted_group() {
+        // No event kind recognised and no top names asked for: every user still has totals.
+        let df = table(5);
+        let p = Plan {
+            revenue_group: None,
+            ..plan(&[], Sessions::Column, None)
+        };
+        let t = run(&df, &p, true);
+        assert_eq!(t.users.len(), 40);
+        assert_eq!(t.events.iter().sum::<f64>(), df.height() as f64);
+        assert!(t.groups.is_empty());
+        let revenue: f64 = t.revenue.unwrap().iter().sum();
+        let all: f64 = df.column("value").unwrap().f64().unwrap().sum().unwrap();
+        assert!((revenue - all).abs() < 1e-9 * all);
     }
 
     #[test]
