@@ -5,7 +5,8 @@
 //! instead.
 //!
 //! The estimate is the file's in-memory size times what the load and feature steps keep alive at their
-//! peak: 2.5x the CSV text, measured on the 10-million-event benchmark (847 MB CSV, 2,023 MB peak).
+//! peak: 2.5x the CSV text, from the 10-million-event benchmark (847 MB CSV, 2,023 MB peak; 1,887 MB
+//! since event names are read as a categorical, the factor kept as a margin).
 //! Gzip files count their uncompressed size (from the gzip trailer) plus the decompressed copy;
 //! Parquet counts 5x its (compressed) size.
 

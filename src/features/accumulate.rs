@@ -3,7 +3,7 @@
 //!
 //! Why not a polars group-by: the same totals as one lazy `group_by(user).agg([...25 aggregations])`
 //! took 2.5 s of a 5.3 s `features` run on 10 million events (each aggregation walks the groups
-//! again, and distinct counts hash every row); this pass takes a fraction of that. The derived
+//! again, and distinct counts hash every row); this pass takes 0.7-0.8 s there. The derived
 //! features (rates, recency, frequency) are still polars expressions over the totals.
 //!
 //! Reproducibility: users are split into contiguous ranges, one per thread, and each user's rows are
