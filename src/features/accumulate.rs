@@ -120,9 +120,41 @@ impl Default for Acc {
     }
 }
 
-/// A nullable numeric column, read row by row in increasing order. The column may come in many
-/// chunks (a CSV read in parallel does); copying it into one array took a third of the pass, so a
-/// reader keeps its place in the chunk list instead.
+/// Where a reader of a chunked column is: row i lives in chunk `k` at `i - start`. Rows are asked
+/// for in increasing order, so finding the chunk is a step forward now and then. (The columns come in
+/// many chunks, as a parallel CSV read makes them; copying them into one array took a third of the
+/// pass.)
+struct Cursor {
+    lens: Vec<usize>,
+    k: usize,
+    start: usize,
+    end: usize,
+}
+
+impl Cursor {
+    fn new(lens: Vec<usize>) -> Cursor {
+        let end = lens.first().copied().unwrap_or(0);
+        Cursor {
+            lens,
+            k: 0,
+            start: 0,
+            end,
+        }
+    }
+
+    /// (chunk, index in the chunk) of row i; i never decreases between calls.
+    #[inline]
+    fn locate(&mut self, i: usize) -> (usize, usize) {
+        while i >= self.end {
+            self.k += 1;
+            self.start = self.end;
+            self.end += self.lens[self.k];
+        }
+        (self.k, i - self.start)
+    }
+}
+
+/// A nullable numeric column, read row by row in increasing order.
 struct Nums<T: PolarsNumericType>(ChunkedArray<T>);
 
 impl<T: PolarsNumericType> Nums<T> {
@@ -133,34 +165,25 @@ impl<T: PolarsNumericType> Nums<T> {
     }
 
     fn reader(&self) -> NumReader<'_, T> {
+        let chunks: Vec<_> = self.0.downcast_iter().collect();
         NumReader {
-            chunks: self.0.downcast_iter().collect(),
-            k: 0,
-            start: 0,
-            end: self.0.downcast_iter().next().map_or(0, |a| a.len()),
+            at: Cursor::new(chunks.iter().map(|a| a.len()).collect()),
+            chunks,
         }
     }
 }
 
-/// Where a reader is in the chunk list.
 struct NumReader<'a, T: PolarsNumericType> {
     chunks: Vec<&'a <T as PolarsDataType>::Array>,
-    k: usize,
-    start: usize,
-    end: usize,
+    at: Cursor,
 }
 
 impl<T: PolarsNumericType> NumReader<'_, T> {
     /// Row i (i never decreases between calls).
     #[inline]
     fn get(&mut self, i: usize) -> Option<T::Native> {
-        while i >= self.end {
-            self.k += 1;
-            self.start = self.end;
-            self.end += self.chunks[self.k].len();
-        }
-        let arr = self.chunks[self.k];
-        let j = i - self.start;
+        let (k, j) = self.at.locate(i);
+        let arr = self.chunks[k];
         match arr.validity() {
             Some(v) if !v.get_bit(j) => None,
             _ => Some(arr.values()[j]),
@@ -168,7 +191,7 @@ impl<T: PolarsNumericType> NumReader<'_, T> {
     }
 }
 
-/// A text column, read row by row in increasing order (as `Nums`).
+/// A text column, read row by row in increasing order.
 struct Texts(StringChunked);
 
 impl Texts {
@@ -178,11 +201,10 @@ impl Texts {
     }
 
     fn reader(&self) -> TextReader<'_> {
+        let chunks: Vec<_> = self.0.downcast_iter().collect();
         TextReader {
-            chunks: self.0.downcast_iter().collect(),
-            k: 0,
-            start: 0,
-            end: self.0.downcast_iter().next().map_or(0, |a| a.len()),
+            at: Cursor::new(chunks.iter().map(|a| a.len()).collect()),
+            chunks,
         }
     }
 
@@ -193,20 +215,15 @@ impl Texts {
 
 struct TextReader<'a> {
     chunks: Vec<&'a <StringType as PolarsDataType>::Array>,
-    k: usize,
-    start: usize,
-    end: usize,
+    at: Cursor,
 }
 
 impl<'a> TextReader<'a> {
+    /// Row i (i never decreases between calls).
     #[inline]
     fn get(&mut self, i: usize) -> Option<&'a str> {
-        while i >= self.end {
-            self.k += 1;
-            self.start = self.end;
-            self.end += self.chunks[self.k].len();
-        }
-        self.chunks[self.k].get(i - self.start)
+        let (k, j) = self.at.locate(i);
+        self.chunks[k].get(j)
     }
 }
 
