@@ -511,6 +511,36 @@ fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
             .cloned()
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
     })?;
+    let damaged = |message: String| LoadError::Parse {
+        path: path.to_path_buf(),
+        format: FileFormat::Parquet.to_string(),
+        message,
+    };
+    // Row counts: polars sizes the table by each row group's count, so a count no column holds
+    // (a fuzzed file claimed 3 * 10^18 rows over 653 values) would make every later per-row
+    // allocation fail and abort the process.
+    let mut rows: u128 = 0;
+    for (g, group) in meta.row_groups.iter().enumerate() {
+        let n = group.num_rows() as u128;
+        rows += n;
+        if let Some(c) = group
+            .parquet_columns()
+            .iter()
+            .find(|c| (c.num_values().max(0) as u128) < n)
+        {
+            return Err(damaged(format!(
+                "the file is damaged: row group {g} claims {n} rows, but column {:?} holds {} values",
+                c.descriptor().path_in_schema.join("."),
+                c.num_values()
+            )));
+        }
+    }
+    if rows != meta.num_rows as u128 {
+        return Err(damaged(format!(
+            "the file is damaged: its row groups hold {rows} rows, its footer says {}",
+            meta.num_rows
+        )));
+    }
     for (g, group) in meta.row_groups.iter().enumerate() {
         for c in group.parquet_columns() {
             let start = i128::from(c.dictionary_page_offset().unwrap_or(c.data_page_offset()));
