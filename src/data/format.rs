@@ -497,8 +497,9 @@ fn guard<T>(
     })
 }
 
-/// Every column chunk a Parquet footer points to must lie inside the file: polars 0.55.2 slices the
-/// file by these numbers without checking them and panics on a damaged file (found by fuzzing).
+/// Every row group's row count must be held by its columns, and every column chunk a Parquet footer
+/// points to must lie inside the file, with sound page headers: polars 0.55.2 trusts these numbers
+/// and panics or aborts on a damaged file (found by fuzzing).
 fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
     check_parquet_footer(path)?;
     let len = std::fs::metadata(path).map_err(io_err(path))?.len() as i128;
@@ -516,11 +517,10 @@ fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
         format: FileFormat::Parquet.to_string(),
         message,
     };
-    // Row counts: polars sizes the table by each row group's count, so a count no column holds
-    // (a fuzzed file claimed 3 * 10^18 rows over 653 values) would make every later per-row
-    // allocation fail and abort the process.
     let mut rows: u128 = 0;
     for (g, group) in meta.row_groups.iter().enumerate() {
+        // polars sizes the table by the row group's count, so a count no column holds (a fuzzed file
+        // claimed 3 * 10^18 rows over 653 values) would make every later per-row allocation abort.
         let n = group.num_rows() as u128;
         rows += n;
         if let Some(c) = group
@@ -534,27 +534,15 @@ fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
                 c.num_values()
             )));
         }
-    }
-    if rows != meta.num_rows as u128 {
-        return Err(damaged(format!(
-            "the file is damaged: its row groups hold {rows} rows, its footer says {}",
-            meta.num_rows
-        )));
-    }
-    for (g, group) in meta.row_groups.iter().enumerate() {
         for c in group.parquet_columns() {
             let start = i128::from(c.dictionary_page_offset().unwrap_or(c.data_page_offset()));
             let size = i128::from(c.compressed_size());
             if start < 0 || size < 0 || start + size > len {
-                return Err(LoadError::Parse {
-                    path: path.to_path_buf(),
-                    format: FileFormat::Parquet.to_string(),
-                    message: format!(
-                        "the file is damaged or cut short: row group {g} points to bytes \
-                         {start}..{} of a {len}-byte file",
-                        start + size
-                    ),
-                });
+                return Err(damaged(format!(
+                    "the file is damaged or cut short: row group {g} points to bytes \
+                     {start}..{} of a {len}-byte file",
+                    start + size
+                )));
             }
             // The page headers inside the chunk, which polars also trusts (headers only, not the data).
             let pages = super::parquet_footer::check_pages_with(size as u64, |pos, n| {
@@ -565,13 +553,17 @@ fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
             })
             .map_err(io_err(path))?;
             if let Err(problem) = pages {
-                return Err(LoadError::Parse {
-                    path: path.to_path_buf(),
-                    format: FileFormat::Parquet.to_string(),
-                    message: format!("the file is damaged: row group {g}: {problem}"),
-                });
+                return Err(damaged(format!(
+                    "the file is damaged: row group {g}: {problem}"
+                )));
             }
         }
+    }
+    if rows != meta.num_rows as u128 {
+        return Err(damaged(format!(
+            "the file is damaged: its row groups hold {rows} rows, its footer says {}",
+            meta.num_rows
+        )));
     }
     Ok(())
 }

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 
 use crate::error::FeatureError;
 
-const DAY_US: i64 = 86_400_000_000;
+/// A day in microseconds (the canonical time unit).
+pub(super) const DAY_US: i64 = 86_400_000_000;
 /// A row that belongs to no user (null user id or timestamp, or after the reference time).
 const SKIP: u32 = u32::MAX;
 

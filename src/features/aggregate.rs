@@ -4,12 +4,10 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::accumulate::{Inputs, Plan, Sessions, accumulate};
+use super::accumulate::{DAY_US, Inputs, Plan, Sessions, accumulate};
 use super::catalogue::{CATALOGUE, COUNT_PREFIX, EventKind, Needs};
 use crate::data::{Loaded, Shape, cols};
 use crate::error::FeatureError;
-
-const DAY_US: f64 = 86_400_000_000.0;
 
 /// Settings of the aggregation step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,9 +283,9 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
     let per_session = |num: &str| (col(num) / col("sessions")).alias(format!("{num}_per_session"));
     let mut derived: Vec<Expr> = vec![
         per_session("events"),
-        ((lit(reference as f64) - col("__last").cast(DataType::Float64)) / lit(DAY_US))
+        ((lit(reference as f64) - col("__last").cast(DataType::Float64)) / lit(DAY_US as f64))
             .alias("recency_days"),
-        ((lit(reference as f64) - col("__first").cast(DataType::Float64)) / lit(DAY_US))
+        ((lit(reference as f64) - col("__first").cast(DataType::Float64)) / lit(DAY_US as f64))
             .alias("tenure_days"),
     ];
     if has(cols::DURATION) {
