@@ -41,6 +41,15 @@ for f in "$root"/tests/bad_inputs/*; do
     esac
 done
 find "$seeds/load_csv" -size +64k -delete
+# Nesting and width at the edges of the NDJSON limits (json_lines: 32 levels, 10,000 keys).
+python3 - "$seeds/load_ndjson" <<'PY'
+import sys
+d = sys.argv[1]
+head = '{"user_id":"u1","event":"page_view","timestamp":"2024-01-01T00:00:00Z"'
+open(f"{d}/deep31.ndjson", "w").write(head + "}\n" + head + ',"p":' + '{"k":' * 30 + "1" + "}" * 30 + "}\n")
+open(f"{d}/wide.ndjson", "w").write(head + "}\n" + head + ',"p":{' + ",".join(f'"k{i}":{i}' for i in range(2000)) + "}}\n")
+open(f"{d}/spread.ndjson", "w").write("".join(head + ',"p":{"k%d":1}}\n' % i for i in range(300)))
+PY
 # A rule set with a score model and a project, from a real run on a larger sample.
 "$pl" sample --users 300 --days 60 --seed 5 --out "$tmp/train.csv" >/dev/null
 "$pl" segment "$tmp/train.csv" --k 4 --seed 1 --out "$seeds/ruleset_file/segments.ron" \
@@ -56,7 +65,9 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     echo "== $t: $secs s"
     # -timeout: an input taking longer is a hang (reported as a timeout artifact).
-    cargo +nightly fuzz run -O "$t" "corpus/$t" "$seeds/$t" -- \
+    dict=()
+    if [ -f "dicts/${t#load_}.dict" ]; then dict=(-dict="dicts/${t#load_}.dict"); fi
+    cargo +nightly fuzz run -O "$t" "corpus/$t" "$seeds/$t" -- "${dict[@]}" \
         -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
         >"logs/$t.log" 2>&1 || echo "   $t stopped with a finding (see logs/$t.log)"
     grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "logs/$t.log" || true

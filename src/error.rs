@@ -16,6 +16,8 @@ pub enum LoadError {
     },
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
+    #[error("{path}: this is {what}; give an export file")]
+    NotAFile { path: PathBuf, what: String },
     #[error(
         "{path}: too large to analyse in memory here: it needs about {need} and {source_of_limit} is \
          {have}. Use a shorter period or a sample of users, or free memory (to try anyway, set \
@@ -35,6 +37,11 @@ pub enum LoadError {
         "{path}: this is not a text export (binary bytes near offset {offset}); expected CSV, Parquet or NDJSON"
     )]
     Binary { path: PathBuf, offset: usize },
+    #[error(
+        "{path}: the file is UTF-16 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8; or \
+         `iconv -f UTF-16 -t UTF-8 IN > OUT`)"
+    )]
+    Utf16 { path: PathBuf },
     #[error("{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8")]
     InvalidUtf8 { path: PathBuf, line: usize },
     #[error(
@@ -114,6 +121,8 @@ pub enum WriteError {
     },
     #[error("{path}: unknown output format; use .csv, .csv.gz, .parquet, .ndjson or .jsonl")]
     UnknownFormat { path: PathBuf },
+    #[error("{path}: {message}")]
+    SamePath { path: PathBuf, message: String },
 }
 
 /// Errors of clustering, validation and projections.

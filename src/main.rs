@@ -22,6 +22,14 @@ fn main() -> ExitCode {
         }
     }));
     let cli = Cli::parse();
+    // Before any work: an output that is an input, or two outputs on one path, would lose a file.
+    if let Some(command) = &cli.command {
+        let (inputs, outputs) = command.paths();
+        if let Err(e) = persona_lab::output::check_run_paths(&inputs, &outputs) {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match &cli.command {
         Some(Command::Features(c)) => cli::features::run(c),
         Some(Command::Inspect(c)) => cli::inspect::run(c),

@@ -35,16 +35,17 @@ impl OutFormat {
     }
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+/// The temp file's name for the `attempt`-th try: `.NAME.tmp-PID-ATTEMPT`, next to `path`.
+fn temp_path(path: &Path, attempt: u32) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    path.with_file_name(format!(".{name}.tmp-{}-{attempt}", std::process::id()))
 }
 
 /// Remove temp files that writes of `path` left behind when their process was killed mid-write
-/// (`kill -9`, power loss): `.NAME.tmp-PID` next to `path` whose process is gone. A temp file of a
+/// (`kill -9`, power loss): `.NAME.tmp-PID[-N]` next to `path` whose process is gone. A temp file of a
 /// process still running is left alone (it may be writing now). Returns how many were removed.
 pub fn remove_stale_temps(path: &Path) -> usize {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
@@ -64,11 +65,15 @@ pub fn remove_stale_temps(path: &Path) -> usize {
         let file = e.file_name().to_string_lossy().to_string();
         let Some(pid) = file
             .strip_prefix(&prefix)
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
         };
-        if pid != std::process::id()
+        // Only regular files: a planted symlink or folder with a temp-like name is not ours.
+        let regular = e.file_type().is_ok_and(|t| t.is_file());
+        if regular
+            && pid != std::process::id()
             && !process_alive(pid)
             && std::fs::remove_file(e.path()).is_ok()
         {
@@ -88,29 +93,223 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// Where a write of `path` really lands: a symlink is followed (to its final target, even when that
+/// does not exist yet), so the link stays a link and the file it points at is replaced.
+fn resolve_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // A bounded walk: a symlink loop ends in an error, not a hang.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
 /// Write through `f` into a temp file next to `path`, then rename over `path`. On any error the temp
 /// file is removed and `path` is untouched.
+///
+/// - A symlink at `path` is followed: its target is replaced and the link kept.
+/// - A target that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written
+///   through, not replaced: renaming over it would swap the system's node for a plain file, and a
+///   full device would never report its error.
+/// - The temp file is created new (`O_EXCL`): a file or symlink planted at its name is never
+///   followed or overwritten; the next name is tried instead.
 pub fn write_atomic(
     path: &Path,
     f: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
-    let tmp = temp_path(path);
     let io = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
     };
+    let target = resolve_target(path).map_err(io)?;
+    match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "this is a folder; give a file name",
+            )));
+        }
+        Ok(m) if !m.is_file() => return write_through(path, &target, f),
+        _ => {}
+    }
+    let (tmp, file) = create_temp(&target).map_err(io)?;
     let result = (|| {
-        let file = File::create(&tmp).map_err(io)?;
         let mut w = BufWriter::new(file);
         f(&mut w)?;
         let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        // Keep the mode of the file being replaced (a shared report stays group-readable).
+        if let Ok(m) = std::fs::metadata(&target) {
+            let _ = file.set_permissions(m.permissions());
+        }
         file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        std::fs::rename(&tmp, &target).map_err(io)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A new temp file next to `target`, never one that exists (a planted file or symlink is skipped).
+fn create_temp(target: &Path) -> std::io::Result<(PathBuf, File)> {
+    let mut last = None;
+    for attempt in 0..100 {
+        let tmp = temp_path(target, attempt);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temp file name")))
+}
+
+/// Write straight into a node that is not a regular file (a device, a FIFO): nothing to replace
+/// atomically, and every write error (a full device) is reported.
+fn write_through(
+    path: &Path,
+    target: &Path,
+    f: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(target)
+        .map_err(io)?;
+    let mut w = BufWriter::new(file);
+    f(&mut w)?;
+    w.flush().map_err(io)?;
+    Ok(())
+}
+
+/// What a command writes to a path: a table (its extension names the format) or any other file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    Table,
+    File,
+}
+
+/// One path a command reads or writes, with the option that named it (`--out`, "the export").
+#[derive(Debug, Clone, Copy)]
+pub struct NamedPath<'a> {
+    pub name: &'a str,
+    pub path: &'a Path,
+}
+
+/// What identifies a file: its device and inode when it exists (so a symlink, a hard link or
+/// `./x` and `x` are the same file), else its absolute path with the folder's symlinks resolved.
+#[derive(Debug, PartialEq, Eq)]
+enum FileId {
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Node(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        return Some(FileId::Node(m.dev(), m.ino()));
+    }
+    let target = resolve_target(path).ok()?;
+    let name = target.file_name()?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(FileId::Path(std::fs::canonicalize(dir).ok()?.join(name)))
+}
+
+/// Before any work: refuse a run whose output would overwrite one of its inputs (the export is gone
+/// when the run ends) or whose two outputs share a path (only the last one would survive), and check
+/// what can be checked of each output at once (the table format from its extension, the folder), so
+/// a long computation does not end in "unknown format". `-` (stdin / stdout) is no file.
+pub fn check_run_paths(
+    inputs: &[NamedPath],
+    outputs: &[(NamedPath, OutputKind)],
+) -> Result<(), WriteError> {
+    let real = |p: &Path| p.as_os_str() != "-";
+    let inputs: Vec<(&NamedPath, FileId)> = inputs
+        .iter()
+        .filter(|i| real(i.path))
+        .filter_map(|i| file_id(i.path).map(|id| (i, id)))
+        .collect();
+    let mut seen: Vec<(&NamedPath, FileId)> = Vec::new();
+    for (out, kind) in outputs.iter().filter(|(o, _)| real(o.path)) {
+        if *kind == OutputKind::Table {
+            OutFormat::from_path(out.path)?;
+        }
+        let dir = match out.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(WriteError::Io {
+                path: out.path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("the folder {} does not exist", dir.display()),
+                ),
+            });
+        }
+        if std::fs::metadata(out.path).is_ok_and(|m| m.is_dir()) {
+            return Err(WriteError::Io {
+                path: out.path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "this is a folder; give a file name",
+                ),
+            });
+        }
+        let Some(id) = file_id(out.path) else {
+            continue;
+        };
+        // A device (`/dev/null`) may take several outputs and may even be an input: nothing is lost.
+        let regular_or_new = std::fs::metadata(out.path).map_or(true, |m| m.is_file());
+        if !regular_or_new {
+            continue;
+        }
+        if let Some((input, _)) = inputs.iter().find(|(_, i)| *i == id) {
+            return Err(WriteError::SamePath {
+                path: out.path.to_path_buf(),
+                message: format!(
+                    "{} is the same file as {}: writing it would destroy that input; choose \
+                     another file name",
+                    out.name, input.name
+                ),
+            });
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, s)| *s == id) {
+            return Err(WriteError::SamePath {
+                path: out.path.to_path_buf(),
+                message: format!(
+                    "{} and {} are the same file: only one of them would survive; give each its \
+                     own file name",
+                    other.name, out.name
+                ),
+            });
+        }
+        seen.push((out, id));
+    }
+    Ok(())
 }
 
 /// Write bytes atomically (reports, rule sets, project files).

@@ -51,3 +51,80 @@ pub enum Command {
     /// List the feature catalogue and its formulas
     Catalogue,
 }
+
+use persona_lab::output::{NamedPath, OutputKind};
+
+fn named<'a>(name: &'a str, path: &'a std::path::Path) -> NamedPath<'a> {
+    NamedPath { name, path }
+}
+
+impl Command {
+    /// The files this command reads and the files it writes, named by their options, for the check
+    /// that runs before any work (`output::check_run_paths`).
+    #[allow(clippy::type_complexity)]
+    pub fn paths(&self) -> (Vec<NamedPath<'_>>, Vec<(NamedPath<'_>, OutputKind)>) {
+        use OutputKind::{File, Table};
+        const EXPORT: &str = "the input export";
+        let mut ins = Vec::new();
+        let mut outs = Vec::new();
+        fn opt<'a>(
+            outs: &mut Vec<(NamedPath<'a>, OutputKind)>,
+            name: &'a str,
+            path: &'a Option<PathBuf>,
+            kind: OutputKind,
+        ) {
+            if let Some(p) = path {
+                outs.push((named(name, p), kind));
+            }
+        }
+        match self {
+            Command::Features(c) => {
+                ins.push(named(EXPORT, &c.mapping.input));
+                outs.push((named("--out", &c.out), Table));
+            }
+            Command::Inspect(c) => ins.push(named(EXPORT, &c.mapping.input)),
+            Command::Sweep(c) => ins.push(named(EXPORT, &c.mapping.input)),
+            Command::Segment(c) => {
+                ins.push(named(EXPORT, &c.mapping.input));
+                opt(&mut outs, "--assignments", &c.assignments, Table);
+                opt(&mut outs, "--report", &c.report, File);
+                opt(&mut outs, "--out", &c.out, File);
+                opt(&mut outs, "--project", &c.project, File);
+            }
+            Command::Assign(c) => {
+                ins.push(named("--rules", &c.rules));
+                ins.push(named(EXPORT, &c.mapping.input));
+                outs.push((named("--out", &c.out), Table));
+            }
+            Command::Decide(_) | Command::Verify(_) | Command::Catalogue => {}
+            Command::Predict(c) => {
+                // --into is read and then rewritten on purpose; it must only differ from the others.
+                ins.push(named(EXPORT, &c.mapping.input));
+                opt(&mut outs, "--report", &c.report, File);
+                opt(&mut outs, "--scores", &c.scores, Table);
+                opt(&mut outs, "--design", &c.design, Table);
+                opt(&mut outs, "--into", &c.into, File);
+            }
+            Command::Report(c) => {
+                ins.push(named("the outcomes export", &c.outcomes));
+                if let Some(r) = &c.rules {
+                    ins.push(named("--rules", r));
+                }
+                opt(&mut outs, "--out", &c.out, File);
+            }
+            Command::Drift(c) => {
+                ins.push(named("--from", &c.from));
+                if let Some(t) = &c.to {
+                    ins.push(named("--to", t));
+                }
+                ins.push(named(EXPORT, &c.mapping.input));
+                opt(&mut outs, "--out", &c.out, File);
+            }
+            Command::Sample(c) => {
+                outs.push((named("--out", &c.out), Table));
+                opt(&mut outs, "--truth", &c.truth, Table);
+            }
+        }
+        (ins, outs)
+    }
+}

@@ -79,6 +79,10 @@ pub struct PredictCmd {
     /// Add the model to this rule set (replacing a model of the same name), so rules can use the score
     #[arg(long, value_name = "FILE")]
     pub into: Option<PathBuf>,
+    /// With --into: accept a rule set edited by hand since it was written (its edits are sealed
+    /// with the new checksum)
+    #[arg(long)]
+    pub accept_edits: bool,
     /// Write the model's input: user_id, the scaled features, label and held-out flag (to check the
     /// model in another tool)
     #[arg(long, value_name = "FILE")]
@@ -127,6 +131,10 @@ pub fn params(cmd: &PredictCmd) -> Result<PredictParams, String> {
 
 pub fn run(cmd: &PredictCmd) -> Result<(), String> {
     let params = params(cmd)?;
+    // Read (and refuse) the target rule set before the work, and again when writing (it may change).
+    if let Some(path) = &cmd.into {
+        read_into(cmd, path)?;
+    }
     let opts = cmd.mapping.load_options()?;
     let config = super::features::feature_config(&cmd.features)?;
     let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
@@ -167,7 +175,7 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
         println!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.into {
-        let mut rs = RuleSet::read(path).map_err(|e| e.to_string())?;
+        let mut rs = read_into(cmd, path)?;
         rs.set_model(p.model.clone());
         rs.write(path).map_err(|e| e.to_string())?;
         println!(
@@ -325,4 +333,28 @@ fn write_design(
     ));
     let mut df = DataFrame::new(m.n_rows, columns).map_err(|e| e.to_string())?;
     persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
+}
+
+/// The rule set `--into` names, refused when it was edited by hand since it was written: adding the
+/// model seals the file anew, and the edit would then pass `verify` as if exported.
+fn read_into(cmd: &PredictCmd, path: &std::path::Path) -> Result<RuleSet, String> {
+    use persona_lab::ruleset::checksum::{self, Integrity};
+    let rs = RuleSet::read(path).map_err(|e| e.to_string())?;
+    if let Integrity::Edited {
+        changed,
+        added,
+        removed,
+    } = checksum::check(&rs)
+        && !cmd.accept_edits
+    {
+        let sections: Vec<String> = changed.into_iter().chain(added).chain(removed).collect();
+        return Err(format!(
+            "{}: the rule set was edited after it was written ({}); adding the model would seal \
+             the edit as if exported. Check the edit with `persona-lab verify`, then pass \
+             --accept-edits to keep it",
+            path.display(),
+            sections.join(", ")
+        ));
+    }
+    Ok(rs)
 }

@@ -329,6 +329,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         None => Series::new(cols::EVENT.into(), vec!["event"; n]),
     };
 
+    let event = redact_event_emails(ctx, event, &mut warnings)?;
     timer.lap("  event");
     let mut columns: Vec<Column> = vec![
         user.with_name(cols::USER.into()).into_column(),
@@ -438,4 +439,44 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         left_out: Vec::new(),
         warnings,
     })
+}
+
+/// Event names that carry an email address (`newsletter_signup:ann@corp.example`) would become
+/// feature names (`count:...`) and names pinned in the rule set, hashing on or off: the address is
+/// replaced by `<email>` (so those events still count together), with a warning. Only the distinct
+/// names are looked at.
+fn redact_event_emails(
+    ctx: &Context,
+    event: Series,
+    warnings: &mut Vec<Warning>,
+) -> Result<Series, LoadError> {
+    let names = event
+        .unique()
+        .and_then(|u| u.cast(&DataType::String))
+        .map_err(|e| ctx.polars(e))?;
+    let names = names.str().map_err(|e| ctx.polars(e))?;
+    let redacted: std::collections::HashMap<String, String> = names
+        .iter()
+        .flatten()
+        .filter_map(|n| super::privacy::redact_emails(n).map(|r| (n.to_string(), r)))
+        .collect();
+    if redacted.is_empty() {
+        return Ok(event);
+    }
+    let text = event.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
+    let out: StringChunked = text
+        .str()
+        .map_err(|e| ctx.polars(e))?
+        .iter()
+        .map(|v| v.map(|n| redacted.get(n).map_or(n, String::as_str)))
+        .collect();
+    warnings.push(Warning {
+        column: ctx.mapping.event.clone(),
+        message: format!(
+            "{} event name(s) contain an email address; it is replaced by <email> so that no \
+             address becomes a feature name or reaches the rule set",
+            redacted.len()
+        ),
+    });
+    Ok(out.into_series().with_name(event.name().clone()))
 }

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
-use std::num::NonZeroUsize;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -53,8 +52,10 @@ pub struct Sniffed {
     pub gzip: bool,
     /// CSV only: the field delimiter.
     pub delimiter: Option<u8>,
-    /// CSV only: the header's column names, in order.
+    /// CSV only: the header's column names, in order, trimmed (what roles and messages use).
     pub header: Vec<String>,
+    /// CSV only: the same names as the file spells them, spaces kept (what polars' reader sees).
+    pub raw_header: Vec<String>,
     /// CSV only: the first whole lines of the (decompressed) file, for a cheap preview.
     pub prefix: Vec<u8>,
 }
@@ -103,6 +104,23 @@ pub fn sniff(
     format: Option<FileFormat>,
     delimiter: Option<u8>,
 ) -> Result<Sniffed, LoadError> {
+    // The export is opened several times (sniff, estimate, read): a pipe or a device would be
+    // consumed by the first look, then hang or read as empty. Say so instead.
+    let meta = std::fs::metadata(path).map_err(io_err(path))?;
+    if meta.is_dir() {
+        return Err(LoadError::NotAFile {
+            path: path.to_path_buf(),
+            what: "a folder".into(),
+        });
+    }
+    if !meta.is_file() {
+        return Err(LoadError::NotAFile {
+            path: path.to_path_buf(),
+            what: "a pipe or device, not a regular file (pipes and stdin are not read: save the \
+                   export to a file first)"
+                .into(),
+        });
+    }
     let mut magic = [0u8; 4];
     let n = File::open(path)
         .map_err(io_err(path))?
@@ -145,6 +163,7 @@ pub fn sniff(
             gzip: false,
             delimiter: None,
             header: vec![],
+            raw_header: vec![],
             prefix: vec![],
         });
     }
@@ -174,6 +193,17 @@ pub fn sniff(
             path: path.to_path_buf(),
         });
     }
+    // UTF-16 (Excel's "Unicode text", PowerShell's default) is full of NUL bytes: say what it is.
+    let utf16 = prefix.starts_with(&[0xFF, 0xFE])
+        || prefix.starts_with(&[0xFE, 0xFF])
+        || (prefix.len() >= 8
+            && prefix.iter().step_by(2).skip(1).take(32).any(|&b| b != 0)
+            && prefix.iter().skip(1).step_by(2).take(32).all(|&b| b == 0));
+    if utf16 {
+        return Err(LoadError::Utf16 {
+            path: path.to_path_buf(),
+        });
+    }
     if let Some(offset) = text_part.iter().position(|&b| b == 0) {
         return Err(LoadError::Binary {
             path: path.to_path_buf(),
@@ -187,6 +217,7 @@ pub fn sniff(
             gzip,
             delimiter: None,
             header: vec![],
+            raw_header: vec![],
             prefix: vec![],
         });
     }
@@ -197,7 +228,8 @@ pub fn sniff(
         lines.pop();
     }
     let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&lines));
-    let header = split_csv_line(lines[0], delimiter);
+    let raw_header = split_csv_fields(lines[0], delimiter);
+    let header: Vec<String> = raw_header.iter().map(|f| f.trim().to_string()).collect();
     check_header(path, &header)?;
     let whole_lines = match text_part.iter().rposition(|&b| b == b'\n') {
         Some(end) if prefix.len() == SNIFF_BYTES => text_part[..=end].to_vec(),
@@ -208,6 +240,7 @@ pub fn sniff(
         gzip,
         delimiter: Some(delimiter),
         header,
+        raw_header,
         prefix: whole_lines,
     })
 }
@@ -255,8 +288,16 @@ fn check_header(path: &Path, header: &[String]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Split one CSV line on `delim`, honouring double quotes.
+/// Split one CSV line on `delim`, honouring double quotes; fields trimmed.
 pub fn split_csv_line(line: &str, delim: u8) -> Vec<String> {
+    split_csv_fields(line, delim)
+        .into_iter()
+        .map(|f| f.trim().to_string())
+        .collect()
+}
+
+/// Split one CSV line on `delim`, honouring double quotes; fields as written.
+fn split_csv_fields(line: &str, delim: u8) -> Vec<String> {
     let delim = delim as char;
     let mut out = Vec::new();
     let mut field = String::new();
@@ -274,7 +315,33 @@ pub fn split_csv_line(line: &str, delim: u8) -> Vec<String> {
         }
     }
     out.push(field);
-    out.into_iter().map(|f| f.trim().to_string()).collect()
+    out
+}
+
+impl Sniffed {
+    /// The names polars' CSV reader gives the columns that roles call by their trimmed names (a
+    /// header written `user_id ,time` is read with its spaces). None when no name has spaces.
+    fn raw_names(&self) -> Option<std::collections::HashMap<&str, &str>> {
+        (self.header != self.raw_header).then(|| {
+            self.header
+                .iter()
+                .map(String::as_str)
+                .zip(self.raw_header.iter().map(String::as_str))
+                .collect()
+        })
+    }
+
+    /// Rename columns read by polars to the trimmed header names.
+    fn trim_names(&self, df: &mut DataFrame) {
+        if self.header == self.raw_header {
+            return;
+        }
+        for (raw, trimmed) in self.raw_header.iter().zip(&self.header) {
+            if raw != trimmed && df.get_column_index(raw).is_some() {
+                let _ = df.rename(raw, trimmed.as_str().into());
+            }
+        }
+    }
 }
 
 /// Pick the delimiter that splits the first lines into the same, largest number of fields.
@@ -309,14 +376,28 @@ pub fn open_source(path: &Path, gzip: bool) -> Result<Source, LoadError> {
     if !gzip {
         return Ok(Source::File(file));
     }
+    // Count the decompressed bytes while reading and stop at the budget: the trailer the estimate
+    // used only knows the last member and wraps at 4 GiB (a 3 MB file can hold gigabytes).
+    let limit = super::memory::gzip_text_limit()?;
+    let cap = limit.map_or(u64::MAX, |(bytes, _)| bytes.saturating_add(1));
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(file)
+        .take(cap)
         .read_to_end(&mut out)
         .map_err(|e| LoadError::Parse {
             path: path.to_path_buf(),
             format: "gzip".into(),
             message: e.to_string(),
         })?;
+    if let Some((bytes, budget)) = limit
+        && out.len() as u64 > bytes
+    {
+        return Err(super::memory::gzip_too_large(
+            path,
+            out.len() as u64,
+            budget,
+        ));
+    }
     Ok(Source::Memory(out))
 }
 
@@ -355,9 +436,17 @@ fn read_csv_unguarded(
     plan: &CsvPlan,
 ) -> Result<DataFrame, LoadError> {
     let delimiter = sniffed.delimiter.unwrap_or(b',');
+    let raw_names = sniffed.raw_names();
+    let raw = |name: &str| -> PlSmallStr {
+        raw_names
+            .as_ref()
+            .and_then(|m| m.get(name).copied())
+            .unwrap_or(name)
+            .into()
+    };
     let mut overwrite = Schema::default();
     for (name, dt) in &plan.dtypes {
-        overwrite.with_column(name.as_str().into(), dt.clone());
+        overwrite.with_column(raw(name), dt.clone());
     }
     let infer = if plan.all_text {
         Some(0)
@@ -370,12 +459,11 @@ fn read_csv_unguarded(
         .with_has_header(true)
         .with_infer_schema_length(infer)
         .with_schema_overwrite(Some(Arc::new(overwrite)))
-        .with_columns(plan.columns.as_ref().map(|c| {
-            c.iter()
-                .map(|s| PlSmallStr::from(s.as_str()))
-                .collect::<Vec<_>>()
-                .into()
-        }))
+        .with_columns(
+            plan.columns
+                .as_ref()
+                .map(|c| c.iter().map(|s| raw(s)).collect::<Vec<_>>().into()),
+        )
         .with_n_rows(plan.n_rows)
         // Chunks are fine for everything downstream; a final rechunk would copy the whole table.
         .with_rechunk(false)
@@ -388,7 +476,9 @@ fn read_csv_unguarded(
             .into_reader_with_file_handle(Cursor::new(bytes))
             .finish(),
     };
-    result.map_err(|e| explain_csv_failure(path, sniffed, e))
+    let mut df = result.map_err(|e| explain_csv_failure(path, sniffed, e))?;
+    sniffed.trim_names(&mut df);
+    Ok(df)
 }
 
 /// Turn a parser error into the most specific message we can give (bad UTF-8 line, ragged row).
@@ -449,6 +539,10 @@ pub fn read_csv_prefix(sniffed: &Sniffed) -> Option<DataFrame> {
         .into_reader_with_file_handle(Cursor::new(sniffed.prefix.clone()))
         .finish()
         .ok()
+        .map(|mut df| {
+            sniffed.trim_names(&mut df);
+            df
+        })
 }
 
 pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
@@ -568,13 +662,18 @@ fn check_parquet_layout(path: &Path) -> Result<(), LoadError> {
     Ok(())
 }
 
-pub fn read_ndjson(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, LoadError> {
+/// An NDJSON export as a flat table (nested objects as dotted columns), with the keys that held
+/// lists (left out: a list is not a value).
+pub fn read_ndjson(path: &Path, sniffed: &Sniffed) -> Result<(DataFrame, Vec<String>), LoadError> {
     guard(path, FileFormat::Ndjson, || {
         read_ndjson_unguarded(path, sniffed)
     })
 }
 
-fn read_ndjson_unguarded(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, LoadError> {
+fn read_ndjson_unguarded(
+    path: &Path,
+    sniffed: &Sniffed,
+) -> Result<(DataFrame, Vec<String>), LoadError> {
     let source = open_source(path, sniffed.gzip)?;
     let bytes = match source {
         Source::File(mut f) => {
@@ -590,10 +689,43 @@ fn read_ndjson_unguarded(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, Lo
             line,
         });
     }
-    // Infer over every record: sparse keys (a revenue seen on purchases only) must not become text.
+    let shape_err = |(line, problem): super::json_lines::Problem| LoadError::Parse {
+        path: path.to_path_buf(),
+        format: "NDJSON".into(),
+        message: format!("line {line}: {problem}"),
+    };
+    // Depth and width first (linear, nothing recursive has seen the text), then nested objects as
+    // dotted top-level keys, which polars reads in time proportional to the table (see json_lines).
+    super::json_lines::check_shape(&bytes).map_err(shape_err)?;
+    let flat = super::json_lines::flatten(&bytes).map_err(shape_err)?;
+    drop(bytes);
+    super::memory::check_table_cells(path, flat.records, flat.columns.len())?;
+    let bytes = flat.text;
+    // The types come from every record (sparse keys, a revenue seen on purchases only, must not
+    // become text), found while flattening: polars' own inference is quadratic in distinct keys.
+    let schema: Schema = flat
+        .columns
+        .iter()
+        .map(|(name, kinds)| {
+            Field::new(name.as_str().into(), super::json_lines::Flat::dtype(*kinds))
+        })
+        .collect();
+    let lists = flat.lists;
+    if let Some(line) = flat.first_bad {
+        return Err(LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "NDJSON".into(),
+            message: format!("line {line} is not a JSON object"),
+        });
+    }
+    if flat.records == 0 {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     let df = JsonReader::new(Cursor::new(bytes.as_slice()))
         .with_json_format(JsonFormat::JsonLines)
-        .infer_schema_len(None::<NonZeroUsize>)
+        .with_schema(Arc::new(schema))
         .finish()
         .map_err(|e| {
             let msg = e.to_string();
@@ -607,7 +739,7 @@ fn read_ndjson_unguarded(path: &Path, sniffed: &Sniffed) -> Result<DataFrame, Lo
                 },
             }
         })?;
-    Ok(df)
+    Ok((df, lists))
 }
 
 /// A cheap structural check to name the first line that is not a `{...}` object.

@@ -173,6 +173,59 @@ pub fn estimate(path: &Path, sniffed: &Sniffed) -> Result<u64, LoadError> {
     Ok((text as f64 * factor) as u64)
 }
 
+/// How many decompressed bytes of a gzip export may be read under the budget (the text plus what
+/// the load keeps alive for it), with the budget itself. None: no budget.
+///
+/// The estimate before reading trusts the gzip trailer, which only knows the last member and wraps
+/// at 4 GiB; this limit is what reading enforces, whatever the trailer says.
+pub fn gzip_text_limit() -> Result<Option<(u64, Budget)>, LoadError> {
+    let budget = budget().map_err(|message| LoadError::MemoryBudget { message })?;
+    Ok(budget.map(|b| ((b.bytes as f64 / (TEXT_FACTOR + 1.0)) as u64, b)))
+}
+
+/// The error of a gzip export whose decompressed text passed `gzip_text_limit`.
+pub fn gzip_too_large(path: &Path, text_read: u64, budget: Budget) -> LoadError {
+    LoadError::TooLarge {
+        path: path.to_path_buf(),
+        need: format!(
+            "{} or more (its decompressed text passed {} while reading)",
+            human((text_read as f64 * (TEXT_FACTOR + 1.0)) as u64),
+            human(text_read)
+        ),
+        have: human(budget.bytes),
+        source_of_limit: budget.source,
+    }
+}
+
+/// Bytes a cell of a table read from JSON lines takes at least (an 8-byte value or a 16-byte text
+/// view, plus validity): a sparse file whose records each bring their own keys makes a table of
+/// records x distinct keys, mostly nulls, far larger than its text.
+const CELL_BYTES: u64 = 16;
+
+/// Stop before building a records x columns table that would not fit (NDJSON, after flattening).
+pub fn check_table_cells(path: &Path, records: usize, columns: usize) -> Result<(), LoadError> {
+    let budget = budget().map_err(|message| LoadError::MemoryBudget { message })?;
+    let Some(budget) = budget else {
+        return Ok(());
+    };
+    let need = (records as u64)
+        .saturating_mul(columns as u64)
+        .saturating_mul(CELL_BYTES);
+    if need > budget.bytes {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            need: format!(
+                "{} (its {records} records have {columns} distinct keys between them, a table of \
+                 {records} x {columns} cells)",
+                human(need)
+            ),
+            have: human(budget.bytes),
+            source_of_limit: budget.source,
+        });
+    }
+    Ok(())
+}
+
 /// Stop before reading an export that would not fit in memory.
 pub fn check(path: &Path, sniffed: &Sniffed) -> Result<(), LoadError> {
     let budget = budget().map_err(|message| LoadError::MemoryBudget { message })?;

@@ -5,6 +5,7 @@ pub mod columns;
 pub mod events;
 pub mod flatten;
 pub mod format;
+pub mod json_lines;
 pub mod memory;
 pub mod parquet_footer;
 pub mod privacy;
@@ -192,12 +193,13 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         FileFormat::Csv => sniffed.header.clone(),
         FileFormat::Parquet => format::parquet_columns(path)?,
         FileFormat::Ndjson => {
-            let raw = format::read_ndjson(path, &sniffed)?;
-            let (df, lists) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
+            let (raw, mut lists) = format::read_ndjson(path, &sniffed)?;
+            let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
                 path: path.to_path_buf(),
                 format: "NDJSON".into(),
                 message: e.to_string(),
             })?;
+            lists.extend(more);
             for l in lists {
                 left_out.push(LeftOut {
                     column: l,
@@ -219,7 +221,15 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         });
     }
     let (preset, mut mapping) = roles::auto_map(&columns);
-    roles::apply_overrides(&mut mapping, &opts.roles);
+    roles::apply_overrides(&mut mapping, &opts.roles).map_err(|c| LoadError::BadColumn {
+        path: path.to_path_buf(),
+        role: c.second.label().into(),
+        column: c.column.clone(),
+        message: format!(
+            "this column is already the {}; a column can have one role",
+            c.first.label()
+        ),
+    })?;
     for role in Role::ALL {
         if let Some(c) = mapping.get(role)
             && !columns.iter().any(|x| x == c)

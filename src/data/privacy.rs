@@ -58,6 +58,19 @@ impl std::fmt::Display for PiiKind {
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$").expect("valid regex")
 });
+/// An email address anywhere in a text (`newsletter_signup:ann@corp.example`).
+static EMAIL_INSIDE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+        .expect("valid regex")
+});
+
+/// The text with every email address in it replaced by `<email>`; None when it holds none.
+pub fn redact_emails(text: &str) -> Option<String> {
+    EMAIL_INSIDE
+        .is_match(text)
+        .then(|| EMAIL_INSIDE.replace_all(text, "<email>").into_owned())
+}
+
 static PHONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\+?[0-9(][0-9 ().\-]{6,18}[0-9]$").expect("valid regex"));
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
@@ -132,6 +145,20 @@ mod tests {
             None
         );
         assert_eq!(detect_pii(["page_view", "purchase"].into_iter()), None);
+    }
+
+    #[test]
+    fn emails_inside_text_are_redacted() {
+        assert_eq!(
+            redact_emails("newsletter_signup:person27@corp.example").as_deref(),
+            Some("newsletter_signup:<email>")
+        );
+        assert_eq!(
+            redact_emails("a.b+c@x.co.uk|d@e.io").as_deref(),
+            Some("<email>|<email>")
+        );
+        assert_eq!(redact_emails("add_to_cart"), None);
+        assert_eq!(redact_emails("page_view@home"), None);
     }
 
     #[test]

@@ -287,8 +287,35 @@ pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
     (preset, mapping)
 }
 
-/// Merge explicit choices over an automatic mapping. `Some("")` unmaps a role.
-pub fn apply_overrides(mapping: &mut RoleMapping, overrides: &RoleMapping) {
+/// Two roles given the same column explicitly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleClash {
+    pub column: String,
+    pub first: Role,
+    pub second: Role,
+}
+
+/// Merge explicit choices over an automatic mapping. `Some("")` unmaps a role. A column holds one
+/// role: an explicit choice takes its column away from whatever role detection gave it to, and two
+/// explicit choices of one column are refused (the reader could not build a table with the column
+/// twice).
+pub fn apply_overrides(
+    mapping: &mut RoleMapping,
+    overrides: &RoleMapping,
+) -> Result<(), RoleClash> {
+    let mut chosen: Vec<(Role, &str)> = Vec::new();
+    for role in Role::ALL {
+        if let Some(col) = overrides.get(role).filter(|c| !c.is_empty()) {
+            if let Some((first, _)) = chosen.iter().find(|(_, c)| *c == col) {
+                return Err(RoleClash {
+                    column: col.to_string(),
+                    first: *first,
+                    second: role,
+                });
+            }
+            chosen.push((role, col));
+        }
+    }
     for role in Role::ALL {
         if let Some(col) = overrides.get(role) {
             mapping.set(
@@ -307,6 +334,21 @@ pub fn apply_overrides(mapping: &mut RoleMapping, overrides: &RoleMapping) {
             }
         }
     }
+    for (role, col) in &chosen {
+        for other in Role::ALL {
+            if other != *role && overrides.get(other).is_none() && mapping.get(other) == Some(*col)
+            {
+                mapping.set(other, None);
+            }
+        }
+        if *role != Role::UserId && mapping.user_id_fallback.as_deref() == Some(*col) {
+            mapping.user_id_fallback = None;
+        }
+        if *role != Role::Event && mapping.event_fallback.as_deref() == Some(*col) {
+            mapping.event_fallback = None;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -385,7 +427,7 @@ mod tests {
         let mut o = RoleMapping::default();
         o.set(Role::UserId, Some("customer".into()));
         o.set(Role::Value, Some(String::new()));
-        apply_overrides(&mut m, &o);
+        apply_overrides(&mut m, &o).unwrap();
         assert_eq!(m.user_id.as_deref(), Some("customer"));
         assert_eq!(m.value, None);
         assert_eq!(m.timestamp.as_deref(), Some("ts"));

@@ -101,10 +101,54 @@ fn perr(e: PolarsError) -> FeatureError {
 
 /// Compute the profile of every user in a loaded export.
 pub fn compute_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, FeatureError> {
-    match loaded.shape {
+    let profile = match loaded.shape {
         Shape::Users => users_profile(loaded),
         Shape::Events => events_profile(loaded, cfg),
+    }?;
+    check_overflow(&profile)?;
+    Ok(profile)
+}
+
+/// A feature that came out infinite or NaN: the export's values (near 1e308) overflowed a sum or a
+/// product. Named with its users, rather than written out as `inf` or turned into NaN scores later.
+fn check_overflow(profile: &Profile) -> Result<(), FeatureError> {
+    let users = profile
+        .table
+        .column(cols::USER)
+        .ok()
+        .and_then(|c| c.str().ok().cloned());
+    for id in &profile.features {
+        let Ok(values) = profile.column(id) else {
+            continue;
+        };
+        let bad: Vec<usize> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_some_and(|x| !x.is_finite()))
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(&first) = bad.first() {
+            let user = users
+                .as_ref()
+                .and_then(|u| u.get(first))
+                .unwrap_or("")
+                .to_string();
+            let more = match bad.len() - 1 {
+                0 => String::new(),
+                n => format!(" and {n} more users"),
+            };
+            return Err(FeatureError::Invalid {
+                feature: id.clone(),
+                message: format!(
+                    "user {user:?}{more}: the value overflows a 64-bit number ({}); the export \
+                     holds values too large to be measurements (near 1e308) in the column this \
+                     feature is computed from",
+                    values[first].unwrap_or(f64::NAN)
+                ),
+            });
+        }
     }
+    Ok(())
 }
 
 fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {

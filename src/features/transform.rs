@@ -300,6 +300,20 @@ pub fn fit(profile: &Profile, spec: &TransformSpec) -> Result<FittedTransform, F
             Scaler::MinMax => (tmin, tmax - tmin),
             Scaler::None => (0.0, 1.0),
         };
+        if !(center.is_finite() && scale.is_finite()) {
+            return Err(FeatureError::Invalid {
+                feature: choice.id.clone(),
+                message: format!(
+                    "values up to {} are too large to scale (the {} overflows a 64-bit number)",
+                    sorted[sorted.len() - 1],
+                    if center.is_finite() {
+                        "spread"
+                    } else {
+                        "centre"
+                    }
+                ),
+            });
+        }
         out.features.push(FittedFeature {
             id: choice.id.clone(),
             kind,

@@ -116,7 +116,7 @@ fn read_text(path: &Path) -> Result<DataFrame, MonitorError> {
             },
         )?,
         FileFormat::Parquet => format::read_parquet(path, None)?,
-        FileFormat::Ndjson => format::read_ndjson(path, &sniffed)?,
+        FileFormat::Ndjson => format::read_ndjson(path, &sniffed)?.0,
     };
     Ok(df)
 }

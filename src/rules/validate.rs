@@ -87,7 +87,18 @@ pub fn validate(rules: &[Rule], known: &Known) -> Vec<Finding> {
             err(Severity::Error, "the action has no slot".into());
         }
         if !a.variants.is_empty() {
-            let total: u32 = a.variants.iter().map(|v| v.weight).sum();
+            // Summed in u64 and each weight at most 100: a u32 sum wrapped (4294967246 + 150 "summed
+            // to 100") and handed every user to one variant.
+            if let Some(v) = a.variants.iter().find(|v| v.weight > 100) {
+                err(
+                    Severity::Error,
+                    format!(
+                        "variant {:?} has weight {}; a weight is a share in percent (0 to 100)",
+                        v.id, v.weight
+                    ),
+                );
+            }
+            let total: u64 = a.variants.iter().map(|v| u64::from(v.weight)).sum();
             if total != 100 {
                 err(
                     Severity::Error,

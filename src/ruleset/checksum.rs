@@ -35,6 +35,7 @@ fn section<T: Serialize>(v: &T) -> String {
 /// The checksum of a rule set's content (its own `checksum` field is not part of it).
 pub fn compute(rs: &RuleSet) -> Checksum {
     let mut sections = BTreeMap::new();
+    sections.insert(HEADER.to_string(), section(&(&rs.app_version, &rs.created)));
     sections.insert("source".to_string(), section(&rs.source));
     sections.insert("features".to_string(), section(&rs.features));
     sections.insert("segments".to_string(), section(&rs.segments));
@@ -67,11 +68,24 @@ pub enum Integrity {
     },
 }
 
+/// The section of `app_version` and `created` (files sealed before it existed lack it).
+const HEADER: &str = "header";
+
 pub fn check(rs: &RuleSet) -> Integrity {
     let Some(stored) = &rs.checksum else {
         return Integrity::Unchecked;
     };
-    let now = compute(rs);
+    let mut now = compute(rs);
+    if !stored.sections.contains_key(HEADER) {
+        // Sealed before the header had a section: compare what that version covered.
+        now.sections.remove(HEADER);
+        let all: String = now
+            .sections
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        now.content = hash(all.as_bytes());
+    }
     if now.content == stored.content && now.sections == stored.sections {
         return Integrity::Intact;
     }
@@ -81,18 +95,23 @@ pub fn check(rs: &RuleSet) -> Integrity {
         .filter(|(k, v)| stored.sections.get(*k).is_some_and(|s| s != *v))
         .map(|(k, _)| k.clone())
         .collect();
-    let added = now
+    let added: Vec<String> = now
         .sections
         .keys()
         .filter(|k| !stored.sections.contains_key(*k))
         .cloned()
         .collect();
-    let removed = stored
+    let removed: Vec<String> = stored
         .sections
         .keys()
         .filter(|k| !now.sections.contains_key(*k))
         .cloned()
         .collect();
+    let mut changed: Vec<String> = changed;
+    if changed.is_empty() && added.is_empty() && removed.is_empty() {
+        // Every section matches but the overall hash does not: the record itself was edited.
+        changed.push("checksum.content".into());
+    }
     Integrity::Edited {
         changed,
         added,

@@ -381,6 +381,8 @@ impl RuleSet {
                 self.segments.centroids.len()
             ));
         }
+        // Per-segment checks count the centroids really there, never the stated k.
+        let k = self.segments.centroids.len();
         for (c, cen) in self.segments.centroids.iter().enumerate() {
             if cen.len() != d {
                 err(format!(
@@ -395,13 +397,16 @@ impl RuleSet {
             }
         }
         for f in &self.features.transform.features {
+            // A subnormal scale (1e-320) turns every value into infinity once divided.
             if !(f.scale.is_finite()
-                && f.scale != 0.0
+                && f.scale.abs() >= f64::MIN_POSITIVE
                 && f.center.is_finite()
-                && f.weight.is_finite())
+                && f.weight.is_finite()
+                && f.fill.is_finite())
             {
                 err(format!(
-                    "features.transform: feature {:?} has a zero or non-finite scale, center or weight",
+                    "features.transform: feature {:?} has a zero, subnormal or non-finite scale, or a \
+                     non-finite center, weight or fill",
                     f.id
                 ));
             }
@@ -411,14 +416,14 @@ impl RuleSet {
             if !seen.insert(p.id.as_str()) {
                 err(format!("persona id {:?} is used twice", p.id));
             }
-            if p.segment >= self.segments.k {
+            if p.segment >= k {
                 err(format!(
-                    "persona {:?} points at segment {} but there are {} segments",
-                    p.id, p.segment, self.segments.k
+                    "persona {:?} points at segment {} but there are {k} segments",
+                    p.id, p.segment
                 ));
             }
         }
-        for s in 0..self.segments.k {
+        for s in 0..k {
             if self.persona_of(s).is_none() {
                 err(format!("segment {s} has no persona"));
             }
@@ -522,6 +527,18 @@ impl RuleSet {
             return Err(RuleSetError::Parse {
                 path,
                 message: "format_version 0 does not exist".into(),
+            });
+        }
+        // Checked once, before anything loops over the segments: a hand-edited `k` (2^64 - 1) would
+        // otherwise size per-segment tables and messages by it.
+        if rs.segments.k != rs.segments.centroids.len() {
+            return Err(RuleSetError::Parse {
+                path,
+                message: format!(
+                    "segments.k is {} but there are {} centroids; k must equal the number of centroids",
+                    rs.segments.k,
+                    rs.segments.centroids.len()
+                ),
             });
         }
         // Version 1 had no rules, guardrails or pinned event names: the defaults are exactly its

@@ -1,0 +1,515 @@
+//! NDJSON text made safe and flat before polars reads it: a linear check of nesting depth and width,
+//! then nested objects (outside lists) rewritten as dotted top-level keys.
+//!
+//! Why: polars 0.55.2 reads a nested object as a struct column, building one value per record per
+//! field of the whole file's schema (and cloning the field list per record). 1,000 records each with
+//! its own property key took 100 s; 20,000 took 24 GB before the kernel killed it; 2,000 levels of
+//! nesting overflowed the stack (an abort). Top-level keys are read by a hash lookup each, so the
+//! flattened text costs time in proportion to the table it makes. The result is the table
+//! `flatten::flatten_structs` made from the struct columns: `parent.child` columns, lists left as
+//! lists (and left out later).
+
+use std::collections::HashMap;
+
+/// Objects and lists nested deeper than this are refused. Real exports nest a few levels (GA4's
+/// `event_params[].value.int_value` is four).
+pub const MAX_DEPTH: usize = 32;
+/// Keys allowed in one record outside lists, and in any one object (each becomes a column).
+pub const MAX_KEYS: usize = 10_000;
+/// Distinct columns allowed in one file (CSV's header takes 100,000 as well).
+pub const MAX_COLUMNS: usize = 100_000;
+
+/// What is wrong with a line: its 1-based number and the problem.
+pub type Problem = (usize, String);
+
+/// One linear pass: the first line nested deeper than `MAX_DEPTH` or with more than `MAX_KEYS` keys
+/// (outside lists, or in one object inside a list). Strings are skipped (braces in text do not
+/// count). Runs before anything recursive sees the text.
+pub fn check_shape(bytes: &[u8]) -> Result<(), Problem> {
+    // One entry per open container: the keys seen in that object, or ARRAY for a list.
+    const ARRAY: usize = usize::MAX;
+    let mut stack: Vec<usize> = Vec::with_capacity(MAX_DEPTH);
+    let mut line = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    // Keys of this record outside any list, and how many lists are open.
+    let mut record_keys = 0usize;
+    let mut lists_open = 0usize;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            } else if b == b'\n' {
+                // JSON strings hold no raw newline: the record ended mid-string (polars says how).
+                in_string = false;
+                line += 1;
+                stack.clear();
+                (record_keys, lists_open) = (0, 0);
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err((line, too_deep()));
+                }
+                if b == b'[' {
+                    lists_open += 1;
+                    stack.push(ARRAY);
+                } else {
+                    stack.push(0);
+                }
+            }
+            b'}' | b']' if stack.pop() == Some(ARRAY) => {
+                lists_open = lists_open.saturating_sub(1);
+            }
+            b':' => {
+                if let Some(top) = stack.last_mut()
+                    && *top != ARRAY
+                {
+                    *top += 1;
+                    if lists_open == 0 {
+                        record_keys += 1;
+                    }
+                    if *top > MAX_KEYS || record_keys > MAX_KEYS {
+                        return Err((line, too_wide()));
+                    }
+                }
+            }
+            b'\n' => {
+                line += 1;
+                stack.clear();
+                (record_keys, lists_open) = (0, 0);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn too_deep() -> String {
+    format!(
+        "objects or lists are nested more than {MAX_DEPTH} levels deep; exports nest a few \
+         levels, so this is not an event record"
+    )
+}
+
+fn too_wide() -> String {
+    format!(
+        "a record has more than {MAX_KEYS} keys (each would become a column); keep the properties \
+         the analysis needs"
+    )
+}
+
+/// The flattened text, with the table it makes.
+pub struct Flat {
+    pub text: Vec<u8>,
+    /// Records (non-blank lines).
+    pub records: usize,
+    /// The columns in the order first seen, each with the kinds of value it holds (`KIND_*` bits).
+    pub columns: Vec<(String, u8)>,
+    /// Keys whose value is a list in some record: left out of the text (a list is not a value).
+    pub lists: Vec<String>,
+    /// The first line that is not a well-formed JSON object (copied unchanged).
+    pub first_bad: Option<usize>,
+}
+
+pub const KIND_NULL: u8 = 1;
+pub const KIND_BOOL: u8 = 2;
+pub const KIND_INT: u8 = 4;
+pub const KIND_FLOAT: u8 = 8;
+pub const KIND_TEXT: u8 = 16;
+
+/// The kind of a scalar JSON value, from its raw text.
+fn kind_of(raw: &[u8]) -> u8 {
+    match raw.first() {
+        Some(b'"') => KIND_TEXT,
+        Some(b't' | b'f') => KIND_BOOL,
+        Some(b'n') => KIND_NULL,
+        // An integer beyond i64 is read as a float, as its value still is one.
+        _ if raw.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) || raw.len() > 18 => KIND_FLOAT,
+        _ => KIND_INT,
+    }
+}
+
+impl Flat {
+    /// The polars type of each column: polars' own inference (Int64 and Float64 make Float64,
+    /// anything with text is text, all-null is Null), without its cost: it unions every record's
+    /// field list with the whole file's, quadratic when records bring their own keys.
+    pub fn dtype(kinds: u8) -> polars::prelude::DataType {
+        use polars::prelude::DataType;
+        let k = kinds & !KIND_NULL;
+        if k == 0 {
+            DataType::Null
+        } else if k & KIND_TEXT != 0 || (k & KIND_BOOL != 0 && k != KIND_BOOL) {
+            DataType::String
+        } else if k == KIND_BOOL {
+            DataType::Boolean
+        } else if k & KIND_FLOAT != 0 {
+            DataType::Float64
+        } else {
+            DataType::Int64
+        }
+    }
+}
+
+/// Rewrite every record so nested objects outside lists become dotted top-level keys:
+/// `{"a":1,"p":{"x":2,"q":{"y":3}},"l":[{"z":4}]}` → `{"a":1,"p.x":2,"p.q.y":3,"l":[{"z":4}]}`.
+/// Values are copied as written. A line that is not a well-formed object is copied unchanged, so
+/// polars reports it as it would have. `check_shape` must have passed (it bounds the recursion).
+pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut columns: Vec<(String, u8)> = Vec::new();
+    let mut lists: Vec<String> = Vec::new();
+    let mut records = 0usize;
+    let mut first_bad = None;
+    let mut path: Vec<u8> = Vec::new();
+    let mut leaves: Vec<Leaf> = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let trimmed = trim(line);
+        if trimmed.is_empty() {
+            continue;
+        }
+        records += 1;
+        let start = out.len();
+        path.clear();
+        leaves.clear();
+        out.push(b'{');
+        let mut p = Parser {
+            s: trimmed,
+            pos: 0,
+            out: &mut out,
+            path: &mut path,
+            first: true,
+            leaves: &mut leaves,
+        };
+        let ok = p.object(0).is_some() && p.rest_is_blank();
+        if !ok {
+            // Not a well-formed object: left for polars to report with its own words.
+            out.truncate(start);
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            first_bad.get_or_insert(i + 1);
+            continue;
+        }
+        out.push(b'}');
+        out.push(b'\n');
+        for leaf in leaves.iter() {
+            let key = &leaf.key;
+            if leaf.kind == KIND_LIST {
+                let name = unescape(key);
+                if !lists.contains(&name) {
+                    lists.push(name);
+                }
+                continue;
+            }
+            match index.get(key.as_slice()) {
+                Some(&c) => columns[c].1 |= leaf.kind,
+                None => {
+                    if columns.len() >= MAX_COLUMNS {
+                        return Err((
+                            i + 1,
+                            format!(
+                                "the records have more than {MAX_COLUMNS} distinct keys (each \
+                                 would become a column); keep the properties the analysis needs"
+                            ),
+                        ));
+                    }
+                    index.insert(key.clone(), columns.len());
+                    columns.push((unescape(key), leaf.kind));
+                }
+            }
+        }
+    }
+    Ok(Flat {
+        text: out,
+        records,
+        columns,
+        lists,
+        first_bad,
+    })
+}
+
+/// A key's name as polars reads it (JSON escapes resolved).
+fn unescape(raw: &[u8]) -> String {
+    let quoted = [b"\"".as_slice(), raw, b"\""].concat();
+    serde_json::from_slice::<String>(&quoted)
+        .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+}
+
+const KIND_LIST: u8 = 128;
+
+/// A key written to the flat record (or a list left out), with its value's kind.
+struct Leaf {
+    key: Vec<u8>,
+    kind: u8,
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s
+        && first.is_ascii_whitespace()
+    {
+        s = rest;
+    }
+    while let [rest @ .., last] = s
+        && last.is_ascii_whitespace()
+    {
+        s = rest;
+    }
+    s
+}
+
+/// A small recursive-descent reader over one record. `None`: not well-formed.
+struct Parser<'a, 'o> {
+    s: &'a [u8],
+    pos: usize,
+    out: &'o mut Vec<u8>,
+    /// The dotted prefix of the object being read, as raw key text (escapes kept).
+    path: &'o mut Vec<u8>,
+    /// Whether no member has been written yet to the flat record.
+    first: bool,
+    /// The keys written, and the lists left out.
+    leaves: &'o mut Vec<Leaf>,
+}
+
+impl Parser<'_, '_> {
+    fn ws(&mut self) {
+        while self.pos < self.s.len() && self.s[self.pos].is_ascii_whitespace() {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn rest_is_blank(&mut self) -> bool {
+        self.ws();
+        self.pos == self.s.len()
+    }
+
+    /// The raw text of a string at `pos` (between the quotes, escapes kept); moves past it.
+    fn string(&mut self) -> Option<(usize, usize)> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.pos + 1;
+        let mut i = start;
+        while i < self.s.len() {
+            match self.s[i] {
+                b'\\' => i += 2,
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some((start, i));
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    /// Skip any value (scalar, list or object) and return its raw span.
+    fn skip_value(&mut self, depth: usize) -> Option<(usize, usize)> {
+        self.ws();
+        let start = self.pos;
+        match self.peek()? {
+            b'"' => {
+                self.string()?;
+            }
+            open @ (b'[' | b'{') => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.pos += 1;
+                self.ws();
+                if self.peek()? == close {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        if open == b'{' {
+                            self.ws();
+                            self.string()?;
+                            self.ws();
+                            if self.peek()? != b':' {
+                                return None;
+                            }
+                            self.pos += 1;
+                        }
+                        self.skip_value(depth + 1)?;
+                        self.ws();
+                        match self.peek()? {
+                            b',' => self.pos += 1,
+                            c if c == close => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+            }
+            _ => {
+                // A number or a literal: up to the next delimiter.
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace() {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    return None;
+                }
+            }
+        }
+        Some((start, self.pos))
+    }
+
+    /// Read the object at `pos`, writing its leaves (and its nested objects' leaves, dotted) to
+    /// `out`.
+    fn object(&mut self, depth: usize) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        if self.peek()? != b'{' {
+            return None;
+        }
+        self.pos += 1;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let (ks, ke) = self.string()?;
+            self.ws();
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.pos += 1;
+            self.ws();
+            let prefix_len = self.path.len();
+            self.path.extend_from_slice(&self.s[ks..ke]);
+            match self.peek()? {
+                b'{' if !self.is_empty_object() => {
+                    self.path.push(b'.');
+                    self.object(depth + 1)?;
+                }
+                b'{' | b'[' => {
+                    // A list (or an empty object) is no value: left out, its name kept.
+                    self.skip_value(depth + 1)?;
+                    if self.s[self.pos - 1] == b']' {
+                        self.leaves.push(Leaf {
+                            key: self.path.clone(),
+                            kind: KIND_LIST,
+                        });
+                    }
+                }
+                _ => {
+                    let (vs, ve) = self.skip_value(depth + 1)?;
+                    if !self.first {
+                        self.out.push(b',');
+                    }
+                    self.first = false;
+                    self.out.push(b'"');
+                    self.out.extend_from_slice(self.path);
+                    self.out.extend_from_slice(b"\":");
+                    self.out.extend_from_slice(&self.s[vs..ve]);
+                    self.leaves.push(Leaf {
+                        key: self.path.clone(),
+                        kind: kind_of(&self.s[vs..ve]),
+                    });
+                }
+            }
+            self.path.truncate(prefix_len);
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether the object at `pos` is `{}` (kept as a value, as polars read it).
+    fn is_empty_object(&self) -> bool {
+        let mut i = self.pos + 1;
+        while i < self.s.len() && self.s[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        self.s.get(i) == Some(&b'}')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(text: &str) -> String {
+        String::from_utf8(flatten(text.as_bytes()).unwrap().text).unwrap()
+    }
+
+    #[test]
+    fn nested_objects_become_dotted_keys() {
+        assert_eq!(
+            flat(r#"{"a":1,"p":{"x":"s,}","q":{"y":null}},"l":[{"z":4}],"e":{}}"#),
+            "{\"a\":1,\"p.x\":\"s,}\",\"p.q.y\":null}\n"
+        );
+        assert_eq!(
+            flat("  {\"k\\\"q\" : { \"a\" : true } }\n\n{\"b\":-1.5e3}"),
+            "{\"k\\\"q.a\":true}\n{\"b\":-1.5e3}\n"
+        );
+        let f = flatten(b"{\"a\":1,\"p\":{\"x\":2.5},\"l\":[]}\n{\"p\":{\"x\":3,\"y\":\"t\"}}\n")
+            .unwrap();
+        assert_eq!(f.records, 2);
+        assert_eq!(
+            f.columns,
+            vec![
+                ("a".to_string(), KIND_INT),
+                ("p.x".to_string(), KIND_FLOAT | KIND_INT),
+                ("p.y".to_string(), KIND_TEXT)
+            ]
+        );
+        assert_eq!(f.lists, vec!["l".to_string()]);
+        use polars::prelude::DataType;
+        assert_eq!(
+            Flat::dtype(KIND_FLOAT | KIND_INT | KIND_NULL),
+            DataType::Float64
+        );
+        assert_eq!(Flat::dtype(KIND_INT | KIND_TEXT), DataType::String);
+        assert_eq!(Flat::dtype(KIND_NULL), DataType::Null);
+        assert_eq!(Flat::dtype(KIND_BOOL | KIND_NULL), DataType::Boolean);
+    }
+
+    #[test]
+    fn broken_lines_are_left_for_polars() {
+        assert_eq!(flat("{\"a\":1"), "{\"a\":1\n");
+        assert_eq!(flat("[1,2]"), "[1,2]\n");
+        assert_eq!(flat("{\"a\":1} x"), "{\"a\":1} x\n");
+    }
+
+    #[test]
+    fn depth_and_width_are_bounded() {
+        let deep = format!("{}1{}", "{\"k\":".repeat(40), "}".repeat(40));
+        assert!(
+            check_shape(deep.as_bytes())
+                .unwrap_err()
+                .1
+                .contains("nested")
+        );
+        let wide: Vec<String> = (0..MAX_KEYS + 1).map(|i| format!("\"k{i}\":1")).collect();
+        let wide = format!("{{}}\n{{{}}}", wide.join(","));
+        assert_eq!(check_shape(wide.as_bytes()).unwrap_err().0, 2);
+    }
+}

@@ -1,0 +1,624 @@
+//! Regressions of the outside attack (issue 15): each input is made here, small, at the size that
+//! broke the program, and each test failed before its fix.
+
+mod common;
+
+use std::io::Write as _;
+use std::path::Path;
+
+use common::*;
+use persona_lab::error::LoadError;
+
+const HEAD: &str = r#"{"user_id":"u1","event":"page_view","timestamp":"2024-01-01T00:00:00Z"}"#;
+
+/// Two records, the second with `properties` nested `depth` objects deep.
+fn deep_ndjson(depth: usize) -> String {
+    format!(
+        "{HEAD}\n{{\"user_id\":\"u2\",\"event\":\"page_view\",\"timestamp\":\"2024-01-01T00:00:00Z\",\
+         \"properties\":{}1{}}}\n",
+        "{\"k\":".repeat(depth),
+        "}".repeat(depth)
+    )
+}
+
+/// Two records, the second with `keys` keys in `properties`.
+fn wide_ndjson(keys: usize) -> String {
+    let props: Vec<String> = (0..keys).map(|i| format!("\"k{i}\":{i}")).collect();
+    format!(
+        "{HEAD}\n{{\"user_id\":\"u2\",\"event\":\"page_view\",\"timestamp\":\"2024-01-01T00:00:00Z\",\
+         \"properties\":{{{}}}}}\n",
+        props.join(",")
+    )
+}
+
+fn parse_message(e: LoadError) -> String {
+    match e {
+        LoadError::Parse { message, .. } => message,
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+}
+
+/// H1: 2,000 levels overflowed the stack (abort, exit 134) and 200 took over a minute.
+#[test]
+fn deep_ndjson_is_refused_with_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    for depth in [200, 1000, 5000] {
+        let p = write(d.path(), "deep.ndjson", deep_ndjson(depth));
+        let start = std::time::Instant::now();
+        let msg = parse_message(load(&p).unwrap_err());
+        assert!(
+            msg.contains("line 2") && msg.contains("nested more than 32 levels"),
+            "{msg}"
+        );
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "{depth}: {:?}",
+            start.elapsed()
+        );
+    }
+    // Braces inside strings are text, not nesting.
+    let text = format!(
+        "{HEAD}\n{{\"user_id\":\"u2\",\"event\":\"{}\",\"timestamp\":\"2024-01-01T00:00:00Z\"}}\n",
+        "{[".repeat(500)
+    );
+    let p = write(d.path(), "braces.ndjson", text);
+    assert_eq!(load(&p).unwrap().n_users(), 2);
+}
+
+#[test]
+fn deep_ndjson_through_the_cli_exits_with_a_message() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "deep.ndjson", deep_ndjson(3000));
+    let out = d.path().join("f.csv");
+    let o = run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("deep.ndjson"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn nesting_real_exports_use_still_loads() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "ok.ndjson", deep_ndjson(8));
+    let loaded = load(&p).unwrap();
+    assert_eq!(loaded.n_users(), 2);
+}
+
+/// H2: 50,000 keys took 12 to 24 s, 2 million reached 22.7 GB.
+#[test]
+fn a_record_with_too_many_keys_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "wide.ndjson", wide_ndjson(50_000));
+    let start = std::time::Instant::now();
+    let msg = parse_message(load(&p).unwrap_err());
+    assert!(
+        msg.contains("line 2") && msg.contains("more than 10000 keys"),
+        "{msg}"
+    );
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    // Keys inside a list of objects count per object, not per record (GA4's items).
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("{{\"item_id\":\"i{i}\",\"price\":1,\"quantity\":2,\"item_name\":\"x\"}}"))
+        .collect();
+    let text = format!(
+        "{HEAD}\n{{\"user_id\":\"u2\",\"event\":\"purchase\",\"timestamp\":\"2024-01-01T00:00:00Z\",\
+         \"items\":[{}]}}\n",
+        items.join(",")
+    );
+    let p = write(d.path(), "items.ndjson", text);
+    assert_eq!(load(&p).unwrap().n_users(), 2);
+}
+
+#[test]
+fn a_record_within_the_key_limit_loads() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "wide.ndjson", wide_ndjson(2_000));
+    let loaded = load(&p).unwrap();
+    assert_eq!(loaded.n_users(), 2);
+}
+
+/// Gzip members, each a complete gzip stream, concatenated into one file.
+fn gzip_members(members: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in members {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(m).unwrap();
+        out.extend(gz.finish().unwrap());
+    }
+    out
+}
+
+/// H3: the check trusted the trailer of the last member (3 rows) while the first held the bulk.
+#[test]
+fn a_second_gzip_member_cannot_hide_the_size() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bulk = String::from("user_id,timestamp,event\n");
+    bulk.push_str(&"u1,2024-01-01T00:00:00Z,page_view\n".repeat(300_000));
+    let tail = b"u1,2024-01-02T00:00:00Z,page_view\nu2,2024-01-02T00:00:00Z,page_view\n";
+    let bytes = gzip_members(&[bulk.as_bytes(), tail]);
+    let p = write(d.path(), "two.csv.gz", &bytes);
+    // The bulk is 10 MB of text; the trailer says 70 bytes, the file is about 30 KB.
+    assert!(bytes.len() < 100_000, "{}", bytes.len());
+    let o = bin()
+        .env("PERSONA_LAB_MEMORY", "4M")
+        .args(["inspect", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("two.csv.gz")
+            && err.contains("too large")
+            && err.contains("PERSONA_LAB_MEMORY"),
+        "{err}"
+    );
+    // The same file under a budget that holds it loads, both members read.
+    let o = bin()
+        .env("PERSONA_LAB_MEMORY", "200M")
+        .args(["inspect", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("300002"), "{}", stdout(&o));
+}
+
+/// The complete example rule set of docs/ruleset-format.md, as text.
+fn example_ron() -> String {
+    let doc = std::fs::read_to_string(repo("docs/ruleset-format.md")).unwrap();
+    let start = doc.find("```ron\n").unwrap() + 7;
+    let end = start + doc[start..].find("```").unwrap();
+    doc[start..end].to_string()
+}
+
+/// H4: `k: 18446744073709551615` built one error per segment until the kernel killed it at 24 GB.
+#[test]
+fn an_absurd_k_is_refused_once() {
+    let d = tempfile::tempdir().unwrap();
+    let text = example_ron();
+    assert!(text.contains("k: 2,"));
+    for k in ["18446744073709551615", "10000000"] {
+        let p = write(
+            d.path(),
+            "r.ron",
+            text.replace("k: 2,", &format!("k: {k},")),
+        );
+        let o = run(&["verify", p.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("segments.k is {k} but there are 2 centroids")),
+            "{err}"
+        );
+        assert!(err.lines().count() < 5, "{err}");
+        assert!(stdout(&o).lines().count() < 5, "{}", stdout(&o));
+    }
+}
+
+fn small_export(dir: &Path) -> std::path::PathBuf {
+    let mut text = String::from("user_id,timestamp,event,value\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "u{},2024-01-{:02}T10:00:00Z,{},{}\n",
+            i % 12,
+            1 + i % 20,
+            if i % 3 == 0 { "purchase" } else { "page_view" },
+            i % 7
+        ));
+    }
+    write(dir, "v.csv", text)
+}
+
+/// H5: an output naming the input destroyed the export (exit 0).
+#[test]
+fn an_output_on_the_input_is_refused_before_any_work() {
+    let d = tempfile::tempdir().unwrap();
+    let v = small_export(d.path());
+    let before = std::fs::read(&v).unwrap();
+    let vs = v.to_str().unwrap();
+    let link = d.path().join("link.csv");
+    std::os::unix::fs::symlink(&v, &link).unwrap();
+    let dotted = d.path().join(".").join("v.csv");
+    for args in [
+        vec!["features", vs, "--out", vs],
+        vec!["features", vs, "--out", link.to_str().unwrap()],
+        vec!["features", vs, "--out", dotted.to_str().unwrap()],
+        vec!["segment", vs, "--k", "2", "--assignments", vs],
+        vec!["segment", vs, "--k", "2", "--out", vs],
+    ] {
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("is the same file as the input export"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read(&v).unwrap(), before, "{args:?}");
+    }
+    // Two outputs of one run on one path: only the last would survive.
+    let r = d.path().join("r.ron");
+    let o = run(&[
+        "segment",
+        vs,
+        "--k",
+        "2",
+        "--report",
+        r.to_str().unwrap(),
+        "--out",
+        r.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--report and --out are the same file"),
+        "{err}"
+    );
+    assert!(!r.exists());
+    // L5: a table output with an unknown extension is refused before the computation.
+    let o = run(&[
+        "features",
+        vs,
+        "--out",
+        d.path().join("f.xlsx").to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("unknown output format"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "features",
+        vs,
+        "--out",
+        d.path().join("no/f.csv").to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}
+
+/// H6: the temp-and-rename replaced symlinks and devices with regular files, and followed a
+/// symlink planted at the temp file's predictable name.
+#[test]
+fn writes_keep_symlinks_and_devices_and_never_follow_a_planted_temp() {
+    use persona_lab::output::write_bytes;
+    let d = tempfile::tempdir().unwrap();
+    // A symlinked output stays a symlink; the file it points at gets the content.
+    let real = write(d.path(), "real.txt", "old");
+    let link = d.path().join("link.txt");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    write_bytes(&link, b"new").unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+    // A dangling symlink: its target is created, the link kept.
+    let target = d.path().join("later.txt");
+    let dangling = d.path().join("dangling.txt");
+    std::os::unix::fs::symlink(&target, &dangling).unwrap();
+    write_bytes(&dangling, b"made").unwrap();
+    assert!(
+        std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "made");
+    // A device is written through, not replaced; a full device reports its error.
+    write_bytes(Path::new("/dev/null"), b"x").unwrap();
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.is_file());
+    if Path::new("/dev/full").exists() {
+        let e = write_bytes(Path::new("/dev/full"), &vec![b'x'; 1 << 16]).unwrap_err();
+        assert!(e.to_string().contains("/dev/full"), "{e}");
+        assert!(!std::fs::metadata("/dev/full").unwrap().is_file());
+    }
+    // A symlink planted at every temp name this process could use first points at a victim file.
+    let victim = write(d.path(), "victim.txt", "precious");
+    let out = d.path().join("out.txt");
+    for attempt in 0..3 {
+        let planted = d
+            .path()
+            .join(format!(".out.txt.tmp-{}-{attempt}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    }
+    write_bytes(&out, b"result").unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "result");
+    // A folder is no file.
+    let e = write_bytes(d.path(), b"x").unwrap_err();
+    assert!(e.to_string().contains("folder"), "{e}");
+}
+
+/// M2: a column given two roles made polars panic ("duplicate name when building schema").
+#[test]
+fn one_column_two_roles() {
+    let d = tempfile::tempdir().unwrap();
+    let v = small_export(d.path());
+    let vs = v.to_str().unwrap();
+    // Explicit role over a detected one: the explicit choice wins, the detected role is dropped.
+    let o = run(&["inspect", vs, "--value-col", "timestamp"]);
+    assert_ne!(o.status.code(), Some(101), "{}", stderr(&o));
+    let o = run(&["inspect", vs, "--user-col", "event"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Two explicit roles on one column: a message naming both.
+    let o = run(&["inspect", vs, "--user-col", "event", "--event-col", "event"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("\"event\"") && err.contains("already the user id"),
+        "{err}"
+    );
+}
+
+/// M4: header names with spaces around them made the file unloadable.
+#[test]
+fn header_names_with_spaces() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "s.csv",
+        "user_id , timestamp,event \nu1,2024-01-01T00:00:00Z,page_view\nu2,2024-01-02T00:00:00Z,purchase\n",
+    );
+    let loaded = load(&p).unwrap();
+    assert_eq!(loaded.n_users(), 2);
+    assert_eq!(loaded.mapping.user_id.as_deref(), Some("user_id"));
+    assert_eq!(loaded.mapping.event.as_deref(), Some("event"));
+    let o = run(&["inspect", p.to_str().unwrap(), "--user-col", "user_id"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// M5: a FIFO hung forever (the sniff consumed the writer).
+#[test]
+fn a_pipe_is_refused_not_waited_on() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("pipe.csv");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let e = load(&fifo).unwrap_err();
+    assert!(matches!(e, LoadError::NotAFile { .. }), "{e:?}");
+    assert!(e.to_string().contains("pipe"), "{e}");
+    let e = load(d.path()).unwrap_err();
+    assert!(e.to_string().contains("folder"), "{e}");
+}
+
+/// M3: weights summed in u32 wrapped: 4294967246 + 150 "summed to 100".
+#[test]
+fn variant_weights_cannot_wrap() {
+    use persona_lab::ruleset::RuleSet;
+    let text = example_ron();
+    let rs = RuleSet::from_ron(&text).unwrap();
+    let mut rs2 = rs.clone();
+    let rule = rs2
+        .rules
+        .iter_mut()
+        .find(|r| r.action.variants.len() >= 2)
+        .expect("the example has a rule with variants");
+    let n = rule.action.variants.len();
+    for v in rule.action.variants.iter_mut() {
+        v.weight = 0;
+    }
+    rule.action.variants[0].weight = 4_294_967_246;
+    rule.action.variants[n - 1].weight = 150;
+    let findings: Vec<String> = rs2.validate().iter().map(|f| f.to_string()).collect();
+    assert!(
+        findings.iter().any(|f| f.contains("weight 4294967246")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f.contains("sum to 4294967396")),
+        "{findings:?}"
+    );
+}
+
+/// M8: values near 1e308 overflowed to inf revenue and NaN scores, written out with exit 0.
+#[test]
+fn overflowing_values_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "big.csv",
+        "user_id,timestamp,event,value\n\
+         u1,2024-01-01T00:00:00Z,purchase,1e308\n\
+         u1,2024-01-02T00:00:00Z,purchase,1e308\n\
+         u2,2024-01-02T00:00:00Z,purchase,5\n\
+         u3,2024-01-03T00:00:00Z,page_view,\n",
+    );
+    let out = d.path().join("f.csv");
+    let o = run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("\"u1\"") && err.contains("overflows"), "{err}");
+    assert!(!out.exists());
+    // Finite but too large to scale (the variance overflows).
+    let p = write(
+        d.path(),
+        "wide.csv",
+        "user_id,score\nu1,1e200\nu2,-1e200\nu3,3e200\nu4,0\n",
+    );
+    let o = run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("score") && err.contains("too large to scale"),
+        "{err}"
+    );
+}
+
+/// M7: emails inside event names reached the features' column names and the rule set, even hashed.
+#[test]
+fn emails_inside_event_names_never_become_names() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::from("user_id,timestamp,event\n");
+    for i in 0..40 {
+        let event = if i % 2 == 0 {
+            format!("newsletter_signup:person{i}@corp.example")
+        } else {
+            "page_view".to_string()
+        };
+        text.push_str(&format!(
+            "u{},2024-01-{:02}T10:00:00Z,{event}\n",
+            i % 8,
+            1 + i % 20
+        ));
+    }
+    let p = write(d.path(), "e.csv", text);
+    let out = d.path().join("f.csv");
+    let o = bin()
+        .env("PERSONA_LAB_SALT", "s")
+        .args([
+            "features",
+            p.to_str().unwrap(),
+            "--hash-ids",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !written.contains('@'),
+        "{}",
+        written.lines().next().unwrap()
+    );
+    assert!(
+        written.contains("newsletter_signup:<email>"),
+        "{}",
+        written.lines().next().unwrap()
+    );
+    assert!(
+        format!("{}{}", stdout(&o), stderr(&o)).contains("contain an email address"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// M6: `app_version` and `created` were covered by no section; a content-only change listed nothing.
+#[test]
+fn the_checksum_covers_the_header_and_names_every_change() {
+    use persona_lab::ruleset::RuleSet;
+    use persona_lab::ruleset::checksum::{self, Integrity};
+    let rs = RuleSet::from_ron(&example_ron()).unwrap().sealed();
+    assert_eq!(checksum::check(&rs), Integrity::Intact);
+    let mut edited = rs.clone();
+    edited.created = "2001-01-01T00:00:00Z".into();
+    match checksum::check(&edited) {
+        Integrity::Edited { changed, .. } => assert_eq!(changed, vec!["header".to_string()]),
+        other => panic!("{other:?}"),
+    }
+    let mut edited = rs.clone();
+    if let Some(c) = edited.checksum.as_mut() {
+        c.content = "0".repeat(64);
+    }
+    match checksum::check(&edited) {
+        Integrity::Edited { changed, .. } => {
+            assert_eq!(changed, vec!["checksum.content".to_string()])
+        }
+        other => panic!("{other:?}"),
+    }
+    // A file sealed before the header had a section still reads as intact.
+    let mut old = rs.clone();
+    if let Some(c) = old.checksum.as_mut() {
+        c.sections.remove("header");
+        let all: String = c
+            .sections
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        c.content = sha256_hex(all.as_bytes());
+    }
+    assert_eq!(checksum::check(&old), Integrity::Intact);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// L2: UTF-16 was reported as "binary bytes"; say what it is and how to convert it.
+#[test]
+fn utf16_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let text = "user_id,timestamp,event\nu1,2024-01-01T00:00:00Z,page_view\n";
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    let p = write(d.path(), "u16.csv", &le);
+    let e = load(&p).unwrap_err();
+    assert!(matches!(e, LoadError::Utf16 { .. }), "{e:?}");
+    // Without a byte-order mark too.
+    let bare: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let p = write(d.path(), "bare.csv", &bare);
+    assert!(matches!(load(&p).unwrap_err(), LoadError::Utf16 { .. }));
+}
+
+/// The flattened NDJSON read (json_lines) gives the table polars' own struct read gave, column for
+/// column and value for value, on a Segment-style export with nested `properties` and `context`,
+/// lists and sparse keys: polars' inference and struct flattening are the oracle.
+#[test]
+fn flat_ndjson_read_equals_polars_struct_read() {
+    use polars::prelude::*;
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("seg.ndjson");
+    let o = run(&[
+        "sample",
+        "--users",
+        "40",
+        "--days",
+        "10",
+        "--seed",
+        "9",
+        "--style",
+        "segment",
+        "--out",
+        p.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Sparse and odd records: a key only some records have, a list, an empty object, escapes.
+    let mut text = std::fs::read_to_string(&p).unwrap();
+    text.push_str(
+        r#"{"userId":"u\"q","event":"x","timestamp":"2024-01-01T00:00:00Z","properties":{"only_here":2.5,"tags":["a"],"e":{}},"context":{"page":{"path":"/a\\b"}}}"#,
+    );
+    text.push('\n');
+    std::fs::write(&p, &text).unwrap();
+    let sniffed = persona_lab::data::format::sniff(&p, None, None).unwrap();
+    let (ours, lists) = persona_lab::data::format::read_ndjson(&p, &sniffed).unwrap();
+    let theirs = JsonReader::new(std::io::Cursor::new(text.as_bytes()))
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None)
+        .finish()
+        .unwrap();
+    let (theirs, their_lists) = persona_lab::data::flatten::flatten_structs(theirs).unwrap();
+    assert_eq!(ours.height(), theirs.height());
+    let mut a: Vec<String> = ours.get_column_names().iter().map(|s| s.to_string()).collect();
+    let mut b: Vec<String> = theirs.get_column_names().iter().map(|s| s.to_string()).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(lists, their_lists);
+    for name in &a {
+        let x = ours.column(name).unwrap();
+        let y = theirs.column(name).unwrap();
+        assert_eq!(x.dtype(), y.dtype(), "{name}");
+        assert!(x.equals_missing(y), "{name}");
+    }
+}
