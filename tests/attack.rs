@@ -609,8 +609,16 @@ fn flat_ndjson_read_equals_polars_struct_read() {
         .unwrap();
     let (theirs, their_lists) = persona_lab::data::flatten::flatten_structs(theirs).unwrap();
     assert_eq!(ours.height(), theirs.height());
-    let mut a: Vec<String> = ours.get_column_names().iter().map(|s| s.to_string()).collect();
-    let mut b: Vec<String> = theirs.get_column_names().iter().map(|s| s.to_string()).collect();
+    let mut a: Vec<String> = ours
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut b: Vec<String> = theirs
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     a.sort();
     b.sort();
     assert_eq!(a, b);
