@@ -31,6 +31,13 @@ fn wide_ndjson(keys: usize) -> String {
     )
 }
 
+/// The message of a run that must fail with a named error (exit 1: not a panic, not an abort).
+fn refused(o: &std::process::Output) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    err
+}
+
 fn parse_message(e: LoadError) -> String {
     match e {
         LoadError::Parse { message, .. } => message,
@@ -76,8 +83,8 @@ fn deep_ndjson_through_the_cli_exits_with_a_message() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("deep.ndjson"), "{}", stderr(&o));
+    let err = refused(&o);
+    assert!(err.contains("deep.ndjson"), "{err}");
     assert!(!out.exists());
 }
 
@@ -149,8 +156,7 @@ fn a_second_gzip_member_cannot_hide_the_size() {
         .args(["inspect", p.to_str().unwrap()])
         .output()
         .unwrap();
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused(&o);
     assert!(
         err.contains("two.csv.gz")
             && err.contains("too large")
@@ -188,8 +194,7 @@ fn an_absurd_k_is_refused_once() {
             text.replace("k: 2,", &format!("k: {k},")),
         );
         let o = run(&["verify", p.to_str().unwrap()]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{err}");
+        let err = refused(&o);
         assert!(
             err.contains(&format!("segments.k is {k} but there are 2 centroids")),
             "{err}"
@@ -231,8 +236,7 @@ fn an_output_on_the_input_is_refused_before_any_work() {
         vec!["segment", vs, "--k", "2", "--out", vs],
     ] {
         let o = run(&args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        let err = refused(&o);
         assert!(
             err.contains("is the same file as the input export"),
             "{args:?}: {err}"
@@ -251,8 +255,7 @@ fn an_output_on_the_input_is_refused_before_any_work() {
         "--out",
         r.to_str().unwrap(),
     ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused(&o);
     assert!(
         err.contains("--report and --out are the same file"),
         "{err}"
@@ -348,8 +351,7 @@ fn one_column_two_roles() {
     assert!(o.status.success(), "{}", stderr(&o));
     // Two explicit roles on one column: a message naming both.
     let o = run(&["inspect", vs, "--user-col", "event", "--event-col", "event"]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused(&o);
     assert!(
         err.contains("\"event\"") && err.contains("already the user id"),
         "{err}"
@@ -437,8 +439,7 @@ fn overflowing_values_are_named() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused(&o);
     assert!(err.contains("\"u1\"") && err.contains("overflows"), "{err}");
     assert!(!out.exists());
     // Finite but too large to scale (the variance overflows).
@@ -453,8 +454,7 @@ fn overflowing_values_are_named() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused(&o);
     assert!(
         err.contains("score") && err.contains("too large to scale"),
         "{err}"

@@ -329,21 +329,20 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         None => Series::new(cols::EVENT.into(), vec!["event"; n]),
     };
 
+    // Event names repeat endlessly: as a categorical they take 4 bytes a row instead of 16+, and
+    // comparisons with a name become integer comparisons. The CSV reader usually makes the
+    // categorical already (`event_dtype`); casting to a new one would encode every row again.
+    let event = if event.dtype().is_categorical() {
+        event
+    } else {
+        event.cast(&event_dtype()).map_err(|e| ctx.polars(e))?
+    };
     let event = redact_event_emails(ctx, event, &mut warnings)?;
     timer.lap("  event");
     let mut columns: Vec<Column> = vec![
         user.with_name(cols::USER.into()).into_column(),
         ts.into_column(),
-        // Event names repeat endlessly: as a categorical they take 4 bytes a row instead of 16+,
-        // and comparisons with a name become integer comparisons. The CSV reader usually makes the
-        // categorical already (`event_dtype`); casting to a new one would encode every row again.
-        if event.dtype().is_categorical() {
-            event
-        } else {
-            event.cast(&event_dtype()).map_err(|e| ctx.polars(e))?
-        }
-        .with_name(cols::EVENT.into())
-        .into_column(),
+        event.with_name(cols::EVENT.into()).into_column(),
     ];
     if let Some(s) = &m.session {
         columns.push(
@@ -443,8 +442,9 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
 
 /// Event names that carry an email address (`newsletter_signup:ann@corp.example`) would become
 /// feature names (`count:...`) and names pinned in the rule set, hashing on or off: the address is
-/// replaced by `<email>` (so those events still count together), with a warning. Only the distinct
-/// names are looked at.
+/// replaced by `<email>` (so those events still count together), with a warning. `event` is the
+/// categorical column: only its distinct names are looked at, and the rows only when one has an
+/// address.
 fn redact_event_emails(
     ctx: &Context,
     event: Series,
@@ -478,5 +478,8 @@ fn redact_event_emails(
             redacted.len()
         ),
     });
-    Ok(out.into_series().with_name(event.name().clone()))
+    out.into_series()
+        .with_name(event.name().clone())
+        .cast(&event_dtype())
+        .map_err(|e| ctx.polars(e))
 }

@@ -694,9 +694,8 @@ fn read_ndjson_unguarded(
         format: "NDJSON".into(),
         message: format!("line {line}: {problem}"),
     };
-    // Depth and width first (linear, nothing recursive has seen the text), then nested objects as
-    // dotted top-level keys, which polars reads in time proportional to the table (see json_lines).
-    super::json_lines::check_shape(&bytes).map_err(shape_err)?;
+    // Depth and width bounded, nested objects as dotted top-level keys, in one pass: polars then
+    // reads flat columns in time proportional to the table (see json_lines).
     let flat = super::json_lines::flatten(&bytes).map_err(shape_err)?;
     drop(bytes);
     super::memory::check_table_cells(path, flat.records, flat.columns.len())?;

@@ -1,5 +1,5 @@
-//! NDJSON text made safe and flat before polars reads it: a linear check of nesting depth and width,
-//! then nested objects (outside lists) rewritten as dotted top-level keys.
+//! NDJSON text made safe and flat before polars reads it: in one pass, nesting depth and width are
+//! bounded and nested objects (outside lists) are rewritten as dotted top-level keys.
 //!
 //! Why: polars 0.55.2 reads a nested object as a struct column, building one value per record per
 //! field of the whole file's schema (and cloning the field list per record). 1,000 records each with
@@ -21,76 +21,6 @@ pub const MAX_COLUMNS: usize = 100_000;
 
 /// What is wrong with a line: its 1-based number and the problem.
 pub type Problem = (usize, String);
-
-/// One linear pass: the first line nested deeper than `MAX_DEPTH` or with more than `MAX_KEYS` keys
-/// (outside lists, or in one object inside a list). Strings are skipped (braces in text do not
-/// count). Runs before anything recursive sees the text.
-pub fn check_shape(bytes: &[u8]) -> Result<(), Problem> {
-    // One entry per open container: the keys seen in that object, or ARRAY for a list.
-    const ARRAY: usize = usize::MAX;
-    let mut stack: Vec<usize> = Vec::with_capacity(MAX_DEPTH);
-    let mut line = 1usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    // Keys of this record outside any list, and how many lists are open.
-    let mut record_keys = 0usize;
-    let mut lists_open = 0usize;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            } else if b == b'\n' {
-                // JSON strings hold no raw newline: the record ended mid-string (polars says how).
-                in_string = false;
-                line += 1;
-                stack.clear();
-                (record_keys, lists_open) = (0, 0);
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err((line, too_deep()));
-                }
-                if b == b'[' {
-                    lists_open += 1;
-                    stack.push(ARRAY);
-                } else {
-                    stack.push(0);
-                }
-            }
-            b'}' | b']' if stack.pop() == Some(ARRAY) => {
-                lists_open = lists_open.saturating_sub(1);
-            }
-            b':' => {
-                if let Some(top) = stack.last_mut()
-                    && *top != ARRAY
-                {
-                    *top += 1;
-                    if lists_open == 0 {
-                        record_keys += 1;
-                    }
-                    if *top > MAX_KEYS || record_keys > MAX_KEYS {
-                        return Err((line, too_wide()));
-                    }
-                }
-            }
-            b'\n' => {
-                line += 1;
-                stack.clear();
-                (record_keys, lists_open) = (0, 0);
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
 
 fn too_deep() -> String {
     format!(
@@ -160,8 +90,11 @@ impl Flat {
 
 /// Rewrite every record so nested objects outside lists become dotted top-level keys:
 /// `{"a":1,"p":{"x":2,"q":{"y":3}},"l":[{"z":4}]}` → `{"a":1,"p.x":2,"p.q.y":3,"l":[{"z":4}]}`.
-/// Values are copied as written. A line that is not a well-formed object is copied unchanged, so
-/// polars reports it as it would have. `check_shape` must have passed (it bounds the recursion).
+/// Values are copied as written; lists and empty objects are left out (lists named in `lists`).
+/// Refused, naming the line: nesting deeper than `MAX_DEPTH` (which also bounds this reader's own
+/// recursion: nothing recursive reads deeper), more than `MAX_KEYS` keys in a record outside lists
+/// or in one object, more than `MAX_COLUMNS` distinct keys. A line that is not a well-formed object
+/// is noted in `first_bad`.
 pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -170,6 +103,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
     let mut records = 0usize;
     let mut first_bad = None;
     let mut path: Vec<u8> = Vec::new();
+    let mut keys: Vec<u8> = Vec::new();
     let mut leaves: Vec<Leaf> = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let trimmed = trim(line);
@@ -179,6 +113,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
         records += 1;
         let start = out.len();
         path.clear();
+        keys.clear();
         leaves.clear();
         out.push(b'{');
         let mut p = Parser {
@@ -187,11 +122,17 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
             out: &mut out,
             path: &mut path,
             first: true,
+            keys: &mut keys,
             leaves: &mut leaves,
+            record_keys: 0,
+            problem: None,
         };
         let ok = p.object(0).is_some() && p.rest_is_blank();
+        if let Some(problem) = p.problem {
+            return Err((i + 1, problem));
+        }
         if !ok {
-            // Not a well-formed object: left for polars to report with its own words.
+            // Not a well-formed object: kept as written, the first such line named by the caller.
             out.truncate(start);
             out.extend_from_slice(line);
             out.push(b'\n');
@@ -201,7 +142,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
         out.push(b'}');
         out.push(b'\n');
         for leaf in leaves.iter() {
-            let key = &leaf.key;
+            let key = &keys[leaf.key.clone()];
             if leaf.kind == KIND_LIST {
                 let name = unescape(key);
                 if !lists.contains(&name) {
@@ -209,7 +150,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
                 }
                 continue;
             }
-            match index.get(key.as_slice()) {
+            match index.get(key) {
                 Some(&c) => columns[c].1 |= leaf.kind,
                 None => {
                     if columns.len() >= MAX_COLUMNS {
@@ -221,7 +162,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
                             ),
                         ));
                     }
-                    index.insert(key.clone(), columns.len());
+                    index.insert(key.to_vec(), columns.len());
                     columns.push((unescape(key), leaf.kind));
                 }
             }
@@ -245,9 +186,10 @@ fn unescape(raw: &[u8]) -> String {
 
 const KIND_LIST: u8 = 128;
 
-/// A key written to the flat record (or a list left out), with its value's kind.
+/// A key written to the flat record (or a list left out): its bytes in the record's key buffer,
+/// and its value's kind.
 struct Leaf {
-    key: Vec<u8>,
+    key: std::ops::Range<usize>,
     kind: u8,
 }
 
@@ -274,8 +216,14 @@ struct Parser<'a, 'o> {
     path: &'o mut Vec<u8>,
     /// Whether no member has been written yet to the flat record.
     first: bool,
+    /// The dotted keys of this record, one after the other (no allocation per key).
+    keys: &'o mut Vec<u8>,
     /// The keys written, and the lists left out.
     leaves: &'o mut Vec<Leaf>,
+    /// Keys of this record outside lists.
+    record_keys: usize,
+    /// Why the record was refused (too deep, too wide), as opposed to merely malformed.
+    problem: Option<String>,
 }
 
 impl Parser<'_, '_> {
@@ -324,7 +272,7 @@ impl Parser<'_, '_> {
             }
             open @ (b'[' | b'{') => {
                 if depth >= MAX_DEPTH {
-                    return None;
+                    return self.refuse(too_deep());
                 }
                 let close = if open == b'[' { b']' } else { b'}' };
                 self.pos += 1;
@@ -332,8 +280,13 @@ impl Parser<'_, '_> {
                 if self.peek()? == close {
                     self.pos += 1;
                 } else {
+                    let mut members = 0usize;
                     loop {
                         if open == b'{' {
+                            members += 1;
+                            if members > MAX_KEYS {
+                                return self.refuse(too_wide());
+                            }
                             self.ws();
                             self.string()?;
                             self.ws();
@@ -375,7 +328,7 @@ impl Parser<'_, '_> {
     /// `out`.
     fn object(&mut self, depth: usize) -> Option<()> {
         if depth >= MAX_DEPTH {
-            return None;
+            return self.refuse(too_deep());
         }
         self.ws();
         if self.peek()? != b'{' {
@@ -387,7 +340,14 @@ impl Parser<'_, '_> {
             self.pos += 1;
             return Some(());
         }
+        let mut members = 0usize;
         loop {
+            // Every key outside lists counts for the record, and for its own object.
+            members += 1;
+            self.record_keys += 1;
+            if members > MAX_KEYS || self.record_keys > MAX_KEYS {
+                return self.refuse(too_wide());
+            }
             self.ws();
             let (ks, ke) = self.string()?;
             self.ws();
@@ -407,10 +367,7 @@ impl Parser<'_, '_> {
                     // A list (or an empty object) is no value: left out, its name kept.
                     self.skip_value(depth + 1)?;
                     if self.s[self.pos - 1] == b']' {
-                        self.leaves.push(Leaf {
-                            key: self.path.clone(),
-                            kind: KIND_LIST,
-                        });
+                        self.leaf(KIND_LIST);
                     }
                 }
                 _ => {
@@ -423,10 +380,7 @@ impl Parser<'_, '_> {
                     self.out.extend_from_slice(self.path);
                     self.out.extend_from_slice(b"\":");
                     self.out.extend_from_slice(&self.s[vs..ve]);
-                    self.leaves.push(Leaf {
-                        key: self.path.clone(),
-                        kind: kind_of(&self.s[vs..ve]),
-                    });
+                    self.leaf(kind_of(&self.s[vs..ve]));
                 }
             }
             self.path.truncate(prefix_len);
@@ -442,7 +396,23 @@ impl Parser<'_, '_> {
         }
     }
 
-    /// Whether the object at `pos` is `{}` (kept as a value, as polars read it).
+    /// Note why the record is refused; stops the reading (`None`).
+    fn refuse<T>(&mut self, problem: String) -> Option<T> {
+        self.problem = Some(problem);
+        None
+    }
+
+    /// Record a key of this record (the current path) with its value's kind.
+    fn leaf(&mut self, kind: u8) {
+        let start = self.keys.len();
+        self.keys.extend_from_slice(self.path);
+        self.leaves.push(Leaf {
+            key: start..self.keys.len(),
+            kind,
+        });
+    }
+
+    /// Whether the object at `pos` is `{}` (left out, as polars' struct flattening left it).
     fn is_empty_object(&self) -> bool {
         let mut i = self.pos + 1;
         while i < self.s.len() && self.s[i].is_ascii_whitespace() {
@@ -493,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn broken_lines_are_left_for_polars() {
+    fn broken_lines_are_kept_and_noted() {
         assert_eq!(flat("{\"a\":1"), "{\"a\":1\n");
         assert_eq!(flat("[1,2]"), "[1,2]\n");
         assert_eq!(flat("{\"a\":1} x"), "{\"a\":1} x\n");
@@ -502,14 +472,23 @@ mod tests {
     #[test]
     fn depth_and_width_are_bounded() {
         let deep = format!("{}1{}", "{\"k\":".repeat(40), "}".repeat(40));
+        let e = flatten(deep.as_bytes()).err().unwrap();
+        assert!(e.1.contains("nested"), "{e:?}");
+        // Lists count as levels too, and are bounded the same way.
+        let deep_list = format!("{{\"l\":{}1{}}}", "[".repeat(40), "]".repeat(40));
         assert!(
-            check_shape(deep.as_bytes())
-                .unwrap_err()
+            flatten(deep_list.as_bytes())
+                .err()
+                .unwrap()
                 .1
                 .contains("nested")
         );
         let wide: Vec<String> = (0..MAX_KEYS + 1).map(|i| format!("\"k{i}\":1")).collect();
-        let wide = format!("{{}}\n{{{}}}", wide.join(","));
-        assert_eq!(check_shape(wide.as_bytes()).unwrap_err().0, 2);
+        let wide = format!("{{}}\n{{\"p\":{{{}}}}}", wide.join(","));
+        assert_eq!(flatten(wide.as_bytes()).err().unwrap().0, 2);
+        // In a list, each object counts on its own.
+        let items: Vec<String> = (0..MAX_KEYS).map(|i| format!("{{\"k{i}\":1}}")).collect();
+        let listed = format!("{{\"l\":[{}]}}", items.join(","));
+        assert!(flatten(listed.as_bytes()).is_ok());
     }
 }

@@ -112,41 +112,38 @@ pub fn compute_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, 
 /// A feature that came out infinite or NaN: the export's values (near 1e308) overflowed a sum or a
 /// product. Named with its users, rather than written out as `inf` or turned into NaN scores later.
 fn check_overflow(profile: &Profile) -> Result<(), FeatureError> {
-    let users = profile
-        .table
-        .column(cols::USER)
-        .ok()
-        .and_then(|c| c.str().ok().cloned());
-    for id in &profile.features {
-        let Ok(values) = profile.column(id) else {
+    for c in profile.table.columns() {
+        let Ok(values) = c.f64() else {
             continue;
         };
-        let bad: Vec<usize> = values
+        // Walked in place: a copy of every column would double the profile on the hot path.
+        let mut bad = values
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.is_some_and(|x| !x.is_finite()))
-            .map(|(i, _)| i)
-            .collect();
-        if let Some(&first) = bad.first() {
-            let user = users
-                .as_ref()
-                .and_then(|u| u.get(first))
-                .unwrap_or("")
-                .to_string();
-            let more = match bad.len() - 1 {
-                0 => String::new(),
-                n => format!(" and {n} more users"),
-            };
-            return Err(FeatureError::Invalid {
-                feature: id.clone(),
-                message: format!(
-                    "user {user:?}{more}: the value overflows a 64-bit number ({}); the export \
-                     holds values too large to be measurements (near 1e308) in the column this \
-                     feature is computed from",
-                    values[first].unwrap_or(f64::NAN)
-                ),
-            });
-        }
+            .filter(|(_, v)| v.is_some_and(|x| !x.is_finite()));
+        let Some((first, value)) = bad.next() else {
+            continue;
+        };
+        let more = match bad.count() {
+            0 => String::new(),
+            n => format!(" and {n} more users"),
+        };
+        let user = profile
+            .table
+            .column(cols::USER)
+            .ok()
+            .and_then(|u| u.str().ok().and_then(|u| u.get(first)))
+            .unwrap_or("")
+            .to_string();
+        return Err(FeatureError::Invalid {
+            feature: c.name().to_string(),
+            message: format!(
+                "user {user:?}{more}: the value overflows a 64-bit number ({}); the export holds \
+                 values too large to be measurements (near 1e308) in the column this feature is \
+                 computed from",
+                value.unwrap_or(f64::NAN)
+            ),
+        });
     }
     Ok(())
 }
