@@ -194,6 +194,9 @@ pub fn groups() -> Vec<Group> {
 pub enum SampleStyle {
     /// GA4 BigQuery export, flattened (one row per event).
     Ga4,
+    /// GA4 BigQuery export as BigQuery writes it: nested `event_params`, as NDJSON (INT64 as
+    /// strings) or Parquet.
+    Ga4BigQuery,
     /// Segment track / page calls as NDJSON with nested `properties` and `context`.
     Segment,
     /// One row per user, already aggregated (a CRM-style table).
@@ -621,10 +624,153 @@ impl Sample {
         Ok(())
     }
 
+    /// One event as GA4's BigQuery export holds it: parameters in `event_params` as key/value
+    /// records, `privacy_info`, `device` and `ecommerce` records, `items` on purchases. With
+    /// `quoted_ints`, INT64 values are JSON strings and NULL fields are left out, as `bq extract`
+    /// and `EXPORT DATA ... NEWLINE_DELIMITED_JSON` write them.
+    fn ga4_bigquery_record(&self, i: usize, e: &Event, quoted_ints: bool) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let int = |v: i64| {
+            if quoted_ints {
+                Value::String(v.to_string())
+            } else {
+                json!(v)
+            }
+        };
+        let param = |key: &str, value: Value| json!({"key": key, "value": value});
+        let date = chrono::DateTime::from_timestamp_micros(e.ts_us)
+            .map(|d| d.format("%Y%m%d").to_string())
+            .unwrap_or_default();
+        let mut params = vec![
+            param("ga_session_id", json!({"int_value": int(e.session_start)})),
+            param(
+                "page_location",
+                json!({"string_value": format!("https://shop.example/{}", e.name)}),
+            ),
+            param(
+                "engagement_time_msec",
+                json!({"int_value": int(e.engagement_ms)}),
+            ),
+        ];
+        if let Some(s) = e.scroll {
+            // GA4 sends whole percents as integers; a fraction goes to double_value.
+            params.push(if s.fract() == 0.0 {
+                param("percent_scrolled", json!({"int_value": int(s as i64)}))
+            } else {
+                param("percent_scrolled", json!({"double_value": s}))
+            });
+        }
+        if let Some(v) = e.value {
+            params.push(param("value", json!({"double_value": v})));
+            params.push(param("currency", json!({"string_value": "EUR"})));
+        }
+        let storage = if self.consent[e.user] { "Yes" } else { "No" };
+        let mut record = json!({
+            "event_date": date,
+            "event_timestamp": int(e.ts_us),
+            "event_name": e.name,
+            "event_params": params,
+            "user_pseudo_id": self.user_ids[e.user],
+            "privacy_info": {"analytics_storage": storage, "ads_storage": storage},
+            "device": {"category": if e.app { "mobile" } else { "desktop" }},
+            "platform": if e.app { "ANDROID" } else { "WEB" },
+        });
+        if e.name == "purchase"
+            && let Some(v) = e.value
+        {
+            record["ecommerce"] = json!({
+                "purchase_revenue": v,
+                "transaction_id": format!("T{i}"),
+                "total_item_quantity": int(1),
+            });
+            record["items"] =
+                json!([{"item_id": format!("SKU{}", i % 97), "price": v, "quantity": int(1)}]);
+        }
+        record
+    }
+
+    /// GA4's BigQuery export as newline-delimited JSON (INT64 as strings, NULL fields left out).
+    pub fn write_ga4_bigquery(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        for (i, e) in self.events.iter().enumerate() {
+            let mut line = self.ga4_bigquery_record(i, e, true).to_string();
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// GA4's BigQuery export as a nested table (the schema its Parquet export has: `event_params`
+    /// a list of `{key, value: {string_value, int_value, float_value, double_value}}`).
+    pub fn ga4_bigquery_frame(&self) -> PolarsResult<DataFrame> {
+        let text: String = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| self.ga4_bigquery_record(i, e, false).to_string() + "\n")
+            .collect();
+        let st = |fields: &[(&str, DataType)]| {
+            DataType::Struct(
+                fields
+                    .iter()
+                    .map(|(n, d)| Field::new((*n).into(), d.clone()))
+                    .collect(),
+            )
+        };
+        let value = st(&[
+            ("string_value", DataType::String),
+            ("int_value", DataType::Int64),
+            ("float_value", DataType::Float64),
+            ("double_value", DataType::Float64),
+        ]);
+        let schema: Schema = [
+            ("event_date", DataType::String),
+            ("event_timestamp", DataType::Int64),
+            ("event_name", DataType::String),
+            (
+                "event_params",
+                DataType::List(Box::new(st(&[("key", DataType::String), ("value", value)]))),
+            ),
+            ("event_value_in_usd", DataType::Float64),
+            ("user_pseudo_id", DataType::String),
+            (
+                "privacy_info",
+                st(&[
+                    ("analytics_storage", DataType::String),
+                    ("ads_storage", DataType::String),
+                ]),
+            ),
+            ("device", st(&[("category", DataType::String)])),
+            ("platform", DataType::String),
+            (
+                "ecommerce",
+                st(&[
+                    ("purchase_revenue", DataType::Float64),
+                    ("transaction_id", DataType::String),
+                    ("total_item_quantity", DataType::Int64),
+                ]),
+            ),
+            (
+                "items",
+                DataType::List(Box::new(st(&[
+                    ("item_id", DataType::String),
+                    ("price", DataType::Float64),
+                    ("quantity", DataType::Int64),
+                ]))),
+            ),
+        ]
+        .into_iter()
+        .map(|(n, d)| Field::new(n.into(), d))
+        .collect();
+        JsonReader::new(std::io::Cursor::new(text.into_bytes()))
+            .with_json_format(JsonFormat::JsonLines)
+            .with_schema(Arc::new(schema))
+            .finish()
+    }
+
     /// The planted group of every user, keyed the way the chosen style identifies users.
     pub fn truth_frame(&self, style: SampleStyle) -> PolarsResult<DataFrame> {
         let ids: Vec<String> = match style {
-            SampleStyle::Ga4 => self.user_ids.clone(),
+            SampleStyle::Ga4 | SampleStyle::Ga4BigQuery => self.user_ids.clone(),
             SampleStyle::Users => self.anonymous_ids.clone(),
             SampleStyle::Segment => (0..self.user_ids.len())
                 .map(|u| {
@@ -695,6 +841,32 @@ pub fn write_sample(
             })?;
         }
         SampleStyle::Ga4 => output::write_table(&mut sample.ga4_frame().map_err(enc)?, out)?,
+        SampleStyle::Ga4BigQuery => match output::OutFormat::from_path(out)? {
+            output::OutFormat::Ndjson { gzip } => {
+                output::write_atomic(out, |w| {
+                    output::maybe_gzip(out, w, gzip, |w| {
+                        sample
+                            .write_ga4_bigquery(w)
+                            .map_err(|source| WriteError::Io {
+                                path: out.to_path_buf(),
+                                source,
+                            })
+                    })
+                })?;
+            }
+            output::OutFormat::Parquet => {
+                output::write_table(&mut sample.ga4_bigquery_frame().map_err(enc)?, out)?
+            }
+            output::OutFormat::Csv { .. } => {
+                return Err(WriteError::Encode {
+                    path: out.to_path_buf(),
+                    format: "GA4 BigQuery export".into(),
+                    message: "the nested GA4 export is written as NDJSON or Parquet: use .ndjson, \
+                              .jsonl or .parquet (or --style ga4 for the flattened CSV)"
+                        .into(),
+                });
+            }
+        },
         SampleStyle::Users => output::write_table(&mut sample.users_frame().map_err(enc)?, out)?,
     }
     if let Some(t) = truth {

@@ -118,6 +118,7 @@ impl MappingArgs {
                 event_fallback: None,
                 session: self.session_col.clone(),
                 value: self.value_col.clone(),
+                value_fallback: Vec::new(),
                 duration: self.duration_col.clone(),
                 scroll: self.scroll_col.clone(),
                 consent: self.consent_col.clone(),

@@ -9,6 +9,8 @@ use persona_lab::sample::{self, SampleOptions, SampleStyle};
 pub enum StyleArg {
     /// GA4 BigQuery export, flattened
     Ga4,
+    /// GA4 BigQuery export as BigQuery writes it: nested event_params (.ndjson with INT64 as strings, or .parquet)
+    Ga4Bigquery,
     /// Segment track / page calls (NDJSON)
     Segment,
     /// One row per user (CRM-style table)
@@ -46,6 +48,7 @@ pub fn run(cmd: &SampleCmd) -> Result<(), String> {
     }
     let style = match cmd.style {
         StyleArg::Ga4 => SampleStyle::Ga4,
+        StyleArg::Ga4Bigquery => SampleStyle::Ga4BigQuery,
         StyleArg::Segment => SampleStyle::Segment,
         StyleArg::Users => SampleStyle::Users,
     };

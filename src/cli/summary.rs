@@ -52,6 +52,9 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
                 .as_ref()
                 .map(|f| format!(" (else {f})"))
                 .unwrap_or_default(),
+            Role::Value if !l.mapping.value_fallback.is_empty() => {
+                format!(" (else {})", l.mapping.value_fallback.join(", else "))
+            }
             Role::Timestamp => l
                 .time_encoding
                 .as_ref()
@@ -112,7 +115,7 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
     if !l.left_out.is_empty() {
         let _ = writeln!(s, "columns left out");
         for lo in &l.left_out {
-            let _ = writeln!(s, "  {:<28}{}", lo.column, lo.reason);
+            let _ = writeln!(s, "  {:<27} {}", lo.column, lo.reason);
         }
     }
     if !l.warnings.is_empty() {

@@ -352,7 +352,12 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         );
     }
     if let Some(v) = &m.value {
-        let s = measure(ctx, &df, v, Role::Value, &mut warnings)?;
+        let mut s = measure(ctx, &df, v, Role::Value, &mut warnings)?;
+        for fb in &m.value_fallback {
+            let fb = measure(ctx, &df, fb, Role::Value, &mut warnings)?;
+            let mask = s.is_not_null();
+            s = s.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
+        }
         columns.push(s.with_name(cols::VALUE.into()).into_column());
     }
     let mut unit = None;

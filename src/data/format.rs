@@ -764,7 +764,7 @@ fn check_parquet_footer(path: &Path) -> Result<(), LoadError> {
 }
 
 /// Column names of a Parquet file without reading its data.
-pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
+pub fn parquet_schema(path: &Path) -> Result<Schema, LoadError> {
     check_parquet_footer(path)?;
     let file = File::open(path).map_err(io_err(path))?;
     let schema = guard(path, FileFormat::Parquet, || {
@@ -772,7 +772,7 @@ pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
             .schema()
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
     })?;
-    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+    Ok(Schema::from_arrow_schema(&schema))
 }
 
 #[cfg(test)]

@@ -100,6 +100,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut columns: Vec<(String, u8)> = Vec::new();
     let mut lists: Vec<String> = Vec::new();
+    let mut pivoted: Vec<String> = Vec::new();
     let mut records = 0usize;
     let mut first_bad = None;
     let mut path: Vec<u8> = Vec::new();
@@ -143,10 +144,15 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
         out.push(b'\n');
         for leaf in leaves.iter() {
             let key = &keys[leaf.key.clone()];
-            if leaf.kind == KIND_LIST {
+            if leaf.kind == KIND_LIST || leaf.kind == KIND_PIVOT {
                 let name = unescape(key);
-                if !lists.contains(&name) {
-                    lists.push(name);
+                let names = if leaf.kind == KIND_LIST {
+                    &mut lists
+                } else {
+                    &mut pivoted
+                };
+                if !names.contains(&name) {
+                    names.push(name);
                 }
                 continue;
             }
@@ -168,6 +174,7 @@ pub fn flatten(bytes: &[u8]) -> Result<Flat, Problem> {
             }
         }
     }
+    lists.retain(|l| !pivoted.contains(l));
     Ok(Flat {
         text: out,
         records,
@@ -185,6 +192,27 @@ fn unescape(raw: &[u8]) -> String {
 }
 
 const KIND_LIST: u8 = 128;
+/// A key whose value was a key/value list turned into columns (not a list left out).
+const KIND_PIVOT: u8 = 64;
+
+/// A value of a key/value list, as a span of the record.
+enum Scalar {
+    /// Copied as written.
+    Raw(usize, usize),
+    /// An INT64 written as a JSON string: the digits are copied without the quotes.
+    QuotedInt(usize, usize),
+}
+
+/// `"-123"`: an integer in quotes that fits i64 (BigQuery's JSON export writes INT64 this way).
+fn is_quoted_integer(raw: &[u8]) -> bool {
+    let [b'"', inner @ .., b'"'] = raw else {
+        return false;
+    };
+    let digits = inner.strip_prefix(b"-").unwrap_or(inner);
+    !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && std::str::from_utf8(inner).is_ok_and(|t| t.parse::<i64>().is_ok())
+}
 
 /// A key written to the flat record (or a list left out): its bytes in the record's key buffer,
 /// and its value's kind.
@@ -363,6 +391,7 @@ impl Parser<'_, '_> {
                     self.path.push(b'.');
                     self.object(depth + 1)?;
                 }
+                b'[' if self.key_value_list(depth + 1)? => {}
                 b'{' | b'[' => {
                     // A list (or an empty object) is no value: left out, its name kept.
                     self.skip_value(depth + 1)?;
@@ -394,6 +423,200 @@ impl Parser<'_, '_> {
                 _ => return None,
             }
         }
+    }
+
+    /// Read the list at `pos` as a key/value list, GA4's `event_params` and `user_properties`:
+    /// `[{"key":"k","value":{"string_value":..,"int_value":..,"float_value":..,"double_value":..}}]`
+    /// (or `"value": <scalar>`). Each key becomes a column `list.key` holding the value field that
+    /// is set; INT64 written as a JSON string (`"int_value":"1720154226"`, as BigQuery's JSON export
+    /// does) becomes the number. `Some(false)`: not such a list, nothing read (`pos` unchanged); an
+    /// empty list is one, with no keys. A key repeated in one list keeps its first value.
+    fn key_value_list(&mut self, depth: usize) -> Option<bool> {
+        if depth >= MAX_DEPTH {
+            return self.refuse(too_deep());
+        }
+        let start = self.pos;
+        let mut entries: Vec<((usize, usize), Option<Scalar>)> = Vec::new();
+        let ok = self.key_value_entries(depth, &mut entries);
+        if self.problem.is_some() {
+            return None;
+        }
+        if ok.is_none() || entries.is_empty() {
+            // An empty list is left out as lists are, unless the key holds key/value lists
+            // elsewhere in the file (see `KIND_PIVOT`).
+            self.pos = start;
+            return Some(false);
+        }
+        self.leaf(KIND_PIVOT);
+        let prefix_len = self.path.len();
+        let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+        let s = self.s;
+        for ((ks, ke), value) in entries.iter() {
+            let key = &s[*ks..*ke];
+            if !seen.insert(key) {
+                continue;
+            }
+            self.record_keys += 1;
+            if self.record_keys > MAX_KEYS {
+                return self.refuse(too_wide());
+            }
+            self.path.push(b'.');
+            self.path.extend_from_slice(key);
+            let raw: &[u8] = match value {
+                None => b"null",
+                Some(Scalar::Raw(a, b)) => &s[*a..*b],
+                // The digits inside the quotes.
+                Some(Scalar::QuotedInt(a, b)) => &s[*a + 1..*b - 1],
+            };
+            if !self.first {
+                self.out.push(b',');
+            }
+            self.first = false;
+            self.out.push(b'"');
+            self.out.extend_from_slice(self.path);
+            self.out.extend_from_slice(b"\":");
+            self.out.extend_from_slice(raw);
+            let kind = kind_of(raw);
+            self.leaf(kind);
+            self.path.truncate(prefix_len);
+        }
+        Some(true)
+    }
+
+    /// The entries of a key/value list; `None` when the list has another shape.
+    fn key_value_entries(
+        &mut self,
+        depth: usize,
+        entries: &mut Vec<((usize, usize), Option<Scalar>)>,
+    ) -> Option<()> {
+        self.pos += 1; // '['
+        self.ws();
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            if self.peek()? != b'{' || depth + 1 >= MAX_DEPTH {
+                return None;
+            }
+            self.pos += 1;
+            let mut key = None;
+            let mut value = None;
+            let mut members = 0usize;
+            loop {
+                self.ws();
+                if self.peek()? == b'}' && members == 0 {
+                    break;
+                }
+                members += 1;
+                if members > MAX_KEYS {
+                    return self.refuse(too_wide());
+                }
+                let (ks, ke) = self.string()?;
+                self.ws();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.pos += 1;
+                self.ws();
+                match &self.s[ks..ke] {
+                    b"key" => {
+                        let (s, e) = self.string()?;
+                        if s == e {
+                            return None;
+                        }
+                        key = Some((s, e));
+                    }
+                    b"value" if self.peek()? == b'{' => {
+                        value = self.typed_value(depth + 2)?;
+                    }
+                    b"value" => {
+                        let (s, e) = self.skip_value(depth + 2)?;
+                        if matches!(self.s[s], b'[') {
+                            return None;
+                        }
+                        value = Some(Scalar::Raw(s, e));
+                    }
+                    _ => {
+                        self.skip_value(depth + 2)?;
+                    }
+                }
+                self.ws();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+            self.pos += 1; // '}'
+            entries.push((key?, value));
+            if entries.len() > MAX_KEYS {
+                return self.refuse(too_wide());
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// GA4's value record: the first of its `*_value` fields that is set. `Some(None)`: none is.
+    fn typed_value(&mut self, depth: usize) -> Option<Option<Scalar>> {
+        if depth >= MAX_DEPTH {
+            return self.refuse(too_deep());
+        }
+        self.pos += 1; // '{'
+        let mut found = None;
+        let mut members = 0usize;
+        loop {
+            self.ws();
+            if self.peek()? == b'}' && members == 0 {
+                break;
+            }
+            members += 1;
+            if members > MAX_KEYS {
+                return self.refuse(too_wide());
+            }
+            let (ks, ke) = self.string()?;
+            self.ws();
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.pos += 1;
+            self.ws();
+            let field = &self.s[ks..ke];
+            if !field.ends_with(b"_value") {
+                // `set_timestamp_micros` (user_properties) and the like: not the value.
+                self.skip_value(depth + 1)?;
+            } else {
+                let (s, e) = self.skip_value(depth + 1)?;
+                let raw = &self.s[s..e];
+                if matches!(raw[0], b'[' | b'{') {
+                    return None;
+                }
+                if found.is_none() && raw != b"null" {
+                    found = Some(if field == b"int_value" && is_quoted_integer(raw) {
+                        Scalar::QuotedInt(s, e)
+                    } else {
+                        Scalar::Raw(s, e)
+                    });
+                }
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        self.pos += 1; // '}'
+        Some(found)
     }
 
     /// Note why the record is refused; stops the reading (`None`).
@@ -460,6 +683,53 @@ mod tests {
         assert_eq!(Flat::dtype(KIND_INT | KIND_TEXT), DataType::String);
         assert_eq!(Flat::dtype(KIND_NULL), DataType::Null);
         assert_eq!(Flat::dtype(KIND_BOOL | KIND_NULL), DataType::Boolean);
+    }
+
+    #[test]
+    fn key_value_lists_become_columns() {
+        // GA4's event_params as BigQuery's JSON export writes them: INT64 as strings, NULL fields
+        // left out, one field set per value.
+        let line = r#"{"event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"1720154226"}},{"key":"page_location","value":{"string_value":"https://x.test/a,b"}},{"key":"engagement_time_msec","value":{"int_value":"-12","float_value":null}},{"key":"ratio","value":{"double_value":0.5}},{"key":"empty","value":{}},{"key":"ga_session_id","value":{"int_value":"7"}}],"user_properties":[{"key":"tier","value":{"string_value":"gold","set_timestamp_micros":"1720154226000000"}}],"items":[{"item_id":"A"}],"plain":[{"key":"k","value":3}]}"#;
+        let f = flatten(line.as_bytes()).unwrap();
+        assert_eq!(
+            String::from_utf8(f.text).unwrap(),
+            "{\"event_name\":\"page_view\",\"event_params.ga_session_id\":1720154226,\
+             \"event_params.page_location\":\"https://x.test/a,b\",\
+             \"event_params.engagement_time_msec\":-12,\"event_params.ratio\":0.5,\
+             \"event_params.empty\":null,\"user_properties.tier\":\"gold\",\"plain.k\":3}\n"
+        );
+        assert_eq!(f.lists, vec!["items".to_string()]);
+        let kinds: Vec<u8> = f.columns.iter().map(|c| c.1).collect();
+        assert_eq!(
+            kinds,
+            [
+                KIND_TEXT, KIND_INT, KIND_TEXT, KIND_INT, KIND_FLOAT, KIND_NULL, KIND_TEXT,
+                KIND_INT
+            ]
+        );
+        // A quoted value that is not an INT64 stays text; an empty list makes no column; a list
+        // whose elements lack a key is an ordinary list.
+        assert_eq!(
+            flat(
+                r#"{"p":[{"key":"a","value":{"int_value":"99999999999999999999"}},{"key":"b","value":{"int_value":"1e3"}}],"e":[],"n":[{"value":1}]}"#
+            ),
+            "{\"p.a\":\"99999999999999999999\",\"p.b\":\"1e3\"}\n"
+        );
+        let f = flatten(b"{\"p\":[]}\n{\"p\":[{\"key\":\"a\",\"value\":1}],\"q\":[]}").unwrap();
+        assert_eq!(f.lists, vec!["q".to_string()]);
+        // Malformed inside a key/value list: the line is noted, not misread.
+        assert_eq!(
+            flatten(br#"{"p":[{"key":"a","value":{"int_value":"1"}"#)
+                .unwrap()
+                .first_bad,
+            Some(1)
+        );
+        // Every key of the list counts against the record's width.
+        let many: Vec<String> = (0..MAX_KEYS + 1)
+            .map(|i| format!("{{\"key\":\"k{i}\",\"value\":{{\"int_value\":\"1\"}}}}"))
+            .collect();
+        let wide = format!("{{\"p\":[{}]}}", many.join(","));
+        assert!(flatten(wide.as_bytes()).err().unwrap().1.contains("keys"));
     }
 
     #[test]

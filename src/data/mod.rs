@@ -186,12 +186,51 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut timer = crate::timing::Timer::start();
     let sniffed = format::sniff(path, opts.format, opts.delimiter)?;
     memory::check(path, &sniffed)?;
-    // NDJSON has no header: read it whole and flatten nested objects before mapping roles.
+    // NDJSON has no header, and nested Parquet holds its GA4 parameters in lists: read such a
+    // file whole and flatten it before mapping roles.
     let mut full: Option<DataFrame> = None;
     let mut left_out = Vec::new();
     let columns: Vec<String> = match sniffed.format {
         FileFormat::Csv => sniffed.header.clone(),
-        FileFormat::Parquet => format::parquet_columns(path)?,
+        FileFormat::Parquet => {
+            let schema = format::parquet_schema(path)?;
+            if schema.iter_values().any(|d| d.is_nested()) {
+                // Nested (GA4's BigQuery export): read whole, records flattened and key/value lists
+                // made into columns before mapping roles, as for NDJSON. Other lists are not read.
+                let mut wanted = Vec::new();
+                for (name, dtype) in schema.iter() {
+                    if matches!(dtype, DataType::List(_)) && !flatten::is_key_value_list(dtype) {
+                        left_out.push(LeftOut {
+                            column: name.to_string(),
+                            reason: "a list, not a value".into(),
+                        });
+                    } else {
+                        wanted.push(name.to_string());
+                    }
+                }
+                let raw = format::read_parquet(path, Some(wanted))?;
+                let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
+                    path: path.to_path_buf(),
+                    format: "Parquet".into(),
+                    message: e.to_string(),
+                })?;
+                for l in more {
+                    left_out.push(LeftOut {
+                        column: l,
+                        reason: "a list, not a value".into(),
+                    });
+                }
+                let names = df
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                full = Some(df);
+                names
+            } else {
+                schema.iter_names().map(|n| n.to_string()).collect()
+            }
+        }
         FileFormat::Ndjson => {
             let (raw, mut lists) = format::read_ndjson(path, &sniffed)?;
             let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
@@ -422,6 +461,7 @@ fn read_table(
             for c in [&mapping.value, &mapping.duration, &mapping.scroll]
                 .into_iter()
                 .flatten()
+                .chain(&mapping.value_fallback)
             {
                 dtypes.push((c.clone(), DataType::Float64));
             }

@@ -99,6 +99,7 @@ impl Role {
             ],
             Role::Session => &[
                 "ga_session_id",
+                "event_params.ga_session_id",
                 "session_id",
                 "sessionId",
                 "properties.session_id",
@@ -122,6 +123,7 @@ impl Role {
             ],
             Role::Duration => &[
                 "engagement_time_msec",
+                "event_params.engagement_time_msec",
                 "duration",
                 "time_spent",
                 "properties.duration",
@@ -134,6 +136,7 @@ impl Role {
             ],
             Role::Scroll => &[
                 "percent_scrolled",
+                "event_params.percent_scrolled",
                 "scroll_depth",
                 "properties.scroll_depth",
                 "properties.percent_scrolled",
@@ -189,6 +192,10 @@ pub struct RoleMapping {
     pub event_fallback: Option<String>,
     pub session: Option<String>,
     pub value: Option<String>,
+    /// Used, in order, where the value is missing (GA4: `ecommerce.purchase_revenue`, else
+    /// `event_value_in_usd`, else the `value` event parameter).
+    #[serde(default)]
+    pub value_fallback: Vec<String>,
     pub duration: Option<String>,
     pub scroll: Option<String>,
     pub consent: Option<String>,
@@ -230,6 +237,7 @@ impl RoleMapping {
             .collect();
         out.extend(self.user_id_fallback.clone());
         out.extend(self.event_fallback.clone());
+        out.extend(self.value_fallback.iter().cloned());
         out.dedup();
         out
     }
@@ -245,6 +253,13 @@ fn find(columns: &[String], wanted: &str, taken: &[String]) -> Option<String> {
 fn has(columns: &[String], wanted: &str) -> bool {
     columns.iter().any(|c| c.eq_ignore_ascii_case(wanted))
 }
+
+/// Where a GA4 export holds an event's value, best first.
+const GA4_VALUE: [&str; 3] = [
+    "ecommerce.purchase_revenue",
+    "event_value_in_usd",
+    "event_params.value",
+];
 
 /// Recognise the export and map every role it can from the column names.
 pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
@@ -283,6 +298,20 @@ pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
     }
     if preset == Preset::Segment && mapping.event.is_some() {
         mapping.event_fallback = find(columns, "type", &[]);
+    }
+    if preset == Preset::Ga4 && !has(columns, "value") {
+        // GA4's nested export: the purchase's revenue, else the event's value in USD, else the
+        // `value` parameter as sent (in the event's currency).
+        let chain: Vec<String> = GA4_VALUE
+            .iter()
+            .filter_map(|c| find(columns, c, &[]))
+            .collect();
+        if let Some((first, rest)) = chain.split_first()
+            && mapping.value.as_ref().is_none_or(|v| chain.contains(v))
+        {
+            mapping.value = Some(first.clone());
+            mapping.value_fallback = rest.to_vec();
+        }
     }
     (preset, mapping)
 }
@@ -332,6 +361,9 @@ pub fn apply_overrides(
             if role == Role::Event {
                 mapping.event_fallback = overrides.event_fallback.clone();
             }
+            if role == Role::Value {
+                mapping.value_fallback = overrides.value_fallback.clone();
+            }
         }
     }
     for (role, col) in &chosen {
@@ -346,6 +378,9 @@ pub fn apply_overrides(
         }
         if *role != Role::Event && mapping.event_fallback.as_deref() == Some(*col) {
             mapping.event_fallback = None;
+        }
+        if *role != Role::Value {
+            mapping.value_fallback.retain(|f| f != col);
         }
     }
     Ok(())

@@ -1,0 +1,165 @@
+//! GA4 exactly as BigQuery exports it: nested `event_params` (key/value records), INT64 written as
+//! JSON strings, NULL fields left out, `ecommerce` / `privacy_info` records, `items` lists. The
+//! nested export must give the features of the flattened one, and the values a hand count gives.
+
+mod common;
+
+use common::*;
+use persona_lab::data::{FileFormat, Preset};
+use persona_lab::features::{self, FeatureConfig};
+use persona_lab::sample::{self, SampleOptions, SampleStyle};
+
+fn sample_as(dir: &std::path::Path, name: &str, style: SampleStyle) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let opts = SampleOptions {
+        users: 150,
+        seed: 23,
+        days: 90,
+        style,
+    };
+    sample::write_sample(&opts, &p, None).unwrap();
+    p
+}
+
+#[test]
+fn nested_export_gives_the_features_of_the_flat_one() {
+    let d = tempfile::tempdir().unwrap();
+    let flat = sample_as(d.path(), "flat.csv", SampleStyle::Ga4);
+    let nested = [
+        sample_as(d.path(), "events.ndjson", SampleStyle::Ga4BigQuery),
+        sample_as(d.path(), "events.ndjson.gz", SampleStyle::Ga4BigQuery),
+        sample_as(d.path(), "events.parquet", SampleStyle::Ga4BigQuery),
+    ];
+    // The JSON export really is BigQuery's: INT64 in quotes, parameters nested.
+    let text = std::fs::read_to_string(&nested[0]).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains(r#""event_params":[{"key":"ga_session_id","value":{"int_value":""#)
+            && first.contains(r#""event_timestamp":""#),
+        "{first}"
+    );
+    let base = load(&flat).unwrap();
+    let want = features::compute_profile(&base, &FeatureConfig::default()).unwrap();
+    for p in &nested {
+        let l = load(p).unwrap();
+        assert_eq!(l.preset, Preset::Ga4, "{}", p.display());
+        let m = &l.mapping;
+        assert_eq!(m.session.as_deref(), Some("event_params.ga_session_id"));
+        assert_eq!(
+            m.duration.as_deref(),
+            Some("event_params.engagement_time_msec")
+        );
+        assert_eq!(m.scroll.as_deref(), Some("event_params.percent_scrolled"));
+        assert_eq!(m.value.as_deref(), Some("ecommerce.purchase_revenue"));
+        assert_eq!(
+            m.value_fallback.last().map(String::as_str),
+            Some("event_params.value")
+        );
+        assert_eq!(m.consent.as_deref(), Some("privacy_info.analytics_storage"));
+        assert_eq!(l.rows_read, base.rows_read);
+        assert!(
+            l.left_out
+                .iter()
+                .any(|c| c.column == "items" && c.reason.contains("list")),
+            "{:?}",
+            l.left_out
+        );
+        let got = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+        assert_eq!(got.features, want.features);
+        assert!(
+            got.table.equals_missing(&want.table),
+            "{}: {:?}\n{:?}",
+            p.display(),
+            got.table.head(Some(3)),
+            want.table.head(Some(3))
+        );
+    }
+    assert_eq!(load(&nested[2]).unwrap().format, FileFormat::Parquet);
+}
+
+/// Eight events of two users in the JSON export's shape, counted by hand.
+const BIGQUERY_JSON: &str = r#"{"event_date":"20240601","event_timestamp":"1717200000000000","event_name":"session_start","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"1000"}},{"key":"page_location","value":{"string_value":"https://shop.example/"}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"},"device":{"category":"desktop"}}
+{"event_date":"20240601","event_timestamp":"1717200010000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"2500"}},{"key":"percent_scrolled","value":{"int_value":"90"}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200020000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":30.5}},{"key":"currency","value":{"string_value":"EUR"}}],"event_value_in_usd":33.0,"ecommerce":{"purchase_revenue":30.5,"transaction_id":"T1","total_item_quantity":"2"},"items":[{"item_id":"A","quantity":"2"}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
+
+{"event_date":"20240602","event_timestamp":"1717300000000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"200"}},{"key":"engagement_time_msec","value":{"int_value":"500"}},{"key":"percent_scrolled","value":{"double_value":45.0}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200005000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"4000"}}],"user_properties":[{"key":"tier","value":{"string_value":"gold","set_timestamp_micros":"1717200000000000"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200030000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":11.0}}],"event_value_in_usd":12.0,"items":[],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200040000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"int_value":"7"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240603","event_timestamp":"1717400000000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"300"}},{"key":"engagement_time_msec","value":{"int_value":"9999"}},{"key":"percent_scrolled","value":{"int_value":"10"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"No"}}
+"#;
+
+#[test]
+fn bigquery_json_export_counted_by_hand() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "events_20240601.json", BIGQUERY_JSON);
+    let l = load(&p).unwrap();
+    assert_eq!(l.preset, Preset::Ga4);
+    assert_eq!(l.rows_read, 8);
+    // The last event has no analytics consent.
+    assert_eq!(l.table.height(), 7);
+    let left: Vec<&str> = l.left_out.iter().map(|c| c.column.as_str()).collect();
+    for c in [
+        "items",
+        "user_properties.tier",
+        "event_params.page_location",
+        "event_params.currency",
+    ] {
+        assert!(left.contains(&c), "{c} not in {left:?}");
+    }
+    assert!(!left.contains(&"event_params"), "{left:?}");
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    let t = &prof.table;
+    let get = |col: &str, user: &str| by_user(t, col)[user];
+    // ga_session_id 100 is used by both users: sessions are counted per user.
+    assert_eq!(get("sessions", "111.1"), Some(2.0));
+    assert_eq!(get("sessions", "222.2"), Some(1.0));
+    assert_eq!(get("purchases", "111.1"), Some(1.0));
+    assert_eq!(get("purchases", "222.2"), Some(2.0));
+    // ecommerce.purchase_revenue first (30.5, not the 33.0 in USD), else event_value_in_usd (12.0,
+    // not the 11.0 sent in EUR), else the value parameter (7, an INT64 in quotes).
+    assert_eq!(get("revenue", "111.1"), Some(30.5));
+    assert_eq!(get("revenue", "222.2"), Some(19.0));
+    // Engagement time in milliseconds, summed in seconds; the refused event's 9,999 ms are not in.
+    assert_eq!(get("time_total", "111.1"), Some(4.0));
+    assert_eq!(get("time_total", "222.2"), Some(4.0));
+    // Whole percents arrive as int_value, fractions as double_value: one measure.
+    assert_eq!(get("scroll_mean", "111.1"), Some(67.5));
+    assert_eq!(get("scroll_mean", "222.2"), None);
+}
+
+#[test]
+fn the_cli_reads_the_nested_sample() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("ga4.parquet");
+    let o = run(&[
+        "sample",
+        "--users",
+        "40",
+        "--style",
+        "ga4-bigquery",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["inspect", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(
+        s.contains("event_params.ga_session_id")
+            && s.contains(
+                "ecommerce.purchase_revenue (else event_value_in_usd, else event_params.value)"
+            ),
+        "{s}"
+    );
+    // The nested export cannot be a CSV: the message says what to use.
+    let o = run(&[
+        "sample",
+        "--style",
+        "ga4-bigquery",
+        "--out",
+        d.path().join("x.csv").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains(".parquet"), "{}", stderr(&o));
+}
