@@ -18,6 +18,9 @@ pub enum LoadError {
     Empty { path: PathBuf },
     #[error("{path}: this is {what}; give an export file")]
     NotAFile { path: PathBuf, what: String },
+    /// A folder, glob or archive with no export file to read.
+    #[error("{path}: {message}")]
+    NoFiles { path: PathBuf, message: String },
     #[error(
         "{path}: too large to analyse in memory here: it needs about {need} and {source_of_limit} is \
          {have}. Use a shorter period or a sample of users, or free memory (to try anyway, set \
@@ -59,10 +62,12 @@ pub enum LoadError {
         format: String,
         message: String,
     },
-    #[error("{path}: no user id column found among [{columns}]; name one with --user-col{hint}")]
+    #[error("{path}: no user id column found among [{columns}]; {how}{hint}")]
     NoUserColumn {
         path: PathBuf,
         columns: String,
+        /// How to name one (the flag, or the app's drop-down).
+        how: String,
         hint: String,
     },
     #[error("{path}: column {column:?} given for {role} does not exist; columns are [{columns}]")]

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod data;
 pub mod error;
 pub mod features;
+pub mod hints;
 pub mod job;
 pub mod monitor;
 pub mod output;

@@ -401,3 +401,60 @@ fn a_missing_event_name_counts_as_unknown() {
     assert_eq!(by_user(&prof.table, "page_views")["v"], Some(1.0));
     assert_eq!(by_user(&prof.table, "events")["u"], Some(2.0));
 }
+
+/// An order log as shops export it (CDNOW's layout): no event column, dates as YYYYMMDD integers,
+/// money in `amount_usd`, one row per order. Read with no flags as purchases.
+#[test]
+fn an_order_log_is_read_as_purchases_with_no_flags() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "orders.csv",
+        "customer_id,order_date,items,amount_usd\n\
+         00001,19970101,1,11.77\n\
+         00002,19970112,1,12.00\n\
+         00002,19970112,5,77.00\n\
+         00003,19970102,2,20.76\n\
+         00003,19970330,2,20.76\n\
+         00003,19970402,2,19.54\n\
+         00004,19970101,2,29.33\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.shape, Shape::Events);
+    assert_eq!(l.mapping.timestamp.as_deref(), Some("order_date"));
+    assert_eq!(l.time_encoding, Some(TimeEncoding::YyyyMmDd));
+    assert_eq!(l.mapping.value.as_deref(), Some("amount_usd"));
+    assert_eq!(l.mapping.every_row.as_deref(), Some("purchase"));
+    assert_eq!(l.table.height(), 7, "no order dropped");
+    assert!(
+        l.rows_dropped.iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        l.rows_dropped
+    );
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    let t = &prof.table;
+    assert_eq!(by_user(t, "purchases")["00003"], Some(3.0));
+    assert_eq!(by_user(t, "purchases")["00002"], Some(2.0));
+    assert!((by_user(t, "revenue")["00003"].unwrap() - 61.06).abs() < 1e-9);
+    assert!((by_user(t, "avg_order_value")["00002"].unwrap() - 44.5).abs() < 1e-9);
+    // Customer ids with leading zeros stay text.
+    assert!(by_user(t, "purchases").contains_key("00001"));
+    // inspect says why.
+    let o = run(&["inspect", p.to_str().unwrap()]);
+    let s = stdout(&o);
+    assert!(
+        s.contains("why: its integers are dates (YYYYMMDD)")
+            && s.contains("every row: purchase")
+            && s.contains("user ids repeat"),
+        "{s}"
+    );
+    // A per-user table with a date column stays a per-user table.
+    let p = write(
+        d.path(),
+        "crm.csv",
+        "customer_id,signup_date,orders,lifetime_value\nA,20240101,3,120.5\nB,20240305,1,20\nC,20240310,7,400\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.shape, Shape::Users);
+    assert_eq!(l.table.height(), 3);
+}

@@ -122,6 +122,8 @@ impl MappingArgs {
                 duration: self.duration_col.clone(),
                 scroll: self.scroll_col.clone(),
                 consent: self.consent_col.clone(),
+                dedup_key: Vec::new(),
+                every_row: None,
             },
             time_format: self.time_format.clone(),
             duration_unit: self.duration_unit.map(|u| match u {

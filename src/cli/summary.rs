@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use persona_lab::data::source::SourceKind;
 use persona_lab::data::{Loaded, Role, Shape};
 use persona_lab::features::{FeatureConfig, FittedTransform, Profile, SessionSource};
 
@@ -25,6 +26,22 @@ pub fn users_of(l: &Loaded, p: &Profile, cfg: &FeatureConfig) -> usize {
 pub fn load_summary(l: &Loaded, users: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "input      {}", l.path.display());
+    if l.source != SourceKind::File {
+        let _ = writeln!(
+            s,
+            "files      {} ({}): {}",
+            l.files.len(),
+            l.source,
+            persona_lab::data::column_list(&l.files)
+        );
+        if !l.skipped_files.is_empty() {
+            let _ = writeln!(
+                s,
+                "not read   {} (not CSV, Parquet or NDJSON by name)",
+                persona_lab::data::column_list(&l.skipped_files)
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "format     {}{}{}   preset: {}",
@@ -66,7 +83,27 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
                 .unwrap_or_default(),
             _ => String::new(),
         };
-        let _ = writeln!(s, "  {:<28}{}{}", role.label(), col.unwrap_or("-"), extra);
+        let col = match (col, role) {
+            (None, Role::Event) => l
+                .mapping
+                .every_row
+                .as_ref()
+                .map(|e| format!("- (every row: {e})")),
+            _ => col.map(str::to_string),
+        };
+        let _ = writeln!(
+            s,
+            "  {:<28}{}{}",
+            role.label(),
+            col.as_deref().unwrap_or("-"),
+            extra
+        );
+        for r in l.reasons.iter().filter(|r| r.role == Some(role)) {
+            let _ = writeln!(s, "  {:<28}  why: {}", "", r.text);
+        }
+    }
+    for r in l.reasons.iter().filter(|r| r.role.is_none()) {
+        let _ = writeln!(s, "shape why  {}", r.text);
     }
     let _ = writeln!(
         s,

@@ -8,6 +8,37 @@ use super::columns::{self, series, text};
 use super::timestamp;
 use super::{Canonical, Context, DurationUnit, Role, Warning, cols, describe_rows, rows_of};
 use crate::error::LoadError;
+use crate::hints::{Setting, how};
+
+/// Values of Segment's `type` that are calls, not events.
+const NOT_EVENTS: [&str; 3] = ["identify", "group", "alias"];
+
+/// Positions of rows whose key (every column of `key`, as text, none missing) repeats an earlier
+/// row's.
+fn duplicates(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<usize>, LoadError> {
+    let cols: Vec<Series> = key
+        .iter()
+        .map(|c| text(ctx, df, c))
+        .collect::<Result<_, _>>()?;
+    let cas: Vec<&StringChunked> = cols
+        .iter()
+        .map(|s| s.str())
+        .collect::<PolarsResult<_>>()
+        .map_err(|e| ctx.polars(e))?;
+    let mut seen: PlHashSet<Vec<&str>> = PlHashSet::with_capacity(df.height());
+    let mut out = Vec::new();
+    let mut iters: Vec<_> = cas.iter().map(|c| c.iter()).collect();
+    for i in 0..df.height() {
+        // Every column advances on every row, whatever is missing.
+        let row: Vec<Option<&str>> = iters.iter_mut().map(|it| it.next().flatten()).collect();
+        if let Some(row) = row.into_iter().collect::<Option<Vec<&str>>>()
+            && !seen.insert(row)
+        {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
 
 /// The type of the canonical event name column: a categorical with its own categories.
 pub fn event_dtype() -> DataType {
@@ -159,6 +190,15 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         rows_dropped.push(("no consent".into(), count));
     }
 
+    // The vendor sent some events twice: the first of each key is kept.
+    if !m.dedup_key.is_empty() {
+        let dups = duplicates(ctx, &df, &m.dedup_key)?;
+        let count = drop_rows(&dups, &mut keep);
+        rows_dropped.push((
+            format!("duplicate event (same {})", m.dedup_key.join(" + ")),
+            count,
+        ));
+    }
     timer.lap("  consent");
     // User id: always text; a fallback column fills empty ids.
     let user_col = m.user_id.as_deref().unwrap_or_default();
@@ -203,8 +243,11 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         return Err(ctx.bad_column(
             Role::Timestamp,
             "(none)",
-            "an events table needs a timestamp column: name it with --time-col, or load a \
-             per-user table with --shape users",
+            format!(
+                "an events table needs a timestamp column: {}, or {}",
+                how(Setting::Role(Role::Timestamp)),
+                how(Setting::ShapeUsers)
+            ),
         ));
     };
     let raw_ts = columns::null_tokens_to_null(series(ctx, &df, tcol)?);
@@ -219,9 +262,10 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             Role::Timestamp,
             tcol,
             format!(
-                "values such as {} are not timestamps in any known format; pass --time-format \
-                 (strftime, e.g. \"%d/%m/%Y %H:%M\")",
-                sample_values(&raw_ts, &sample)
+                "values such as {} are not timestamps in any known format; {} (strftime, e.g. \
+                 \"%d/%m/%Y %H:%M\")",
+                sample_values(&raw_ts, &sample),
+                how(Setting::TimeFormat)
             ),
         ));
     };
@@ -231,9 +275,10 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             Role::Timestamp,
             tcol,
             format!(
-                "no value could be read as {} (for example {}); pass --time-format",
+                "no value could be read as {} (for example {}); {}",
                 parsed.encoding,
-                sample_values(&raw_ts, &parsed.failed)
+                sample_values(&raw_ts, &parsed.failed),
+                how(Setting::TimeFormat)
             ),
         ));
     }
@@ -280,9 +325,10 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         warnings.push(Warning {
             column: Some(tcol.into()),
             message: format!(
-                "timestamps run from {} to {}, outside 1995..2100; check the unit or pass --time-format",
+                "timestamps run from {} to {}, outside 1995..2100; check the unit or {}",
                 date(lo),
-                date(hi)
+                date(hi),
+                how(Setting::TimeFormat)
             ),
         });
     }
@@ -306,6 +352,28 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 let fb = text(ctx, &df, fb)?;
                 let mask = s.is_not_null();
                 s = s.zip_with(&mask, &fb).map_err(|e| ctx.polars(e))?;
+                // Segment's identify, group and alias calls set traits: they are not events.
+                let calls: Vec<usize> = s
+                    .str()
+                    .map_err(|e| ctx.polars(e))?
+                    .iter()
+                    .zip(mask.iter())
+                    .enumerate()
+                    .filter(|(_, (v, named))| {
+                        *named == Some(false)
+                            && v.is_some_and(|v| {
+                                NOT_EVENTS.iter().any(|n| v.eq_ignore_ascii_case(n))
+                            })
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if !calls.is_empty() {
+                    let count = drop_rows(&calls, &mut keep);
+                    rows_dropped.push((
+                        "identify / group / alias calls (traits, not events)".into(),
+                        count,
+                    ));
+                }
             }
             let missing = s.null_count();
             if missing > 0 {
@@ -326,7 +394,10 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 s
             }
         }
-        None => Series::new(cols::EVENT.into(), vec!["event"; n]),
+        None => Series::new(
+            cols::EVENT.into(),
+            vec![m.every_row.as_deref().unwrap_or("event"); n],
+        ),
     };
 
     // Event names repeat endlessly: as a categorical they take 4 bytes a row instead of 16+, and
@@ -345,11 +416,14 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         event.with_name(cols::EVENT.into()).into_column(),
     ];
     if let Some(s) = &m.session {
-        columns.push(
-            text(ctx, &df, s)?
-                .with_name(cols::SESSION.into())
-                .into_column(),
-        );
+        let mut ids = text(ctx, &df, s)?;
+        // Amplitude writes -1 for events outside any session.
+        let ca = ids.str().map_err(|e| ctx.polars(e))?;
+        if ca.iter().any(|v| v == Some("-1")) {
+            let cleaned: StringChunked = ca.iter().map(|v| v.filter(|v| *v != "-1")).collect();
+            ids = cleaned.into_series();
+        }
+        columns.push(ids.with_name(cols::SESSION.into()).into_column());
     }
     if let Some(v) = &m.value {
         let mut s = measure(ctx, &df, v, Role::Value, &mut warnings)?;

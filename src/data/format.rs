@@ -556,6 +556,18 @@ pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFra
     })
 }
 
+/// The first `n` rows of a Parquet file (to look at values before reading the whole).
+pub fn read_parquet_head(path: &Path, n: usize) -> Result<DataFrame, LoadError> {
+    check_parquet_layout(path)?;
+    let file = File::open(path).map_err(io_err(path))?;
+    guard(path, FileFormat::Parquet, || {
+        ParquetReader::new(file)
+            .with_slice(Some((0, n)))
+            .finish()
+            .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })
+}
+
 /// How many guarded reads run now (any thread): while one does, a panic hook can stay quiet, since the
 /// guard turns the panic into a named error (polars may panic on one of its pool threads, so a
 /// thread-local flag would miss it).

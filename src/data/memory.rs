@@ -228,11 +228,16 @@ pub fn check_table_cells(path: &Path, records: usize, columns: usize) -> Result<
 
 /// Stop before reading an export that would not fit in memory.
 pub fn check(path: &Path, sniffed: &Sniffed) -> Result<(), LoadError> {
+    check_need(path, estimate(path, sniffed)?)
+}
+
+/// Refuse an export (`path`: the file, folder, glob or archive) that needs `need` bytes (the sum of
+/// its files' [`estimate`]s) when the budget is smaller.
+pub fn check_need(path: &Path, need: u64) -> Result<(), LoadError> {
     let budget = budget().map_err(|message| LoadError::MemoryBudget { message })?;
     let Some(budget) = budget else {
         return Ok(());
     };
-    let need = estimate(path, sniffed)?;
     if need > budget.bytes {
         return Err(LoadError::TooLarge {
             path: path.to_path_buf(),

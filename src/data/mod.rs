@@ -2,6 +2,7 @@
 //! (events or users) that the feature step consumes.
 
 pub mod columns;
+pub mod detect;
 pub mod events;
 pub mod flatten;
 pub mod format;
@@ -10,8 +11,10 @@ pub mod memory;
 pub mod parquet_footer;
 pub mod privacy;
 pub mod roles;
+pub mod source;
 pub mod timestamp;
 pub mod users;
+pub mod zip;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
+use crate::hints::{Setting, how};
 pub use format::FileFormat;
 use format::{CsvPlan, Sniffed};
 pub use privacy::PiiKind;
@@ -109,7 +113,18 @@ pub struct LeftOut {
 pub struct Loaded {
     pub path: PathBuf,
     pub format: FileFormat,
+    /// Whether the file, or any file of the export, is gzipped.
     pub gzip: bool,
+    pub source: source::SourceKind,
+    /// The files read, as the user knows them (relative to the folder, or inside the archive).
+    pub files: Vec<String>,
+    /// Files of the folder or archive that are not exports, left alone.
+    pub skipped_files: Vec<String>,
+    /// Why roles and the shape were chosen from the values, where the names did not tell.
+    pub reasons: Vec<detect::Reason>,
+    /// Every column of the export (the union over its files, flattened), in the order first seen:
+    /// what a role can be given.
+    pub columns: Vec<String>,
     pub delimiter: Option<u8>,
     pub preset: Preset,
     pub shape: Shape,
@@ -178,32 +193,41 @@ pub fn describe_rows(rows: &[u64]) -> String {
     }
 }
 
-/// Load an export: detect format, shape and roles (explicit choices win), read, clean and canonicalise.
-pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
-    if opts.hash_salt.as_deref() == Some("") {
-        return Err(LoadError::MissingSalt);
-    }
-    let mut timer = crate::timing::Timer::start();
-    let sniffed = format::sniff(path, opts.format, opts.delimiter)?;
-    memory::check(path, &sniffed)?;
-    // NDJSON has no header, and nested Parquet holds its GA4 parameters in lists: read such a
-    // file whole and flatten it before mapping roles.
+/// One file of the export: how it reads, its columns, and (NDJSON, nested Parquet) its table read
+/// whole.
+struct Part {
+    path: PathBuf,
+    sniffed: Sniffed,
+    columns: Vec<String>,
+    full: Option<DataFrame>,
+}
+
+/// The columns of one file; NDJSON (no header) and nested Parquet (GA4's parameters in lists) are
+/// read whole and flattened to find them.
+fn open_part(
+    path: &Path,
+    sniffed: Sniffed,
+    left_out: &mut Vec<LeftOut>,
+) -> Result<Part, LoadError> {
+    let mut list_left_out = |name: String| {
+        if !left_out.iter().any(|l| l.column == name) {
+            left_out.push(LeftOut {
+                column: name,
+                reason: "a list, not a value".into(),
+            });
+        }
+    };
     let mut full: Option<DataFrame> = None;
-    let mut left_out = Vec::new();
     let columns: Vec<String> = match sniffed.format {
         FileFormat::Csv => sniffed.header.clone(),
         FileFormat::Parquet => {
             let schema = format::parquet_schema(path)?;
             if schema.iter_values().any(|d| d.is_nested()) {
-                // Nested (GA4's BigQuery export): read whole, records flattened and key/value lists
-                // made into columns before mapping roles, as for NDJSON. Other lists are not read.
+                // Other lists (GA4's `items`) are not read at all.
                 let mut wanted = Vec::new();
                 for (name, dtype) in schema.iter() {
                     if matches!(dtype, DataType::List(_)) && !flatten::is_key_value_list(dtype) {
-                        left_out.push(LeftOut {
-                            column: name.to_string(),
-                            reason: "a list, not a value".into(),
-                        });
+                        list_left_out(name.to_string());
                     } else {
                         wanted.push(name.to_string());
                     }
@@ -214,46 +238,107 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
                     format: "Parquet".into(),
                     message: e.to_string(),
                 })?;
-                for l in more {
-                    left_out.push(LeftOut {
-                        column: l,
-                        reason: "a list, not a value".into(),
-                    });
-                }
-                let names = df
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
+                more.into_iter().for_each(&mut list_left_out);
                 full = Some(df);
-                names
+                vec![]
             } else {
                 schema.iter_names().map(|n| n.to_string()).collect()
             }
         }
         FileFormat::Ndjson => {
-            let (raw, mut lists) = format::read_ndjson(path, &sniffed)?;
+            let (raw, lists) = format::read_ndjson(path, &sniffed)?;
             let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
                 path: path.to_path_buf(),
                 format: "NDJSON".into(),
                 message: e.to_string(),
             })?;
-            lists.extend(more);
-            for l in lists {
-                left_out.push(LeftOut {
-                    column: l,
-                    reason: "a list, not a value".into(),
-                });
-            }
-            let names = df
-                .get_column_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+            lists.into_iter().chain(more).for_each(&mut list_left_out);
             full = Some(df);
-            names
+            vec![]
         }
     };
+    let columns = match &full {
+        Some(df) => df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        None => columns,
+    };
+    Ok(Part {
+        path: path.to_path_buf(),
+        sniffed,
+        columns,
+        full,
+    })
+}
+
+/// An export's files opened: how each reads, and the union of their columns.
+struct Opened {
+    src: source::Source,
+    parts: Vec<Part>,
+    /// In the order first seen.
+    columns: Vec<String>,
+    /// Lists found while flattening (left out of the analysis).
+    left_out: Vec<LeftOut>,
+}
+
+fn open_export(path: &Path, opts: &LoadOptions) -> Result<Opened, LoadError> {
+    let src = source::open(path)?;
+    // Every file sniffed and the whole export held against the memory budget before any is read.
+    let mut sniffs = Vec::with_capacity(src.files.len());
+    let mut need = 0u64;
+    for f in &src.files {
+        let sniffed = format::sniff(f, opts.format, opts.delimiter)?;
+        need = need.saturating_add(memory::estimate(f, &sniffed)?);
+        sniffs.push(sniffed);
+    }
+    memory::check_need(path, need)?;
+    let mut left_out = Vec::new();
+    let mut parts = Vec::with_capacity(sniffs.len());
+    for (f, sniffed) in src.files.iter().zip(sniffs) {
+        parts.push(open_part(f, sniffed, &mut left_out)?);
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in &parts {
+        for c in &p.columns {
+            if seen.insert(c.clone()) {
+                columns.push(c.clone());
+            }
+        }
+    }
+    Ok(Opened {
+        src,
+        parts,
+        columns,
+        left_out,
+    })
+}
+
+/// The columns of an export (every file's, flattened), without mapping or reading the rows of a
+/// CSV or flat Parquet file: what the app offers in its role drop-downs when a load failed for a
+/// role it could not find.
+pub fn columns_of(path: &Path, opts: &LoadOptions) -> Result<Vec<String>, LoadError> {
+    Ok(open_export(path, opts)?.columns)
+}
+
+/// Load an export: detect format, shape and roles (explicit choices win), read, clean and canonicalise.
+/// The export is a file, a folder of files, a glob or a zip archive (see [`source`]); the files of
+/// one export are unioned by column name.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
+    if opts.hash_salt.as_deref() == Some("") {
+        return Err(LoadError::MissingSalt);
+    }
+    let mut timer = crate::timing::Timer::start();
+    let Opened {
+        src,
+        parts,
+        columns,
+        mut left_out,
+    } = open_export(path, opts)?;
+    let first = &parts[0];
+    let sniffed = first.sniffed.clone();
     if columns.is_empty() {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),
@@ -284,8 +369,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     if mapping.user_id.is_none() {
         let hint = if columns.len() == 1 && sniffed.format == FileFormat::Csv {
             format!(
-                " (the header split into a single column with delimiter {:?}: is the delimiter right? pass --delimiter)",
-                sniffed.delimiter.map(char::from).unwrap_or(',')
+                " (the header split into a single column with delimiter {:?}: is the delimiter right? {})",
+                sniffed.delimiter.map(char::from).unwrap_or(','),
+                how(Setting::Delimiter)
             )
         } else {
             String::new()
@@ -293,19 +379,46 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         return Err(LoadError::NoUserColumn {
             path: path.to_path_buf(),
             columns: column_list(&columns),
+            how: how(Setting::Role(Role::UserId)),
             hint,
         });
     }
-    let shape = opts
-        .shape
-        .unwrap_or(if mapping.timestamp.is_some() || mapping.event.is_some() {
-            Shape::Events
-        } else {
-            Shape::Users
+    // Roles and shape the names left open, from the first rows' values (an order log).
+    let sample = match &first.full {
+        Some(df) => df.head(Some(1000)),
+        // Names told everything values could: nothing to read.
+        None if mapping.timestamp.is_some() && mapping.value.is_some() => DataFrame::empty(),
+        None => match sniffed.format {
+            FileFormat::Csv => format::read_csv_prefix(&sniffed).unwrap_or_default(),
+            _ => format::read_parquet_head(&first.path, 1000)?,
+        },
+    };
+    let (shape, reasons) =
+        detect::from_values(&columns, &sample, &mut mapping, &opts.roles, opts.shape);
+    drop(sample);
+    let gzip = parts.iter().any(|p| p.sniffed.gzip);
+    let mut frames = Vec::with_capacity(parts.len());
+    for p in parts {
+        frames.push(match p.full {
+            Some(df) => df,
+            None => read_table(
+                &p.path,
+                &p.sniffed,
+                shape,
+                &mapping.restricted_to(&p.columns),
+                &opts.keep_columns,
+            )?,
         });
-    let df = match full {
-        Some(df) => df,
-        None => read_table(path, &sniffed, shape, &mapping, &opts.keep_columns)?,
+    }
+    let single_csv = frames.len() == 1 && sniffed.format == FileFormat::Csv;
+    let df = if frames.len() == 1 {
+        frames.pop().unwrap_or_default()
+    } else {
+        union_frames(frames).map_err(|e| LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "export".into(),
+            message: format!("the files do not make one table: {e}"),
+        })?
     };
     if df.height() == 0 {
         return Err(LoadError::HeaderOnly {
@@ -314,7 +427,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     let rows_read = df.height();
     timer.lap("read");
-    let pii = detect_pii_columns(&sniffed, &df, &columns, &mapping)?;
+    let pii = detect_pii_columns(single_csv.then_some(&sniffed), &df, &columns, &mapping)?;
     timer.lap("personal-data scan");
     let ctx = Context {
         path,
@@ -338,7 +451,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
         let reason = match pii.iter().find(|(name, _)| name == c) {
             Some((_, kind)) => {
-                format!("looks like {kind} (personal data); keep it with --keep-col")
+                format!(
+                    "looks like {kind} (personal data); {}",
+                    how(Setting::KeepColumn)
+                )
             }
             None if shape == Shape::Events => "no role in the analysis".into(),
             None => "not numeric".into(),
@@ -356,14 +472,20 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         out.warnings.push(Warning {
             column: Some(user_col.clone()),
             message: format!(
-                "user ids look like {kind}; consider --hash-ids so raw identifiers never leave the app"
+                "user ids look like {kind}; {} so raw identifiers never leave the app",
+                how(Setting::HashIds)
             ),
         });
     }
     Ok(Loaded {
         path: path.to_path_buf(),
         format: sniffed.format,
-        gzip: sniffed.gzip,
+        gzip,
+        source: src.kind,
+        files: src.names,
+        skipped_files: src.skipped,
+        reasons,
+        columns,
         delimiter: sniffed.delimiter,
         preset,
         shape,
@@ -498,16 +620,81 @@ fn read_table(
     }
 }
 
+/// The tables of an export's files as one, by column name: a column missing from a file is null
+/// there; a column whose type differs between files takes one both fit (integers and floats make
+/// Float64; anything else, text). Categorical columns become text (each file's categories differ).
+fn union_frames(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    let mut names: Vec<PlSmallStr> = Vec::new();
+    let mut types: Vec<Option<DataType>> = Vec::new();
+    for df in &frames {
+        for c in df.columns() {
+            let d = c.dtype();
+            let i = match names.iter().position(|n| n == c.name()) {
+                Some(i) => i,
+                None => {
+                    names.push(c.name().clone());
+                    types.push(None);
+                    names.len() - 1
+                }
+            };
+            if d == &DataType::Null {
+                continue;
+            }
+            types[i] = Some(match &types[i] {
+                None if d.is_categorical() => DataType::String,
+                None => d.clone(),
+                Some(t) if t == d => t.clone(),
+                Some(t) if t.is_primitive_numeric() && d.is_primitive_numeric() => {
+                    if t.is_integer() && d.is_integer() {
+                        DataType::Int64
+                    } else {
+                        DataType::Float64
+                    }
+                }
+                Some(_) => DataType::String,
+            });
+        }
+    }
+    let mut out: Option<DataFrame> = None;
+    for df in frames {
+        let h = df.height();
+        let cols = names
+            .iter()
+            .zip(&types)
+            .map(|(n, t)| {
+                let t = t.clone().unwrap_or(DataType::String);
+                match df.column(n) {
+                    Ok(c) if c.dtype() == &t => Ok(c.clone()),
+                    Ok(c) => c.cast(&t),
+                    Err(_) => Ok(Column::full_null(n.clone(), h, &t)),
+                }
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let df = DataFrame::new(h, cols)?;
+        match &mut out {
+            None => out = Some(df),
+            Some(o) => {
+                o.vstack_mut(&df)?;
+            }
+        }
+    }
+    let mut out = out.unwrap_or_default();
+    out.rechunk_mut_par();
+    Ok(out)
+}
+
 /// Find columns that look like personal data, from the first rows of the file read as text.
+/// `csv`: the export is one CSV file, whose first rows are read again as text (other exports are
+/// looked at in the table read).
 fn detect_pii_columns(
-    sniffed: &Sniffed,
+    csv: Option<&Sniffed>,
     df: &DataFrame,
     columns: &[String],
     mapping: &RoleMapping,
 ) -> Result<Vec<(String, PiiKind)>, LoadError> {
-    let preview = match sniffed.format {
-        FileFormat::Csv => format::read_csv_prefix(sniffed),
-        _ => Some(df.head(Some(1000))),
+    let preview = match csv {
+        Some(sniffed) => format::read_csv_prefix(sniffed),
+        None => Some(df.head(Some(1000))),
     };
     let Some(preview) = preview else {
         return Ok(vec![]);

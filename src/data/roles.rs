@@ -199,6 +199,14 @@ pub struct RoleMapping {
     pub duration: Option<String>,
     pub scroll: Option<String>,
     pub consent: Option<String>,
+    /// Columns that together identify an event the vendor may send twice (Amplitude's and
+    /// Mixpanel's `$insert_id`, Segment's `messageId`): rows repeating an earlier row's key are
+    /// dropped. Empty: no deduplication.
+    #[serde(default)]
+    pub dedup_key: Vec<String>,
+    /// With no event column, the event every row is (an order log's rows are purchases).
+    #[serde(default)]
+    pub every_row: Option<String>,
 }
 
 impl RoleMapping {
@@ -229,6 +237,36 @@ impl RoleMapping {
         *slot = column;
     }
 
+    /// The mapping with only the columns one file of the export has (the others are null there).
+    pub fn restricted_to(&self, columns: &[String]) -> RoleMapping {
+        let keep = |c: &Option<String>| c.clone().filter(|c| columns.contains(c));
+        RoleMapping {
+            user_id: keep(&self.user_id),
+            user_id_fallback: keep(&self.user_id_fallback),
+            timestamp: keep(&self.timestamp),
+            event: keep(&self.event),
+            event_fallback: keep(&self.event_fallback),
+            session: keep(&self.session),
+            value: keep(&self.value),
+            value_fallback: self
+                .value_fallback
+                .iter()
+                .filter(|c| columns.contains(c))
+                .cloned()
+                .collect(),
+            duration: keep(&self.duration),
+            scroll: keep(&self.scroll),
+            consent: keep(&self.consent),
+            // A file without the whole key has no duplicates to find.
+            every_row: self.every_row.clone(),
+            dedup_key: if self.dedup_key.iter().all(|c| columns.contains(c)) {
+                self.dedup_key.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// Every column the mapping uses, fallbacks included.
     pub fn columns(&self) -> Vec<String> {
         let mut out: Vec<String> = Role::ALL
@@ -238,6 +276,7 @@ impl RoleMapping {
         out.extend(self.user_id_fallback.clone());
         out.extend(self.event_fallback.clone());
         out.extend(self.value_fallback.iter().cloned());
+        out.extend(self.dedup_key.iter().cloned());
         out.dedup();
         out
     }
@@ -298,6 +337,32 @@ pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
     }
     if preset == Preset::Segment && mapping.event.is_some() {
         mapping.event_fallback = find(columns, "type", &[]);
+    }
+    if preset == Preset::Amplitude
+        && mapping
+            .user_id
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case("user_id"))
+    {
+        // Amplitude: events before login carry only the device id.
+        mapping.user_id_fallback = find(columns, "device_id", &[]);
+    }
+    // The vendor's deduplication key, when the export has it.
+    let dedup: &[&str] = match preset {
+        Preset::Amplitude => &["$insert_id"],
+        // Mixpanel deduplicates on event, distinct_id, time and $insert_id together.
+        Preset::Mixpanel => &[
+            "event",
+            "properties.distinct_id",
+            "properties.time",
+            "properties.$insert_id",
+        ],
+        Preset::Segment => &["messageId"],
+        Preset::Ga4 | Preset::Generic => &[],
+    };
+    let key: Vec<String> = dedup.iter().filter_map(|c| find(columns, c, &[])).collect();
+    if !key.is_empty() && key.len() == dedup.len() {
+        mapping.dedup_key = key;
     }
     if preset == Preset::Ga4 && !has(columns, "value") {
         // GA4's nested export: the purchase's revenue, else the event's value in USD, else the

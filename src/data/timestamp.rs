@@ -168,6 +168,27 @@ fn detect_text_encoding(sample: &[&str]) -> Option<TimeEncoding> {
     best.map(|(e, _)| e)
 }
 
+/// The encoding of numeric times, from a sample of values (YYYYMMDD, else the epoch unit by
+/// magnitude).
+pub fn epoch_encoding(sample: &[f64]) -> TimeEncoding {
+    epoch_unit(sample)
+}
+
+/// A numeric time in microseconds since the epoch, read with `enc`.
+pub fn epoch_micros(v: f64, enc: &TimeEncoding) -> Option<i64> {
+    epoch_to_micros(v, enc)
+}
+
+/// The encoding that reads most of a sample of text times, if any reads one.
+pub fn text_encoding(sample: &[&str]) -> Option<TimeEncoding> {
+    detect_text_encoding(sample)
+}
+
+/// One text time read with `enc`, in microseconds since the epoch.
+pub fn parse_with(s: &str, enc: &TimeEncoding) -> Option<i64> {
+    parse_text(s, enc)
+}
+
 /// Parse a whole timestamp column. `format` is an explicit strftime format, if the user gave one.
 pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<ParsedTimes>> {
     let s = col.as_materialized_series();

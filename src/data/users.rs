@@ -88,7 +88,10 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         {
             left_out.push(LeftOut {
                 column: name.into(),
-                reason: format!("looks like {kind} (personal data); keep it with --keep-col"),
+                reason: format!(
+                    "looks like {kind} (personal data); {}",
+                    crate::hints::how(crate::hints::Setting::KeepColumn)
+                ),
             });
             continue;
         }

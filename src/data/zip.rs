@@ -100,7 +100,10 @@ pub fn entries(path: &Path) -> Result<Vec<Entry>, LoadError> {
         f.seek(SeekFrom::Start(rec)).map_err(io)?;
         f.read_exact(&mut r).map_err(io)?;
         if r[..4] != *b"PK\x06\x06" {
-            return Err(damaged(path, "the zip64 end record is not where the locator says"));
+            return Err(damaged(
+                path,
+                "the zip64 end record is not where the locator says",
+            ));
         }
         count = u64_at(&r, 32);
         cd_size = u64_at(&r, 40);
@@ -171,7 +174,9 @@ pub fn extract(path: &Path, entry: &Entry, to: &Path) -> Result<(), LoadError> {
     };
     let bad = |m: &str| damaged(path, format!("{}: {m}", entry.name));
     if entry.flags & 1 != 0 {
-        return Err(bad("encrypted entries cannot be read; unzip it with its password first"));
+        return Err(bad(
+            "encrypted entries cannot be read; unzip it with its password first",
+        ));
     }
     let mut f = File::open(path).map_err(io)?;
     let mut local = [0u8; 30];
@@ -207,14 +212,18 @@ pub fn extract(path: &Path, entry: &Entry, to: &Path) -> Result<(), LoadError> {
         }
         written += n as u64;
         if written > entry.size {
-            return Err(bad("it holds more bytes than the archive's directory declares"));
+            return Err(bad(
+                "it holds more bytes than the archive's directory declares",
+            ));
         }
         crc.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(out_io)?;
     }
     out.flush().map_err(out_io)?;
     if written != entry.size || crc.sum() != entry.crc {
-        return Err(bad("its bytes do not match the archive's checksum (damaged or cut short)"));
+        return Err(bad(
+            "its bytes do not match the archive's checksum (damaged or cut short)",
+        ));
     }
     Ok(())
 }
@@ -226,10 +235,8 @@ impl TempFolder {
     pub fn new() -> std::io::Result<TempFolder> {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!(
-            "persona-lab-archive-{}-{n}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("persona-lab-archive-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir)?;
         Ok(TempFolder(dir))
     }
@@ -329,7 +336,10 @@ mod tests {
         std::fs::write(&p, &bad).unwrap();
         let e = entries(&p).unwrap();
         let err = extract(&p, &e[2], &out).unwrap_err().to_string();
-        assert!(err.contains("export/b.csv") && err.contains("checksum"), "{err}");
+        assert!(
+            err.contains("export/b.csv") && err.contains("checksum"),
+            "{err}"
+        );
         // Cut short: no end record.
         std::fs::write(&p, &zip[..zip.len() - 10]).unwrap();
         assert!(entries(&p).unwrap_err().to_string().contains("cut short"));

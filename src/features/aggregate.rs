@@ -426,12 +426,23 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
     })
 }
 
+fn role_hint(role: crate::data::Role) -> String {
+    crate::hints::how(crate::hints::Setting::Role(role))
+}
+
 fn why_unavailable(needs: Needs) -> String {
+    use crate::data::Role;
     match needs {
         Needs::Nothing => "not computable from this export".into(),
-        Needs::Duration => "no duration column mapped (--duration-col)".into(),
-        Needs::Scroll => "no scroll depth column mapped (--scroll-col)".into(),
-        Needs::Value => "no value / revenue column mapped (--value-col)".into(),
+        Needs::Duration => format!("no duration column mapped ({})", role_hint(Role::Duration)),
+        Needs::Scroll => format!(
+            "no scroll depth column mapped ({})",
+            role_hint(Role::Scroll)
+        ),
+        Needs::Value => format!(
+            "no value / revenue column mapped ({})",
+            role_hint(Role::Value)
+        ),
         Needs::Kind(k) => format!(
             "no event recognised as {} (names tried: {})",
             k.label(),

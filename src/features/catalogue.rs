@@ -111,6 +111,8 @@ impl EventKind {
                 "loaded_a_page",
                 "view_page",
                 "mp_page_view",
+                "mp_web_page_view",
+                "amplitude_page_viewed",
             ],
             EventKind::ProductView => &[
                 "view_item",

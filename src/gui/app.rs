@@ -35,7 +35,7 @@ pub struct PersonaApp {
     pub analysis: Analysis,
     pub ui_state: ViewState,
     /// Loaded export, its profile, the source's fingerprint and the load summary.
-    pub load_task: Option<Task<(Loaded, Profile, String, String)>>,
+    pub load_task: Option<Task<LoadOutcome>>,
     /// Reading a project file and fingerprinting its source.
     pub project_task: Option<Task<ProjectQuestion>>,
     /// The analysed users as columns for rule match counts, tied to the run it was made from.
@@ -63,8 +63,20 @@ pub struct PersonaApp {
     repaint: Option<egui::Context>,
 }
 
+/// What a background load gives: the loaded export, or why it failed with the export's columns.
+pub enum LoadOutcome {
+    /// The export, its profile, fingerprint and summary.
+    Loaded(Box<(Loaded, Profile, String, String)>),
+    Failed {
+        message: String,
+        columns: Vec<String>,
+    },
+}
+
 impl PersonaApp {
     pub fn new(file: Option<PathBuf>) -> Self {
+        // Messages from the core name the app's controls, not command-line flags.
+        persona_lab::hints::set_frontend(persona_lab::hints::Frontend::App);
         let mut app = PersonaApp {
             analysis: Analysis::default(),
             ui_state: ViewState::default(),
@@ -224,7 +236,18 @@ impl PersonaApp {
             self.repainter(),
             move |job| {
                 job.progress("loading", 0.0);
-                let loaded = persona_lab::data::load(&path, &opts).map_err(|e| e.to_string())?;
+                let loaded = match persona_lab::data::load(&path, &opts) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        // A role not found, a shape misread: the columns let the analyst fix it.
+                        let columns =
+                            persona_lab::data::columns_of(&path, &opts).unwrap_or_default();
+                        return Ok(LoadOutcome::Failed {
+                            message: e.to_string(),
+                            columns,
+                        });
+                    }
+                };
                 job.check().map_err(|e| e.to_string())?;
                 job.progress("features", 0.5);
                 let profile =
@@ -234,7 +257,12 @@ impl PersonaApp {
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 let users = crate::cli::summary::users_of(&loaded, &profile, &cfg);
                 let summary = crate::cli::summary::load_summary(&loaded, users);
-                Ok((loaded, profile, fingerprint, summary))
+                Ok(LoadOutcome::Loaded(Box::new((
+                    loaded,
+                    profile,
+                    fingerprint,
+                    summary,
+                ))))
             },
         ));
     }
@@ -553,7 +581,13 @@ impl PersonaApp {
         if let Some(r) = self.load_task.as_ref().and_then(|t| t.poll()) {
             self.load_task = None;
             match r {
-                Ok((loaded, profile, fingerprint, summary)) => {
+                Ok(LoadOutcome::Failed { message, columns }) => {
+                    self.analysis.failed_load = Some((message.clone(), columns));
+                    self.error(message);
+                }
+                Ok(LoadOutcome::Loaded(done)) => {
+                    let (loaded, profile, fingerprint, summary) = *done;
+                    self.analysis.failed_load = None;
                     self.analysis.fingerprint = Some(fingerprint);
                     for w in &loaded.warnings {
                         self.warn(format!("{}: {w}", loaded.path.display()));

@@ -16,9 +16,17 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             && let Some(p) = rfd::FileDialog::new()
                 .add_filter(
                     "exports",
-                    &["csv", "gz", "parquet", "ndjson", "jsonl", "json", "tsv"],
+                    &[
+                        "csv", "gz", "parquet", "ndjson", "jsonl", "json", "tsv", "zip",
+                    ],
                 )
                 .pick_file()
+        {
+            app.open(p);
+        }
+        // BigQuery's daily shards, Segment's hourly files: one export in a folder.
+        if ui.button("Open folder…").clicked()
+            && let Some(p) = rfd::FileDialog::new().pick_folder()
         {
             app.open(p);
         }
@@ -45,9 +53,34 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         }
     });
     if let Some(src) = &app.analysis.source {
-        ui.label(format!("Source: {}", src.display()));
+        let files = match &app.analysis.loaded {
+            Some(l) if l.source != persona_lab::data::source::SourceKind::File => format!(
+                " ({}, {} files{})",
+                l.source,
+                l.files.len(),
+                if l.skipped_files.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} other files not read", l.skipped_files.len())
+                }
+            ),
+            _ => String::new(),
+        };
+        ui.label(format!("Source: {}{files}", src.display()));
     } else {
-        ui.label("Open an export (CSV, Parquet, NDJSON; GA4, Segment, Mixpanel, Amplitude) or drop a file on the window.");
+        ui.label("Open an export (CSV, Parquet, NDJSON, a folder of them or a zip; GA4, Segment, Mixpanel, Amplitude) or drop it on the window.");
+    }
+    if let Some((message, columns)) = app.analysis.failed_load.clone()
+        && app.load_task.is_none()
+    {
+        // The export could not be read as detected: say why, and offer every column for every
+        // role, so the analyst fixes it here and reads it again.
+        ui.separator();
+        ui.colored_label(ui.visuals().error_fg_color, &message);
+        ui.label("Choose the shape and the column roles below, then read it again.");
+        load_settings(app, None, ui);
+        mapping(app, &columns, None, ui);
+        return;
     }
     let Some(loaded) = app.analysis.loaded.clone() else {
         if app.load_task.is_some() {
@@ -56,8 +89,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         return;
     };
     ui.separator();
-    load_settings(app, &loaded, ui);
-    mapping(app, &loaded, ui);
+    load_settings(app, Some(loaded.shape), ui);
+    mapping(app, &loaded.columns, Some(&loaded.mapping), ui);
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("summary")
@@ -100,19 +133,23 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
 
 /// How the file is read: shape, timestamp format, session gap, user-id hashing. Changes apply on Reload
 /// (the export is read again).
-fn load_settings(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut egui::Ui) {
+/// `detected`: the shape the last load found (none when it failed).
+fn load_settings(
+    app: &mut PersonaApp,
+    detected: Option<persona_lab::data::Shape>,
+    ui: &mut egui::Ui,
+) {
     use persona_lab::data::Shape;
     let mut changed = false;
     ui.horizontal_wrapped(|ui| {
         ui.strong("Reading:");
         let opts = &mut app.analysis.load_options;
-        let detected = format!(
-            "detected: {}",
-            match loaded.shape {
-                Shape::Events => "events",
-                Shape::Users => "users",
-            }
-        );
+        let detected = match detected {
+            Some(Shape::Events) => "detected: events",
+            Some(Shape::Users) => "detected: users",
+            None => "detect",
+        }
+        .to_string();
         let before = opts.shape;
         egui::ComboBox::new("shape", "shape")
             .selected_text(match opts.shape {
@@ -181,16 +218,15 @@ fn load_settings(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &
 
 /// Column-role drop-downs: every role can be pointed at any column of the export (or unmapped); Reload
 /// reads the file again with the corrected mapping.
-fn mapping(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut egui::Ui) {
+/// `columns`: every column of the export (of every file), in the file's order, whatever it became;
+/// `detected`: the roles the last load found (none when it failed).
+fn mapping(
+    app: &mut PersonaApp,
+    columns: &[String],
+    detected: Option<&persona_lab::data::RoleMapping>,
+    ui: &mut egui::Ui,
+) {
     use persona_lab::data::Role;
-    // All columns of the export: the mapped ones and the ones left out.
-    let mut columns: Vec<String> = Role::ALL
-        .iter()
-        .filter_map(|r| loaded.mapping.get(*r).map(str::to_string))
-        .chain(loaded.left_out.iter().map(|l| l.column.clone()))
-        .collect();
-    columns.sort();
-    columns.dedup();
     let mut roles = app.analysis.load_options.roles.clone();
     ui.horizontal_wrapped(|ui| {
         ui.strong("Column roles:");
@@ -204,13 +240,13 @@ fn mapping(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut eg
                         Some(c.to_string())
                     }
                 })
-                .unwrap_or_else(|| loaded.mapping.get(role).map(str::to_string));
+                .unwrap_or_else(|| detected.and_then(|m| m.get(role)).map(str::to_string));
             let mut chosen = current.clone();
             egui::ComboBox::new(("role", role.label()), role.label())
                 .selected_text(chosen.clone().unwrap_or_else(|| "(none)".into()))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut chosen, None, "(none)");
-                    for c in &columns {
+                    for c in columns {
                         ui.selectable_value(&mut chosen, Some(c.clone()), c);
                     }
                 });
@@ -223,7 +259,8 @@ fn mapping(app: &mut PersonaApp, loaded: &persona_lab::data::Loaded, ui: &mut eg
             app.analysis.load_options.roles = roles.clone();
         }
         let pending = app.analysis.load_options.roles != persona_lab::data::RoleMapping::default()
-            || app.ui_state.load_settings_changed;
+            || app.ui_state.load_settings_changed
+            || detected.is_none();
         if ui
             .add_enabled(pending, egui::Button::new("Reload with these settings"))
             .clicked()

@@ -33,6 +33,9 @@ pub struct Analysis {
     pub project_path: Option<PathBuf>,
     /// The load summary text (computed once per load: it counts users).
     pub summary: Option<String>,
+    /// The last load failed: its message, and the export's columns (when they could be read) so
+    /// the roles and shape can be fixed in the Data view and the export read again.
+    pub failed_load: Option<(String, Vec<String>)>,
     /// t-SNE of the current run's matrix (recomputed on demand; tied to the run it was made from).
     pub tsne: Option<(Arc<ClusterRun>, Arc<Tsne>)>,
     /// SHA-256 of the source file, computed when it loaded.

@@ -1357,3 +1357,76 @@ fn a_project_whose_source_changed_asks_first() {
     assert!(h.query_by_label("Open with this file anyway").is_none());
     h.get_by_label("Locate the source file…");
 }
+
+/// Click a role's drop-down and pick a column in it.
+fn pick(h: &mut Harness<'static, PersonaApp>, combo: &str, option: &str) {
+    h.get_by_label(combo).click();
+    h.run_ok();
+    h.get_by_label(option).click();
+    h.run_ok();
+}
+
+#[test]
+fn an_order_log_the_names_do_not_explain_is_fixed_from_the_data_view() {
+    // No column is named like a user id, a time or money, and the dates are day-first text: the
+    // load fails, and the analyst fixes shape and roles with the drop-downs, no command line.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sales.csv");
+    std::fs::write(
+        &p,
+        "client;period;basket;paid\n\
+         c1;03/01/1997;1;11.77\n\
+         c2;04/01/1997;2;20.50\n\
+         c1;17/02/1997;1;9.00\n\
+         c3;01/03/1997;4;70.10\n\
+         c2;02/03/1997;1;5.25\n",
+    )
+    .unwrap();
+    let mut h = harness(PersonaApp::new(Some(p.clone())));
+    wait_for(&mut h, "the load to fail", idle);
+    let (message, columns) = h
+        .state()
+        .analysis
+        .failed_load
+        .clone()
+        .expect("a failed load");
+    assert!(message.contains("no user id column"), "{message}");
+    assert!(
+        !message.contains("--"),
+        "a GUI message names a command-line flag: {message}"
+    );
+    assert_eq!(columns, ["client", "period", "basket", "paid"]);
+    h.get_by_label("Choose the shape and the column roles below, then read it again.");
+    pick(&mut h, "shape", "one row per event");
+    pick(&mut h, "user id", "client");
+    pick(&mut h, "timestamp", "period");
+    pick(&mut h, "value / revenue", "paid");
+    h.get_by_label("timestamp format").click();
+    h.run_ok();
+    h.get_by_label("timestamp format").type_text("%d/%m/%Y");
+    h.run_ok();
+    h.get_by_label("Reload with these settings").click();
+    wait_for(&mut h, "the corrected load", |a| {
+        idle(a) && a.analysis.loaded.is_some()
+    });
+    let a = &h.state().analysis;
+    assert!(a.failed_load.is_none());
+    let l = a.loaded.as_ref().unwrap();
+    assert_eq!(l.shape, persona_lab::data::Shape::Events);
+    assert_eq!(l.table.height(), 5, "every order is an event");
+    assert_eq!(l.n_users(), 3);
+    assert_eq!(l.mapping.value.as_deref(), Some("paid"));
+    // Money and no event column: every row is a purchase.
+    assert_eq!(l.mapping.every_row.as_deref(), Some("purchase"));
+    let p = a.profile.as_ref().unwrap();
+    let purchases: f64 = p
+        .table
+        .column("purchases")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .sum();
+    assert_eq!(purchases, 5.0);
+}

@@ -8,11 +8,9 @@ pub mod checksum;
 mod personas;
 pub mod summary;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use apply::{Applied, Coverage, apply, coverage, population, user_profiles};
 pub use personas::{default_persona, default_personas};
@@ -590,17 +588,8 @@ struct VersionOnly {
     format_version: u32,
 }
 
-/// SHA-256 of a file's bytes, hex.
+/// SHA-256 of the export's content, hex: a file's bytes, or every file of a folder or glob with its
+/// name (see `data::source::fingerprint`).
 pub fn fingerprint(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::data::source::fingerprint(path)
 }
