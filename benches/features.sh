@@ -6,6 +6,9 @@
 #
 #   bash benches/features.sh [USERS] [RUNS]      (defaults: 108000 users ≈ 10M events, 3 runs)
 #
+# A second part measures GA4's nested NDJSON export (NDJSON_USERS, default 10800 users ≈ 1M events);
+# ONLY_NDJSON=1 runs that part alone.
+#
 # Needs: python3 with pandas>=3, pyarrow, polars (pip install "pandas>=3" pyarrow polars) and GNU time
 # (apt-get install time). The export is generated once into benches/data/ (git-ignored).
 set -euo pipefail
@@ -20,6 +23,7 @@ trap 'rm -rf "$out"' EXIT
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
 cargo build --release --quiet
 bin=target/release/persona-lab
+if [ -z "${ONLY_NDJSON:-}" ]; then
 [ -f "$csv" ] || $bin sample --users "$users" --seed 1 --out "$csv"
 events=$(($(wc -l <"$csv") - 1))
 echo "input: $csv ($events events, $(du -h "$csv" | cut -f1))"
@@ -64,4 +68,50 @@ print(f"persona-lab takes {ours / rows['py-polars'][0]:.2f}x the time of hand-wr
 print(f"persona-lab takes {ours / rows['py-polars-in-memory'][0]:.2f}x the time of the same py-polars query on the "
       "in-memory engine (deterministic, as persona-lab)")
 print(f"persona-lab peak memory {rows['persona-lab'][1]} MB (target < 2048 MB)")
+PY
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# NDJSON: GA4's nested JSON export (event_params as key/value lists, INT64 as strings), as BigQuery
+# writes it, about 1M events (NDJSON_USERS users). Peers: pandas (read_json(lines=True) + json_normalize)
+# and py-polars (scan_ndjson + list expressions), each computing the same features.
+nd_users=${NDJSON_USERS:-10800}
+nd=$data/ga4_nested_${nd_users}.ndjson
+[ -f "$nd" ] || $bin sample --users "$nd_users" --seed 1 --style ga4-bigquery --out "$nd"
+nd_bytes=$(stat -c %s "$nd")
+echo
+echo "input: $nd ($(($(wc -l <"$nd"))) events, $(du -h "$nd" | cut -f1))"
+nd_names=(persona-lab pandas py-polars)
+nd_cmds=(
+  "$bin features $nd --out $out/nd_ours.parquet"
+  "python3 benches/peers/features_pandas.py $nd $out/nd_pandas.parquet"
+  "python3 benches/peers/features_polars.py $nd $out/nd_polars.parquet"
+)
+declare -A nd_best nd_rss
+for round in $(seq "$runs"); do
+  for i in "${!nd_names[@]}"; do
+    # shellcheck disable=SC2086
+    /usr/bin/time -f "%e %M" -o "$out/t" ${nd_cmds[$i]} >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
+    read -r wall kb <"$out/t"
+    name=${nd_names[$i]}
+    nd_best[$name]=$(python3 -c "print(min(${nd_best[$name]:-999999}, $wall))")
+    nd_rss[$name]=$(( kb > ${nd_rss[$name]:-0} ? kb : ${nd_rss[$name]:-0} ))
+    echo "round $round: $name $wall s"
+  done
+done
+for name in "${nd_names[@]}"; do echo "$name ${nd_best[$name]} $((nd_rss[$name] / 1024))"; done >"$out/nd_results"
+python3 - "$out/nd_results" "$nd_bytes" <<'PY'
+import sys
+rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+mb = int(sys.argv[2]) / 1e6
+ours = rows["persona-lab"][0]
+print()
+print(f"{'tool':<22}{'best wall s':>12}{'MB/s':>8}{'peak MB':>10}{'peak / file':>12}{'vs persona-lab':>16}")
+for name, (t, peak) in rows.items():
+    print(f"{name:<22}{t:>12.2f}{mb / t:>8.1f}{peak:>10}{peak / mb:>11.2f}x{t / ours:>15.2f}x")
+print()
+print(f"persona-lab reads GA4 NDJSON at {mb / ours:.1f} MB/s (target >= 50) with peak memory "
+      f"{rows['persona-lab'][1] / mb:.2f}x the file (target <= 3x)")
+print(f"persona-lab is {rows['pandas'][0] / ours:.2f}x faster than pandas, "
+      f"{rows['py-polars'][0] / ours:.2f}x faster than py-polars")
 PY

@@ -458,3 +458,49 @@ fn an_order_log_is_read_as_purchases_with_no_flags() {
     assert_eq!(l.shape, Shape::Users);
     assert_eq!(l.table.height(), 3);
 }
+
+/// Categorical attributes: per user the value of most events (ties: alphabetical first), none
+/// when no event has one; the column is not left out.
+#[test]
+fn attributes_are_each_users_most_frequent_value() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "ev.csv",
+        "user_id,timestamp,event,platform,country\n\
+         a,2024-01-01T10:00:00Z,page_view,web,DE\n\
+         a,2024-01-01T10:01:00Z,page_view,web,DE\n\
+         a,2024-01-02T10:00:00Z,page_view,app,FR\n\
+         b,2024-01-01T10:00:00Z,page_view,app,\n\
+         b,2024-01-01T11:00:00Z,page_view,app,\n\
+         b,2024-01-03T10:00:00Z,page_view,web,\n\
+         c,2024-01-01T10:00:00Z,page_view,web,US\n\
+         c,2024-01-01T12:00:00Z,page_view,app,US\n\
+         d,2024-01-01T10:00:00Z,page_view,,\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.mapping.attributes, ["platform", "country"]);
+    assert!(!l.left_out.iter().any(|c| c.column == "platform"));
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    let users = prof.user_ids();
+    let of = |name: &str| -> Vec<(String, Option<String>)> {
+        let a = prof.attributes.iter().find(|a| a.name == name).unwrap();
+        users
+            .iter()
+            .cloned()
+            .zip(a.values.iter().cloned())
+            .collect()
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        of("platform"),
+        [
+            ("a".into(), s("web")),
+            ("b".into(), s("app")),
+            ("c".into(), s("app")),
+            ("d".into(), None)
+        ]
+    );
+    assert_eq!(of("country")[0], ("a".into(), s("DE")));
+    assert_eq!(of("country")[1], ("b".into(), None));
+}

@@ -1,4 +1,5 @@
-"""The pandas equivalent of `persona-lab features` on a GA4-style export (read_csv + groupby).
+"""The pandas equivalent of `persona-lab features` on a GA4-style export (read_csv + groupby), or on
+GA4's nested JSON export (read_json(lines=True) + json_normalize, then the same groupby).
 
 Also the oracle of the feature tests (tests/oracle/features_oracle.py imports compute_features).
 Usage: python3 features_pandas.py INPUT.csv OUT.parquet [ENGINE]
@@ -24,16 +25,52 @@ KINDS = {
 }
 
 
+def read_ga4_ndjson(path):
+    """GA4's nested JSON export as an analyst reads it in pandas: read_json(lines=True), then the
+    event_params key/value lists pivoted with json_normalize (INT64 values arrive as strings)."""
+    ev = pd.read_json(path, lines=True, dtype=False)
+
+    def pivot(params):
+        out = {}
+        for p in params:
+            v = p.get("value") or {}
+            for field in ("string_value", "int_value", "float_value", "double_value"):
+                if v.get(field) is not None:
+                    out[p["key"]] = v[field]
+                    break
+        return out
+
+    params = pd.json_normalize(ev["event_params"].map(pivot).tolist())
+    nested = pd.json_normalize(ev[["privacy_info", "ecommerce"]].to_dict("records"))
+    flat = pd.DataFrame({
+        "event_timestamp": ev["event_timestamp"].astype("int64"),
+        "event_name": ev["event_name"],
+        "user_pseudo_id": ev["user_pseudo_id"].astype(str),
+        "ga_session_id": params["ga_session_id"].astype(str).where(params["ga_session_id"].notna()),
+        "engagement_time_msec": pd.to_numeric(params["engagement_time_msec"]),
+        "percent_scrolled": pd.to_numeric(params["percent_scrolled"]),
+        # GA4's revenue: the purchase's, else the value parameter.
+        "value": pd.to_numeric(nested["ecommerce.purchase_revenue"]).fillna(
+            pd.to_numeric(params["value"])),
+        "privacy_info.analytics_storage": nested["privacy_info.analytics_storage"],
+    })
+    return flat
+
+
 def compute_features(path, engine=None):
-    kw = {"engine": engine} if engine else {}
-    df = pd.read_csv(
-        path,
-        usecols=["event_timestamp", "event_name", "user_pseudo_id", "ga_session_id",
-                 "engagement_time_msec", "percent_scrolled", "value", "privacy_info.analytics_storage"],
-        dtype={"user_pseudo_id": str, "ga_session_id": str, "value": "float64",
-               "percent_scrolled": "float64", "engagement_time_msec": "float64"},
-        **kw,
-    )
+    if path.endswith((".ndjson", ".json", ".jsonl")):
+        df = read_ga4_ndjson(path)
+    else:
+        kw = {"engine": engine} if engine else {}
+        df = pd.read_csv(
+            path,
+            usecols=["event_timestamp", "event_name", "user_pseudo_id", "ga_session_id",
+                     "engagement_time_msec", "percent_scrolled", "value",
+                     "privacy_info.analytics_storage"],
+            dtype={"user_pseudo_id": str, "ga_session_id": str, "value": "float64",
+                   "percent_scrolled": "float64", "engagement_time_msec": "float64"},
+            **kw,
+        )
     df = df[df["privacy_info.analytics_storage"] == "Yes"]
     ts = df["event_timestamp"].astype("int64")
     ref = ts.max()

@@ -1,4 +1,5 @@
-"""A hand-written py-polars query of the same features as `persona-lab features` (GA4-style CSV).
+"""A hand-written py-polars query of the same features as `persona-lab features` (GA4-style CSV, or
+GA4's nested JSON export with its event_params pivoted by list expressions).
 Usage: python3 features_polars.py INPUT.csv OUT.parquet [ENGINE]
 
 ENGINE is polars' collect engine: "auto" (the default; py-polars 2 runs this query on its streaming
@@ -23,13 +24,47 @@ KINDS = {
 }
 
 
+def param(key, dtype, value_fields):
+    """One event_params key of GA4's nested export: the value field that is set, typed.
+    `value_fields`: the fields of `value` the file has (a field never set is not in the schema)."""
+    v = (pl.col("event_params")
+         .list.eval(pl.element().filter(pl.element().struct.field("key") == key))
+         .list.first().struct.field("value"))
+    fields = [v.struct.field(f).cast(pl.String)
+              for f in ("string_value", "int_value", "float_value", "double_value")
+              if f in value_fields]
+    return pl.coalesce(fields).cast(dtype).alias(key)
+
+
+def scan(path):
+    if not path.endswith((".ndjson", ".json", ".jsonl")):
+        return pl.scan_csv(
+            path,
+            schema_overrides={"user_pseudo_id": pl.String, "ga_session_id": pl.String,
+                              "value": pl.Float64, "percent_scrolled": pl.Float64,
+                              "engagement_time_msec": pl.Float64},
+        )
+    # GA4's nested JSON export: INT64 as strings, parameters in key/value lists.
+    lf = pl.scan_ndjson(path, infer_schema_length=None)
+    record = lf.collect_schema()["event_params"].inner
+    value = next(f.dtype for f in record.fields if f.name == "value")
+    vf = {f.name for f in value.fields}
+    return lf.select(
+        pl.col("event_timestamp").cast(pl.Int64),
+        "event_name",
+        pl.col("user_pseudo_id").cast(pl.String),
+        param("ga_session_id", pl.String, vf),
+        param("engagement_time_msec", pl.Float64, vf),
+        param("percent_scrolled", pl.Float64, vf),
+        pl.coalesce(pl.col("ecommerce").struct.field("purchase_revenue"),
+                    param("value", pl.Float64, vf)).alias("value"),
+        pl.col("privacy_info").struct.field("analytics_storage")
+        .alias("privacy_info.analytics_storage"),
+    )
+
+
 def main(path, out, engine="auto"):
-    lf = pl.scan_csv(
-        path,
-        schema_overrides={"user_pseudo_id": pl.String, "ga_session_id": pl.String,
-                          "value": pl.Float64, "percent_scrolled": pl.Float64,
-                          "engagement_time_msec": pl.Float64},
-    ).filter(pl.col("privacy_info.analytics_storage") == "Yes")
+    lf = scan(path).filter(pl.col("privacy_info.analytics_storage") == "Yes")
     df = lf.select("event_timestamp", "event_name", "user_pseudo_id", "ga_session_id",
                    "engagement_time_msec", "percent_scrolled", "value").collect(engine=engine)
     ref = df["event_timestamp"].max()

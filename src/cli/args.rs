@@ -124,6 +124,7 @@ impl MappingArgs {
                 consent: self.consent_col.clone(),
                 dedup_key: Vec::new(),
                 every_row: None,
+                attributes: Vec::new(),
             },
             time_format: self.time_format.clone(),
             duration_unit: self.duration_unit.map(|u| match u {

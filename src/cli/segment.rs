@@ -375,6 +375,10 @@ fn report(run: &ClusterRun) -> serde_json::Value {
                 "centroid_scaled": seg.centroid(p.id),
                 "top_features": p.top.iter().map(|(f, z)| json!({"feature": f, "z": z})).collect::<Vec<_>>(),
                 "features": p.features,
+                "attributes": p.attributes.iter().map(|a| json!({
+                    "attribute": a.attribute,
+                    "values": a.values.iter().map(|(v, s)| json!({"value": v, "share": s})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();

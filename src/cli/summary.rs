@@ -102,6 +102,22 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             let _ = writeln!(s, "  {:<28}  why: {}", "", r.text);
         }
     }
+    if !l.mapping.attributes.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {:<28}{} (per user: the most frequent value)",
+            "attributes",
+            l.mapping.attributes.join(", ")
+        );
+    }
+    if !l.mapping.dedup_key.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {:<28}{}",
+            "duplicates by",
+            l.mapping.dedup_key.join(" + ")
+        );
+    }
     for r in l.reasons.iter().filter(|r| r.role.is_none()) {
         let _ = writeln!(s, "shape why  {}", r.text);
     }

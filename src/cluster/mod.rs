@@ -18,7 +18,7 @@ pub use hierarchical::{Dendrogram, Hierarchical, HierarchicalFit, Linkage, Merge
 pub use kmeans::{KMeans, KMeansFit};
 pub use pca::Pca;
 pub use points::Points;
-pub use profile::{ClusterProfile, FeatureStat, centroid_raw, profiles};
+pub use profile::{AttributeShares, ClusterProfile, FeatureStat, centroid_raw, profiles};
 pub use segment::{Method, SegmentParams, Segmentation, segment};
 pub use silhouette::{Silhouette, SilhouetteOptions, silhouette};
 pub use sweep::{Sweep, SweepPoint, sweep};

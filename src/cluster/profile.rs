@@ -36,6 +36,66 @@ pub struct ClusterProfile {
     pub features: Vec<FeatureStat>,
     /// The features with the largest |z|, largest first (up to three).
     pub top: Vec<(String, f64)>,
+    /// Per categorical attribute (platform, device category, country, ...), its most common
+    /// values among the cluster's users with their share of the cluster (largest first, up to
+    /// three): "64% mobile".
+    #[serde(default)]
+    pub attributes: Vec<AttributeShares>,
+}
+
+/// The most common values of one attribute in a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeShares {
+    pub attribute: String,
+    /// (value, share of the cluster's users), largest share first, ties by value.
+    pub values: Vec<(String, f64)>,
+}
+
+impl AttributeShares {
+    /// "64% mobile, 30% desktop".
+    pub fn describe(&self) -> String {
+        self.values
+            .iter()
+            .map(|(v, s)| format!("{:.0}% {v}", s * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Shares of each attribute's values per cluster (users without a value count in the cluster's
+/// size, so the shares say how many of the persona's users are mobile, not of those known).
+fn attribute_shares(
+    profile: &Profile,
+    labels: &[usize],
+    sizes: &[usize],
+) -> Vec<Vec<AttributeShares>> {
+    let k = sizes.len();
+    let mut out: Vec<Vec<AttributeShares>> = vec![Vec::new(); k];
+    for a in &profile.attributes {
+        if a.values.len() != labels.len() {
+            continue;
+        }
+        let mut counts: Vec<std::collections::BTreeMap<&str, usize>> = vec![Default::default(); k];
+        for (v, &l) in a.values.iter().zip(labels) {
+            if let Some(v) = v {
+                *counts[l].entry(v.as_str()).or_default() += 1;
+            }
+        }
+        for (c, m) in counts.into_iter().enumerate() {
+            let mut v: Vec<(String, f64)> = m
+                .into_iter()
+                .map(|(name, n)| (name.to_string(), n as f64 / sizes[c].max(1) as f64))
+                .collect();
+            // Stable sort on a name-ordered list: ties keep the alphabetical order.
+            v.sort_by(|a, b| b.1.total_cmp(&a.1));
+            v.truncate(3);
+            out[c].push(AttributeShares {
+                attribute: a.name.clone(),
+                values: v,
+            });
+        }
+    }
+    out
 }
 
 /// Profiles of the clusters `labels` (0..k) over the fitted features of `profile`.
@@ -55,8 +115,15 @@ pub fn profiles(
             share: sizes[c] as f64 / n.max(1) as f64,
             features: Vec::new(),
             top: Vec::new(),
+            attributes: Vec::new(),
         })
         .collect();
+    for (c, shares) in attribute_shares(profile, labels, &sizes)
+        .into_iter()
+        .enumerate()
+    {
+        out[c].attributes = shares;
+    }
     for f in &fitted.features {
         let raw: Vec<f64> = profile
             .column(&f.id)?
@@ -126,4 +193,42 @@ pub fn centroid_raw(fitted: &FittedTransform, centroid: &[f64]) -> Vec<f64> {
         .zip(centroid)
         .map(|(f, &c)| f.raw_of(c))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{Attribute, Profile, SessionSource};
+
+    #[test]
+    fn attribute_shares_count_every_user_of_the_cluster() {
+        let profile = Profile {
+            table: polars::prelude::DataFrame::empty(),
+            features: vec![],
+            unavailable: vec![],
+            reference_time: None,
+            sessions: SessionSource::None,
+            kinds_found: vec![],
+            attributes: vec![Attribute {
+                name: "device".into(),
+                values: [
+                    "mobile", "mobile", "desktop", "", "tablet", "desktop", "desktop",
+                ]
+                .iter()
+                .map(|v| (!v.is_empty()).then(|| v.to_string()))
+                .collect(),
+            }],
+        };
+        let labels = [0, 0, 0, 0, 1, 1, 1];
+        let shares = attribute_shares(&profile, &labels, &[4, 3]);
+        // Cluster 0: 2 of 4 mobile, 1 desktop, 1 unknown (counted in the size, not shown).
+        assert_eq!(
+            shares[0][0].values,
+            [("mobile".to_string(), 0.5), ("desktop".to_string(), 0.25)]
+        );
+        assert_eq!(shares[0][0].describe(), "50% mobile, 25% desktop");
+        // Cluster 1: 2 desktop, 1 tablet.
+        assert_eq!(shares[1][0].values[0], ("desktop".to_string(), 2.0 / 3.0));
+        assert_eq!(shares[1][0].values.len(), 2);
+    }
 }

@@ -471,6 +471,14 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         };
         columns.push(s.with_name(cols::SCROLL.into()).into_column());
     }
+    // Attributes as text, one column each (`attr:platform`): what a persona's users are like.
+    for a in &m.attributes {
+        let s = columns::null_tokens_to_null(text(ctx, &df, a)?);
+        columns.push(
+            s.with_name(format!("{}{a}", cols::ATTR_PREFIX).into())
+                .into_column(),
+        );
+    }
     for k in &ctx.opts.keep_columns {
         if df.get_column_index(k).is_some() && !columns.iter().any(|c| c.name() == k.as_str()) {
             columns.push(series(ctx, &df, k)?.into_column());

@@ -41,6 +41,8 @@ pub mod cols {
     pub const DURATION: &str = "duration_s";
     /// Percent, 0..=100.
     pub const SCROLL: &str = "scroll";
+    /// Prefix of the attribute columns (`attr:device.category`), text.
+    pub const ATTR_PREFIX: &str = "attr:";
 }
 
 /// One row per event, or one row per user with its features already aggregated.

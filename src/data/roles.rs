@@ -207,6 +207,11 @@ pub struct RoleMapping {
     /// With no event column, the event every row is (an order log's rows are purchases).
     #[serde(default)]
     pub every_row: Option<String>,
+    /// Columns that describe the user rather than measure behaviour (platform, device category,
+    /// country, acquisition channel, cohort): per user the most frequent value, shown per persona
+    /// as shares ("64% mobile").
+    #[serde(default)]
+    pub attributes: Vec<String>,
 }
 
 impl RoleMapping {
@@ -259,6 +264,12 @@ impl RoleMapping {
             consent: keep(&self.consent),
             // A file without the whole key has no duplicates to find.
             every_row: self.every_row.clone(),
+            attributes: self
+                .attributes
+                .iter()
+                .filter(|c| columns.contains(c))
+                .cloned()
+                .collect(),
             dedup_key: if self.dedup_key.iter().all(|c| columns.contains(c)) {
                 self.dedup_key.clone()
             } else {
@@ -277,6 +288,7 @@ impl RoleMapping {
         out.extend(self.event_fallback.clone());
         out.extend(self.value_fallback.iter().cloned());
         out.extend(self.dedup_key.iter().cloned());
+        out.extend(self.attributes.iter().cloned());
         out.dedup();
         out
     }
@@ -292,6 +304,35 @@ fn find(columns: &[String], wanted: &str, taken: &[String]) -> Option<String> {
 fn has(columns: &[String], wanted: &str) -> bool {
     columns.iter().any(|c| c.eq_ignore_ascii_case(wanted))
 }
+
+/// Columns that describe the user (categorical attributes), by the names exports give them.
+const ATTRIBUTES: [&str; 22] = [
+    "device.category",
+    "device_category",
+    "device_type",
+    "context.device.type",
+    "platform",
+    "os_name",
+    "device.operating_system",
+    "properties.$os",
+    "geo.country",
+    "country",
+    "properties.mp_country_code",
+    "traffic_source.medium",
+    "traffic_source.source",
+    "collected_traffic_source.manual_medium",
+    "acquisition_channel",
+    "channel",
+    "utm_medium",
+    "properties.utm_medium",
+    "context.campaign.medium",
+    "medium",
+    "cohort",
+    "plan",
+];
+
+/// At most this many attributes are picked by name (each is a line per persona).
+const MAX_ATTRIBUTES: usize = 6;
 
 /// Where a GA4 export holds an event's value, best first.
 const GA4_VALUE: [&str; 3] = [
@@ -347,6 +388,12 @@ pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
         // Amplitude: events before login carry only the device id.
         mapping.user_id_fallback = find(columns, "device_id", &[]);
     }
+    let taken = mapping.columns();
+    mapping.attributes = ATTRIBUTES
+        .iter()
+        .filter_map(|c| find(columns, c, &taken))
+        .take(MAX_ATTRIBUTES)
+        .collect();
     // The vendor's deduplication key, when the export has it.
     let dedup: &[&str] = match preset {
         Preset::Amplitude => &["$insert_id"],
@@ -447,6 +494,8 @@ pub fn apply_overrides(
         if *role != Role::Value {
             mapping.value_fallback.retain(|f| f != col);
         }
+        // A column given a role is no longer an attribute.
+        mapping.attributes.retain(|a| a != col);
     }
     Ok(())
 }

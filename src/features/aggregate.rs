@@ -66,6 +66,95 @@ pub struct Profile {
     pub sessions: SessionSource,
     /// Event names per recognised kind (events shape).
     pub kinds_found: Vec<(EventKind, Vec<String>)>,
+    /// Categorical attributes (platform, device category, country, ...): per user (in table order)
+    /// the value of most of their events.
+    pub attributes: Vec<Attribute>,
+}
+
+/// One categorical attribute of every user of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    /// The export's column (`device.category`).
+    pub name: String,
+    /// Per user, in the profile's row order: the most frequent value of the user's events (ties:
+    /// the first in alphabetical order), none when no event has one.
+    pub values: Vec<Option<String>>,
+}
+
+impl Attribute {
+    /// The attribute of the users where `keep` holds.
+    pub fn subset(&self, keep: &[bool]) -> Attribute {
+        Attribute {
+            name: self.name.clone(),
+            values: self
+                .values
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| v.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Per user of `users` (in that order), the most frequent value of each attribute column of the
+/// events table, over the events up to `as_of`.
+fn user_attributes(
+    t: &DataFrame,
+    users: &StringChunked,
+    as_of: Option<i64>,
+) -> Result<Vec<Attribute>, FeatureError> {
+    let mut out = Vec::new();
+    for c in t.columns() {
+        let Some(name) = c.name().strip_prefix(cols::ATTR_PREFIX) else {
+            continue;
+        };
+        let mut lf =
+            t.clone()
+                .lazy()
+                .select([col(cols::USER), col(cols::TS), col(c.name().clone())]);
+        if let Some(as_of) = as_of {
+            lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
+        }
+        let counts = lf
+            .filter(col(c.name().clone()).is_not_null())
+            .group_by([col(cols::USER), col(c.name().clone())])
+            .agg([len().alias("n")])
+            .collect()
+            .map_err(perr)?;
+        let u = counts
+            .column(cols::USER)
+            .map_err(perr)?
+            .str()
+            .map_err(perr)?;
+        let v = counts.column(c.name()).map_err(perr)?.str().map_err(perr)?;
+        let n = counts
+            .column("n")
+            .map_err(perr)?
+            .cast(&DataType::UInt64)
+            .map_err(perr)?;
+        let n = n.u64().map_err(perr)?;
+        // The mode per user: most events, then the first name (a fixed answer on ties).
+        let mut best: std::collections::HashMap<&str, (u64, &str)> =
+            std::collections::HashMap::new();
+        for ((u, v), n) in u.iter().zip(v.iter()).zip(n.iter()) {
+            let (Some(u), Some(v), Some(n)) = (u, v, n) else {
+                continue;
+            };
+            let e = best.entry(u).or_insert((n, v));
+            if n > e.0 || (n == e.0 && v < e.1) {
+                *e = (n, v);
+            }
+        }
+        out.push(Attribute {
+            name: name.to_string(),
+            values: users
+                .iter()
+                .map(|u| u.and_then(|u| best.get(u)).map(|(_, v)| v.to_string()))
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 impl Profile {
@@ -167,6 +256,7 @@ fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
         reference_time: None,
         sessions: SessionSource::None,
         kinds_found: vec![],
+        attributes: vec![],
     })
 }
 
@@ -412,7 +502,17 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .map(|f| col(f.as_str()).cast(DataType::Float64)),
     );
     let table = grouped.lazy().select(select).collect().map_err(perr)?;
+    let attributes = user_attributes(
+        t,
+        table
+            .column(cols::USER)
+            .map_err(perr)?
+            .str()
+            .map_err(perr)?,
+        cfg.as_of,
+    )?;
     Ok(Profile {
+        attributes,
         table,
         features,
         unavailable,

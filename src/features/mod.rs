@@ -6,6 +6,6 @@ pub mod aggregate;
 pub mod catalogue;
 pub mod transform;
 
-pub use aggregate::{FeatureConfig, Profile, SessionSource, compute_profile};
+pub use aggregate::{Attribute, FeatureConfig, Profile, SessionSource, compute_profile};
 pub use catalogue::{DEFAULT_SET, EventKind, FeatureKind, MissingPolicy};
 pub use transform::{FeatureChoice, FittedFeature, FittedTransform, Matrix, Scaler, TransformSpec};

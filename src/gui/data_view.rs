@@ -151,7 +151,8 @@ fn load_settings(
         }
         .to_string();
         let before = opts.shape;
-        egui::ComboBox::new("shape", "shape")
+        let label = ui.label("shape");
+        egui::ComboBox::from_id_salt("shape")
             .selected_text(match opts.shape {
                 None => detected.clone(),
                 Some(Shape::Events) => "one row per event".into(),
@@ -161,7 +162,9 @@ fn load_settings(
                 ui.selectable_value(&mut opts.shape, None, detected);
                 ui.selectable_value(&mut opts.shape, Some(Shape::Events), "one row per event");
                 ui.selectable_value(&mut opts.shape, Some(Shape::Users), "one row per user");
-            });
+            })
+            .response
+            .labelled_by(label.id);
         changed |= opts.shape != before;
         let l = ui.label("timestamp format");
         let mut fmt = opts.time_format.clone().unwrap_or_default();
@@ -228,33 +231,46 @@ fn mapping(
 ) {
     use persona_lab::data::Role;
     let mut roles = app.analysis.load_options.roles.clone();
-    ui.horizontal_wrapped(|ui| {
-        ui.strong("Column roles:");
-        for role in Role::ALL {
-            let current = roles
-                .get(role)
-                .map(|c| {
-                    if c.is_empty() {
-                        None
-                    } else {
-                        Some(c.to_string())
-                    }
-                })
-                .unwrap_or_else(|| detected.and_then(|m| m.get(role)).map(str::to_string));
-            let mut chosen = current.clone();
-            egui::ComboBox::new(("role", role.label()), role.label())
-                .selected_text(chosen.clone().unwrap_or_else(|| "(none)".into()))
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut chosen, None, "(none)");
-                    for c in columns {
-                        ui.selectable_value(&mut chosen, Some(c.clone()), c);
-                    }
-                });
-            if chosen != current {
-                // An explicit empty column unmaps a detected role.
-                roles.set(role, Some(chosen.unwrap_or_default()));
+    ui.strong("Column roles");
+    // Label before control, four roles a row: the eye reads "timestamp: order_date".
+    egui::Grid::new("roles_grid")
+        .num_columns(8)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            for (i, role) in Role::ALL.into_iter().enumerate() {
+                let current = roles
+                    .get(role)
+                    .map(|c| {
+                        if c.is_empty() {
+                            None
+                        } else {
+                            Some(c.to_string())
+                        }
+                    })
+                    .unwrap_or_else(|| detected.and_then(|m| m.get(role)).map(str::to_string));
+                let mut chosen = current.clone();
+                let label = ui.label(role.label());
+                egui::ComboBox::from_id_salt(("role", role.label()))
+                    .selected_text(chosen.clone().unwrap_or_else(|| "(none)".into()))
+                    .width(170.0)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut chosen, None, "(none)");
+                        for c in columns {
+                            ui.selectable_value(&mut chosen, Some(c.clone()), c);
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                if chosen != current {
+                    // An explicit empty column unmaps a detected role.
+                    roles.set(role, Some(chosen.unwrap_or_default()));
+                }
+                if i % 4 == 3 {
+                    ui.end_row();
+                }
             }
-        }
+        });
+    ui.horizontal(|ui| {
         if roles != app.analysis.load_options.roles {
             app.analysis.load_options.roles = roles.clone();
         }

@@ -85,6 +85,18 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     "Traits: {}",
                     run.suggested[p.segment].traits.join("; ")
                 ));
+                // Who the users are (platform, device, country, channel): shares the core computed.
+                if let Some(prof) = run.profiles.get(p.segment) {
+                    let who: Vec<String> = prof
+                        .attributes
+                        .iter()
+                        .filter(|a| !a.values.is_empty())
+                        .map(|a| format!("{}: {}", a.attribute, a.describe()))
+                        .collect();
+                    if !who.is_empty() {
+                        ui.label(format!("Who they are: {}", who.join(" · ")));
+                    }
+                }
                 if let (Some(r), Some(name)) = (&risk, &score_name)
                     && let Some(s) = r.by_segment.get(p.segment)
                     && s.users > 0

@@ -208,7 +208,8 @@ fn a_bad_file_shows_an_error_and_the_app_stays_usable() {
     std::fs::write(&bad, "").unwrap();
     let mut h = harness(PersonaApp::new(Some(bad.clone())));
     wait_for(&mut h, "the load to fail", idle);
-    h.get_by_label_contains("the file is empty");
+    // In the message bar, and in the Data view above the controls that can fix a load.
+    assert_eq!(h.get_all_by_label_contains("the file is empty").count(), 2);
     h.get_by_label("Open the bundled sample").click();
     wait_for(&mut h, "the sample", |a| {
         a.analysis.run.is_some() && idle(a)

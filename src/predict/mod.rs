@@ -302,6 +302,7 @@ fn subset(profile: &Profile, keep: &[bool]) -> Result<Profile, PredictError> {
         .map_err(|e| PredictError::Invalid(e.to_string()))?;
     Ok(Profile {
         table,
+        attributes: profile.attributes.iter().map(|a| a.subset(keep)).collect(),
         ..profile.clone()
     })
 }

@@ -53,6 +53,15 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
         if !persona.traits.is_empty() {
             let _ = writeln!(s, "**Traits:** {}\n", persona.traits.join("; "));
         }
+        if !p.attributes.is_empty() {
+            let who: Vec<String> = p
+                .attributes
+                .iter()
+                .filter(|a| !a.values.is_empty())
+                .map(|a| format!("{}: {}", a.attribute, a.describe()))
+                .collect();
+            let _ = writeln!(s, "**Who they are:** {}\n", who.join("; "));
+        }
         if !persona.preferred_content.is_empty() {
             let _ = writeln!(
                 s,
