@@ -252,7 +252,10 @@ fn mapping(
                 let label = ui.label(role.label());
                 egui::ComboBox::from_id_salt(("role", role.label()))
                     .selected_text(chosen.clone().unwrap_or_else(|| "(none)".into()))
-                    .width(170.0)
+                    // Long nested names (event_params.engagement_time_msec) are cut, shown whole
+                    // on hover: the grid stays inside the window.
+                    .width(190.0)
+                    .truncate()
                     .show_ui(ui, |ui| {
                         ui.selectable_value(&mut chosen, None, "(none)");
                         for c in columns {
@@ -260,7 +263,8 @@ fn mapping(
                         }
                     })
                     .response
-                    .labelled_by(label.id);
+                    .labelled_by(label.id)
+                    .on_hover_text(current.as_deref().unwrap_or("(none)"));
                 if chosen != current {
                     // An explicit empty column unmaps a detected role.
                     roles.set(role, Some(chosen.unwrap_or_default()));
