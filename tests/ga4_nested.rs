@@ -80,12 +80,12 @@ fn nested_export_gives_the_features_of_the_flat_one() {
 /// Eight events of two users in the JSON export's shape, counted by hand.
 const BIGQUERY_JSON: &str = r#"{"event_date":"20240601","event_timestamp":"1717200000000000","event_name":"session_start","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"1000"}},{"key":"page_location","value":{"string_value":"https://shop.example/"}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"},"device":{"category":"desktop"}}
 {"event_date":"20240601","event_timestamp":"1717200010000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"2500"}},{"key":"percent_scrolled","value":{"int_value":"90"}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200020000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":30.5}},{"key":"currency","value":{"string_value":"EUR"}}],"event_value_in_usd":33.0,"ecommerce":{"purchase_revenue":30.5,"transaction_id":"T1","total_item_quantity":"2"},"items":[{"item_id":"A","quantity":"2"}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200020000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":30.5}},{"key":"currency","value":{"string_value":"EUR"}},{"key":"quantity","value":{"int_value":"2"}},{"key":"firebase_screen_id","value":{"int_value":"-77"}}],"event_value_in_usd":33.0,"ecommerce":{"purchase_revenue":30.5,"transaction_id":"T1","total_item_quantity":"2"},"items":[{"item_id":"A","quantity":"2"}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
 
 {"event_date":"20240602","event_timestamp":"1717300000000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"200"}},{"key":"engagement_time_msec","value":{"int_value":"500"}},{"key":"percent_scrolled","value":{"double_value":45.0}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
 {"event_date":"20240601","event_timestamp":"1717200005000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"4000"}}],"user_properties":[{"key":"tier","value":{"string_value":"gold","set_timestamp_micros":"1717200000000000"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200030000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":11.0}}],"event_value_in_usd":12.0,"items":[],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200040000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"int_value":"7"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200030000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":11.0}},{"key":"quantity","value":{"int_value":"1"}}],"event_value_in_usd":12.0,"items":[],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
+{"event_date":"20240601","event_timestamp":"1717200040000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"int_value":"7"}},{"key":"quantity","value":{"int_value":"4"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
 {"event_date":"20240603","event_timestamp":"1717400000000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"300"}},{"key":"engagement_time_msec","value":{"int_value":"9999"}},{"key":"percent_scrolled","value":{"int_value":"10"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"No"}}
 "#;
 
@@ -126,6 +126,15 @@ fn bigquery_json_export_counted_by_hand() {
     // Whole percents arrive as int_value, fractions as double_value: one measure.
     assert_eq!(get("scroll_mean", "111.1"), Some(67.5));
     assert_eq!(get("scroll_mean", "222.2"), None);
+    // Other numeric parameters are optional features (ids are not): sum, mean, max per user.
+    assert_eq!(l.mapping.measures, ["event_params.quantity"]);
+    assert_eq!(get("sum:event_params.quantity", "111.1"), Some(2.0));
+    assert_eq!(get("sum:event_params.quantity", "222.2"), Some(5.0));
+    assert_eq!(get("mean:event_params.quantity", "222.2"), Some(2.5));
+    assert_eq!(get("max:event_params.quantity", "222.2"), Some(4.0));
+    // Offered, not chosen: the default clustering set leaves them out.
+    let spec = features::TransformSpec::default_for(&prof);
+    assert!(!spec.features.iter().any(|f| f.id.contains("quantity")));
 }
 
 #[test]

@@ -125,6 +125,7 @@ impl MappingArgs {
                 dedup_key: Vec::new(),
                 every_row: None,
                 attributes: Vec::new(),
+                measures: Vec::new(),
             },
             time_format: self.time_format.clone(),
             duration_unit: self.duration_unit.map(|u| match u {

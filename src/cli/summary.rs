@@ -110,6 +110,14 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             l.mapping.attributes.join(", ")
         );
     }
+    if !l.mapping.measures.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {:<28}{} (optional features sum:, mean:, max: per user)",
+            "other measures",
+            persona_lab::data::column_list(&l.mapping.measures)
+        );
+    }
     if !l.mapping.dedup_key.is_empty() {
         let _ = writeln!(
             s,

@@ -180,6 +180,45 @@ pub fn from_values(
     (shape, reasons)
 }
 
+/// At most this many event parameters become optional features (three features each).
+const MAX_MEASURES: usize = 20;
+
+/// GA4's other numeric event parameters (`event_params.quantity`, `event_params.ga_session_number`),
+/// not ids or times, for optional per-user features: numbers in the sample (typed, or text that
+/// parses), and no role taken.
+pub fn numeric_params(
+    columns: &[String],
+    sample: &DataFrame,
+    mapping: &RoleMapping,
+) -> Vec<String> {
+    let used = mapping.columns();
+    columns
+        .iter()
+        .filter(|c| {
+            let Some(key) = c.strip_prefix("event_params.") else {
+                return false;
+            };
+            let k = key.to_ascii_lowercase();
+            let id_or_time =
+                k == "id" || k.ends_with("_id") || k.contains("timestamp") || k.ends_with("_at");
+            !used.contains(c) && !id_or_time
+        })
+        .filter(|c| {
+            let Ok(col) = sample.column(c) else {
+                return false;
+            };
+            if col.dtype().is_primitive_numeric() {
+                // Typed from every record (NDJSON, Parquet), set in the first rows or not.
+                return true;
+            }
+            let v = texts(sample, c);
+            !v.is_empty() && v.iter().all(|x| x.parse::<f64>().is_ok())
+        })
+        .take(MAX_MEASURES)
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -471,6 +471,14 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         };
         columns.push(s.with_name(cols::SCROLL.into()).into_column());
     }
+    // Other measures (GA4's numeric event parameters) for optional features.
+    for c in &m.measures {
+        let s = measure(ctx, &df, c, Role::Value, &mut warnings)?;
+        columns.push(
+            s.with_name(format!("{}{c}", cols::NUM_PREFIX).into())
+                .into_column(),
+        );
+    }
     // Attributes as text, one column each (`attr:platform`): what a persona's users are like.
     for a in &m.attributes {
         let s = columns::null_tokens_to_null(text(ctx, &df, a)?);

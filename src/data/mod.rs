@@ -43,6 +43,8 @@ pub mod cols {
     pub const SCROLL: &str = "scroll";
     /// Prefix of the attribute columns (`attr:device.category`), text.
     pub const ATTR_PREFIX: &str = "attr:";
+    /// Prefix of the optional measure columns (`num:event_params.quantity`), Float64.
+    pub const NUM_PREFIX: &str = "num:";
 }
 
 /// One row per event, or one row per user with its features already aggregated.
@@ -397,6 +399,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     };
     let (shape, reasons) =
         detect::from_values(&columns, &sample, &mut mapping, &opts.roles, opts.shape);
+    if shape == Shape::Events {
+        mapping.measures = detect::numeric_params(&columns, &sample, &mapping);
+    }
     drop(sample);
     let gzip = parts.iter().any(|p| p.sniffed.gzip);
     let mut frames = Vec::with_capacity(parts.len());

@@ -212,6 +212,10 @@ pub struct RoleMapping {
     /// as shares ("64% mobile").
     #[serde(default)]
     pub attributes: Vec<String>,
+    /// Numeric columns beyond the roles (GA4's other event parameters: `event_params.quantity`),
+    /// offered as optional per-user features (sum, mean and max over the user's events).
+    #[serde(default)]
+    pub measures: Vec<String>,
 }
 
 impl RoleMapping {
@@ -270,6 +274,12 @@ impl RoleMapping {
                 .filter(|c| columns.contains(c))
                 .cloned()
                 .collect(),
+            measures: self
+                .measures
+                .iter()
+                .filter(|c| columns.contains(c))
+                .cloned()
+                .collect(),
             dedup_key: if self.dedup_key.iter().all(|c| columns.contains(c)) {
                 self.dedup_key.clone()
             } else {
@@ -289,6 +299,7 @@ impl RoleMapping {
         out.extend(self.value_fallback.iter().cloned());
         out.extend(self.dedup_key.iter().cloned());
         out.extend(self.attributes.iter().cloned());
+        out.extend(self.measures.iter().cloned());
         out.dedup();
         out
     }
@@ -494,8 +505,9 @@ pub fn apply_overrides(
         if *role != Role::Value {
             mapping.value_fallback.retain(|f| f != col);
         }
-        // A column given a role is no longer an attribute.
+        // A column given a role is no longer an attribute or a measure.
         mapping.attributes.retain(|a| a != col);
+        mapping.measures.retain(|a| a != col);
     }
     Ok(())
 }

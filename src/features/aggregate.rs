@@ -97,6 +97,65 @@ impl Attribute {
     }
 }
 
+/// A feature's id and its value per user.
+type FeatureValues = (String, Vec<Option<f64>>);
+
+/// The optional features of each measure column of the events table (GA4's other numeric event
+/// parameters): per user of `users` (in that order) the sum, mean and max over the events up to
+/// `as_of` that have a value (sum 0, mean and max missing when none has). Sums add in event order,
+/// one thread: the same on every run.
+fn measure_features(
+    t: &DataFrame,
+    users: &StringChunked,
+    as_of: Option<i64>,
+) -> Result<Vec<FeatureValues>, FeatureError> {
+    let index: std::collections::HashMap<&str, usize> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.map(|u| (u, i)))
+        .collect();
+    let ev_users = t.column(cols::USER).map_err(perr)?.str().map_err(perr)?;
+    let ts = t.column(cols::TS).map_err(perr)?.i64().map_err(perr)?;
+    let mut out = Vec::new();
+    for c in t.columns() {
+        let Some(name) = c.name().strip_prefix(cols::NUM_PREFIX) else {
+            continue;
+        };
+        let v = c.f64().map_err(perr)?;
+        let n = users.len();
+        let (mut sum, mut count, mut max) = (vec![0.0; n], vec![0u64; n], vec![f64::MIN; n]);
+        for ((u, x), t) in ev_users.iter().zip(v.iter()).zip(ts.iter()) {
+            let (Some(u), Some(x)) = (u, x) else { continue };
+            if as_of.is_some_and(|a| t.is_some_and(|t| t > a)) {
+                continue;
+            }
+            let Some(&i) = index.get(u) else { continue };
+            sum[i] += x;
+            count[i] += 1;
+            max[i] = max[i].max(x);
+        }
+        if count.iter().all(|&c| c == 0) {
+            continue;
+        }
+        let seen = |i: usize| count[i] > 0;
+        out.push((
+            format!("sum:{name}"),
+            (0..n).map(|i| Some(sum[i])).collect(),
+        ));
+        out.push((
+            format!("mean:{name}"),
+            (0..n)
+                .map(|i| seen(i).then(|| sum[i] / count[i] as f64))
+                .collect(),
+        ));
+        out.push((
+            format!("max:{name}"),
+            (0..n).map(|i| seen(i).then_some(max[i])).collect(),
+        ));
+    }
+    Ok(out)
+}
+
 /// Per user of `users` (in that order), the most frequent value of each attribute column of the
 /// events table, over the events up to `as_of`.
 fn user_attributes(
@@ -501,7 +560,21 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .iter()
             .map(|f| col(f.as_str()).cast(DataType::Float64)),
     );
-    let table = grouped.lazy().select(select).collect().map_err(perr)?;
+    let mut table = grouped.lazy().select(select).collect().map_err(perr)?;
+    for (id, values) in measure_features(
+        t,
+        table
+            .column(cols::USER)
+            .map_err(perr)?
+            .str()
+            .map_err(perr)?,
+        cfg.as_of,
+    )? {
+        table
+            .with_column(Column::new(id.as_str().into(), values))
+            .map_err(perr)?;
+        features.push(id);
+    }
     let attributes = user_attributes(
         t,
         table
