@@ -132,6 +132,29 @@ fn bigquery_json_export_counted_by_hand() {
     assert_eq!(get("sum:event_params.quantity", "222.2"), Some(5.0));
     assert_eq!(get("mean:event_params.quantity", "222.2"), Some(2.5));
     assert_eq!(get("max:event_params.quantity", "222.2"), Some(4.0));
+    // The logged-in identity: user_id where set, else the device's pseudo id.
+    let opts = persona_lab::data::LoadOptions {
+        roles: persona_lab::data::RoleMapping {
+            user_id: Some("user_id".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let with_login = BIGQUERY_JSON.replacen(
+        r#""user_pseudo_id":"222.2""#,
+        r#""user_pseudo_id":"222.2","user_id":"member-9""#,
+        1,
+    );
+    let p2 = write(d.path(), "events_20240602.json", with_login);
+    let l2 = persona_lab::data::load(&p2, &opts).unwrap();
+    assert_eq!(
+        l2.mapping.user_id_fallback.as_deref(),
+        Some("user_pseudo_id")
+    );
+    let ids = features::compute_profile(&l2, &FeatureConfig::default())
+        .unwrap()
+        .user_ids();
+    assert_eq!(ids, ["111.1", "222.2", "member-9"]);
     // Offered, not chosen: the default clustering set leaves them out.
     let spec = features::TransformSpec::default_for(&prof);
     assert!(!spec.features.iter().any(|f| f.id.contains("quantity")));

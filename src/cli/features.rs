@@ -48,8 +48,11 @@ pub fn transform_spec(
     if !f.features.is_empty() {
         spec.features = f.features.iter().map(FeatureChoice::new).collect();
     }
+    // By hash: a users table of 100,000 columns made this check quadratic (minutes).
+    let available: std::collections::HashSet<&str> =
+        profile.features.iter().map(String::as_str).collect();
     for id in spec.features.iter().map(|c| c.id.clone()) {
-        if !profile.features.contains(&id) {
+        if !available.contains(id.as_str()) {
             let why = profile
                 .unavailable
                 .iter()

@@ -358,6 +358,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
             c.first.label()
         ),
     })?;
+    roles::logged_in_identity(preset, &mut mapping, &columns);
     for role in Role::ALL {
         if let Some(c) = mapping.get(role)
             && !columns.iter().any(|x| x == c)
@@ -388,12 +389,19 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         });
     }
     // Roles and shape the names left open, from the first rows' values (an order log).
+    // A CSV's first rows as text, read once: for these values and for the personal-data scan (a
+    // CSV of 100,000 columns takes seconds per read).
+    let mut csv_prefix: Option<DataFrame> = None;
     let sample = match &first.full {
         Some(df) => df.head(Some(1000)),
         // Names told everything values could: nothing to read.
         None if mapping.timestamp.is_some() && mapping.value.is_some() => DataFrame::empty(),
         None => match sniffed.format {
-            FileFormat::Csv => format::read_csv_prefix(&sniffed).unwrap_or_default(),
+            FileFormat::Csv => {
+                let prefix = format::read_csv_prefix(&sniffed).unwrap_or_default();
+                csv_prefix = Some(prefix.clone());
+                prefix
+            }
             _ => format::read_parquet_head(&first.path, 1000)?,
         },
     };
@@ -434,7 +442,12 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     let rows_read = df.height();
     timer.lap("read");
-    let pii = detect_pii_columns(single_csv.then_some(&sniffed), &df, &columns, &mapping)?;
+    let preview = match (single_csv, csv_prefix) {
+        (true, Some(prefix)) => Some(prefix),
+        (true, None) => format::read_csv_prefix(&sniffed),
+        (false, _) => Some(df.head(Some(1000))),
+    };
+    let pii = detect_pii_columns(preview, &columns, &mapping)?;
     timer.lap("personal-data scan");
     let ctx = Context {
         path,
@@ -691,18 +704,12 @@ fn union_frames(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
 }
 
 /// Find columns that look like personal data, from the first rows of the file read as text.
-/// `csv`: the export is one CSV file, whose first rows are read again as text (other exports are
-/// looked at in the table read).
+/// `preview`: the first rows (a single CSV's as text, for other exports of the table read).
 fn detect_pii_columns(
-    csv: Option<&Sniffed>,
-    df: &DataFrame,
+    preview: Option<DataFrame>,
     columns: &[String],
     mapping: &RoleMapping,
 ) -> Result<Vec<(String, PiiKind)>, LoadError> {
-    let preview = match csv {
-        Some(sniffed) => format::read_csv_prefix(sniffed),
-        None => Some(df.head(Some(1000))),
-    };
     let Some(preview) = preview else {
         return Ok(vec![]);
     };

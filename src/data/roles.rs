@@ -439,6 +439,17 @@ pub fn auto_map(columns: &[String]) -> (Preset, RoleMapping) {
     (preset, mapping)
 }
 
+/// GA4: an analyst who picks `user_id` (the logged-in identity) keeps the events before login, under
+/// the device's `user_pseudo_id` (as Segment's `userId` falls back to `anonymousId`).
+pub fn logged_in_identity(preset: Preset, mapping: &mut RoleMapping, columns: &[String]) {
+    if preset == Preset::Ga4
+        && mapping.user_id.as_deref() == Some("user_id")
+        && mapping.user_id_fallback.is_none()
+    {
+        mapping.user_id_fallback = find(columns, "user_pseudo_id", &mapping.columns());
+    }
+}
+
 /// Two roles given the same column explicitly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleClash {

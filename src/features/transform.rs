@@ -201,6 +201,8 @@ pub fn fit(profile: &Profile, spec: &TransformSpec) -> Result<FittedTransform, F
         filled: Vec::new(),
         notes: Vec::new(),
     };
+    // By hash: a users table of 100,000 columns made the "selected twice" check quadratic.
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for choice in &spec.features {
         if !choice.weight.is_finite() || choice.weight < 0.0 {
             return Err(FeatureError::Invalid {
@@ -211,7 +213,7 @@ pub fn fit(profile: &Profile, spec: &TransformSpec) -> Result<FittedTransform, F
                 ),
             });
         }
-        if out.features.iter().any(|f| f.id == choice.id) {
+        if !seen.insert(choice.id.as_str()) {
             return Err(FeatureError::Invalid {
                 feature: choice.id.clone(),
                 message: "selected twice".into(),
