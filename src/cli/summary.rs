@@ -27,13 +27,14 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "input      {}", l.path.display());
     if l.source != SourceKind::File {
-        let _ = writeln!(
-            s,
-            "files      {} ({}): {}",
-            l.files.len(),
-            l.source,
-            persona_lab::data::column_list(&l.files)
-        );
+        // The first and the last file say what the folder holds; all of them would be a page.
+        let names = match l.files.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [a, b] => format!("{a}, {b}"),
+            [first, .., last] => format!("{first} … {last}"),
+        };
+        let _ = writeln!(s, "files      {} ({}): {names}", l.files.len(), l.source);
         if !l.skipped_files.is_empty() {
             let _ = writeln!(
                 s,
