@@ -205,6 +205,8 @@ fn write_through(
 pub enum OutputKind {
     Table,
     File,
+    /// A folder of files the command makes (the sample's daily tables): created if missing.
+    Folder,
 }
 
 /// One path a command reads or writes, with the option that named it (`--out`, "the export").
@@ -247,6 +249,30 @@ pub fn check_run_paths(
     outputs: &[(NamedPath, OutputKind)],
 ) -> Result<(), WriteError> {
     let real = |p: &Path| p.as_os_str() != "-";
+    // An export given as a folder: an output written inside it would join the export next time.
+    let folders: Vec<(&NamedPath, PathBuf)> = inputs
+        .iter()
+        .filter(|i| real(i.path) && i.path.is_dir())
+        .filter_map(|i| std::fs::canonicalize(i.path).ok().map(|c| (i, c)))
+        .collect();
+    for (out, _) in outputs.iter().filter(|(o, _)| real(o.path)) {
+        let parent = match out.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if let Ok(parent) = std::fs::canonicalize(parent)
+            && let Some((input, _)) = folders.iter().find(|(_, f)| parent.starts_with(f))
+        {
+            return Err(WriteError::SamePath {
+                path: out.path.to_path_buf(),
+                message: format!(
+                    "{} is inside {} (a folder read as one export): the file would become \
+                     part of the export next time; write it elsewhere",
+                    out.name, input.name
+                ),
+            });
+        }
+    }
     let inputs: Vec<(&NamedPath, FileId)> = inputs
         .iter()
         .filter(|i| real(i.path))
@@ -254,6 +280,10 @@ pub fn check_run_paths(
         .collect();
     let mut seen: Vec<(&NamedPath, FileId)> = Vec::new();
     for (out, kind) in outputs.iter().filter(|(o, _)| real(o.path)) {
+        if *kind == OutputKind::Folder {
+            // Its files are new names inside it; the folder itself is made when missing.
+            continue;
+        }
         if *kind == OutputKind::Table {
             OutFormat::from_path(out.path)?;
         }

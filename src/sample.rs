@@ -702,10 +702,28 @@ impl Sample {
     /// GA4's BigQuery export as a nested table (the schema its Parquet export has: `event_params`
     /// a list of `{key, value: {string_value, int_value, float_value, double_value}}`).
     pub fn ga4_bigquery_frame(&self) -> PolarsResult<DataFrame> {
+        self.ga4_bigquery_frame_of(|_| true)
+    }
+
+    /// The UTC days the events cover, as BigQuery names its daily tables (`20240901`).
+    pub fn days(&self) -> Vec<String> {
+        let mut days: Vec<String> = self.events.iter().map(|e| day_of(e.ts_us)).collect();
+        days.sort();
+        days.dedup();
+        days
+    }
+
+    /// One day of GA4's nested export (the `events_YYYYMMDD` table).
+    pub fn ga4_bigquery_day(&self, day: &str) -> PolarsResult<DataFrame> {
+        self.ga4_bigquery_frame_of(|e| day_of(e.ts_us) == day)
+    }
+
+    fn ga4_bigquery_frame_of(&self, keep: impl Fn(&Event) -> bool) -> PolarsResult<DataFrame> {
         let text: String = self
             .events
             .iter()
             .enumerate()
+            .filter(|(_, e)| keep(e))
             .map(|(i, e)| self.ga4_bigquery_record(i, e, false).to_string() + "\n")
             .collect();
         let st = |fields: &[(&str, DataType)]| {
@@ -793,12 +811,64 @@ impl Sample {
     }
 }
 
+/// The UTC day of a time, as `YYYYMMDD`.
+fn day_of(ts_us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(ts_us)
+        .map(|d| d.format("%Y%m%d").to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `out` names a folder (one that exists, or a path ending in `/`).
+fn is_folder(out: &Path) -> bool {
+    out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/')
+}
+
+/// GA4's nested export as BigQuery keeps it: one Parquet file per day, `events_YYYYMMDD.parquet`,
+/// in the folder `out` (made if missing). Each file is written atomically.
+fn write_ga4_days(sample: &Sample, out: &Path) -> Result<(), WriteError> {
+    std::fs::create_dir_all(out).map_err(|source| WriteError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    for day in sample.days() {
+        let path = out.join(format!("events_{day}.parquet"));
+        let mut df = sample
+            .ga4_bigquery_day(&day)
+            .map_err(|e| WriteError::Encode {
+                path: path.clone(),
+                format: "table".into(),
+                message: e.to_string(),
+            })?;
+        output::write_table(&mut df, &path)?;
+    }
+    Ok(())
+}
+
 /// Generate and write a sample; the format follows the extension (Segment style needs .ndjson/.jsonl).
+/// The nested GA4 style also writes a folder (`--out exports/`): one Parquet file per day.
 pub fn write_sample(
     opts: &SampleOptions,
     out: &Path,
     truth: Option<&Path>,
 ) -> Result<Sample, WriteError> {
+    if opts.style == SampleStyle::Ga4BigQuery && is_folder(out) {
+        if let Some(t) = truth {
+            output::OutFormat::from_path(t)?;
+        }
+        let sample = generate(opts);
+        write_ga4_days(&sample, out)?;
+        if let Some(t) = truth {
+            let mut df = sample
+                .truth_frame(opts.style)
+                .map_err(|e| WriteError::Encode {
+                    path: t.to_path_buf(),
+                    format: "table".into(),
+                    message: e.to_string(),
+                })?;
+            output::write_table(&mut df, t)?;
+        }
+        return Ok(sample);
+    }
     // Check the names before spending time on generating.
     output::OutFormat::from_path(out)?;
     if let Some(t) = truth {

@@ -75,6 +75,22 @@ fn nested_export_gives_the_features_of_the_flat_one() {
         );
     }
     assert_eq!(load(&nested[2]).unwrap().format, FileFormat::Parquet);
+    // As BigQuery keeps it: a folder of daily tables, read as one export.
+    let folder = d.path().join("bq_export/");
+    sample_as(d.path(), "bq_export/", SampleStyle::Ga4BigQuery);
+    let days: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(days.len() > 60, "{days:?}");
+    assert!(
+        days.iter()
+            .all(|n| n.starts_with("events_2024") && n.ends_with(".parquet"))
+    );
+    let l = load(&folder).unwrap();
+    assert_eq!(l.files.len(), days.len());
+    let got = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert!(got.table.equals_missing(&want.table));
 }
 
 /// Eight events of two users in the JSON export's shape, counted by hand.

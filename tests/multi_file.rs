@@ -85,6 +85,20 @@ fn a_folder_of_daily_json_shards_is_one_export() {
     let want = profile(&whole);
     let got = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
     assert!(got.table.equals_missing(&want.table));
+    // An output inside the export's folder would join the export: refused before any work.
+    let inside = dir.join("profile.csv");
+    let o = run(&[
+        "features",
+        dir.to_str().unwrap(),
+        "--out",
+        inside.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("inside"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!inside.exists());
     // The CLI says what it read.
     let o = run(&["inspect", dir.to_str().unwrap()]);
     let s = stdout(&o);

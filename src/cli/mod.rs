@@ -63,7 +63,7 @@ impl Command {
     /// that runs before any work (`output::check_run_paths`).
     #[allow(clippy::type_complexity)]
     pub fn paths(&self) -> (Vec<NamedPath<'_>>, Vec<(NamedPath<'_>, OutputKind)>) {
-        use OutputKind::{File, Table};
+        use OutputKind::{File, Folder, Table};
         const EXPORT: &str = "the input export";
         let mut ins = Vec::new();
         let mut outs = Vec::new();
@@ -121,7 +121,9 @@ impl Command {
                 opt(&mut outs, "--out", &c.out, File);
             }
             Command::Sample(c) => {
-                outs.push((named("--out", &c.out), Table));
+                let folder = matches!(c.style, sample::StyleArg::Ga4Bigquery)
+                    && (c.out.is_dir() || c.out.to_string_lossy().ends_with('/'));
+                outs.push((named("--out", &c.out), if folder { Folder } else { Table }));
                 opt(&mut outs, "--truth", &c.truth, Table);
             }
         }

@@ -31,7 +31,9 @@ pub struct SampleCmd {
     /// Layout of the export
     #[arg(long, value_enum, default_value = "ga4")]
     pub style: StyleArg,
-    /// Output file: .csv, .csv.gz, .parquet, .ndjson (format by extension)
+    /// Output file: .csv, .csv.gz, .parquet, .ndjson (format by extension); with --style
+    /// ga4-bigquery also a folder (a path ending in /): one Parquet file per day, as BigQuery keeps
+    /// its daily tables
     #[arg(long, short)]
     pub out: PathBuf,
     /// Also write the planted group of every user to this file
