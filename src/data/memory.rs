@@ -21,6 +21,8 @@ use crate::error::LoadError;
 pub const BUDGET_VAR: &str = "PERSONA_LAB_MEMORY";
 
 /// Peak memory of load + features per byte of CSV text (benchmarks/features.sh: 2,023 MB / 847 MB).
+/// NDJSON uses it too: GA4's nested JSON export measured 1.78x (866 MB for 487 MB, the same bench),
+/// so the estimate keeps a margin there as well.
 const TEXT_FACTOR: f64 = 2.5;
 /// Parquet is compressed and typed; its columns expand several times when read.
 const PARQUET_FACTOR: f64 = 5.0;
