@@ -500,56 +500,32 @@ impl Parser<'_, '_> {
             if self.peek()? != b'{' || depth + 1 >= MAX_DEPTH {
                 return None;
             }
-            self.pos += 1;
             let mut key = None;
             let mut value = None;
-            let mut members = 0usize;
-            loop {
-                self.ws();
-                if self.peek()? == b'}' && members == 0 {
-                    break;
-                }
-                members += 1;
-                if members > MAX_KEYS {
-                    return self.refuse(too_wide());
-                }
-                let (ks, ke) = self.string()?;
-                self.ws();
-                if self.peek()? != b':' {
-                    return None;
-                }
-                self.pos += 1;
-                self.ws();
-                match &self.s[ks..ke] {
+            self.members(|p, (ks, ke)| {
+                let s = p.s;
+                match &s[ks..ke] {
                     b"key" => {
-                        let (s, e) = self.string()?;
-                        if s == e {
+                        let (a, b) = p.string()?;
+                        if a == b {
                             return None;
                         }
-                        key = Some((s, e));
+                        key = Some((a, b));
                     }
-                    b"value" if self.peek()? == b'{' => {
-                        value = self.typed_value(depth + 2)?;
-                    }
+                    b"value" if p.peek()? == b'{' => value = p.typed_value(depth + 2)?,
                     b"value" => {
-                        let (s, e) = self.skip_value(depth + 2)?;
-                        if matches!(self.s[s], b'[') {
+                        let (a, b) = p.skip_value(depth + 2)?;
+                        if s[a] == b'[' {
                             return None;
                         }
-                        value = Some(Scalar::Raw(s, e));
+                        value = Some(Scalar::Raw(a, b));
                     }
                     _ => {
-                        self.skip_value(depth + 2)?;
+                        p.skip_value(depth + 2)?;
                     }
                 }
-                self.ws();
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b'}' => break,
-                    _ => return None,
-                }
-            }
-            self.pos += 1; // '}'
+                Some(())
+            })?;
             entries.push((key?, value));
             if entries.len() > MAX_KEYS {
                 return self.refuse(too_wide());
@@ -571,52 +547,68 @@ impl Parser<'_, '_> {
         if depth >= MAX_DEPTH {
             return self.refuse(too_deep());
         }
-        self.pos += 1; // '{'
         let mut found = None;
-        let mut members = 0usize;
+        self.members(|p, (ks, ke)| {
+            let s = p.s;
+            let field = &s[ks..ke];
+            let (a, b) = p.skip_value(depth + 1)?;
+            // `set_timestamp_micros` (user_properties) and the like are not the value.
+            if !field.ends_with(b"_value") {
+                return Some(());
+            }
+            let raw = &s[a..b];
+            if matches!(raw[0], b'[' | b'{') {
+                return None;
+            }
+            if found.is_none() && raw != b"null" {
+                found = Some(if field == b"int_value" && is_quoted_integer(raw) {
+                    Scalar::QuotedInt(a, b)
+                } else {
+                    Scalar::Raw(a, b)
+                });
+            }
+            Some(())
+        })?;
+        Some(found)
+    }
+
+    /// Read the object at `pos` (its `{` not yet read) member by member: `each` gets the key's span
+    /// with `pos` at the value, and reads the value. Ends past the `}`; more than `MAX_KEYS` members
+    /// refuse the record.
+    fn members(
+        &mut self,
+        mut each: impl FnMut(&mut Self, (usize, usize)) -> Option<()>,
+    ) -> Option<()> {
+        self.pos += 1; // '{'
+        let mut n = 0usize;
         loop {
             self.ws();
-            if self.peek()? == b'}' && members == 0 {
-                break;
+            if n == 0 && self.peek()? == b'}' {
+                self.pos += 1;
+                return Some(());
             }
-            members += 1;
-            if members > MAX_KEYS {
+            n += 1;
+            if n > MAX_KEYS {
                 return self.refuse(too_wide());
             }
-            let (ks, ke) = self.string()?;
+            let key = self.string()?;
             self.ws();
             if self.peek()? != b':' {
                 return None;
             }
             self.pos += 1;
             self.ws();
-            let field = &self.s[ks..ke];
-            if !field.ends_with(b"_value") {
-                // `set_timestamp_micros` (user_properties) and the like: not the value.
-                self.skip_value(depth + 1)?;
-            } else {
-                let (s, e) = self.skip_value(depth + 1)?;
-                let raw = &self.s[s..e];
-                if matches!(raw[0], b'[' | b'{') {
-                    return None;
-                }
-                if found.is_none() && raw != b"null" {
-                    found = Some(if field == b"int_value" && is_quoted_integer(raw) {
-                        Scalar::QuotedInt(s, e)
-                    } else {
-                        Scalar::Raw(s, e)
-                    });
-                }
-            }
+            each(self, key)?;
             self.ws();
             match self.peek()? {
                 b',' => self.pos += 1,
-                b'}' => break,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
                 _ => return None,
             }
         }
-        self.pos += 1; // '}'
-        Some(found)
     }
 
     /// Note why the record is refused; stops the reading (`None`).
