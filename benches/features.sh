@@ -21,6 +21,25 @@ csv=$data/events_${users}.csv
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+
+# race RESULTS: run the tools of `names` / `cmds` round-robin (one run of each per round, so a slow
+# spell of the machine hits them all alike), `runs` rounds; write "name best_wall_s peak_MB" per tool.
+race() {
+  local -A best=() rss=()
+  local round i wall kb name
+  for round in $(seq "$runs"); do
+    for i in "${!names[@]}"; do
+      # shellcheck disable=SC2086  # the command strings are split on purpose
+      /usr/bin/time -f "%e %M" -o "$out/t" ${cmds[$i]} >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
+      read -r wall kb <"$out/t"
+      name=${names[$i]}
+      best[$name]=$(python3 -c "print(min(${best[$name]:-999999}, $wall))")
+      rss[$name]=$(( kb > ${rss[$name]:-0} ? kb : ${rss[$name]:-0} ))
+      echo "round $round: $name $wall s"
+    done
+  done
+  for name in "${names[@]}"; do echo "$name ${best[$name]} $((rss[$name] / 1024))"; done >"$1"
+}
 cargo build --release --quiet
 bin=target/release/persona-lab
 if [ -z "${ONLY_NDJSON:-}" ]; then
@@ -30,7 +49,6 @@ echo "input: $csv ($events events, $(du -h "$csv" | cut -f1))"
 python3 -c 'import pandas, polars, pyarrow; print(f"peers: pandas {pandas.__version__}, py-polars {polars.__version__}, pyarrow {pyarrow.__version__}")'
 echo "persona-lab: polars (Rust) $(grep -A1 'name = "polars"' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')"
 
-# Tools run round-robin (one run of each per round), so a slow spell of the machine hits them all alike.
 names=(persona-lab pandas pandas-c-parser py-polars py-polars-in-memory)
 cmds=(
   "$bin features $csv --out $out/ours.parquet"
@@ -39,19 +57,7 @@ cmds=(
   "python3 benches/peers/features_polars.py $csv $out/polars.parquet"
   "python3 benches/peers/features_polars.py $csv $out/polars-mem.parquet in-memory"
 )
-declare -A best rss
-for round in $(seq "$runs"); do
-  for i in "${!names[@]}"; do
-    # shellcheck disable=SC2086  # the command strings are split on purpose
-    /usr/bin/time -f "%e %M" -o "$out/t" ${cmds[$i]} >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
-    read -r wall kb <"$out/t"
-    name=${names[$i]}
-    best[$name]=$(python3 -c "print(min(${best[$name]:-999999}, $wall))")
-    rss[$name]=$(( kb > ${rss[$name]:-0} ? kb : ${rss[$name]:-0} ))
-    echo "round $round: $name $wall s"
-  done
-done
-for name in "${names[@]}"; do echo "$name ${best[$name]} $((rss[$name] / 1024))"; done >"$out/results"
+race "$out/results"
 
 python3 - "$out/results" <<'PY'
 import sys
@@ -81,25 +87,13 @@ nd=$data/ga4_nested_${nd_users}.ndjson
 nd_bytes=$(stat -c %s "$nd")
 echo
 echo "input: $nd ($(($(wc -l <"$nd"))) events, $(du -h "$nd" | cut -f1))"
-nd_names=(persona-lab pandas py-polars)
-nd_cmds=(
+names=(persona-lab pandas py-polars)
+cmds=(
   "$bin features $nd --out $out/nd_ours.parquet"
   "python3 benches/peers/features_pandas.py $nd $out/nd_pandas.parquet"
   "python3 benches/peers/features_polars.py $nd $out/nd_polars.parquet"
 )
-declare -A nd_best nd_rss
-for round in $(seq "$runs"); do
-  for i in "${!nd_names[@]}"; do
-    # shellcheck disable=SC2086
-    /usr/bin/time -f "%e %M" -o "$out/t" ${nd_cmds[$i]} >/dev/null 2>"$out/err" || { cat "$out/err"; exit 1; }
-    read -r wall kb <"$out/t"
-    name=${nd_names[$i]}
-    nd_best[$name]=$(python3 -c "print(min(${nd_best[$name]:-999999}, $wall))")
-    nd_rss[$name]=$(( kb > ${nd_rss[$name]:-0} ? kb : ${nd_rss[$name]:-0} ))
-    echo "round $round: $name $wall s"
-  done
-done
-for name in "${nd_names[@]}"; do echo "$name ${nd_best[$name]} $((nd_rss[$name] / 1024))"; done >"$out/nd_results"
+race "$out/nd_results"
 python3 - "$out/nd_results" "$nd_bytes" <<'PY'
 import sys
 rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}

@@ -362,67 +362,50 @@ impl Parser<'_, '_> {
         if self.peek()? != b'{' {
             return None;
         }
-        self.pos += 1;
-        self.ws();
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(());
-        }
-        let mut members = 0usize;
-        loop {
-            // Every key outside lists counts for the record, and for its own object.
-            members += 1;
-            self.record_keys += 1;
-            if members > MAX_KEYS || self.record_keys > MAX_KEYS {
-                return self.refuse(too_wide());
+        self.members(|p, (ks, ke)| {
+            // Every key outside lists counts for the record (and, in `members`, for its object).
+            p.record_keys += 1;
+            if p.record_keys > MAX_KEYS {
+                return p.refuse(too_wide());
             }
-            self.ws();
-            let (ks, ke) = self.string()?;
-            self.ws();
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.pos += 1;
-            self.ws();
-            let prefix_len = self.path.len();
-            self.path.extend_from_slice(&self.s[ks..ke]);
-            match self.peek()? {
-                b'{' if !self.is_empty_object() => {
-                    self.path.push(b'.');
-                    self.object(depth + 1)?;
+            let s = p.s;
+            let prefix_len = p.path.len();
+            p.path.extend_from_slice(&s[ks..ke]);
+            match p.peek()? {
+                b'{' if !p.is_empty_object() => {
+                    p.path.push(b'.');
+                    p.object(depth + 1)?;
                 }
-                b'[' if self.key_value_list(depth + 1)? => {}
+                b'[' if p.key_value_list(depth + 1)? => {}
                 b'{' | b'[' => {
                     // A list (or an empty object) is no value: left out, its name kept.
-                    self.skip_value(depth + 1)?;
-                    if self.s[self.pos - 1] == b']' {
-                        self.leaf(KIND_LIST);
+                    p.skip_value(depth + 1)?;
+                    if s[p.pos - 1] == b']' {
+                        p.leaf(KIND_LIST);
                     }
                 }
                 _ => {
-                    let (vs, ve) = self.skip_value(depth + 1)?;
-                    if !self.first {
-                        self.out.push(b',');
-                    }
-                    self.first = false;
-                    self.out.push(b'"');
-                    self.out.extend_from_slice(self.path);
-                    self.out.extend_from_slice(b"\":");
-                    self.out.extend_from_slice(&self.s[vs..ve]);
-                    self.leaf(kind_of(&self.s[vs..ve]));
+                    let (vs, ve) = p.skip_value(depth + 1)?;
+                    p.write_leaf(&s[vs..ve]);
                 }
             }
-            self.path.truncate(prefix_len);
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
+            p.path.truncate(prefix_len);
+            Some(())
+        })
+    }
+
+    /// Write `"path":value` to the flat record (`raw`: the value's JSON text), and note the key
+    /// with its value's kind.
+    fn write_leaf(&mut self, raw: &[u8]) {
+        if !self.first {
+            self.out.push(b',');
         }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(self.path);
+        self.out.extend_from_slice(b"\":");
+        self.out.extend_from_slice(raw);
+        self.leaf(kind_of(raw));
     }
 
     /// Read the list at `pos` as a key/value list, GA4's `event_params` and `user_properties`:
@@ -462,22 +445,12 @@ impl Parser<'_, '_> {
             }
             self.path.push(b'.');
             self.path.extend_from_slice(key);
-            let raw: &[u8] = match value {
+            self.write_leaf(match value {
                 None => b"null",
                 Some(Scalar::Raw(a, b)) => &s[*a..*b],
                 // The digits inside the quotes.
                 Some(Scalar::QuotedInt(a, b)) => &s[*a + 1..*b - 1],
-            };
-            if !self.first {
-                self.out.push(b',');
-            }
-            self.first = false;
-            self.out.push(b'"');
-            self.out.extend_from_slice(self.path);
-            self.out.extend_from_slice(b"\":");
-            self.out.extend_from_slice(raw);
-            let kind = kind_of(raw);
-            self.leaf(kind);
+            });
             self.path.truncate(prefix_len);
         }
         Some(true)
