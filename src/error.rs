@@ -37,7 +37,7 @@ pub enum LoadError {
     #[error("{path}: the file has a header but no data rows")]
     HeaderOnly { path: PathBuf },
     #[error(
-        "{path}: this is not a text export (binary bytes near offset {offset}); expected CSV, Parquet or NDJSON"
+        "{path}: this is not a text export (binary bytes near offset {offset}); expected CSV, Parquet, NDJSON or Avro"
     )]
     Binary { path: PathBuf, offset: usize },
     #[error(

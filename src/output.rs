@@ -1,5 +1,5 @@
 //! Writing tables atomically (temp file in the same folder, then rename): CSV (optionally gzip),
-//! Parquet, NDJSON, chosen by the file extension.
+//! Parquet, NDJSON, Avro, chosen by the file extension.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,9 +11,15 @@ use crate::error::WriteError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutFormat {
-    Csv { gzip: bool },
+    Csv {
+        gzip: bool,
+    },
     Parquet,
-    Ndjson { gzip: bool },
+    Ndjson {
+        gzip: bool,
+    },
+    /// An Avro object container, deflate-compressed (as `bq extract --compression DEFLATE`).
+    Avro,
 }
 
 impl OutFormat {
@@ -28,6 +34,7 @@ impl OutFormat {
             Some("csv") => Ok(OutFormat::Csv { gzip }),
             Some("parquet") if !gzip => Ok(OutFormat::Parquet),
             Some("ndjson") | Some("jsonl") => Ok(OutFormat::Ndjson { gzip }),
+            Some("avro") if !gzip => Ok(OutFormat::Avro),
             _ => Err(WriteError::UnknownFormat {
                 path: path.to_path_buf(),
             }),
@@ -391,6 +398,13 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
                 .finish(df)
                 .map_err(|e| enc(e, "NDJSON"))
         }),
+        OutFormat::Avro => {
+            use polars::io::avro::{AvroCompression, AvroWriter};
+            AvroWriter::new(w)
+                .with_compression(Some(AvroCompression::Deflate))
+                .finish(df)
+                .map_err(|e| enc(e, "Avro"))
+        }
     })
 }
 

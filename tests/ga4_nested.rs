@@ -29,6 +29,7 @@ fn nested_export_gives_the_features_of_the_flat_one() {
         sample_as(d.path(), "events.ndjson", SampleStyle::Ga4BigQuery),
         sample_as(d.path(), "events.ndjson.gz", SampleStyle::Ga4BigQuery),
         sample_as(d.path(), "events.parquet", SampleStyle::Ga4BigQuery),
+        sample_as(d.path(), "events.avro", SampleStyle::Ga4BigQuery),
     ];
     // The JSON export really is BigQuery's: INT64 in quotes, parameters nested.
     let text = std::fs::read_to_string(&nested[0]).unwrap();
@@ -75,6 +76,7 @@ fn nested_export_gives_the_features_of_the_flat_one() {
         );
     }
     assert_eq!(load(&nested[2]).unwrap().format, FileFormat::Parquet);
+    assert_eq!(load(&nested[3]).unwrap().format, FileFormat::Avro);
     // As BigQuery keeps it: a folder of daily tables, read as one export.
     let folder = d.path().join("bq_export/");
     sample_as(d.path(), "bq_export/", SampleStyle::Ga4BigQuery);
@@ -94,22 +96,77 @@ fn nested_export_gives_the_features_of_the_flat_one() {
 }
 
 /// Eight events of two users in the JSON export's shape, counted by hand.
-const BIGQUERY_JSON: &str = r#"{"event_date":"20240601","event_timestamp":"1717200000000000","event_name":"session_start","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"1000"}},{"key":"page_location","value":{"string_value":"https://shop.example/"}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"},"device":{"category":"desktop"}}
-{"event_date":"20240601","event_timestamp":"1717200010000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"2500"}},{"key":"percent_scrolled","value":{"int_value":"90"}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200020000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":30.5}},{"key":"currency","value":{"string_value":"EUR"}},{"key":"quantity","value":{"int_value":"2"}},{"key":"firebase_screen_id","value":{"int_value":"-77"}}],"event_value_in_usd":33.0,"ecommerce":{"purchase_revenue":30.5,"transaction_id":"T1","total_item_quantity":"2"},"items":[{"item_id":"A","quantity":"2"}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
-
-{"event_date":"20240602","event_timestamp":"1717300000000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"200"}},{"key":"engagement_time_msec","value":{"int_value":"500"}},{"key":"percent_scrolled","value":{"double_value":45.0}}],"user_pseudo_id":"111.1","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200005000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"engagement_time_msec","value":{"int_value":"4000"}}],"user_properties":[{"key":"tier","value":{"string_value":"gold","set_timestamp_micros":"1717200000000000"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200030000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"double_value":11.0}},{"key":"quantity","value":{"int_value":"1"}}],"event_value_in_usd":12.0,"items":[],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240601","event_timestamp":"1717200040000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"100"}},{"key":"value","value":{"int_value":"7"}},{"key":"quantity","value":{"int_value":"4"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"Yes"}}
-{"event_date":"20240603","event_timestamp":"1717400000000000","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"300"}},{"key":"engagement_time_msec","value":{"int_value":"9999"}},{"key":"percent_scrolled","value":{"int_value":"10"}}],"user_pseudo_id":"222.2","privacy_info":{"analytics_storage":"No"}}
-"#;
+const BIGQUERY_JSON: &str = include_str!("fixtures/ga4/events_20240601.json");
 
 #[test]
 fn bigquery_json_export_counted_by_hand() {
     let d = tempfile::tempdir().unwrap();
     let p = write(d.path(), "events_20240601.json", BIGQUERY_JSON);
-    let l = load(&p).unwrap();
+    let prof = hand_count(&p);
+    let spec = features::TransformSpec::default_for(&prof);
+    // Offered, not chosen: the default clustering set leaves them out.
+    assert!(!spec.features.iter().any(|f| f.id.contains("quantity")));
+    // The logged-in identity: user_id where set, else the device's pseudo id.
+    let opts = persona_lab::data::LoadOptions {
+        roles: persona_lab::data::RoleMapping {
+            user_id: Some("user_id".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let with_login = BIGQUERY_JSON.replacen(
+        r#""user_pseudo_id":"222.2""#,
+        r#""user_pseudo_id":"222.2","user_id":"member-9""#,
+        1,
+    );
+    let p2 = write(d.path(), "events_20240602.json", with_login);
+    let l2 = persona_lab::data::load(&p2, &opts).unwrap();
+    assert_eq!(
+        l2.mapping.user_id_fallback.as_deref(),
+        Some("user_pseudo_id")
+    );
+    let ids = features::compute_profile(&l2, &FeatureConfig::default())
+        .unwrap()
+        .user_ids();
+    assert_eq!(ids, ["111.1", "222.2", "member-9"]);
+}
+
+/// The same eight events as BigQuery's Avro export writes them (made by fastavro from the JSON file:
+/// tests/oracle/ga4_avro.py), deflate and snappy: the hand count holds for both.
+#[test]
+fn bigquery_avro_export_counted_by_hand() {
+    let json = repo("tests/fixtures/ga4/events_20240601.json");
+    let want = hand_count(&json);
+    for codec in ["deflate", "snappy"] {
+        let p = repo(&format!("tests/fixtures/ga4/events_20240601-{codec}.avro"));
+        let l = load(&p).unwrap();
+        assert_eq!(l.format, FileFormat::Avro);
+        let got = hand_count(&p);
+        assert_eq!(got.features, want.features, "{codec}");
+        assert!(
+            got.table.equals_missing(&want.table),
+            "{codec}: {:?}\n{:?}",
+            got.table,
+            want.table
+        );
+    }
+    // Found by its magic bytes whatever the name; a damaged file is named with its block.
+    let d = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(repo("tests/fixtures/ga4/events_20240601-deflate.avro")).unwrap();
+    let renamed = d.path().join("events_20240601");
+    std::fs::write(&renamed, &bytes).unwrap();
+    assert_eq!(load(&renamed).unwrap().format, FileFormat::Avro);
+    let cut = d.path().join("cut.avro");
+    std::fs::write(&cut, &bytes[..bytes.len() - 40]).unwrap();
+    let e = persona_lab::data::load(&cut, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cut.avro") && e.contains("block 1"), "{e}");
+}
+
+/// Load a GA4 export of the eight events and check the hand count; the profile, for comparisons.
+fn hand_count(p: &std::path::Path) -> features::Profile {
+    let l = load(p).unwrap();
     assert_eq!(l.preset, Preset::Ga4);
     assert_eq!(l.rows_read, 8);
     // The last event has no analytics consent.
@@ -148,32 +205,7 @@ fn bigquery_json_export_counted_by_hand() {
     assert_eq!(get("sum:event_params.quantity", "222.2"), Some(5.0));
     assert_eq!(get("mean:event_params.quantity", "222.2"), Some(2.5));
     assert_eq!(get("max:event_params.quantity", "222.2"), Some(4.0));
-    // The logged-in identity: user_id where set, else the device's pseudo id.
-    let opts = persona_lab::data::LoadOptions {
-        roles: persona_lab::data::RoleMapping {
-            user_id: Some("user_id".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let with_login = BIGQUERY_JSON.replacen(
-        r#""user_pseudo_id":"222.2""#,
-        r#""user_pseudo_id":"222.2","user_id":"member-9""#,
-        1,
-    );
-    let p2 = write(d.path(), "events_20240602.json", with_login);
-    let l2 = persona_lab::data::load(&p2, &opts).unwrap();
-    assert_eq!(
-        l2.mapping.user_id_fallback.as_deref(),
-        Some("user_pseudo_id")
-    );
-    let ids = features::compute_profile(&l2, &FeatureConfig::default())
-        .unwrap()
-        .user_ids();
-    assert_eq!(ids, ["111.1", "222.2", "member-9"]);
-    // Offered, not chosen: the default clustering set leaves them out.
-    let spec = features::TransformSpec::default_for(&prof);
-    assert!(!spec.features.iter().any(|f| f.id.contains("quantity")));
+    prof
 }
 
 #[test]

@@ -105,3 +105,89 @@ fn the_memory_budget_can_be_set_and_lifted() {
         std::fs::remove_file(&out).unwrap();
     }
 }
+
+/// Peak memory (max RSS, bytes) of one run of the binary, from the kernel's accounting of that child.
+fn peak_rss(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (i32, u64) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its memory
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for this child only.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    // Reaped by wait4 above (std's own wait would find no child now).
+    std::mem::forget(child);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+}
+
+/// Avro's deflate hides an 8x ratio: the estimate counts the decoded blocks, so it holds the real
+/// peak, and a budget the file's size alone would pass refuses the export.
+#[test]
+fn the_avro_estimate_holds_the_real_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.avro");
+    let out = dir.path().join("profile.csv");
+    let s = |p: &Path| p.as_os_str().to_owned();
+    let made = Command::new(BIN)
+        .args([
+            "sample",
+            "--style",
+            "ga4-bigquery",
+            "--users",
+            "1000",
+            "--out",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let size = std::fs::metadata(&input).unwrap().len();
+    // Five times the file would be enough by its size; it is not.
+    let budget = format!("{}", size * 5);
+    let o = features(&input, &out, &[("PERSONA_LAB_MEMORY", &budget)], None);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("too large to analyse in memory"),
+        "{stderr}"
+    );
+    let needed_mb: f64 = stderr
+        .split("needs about ")
+        .nth(1)
+        .and_then(|t| t.split(" MB").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let (code, peak) = peak_rss(
+        &["features".as_ref(), &s(&input), "--out".as_ref(), &s(&out)],
+        &[("PERSONA_LAB_MEMORY", "unlimited")],
+    );
+    assert_eq!(code, 0);
+    // What the process takes with no data to speak of (code, thread stacks, allocator arenas): the
+    // estimate is of the data's share.
+    let tiny = dir.path().join("tiny.csv");
+    std::fs::write(
+        &tiny,
+        "user_pseudo_id,event_timestamp,event_name\nu1,1725148800000000,page_view\n",
+    )
+    .unwrap();
+    let (code, base) = peak_rss(
+        &["features".as_ref(), &s(&tiny), "--out".as_ref(), &s(&out)],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        needed_mb * 1e6 >= (peak - base) as f64,
+        "estimated {needed_mb} MB, peak {} MB over a base of {} MB",
+        peak / 1_000_000,
+        base / 1_000_000
+    );
+}

@@ -16,6 +16,7 @@ pub enum FormatArg {
     Csv,
     Parquet,
     Ndjson,
+    Avro,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -104,6 +105,7 @@ impl MappingArgs {
                 FormatArg::Csv => FileFormat::Csv,
                 FormatArg::Parquet => FileFormat::Parquet,
                 FormatArg::Ndjson => FileFormat::Ndjson,
+                FormatArg::Avro => FileFormat::Avro,
             }),
             delimiter,
             shape: self.shape.map(|s| match s {

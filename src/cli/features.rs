@@ -17,7 +17,7 @@ pub struct FeaturesCmd {
     pub mapping: MappingArgs,
     #[command(flatten)]
     pub features: FeatureArgs,
-    /// Output file: .csv, .csv.gz, .parquet or .ndjson
+    /// Output file: .csv, .csv.gz, .parquet, .ndjson or .avro
     #[arg(long, short)]
     pub out: PathBuf,
 }

@@ -9,7 +9,7 @@ use persona_lab::sample::{self, SampleOptions, SampleStyle};
 pub enum StyleArg {
     /// GA4 BigQuery export, flattened
     Ga4,
-    /// GA4 BigQuery export as BigQuery writes it: nested event_params (.ndjson with INT64 as strings, or .parquet)
+    /// GA4 BigQuery export as BigQuery writes it: nested event_params (.ndjson with INT64 as strings, .parquet or .avro)
     Ga4Bigquery,
     /// Segment track / page calls (NDJSON)
     Segment,

@@ -38,7 +38,7 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
         if !l.skipped_files.is_empty() {
             let _ = writeln!(
                 s,
-                "not read   {} (not CSV, Parquet or NDJSON by name)",
+                "not read   {} (not CSV, Parquet, NDJSON or Avro by name)",
                 persona_lab::data::column_list(&l.skipped_files)
             );
         }

@@ -18,6 +18,8 @@ pub enum FileFormat {
     Csv,
     Parquet,
     Ndjson,
+    /// BigQuery's Avro export: an object container file of records (nested like the Parquet one).
+    Avro,
 }
 
 impl std::fmt::Display for FileFormat {
@@ -26,6 +28,7 @@ impl std::fmt::Display for FileFormat {
             FileFormat::Csv => "CSV",
             FileFormat::Parquet => "Parquet",
             FileFormat::Ndjson => "NDJSON",
+            FileFormat::Avro => "Avro",
         })
     }
 }
@@ -40,6 +43,7 @@ impl FileFormat {
             "csv" | "tsv" | "txt" | "psv" => Some(FileFormat::Csv),
             "parquet" | "pq" => Some(FileFormat::Parquet),
             "ndjson" | "jsonl" | "json" => Some(FileFormat::Ndjson),
+            "avro" => Some(FileFormat::Avro),
             _ => None,
         }
     }
@@ -133,11 +137,12 @@ pub fn sniff(
     }
     let gzip = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     let is_parquet = n == 4 && &magic == b"PAR1";
+    let is_avro = n == 4 && &magic == super::avro_header::MAGIC;
     let format = match format {
         Some(f) => f,
         None if is_parquet => FileFormat::Parquet,
+        None if is_avro => FileFormat::Avro,
         None => match FileFormat::from_path(path) {
-            Some(FileFormat::Parquet) => FileFormat::Parquet,
             Some(f) => f,
             None => {
                 let prefix = read_prefix(path, gzip)?;
@@ -150,12 +155,12 @@ pub fn sniff(
             }
         },
     };
-    if format == FileFormat::Parquet {
-        if !is_parquet {
+    if matches!(format, FileFormat::Parquet | FileFormat::Avro) {
+        if format == FileFormat::Parquet && !is_parquet || format == FileFormat::Avro && !is_avro {
             return Err(LoadError::Parse {
                 path: path.to_path_buf(),
-                format: "Parquet".into(),
-                message: "the file does not start with the Parquet magic bytes".into(),
+                format: format.to_string(),
+                message: format!("the file does not start with the {format} magic bytes"),
             });
         }
         return Ok(Sniffed {
@@ -557,6 +562,41 @@ pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFra
             .with_columns(columns)
             .finish()
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })
+}
+
+/// An Avro file (BigQuery's Avro export), whole or the named top-level fields, after the check of its
+/// framing and schema.
+pub fn read_avro(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
+    let header = super::avro_header::check(path, false)?;
+    if let Some(missing) = columns
+        .iter()
+        .flatten()
+        .find(|c| !header.fields.contains(c))
+    {
+        return Err(LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "Avro".into(),
+            message: format!("the schema has no field {missing:?}"),
+        });
+    }
+    let file = File::open(path).map_err(io_err(path))?;
+    guard(path, FileFormat::Avro, || {
+        polars::io::avro::AvroReader::new(file)
+            .with_columns(columns)
+            .finish()
+            .map_err(|e| polars_err(path, FileFormat::Avro, e))
+    })
+}
+
+/// The schema of an Avro file, from its header (after the check of its framing).
+pub fn avro_schema(path: &Path) -> Result<Schema, LoadError> {
+    super::avro_header::check(path, false)?;
+    let file = File::open(path).map_err(io_err(path))?;
+    guard(path, FileFormat::Avro, || {
+        polars::io::avro::AvroReader::new(file)
+            .schema()
+            .map_err(|e| polars_err(path, FileFormat::Avro, e))
     })
 }
 

@@ -1,6 +1,7 @@
 //! Reading exports: formats, column roles and presets, timestamps, privacy, and the canonical tables
 //! (events or users) that the feature step consumes.
 
+pub mod avro_header;
 pub mod columns;
 pub mod detect;
 pub mod events;
@@ -224,9 +225,15 @@ fn open_part(
     let mut full: Option<DataFrame> = None;
     let columns: Vec<String> = match sniffed.format {
         FileFormat::Csv => sniffed.header.clone(),
-        FileFormat::Parquet => {
-            let schema = format::parquet_schema(path)?;
-            if schema.iter_values().any(|d| d.is_nested()) {
+        FileFormat::Parquet | FileFormat::Avro => {
+            let format = sniffed.format;
+            let schema = match format {
+                FileFormat::Avro => format::avro_schema(path)?,
+                _ => format::parquet_schema(path)?,
+            };
+            // Avro is read whole however it is shaped: its rows are records, with no column chunks
+            // to pick from later.
+            if format == FileFormat::Avro || schema.iter_values().any(|d| d.is_nested()) {
                 // Other lists (GA4's `items`) are not read at all.
                 let mut wanted = Vec::new();
                 for (name, dtype) in schema.iter() {
@@ -236,10 +243,13 @@ fn open_part(
                         wanted.push(name.to_string());
                     }
                 }
-                let raw = format::read_parquet(path, Some(wanted))?;
+                let raw = match format {
+                    FileFormat::Avro => format::read_avro(path, Some(wanted))?,
+                    _ => format::read_parquet(path, Some(wanted))?,
+                };
                 let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
                     path: path.to_path_buf(),
-                    format: "Parquet".into(),
+                    format: format.to_string(),
                     message: e.to_string(),
                 })?;
                 more.into_iter().for_each(&mut list_left_out);
@@ -636,7 +646,9 @@ fn read_table(
                 Err(e) => Err(e),
             }
         }
-        FileFormat::Ndjson => unreachable!("NDJSON is read whole before mapping"),
+        FileFormat::Ndjson | FileFormat::Avro => {
+            unreachable!("NDJSON and Avro are read whole before mapping")
+        }
     }
 }
 

@@ -50,13 +50,13 @@ pub struct Source {
     _extracted: Option<TempFolder>,
 }
 
-/// Whether a file name is an export's: CSV, TSV, Parquet, NDJSON, or anything gzipped (Segment's S3
+/// Whether a file name is an export's: CSV, TSV, Parquet, NDJSON, Avro, or anything gzipped (Segment's S3
 /// objects are `1719792000000.3f9a1c.gz`; the content tells the format).
 fn is_export_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.ends_with(".gz")
         || [
-            ".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl",
+            ".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".avro",
         ]
         .iter()
         .any(|e| n.ends_with(e))
@@ -204,7 +204,7 @@ pub fn open(path: &Path) -> Result<Source, LoadError> {
             (SourceKind::Glob, _) => "no file matches this pattern".to_string(),
             (_, true) => "no export files in it".to_string(),
             (_, false) => format!(
-                "no export files in it (CSV, TSV, Parquet, NDJSON, optionally .gz); found {}",
+                "no export files in it (CSV, TSV, Parquet, NDJSON, Avro, optionally .gz); found {}",
                 super::column_list(&skipped)
             ),
         };

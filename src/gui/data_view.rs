@@ -17,7 +17,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 .add_filter(
                     "exports",
                     &[
-                        "csv", "gz", "parquet", "ndjson", "jsonl", "json", "tsv", "zip",
+                        "csv", "gz", "parquet", "ndjson", "jsonl", "json", "avro", "tsv", "zip",
                     ],
                 )
                 .pick_file()
@@ -68,7 +68,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         };
         ui.label(format!("Source: {}{files}", src.display()));
     } else {
-        ui.label("Open an export (CSV, Parquet, NDJSON, a folder of them or a zip; GA4, Segment, Mixpanel, Amplitude) or drop it on the window.");
+        ui.label("Open an export (CSV, Parquet, NDJSON, Avro, a folder of them or a zip; GA4, Segment, Mixpanel, Amplitude) or drop it on the window.");
     }
     if let Some((message, columns)) = app.analysis.failed_load.clone()
         && app.load_task.is_none()

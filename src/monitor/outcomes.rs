@@ -117,6 +117,7 @@ fn read_text(path: &Path) -> Result<DataFrame, MonitorError> {
         )?,
         FileFormat::Parquet => format::read_parquet(path, None)?,
         FileFormat::Ndjson => format::read_ndjson(path, &sniffed)?.0,
+        FileFormat::Avro => format::read_avro(path, None)?,
     };
     Ok(df)
 }
