@@ -243,3 +243,49 @@ fn the_cli_reads_the_nested_sample() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains(".parquet"), "{}", stderr(&o));
 }
+
+/// Asked for, each attribute's common values become 0/1 features chosen for clustering; a rule set
+/// pins the ones it was trained on, so a new export yields the same columns.
+#[test]
+fn one_hot_attributes_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "events_20240601.json", BIGQUERY_JSON);
+    let l = load(&p).unwrap();
+    assert_eq!(l.mapping.attributes, ["device.category"]);
+    let off = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert!(!off.features.iter().any(|f| f.starts_with("is:")));
+    let cfg = FeatureConfig {
+        one_hot_attributes: true,
+        ..Default::default()
+    };
+    let on = features::compute_profile(&l, &cfg).unwrap();
+    let hot: Vec<&String> = on
+        .features
+        .iter()
+        .filter(|f| f.starts_with("is:"))
+        .collect();
+    assert_eq!(hot, ["is:device.category=desktop"]);
+    // 111.1's one event with a device says desktop; 222.2's events say nothing: 0, not missing.
+    let v = by_user(&on.table, "is:device.category=desktop");
+    assert_eq!((v["111.1"], v["222.2"]), (Some(1.0), Some(0.0)));
+    let spec = features::TransformSpec::default_for(&on);
+    assert!(
+        spec.features
+            .iter()
+            .any(|c| c.id == "is:device.category=desktop")
+    );
+    assert_eq!(
+        features::FeatureKind::Ratio,
+        persona_lab::features::catalogue::kind_of("is:device.category=desktop")
+    );
+    // Pinned: exactly those, whatever this export's values are.
+    let pinned = FeatureConfig {
+        one_hot_values: Some(vec!["is:device.category=mobile".into()]),
+        ..cfg
+    };
+    let p = features::compute_profile(&l, &pinned).unwrap();
+    let hot: Vec<&String> = p.features.iter().filter(|f| f.starts_with("is:")).collect();
+    assert_eq!(hot, ["is:device.category=mobile"]);
+    let v = by_user(&p.table, "is:device.category=mobile");
+    assert_eq!((v["111.1"], v["222.2"]), (Some(0.0), Some(0.0)));
+}

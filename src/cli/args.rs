@@ -170,4 +170,8 @@ pub struct FeatureArgs {
     /// Reference date for recency and decay (default: the export's last event); later events are ignored
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+    /// One 0/1 feature per common value of each categorical attribute (device category, platform,
+    /// country): `is:device.category=mobile`, used for clustering
+    #[arg(long)]
+    pub one_hot_attributes: bool,
 }

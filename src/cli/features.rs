@@ -35,6 +35,7 @@ pub fn feature_config(f: &FeatureArgs) -> Result<FeatureConfig, String> {
         half_life_days: f.half_life,
         session_gap_minutes: f.session_gap,
         as_of,
+        one_hot_attributes: f.one_hot_attributes,
         ..Default::default()
     })
 }

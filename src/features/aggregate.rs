@@ -29,6 +29,15 @@ pub struct FeatureConfig {
     /// Compute the counts of these event kinds even when no event of the kind occurs (as 0).
     #[serde(default)]
     pub event_kinds: Option<Vec<EventKind>>,
+    /// One 0/1 feature per common value of each categorical attribute (`is:device.category=mobile`:
+    /// the user's most frequent value is mobile), offered and chosen for clustering. Off: the
+    /// attributes only describe the personas. Left out of files when off, so they read as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_hot_attributes: bool,
+    /// Exactly these one-hot features (`is:device.category=mobile`) instead of each attribute's most
+    /// common values: a deployed rule set pins the ones it was trained on, as it pins event names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_hot_values: Option<Vec<String>>,
 }
 
 impl Default for FeatureConfig {
@@ -40,9 +49,17 @@ impl Default for FeatureConfig {
             as_of: None,
             event_names: None,
             event_kinds: None,
+            one_hot_attributes: false,
+            one_hot_values: None,
         }
     }
 }
+
+/// Prefix of the one-hot attribute features: `is:device.category=mobile`.
+pub const ONE_HOT_PREFIX: &str = "is:";
+/// At most this many values of one attribute become features (the most common by users); the rest
+/// are 0 in all of them, like a user with no value.
+pub const ONE_HOT_MAX_VALUES: usize = 10;
 
 /// How sessions were counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +171,52 @@ fn measure_features(
         ));
     }
     Ok(out)
+}
+
+/// The one-hot features of an attribute: one per value held by the most users (at most
+/// `ONE_HOT_MAX_VALUES`; ties by name), or the `pinned` ones of this attribute; 1 where the user's
+/// value is that one, else 0.
+fn one_hot(attr: &Attribute, pinned: Option<&[String]>) -> Vec<FeatureValues> {
+    let values: Vec<&str> = match pinned {
+        Some(ids) => {
+            let prefix = format!("{ONE_HOT_PREFIX}{}=", attr.name);
+            ids.iter()
+                .filter_map(|id| id.strip_prefix(&prefix))
+                .collect()
+        }
+        None => {
+            let mut users_per_value: std::collections::BTreeMap<&str, usize> = Default::default();
+            for v in attr.values.iter().flatten() {
+                *users_per_value.entry(v).or_default() += 1;
+            }
+            let mut values: Vec<(&str, usize)> = users_per_value.into_iter().collect();
+            // Most users first; the BTreeMap gave name order, which the stable sort keeps on ties.
+            values.sort_by_key(|v| std::cmp::Reverse(v.1));
+            values
+                .into_iter()
+                .take(ONE_HOT_MAX_VALUES)
+                .map(|(v, _)| v)
+                .collect()
+        }
+    };
+    values
+        .into_iter()
+        .map(|value| {
+            (
+                format!("{ONE_HOT_PREFIX}{}={value}", attr.name),
+                attr.values
+                    .iter()
+                    .map(|v| {
+                        Some(if v.as_deref() == Some(value) {
+                            1.0
+                        } else {
+                            0.0
+                        })
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 /// Per user of `users` (in that order), the most frequent value of each attribute column of the
@@ -584,6 +647,15 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .map_err(perr)?,
         cfg.as_of,
     )?;
+    if cfg.one_hot_attributes {
+        let pinned = cfg.one_hot_values.as_deref();
+        for (id, values) in attributes.iter().flat_map(|a| one_hot(a, pinned)) {
+            table
+                .with_column(Column::new(id.as_str().into(), values))
+                .map_err(perr)?;
+            features.push(id);
+        }
+    }
     Ok(Profile {
         attributes,
         table,

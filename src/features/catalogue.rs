@@ -418,6 +418,10 @@ pub fn kind_of(id: &str) -> FeatureKind {
     if id.starts_with(COUNT_PREFIX) {
         return FeatureKind::Count;
     }
+    // One-hot attributes are 0 or 1: a share, never logged.
+    if id.starts_with(super::aggregate::ONE_HOT_PREFIX) {
+        return FeatureKind::Ratio;
+    }
     find(id).map(|d| d.kind).unwrap_or(FeatureKind::Other)
 }
 

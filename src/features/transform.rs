@@ -79,10 +79,18 @@ impl TransformSpec {
     /// The default set where the export has it (events); every numeric column (users tables).
     pub fn default_for(profile: &Profile) -> Self {
         let from_events = profile.sessions != super::aggregate::SessionSource::None;
+        // One-hot attributes exist only when the analyst asked for them: then they are chosen too.
         let defaults: Vec<FeatureChoice> = catalogue::DEFAULT_SET
             .iter()
             .filter(|id| profile.features.iter().any(|f| f == *id))
             .map(|id| FeatureChoice::new(*id))
+            .chain(
+                profile
+                    .features
+                    .iter()
+                    .filter(|f| f.starts_with(super::aggregate::ONE_HOT_PREFIX))
+                    .map(FeatureChoice::new),
+            )
             .collect();
         let features = if defaults.is_empty() || !from_events {
             profile.features.iter().map(FeatureChoice::new).collect()

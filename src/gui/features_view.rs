@@ -123,6 +123,22 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .labelled_by(label.id);
         if r.drag_stopped() || (r.lost_focus() && cfg != app.analysis.feature_config) {
             app.reload_features(cfg);
+            return;
+        }
+        // Device, platform, country...: clustered on as 0/1 features when asked for.
+        if !profile.attributes.is_empty() {
+            let names: Vec<&str> = profile.attributes.iter().map(|a| a.name.as_str()).collect();
+            if ui
+                .checkbox(&mut cfg.one_hot_attributes, "One-hot attributes")
+                .on_hover_text(format!(
+                    "One 0/1 feature per common value of {} (the user's most frequent value), \
+                     chosen for clustering",
+                    names.join(", ")
+                ))
+                .changed()
+            {
+                app.reload_features(cfg);
+            }
         }
     });
     ui.separator();

@@ -1459,3 +1459,39 @@ fn a_folder_of_daily_tables_opens_as_one_export() {
     );
     h.get_by_label_contains(&format!("(folder, {files} files)"));
 }
+
+/// The Features view's "One-hot attributes" turns each attribute's common values into 0/1 features,
+/// chosen for the next clustering.
+#[test]
+fn one_hot_attributes_are_offered_in_the_features_view() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Features").click();
+    h.run_ok();
+    let hot = |a: &PersonaApp| {
+        a.analysis
+            .profile
+            .as_ref()
+            .map(|p| {
+                p.features
+                    .iter()
+                    .filter(|f| f.starts_with("is:"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert!(hot(h.state()).is_empty());
+    h.get_by_label("One-hot attributes").click();
+    wait_for(&mut h, "the reload with one-hot features", |a| {
+        !hot(a).is_empty() && idle(a)
+    });
+    assert!(h.state().analysis.feature_config.one_hot_attributes);
+    let ids = hot(h.state());
+    assert!(ids == ["is:platform=WEB", "is:platform=APP"], "{ids:?}");
+    let spec = h.state().analysis.spec.clone().unwrap();
+    for id in &ids {
+        assert!(spec.features.iter().any(|c| &c.id == id), "{id} not chosen");
+        h.get_by_label(&format!("use {id}"));
+    }
+}

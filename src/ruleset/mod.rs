@@ -153,6 +153,16 @@ impl RuleSet {
                     .collect(),
             );
             config.event_kinds = Some(profile.kinds_found.iter().map(|(k, _)| *k).collect());
+            if config.one_hot_attributes {
+                config.one_hot_values = Some(
+                    profile
+                        .features
+                        .iter()
+                        .filter(|f| f.starts_with(crate::features::aggregate::ONE_HOT_PREFIX))
+                        .cloned()
+                        .collect(),
+                );
+            }
         }
         RuleSet {
             format_version: FORMAT_VERSION,
