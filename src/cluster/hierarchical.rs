@@ -76,29 +76,52 @@ impl Dendrogram {
             .collect()
     }
 
-    /// Leaf labels after applying the first `merges` merges, numbered 0.. by first appearance in leaf
-    /// order (so the numbering does not change between runs).
+    /// Leaf labels after applying the first `merges` merges, numbered so that a cut one cluster finer
+    /// keeps every number and gives the new cluster the next one: the tree is split top-down, and at
+    /// each split the side holding the lowest-numbered user keeps its parent's number. So a segment
+    /// keeps its id (and its colour in every chart) as k moves, and user 0 is always in cluster 0.
     fn labels_after(&self, merges: usize) -> Vec<usize> {
-        let mut uf = UnionFind::new(self.n);
-        // Leaves of each scipy node: track one representative leaf per node.
-        let mut rep: Vec<usize> = (0..self.n).collect();
-        for m in &self.merges[..merges] {
-            let (ra, rb) = (rep[m.a], rep[m.b]);
-            uf.union(ra, rb);
-            rep.push(ra);
+        let n = self.n;
+        let total = self.merges.len();
+        // The lowest user under each node (leaves are themselves).
+        let mut low: Vec<usize> = (0..n).collect();
+        for m in &self.merges {
+            low.push(low[m.a].min(low[m.b]));
         }
-        let mut id = vec![usize::MAX; self.n];
+        let mut label = vec![usize::MAX; n + total];
         let mut next = 0;
-        (0..self.n)
-            .map(|i| {
-                let r = uf.find(i);
-                if id[r] == usize::MAX {
-                    id[r] = next;
-                    next += 1;
-                }
-                id[r]
-            })
-            .collect()
+        // Nodes no drawn merge covers are roots of their own (an incomplete tree: none in practice).
+        let mut covered = vec![false; n + total];
+        for m in &self.merges {
+            covered[m.a] = true;
+            covered[m.b] = true;
+        }
+        for node in (0..n + total).rev() {
+            if !covered[node] {
+                label[node] = next;
+                next += 1;
+            }
+        }
+        for i in (0..total).rev() {
+            let m = self.merges[i];
+            let parent = label[n + i];
+            if i >= merges {
+                // Not applied: this merge is a split of the cut.
+                let (keep, new) = if low[m.a] <= low[m.b] {
+                    (m.a, m.b)
+                } else {
+                    (m.b, m.a)
+                };
+                label[keep] = parent;
+                label[new] = next;
+                next += 1;
+            } else {
+                label[m.a] = parent;
+                label[m.b] = parent;
+            }
+        }
+        label.truncate(n);
+        label
     }
 
     /// Cut into `k` clusters (scipy `fcluster(Z, k, 'maxclust')` up to numbering).
@@ -431,5 +454,14 @@ mod tests {
         let h = d.merges[30].height;
         assert_eq!(d.k_at_height(h), 40 - 31);
         assert_eq!(d.cut_height(h), d.cut_k(9));
+        // One cluster finer keeps every number: only users of one old cluster move, all to the new k.
+        for k in 1..40 {
+            let (coarse, fine) = (d.cut_k(k), d.cut_k(k + 1));
+            let moved: Vec<usize> = (0..d.n).filter(|&u| coarse[u] != fine[u]).collect();
+            assert!(!moved.is_empty(), "k = {k}");
+            assert!(moved.iter().all(|&u| fine[u] == k), "k = {k}");
+            let from: std::collections::HashSet<usize> = moved.iter().map(|&u| coarse[u]).collect();
+            assert_eq!(from.len(), 1, "k = {k}");
+        }
     }
 }

@@ -191,10 +191,37 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
             Vec::new()
         };
     let ink = ui.visuals().strong_text_color();
+    // Equal heights put the cut line on a merge: then it cannot say k exactly.
+    let tied = d.k_at_height(cut) != k.clamp(1, d.n);
+    // A truncated leaf stands for a subtree: the x axis gives its size under it.
+    let leaf_sizes: Vec<usize> = layout.leaves.iter().map(|&(_, size)| size).collect();
     let resp = Plot::new("dendrogram")
         .allow_drag(false)
-        .legend(Legend::default())
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
         .y_axis_label("height")
+        .x_grid_spacer(move |input| {
+            let (lo, hi) = input.bounds;
+            (lo.ceil().max(0.0) as usize..=hi.floor().max(0.0) as usize)
+                .map(|x| egui_plot::GridMark {
+                    value: x as f64,
+                    step_size: 1.0,
+                })
+                .collect()
+        })
+        // Leaves sit one unit apart: narrower label spacing than the default 60 points, so sizes
+        // show under up to a few dozen leaves (a label that does not fit is skipped).
+        .custom_x_axes(vec![
+            egui_plot::AxisHints::new_x()
+                .label("users under each leaf")
+                .label_spacing(18.0..=24.0)
+                .formatter(move |mark, _| {
+                    let x = mark.value.round();
+                    match leaf_sizes.get(x as usize) {
+                        Some(&size) if x >= 0.0 && size > 1 => size.to_string(),
+                        _ => String::new(),
+                    }
+                }),
+        ])
         .show(ui, |p| {
             for l in &layout.links {
                 let colour = if l.height < cut {
@@ -208,9 +235,20 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                     [l.x_right, l.height],
                     [l.x_right, l.y_right],
                 ];
-                p.line(Line::new("", PlotPoints::new(pts)).color(colour));
+                // Not a band: egui_plot fills a polyline with vertical runs as a band unless told.
+                p.line(
+                    Line::new("", PlotPoints::new(pts))
+                        .color(colour)
+                        .width(1.5)
+                        .allow_band(false),
+                );
             }
-            p.hline(HLine::new(format!("cut: k = {k}"), cut).color(Color32::RED));
+            let cut_name = if tied {
+                format!("cut: k = {k} (merges tie at this height)")
+            } else {
+                format!("cut: k = {k}")
+            };
+            p.hline(HLine::new(cut_name, cut).color(Color32::RED));
             // The selection under each leaf: a bar below it, as deep as the share selected.
             if !selected_leaves.is_empty() {
                 let depth = 0.06 * d.merges.last().map_or(1.0, |m| m.height);

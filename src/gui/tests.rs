@@ -46,6 +46,19 @@ fn wait_for_k(h: &mut Harness<'static, PersonaApp>, what: &str, k: usize) {
     });
 }
 
+/// Every shape of the last frame, nested lists flattened.
+fn drawn_shapes(h: &Harness<'static, PersonaApp>) -> Vec<egui::Shape> {
+    let mut out = Vec::new();
+    let mut stack: Vec<egui::Shape> = h.output().shapes.iter().map(|c| c.shape.clone()).collect();
+    while let Some(s) = stack.pop() {
+        match s {
+            egui::Shape::Vec(v) => stack.extend(v),
+            s => out.push(s),
+        }
+    }
+    out
+}
+
 fn idle(app: &PersonaApp) -> bool {
     !app.busy() && app.ui_state.rerun_at.is_none()
 }
@@ -123,6 +136,24 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     assert!(run.segmentation.dendrogram.is_some());
     assert!(h.get_all_by_label("top clusters drawn").count() >= 1);
     h.get_by_label_contains("cut: k = 4");
+    // The branches are drawn as lines, not filled bands (egui_plot turns a polyline with vertical
+    // runs into a band unless told not to), in the segments' own colours.
+    let shapes = drawn_shapes(&h);
+    assert!(
+        !shapes.iter().any(|s| matches!(s, egui::Shape::Band(_))),
+        "a band was drawn"
+    );
+    for c in 0..4 {
+        let want = super::clusters_view::colour(c);
+        assert!(
+            shapes.iter().any(|s| match s {
+                egui::Shape::Path(p) => p.stroke.color == egui::epaint::ColorMode::Solid(want),
+                egui::Shape::LineSegment { stroke, .. } => stroke.color == want,
+                _ => false,
+            }),
+            "no line in segment {c}'s colour"
+        );
+    }
     // A selection made elsewhere shows under the dendrogram's leaves.
     h.state_mut().ui_state.chart = Chart::Silhouette;
     h.run_ok();
