@@ -352,3 +352,51 @@ fn ari_equals_sklearn() {
     let ours = adjusted_rand_index(&l("3"), &l("5"));
     assert!((ours - e["ari_k3_k5"].as_f64().unwrap()).abs() < 1e-12);
 }
+
+/// The stability comparison against scikit-learn's ARI and a numpy count of the best Jaccard overlaps
+/// (tests/oracle/stability_oracle.py), on the same labellings; one resample has a different k.
+#[test]
+fn stability_figures_equal_the_python_computation() {
+    use persona_lab::cluster::stability::{compare_resample, summarise};
+    let e: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/cluster/stability.json")).unwrap(),
+    )
+    .unwrap();
+    let ints = |v: &Value| -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect()
+    };
+    let floats = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let k = e["k"].as_u64().unwrap() as usize;
+    let reference = ints(&e["reference"]);
+    let mut runs = Vec::new();
+    for r in e["resamples"].as_array().unwrap() {
+        let (ari, jaccard) =
+            compare_resample(&reference, k, &ints(&r["rows"]), &ints(&r["labels"]));
+        assert!((ari - r["ari"].as_f64().unwrap()).abs() < 1e-12, "{ari}");
+        for (a, b) in jaccard.iter().zip(floats(&r["jaccard"])) {
+            assert!((a - b).abs() < 1e-12, "{jaccard:?}");
+        }
+        runs.push((ari, jaccard));
+    }
+    let s = summarise(k, &runs, 0);
+    assert!((s.ari - e["mean_ari"].as_f64().unwrap()).abs() < 1e-12);
+    for (a, b) in s.per_segment.iter().zip(floats(&e["per_segment"])) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    // Not trivially 1: one segment does not come back whole.
+    assert!(
+        s.per_segment.iter().any(|&j| j < 0.95),
+        "{:?}",
+        s.per_segment
+    );
+}

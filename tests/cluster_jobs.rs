@@ -71,7 +71,7 @@ fn hierarchical_sweep_cuts_one_tree_like_segment_does() {
     let v = data(600, 3);
     let p = Points::new(&v, 600, 3);
     let base = SegmentParams::new(Method::Complete, 2);
-    let s = sweep(&p, &base, 2, 6, &Default::default(), &Job::silent()).unwrap();
+    let s = sweep(&p, &base, 2, 6, &Default::default(), 0, &Job::silent()).unwrap();
     assert_eq!(s.points.len(), 5);
     for pt in &s.points {
         let seg = segment(

@@ -99,6 +99,9 @@ pub struct SweepCmd {
     pub k_min: usize,
     #[arg(long, default_value_t = 10)]
     pub k_max: usize,
+    /// Re-cluster this many seeded 80% subsamples per k to measure stability (0: skip)
+    #[arg(long, default_value_t = persona_lab::cluster::stability::DEFAULT_RESAMPLES)]
+    pub resamples: usize,
     /// Print the sweep as JSON
     #[arg(long)]
     pub json: bool,
@@ -166,6 +169,7 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
         cmd.k_min,
         cmd.k_max,
         &cmd.cluster.silhouette(),
+        cmd.resamples,
         &cmd.cluster.job(),
     )
     .map_err(|e| e.to_string())?;
@@ -178,6 +182,9 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
             "silhouette_sample_size": sweep.silhouette_sample_size,
             "recommended_k": sweep.recommended_k,
             "elbow_k": sweep.elbow_k,
+            "reasons": sweep.reasons,
+            "weak_structure": sweep.weak_structure,
+            "resamples": sweep.resamples,
             "points": sweep.points,
         });
         println!(
@@ -200,21 +207,43 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
             sweep.silhouette_sample_size
         );
     }
-    println!("{:>4}  {:>14}  {:>10}", "k", "inertia", "silhouette");
+    println!(
+        "{:>4}  {:>14}  {:>10}  {:>9}  {:>8}",
+        "k", "inertia", "silhouette", "stability", "smallest"
+    );
     for pt in &sweep.points {
         let mut mark = String::new();
         if pt.k == sweep.recommended_k {
-            mark.push_str("  <- recommended (best silhouette)");
+            mark.push_str("  <- recommended");
         }
         if Some(pt.k) == sweep.elbow_k {
             mark.push_str("  <- elbow");
         }
+        let stability = pt
+            .stability
+            .map_or_else(|| "-".to_string(), |s| format!("{s:.3}"));
         println!(
-            "{:>4}  {:>14.4}  {:>10.4}{mark}",
-            pt.k, pt.inertia, pt.silhouette
+            "{:>4}  {:>14.4}  {:>10.4}  {:>9}  {:>7.1}%{mark}",
+            pt.k,
+            pt.inertia,
+            pt.silhouette,
+            stability,
+            pt.min_share * 100.0
+        );
+    }
+    if sweep.resamples > 0 {
+        println!(
+            "stability  adjusted Rand index against {} re-clusterings of 80% subsamples",
+            sweep.resamples
         );
     }
     println!("recommended k = {}", sweep.recommended_k);
+    for r in &sweep.reasons {
+        println!("  {r}");
+    }
+    if sweep.weak_structure {
+        println!("{}", persona_lab::cluster::sweep::WEAK_STRUCTURE_NOTE);
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod points;
 pub mod profile;
 pub mod segment;
 pub mod silhouette;
+pub mod stability;
 pub mod sweep;
 pub mod tsne;
 
@@ -21,5 +22,6 @@ pub use points::Points;
 pub use profile::{AttributeShares, ClusterProfile, FeatureStat, centroid_raw, profiles};
 pub use segment::{Method, SegmentParams, Segmentation, segment};
 pub use silhouette::{Silhouette, SilhouetteOptions, silhouette};
+pub use stability::{Stability, stability};
 pub use sweep::{Sweep, SweepPoint, sweep};
 pub use tsne::{Tsne, TsneParams, tsne};

@@ -439,6 +439,7 @@ impl PersonaApp {
                     c.k_min,
                     c.k_max,
                     &settings.silhouette,
+                    persona_lab::cluster::stability::DEFAULT_RESAMPLES,
                     job,
                 )
                 .map_err(|e| e.to_string())

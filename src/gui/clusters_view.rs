@@ -639,19 +639,56 @@ fn export_selection(sel: &[usize], run: &ClusterRun, path: &std::path::Path) -> 
 
 fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(s) = app.analysis.sweep.clone() else {
-        ui.label("Run a sweep to see inertia and mean silhouette for each k.");
+        ui.label("Run a sweep to see inertia, mean silhouette and stability for each k.");
         if ui.button("Sweep k now").clicked() {
             app.run_sweep();
         }
         return;
     };
-    ui.label(format!(
-        "Recommended k = {} (best mean silhouette){}",
-        s.recommended_k,
-        s.elbow_k
-            .map(|k| format!("; elbow at k = {k}"))
-            .unwrap_or_default()
-    ));
+    let current = app.analysis.cluster.k;
+    let mut pick: Option<usize> = None;
+    if s.weak_structure {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            persona_lab::cluster::sweep::WEAK_STRUCTURE_NOTE,
+        );
+    }
+    ui.horizontal(|ui| {
+        ui.strong(format!("Recommended k = {}", s.recommended_k));
+        if current != s.recommended_k && ui.button(format!("Use k = {}", s.recommended_k)).clicked()
+        {
+            pick = Some(s.recommended_k);
+        }
+        ui.label(format!(
+            "(red line; the current k = {current} is the white line)"
+        ));
+    });
+    for r in &s.reasons {
+        ui.label(format!("• {r}"));
+    }
+    // One chip per k: the current one highlighted, a click uses it (so does a click on a chart).
+    ui.horizontal(|ui| {
+        ui.label("Use k:");
+        for pt in &s.points {
+            let text = pt.k.to_string();
+            let hover = format!(
+                "k = {}: mean silhouette {:.3}, smallest segment {:.1}%{}",
+                pt.k,
+                pt.silhouette,
+                pt.min_share * 100.0,
+                pt.stability
+                    .map(|st| format!(", stability {st:.2}"))
+                    .unwrap_or_default()
+            );
+            if ui
+                .selectable_label(pt.k == current, text)
+                .on_hover_text(hover)
+                .clicked()
+            {
+                pick = Some(pt.k);
+            }
+        }
+    });
     let h = ui.available_height() / 2.0 - 10.0;
     let inertia: Vec<[f64; 2]> = s.points.iter().map(|p| [p.k as f64, p.inertia]).collect();
     let sil: Vec<[f64; 2]> = s
@@ -659,34 +696,64 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .iter()
         .map(|p| [p.k as f64, p.silhouette])
         .collect();
-    Plot::new("elbow")
+    let stability: Vec<[f64; 2]> = s
+        .points
+        .iter()
+        .filter_map(|p| p.stability.map(|st| [p.k as f64, st]))
+        .collect();
+    let ink = ui.visuals().strong_text_color();
+    let clicked_k = |p: &egui_plot::PlotUi| -> Option<usize> {
+        if !p.response().clicked() {
+            return None;
+        }
+        let x = p.pointer_coordinate()?.x.round();
+        s.points.iter().find(|pt| pt.k as f64 == x).map(|pt| pt.k)
+    };
+    let r = Plot::new("elbow")
         .height(h)
         .x_axis_label("k")
         .y_axis_label("inertia")
-        .legend(Legend::default())
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
         .show(ui, |p| {
             p.line(Line::new("inertia", PlotPoints::new(inertia.clone())));
             p.points(Points::new("", inertia).radius(4.0));
             if let Some(k) = s.elbow_k {
                 p.vline(VLine::new(format!("elbow k = {k}"), k as f64));
             }
+            p.vline(VLine::new(format!("current k = {current}"), current as f64).color(ink));
+            clicked_k(p)
         });
-    Plot::new("silhouette_by_k")
+    pick = pick.or(r.inner);
+    let r = Plot::new("silhouette_by_k")
         .height(h)
-        .x_axis_label("k")
-        .y_axis_label("mean silhouette")
-        .legend(Legend::default())
+        .x_axis_label("k (click to use)")
+        .y_axis_label("mean silhouette / stability")
+        // 0..1 shown whole: both measures live there, and the legend gets the empty band under them.
+        .include_y(0.0)
+        .include_y(1.0)
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
         .show(ui, |p| {
             p.line(Line::new("mean silhouette", PlotPoints::new(sil.clone())));
             p.points(Points::new("", sil).radius(4.0));
-            p.vline(
-                VLine::new(
-                    format!("recommended k = {}", s.recommended_k),
-                    s.recommended_k as f64,
-                )
-                .color(Color32::RED),
-            );
+            if !stability.is_empty() {
+                p.line(
+                    Line::new(
+                        format!("stability (adjusted Rand index, {} resamples)", s.resamples),
+                        PlotPoints::new(stability.clone()),
+                    )
+                    .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+            // Named in the line above the charts, not in the legend (it would cover the curves).
+            p.vline(VLine::new("", s.recommended_k as f64).color(Color32::RED));
+            p.vline(VLine::new("", current as f64).color(ink));
+            clicked_k(p)
         });
+    pick = pick.or(r.inner);
+    if let Some(k) = pick.filter(|&k| k != current) {
+        app.analysis.cluster.k = k;
+        app.settings_changed();
+    }
 }
 
 fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {

@@ -1526,3 +1526,33 @@ fn one_hot_attributes_are_offered_in_the_features_view() {
         h.get_by_label(&format!("use {id}"));
     }
 }
+
+/// The sweep recommends k from silhouette, share and stability, says why, marks the current k, and a
+/// click on a k uses it.
+#[test]
+fn the_sweep_recommends_k_with_stability_and_a_click_uses_it() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.state_mut().ui_state.chart = Chart::Sweep;
+    h.state_mut().run_sweep();
+    wait_for(&mut h, "the sweep", |a| {
+        a.analysis.sweep.is_some() && idle(a)
+    });
+    let s = h.state().analysis.sweep.clone().unwrap();
+    assert_eq!(s.resamples, 5);
+    assert!(s.points.iter().all(|p| p.stability.is_some()));
+    // Six groups are planted in the sample: the recommendation finds them.
+    assert_eq!(s.recommended_k, 6, "{:?}", s.reasons);
+    h.get_by_label("Recommended k = 6");
+    h.get_by_label_contains("stable over resamples");
+    h.get_by_label("current k = 6");
+    h.get_by_label_contains("the current k = 6 is the white line");
+    // A click on k = 4 reclusters with 4.
+    h.get_by_label("4").click();
+    wait_for_k(&mut h, "k = 4", 4);
+    assert_eq!(h.state().analysis.cluster.k, 4);
+    h.get_by_label("Use k = 6").click();
+    wait_for_k(&mut h, "back to k = 6", 6);
+}
