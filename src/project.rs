@@ -20,6 +20,13 @@ pub const PROJECT_VERSION: u32 = 1;
 /// The largest number of segments a project may ask for.
 pub const MAX_K: usize = 1000;
 
+/// Whether a path names a project file (by its `.plab` extension, any case): what the app opens as a
+/// project rather than as an export.
+pub fn is_project_path(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("plab"))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Project {
     pub format_version: u32,

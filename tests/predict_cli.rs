@@ -249,3 +249,65 @@ fn bad_input_gets_clear_errors() {
         Err(predict::PredictError::Invalid(_))
     ));
 }
+
+/// An order log where most customers buy once (CDNOW's shape): a 30-day window calls 93.8% of them
+/// churned. The summary shows accuracy beside the majority-class baseline, warns about the imbalance,
+/// and proposes a window from the gaps between orders; every figure as pandas and numpy computed them
+/// (tests/oracle/order_log.py).
+#[test]
+fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/predict/order_log_expected.json")).unwrap(),
+    )
+    .unwrap();
+    let f = |k: &str| expected[k].as_f64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let log = repo("tests/fixtures/predict/order_log.csv");
+    let o = run(&[
+        "predict",
+        log.to_str().unwrap(),
+        "--horizon-days",
+        "30",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["class_balance"]["positive"].as_f64(), Some(f("churned")));
+    assert_eq!(r["class_balance"]["negative"].as_f64(), Some(f("retained")));
+    // The held-out baseline: the larger class's share of the held-out users.
+    let m = &r["metrics"];
+    let c = |i: usize, j: usize| m["confusion"][i][j].as_f64().unwrap();
+    let (neg, pos) = (c(0, 0) + c(0, 1), c(1, 0) + c(1, 1));
+    let baseline = m["baseline_accuracy"].as_f64().unwrap();
+    assert_eq!(baseline, pos.max(neg) / (pos + neg));
+    assert!(
+        (baseline - f("majority_accuracy")).abs() < 0.01,
+        "{baseline}"
+    );
+    let h = &r["suggested_horizon"];
+    assert_eq!(h["returns"].as_f64(), Some(f("returns")));
+    assert!((h["median_gap_days"].as_f64().unwrap() - f("median_gap_days")).abs() < 1e-9);
+    assert!((h["p80_gap_days"].as_f64().unwrap() - f("p80_gap_days")).abs() < 1e-9);
+    assert_eq!(h["days"].as_f64(), Some(f("suggested_days")));
+    let s = stdout(&o);
+    let share = 100.0 * f("retained") / f("users");
+    assert!(
+        s.contains(&format!("(always the larger class: {baseline:.4})"))
+            && s.contains(&format!(
+                "warning    only {share:.1}% of the users are \"retained\""
+            ))
+            && s.contains(&format!(
+                "the data suggest a {}-day window",
+                f("suggested_days")
+            )),
+        "{s}"
+    );
+    // With the proposed window there is nothing left to propose.
+    let days = f("suggested_days").to_string();
+    let o = run(&["predict", log.to_str().unwrap(), "--horizon-days", &days]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("the data suggest"), "{}", stdout(&o));
+}

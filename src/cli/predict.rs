@@ -231,9 +231,23 @@ pub fn summary(p: &Prediction) -> String {
     );
     let _ = writeln!(
         s,
-        "held out   ROC AUC {:.4}  PR AUC {:.4}  accuracy {:.4}  precision {:.4}  recall {:.4} (threshold {})",
-        m.roc_auc, m.pr_auc, m.accuracy, m.precision, m.recall, m.threshold
+        "held out   ROC AUC {:.4}  PR AUC {:.4}  accuracy {:.4} (always the larger class: {:.4})  precision {:.4}  recall {:.4} (threshold {})",
+        m.roc_auc, m.pr_auc, m.accuracy, m.baseline_accuracy, m.precision, m.recall, m.threshold
     );
+    if let Some(w) = &p.balance_warning {
+        let _ = writeln!(s, "warning    {w}");
+    }
+    if let Some(h) = &p.horizon
+        && h.days != p.params.horizon_days
+    {
+        let _ = writeln!(
+            s,
+            "window     {} days were used; the data suggest {} (--horizon-days {})",
+            p.params.horizon_days,
+            h.describe(),
+            h.days
+        );
+    }
     let _ = writeln!(
         s,
         "confusion  TN {}  FP {}  FN {}  TP {}",
@@ -305,6 +319,8 @@ pub fn report(p: &Prediction) -> serde_json::Value {
         "model": model,
         "features": p.model.transform.features,
         "notes": p.notes,
+        "balance_warning": p.balance_warning,
+        "suggested_horizon": p.horizon,
     })
 }
 

@@ -382,6 +382,10 @@ fn summary(run: &ClusterRun) -> String {
             top.join(", ")
         );
     }
+    // The drafted personas, in words (the rule set and the app start from these).
+    for p in &run.suggested {
+        let _ = writeln!(s, "persona {:>2} {}: {}", p.segment, p.name, p.description);
+    }
     for n in &seg.notes {
         let _ = writeln!(s, "note       {n}");
     }

@@ -4,6 +4,7 @@
 pub mod accumulate;
 pub mod aggregate;
 pub mod catalogue;
+pub mod display;
 pub mod transform;
 
 pub use aggregate::{Attribute, FeatureConfig, Profile, SessionSource, compute_profile};

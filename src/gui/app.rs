@@ -16,6 +16,7 @@ use persona_lab::project::Project;
 use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, RuleSet};
 
+use super::files::{self, Chooser, ChooserOutcome, FilePurpose};
 use super::state::{
     Analysis, ClusterSettings, Level, Message, ProjectQuestion, Snapshot, View, ViewState,
 };
@@ -60,6 +61,11 @@ pub struct PersonaApp {
     /// Where the recent-files list is kept (None: not kept).
     pub recent_path: Option<PathBuf>,
     pub recent: Vec<PathBuf>,
+    /// The system's file dialog, open on its own thread: what it is for, and its answer with how
+    /// long it was up.
+    pub dialog_task: Option<(FilePurpose, Task<files::DialogAnswer>)>,
+    /// Whether to try the system's file dialog first (false: the in-app chooser always).
+    pub system_dialogs: bool,
     repaint: Option<egui::Context>,
 }
 
@@ -98,6 +104,9 @@ impl PersonaApp {
             recovery_path: None,
             recent_path: None,
             recent: Vec::new(),
+            dialog_task: None,
+            // Tests drive the in-app chooser; a system dialog would wait for a person.
+            system_dialogs: !cfg!(test) && files::system_dialog_available(),
             repaint: None,
         };
         if let Some(f) = file {
@@ -220,8 +229,122 @@ impl PersonaApp {
         }
     }
 
-    /// Load an export in the background (and compute its profile).
+    /// Ask for a file for `purpose`: the system dialog on its own thread when there is one, else the
+    /// in-app chooser. The answer arrives in `file_chosen`.
+    pub fn ask_file(&mut self, purpose: FilePurpose) {
+        if self.dialog_task.is_some() || self.ui_state.file_chooser.is_some() {
+            return;
+        }
+        let start = self.start_dir();
+        if !self.system_dialogs {
+            self.ui_state.file_chooser =
+                Some(Chooser::new(purpose, start, Some(files::builtin_reason())));
+            return;
+        }
+        let task = Task::spawn(purpose.spec().title, self.repainter(), move |_| {
+            Ok(files::system_dialog(purpose, Some(&start)))
+        });
+        self.dialog_task = Some((purpose, task));
+    }
+
+    /// Where a file dialog starts: the folder of the project or export in use, else the working folder.
+    fn start_dir(&self) -> PathBuf {
+        self.analysis
+            .project_path
+            .as_ref()
+            .or(self.analysis.source.as_ref())
+            .and_then(|p| {
+                if p.is_dir() {
+                    Some(p.as_path())
+                } else {
+                    p.parent()
+                }
+            })
+            .filter(|d| d.is_dir())
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("/"))
+    }
+
+    /// The system dialog answered: use the file, or, when it closed too fast to have been shown,
+    /// open the in-app chooser and say why.
+    fn poll_dialog(&mut self) {
+        let Some((purpose, task)) = &self.dialog_task else {
+            return;
+        };
+        let purpose = *purpose;
+        let Some(r) = task.poll() else { return };
+        self.dialog_task = None;
+        match r {
+            Ok((Some(path), _)) => self.file_chosen(purpose, path),
+            Ok((None, up)) if up >= files::TOO_FAST => {}
+            Ok((None, _)) | Err(_) => {
+                // Later requests go straight to the chooser.
+                self.system_dialogs = false;
+                self.ui_state.file_chooser = Some(Chooser::new(
+                    purpose,
+                    self.start_dir(),
+                    Some(
+                        "The system's file dialog could not be shown (no desktop portal and no \
+                         zenity here), so choose the file in this window."
+                            .into(),
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Use a chosen file: the one place that knows what each purpose does with it.
+    pub fn file_chosen(&mut self, purpose: FilePurpose, path: PathBuf) {
+        match purpose {
+            FilePurpose::OpenExport | FilePurpose::OpenFolder => self.open(path),
+            FilePurpose::OpenProject => self.open_project(path),
+            FilePurpose::LocateSource => {
+                if let Some(q) = self.ui_state.project_question.take() {
+                    let mut p = (*q.project).clone();
+                    p.source = path;
+                    self.apply_project(q.path.clone(), p, q.restored);
+                }
+            }
+            FilePurpose::SaveProject => self.save_project(path),
+            FilePurpose::ExportSelection => clusters_view::export_selection_to(self, &path),
+            FilePurpose::ExportAssignments => export_view::export_assignments(self, path),
+            FilePurpose::ExportSummary => export_view::export_summary(self, path),
+            FilePurpose::SaveRuleSet => export_view::save_rule_set(self, path),
+            FilePurpose::ExportHighRisk => predict_view::export_high(self, path),
+            FilePurpose::OpenOutcomes => monitor_view::load_outcomes(self, path),
+            FilePurpose::CompareDeployed => monitor_view::compare_deployed(self, path),
+        }
+    }
+
+    /// The in-app chooser, when open.
+    fn chooser_window(&mut self, ctx: &egui::Context) {
+        let Some(c) = self.ui_state.file_chooser.as_mut() else {
+            return;
+        };
+        match files::show_chooser(c, ctx) {
+            ChooserOutcome::Open => {}
+            ChooserOutcome::Cancelled => self.ui_state.file_chooser = None,
+            ChooserOutcome::Chosen(p) => {
+                let purpose = c.purpose;
+                self.ui_state.file_chooser = None;
+                self.file_chosen(purpose, p);
+            }
+        }
+    }
+
+    /// Open what the user named: a project (`.plab`) with its settings, anything else as an export.
+    /// The command line, dropped files, File > Open and the recent list all come through here.
     pub fn open(&mut self, path: PathBuf) {
+        if persona_lab::project::is_project_path(&path) {
+            self.open_project(path);
+        } else {
+            self.open_data(path);
+        }
+    }
+
+    /// Load an export in the background (and compute its profile).
+    pub fn open_data(&mut self, path: PathBuf) {
         if let Some(t) = &self.load_task {
             t.cancel();
         }
@@ -368,14 +491,11 @@ impl PersonaApp {
         }
         self.ui_state.rules.selected = None;
         self.analysis.cluster = ClusterSettings {
-            method: p.params.method,
-            k: p.params.k,
-            seed: p.params.seed,
-            n_init: p.params.n_init,
+            params: p.params,
             k_min: p.sweep_k.0,
             k_max: p.sweep_k.1,
         };
-        self.open(p.source);
+        self.open_data(p.source);
         // A restored analysis is unsaved until the user saves it somewhere.
         self.analysis.project_path = (!restored).then_some(path);
         self.ui_state.restored_unsaved = restored;
@@ -385,7 +505,7 @@ impl PersonaApp {
     pub fn reload_features(&mut self, cfg: FeatureConfig) {
         self.analysis.feature_config = cfg;
         if let Some(path) = self.analysis.source.clone() {
-            self.open(path);
+            self.open_data(path);
         }
     }
 
@@ -549,7 +669,7 @@ impl PersonaApp {
         if let Some(t) = &self.tsne_task {
             t.cancel();
         }
-        let seed = self.analysis.cluster.seed;
+        let seed = self.analysis.cluster.params.seed;
         self.tsne_task = Some(Task::spawn("t-SNE", self.repainter(), move |job| {
             let p = persona_lab::cluster::Points::of(&run.matrix);
             let params = persona_lab::cluster::TsneParams {
@@ -570,6 +690,7 @@ impl PersonaApp {
 
     /// Collect finished background work.
     pub fn poll_tasks(&mut self) {
+        self.poll_dialog();
         if let Some(r) = self.project_task.as_ref().and_then(|t| t.poll()) {
             self.project_task = None;
             match r {
@@ -856,6 +977,7 @@ impl PersonaApp {
         self.recovery_bar(ui);
         self.quit_dialog(ui);
         self.project_dialog(ui);
+        self.chooser_window(&ui.ctx().clone());
         egui::Panel::top("nav").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong("Persona Lab");
@@ -877,12 +999,8 @@ impl PersonaApp {
                     .accessible_name("Theme")
                     .on_hover_text("Theme");
                 ui.ctx().set_theme(theme);
-                if ui.button("Open project…").clicked()
-                    && let Some(p) = rfd::FileDialog::new()
-                        .add_filter("Persona Lab project", &["plab"])
-                        .pick_file()
-                {
-                    self.open_project(p);
+                if ui.button("Open project…").clicked() {
+                    self.ask_file(FilePurpose::OpenProject);
                 }
                 if ui
                     .add_enabled(
@@ -996,13 +1114,9 @@ impl PersonaApp {
                             q.project.source.display()
                         ));
                     }
-                    if ui.button("Locate the source file…").clicked()
-                        && let Some(src) = rfd::FileDialog::new().pick_file()
-                    {
-                        keep = false;
-                        let mut p = (*q.project).clone();
-                        p.source = src;
-                        self.apply_project(q.path.clone(), p, q.restored);
+                    if ui.button("Locate the source file…").clicked() {
+                        // The question stays open until a file is chosen (file_chosen takes it).
+                        self.ask_file(FilePurpose::LocateSource);
                     }
                     if ui.button("Cancel").clicked() {
                         keep = false;
@@ -1054,13 +1168,7 @@ impl PersonaApp {
     }
 
     fn save_project_dialog(&mut self) {
-        if let Some(p) = rfd::FileDialog::new()
-            .add_filter("Persona Lab project", &["plab"])
-            .set_file_name("analysis.plab")
-            .save_file()
-        {
-            self.save_project(p);
-        }
+        self.ask_file(FilePurpose::SaveProject);
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -1200,10 +1308,8 @@ impl PersonaApp {
         if ui.ctx().input_mut(|i| i.consume_shortcut(&undo)) {
             self.undo();
         }
-        if ui.ctx().input_mut(|i| i.consume_shortcut(&open))
-            && let Some(p) = rfd::FileDialog::new().pick_file()
-        {
-            self.open(p);
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&open)) {
+            self.ask_file(FilePurpose::OpenExport);
         }
         if ui.ctx().input_mut(|i| i.consume_shortcut(&save)) && self.analysis.source.is_some() {
             match self.analysis.project_path.clone() {

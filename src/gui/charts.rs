@@ -18,6 +18,16 @@ pub const PALETTE: [[u8; 3]; 8] = [
     [110, 110, 110],
 ];
 
+/// A plot line drawn as a line. egui_plot 0.38 merges a line's points that share a pixel column into
+/// a filled band by default: a curve with vertical runs (a ROC step, a dendrogram branch) then
+/// shows as a filled blob. Every chart line goes through here.
+pub fn line<'a>(
+    name: impl Into<String>,
+    points: impl Into<egui_plot::PlotPoints<'a>>,
+) -> egui_plot::Line<'a> {
+    egui_plot::Line::new(name, points).allow_band(false)
+}
+
 pub fn cluster_rgb(c: usize) -> [u8; 3] {
     PALETTE[c % PALETTE.len()]
 }

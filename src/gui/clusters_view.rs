@@ -3,7 +3,7 @@
 //! `ClusterRun`; only geometry is computed here (see `charts`).
 
 use egui::{Color32, RichText};
-use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points, VLine};
+use egui_plot::{Bar, BarChart, HLine, Legend, Plot, PlotPoints, Points, VLine};
 use std::sync::Arc;
 
 use persona_lab::cluster::Method;
@@ -35,27 +35,29 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         ui.heading("Clusters");
         let c = &mut app.analysis.cluster;
         egui::ComboBox::from_label("method")
-            .selected_text(c.method.name())
+            .selected_text(c.params.method.name())
             .show_ui(ui, |ui| {
                 for m in Method::ALL {
-                    changed |= ui.selectable_value(&mut c.method, m, m.name()).changed();
+                    changed |= ui
+                        .selectable_value(&mut c.params.method, m, m.name())
+                        .changed();
                 }
             });
         // Up to 15, or the k a project or the CLI chose (a slider clamps what it shows: a project saved
         // with k = 20 must not silently re-cluster at 15).
-        let k_max = c.k.max(15).min(n_users.max(2));
+        let k_max = c.params.k.max(15).min(n_users.max(2));
         changed |= ui
-            .add(egui::Slider::new(&mut c.k, 2..=k_max).text("k"))
+            .add(egui::Slider::new(&mut c.params.k, 2..=k_max).text("k"))
             .changed();
         let l = ui.label("seed");
         changed |= ui
-            .add(egui::DragValue::new(&mut c.seed))
+            .add(egui::DragValue::new(&mut c.params.seed))
             .labelled_by(l.id)
             .changed();
-        if c.method == Method::KMeans {
+        if c.params.method == Method::KMeans {
             let l = ui.label("n_init");
             changed |= ui
-                .add(egui::DragValue::new(&mut c.n_init).range(1..=100))
+                .add(egui::DragValue::new(&mut c.params.n_init).range(1..=100))
                 .labelled_by(l.id)
                 .changed();
         }
@@ -159,7 +161,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let Some(d) = &run.segmentation.dendrogram else {
         ui.label("The dendrogram needs a hierarchical method (ward, average, complete, single).");
         if ui.button("Switch to Ward").clicked() {
-            app.analysis.cluster.method = Method::Ward;
+            app.analysis.cluster.params.method = Method::Ward;
             app.run_clustering();
         }
         return;
@@ -172,7 +174,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         ui.label("Drag in the chart to move the cut line (k follows); right-click a branch to select its users.");
     });
     let layout = charts::dendrogram_layout(d, app.ui_state.dendro_leaves);
-    let k = app.analysis.cluster.k;
+    let k = app.analysis.cluster.params.k;
     let cut = charts::cut_height_for_k(d, k);
     let tree_labels = d.cut_k(k);
     // Colour a link by its cluster when it sits below the cut: find a leaf under it.
@@ -237,7 +239,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                 ];
                 // Not a band: egui_plot fills a polyline with vertical runs as a band unless told.
                 p.line(
-                    Line::new("", PlotPoints::new(pts))
+                    super::charts::line("", PlotPoints::new(pts))
                         .color(colour)
                         .width(1.5)
                         .allow_band(false),
@@ -297,8 +299,8 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     }
     if let Some(y) = cut_to {
         let new_k = d.k_at_height(y.max(0.0)).clamp(2, 15.min(d.n));
-        if new_k != app.analysis.cluster.k {
-            app.analysis.cluster.k = new_k;
+        if new_k != app.analysis.cluster.params.k {
+            app.analysis.cluster.params.k = new_k;
             app.settings_changed();
         }
     }
@@ -429,7 +431,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
             }
             if let Some(mut path) = lasso_path.filter(|p| p.len() > 1) {
                 path.push(path[0]);
-                p.line(egui_plot::Line::new("lasso", path).color(ink).width(1.5));
+                p.line(super::charts::line("lasso", path).color(ink).width(1.5));
             }
             let r = p.response().clone();
             let pointer = p.pointer_coordinate();
@@ -559,15 +561,8 @@ fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::U
                 if ui.button("Clear selection").clicked() {
                     app.ui_state.selection.clear();
                 }
-                if ui.button("Export selection…").clicked()
-                    && let Some(path) = rfd::FileDialog::new()
-                        .set_file_name("selection.csv")
-                        .save_file()
-                {
-                    match export_selection(&app.ui_state.selection, run, &path) {
-                        Ok(()) => app.warn(format!("wrote {}", path.display())),
-                        Err(e) => app.error(e),
-                    }
+                if ui.button("Export selection…").clicked() {
+                    app.ask_file(super::files::FilePurpose::ExportSelection);
                 }
             });
             let m = &run.matrix;
@@ -602,6 +597,17 @@ fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::U
                         });
                 });
         });
+}
+
+/// Write the current selection where the user chose.
+pub fn export_selection_to(app: &mut PersonaApp, path: &std::path::Path) {
+    let Some(run) = app.analysis.run.clone() else {
+        return;
+    };
+    match export_selection(&app.ui_state.selection, &run, path) {
+        Ok(()) => app.info(format!("wrote {}", path.display())),
+        Err(e) => app.error(e),
+    }
 }
 
 fn export_selection(sel: &[usize], run: &ClusterRun, path: &std::path::Path) -> Result<(), String> {
@@ -645,7 +651,7 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         }
         return;
     };
-    let current = app.analysis.cluster.k;
+    let current = app.analysis.cluster.params.k;
     let mut pick: Option<usize> = None;
     if s.weak_structure {
         ui.colored_label(
@@ -715,7 +721,10 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .y_axis_label("inertia")
         .legend(Legend::default().position(egui_plot::Corner::RightTop))
         .show(ui, |p| {
-            p.line(Line::new("inertia", PlotPoints::new(inertia.clone())));
+            p.line(super::charts::line(
+                "inertia",
+                PlotPoints::new(inertia.clone()),
+            ));
             p.points(Points::new("", inertia).radius(4.0));
             if let Some(k) = s.elbow_k {
                 p.vline(VLine::new(format!("elbow k = {k}"), k as f64));
@@ -733,11 +742,14 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .include_y(1.0)
         .legend(Legend::default().position(egui_plot::Corner::RightBottom))
         .show(ui, |p| {
-            p.line(Line::new("mean silhouette", PlotPoints::new(sil.clone())));
+            p.line(super::charts::line(
+                "mean silhouette",
+                PlotPoints::new(sil.clone()),
+            ));
             p.points(Points::new("", sil).radius(4.0));
             if !stability.is_empty() {
                 p.line(
-                    Line::new(
+                    super::charts::line(
                         format!("stability (adjusted Rand index, {} resamples)", s.resamples),
                         PlotPoints::new(stability.clone()),
                     )
@@ -751,7 +763,7 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         });
     pick = pick.or(r.inner);
     if let Some(k) = pick.filter(|&k| k != current) {
-        app.analysis.cluster.k = k;
+        app.analysis.cluster.params.k = k;
         app.settings_changed();
     }
 }

@@ -4,6 +4,7 @@
 use egui::RichText;
 
 use super::app::PersonaApp;
+use super::files::FilePurpose;
 
 pub fn sample_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_ga4_events.csv.gz")
@@ -12,23 +13,16 @@ pub fn sample_path() -> std::path::PathBuf {
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Data");
-        if ui.button("Open export…").clicked()
-            && let Some(p) = rfd::FileDialog::new()
-                .add_filter(
-                    "exports",
-                    &[
-                        "csv", "gz", "parquet", "ndjson", "jsonl", "json", "avro", "tsv", "zip",
-                    ],
-                )
-                .pick_file()
+        if ui
+            .button("Open…")
+            .on_hover_text("An export (CSV, Parquet, NDJSON, Avro, zip, gzip) or a project (.plab)")
+            .clicked()
         {
-            app.open(p);
+            app.ask_file(FilePurpose::OpenExport);
         }
         // BigQuery's daily shards, Segment's hourly files: one export in a folder.
-        if ui.button("Open folder…").clicked()
-            && let Some(p) = rfd::FileDialog::new().pick_folder()
-        {
-            app.open(p);
+        if ui.button("Open folder…").clicked() {
+            app.ask_file(FilePurpose::OpenFolder);
         }
         if ui.button("Open the bundled sample").clicked() {
             app.open(sample_path());
@@ -286,7 +280,7 @@ fn mapping(
             .clicked()
             && let Some(src) = app.analysis.source.clone()
         {
-            app.open(src);
+            app.open_data(src);
         }
     });
 }

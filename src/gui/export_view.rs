@@ -9,6 +9,7 @@ use persona_lab::rules::Severity;
 use persona_lab::ruleset::summary;
 
 use super::app::PersonaApp;
+use super::files::FilePurpose;
 use super::state::{ExportKey, ExportPreview};
 use persona_lab::task::Task;
 
@@ -58,21 +59,11 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         if save.clicked() {
             save_rule_set_dialog(app);
         }
-        if ui.button("Export assignments CSV…").clicked()
-            && let Some(path) = rfd::FileDialog::new()
-                .set_file_name("assignments.csv")
-                .add_filter("CSV", &["csv"])
-                .save_file()
-        {
-            export_assignments(app, path);
+        if ui.button("Export assignments CSV…").clicked() {
+            app.ask_file(FilePurpose::ExportAssignments);
         }
-        if ui.button("Export persona summary…").clicked()
-            && let Some(path) = rfd::FileDialog::new()
-                .set_file_name("personas.md")
-                .add_filter("Markdown", &["md"])
-                .save_file()
-        {
-            export_summary(app, path);
+        if ui.button("Export persona summary…").clicked() {
+            app.ask_file(FilePurpose::ExportSummary);
         }
         if let Ok(text) = &p.text
             && ui.button("Copy rule set").clicked()
@@ -133,13 +124,7 @@ pub fn save_rule_set_dialog(app: &mut PersonaApp) {
         app.error("the rule set has errors (see Export): fix them before saving it");
         return;
     }
-    if let Some(path) = rfd::FileDialog::new()
-        .set_file_name("ruleset.ron")
-        .add_filter("rule set", &["ron"])
-        .save_file()
-    {
-        save_rule_set(app, path);
-    }
+    app.ask_file(FilePurpose::SaveRuleSet);
 }
 
 /// Write the rule set as previewed, on a worker.

@@ -7,6 +7,7 @@ pub mod clusters_view;
 pub mod data_view;
 pub mod export_view;
 pub mod features_view;
+pub mod files;
 pub mod monitor_view;
 pub mod personas_view;
 pub mod predict_view;

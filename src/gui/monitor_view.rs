@@ -7,12 +7,13 @@
 use std::path::PathBuf;
 
 use egui::{Color32, RichText};
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::monitor::{drift, outcomes, report};
 use persona_lab::ruleset::RuleSet;
 
 use super::app::PersonaApp;
 use super::clusters_view::colour;
+use super::files::FilePurpose;
 use persona_lab::task::Task;
 
 const BAD: Color32 = Color32::from_rgb(213, 94, 0);
@@ -51,10 +52,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Rule performance").strong());
-                if ui.button("Open outcomes export…").clicked()
-                    && let Some(p) = rfd::FileDialog::new().pick_file()
-                {
-                    load_outcomes(app, p);
+                if ui.button("Open outcomes export…").clicked() {
+                    app.ask_file(FilePurpose::OpenOutcomes);
                 }
             });
             match app.analysis.monitor.clone() {
@@ -69,12 +68,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             ui.separator();
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Segment drift").strong());
-                if ui.button("Compare with a deployed rule set…").clicked()
-                    && let Some(p) = rfd::FileDialog::new()
-                        .add_filter("rule set", &["ron"])
-                        .pick_file()
-                {
-                    compare_deployed(app, p);
+                if ui.button("Compare with a deployed rule set…").clicked() {
+                    app.ask_file(FilePurpose::CompareDeployed);
                 }
             });
             match app.analysis.drift.clone() {
@@ -209,7 +204,10 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
                         .filter(|w| w.1 > 0)
                         .map(|&(w, n, k)| [f64::from(w), 100.0 * k as f64 / n as f64])
                         .collect();
-                    pl.line(Line::new(p.persona.clone(), PlotPoints::new(pts)).color(colour(i)));
+                    pl.line(
+                        super::charts::line(p.persona.clone(), PlotPoints::new(pts))
+                            .color(colour(i)),
+                    );
                 }
             });
     }
@@ -264,7 +262,7 @@ fn lift_plot(ui: &mut egui::Ui, rule: &report::RuleReport) {
         .allow_scroll(false)
         .show(ui, |pl| {
             pl.line(
-                Line::new(
+                super::charts::line(
                     "no effect",
                     PlotPoints::new(vec![[0.0, -0.5], [0.0, conv.len() as f64 - 0.5]]),
                 )
@@ -280,7 +278,7 @@ fn lift_plot(ui: &mut egui::Ui, rule: &report::RuleReport) {
                 };
                 if c.abs_ci.0.is_finite() && c.abs_ci.1.is_finite() {
                     pl.line(
-                        Line::new(
+                        super::charts::line(
                             c.variant.clone(),
                             PlotPoints::new(vec![[100.0 * c.abs_ci.0, y], [100.0 * c.abs_ci.1, y]]),
                         )

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::data::{Shape, timestamp};
 use persona_lab::predict::{self, ModelKind, Prediction, SegmentScore, Target};
 
@@ -282,10 +282,7 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
     };
     let risk = current_risk(app);
     let m = &p.metrics;
-    let (pos, neg) = match p.params.target {
-        Target::Churn => ("churned", "retained"),
-        Target::Convert => ("converted", "did not convert"),
-    };
+    let (pos, neg) = p.params.target.class_names();
     ui.label(
         RichText::new(format!(
             "{}: {}{}",
@@ -312,6 +309,31 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
         p.train_size(),
         m.n
     ));
+    if let Some(w) = &p.balance_warning {
+        ui.label(RichText::new(format!("Class imbalance: {w}")).color(ui.visuals().warn_fg_color));
+    }
+    if let Some(h) = &p.horizon
+        && h.days != p.params.horizon_days
+    {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "This model used a {}-day window; the data suggest {}.",
+                p.params.horizon_days,
+                h.describe()
+            ));
+            if ui
+                .button(format!("Use {} days and retrain", h.days))
+                .on_hover_text(
+                    "A window about as long as users really take to come back: shorter calls \
+                     customers who were only between visits churned",
+                )
+                .clicked()
+            {
+                app.analysis.predict.horizon_days = h.days;
+                app.run_prediction();
+            }
+        });
+    }
     egui::Grid::new("predict_metrics")
         .striped(true)
         .show(ui, |ui| {
@@ -320,20 +342,25 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
             if p.cv.is_some() {
                 ui.label(RichText::new("cross-validated").weak());
             }
+            ui.label(RichText::new("a model that always answers the larger class").weak());
             ui.end_row();
-            let rows: [(&str, MetricOf); 5] = [
-                ("ROC AUC", |m| m.roc_auc),
-                ("PR AUC (average precision)", |m| m.pr_auc),
-                ("accuracy", |m| m.accuracy),
-                ("precision", |m| m.precision),
-                ("recall", |m| m.recall),
+            // What a model with no skill scores on each metric: AUC 0.5, PR AUC the positive share,
+            // accuracy the majority share; precision and recall have no single baseline.
+            let share = m.positives as f64 / m.n.max(1) as f64;
+            let rows: [(&str, MetricOf, Option<f64>); 5] = [
+                ("ROC AUC", |m| m.roc_auc, Some(0.5)),
+                ("PR AUC (average precision)", |m| m.pr_auc, Some(share)),
+                ("accuracy", |m| m.accuracy, Some(m.baseline_accuracy)),
+                ("precision", |m| m.precision, None),
+                ("recall", |m| m.recall, None),
             ];
-            for (name, f) in rows {
+            for (name, f, base) in rows {
                 ui.label(name);
                 ui.label(format!("{:.4}", f(m)));
                 if let Some(cv) = &p.cv {
                     ui.label(format!("{:.4}", f(cv)));
                 }
+                ui.label(RichText::new(base.map_or(String::new(), |b| format!("{b:.4}"))).weak());
                 ui.end_row();
             }
         });
@@ -345,7 +372,7 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
         curve(
             &mut cols[0],
             "roc",
-            "ROC curve (held out)",
+            "ROC curve (held out; grey: chance)",
             &m.roc,
             ("false positive rate", "true positive rate"),
             ([0.0, 0.0], [1.0, 1.0]),
@@ -355,7 +382,7 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
         curve(
             &mut cols[1],
             "pr",
-            "Precision-recall (held out)",
+            "Precision-recall (held out; grey: chance)",
             &m.pr,
             ("recall", "precision"),
             ([0.0, share], [1.0, share]),
@@ -385,18 +412,21 @@ fn curve(
 ) {
     ui.label(title);
     let line: Vec<[f64; 2]> = pts.iter().map(|&(a, b)| [a, b]).collect();
+    // Both axes are rates: pinned to [0, 1] (an aspect lock stretched the PR plot's y-axis to 1.3).
     Plot::new(id)
         .height(220.0)
-        .data_aspect(1.0)
+        .default_x_bounds(0.0, 1.0)
+        .default_y_bounds(0.0, 1.02)
         .x_axis_label(axes.0)
         .y_axis_label(axes.1)
         .allow_scroll(false)
         .show(ui, |pl| {
             pl.line(
-                Line::new("chance", PlotPoints::new(vec![base.0, base.1])).color(Color32::GRAY),
+                super::charts::line("chance", PlotPoints::new(vec![base.0, base.1]))
+                    .color(Color32::GRAY),
             );
             pl.line(
-                Line::new(title, PlotPoints::new(line))
+                super::charts::line(title, PlotPoints::new(line))
                     .color(colour(0))
                     .width(2.0),
             );
@@ -418,10 +448,10 @@ fn calibration(ui: &mut egui::Ui, m: &predict::Metrics) {
         .allow_scroll(false)
         .show(ui, |pl| {
             pl.line(
-                Line::new("perfect", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]]))
+                super::charts::line("perfect", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]]))
                     .color(Color32::GRAY),
             );
-            pl.line(Line::new("model", PlotPoints::new(pts.clone())).color(colour(1)));
+            pl.line(super::charts::line("model", PlotPoints::new(pts.clone())).color(colour(1)));
             pl.points(Points::new("bins", pts).radius(3.0).color(colour(1)));
         });
 }
@@ -443,7 +473,8 @@ fn importance(ui: &mut egui::Ui, p: &Prediction) {
         .max(1e-12);
     egui::Grid::new("importance").show(ui, |ui| {
         for (f, v) in &imp {
-            ui.label(f);
+            ui.label(persona_lab::features::display::name(f))
+                .on_hover_text(format!("feature {f}"));
             let (rect, _) = ui.allocate_exact_size(egui::vec2(320.0, 14.0), egui::Sense::hover());
             let zero = if signed { rect.center().x } else { rect.left() };
             let half = if signed {
@@ -522,7 +553,7 @@ fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk
                     .enumerate()
                     .map(|(b, &c)| [(b as f64 + 0.5) / 20.0, c as f64 / n])
                     .collect();
-                pl.line(Line::new(name_of(s), PlotPoints::new(pts)).color(colour(s)));
+                pl.line(super::charts::line(name_of(s), PlotPoints::new(pts)).color(colour(s)));
             }
         });
     let high: Vec<usize> = (0..p.users.len())
@@ -534,13 +565,8 @@ fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk
             high.len(),
             p.params.bands.1
         ));
-        if ui.button("Export high-risk users…").clicked()
-            && let Some(path) = rfd::FileDialog::new()
-                .set_file_name("high_risk.csv")
-                .add_filter("CSV", &["csv"])
-                .save_file()
-        {
-            export_high(app, path);
+        if ui.button("Export high-risk users…").clicked() {
+            app.ask_file(super::files::FilePurpose::ExportHighRisk);
         }
     });
 }

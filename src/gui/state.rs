@@ -81,12 +81,11 @@ impl Analysis {
     }
 }
 
+/// The clustering settings: the core's own parameters (one type for a run's settings, so a project's
+/// max_iter, tol, fit_sample and exact_limit come back with it) and the sweep's range of k.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSettings {
-    pub method: Method,
-    pub k: usize,
-    pub seed: u64,
-    pub n_init: usize,
+    pub params: SegmentParams,
     pub k_min: usize,
     pub k_max: usize,
 }
@@ -94,10 +93,7 @@ pub struct ClusterSettings {
 impl Default for ClusterSettings {
     fn default() -> Self {
         ClusterSettings {
-            method: Method::KMeans,
-            k: 6,
-            seed: 0,
-            n_init: 10,
+            params: SegmentParams::new(Method::KMeans, 6),
             k_min: 2,
             k_max: 10,
         }
@@ -107,13 +103,9 @@ impl Default for ClusterSettings {
 impl ClusterSettings {
     pub fn run_settings(&self) -> RunSettings {
         RunSettings {
-            params: SegmentParams {
-                seed: self.seed,
-                n_init: self.n_init,
-                ..SegmentParams::new(self.method, self.k)
-            },
+            params: self.params.clone(),
             silhouette: SilhouetteOptions {
-                seed: self.seed,
+                seed: self.params.seed,
                 ..Default::default()
             },
         }
@@ -251,6 +243,8 @@ pub struct ViewState {
     pub predict_cutoff: String,
     pub predict_span: Option<(Arc<Loaded>, (i64, i64))>,
     pub risk: Option<(super::app::Basis, Arc<super::predict_view::RiskView>)>,
+    /// The in-app file chooser, when open (no system dialog could be shown).
+    pub file_chooser: Option<super::files::Chooser>,
 }
 
 /// What the Rules and Simulate views show: GUI state only.
@@ -360,6 +354,7 @@ impl Default for ViewState {
             predict_cutoff: String::new(),
             predict_span: None,
             risk: None,
+            file_chooser: None,
         }
     }
 }

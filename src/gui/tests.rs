@@ -119,8 +119,8 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     h.run_ok();
     {
         let a = h.state_mut();
-        a.analysis.cluster.method = Method::Ward;
-        a.analysis.cluster.k = 4;
+        a.analysis.cluster.params.method = Method::Ward;
+        a.analysis.cluster.params.k = 4;
         a.ui_state.chart = Chart::Dendrogram;
         a.settings_changed();
     }
@@ -258,11 +258,16 @@ fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
     wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
     {
         let a = h.state_mut();
-        a.analysis.cluster.k = 5;
-        a.analysis.cluster.seed = 11;
+        a.analysis.cluster.params.k = 5;
+        a.analysis.cluster.params.seed = 11;
+        // Settings the view has no control for (a project from the CLI has them) come back too.
+        a.analysis.cluster.params.max_iter = 50;
+        a.analysis.cluster.params.tol = 1e-3;
+        a.analysis.cluster.params.fit_sample = Some(1500);
         a.settings_changed();
     }
     wait_for_k(&mut h, "k = 5", 5);
+    let saved = h.state().analysis.cluster.params.clone();
     h.state_mut().analysis.personas[1].name = "Frequent Browsers".into();
     h.state_mut().save_project(plab.clone());
     assert!(
@@ -280,15 +285,19 @@ fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
         .labels
         .clone();
 
-    let mut app = PersonaApp::new(None);
-    app.open_project(plab);
-    let mut h2 = harness(app);
+    // `persona-lab analysis.plab` opens the project (it used to be read as an export).
+    let mut h2 = harness(PersonaApp::new(Some(plab.clone())));
     wait_for(&mut h2, "the project", |a| {
         a.analysis.run.is_some() && idle(a)
     });
+    assert_eq!(
+        h2.state().analysis.project_path.as_deref(),
+        Some(plab.as_path())
+    );
     let run = h2.state().analysis.run.clone().unwrap();
     assert_eq!(run.segmentation.k, 5);
-    assert_eq!(run.segmentation.params.seed, 11);
+    assert_eq!(run.segmentation.params, saved);
+    assert_eq!(h2.state().analysis.cluster.params, saved);
     assert_eq!(run.segmentation.labels, labels);
     assert_eq!(h2.state().analysis.personas[1].name, "Frequent Browsers");
 }
@@ -338,7 +347,7 @@ fn frame_times_with_100k_users() {
     h.get_by_label("Clusters").click();
     h.run_ok();
     let a = h.state_mut();
-    a.analysis.cluster.method = Method::Ward;
+    a.analysis.cluster.params.method = Method::Ward;
     a.settings_changed();
     wait_for(&mut h, "ward", |a| {
         idle(a)
@@ -488,14 +497,14 @@ fn undo_and_redo_restore_settings_and_persona_names() {
     h.state_mut().analysis.personas[2].name = "Deal Hunters".into();
     h.step();
     h.state_mut().ui_state.history.last_change = None; // a separate step, not merged with the next
-    h.state_mut().analysis.cluster.k = 4;
+    h.state_mut().analysis.cluster.params.k = 4;
     h.state_mut().settings_changed();
     h.step();
     wait_for_k(&mut h, "k = 4", 4);
     h.state_mut().ui_state.history.last_change = None;
     h.get_by_label("Undo").click();
     h.step();
-    assert_eq!(h.state().analysis.cluster.k, 6);
+    assert_eq!(h.state().analysis.cluster.params.k, 6);
     wait_for_k(&mut h, "k = 6 again", 6);
     assert_eq!(h.state().analysis.personas[2].name, "Deal Hunters");
     h.state_mut().ui_state.history.last_change = None;
@@ -514,7 +523,7 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     let mut h = harness(PersonaApp::new(Some(sample_path())).with_recovery(recovery.clone()));
     wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
     assert!(!h.state().dirty(), "nothing changed yet");
-    h.state_mut().analysis.cluster.k = 3;
+    h.state_mut().analysis.cluster.params.k = 3;
     h.state_mut().analysis.personas[0].name = "Loyalists".into();
     h.state_mut().settings_changed();
     wait_for_k(&mut h, "k = 3", 3);
@@ -699,7 +708,7 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
     // The k slider shows 16 (above its usual 15) instead of clamping it and re-clustering.
     h.get_by_label("Clusters").click();
     h.run_ok();
-    assert_eq!(h.state().analysis.cluster.k, 16);
+    assert_eq!(h.state().analysis.cluster.params.k, 16);
     assert!(idle(h.state()));
 
     // A hand-edited project asking for a billion restarts is refused, naming the field.
@@ -988,7 +997,7 @@ fn rules_follow_their_personas_users_into_a_new_clustering() {
     h.run_ok();
     {
         let a = h.state_mut();
-        a.analysis.cluster.k = 4;
+        a.analysis.cluster.params.k = 4;
         a.settings_changed();
     }
     wait_for_k(&mut h, "k = 4", 4);
@@ -1148,7 +1157,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     assert!(p.metrics.roc_auc >= 0.85, "{}", p.metrics.roc_auc);
     h.get_by_label_contains(&format!("Class balance: {} churned", p.positives));
     h.get_by_label(&format!("{:.4}", p.metrics.roc_auc));
-    h.get_by_label("ROC curve (held out)");
+    h.get_by_label("ROC curve (held out; grey: chance)");
     h.get_by_label("churn_risk by persona");
     let run = h.state().analysis.run.clone().unwrap();
     let seg = predict::by_segment(
@@ -1247,7 +1256,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
     h.state().rule_set().unwrap().write(&deployed).unwrap();
     {
         let a = h.state_mut();
-        a.analysis.cluster.k = 4;
+        a.analysis.cluster.params.k = 4;
         a.settings_changed();
     }
     wait_for_k(&mut h, "k = 4", 4);
@@ -1552,7 +1561,142 @@ fn the_sweep_recommends_k_with_stability_and_a_click_uses_it() {
     // A click on k = 4 reclusters with 4.
     h.get_by_label("4").click();
     wait_for_k(&mut h, "k = 4", 4);
-    assert_eq!(h.state().analysis.cluster.k, 4);
+    assert_eq!(h.state().analysis.cluster.params.k, 4);
     h.get_by_label("Use k = 6").click();
     wait_for_k(&mut h, "back to k = 6", 6);
+}
+
+/// Predict on an order log where most customers buy once: accuracy is shown beside the baseline of
+/// always answering the larger class, the imbalance is named, and the window the gaps between orders
+/// suggest is one click away (and, once used, no longer proposed).
+#[test]
+fn predict_on_an_order_log_shows_the_baseline_the_imbalance_and_a_window_to_use() {
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/predict/order_log.csv");
+    let mut h = harness(PersonaApp::new(Some(log)));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Predict").click();
+    h.run_ok();
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model", |a| {
+        a.analysis.prediction.is_some() && idle(a)
+    });
+    let p = h.state().analysis.prediction.clone().unwrap();
+    assert_eq!(p.params.horizon_days, 30);
+    h.get_by_label("a model that always answers the larger class");
+    // Here the model is no better than the baseline: both figures show (the same text twice).
+    for x in [p.metrics.accuracy, p.metrics.baseline_accuracy] {
+        assert!(h.query_all_by_label(&format!("{x:.4}")).count() >= 1, "{x}");
+    }
+    assert!(p.metrics.baseline_accuracy > 0.9, "{:?}", p.metrics);
+    h.get_by_label_contains("Class imbalance: only");
+    // The ROC and PR curves have vertical runs: drawn as lines, never as filled bands.
+    let shapes = drawn_shapes(&h);
+    assert!(
+        !shapes.iter().any(|s| matches!(s, egui::Shape::Band(_))),
+        "a curve was drawn as a filled band"
+    );
+    // Features by their display names.
+    h.get_by_label("Days since last visit");
+    let suggested = p.horizon.clone().expect("a window is proposed").days;
+    assert_ne!(suggested, 30);
+    h.get_by_label(&format!("Use {suggested} days and retrain"))
+        .click();
+    h.run_ok();
+    wait_for(&mut h, "the retrained model", |a| {
+        idle(a)
+            && a.analysis
+                .prediction
+                .as_ref()
+                .is_some_and(|p| p.params.horizon_days == suggested)
+    });
+    h.run_ok();
+    assert!(
+        h.query_by_label_contains("days and retrain").is_none(),
+        "the window in use is not proposed again"
+    );
+}
+
+/// Without a system file dialog, Open… and Save project… use the in-app chooser: it lists the
+/// folder with the file types asked for, opens the file clicked, and saves where the name says; the
+/// project written opens again from the same chooser.
+#[test]
+fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/predict/order_log.csv");
+    std::fs::copy(&log, dir.path().join("orders.csv")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not an export").unwrap();
+    std::fs::create_dir(dir.path().join("older")).unwrap();
+    let mut h = harness(PersonaApp::new(None));
+    assert!(!h.state().system_dialogs);
+    h.run_ok();
+    h.get_by_label("Open…").click();
+    h.run_ok();
+    h.get_by_label("Open an export or a project");
+    // What typing the folder and pressing Enter does.
+    h.state_mut()
+        .ui_state
+        .file_chooser
+        .as_mut()
+        .unwrap()
+        .go(dir.path().to_path_buf());
+    h.run_ok();
+    h.get_by_label("older/");
+    assert!(
+        h.query_by_label("notes.txt").is_none(),
+        "only exports and projects are listed"
+    );
+    h.get_by_label("orders.csv").click();
+    h.run_ok();
+    h.get_by_label("Open").click();
+    h.run_ok();
+    assert!(h.state().ui_state.file_chooser.is_none());
+    wait_for(&mut h, "the export", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    let canon = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(
+        h.state().analysis.source.as_deref(),
+        Some(canon.join("orders.csv").as_path())
+    );
+
+    // Save the project: the chooser starts in the export's folder with the default name.
+    h.state_mut()
+        .ask_file(super::files::FilePurpose::SaveProject);
+    h.run_ok();
+    h.get_by_label("Save the project");
+    h.state_mut().ui_state.file_chooser.as_mut().unwrap().name = "orders project".into();
+    h.run_ok();
+    h.get_by_label("Save").click();
+    h.run_ok();
+    let plab = canon.join("orders project.plab");
+    assert!(plab.is_file(), "the project was written with its extension");
+    assert_eq!(
+        h.state().analysis.project_path.as_deref(),
+        Some(plab.as_path())
+    );
+
+    // Open it again in a fresh window through Open…: a .plab opens as a project.
+    let mut h2 = harness(PersonaApp::new(None));
+    h2.run_ok();
+    h2.get_by_label("Open…").click();
+    h2.run_ok();
+    h2.state_mut()
+        .ui_state
+        .file_chooser
+        .as_mut()
+        .unwrap()
+        .go(canon.clone());
+    h2.run_ok();
+    h2.get_by_label("orders project.plab").click();
+    h2.run_ok();
+    h2.get_by_label("Open").click();
+    wait_for(&mut h2, "the project", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    assert_eq!(
+        h2.state().analysis.project_path.as_deref(),
+        Some(plab.as_path())
+    );
 }

@@ -23,6 +23,14 @@ pub enum Target {
 
 impl Target {
     /// The score name rules test (`Score("churn_risk", ...)`).
+    /// The classes in words: (positive, negative).
+    pub fn class_names(self) -> (&'static str, &'static str) {
+        match self {
+            Target::Churn => ("churned", "retained"),
+            Target::Convert => ("converted", "not converted"),
+        }
+    }
+
     pub fn score_name(self) -> &'static str {
         match self {
             Target::Churn => "churn_risk",

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub struct Metrics {
     pub n: usize,
     pub positives: usize,
+    /// The accuracy of always answering the larger class: what `accuracy` must beat.
+    #[serde(default)]
+    pub baseline_accuracy: f64,
     pub roc_auc: f64,
     /// Average precision (scikit-learn's PR AUC).
     pub pr_auc: f64,
@@ -43,9 +46,11 @@ pub fn metrics(y: &[bool], p: &[f64], threshold: f64, bins: usize) -> Metrics {
     let confusion = confusion(y, p, threshold);
     let [[tn, fp], [fn_, tp]] = confusion;
     let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let positives = y.iter().filter(|&&v| v).count();
     Metrics {
         n: y.len(),
-        positives: y.iter().filter(|&&v| v).count(),
+        positives,
+        baseline_accuracy: super::honesty::majority_accuracy(positives, y.len()),
         roc_auc: roc_auc(y, p),
         pr_auc: average_precision(y, p),
         threshold,

@@ -4,6 +4,7 @@
 //! the fitted model in a form the rule set carries so production computes the same score.
 
 pub mod forest;
+pub mod honesty;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::error::PredictError;
 pub use forest::{Forest, ForestParams};
+pub use honesty::HorizonSuggestion;
 pub use labels::Target;
 pub use logistic::Logistic;
 pub use metrics::Metrics;
@@ -161,6 +163,8 @@ pub struct Prepared {
     pub cutoff: Option<i64>,
     /// Features the model may use (the label column of a users table is not one).
     pub candidates: Vec<String>,
+    /// An outcome window proposed from how often users come back (event logs only).
+    pub horizon: Option<HorizonSuggestion>,
 }
 
 pub fn prepare(
@@ -191,6 +195,7 @@ pub fn prepare(
                 profile,
                 labels: y,
                 cutoff: Some(cutoff),
+                horizon: honesty::suggest_horizon(loaded)?,
             })
         }
         Shape::Users => {
@@ -232,6 +237,7 @@ pub fn prepare(
                 profile,
                 labels: y,
                 cutoff: None,
+                horizon: None,
             })
         }
     }
@@ -257,6 +263,10 @@ pub struct Prediction {
     /// Logistic: the coefficient per scaled feature; forest: the impurity decrease (sums to 1).
     pub importance: Vec<(String, f64)>,
     pub notes: Vec<String>,
+    /// Set when one class is under 10% of the users: accuracy then says little.
+    pub balance_warning: Option<String>,
+    /// An outcome window proposed from the data (event logs only).
+    pub horizon: Option<HorizonSuggestion>,
 }
 
 impl Prediction {
@@ -469,7 +479,10 @@ pub fn train(
         .map(|(f, why)| format!("{f} left out: {why}"))
         .collect();
     notes.extend(fitted.notes.iter().cloned());
+    let (pos_name, neg_name) = params.target.class_names();
     Ok(Prediction {
+        balance_warning: honesty::balance_warning(positives, negatives, pos_name, neg_name),
+        horizon: prep.horizon.clone(),
         params: params.clone(),
         cutoff: prep.cutoff,
         positives,
