@@ -150,6 +150,25 @@ impl ClusterRun {
     }
 }
 
+/// How stable a run's segments are: its users re-clustered on `resamples` seeded 80% subsamples with
+/// the run's own method, k and seed; per segment the mean best Jaccard overlap (how often its users
+/// come back together), and the adjusted Rand index of the whole partition. What the persona cards show.
+pub fn run_stability(
+    run: &ClusterRun,
+    resamples: usize,
+    job: &Job,
+) -> Result<cluster::Stability, PipelineError> {
+    let p = Points::of(&run.matrix);
+    let s = &run.segmentation;
+    let params = SegmentParams {
+        k: s.k,
+        ..s.params.clone()
+    };
+    cluster::stability(&p, &params, &[(s.k, &s.labels)], resamples, job)?
+        .pop()
+        .ok_or_else(|| ClusterError::KTooSmall(s.k).into())
+}
+
 /// Where each old segment's users went: for every old segment, the new segment holding most of them
 /// (None for an empty old segment or when the two runs are over different users). Ties go to the
 /// lower new segment, so the answer is deterministic.

@@ -297,8 +297,9 @@ fn decide_and_verify_on_the_command_line() {
     assert_eq!(rules, ["reengage", "welcome"]);
     assert_eq!(
         v["decisions"][0]["explanation"],
-        "A welcome-back offer, because recency_days > 21."
+        "A welcome-back offer, because you haven't visited us for a while."
     );
+    assert_eq!(v["decisions"][0]["condition"], "recency_days > 21");
     // A file with errors is refused by decide and reported by verify, exit 1.
     let bad = write(
         dir.path(),

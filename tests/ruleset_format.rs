@@ -95,7 +95,13 @@ fn the_documented_example_loads_validates_and_decides_as_the_page_says() {
     );
     assert_eq!(
         x.explanation,
-        "Picked for High-Value Engagers, because you belong to High-Value Engagers and product views in this session > 2."
+        "Picked for High-Value Engagers, because it suits how you usually browse and shop with us and \
+         you viewed products 3 times or more in this visit."
+    );
+    // The analyst sees the exact condition.
+    assert_eq!(
+        x.condition,
+        "you belong to High-Value Engagers and product views in this session > 2"
     );
     let outcomes: Vec<(&str, &Outcome)> = d
         .trace

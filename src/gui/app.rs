@@ -53,6 +53,8 @@ pub struct PersonaApp {
     pub cluster_task: Option<Task<ClusterRun>>,
     pub sweep_task: Option<Task<Sweep>>,
     pub tsne_task: Option<Task<(Arc<ClusterRun>, Tsne)>>,
+    /// Per-segment stability of the current run, computed after each run.
+    pub stability_task: Option<Task<(Arc<ClusterRun>, persona_lab::cluster::Stability)>>,
     pub preview_task: Option<Task<features_view::Preview>>,
     /// Cached feature previews (GUI cache, recomputed when the spec changes).
     pub preview: Option<Arc<features_view::Preview>>,
@@ -99,6 +101,7 @@ impl PersonaApp {
             cluster_task: None,
             sweep_task: None,
             tsne_task: None,
+            stability_task: None,
             preview_task: None,
             preview: None,
             recovery_path: None,
@@ -661,6 +664,26 @@ impl PersonaApp {
         ));
     }
 
+    /// Per-segment stability of a new run in the background (five seeded resamples of 80%).
+    fn run_stability(&mut self, run: Arc<ClusterRun>) {
+        if let Some(t) = &self.stability_task {
+            t.cancel();
+        }
+        self.stability_task = Some(Task::spawn(
+            "Segment stability",
+            self.repainter(),
+            move |job| {
+                let s = persona_lab::pipeline::run_stability(
+                    &run,
+                    persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+                    job,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok((run, s))
+            },
+        ));
+    }
+
     /// t-SNE of the current run in the background (a seeded sample of 5,000 users).
     pub fn run_tsne(&mut self) {
         let Some(run) = self.analysis.run.clone() else {
@@ -761,7 +784,9 @@ impl PersonaApp {
                         );
                     }
                     self.analysis.personas = personas;
-                    self.analysis.run = Some(Arc::new(run));
+                    let run = Arc::new(run);
+                    self.analysis.run = Some(run.clone());
+                    self.run_stability(run);
                     // Results replacing persona suggestions are not an edit: no undo step.
                     self.ui_state.history.last = Some(self.snapshot());
                     if self.ui_state.saved.is_none() && !self.ui_state.restored_unsaved {
@@ -780,6 +805,14 @@ impl PersonaApp {
                 Ok(s) => self.analysis.sweep = Some(Arc::new(s)),
                 Err(e) if e == "cancelled" => {}
                 Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.stability_task.as_ref().and_then(|t| t.poll()) {
+            self.stability_task = None;
+            match r {
+                Ok((run, s)) => self.analysis.stability = Some((run, Arc::new(s))),
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.warn(format!("segment stability: {e}")),
             }
         }
         if let Some(r) = self.tsne_task.as_ref().and_then(|t| t.poll()) {
@@ -938,6 +971,7 @@ impl PersonaApp {
             || self.cluster_task.is_some()
             || self.sweep_task.is_some()
             || self.tsne_task.is_some()
+            || self.stability_task.is_some()
             || self.preview_task.is_some()
             || self.population_task.is_some()
             || self.predict_task.is_some()

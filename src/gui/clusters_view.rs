@@ -34,20 +34,19 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Clusters");
         let c = &mut app.analysis.cluster;
-        egui::ComboBox::from_label("method")
-            .selected_text(c.params.method.name())
-            .show_ui(ui, |ui| {
-                for m in Method::ALL {
-                    changed |= ui
-                        .selectable_value(&mut c.params.method, m, m.name())
-                        .changed();
-                }
-            });
+        super::widgets::combo(ui, "method", "Method", c.params.method.name(), |ui| {
+            for m in Method::ALL {
+                changed |= ui
+                    .selectable_value(&mut c.params.method, m, m.name())
+                    .changed();
+            }
+        });
         // Up to 15, or the k a project or the CLI chose (a slider clamps what it shows: a project saved
         // with k = 20 must not silently re-cluster at 15).
         let k_max = c.params.k.max(15).min(n_users.max(2));
         changed |= ui
-            .add(egui::Slider::new(&mut c.params.k, 2..=k_max).text("k"))
+            .add(egui::Slider::new(&mut c.params.k, 2..=k_max))
+            .labelled_by(ui.label("k").id)
             .changed();
         let l = ui.label("seed");
         changed |= ui
@@ -167,10 +166,12 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         return;
     };
     ui.horizontal(|ui| {
-        ui.add(
-            egui::Slider::new(&mut app.ui_state.dendro_leaves, 2..=100.min(d.n))
-                .text("top clusters drawn"),
-        );
+        super::widgets::labelled(ui, "Top clusters drawn", |ui| {
+            ui.add(egui::Slider::new(
+                &mut app.ui_state.dendro_leaves,
+                2..=100.min(d.n),
+            ))
+        });
         ui.label("Drag in the chart to move the cut line (k follows); right-click a branch to select its users.");
     });
     let layout = charts::dendrogram_layout(d, app.ui_state.dendro_leaves);

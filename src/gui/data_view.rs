@@ -29,18 +29,16 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         }
         let mut pick = None;
         ui.add_enabled_ui(!app.recent.is_empty(), |ui| {
-            egui::ComboBox::from_label("Recent files")
-                .selected_text("open…")
-                .show_ui(ui, |ui| {
-                    for p in &app.recent {
-                        if ui
-                            .selectable_label(false, p.display().to_string())
-                            .clicked()
-                        {
-                            pick = Some(p.clone());
-                        }
+            super::widgets::combo(ui, "recent", "Recent files", "open…", |ui| {
+                for p in &app.recent {
+                    if ui
+                        .selectable_label(false, p.display().to_string())
+                        .clicked()
+                    {
+                        pick = Some(p.clone());
                     }
-                });
+                }
+            });
         });
         if let Some(p) = pick {
             app.open(p);

@@ -102,20 +102,18 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let mut changed = false;
     ui.horizontal(|ui| {
         ui.heading("Features");
-        egui::ComboBox::from_label("Scaler")
-            .selected_text(format!("{:?}", spec.scaler))
-            .show_ui(ui, |ui| {
-                for s in [
-                    Scaler::Standard,
-                    Scaler::Robust,
-                    Scaler::MinMax,
-                    Scaler::None,
-                ] {
-                    changed |= ui
-                        .selectable_value(&mut spec.scaler, s, format!("{s:?}"))
-                        .changed();
-                }
-            });
+        super::widgets::combo(ui, "scaler", "Scaler", format!("{:?}", spec.scaler), |ui| {
+            for s in [
+                Scaler::Standard,
+                Scaler::Robust,
+                Scaler::MinMax,
+                Scaler::None,
+            ] {
+                changed |= ui
+                    .selectable_value(&mut spec.scaler, s, format!("{s:?}"))
+                    .changed();
+            }
+        });
         let mut cfg = app.analysis.feature_config.clone();
         let label = ui.label("Decay half-life (days):");
         let r = ui

@@ -14,6 +14,7 @@ pub mod predict_view;
 pub mod rules_view;
 pub mod simulate_view;
 pub mod state;
+pub mod widgets;
 
 #[cfg(test)]
 mod tests;

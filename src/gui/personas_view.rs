@@ -1,7 +1,11 @@
 //! Personas: one card per segment with an editable name and description, the traits that set it apart,
 //! and the suggested name derived from them.
 
+use std::sync::Arc;
+
 use egui::RichText;
+use persona_lab::cluster::Stability;
+use persona_lab::cluster::stability::STABLE_ENOUGH;
 
 use super::app::PersonaApp;
 use super::clusters_view::colour;
@@ -19,6 +23,13 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .prediction
         .as_ref()
         .map(|p| p.model.name.clone());
+    // Stability of this run's segments, once computed (it runs after each clustering).
+    let stability = app
+        .analysis
+        .stability
+        .as_ref()
+        .filter(|(r, _)| Arc::ptr_eq(r, &run))
+        .map(|(_, s)| s.clone());
     let mut merge: Option<(usize, usize)> = None;
     let mut split: Option<usize> = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -36,6 +47,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                         "mean silhouette {:.3}",
                         run.silhouette.cluster_means[p.segment]
                     ));
+                    stability_label(ui, stability.as_deref(), p.segment);
                 });
                 ui.horizontal(|ui| {
                     let l = ui.label("Name");
@@ -109,18 +121,17 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     ));
                 }
                 ui.horizontal(|ui| {
-                    egui::ComboBox::new(("merge", i), format!("Merge segment {} into", p.segment))
-                        .selected_text("choose…")
-                        .show_ui(ui, |ui| {
-                            for other in (0..k).filter(|&o| o != p.segment) {
-                                if ui
-                                    .selectable_label(false, format!("segment {other}"))
-                                    .clicked()
-                                {
-                                    merge = Some((other, p.segment));
-                                }
+                    let label = format!("Merge segment {} into", p.segment);
+                    super::widgets::combo(ui, ("merge", i), &label, "choose…", |ui| {
+                        for other in (0..k).filter(|&o| o != p.segment) {
+                            if ui
+                                .selectable_label(false, format!("segment {other}"))
+                                .clicked()
+                            {
+                                merge = Some((other, p.segment));
                             }
-                        });
+                        }
+                    });
                     if ui
                         .button(format!("Split segment {} in two", p.segment))
                         .clicked()
@@ -151,6 +162,27 @@ pub fn split_list(text: &str) -> Vec<String> {
         items.push(String::new());
     }
     items
+}
+
+/// "stability 0.97" on a card: how much of the segment comes back when the users are re-clustered.
+fn stability_label(ui: &mut egui::Ui, s: Option<&Stability>, segment: usize) {
+    let Some(v) = s.and_then(|s| s.per_segment.get(segment).map(|v| (*v, s.resamples))) else {
+        ui.label(RichText::new("stability: computing…").weak());
+        return;
+    };
+    let (v, resamples) = v;
+    let text = if v < STABLE_ENOUGH {
+        RichText::new(format!("stability {v:.2}: not to be trusted"))
+            .color(ui.visuals().warn_fg_color)
+    } else {
+        RichText::new(format!("stability {v:.2}"))
+    };
+    ui.label(text).on_hover_text(format!(
+        "How often this segment's users stay together: the users were clustered again on \
+         {resamples} seeded samples of 80%, and this is the mean best overlap (Jaccard) of the \
+         segment with a cluster of each. 1 = it always comes back whole; under {STABLE_ENOUGH} the \
+         persona may be an accident of this sample."
+    ));
 }
 
 #[cfg(test)]

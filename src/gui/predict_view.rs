@@ -228,11 +228,12 @@ fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
     }
     ui.separator();
     ui.label(RichText::new("Evaluation").strong());
-    ui.add(
-        egui::Slider::new(&mut p.test_share, 0.1..=0.5)
-            .text("held out")
-            .custom_formatter(|v, _| format!("{:.0}%", v * 100.0)),
-    );
+    super::widgets::labelled(ui, "Held out", |ui| {
+        ui.add(
+            egui::Slider::new(&mut p.test_share, 0.1..=0.5)
+                .custom_formatter(|v, _| format!("{:.0}%", v * 100.0)),
+        )
+    });
     ui.horizontal(|ui| {
         let mut on = p.folds.is_some();
         let check = ui.checkbox(&mut on, "Cross-validate, folds:");
@@ -248,9 +249,15 @@ fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
         let l = ui.label("Seed");
         ui.add(egui::DragValue::new(&mut p.seed)).labelled_by(l.id);
     });
-    ui.add(egui::Slider::new(&mut p.threshold, 0.05..=0.95).text("decision threshold"));
-    ui.add(egui::Slider::new(&mut p.bands.0, 0.0..=1.0).text("medium risk from"));
-    ui.add(egui::Slider::new(&mut p.bands.1, 0.0..=1.0).text("high risk from"));
+    super::widgets::labelled(ui, "Decision threshold", |ui| {
+        ui.add(egui::Slider::new(&mut p.threshold, 0.05..=0.95))
+    });
+    super::widgets::labelled(ui, "Medium risk from", |ui| {
+        ui.add(egui::Slider::new(&mut p.bands.0, 0.0..=1.0))
+    });
+    super::widgets::labelled(ui, "High risk from", |ui| {
+        ui.add(egui::Slider::new(&mut p.bands.1, 0.0..=1.0))
+    });
     if p.bands.1 < p.bands.0 {
         p.bands.1 = p.bands.0;
     }

@@ -333,8 +333,7 @@ fn templates() -> Vec<(&'static str, Template)> {
             r.action.slot = "offer_banner".into();
             r.action.holdout_percent = 10.0;
             r.caps.per_session = Some(1);
-            r.explanation =
-                "We have missed you: this offer is for visitors whose {condition}.".into();
+            r.explanation = "We have missed you: this offer is here because {condition}.".into();
             r
         }),
     ]
@@ -512,6 +511,7 @@ fn explanation_preview(
                 ))
                 .wrap(),
             );
+            ui.label(RichText::new(format!("what matched, exactly: {}", d.condition)).weak());
             ui.label(
                 RichText::new(match (&d.module, &d.variant) {
                     (None, _) => "this user is in the holdout and sees the default content".into(),

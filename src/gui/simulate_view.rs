@@ -203,7 +203,14 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
     } else {
         ui.label(RichText::new("Shown").strong());
         egui::Grid::new("decisions").striped(true).show(ui, |ui| {
-            for h in ["slot", "module", "variant", "rule", "why am I seeing this?"] {
+            for h in [
+                "slot",
+                "module",
+                "variant",
+                "rule",
+                "why am I seeing this? (the customer's words)",
+                "what matched (exactly)",
+            ] {
                 ui.label(RichText::new(h).weak());
             }
             ui.end_row();
@@ -213,6 +220,7 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
                 ui.label(x.variant.as_deref().unwrap_or("-"));
                 ui.label(&x.rule_name);
                 ui.label(&x.explanation);
+                ui.label(RichText::new(&x.condition).weak());
                 ui.end_row();
             }
         });

@@ -36,6 +36,8 @@ pub struct Analysis {
     /// The last load failed: its message, and the export's columns (when they could be read) so
     /// the roles and shape can be fixed in the Data view and the export read again.
     pub failed_load: Option<(String, Vec<String>)>,
+    /// Per-segment stability of the current run (tied to the run it was computed for).
+    pub stability: Option<(Arc<ClusterRun>, Arc<persona_lab::cluster::Stability>)>,
     /// t-SNE of the current run's matrix (recomputed on demand; tied to the run it was made from).
     pub tsne: Option<(Arc<ClusterRun>, Arc<Tsne>)>,
     /// SHA-256 of the source file, computed when it loaded.

@@ -134,7 +134,7 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     let run = h.state().analysis.run.clone().unwrap();
     assert_eq!(run.segmentation.k, 4);
     assert!(run.segmentation.dendrogram.is_some());
-    assert!(h.get_all_by_label("top clusters drawn").count() >= 1);
+    assert!(h.get_all_by_label("Top clusters drawn").count() >= 1);
     h.get_by_label_contains("cut: k = 4");
     // The branches are drawn as lines, not filled bands (egui_plot turns a polyline with vertical
     // runs into a band unless told not to), in the segments' own colours.
@@ -833,6 +833,11 @@ fn rules_are_built_checked_simulated_and_exported() {
     );
     h.get_by_label_contains("distribution (1st-99th percentile)");
     h.get_by_label_contains("No problems found in this rule");
+    // The customer reads words; the analyst sees the exact condition under them.
+    h.get_by_label_contains(
+        "\u{201c}We have missed you: this offer is here because you haven't visited us for a while.\u{201d}",
+    );
+    h.get_by_label("what matched, exactly: recency_days > 30");
 
     // A second rule for everyone, moved above the first; two variants at 0% are an error until split.
     h.get_by_label("Add rule").click();
@@ -1699,4 +1704,38 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
         h2.state().analysis.project_path.as_deref(),
         Some(plab.as_path())
     );
+}
+
+/// Each persona card shows its segment's stability (the core's figure for this run: five seeded
+/// resamples of 80%), and an unstable segment is flagged.
+#[test]
+fn persona_cards_show_each_segments_stability() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| {
+        a.analysis.run.is_some() && a.analysis.stability.is_some() && idle(a)
+    });
+    h.get_by_label("Personas").click();
+    h.run_ok();
+    let run = h.state().analysis.run.clone().unwrap();
+    let direct = persona_lab::pipeline::run_stability(
+        &run,
+        persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+        &persona_lab::job::Job::silent(),
+    )
+    .unwrap();
+    assert_eq!(
+        h.state().analysis.stability.as_ref().unwrap().1.per_segment,
+        direct.per_segment
+    );
+    assert_eq!(direct.per_segment.len(), run.segmentation.k);
+    for v in &direct.per_segment {
+        let text = if *v < persona_lab::cluster::stability::STABLE_ENOUGH {
+            format!("stability {v:.2}: not to be trusted")
+        } else {
+            format!("stability {v:.2}")
+        };
+        assert!(h.query_all_by_label(&text).count() >= 1, "{text}");
+    }
+    // The six planted groups come back whole.
+    assert!(direct.per_segment.iter().all(|&v| v > 0.9), "{direct:?}");
 }

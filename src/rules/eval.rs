@@ -8,7 +8,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::context::parse_time;
-use super::describe::{PersonaNames, describe};
+use super::describe::{PersonaNames, customer, describe};
 use super::model::{Condition, Guardrails, Rule, Window};
 use crate::error::RuleError;
 
@@ -43,8 +43,10 @@ pub struct Decision {
     pub module: Option<String>,
     pub variant: Option<String>,
     pub holdout: bool,
-    /// The "Why am I seeing this?" text.
+    /// The "Why am I seeing this?" text (its `{condition}` in customer words).
     pub explanation: String,
+    /// What matched, exactly, for the analyst: "recency_days > 21".
+    pub condition: String,
 }
 
 /// Why a rule did or did not produce a decision.
@@ -253,7 +255,8 @@ fn decision(
             None => (Some(rule.action.module.clone()), None),
         }
     };
-    let matched = matched_text(&rule.when, facts, &rule.id, names)?;
+    let matched = matched_text(&rule.when, facts, &rule.id, &|c| customer(c))?;
+    let exact = matched_text(&rule.when, facts, &rule.id, &|c| describe(c, names))?;
     let explanation = rule
         .explanation
         .replace("{persona}", &names(facts.persona))
@@ -269,6 +272,7 @@ fn decision(
         variant,
         holdout,
         explanation,
+        condition: exact,
     })
 }
 
@@ -369,28 +373,33 @@ pub fn holds(c: &Condition, f: &Facts, rule: &str) -> Result<bool, RuleError> {
     })
 }
 
-/// The text of what matched, for `{condition}`: every part of an `all`, the first matching part of
-/// an `any`.
+/// The text of what matched, in the words `say` gives each part: every part of an `all` (a part
+/// said the same way twice is said once), the first matching part of an `any`.
 fn matched_text(
     c: &Condition,
     f: &Facts,
     rule: &str,
-    names: PersonaNames,
+    say: &dyn Fn(&Condition) -> String,
 ) -> Result<String, RuleError> {
     Ok(match c {
         Condition::All(cs) if !cs.is_empty() => {
-            let parts: Result<Vec<String>, RuleError> =
-                cs.iter().map(|c| matched_text(c, f, rule, names)).collect();
-            parts?.join(" and ")
+            let mut parts: Vec<String> = Vec::with_capacity(cs.len());
+            for c in cs {
+                let p = matched_text(c, f, rule, say)?;
+                if !parts.contains(&p) {
+                    parts.push(p);
+                }
+            }
+            parts.join(" and ")
         }
         Condition::Any(cs) => {
             for c in cs {
                 if holds(c, f, rule)? {
-                    return matched_text(c, f, rule, names);
+                    return matched_text(c, f, rule, say);
                 }
             }
-            describe(c, names)
+            say(c)
         }
-        _ => describe(c, names),
+        _ => say(c),
     })
 }

@@ -167,6 +167,9 @@ pub fn validate(rules: &[Rule], known: &Known) -> Vec<Finding> {
                 );
             }
         }
+        for problem in explanation_words(&r.explanation, known) {
+            err(Severity::Warning, problem);
+        }
         if r.enabled
             && let Some(why) = &region(&r.when, known).region.empty
         {
@@ -216,6 +219,42 @@ pub fn validate(rules: &[Rule], known: &Known) -> Vec<Finding> {
 }
 
 /// `{name}` placeholders of a text.
+/// What in an explanation's own text would read as internals to a customer: a feature id that looks
+/// like one (`recency_days`, `count:page_view`: plain words such as "sessions" are fine), a persona
+/// id, or a number with more than two decimals. (`{condition}` is filled in customer words.)
+fn explanation_words(text: &str, known: &Known) -> Vec<String> {
+    let mut out = Vec::new();
+    let is_word = |c: char| c.is_alphanumeric() || matches!(c, '_' | ':' | '=' | '.');
+    let words: Vec<&str> = text
+        .split(|c: char| !is_word(c))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for f in &known.features {
+        if f.contains(['_', ':', '=']) && words.contains(f) {
+            out.push(format!(
+                "the explanation shows the feature id {f:?} to customers: say it in words, or use \
+                 {{condition}}"
+            ));
+        }
+    }
+    for (id, _) in &known.personas {
+        if words.contains(id) {
+            out.push(format!(
+                "the explanation shows the persona id {id:?} to customers"
+            ));
+        }
+    }
+    let long = regex::Regex::new(r"\d+\.\d{3,}").expect("a fixed pattern");
+    if let Some(m) = long.find(text) {
+        out.push(format!(
+            "the explanation shows the number {} to customers: round it to two decimals at most",
+            m.as_str()
+        ));
+    }
+    out
+}
+
 fn placeholders(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
@@ -681,6 +720,27 @@ mod tests {
             .iter()
             .map(|f| f.to_string())
             .collect()
+    }
+
+    #[test]
+    fn explanations_that_show_internals_are_warned_about() {
+        let mut r = rule("a", 1, "hero", Condition::Always);
+        r.explanation =
+            "Because your recency_days is over 21.4567 and you are in segment_0 ({condition})."
+                .into();
+        assert_eq!(
+            messages(&[r.clone()]),
+            [
+                "warning: rule \"a\": the explanation shows the feature id \"recency_days\" to \
+                 customers: say it in words, or use {condition}",
+                "warning: rule \"a\": the explanation shows the persona id \"segment_0\" to customers",
+                "warning: rule \"a\": the explanation shows the number 21.4567 to customers: round \
+                 it to two decimals at most",
+            ]
+        );
+        // Plain words that happen to be feature ids, thousands and two decimals are fine.
+        r.explanation = "Your sessions with us, 1,000 happy customers, 9.99 off.".into();
+        assert_eq!(messages(&[r]), Vec::<String>::new());
     }
 
     #[test]
