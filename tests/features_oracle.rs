@@ -124,7 +124,9 @@ fn weights_multiply_scaled_columns_and_the_score() {
         let mut s = 0.0;
         for (j, f) in fitted.features.iter().enumerate() {
             assert!(close(m.row(i)[j], f.weight * m0.row(i)[j]));
-            s += f.weight * m0.row(i)[j];
+            // Days since the last visit count against engagement.
+            let sign = if f.id == "recency_days" { -1.0 } else { 1.0 };
+            s += sign * f.weight * m0.row(i)[j];
         }
         assert!(close(*score, s));
     }

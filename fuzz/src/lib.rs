@@ -146,6 +146,7 @@ pub fn project(text: &str) {
                 .collect(),
             features: vec!["sessions", "recency_days"],
             scores: vec!["churn_risk"],
+            empty_features: vec!["recency_days"],
         },
     );
     analyse(

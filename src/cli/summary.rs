@@ -216,7 +216,7 @@ pub fn profile_summary(p: &Profile, t: &FittedTransform) -> String {
     }
     let _ = writeln!(
         s,
-        "engagement score = sum of weight * scaled value ({:?} scaler):",
+        "engagement score = sum of weight * scaled value, days since the last visit subtracted ({:?} scaler):",
         t.scaler
     );
     let _ = writeln!(

@@ -410,6 +410,12 @@ pub fn find(id: &str) -> Option<&'static FeatureDef> {
     CATALOGUE.iter().find(|d| d.id == id)
 }
 
+/// How a feature counts in the engagement score: -1 for one that grows as engagement falls (days since
+/// the last visit), +1 otherwise.
+pub fn engagement_sign(id: &str) -> f64 {
+    if id == "recency_days" { -1.0 } else { 1.0 }
+}
+
 /// Prefix of the per-event-name count features.
 pub const COUNT_PREFIX: &str = "count:";
 

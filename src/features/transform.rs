@@ -7,7 +7,9 @@
 //! 3. scale: `z = (t - center) / scale` with (center, scale) = (mean, population std) for `Standard`,
 //!    (median, q75 - q25) for `Robust`, (min, max - min) for `MinMax`, (0, 1) for `None`;
 //! 4. weight: the clustering column is `w * z`;
-//! 5. engagement score: `sum_i w_i * z_i` over the selected features.
+//! 5. engagement score: `sum_i s_i * w_i * z_i` over the selected features, where the sign `s_i` is -1
+//!    for features that grow as engagement falls (`recency_days`: days since the last visit) and +1
+//!    otherwise.
 //!
 //! A feature whose transformed values are all equal (zero variance) is left out and reported; nothing is
 //! ever divided by zero.
@@ -374,7 +376,14 @@ impl FittedTransform {
 
     /// Engagement score of every row of a matrix made by [`FittedTransform::matrix`].
     pub fn scores(&self, m: &Matrix) -> Vec<f64> {
-        (0..m.n_rows).map(|i| m.row(i).iter().sum()).collect()
+        let signs: Vec<f64> = m
+            .columns
+            .iter()
+            .map(|c| catalogue::engagement_sign(c))
+            .collect();
+        (0..m.n_rows)
+            .map(|i| m.row(i).iter().zip(&signs).map(|(v, s)| s * v).sum())
+            .collect()
     }
 
     /// Engagement score of one user's raw values, in the order of `self.features`.
@@ -382,7 +391,7 @@ impl FittedTransform {
         self.features
             .iter()
             .zip(raw)
-            .map(|(f, v)| f.weighted(*v))
+            .map(|(f, v)| catalogue::engagement_sign(&f.id) * f.weighted(*v))
             .sum()
     }
 }

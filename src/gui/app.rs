@@ -68,6 +68,10 @@ pub struct PersonaApp {
     pub dialog_task: Option<(FilePurpose, Task<files::DialogAnswer>)>,
     /// Whether to try the system's file dialog first (false: the in-app chooser always).
     pub system_dialogs: bool,
+    /// The first-run guide, while it is open.
+    pub guide: Option<super::help::Guide>,
+    /// Rule templates: the shipped ones and the team's own (`rules::template::user_dirs`).
+    pub templates: Vec<persona_lab::rules::RuleTemplate>,
     repaint: Option<egui::Context>,
 }
 
@@ -110,8 +114,16 @@ impl PersonaApp {
             dialog_task: None,
             // Tests drive the in-app chooser; a system dialog would wait for a person.
             system_dialogs: !cfg!(test) && files::system_dialog_available(),
+            templates: Vec::new(),
+            guide: None,
             repaint: None,
         };
+        let (templates, errors) =
+            persona_lab::rules::template::load(&persona_lab::rules::template::user_dirs());
+        app.templates = templates;
+        for e in errors {
+            app.warn(format!("rule template not loaded: {e}"));
+        }
         if let Some(f) = file {
             app.open(f);
         }
@@ -161,6 +173,12 @@ impl PersonaApp {
     }
 
     /// Keep a recent-files list in `path` (one path per line, newest first).
+    /// Show the first-run guide unless `marker` says it was seen (it is written when the guide closes).
+    pub fn with_guide(mut self, marker: PathBuf) -> Self {
+        self.guide = super::help::Guide::unless_seen(marker);
+        self
+    }
+
     pub fn with_recent(mut self, path: PathBuf) -> Self {
         if let Ok(text) = std::fs::read_to_string(&path) {
             self.recent = text
@@ -1012,6 +1030,11 @@ impl PersonaApp {
         self.quit_dialog(ui);
         self.project_dialog(ui);
         self.chooser_window(&ui.ctx().clone());
+        if let Some(g) = self.guide.as_mut()
+            && !super::help::show_guide(g, &ui.ctx().clone())
+        {
+            self.guide = None;
+        }
         egui::Panel::top("nav").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong("Persona Lab");

@@ -11,6 +11,7 @@ use persona_lab::pipeline::ClusterRun;
 
 use super::app::PersonaApp;
 use super::charts::{self, cluster_rgb};
+use super::help::{self, Term};
 use super::state::Chart;
 
 /// Bars drawn at most in the silhouette plot; above, consecutive users share a bar.
@@ -34,13 +35,14 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Clusters");
         let c = &mut app.analysis.cluster;
-        super::widgets::combo(ui, "method", "Method", c.params.method.name(), |ui| {
+        let method = super::widgets::combo(ui, "method", "Method", c.params.method.name(), |ui| {
             for m in Method::ALL {
                 changed |= ui
                     .selectable_value(&mut c.params.method, m, m.name())
                     .changed();
             }
         });
+        help::explain(method, Term::Linkage);
         // Up to 15, or the k a project or the CLI chose (a slider clamps what it shows: a project saved
         // with k = 20 must not silently re-cluster at 15).
         let k_max = c.params.k.max(15).min(n_users.max(2));
@@ -111,8 +113,8 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
             .collect();
     }
     let (bars, order) = charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
-    ui.label(format!(
-        "Silhouette per user ({}), sorted within each segment; mean {:.3}",
+    let caption = ui.label(format!(
+        "Silhouette per user ({}), sorted within each segment; mean {:.3} (?)",
         if s.exact {
             format!("all {} users", s.sample_size)
         } else {
@@ -120,13 +122,16 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         },
         s.mean
     ));
+    help::explain(caption, Term::Silhouette);
     let users = &run.matrix.users;
+    // Legends name the personas as the strategist named them.
+    let names = app.analysis.persona_names(seg.k);
     Plot::new("silhouette")
         .legend(Legend::default())
         .x_axis_label("silhouette")
         .show_grid([true, false])
         .show(ui, |p| {
-            for c in 0..seg.k {
+            for (c, name) in names.iter().enumerate() {
                 let cb: Vec<Bar> = bars
                     .iter()
                     .filter(|b| b.cluster == c)
@@ -147,7 +152,7 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                     })
                     .collect();
                 p.add(
-                    BarChart::new(format!("segment {c} (mean {:.3})", s.cluster_means[c]), cb)
+                    BarChart::new(format!("{name} (mean {:.3})", s.cluster_means[c]), cb)
                         .horizontal()
                         .color(colour(c)),
                 );
@@ -159,7 +164,7 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
 fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let Some(d) = &run.segmentation.dendrogram else {
         ui.label("The dendrogram needs a hierarchical method (ward, average, complete, single).");
-        if ui.button("Switch to Ward").clicked() {
+        if help::explain(ui.button("Switch to Ward"), Term::Ward).clicked() {
             app.analysis.cluster.params.method = Method::Ward;
             app.run_clustering();
         }
@@ -313,9 +318,11 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
 fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     let seg = &run.segmentation;
     let n = run.matrix.n_rows;
+    let names = app.analysis.persona_names(seg.k);
     ui.horizontal(|ui| {
         ui.radio_value(&mut app.ui_state.use_tsne, false, "PCA");
-        ui.radio_value(&mut app.ui_state.use_tsne, true, "t-SNE");
+        let tsne = ui.radio_value(&mut app.ui_state.use_tsne, true, "t-SNE");
+        help::explain(tsne, Term::Perplexity);
         ui.label(
             "Right-drag a lasso around users to select them; hover a point to see its features.",
         );
@@ -388,18 +395,14 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
         .x_axis_label("component 1")
         .y_axis_label("component 2")
         .show(ui, |p| {
-            for c in 0..seg.k {
+            for (c, name) in names.iter().enumerate() {
                 let pts: Vec<[f64; 2]> = rows
                     .iter()
                     .zip(&coords)
                     .filter(|(i, _)| seg.labels[**i] == c)
                     .map(|(_, xy)| *xy)
                     .collect();
-                p.points(
-                    Points::new(format!("segment {c}"), pts)
-                        .color(colour(c))
-                        .radius(2.0),
-                );
+                p.points(Points::new(name.clone(), pts).color(colour(c)).radius(2.0));
             }
             let sel: Vec<[f64; 2]> = rows
                 .iter()
@@ -470,7 +473,10 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                 .collect();
             r.clone().on_hover_ui_at_pointer(|ui| {
                 ui.strong(format!("user {}", users[i]));
-                ui.label(format!("segment {}", seg.labels[i]));
+                ui.label(format!(
+                    "segment {}: {}",
+                    seg.labels[i], names[seg.labels[i]]
+                ));
                 for f in feats {
                     ui.label(f);
                 }
@@ -673,6 +679,13 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
     for r in &s.reasons {
         ui.label(format!("• {r}"));
     }
+    ui.horizontal(|ui| {
+        ui.label("What the charts show:");
+        help::term_label(ui, "inertia", Term::Inertia);
+        help::term_label(ui, "mean silhouette", Term::Silhouette);
+        help::term_label(ui, "stability", Term::Stability);
+        help::term_label(ui, "Ward and the other linkages", Term::Linkage);
+    });
     // One chip per k: the current one highlighted, a click uses it (so does a click on a chart).
     ui.horizontal(|ui| {
         ui.label("Use k:");
@@ -791,6 +804,7 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         ui.label("by segment (box: quartiles; whiskers: 1.5 IQR; raw units)");
     });
     app.ui_state.box_feature = chosen;
+    let seg_names = app.analysis.persona_names(run.segmentation.k);
     let boxes: Vec<egui_plot::BoxElem> = run
         .profiles
         .iter()
@@ -800,7 +814,7 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                 p.id as f64,
                 egui_plot::BoxSpread::new(s.whisker_low, s.q1, s.median, s.q3, s.whisker_high),
             )
-            .name(format!("segment {}", p.id))
+            .name(format!("segment {}: {}", p.id, seg_names[p.id]))
             .fill(colour(p.id).gamma_multiply(0.5))
             .stroke(egui::Stroke::new(1.5, colour(p.id)))
         })

@@ -109,12 +109,26 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 .striped(true)
                 .show(ui, |ui| {
                     for c in cols {
-                        ui.strong(c.name().as_str());
+                        // The canonical timestamp is µs since epoch, UTC: shown as a date.
+                        if c.name().as_str() == persona_lab::data::cols::TS {
+                            ui.strong("time (UTC)");
+                        } else {
+                            ui.strong(c.name().as_str());
+                        }
                     }
                     ui.end_row();
                     for i in rows {
                         for c in cols {
-                            let v = c.get(i).map(|v| v.to_string()).unwrap_or_default();
+                            let v = if c.name().as_str() == persona_lab::data::cols::TS {
+                                c.get(i)
+                                    .ok()
+                                    .and_then(|v| v.extract::<i64>())
+                                    .and_then(chrono::DateTime::from_timestamp_micros)
+                                    .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                                    .unwrap_or_default()
+                            } else {
+                                c.get(i).map(|v| v.to_string()).unwrap_or_default()
+                            };
                             ui.monospace(v.trim_matches('"'));
                         }
                         ui.end_row();

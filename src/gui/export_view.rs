@@ -26,6 +26,7 @@ pub fn preview(app: &mut PersonaApp) -> Option<ExportPreview> {
         let p = ExportPreview {
             text: rs.to_ron().map_err(|e| e.to_string()),
             findings: rs.validate(),
+            overview: persona_lab::ruleset::overview::overview(&rs),
         };
         app.ui_state.rules.export_preview = Some((key, p));
     }
@@ -91,22 +92,47 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         ui.label(f.to_string());
     }
     ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("export_summary")
+        .show(ui, |ui| {
+            egui::Grid::new("overview")
+                .num_columns(2)
+                .striped(true)
+                .spacing([16.0, 4.0])
+                .show(ui, |ui| {
+                    for s in &p.overview {
+                        ui.strong(s.heading);
+                        ui.vertical(|ui| {
+                            for l in &s.lines {
+                                ui.add(egui::Label::new(l).wrap());
+                            }
+                        });
+                        ui.end_row();
+                    }
+                });
+            ui.separator();
+            raw_file(ui, &p);
+        });
+}
+
+/// The file itself, behind a toggle (hundreds of lines of RON are for engineers, not the summary).
+fn raw_file(ui: &mut egui::Ui, p: &ExportPreview) {
     match &p.text {
         Ok(text) => {
-            ui.label(format!(
-                "Preview ({} lines, {} KB)",
+            egui::CollapsingHeader::new(format!(
+                "The file itself (RON, {} lines, {} KB)",
                 text.lines().count(),
                 text.len().div_ceil(1024)
-            ));
-            egui::ScrollArea::both()
-                .id_salt("ron_preview")
-                .show(ui, |ui| {
-                    ui.add(
-                        egui::TextEdit::multiline(&mut text.as_str())
-                            .code_editor()
-                            .desired_width(f32::INFINITY),
-                    );
-                });
+            ))
+            .id_salt("ron_preview")
+            .default_open(false)
+            .show(ui, |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut text.as_str())
+                        .code_editor()
+                        .desired_width(f32::INFINITY),
+                );
+            });
         }
         Err(e) => {
             ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));

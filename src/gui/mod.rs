@@ -8,6 +8,7 @@ pub mod data_view;
 pub mod export_view;
 pub mod features_view;
 pub mod files;
+pub mod help;
 pub mod monitor_view;
 pub mod personas_view;
 pub mod predict_view;
@@ -21,6 +22,12 @@ mod tests;
 
 use std::path::PathBuf;
 
+/// The app icon (assets/icon.png, built in), for the window and the task bar.
+pub fn window_icon() -> egui::IconData {
+    // The file is ours and checked by a test; a broken one would only cost the icon.
+    eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default()
+}
+
 /// Open the window; returns when it is closed.
 pub fn run(file: Option<PathBuf>) -> Result<(), String> {
     let file = file.or_else(|| {
@@ -30,6 +37,7 @@ pub fn run(file: Option<PathBuf>) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Persona Lab")
+            .with_icon(window_icon())
             .with_inner_size([1280.0, 800.0])
             .with_drag_and_drop(true),
         ..Default::default()
@@ -42,6 +50,7 @@ pub fn run(file: Option<PathBuf>) -> Result<(), String> {
             if let Some(p) = app::PersonaApp::default_recovery_path() {
                 app = app
                     .with_recent(p.with_file_name("recent.txt"))
+                    .with_guide(p.with_file_name("guide_seen"))
                     .with_recovery(p);
             }
             if let Some(f) = file {

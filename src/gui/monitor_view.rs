@@ -158,7 +158,10 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
                     "relative",
                     "adjusted p",
                 ] {
-                    ui.label(RichText::new(h).weak());
+                    let r = ui.label(RichText::new(h).weak());
+                    if h == "lift" {
+                        super::help::explain(r, super::help::Term::Lift);
+                    }
                 }
                 ui.end_row();
                 for c in &rule.comparisons {

@@ -362,7 +362,13 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 ("recall", |m| m.recall, None),
             ];
             for (name, f, base) in rows {
-                ui.label(name);
+                match name {
+                    "ROC AUC" => super::help::term_label(ui, name, super::help::Term::RocAuc),
+                    "PR AUC (average precision)" => {
+                        super::help::term_label(ui, name, super::help::Term::PrAuc)
+                    }
+                    _ => ui.label(name),
+                };
                 ui.label(format!("{:.4}", f(m)));
                 if let Some(cv) = &p.cv {
                     ui.label(format!("{:.4}", f(cv)));

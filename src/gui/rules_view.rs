@@ -44,7 +44,11 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .as_ref()
         .map(|p| p.features.clone())
         .unwrap_or_default();
-    let findings = findings(&app.analysis.rules, &personas, &features);
+    let empty: Vec<String> = pop
+        .as_deref()
+        .map(|p| p.empty_features().to_vec())
+        .unwrap_or_default();
+    let findings = findings(&app.analysis.rules, &personas, &features, &empty);
     let names = |id: &str| {
         personas
             .iter()
@@ -100,6 +104,7 @@ pub fn findings(
     rules: &[Rule],
     personas: &[(String, String)],
     features: &[String],
+    empty: &[String],
 ) -> Vec<Finding> {
     let known = Known {
         personas: personas
@@ -108,6 +113,7 @@ pub fn findings(
             .collect(),
         features: features.iter().map(String::as_str).collect(),
         scores: vec![],
+        empty_features: empty.iter().map(String::as_str).collect(),
     };
     rules::validate(rules, &known)
 }
@@ -205,14 +211,15 @@ fn rule_list(
             app.ui_state.rules.selected = Some(n);
         }
         ui.menu_button("Add from template", |ui| {
-            for (label, make) in templates() {
-                if ui.button(label).clicked() {
-                    let id = rules::fresh_id(&app.analysis.rules);
-                    let r = make(id, n as u32 + 1, personas);
-                    app.analysis.rules.push(r);
-                    app.ui_state.rules.selected = Some(n);
+            let mut chosen = None;
+            for (t, template) in app.templates.iter().enumerate() {
+                if ui.button(&template.title).clicked() {
+                    chosen = Some(t);
                     ui.close();
                 }
+            }
+            if let Some(t) = chosen {
+                add_from_template(app, t, n, personas);
             }
         });
         let sel = app.ui_state.rules.selected.filter(|&i| i < n);
@@ -299,44 +306,44 @@ fn optional_u32(ui: &mut egui::Ui, label: &str, v: &mut Option<u32>, default: u3
     });
 }
 
-type Template = fn(String, u32, &[(String, String)]) -> Rule;
-
-/// Starting points from the article: a carousel for an engaged persona that viewed products, and a
-/// re-engagement offer for lapsing users.
-fn templates() -> Vec<(&'static str, Template)> {
-    vec![
-        (
-            "Recommendation carousel after 3+ product views",
-            |id, prio, personas| {
-                let mut r = Rule::new(id, prio);
-                r.name = "Carousel for engaged product viewers".into();
-                let mut all = vec![Condition::EventCount(
-                    EventMatch::Kind(EventKind::ProductView),
-                    Window::Session,
-                    Cmp::Gt(2.0),
-                )];
-                if let Some((pid, _)) = personas.first() {
-                    all.insert(0, Condition::PersonaIn(vec![pid.clone()]));
-                }
-                r.when = Condition::All(all);
-                r.action.module = "recommendation_carousel".into();
-                r.action.slot = "home_hero".into();
-                r.explanation = "You see recommendations because {condition}.".into();
-                r
-            },
-        ),
-        ("Re-engagement offer for lapsing users", |id, prio, _| {
-            let mut r = Rule::new(id, prio);
-            r.name = "Win back lapsing users".into();
-            r.when = Condition::Feature("recency_days".into(), Cmp::Gt(30.0));
-            r.action.module = "reengagement_offer".into();
-            r.action.slot = "offer_banner".into();
-            r.action.holdout_percent = 10.0;
-            r.caps.per_session = Some(1);
-            r.explanation = "We have missed you: this offer is here because {condition}.".into();
-            r
-        }),
-    ]
+/// A rule from template `t`: thresholds from the analysed users, a trained score where the template
+/// prefers one; what came from the data is said in a message.
+fn add_from_template(app: &mut PersonaApp, t: usize, n: usize, personas: &[(String, String)]) {
+    let Some(template) = app.templates.get(t).cloned() else {
+        return;
+    };
+    let profile = app.analysis.profile.clone();
+    let percentile = |f: &str, p: f64| -> Option<f64> {
+        let col = profile.as_ref()?.column(f).ok()?;
+        let mut v: Vec<f64> = col
+            .into_iter()
+            .flatten()
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(persona_lab::features::transform::quantile(&v, p / 100.0))
+    };
+    let scores: Vec<(String, f64)> = app
+        .analysis
+        .prediction
+        .as_ref()
+        .map(|p| vec![(p.model.name.clone(), p.model.bands.1)])
+        .unwrap_or_default();
+    let ctx = rules::TemplateContext {
+        personas,
+        percentile: &percentile,
+        scores: &scores,
+    };
+    let id = rules::fresh_id(&app.analysis.rules);
+    let (rule, notes) = template.instantiate(id, n as u32 + 1, &ctx);
+    if !notes.is_empty() {
+        app.info(format!("{}: {}", template.title, notes.join("; ")));
+    }
+    app.analysis.rules.push(rule);
+    app.ui_state.rules.selected = Some(n);
 }
 
 /// What the condition editor needs besides the rule.
@@ -575,7 +582,7 @@ fn action_ui(ui: &mut egui::Ui, rule: &mut Rule, i: usize) {
             )
             .labelled_by(l.id);
             ui.end_row();
-            ui.label("Holdout (control) %");
+            super::help::term_label(ui, "Holdout (control) %", super::help::Term::Holdout);
             ui.add(
                 egui::Slider::new(&mut a.holdout_percent, 0.0..=50.0)
                     .step_by(0.5)

@@ -315,6 +315,8 @@ impl PartialEq for ExportKey {
 pub struct ExportPreview {
     pub text: Result<String, String>,
     pub findings: Vec<persona_lab::rules::Finding>,
+    /// The file in a few lines per part (`ruleset::overview`).
+    pub overview: Vec<persona_lab::ruleset::overview::Section>,
 }
 
 /// A feature's distribution for the condition editor.

@@ -807,24 +807,31 @@ fn rules_are_built_checked_simulated_and_exported() {
         a.population.is_some() && idle(a)
     });
 
-    // A template: lapsing users (recency_days > 30) get a re-engagement offer.
+    // A template (assets/templates/reengagement.ron): users whose last visit is further back than
+    // 80% of users' get a re-engagement offer; the threshold comes from the data and is said.
     h.get_by_label("Add from template").click();
     h.run_ok();
     h.get_by_label("Re-engagement offer for lapsing users")
         .click();
     h.run_ok();
     let profile = h.state().analysis.profile.clone().unwrap();
-    let lapsing = profile
+    let mut recency: Vec<f64> = profile
         .column("recency_days")
         .unwrap()
         .into_iter()
-        .filter(|v| v.is_some_and(|d| d > 30.0))
-        .count();
+        .flatten()
+        .collect();
+    recency.sort_by(f64::total_cmp);
+    let p80 = (persona_lab::features::transform::quantile(&recency, 0.8) * 100.0).round() / 100.0;
+    let lapsing = recency.iter().filter(|&&d| d > p80).count();
     assert!(lapsing > 0 && lapsing < 1967);
     assert_eq!(
         h.state().analysis.rules[0].when,
-        Condition::Feature("recency_days".into(), Cmp::Gt(30.0))
+        Condition::Feature("recency_days".into(), Cmp::Gt(p80))
     );
+    h.get_by_label_contains(&format!(
+        "recency_days threshold {p80}: the 80th percentile of the analysed users"
+    ));
     let share = 100.0 * lapsing as f64 / 1967.0;
     assert!(
         h.get_all_by_label(&format!("matches {lapsing} users ({share:.1}%)"))
@@ -837,7 +844,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.get_by_label_contains(
         "\u{201c}We have missed you: this offer is here because you haven't visited us for a while.\u{201d}",
     );
-    h.get_by_label("what matched, exactly: recency_days > 30");
+    h.get_by_label(&format!("what matched, exactly: recency_days > {p80}"));
 
     // A second rule for everyone, moved above the first; two variants at 0% are an error until split.
     h.get_by_label("Add rule").click();
@@ -926,6 +933,29 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.get_by_label("Export").click();
     h.run_ok();
     h.get_by_label_contains("Validation: 0 errors");
+    // A summary first, the raw file behind a toggle ("Personas": the tab and the summary's heading).
+    assert_eq!(h.get_all_by_label("Personas").count(), 2);
+    let persona0 = h.state().analysis.personas[0].name.clone();
+    h.get_by_label_contains(&format!("segment 0 (segment_0): {persona0}"));
+    h.get_by_label_contains("at most 3 personalised offers per session");
+    h.get_by_label_contains("2 rules (2 enabled)");
+    let text = h
+        .state()
+        .ui_state
+        .rules
+        .export_preview
+        .clone()
+        .unwrap()
+        .1
+        .text
+        .unwrap();
+    assert!(
+        h.query_by_value(&text).is_none(),
+        "the RON is hidden until asked for"
+    );
+    h.get_by_label_contains("The file itself (RON").click();
+    h.run_ok();
+    h.get_by_value(&text);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rules.ron");
     super::export_view::save_rule_set(h.state_mut(), out.clone());
@@ -1217,6 +1247,20 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     );
     let rs = h.state().rule_set().unwrap();
     assert!(rs.validate().is_empty(), "{:?}", rs.validate());
+
+    // The re-engagement template uses the trained score's high band instead of recency.
+    h.get_by_label("Add from template").click();
+    h.run_ok();
+    h.get_by_label("Re-engagement offer for lapsing users")
+        .click();
+    h.run_ok();
+    assert_eq!(
+        h.state().analysis.rules[1].when,
+        Condition::Score("churn_risk".into(), Cmp::Ge(p.model.bands.1))
+    );
+    h.get_by_label_contains(
+        "churn_risk >= 0.7 (the trained model's high band) in place of recency_days",
+    );
 }
 
 /// Monitor: an outcomes export is reported (flags and rates as the core computes them), and a
@@ -1738,4 +1782,73 @@ fn persona_cards_show_each_segments_stability() {
     }
     // The six planted groups come back whole.
     assert!(direct.per_segment.iter().all(|&v| v > 0.9), "{direct:?}");
+}
+
+/// The icon the window and the desktop entry use decodes, and the desktop entry names the binary and
+/// the icon as the README installs them.
+#[test]
+fn the_app_icon_and_desktop_entry_are_usable() {
+    let icon = super::window_icon();
+    assert_eq!((icon.width, icon.height), (256, 256));
+    assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+    let entry = include_str!("../../assets/persona-lab.desktop");
+    for line in [
+        "[Desktop Entry]",
+        "Type=Application",
+        "Name=Persona Lab",
+        "Exec=persona-lab %f",
+        "Icon=persona-lab",
+    ] {
+        assert!(entry.lines().any(|l| l == line), "{line}");
+    }
+    let readme = include_str!("../../README.md");
+    assert!(readme.contains("assets/persona-lab.desktop ~/.local/share/applications/"));
+    assert!(
+        readme
+            .contains("assets/icon.png ~/.local/share/icons/hicolor/256x256/apps/persona-lab.png")
+    );
+}
+
+/// The first-run guide walks through four steps over the sample, and once closed it never shows
+/// again; terms carry their explanation on hover.
+#[test]
+fn the_first_run_guide_shows_once_and_terms_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("guide_seen");
+    let mut h = harness(PersonaApp::new(Some(sample_path())).with_guide(marker.clone()));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("1 · Data");
+    h.get_by_label("1 of 4");
+    for step in 2..=4 {
+        h.get_by_label("Next").click();
+        h.run_ok();
+        h.get_by_label(&format!("{step} of 4"));
+    }
+    h.get_by_label("4 · Personas and rules");
+    h.get_by_label("Back").click();
+    h.run_ok();
+    h.get_by_label("3 · Clusters");
+    h.get_by_label("Skip the guide").click();
+    h.run_ok();
+    assert!(h.state().guide.is_none());
+    assert!(h.query_by_label("Welcome to Persona Lab").is_none());
+    assert!(marker.is_file(), "the guide remembers it was seen");
+    // A new start: no guide.
+    let again = PersonaApp::new(None).with_guide(marker);
+    assert!(again.guide.is_none());
+
+    // Terms explained where they are used.
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.get_by_label("Elbow / silhouette by k").click();
+    h.run_ok();
+    h.get_by_label("Sweep k now").click();
+    wait_for(&mut h, "the sweep", |a| {
+        a.analysis.sweep.is_some() && idle(a)
+    });
+    h.get_by_label("inertia (?)").hover();
+    h.run_ok();
+    h.get_by_label_contains("It always falls as k grows");
+    let (text, section) = super::help::Term::Stability.explain();
+    assert!(text.contains("80%") && !section.is_empty());
 }

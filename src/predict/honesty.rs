@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::labels::DAY_US;
 use crate::data::{Loaded, cols};
 use crate::error::PredictError;
+use crate::features::transform::quantile;
 
 /// Under this share (or over 1 minus it) of positives, accuracy says little.
 pub const RARE_CLASS: f64 = 0.10;
@@ -63,13 +64,6 @@ pub struct HorizonSuggestion {
     pub p80_gap_days: f64,
     /// Returns measured (pairs of consecutive active days of one user).
     pub returns: usize,
-}
-
-/// The q-quantile (0..1) of sorted values, linear between neighbours (numpy's default).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// The gaps, in days, between each user's consecutive active days (UTC days), over all users.

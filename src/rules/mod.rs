@@ -6,6 +6,7 @@ pub mod describe;
 pub mod eval;
 pub mod model;
 pub mod population;
+pub mod template;
 pub mod validate;
 
 pub use context::{Event, Session, Shown, UserProfile, parse_time};
@@ -15,4 +16,5 @@ pub use model::{
     move_rule, renumber,
 };
 pub use population::Population;
+pub use template::{RuleTemplate, TemplateContext};
 pub use validate::{Finding, Known, Severity, validate};

@@ -23,9 +23,23 @@ pub struct Population {
     pub consent: bool,
     /// Predicted scores by name, one per user (from the models the rule set will carry).
     pub scores: BTreeMap<String, Vec<f64>>,
+    /// `empty_features`, computed once (the rule editor asks every frame).
+    pub(crate) empty: std::sync::OnceLock<Vec<String>>,
 }
 
 impl Population {
+    /// Features that are zero or missing for every analysed user: a condition on one cannot tell
+    /// users apart.
+    pub fn empty_features(&self) -> &[String] {
+        self.empty.get_or_init(|| {
+            self.features
+                .iter()
+                .filter(|(_, col)| col.iter().all(|v| v.is_none_or(|x| x == 0.0)))
+                .map(|(f, _)| f.clone())
+                .collect()
+        })
+    }
+
     /// User `i` as `decide` takes it: every profile feature, the consent flag, no events.
     pub fn user_profile(&self, i: usize) -> UserProfile {
         UserProfile {
@@ -171,6 +185,7 @@ mod tests {
             persona_ids: vec!["p0".into(), "p1".into()],
             consent: true,
             scores: Default::default(),
+            empty: Default::default(),
         }
     }
 

@@ -52,6 +52,8 @@ pub struct Known<'a> {
     pub features: Vec<&'a str>,
     /// Scores the rule set's models compute.
     pub scores: Vec<&'a str>,
+    /// Features zero or missing for every analysed user (known in the app, not from a file alone).
+    pub empty_features: Vec<&'a str>,
 }
 
 const PLACEHOLDERS: [&str; 5] = ["persona", "condition", "rule", "variant", "module"];
@@ -166,6 +168,20 @@ pub fn validate(rules: &[Rule], known: &Known) -> Vec<Finding> {
                     ),
                 );
             }
+        }
+        let mut read = Vec::new();
+        r.when.features(&mut read);
+        for f in read
+            .iter()
+            .filter(|f| known.empty_features.contains(&f.as_str()))
+        {
+            err(
+                Severity::Warning,
+                format!(
+                    "the condition on {f} cannot tell users apart: {f} is zero or missing for \
+                     every analysed user"
+                ),
+            );
         }
         for problem in explanation_words(&r.explanation, known) {
             err(Severity::Warning, problem);
@@ -705,6 +721,7 @@ mod tests {
             personas: vec![("segment_0", "Browsers"), ("segment_1", "Buyers")],
             features: vec!["sessions", "recency_days"],
             scores: vec![],
+            empty_features: vec![],
         }
     }
 
@@ -741,6 +758,26 @@ mod tests {
         // Plain words that happen to be feature ids, thousands and two decimals are fine.
         r.explanation = "Your sessions with us, 1,000 happy customers, 9.99 off.".into();
         assert_eq!(messages(&[r]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_condition_on_a_feature_no_user_has_is_warned_about() {
+        let r = rule(
+            "a",
+            1,
+            "hero",
+            Condition::Feature("recency_days".into(), Cmp::Gt(3.0)),
+        );
+        let mut k = known();
+        k.empty_features = vec!["recency_days"];
+        let m: Vec<String> = validate(&[r], &k).iter().map(|f| f.to_string()).collect();
+        assert_eq!(
+            m,
+            [
+                "warning: rule \"a\": the condition on recency_days cannot tell users apart: \
+              recency_days is zero or missing for every analysed user"
+            ]
+        );
     }
 
     #[test]

@@ -150,5 +150,6 @@ pub fn population(
         persona_ids,
         consent,
         scores: Default::default(),
+        empty: Default::default(),
     })
 }

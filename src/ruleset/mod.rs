@@ -5,6 +5,7 @@
 
 mod apply;
 pub mod checksum;
+pub mod overview;
 mod personas;
 pub mod summary;
 
@@ -359,6 +360,7 @@ impl RuleSet {
                 .collect(),
             features,
             scores: self.models.iter().map(|m| m.name.as_str()).collect(),
+            empty_features: vec![],
         }
     }
 

@@ -36,6 +36,7 @@ for c in default:
         x[c] = np.log1p(x[c])
 for name, scaler in [("standard", StandardScaler()), ("robust", RobustScaler()), ("minmax", MinMaxScaler())]:
     z = pd.DataFrame(scaler.fit_transform(x.values), index=x.index, columns=default)
-    z["engagement_score"] = z[default].sum(axis=1)
+    # Days since the last visit count against engagement.
+    z["engagement_score"] = z[default].sum(axis=1) - 2 * z["recency_days"]
     z.to_csv(FIX + f"ga4_small_scaled_{name}.csv", float_format="%.17g")
 print("users", len(out), "features", out.shape[1])
