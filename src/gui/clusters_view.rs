@@ -46,9 +46,10 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         // Up to 15, or the k a project or the CLI chose (a slider clamps what it shows: a project saved
         // with k = 20 must not silently re-cluster at 15).
         let k_max = c.params.k.max(15).min(n_users.max(2));
+        let k_label = ui.label("k").id;
         changed |= ui
             .add(egui::Slider::new(&mut c.params.k, 2..=k_max))
-            .labelled_by(ui.label("k").id)
+            .labelled_by(k_label)
             .changed();
         let l = ui.label("seed");
         changed |= ui
@@ -126,8 +127,12 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let users = &run.matrix.users;
     // Legends name the personas as the strategist named them.
     let names = app.analysis.persona_names(seg.k);
+    // The x axis runs to 1 (the best silhouette there is): the bars rarely reach past 0.7, so the
+    // legend in the top right corner sits beside them, not over them.
+    let lowest = s.values.iter().flatten().fold(0.0f64, |m, &v| m.min(v));
     Plot::new("silhouette")
         .legend(Legend::default())
+        .default_x_bounds(lowest.min(0.0) - 0.05, 1.0)
         .x_axis_label("silhouette")
         .show_grid([true, false])
         .show(ui, |p| {
