@@ -9,6 +9,7 @@ pub mod hints;
 pub mod job;
 pub mod monitor;
 pub mod output;
+pub mod palette;
 pub mod pipeline;
 pub mod predict;
 pub mod project;

@@ -68,6 +68,8 @@ pub struct PersonaApp {
     pub dialog_task: Option<(FilePurpose, Task<files::DialogAnswer>)>,
     /// Whether to try the system's file dialog first (false: the in-app chooser always).
     pub system_dialogs: bool,
+    /// Chart PNGs written on a worker report here.
+    pub png_done: super::chart_export::Outcomes,
     /// The first-run guide, while it is open.
     pub guide: Option<super::help::Guide>,
     /// Rule templates: the shipped ones and the team's own (`rules::template::user_dirs`).
@@ -116,6 +118,7 @@ impl PersonaApp {
             system_dialogs: !cfg!(test) && files::system_dialog_available(),
             templates: Vec::new(),
             guide: None,
+            png_done: std::sync::mpsc::channel(),
             repaint: None,
         };
         let (templates, errors) =
@@ -330,11 +333,35 @@ impl PersonaApp {
             FilePurpose::SaveProject => self.save_project(path),
             FilePurpose::ExportSelection => clusters_view::export_selection_to(self, &path),
             FilePurpose::ExportAssignments => export_view::export_assignments(self, path),
-            FilePurpose::ExportSummary => export_view::export_summary(self, path),
+            FilePurpose::ExportSummary => export_view::export_summary(self, path, false),
+            FilePurpose::ExportSummaryHtml => export_view::export_summary(self, path, true),
             FilePurpose::SaveRuleSet => export_view::save_rule_set(self, path),
             FilePurpose::ExportHighRisk => predict_view::export_high(self, path),
             FilePurpose::OpenOutcomes => monitor_view::load_outcomes(self, path),
             FilePurpose::CompareDeployed => monitor_view::compare_deployed(self, path),
+            FilePurpose::ChartPng => self.ui_state.png_pending = Some(path),
+            FilePurpose::ChartCsv => self.save_chart_csv(path),
+        }
+    }
+
+    /// The numbers behind the clusters chart on screen, written as CSV.
+    fn save_chart_csv(&mut self, path: PathBuf) {
+        let Some(run) = self.analysis.run.clone() else {
+            return;
+        };
+        let names = self.analysis.persona_names(run.segmentation.k);
+        match super::chart_export::chart_csv(
+            self.ui_state.chart,
+            &run,
+            &names,
+            self.analysis.sweep.as_deref(),
+        ) {
+            Some((_, text)) => match persona_lab::output::write_bytes(&path, text.as_bytes()) {
+                Ok(()) => self.info(format!("wrote {}", path.display())),
+                Err(e) => self.error(e.to_string()),
+            },
+            None => self
+                .error("this chart has no data yet (run the sweep, or pick a hierarchical method)"),
         }
     }
 
@@ -732,6 +759,12 @@ impl PersonaApp {
     /// Collect finished background work.
     pub fn poll_tasks(&mut self) {
         self.poll_dialog();
+        while let Ok(r) = self.png_done.1.try_recv() {
+            match r {
+                Ok(m) => self.info(m),
+                Err(e) => self.error(format!("chart PNG: {e}")),
+            }
+        }
         if let Some(r) = self.project_task.as_ref().and_then(|t| t.poll()) {
             self.project_task = None;
             match r {
@@ -1030,6 +1063,18 @@ impl PersonaApp {
         self.quit_dialog(ui);
         self.project_dialog(ui);
         self.chooser_window(&ui.ctx().clone());
+        // A chart PNG: the next frame's pixels, cropped to where the chart was drawn.
+        if let Some(path) = self.ui_state.png_pending.take() {
+            match self.ui_state.chart_rect {
+                Some(rect) => super::chart_export::save_png(
+                    &ui.ctx().clone(),
+                    rect,
+                    path,
+                    self.png_done.0.clone(),
+                ),
+                None => self.error("open a chart first, then save it"),
+            }
+        }
         if let Some(g) = self.guide.as_mut()
             && !super::help::show_guide(g, &ui.ctx().clone())
         {

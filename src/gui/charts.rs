@@ -6,17 +6,7 @@ use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 
-/// Okabe-Ito: distinguishable with the common colour-vision deficiencies; shared by every chart.
-pub const PALETTE: [[u8; 3]; 8] = [
-    [0, 114, 178],
-    [230, 159, 0],
-    [0, 158, 115],
-    [204, 121, 167],
-    [86, 180, 233],
-    [213, 94, 0],
-    [240, 228, 66],
-    [110, 110, 110],
-];
+pub use persona_lab::palette::cluster_rgb;
 
 /// A plot line drawn as a line. egui_plot 0.38 merges a line's points that share a pixel column into
 /// a filled band by default: a curve with vertical runs (a ROC step, a dendrogram branch) then
@@ -26,10 +16,6 @@ pub fn line<'a>(
     points: impl Into<egui_plot::PlotPoints<'a>>,
 ) -> egui_plot::Line<'a> {
     egui_plot::Line::new(name, points).allow_band(false)
-}
-
-pub fn cluster_rgb(c: usize) -> [u8; 3] {
-    PALETTE[c % PALETTE.len()]
 }
 
 /// One bar of the silhouette plot: `users` consecutive users (sorted) of a cluster drawn as one bar at

@@ -83,6 +83,17 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 app.ui_state.chart = c;
             }
         }
+        ui.separator();
+        if ui.button("Save chart as PNG…").clicked() {
+            app.ask_file(super::files::FilePurpose::ChartPng);
+        }
+        if ui
+            .button("Save chart data (CSV)…")
+            .on_hover_text("The numbers behind the chart on screen")
+            .clicked()
+        {
+            app.ask_file(super::files::FilePurpose::ChartCsv);
+        }
     });
     ui.separator();
     let Some(run) = app.analysis.run.clone() else {
@@ -90,6 +101,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         return;
     };
     selection_panel(app, &run, ui);
+    // Where the chart goes: Save chart as PNG crops the window's pixels to this.
+    app.ui_state.chart_rect = Some(ui.available_rect_before_wrap());
     match app.ui_state.chart {
         Chart::Silhouette => silhouette(app, &run, ui),
         Chart::Dendrogram => dendrogram(app, &run, ui),
@@ -576,6 +589,18 @@ fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::U
                 if ui.button("Export selection…").clicked() {
                     app.ask_file(super::files::FilePurpose::ExportSelection);
                 }
+                if ui
+                    .button("Copy as TSV")
+                    .on_hover_text("The table, for pasting into a spreadsheet")
+                    .clicked()
+                {
+                    let text = selection_tsv(&app.ui_state.selection, run);
+                    ui.ctx().copy_text(text);
+                    app.info(format!(
+                        "copied {} rows (with user ids) to the clipboard",
+                        app.ui_state.selection.len()
+                    ));
+                }
             });
             let m = &run.matrix;
             let sel = app.ui_state.selection.clone();
@@ -609,6 +634,35 @@ fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::U
                         });
                 });
         });
+}
+
+/// The selection table as TSV: what the panel shows, for every selected user.
+fn selection_tsv(sel: &[usize], run: &ClusterRun) -> String {
+    let m = &run.matrix;
+    let mut header = vec!["user", "segment", "silhouette"];
+    header.extend(m.columns.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = sel
+        .iter()
+        .filter(|&&i| i < m.n_rows)
+        .map(|&i| {
+            let mut r = vec![
+                m.users[i].clone(),
+                run.segmentation.labels[i].to_string(),
+                run.silhouette.values[i]
+                    .map(|v| format!("{v:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+            ];
+            r.extend(
+                run.fitted
+                    .features
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| format!("{:.3}", f.raw_of(m.data[i * m.n_cols + j]))),
+            );
+            r
+        })
+        .collect();
+    super::chart_export::tsv(&header, &rows)
 }
 
 /// Write the current selection where the user chose.

@@ -66,6 +66,13 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         if ui.button("Export persona summary…").clicked() {
             app.ask_file(FilePurpose::ExportSummary);
         }
+        if ui
+            .button("…as a web page")
+            .on_hover_text("One HTML file with the charts, for people without the app")
+            .clicked()
+        {
+            app.ask_file(FilePurpose::ExportSummaryHtml);
+        }
         if let Ok(text) = &p.text
             && ui.button("Copy rule set").clicked()
         {
@@ -182,12 +189,17 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
     }));
 }
 
-pub fn export_summary(app: &mut PersonaApp, path: PathBuf) {
+/// The persona summary: Markdown, or (`html`) one self-contained web page with the charts.
+pub fn export_summary(app: &mut PersonaApp, path: PathBuf, html: bool) {
     let (Some(rs), Some(run)) = (app.rule_set(), app.analysis.run.clone()) else {
         return;
     };
     spawn_write(app, "Exporting the persona summary", path, move || {
-        Ok(summary::markdown(&rs, &run.profiles))
+        Ok(if html {
+            summary::html(&rs, &run.profiles)
+        } else {
+            summary::markdown(&rs, &run.profiles)
+        })
     });
 }
 

@@ -22,10 +22,15 @@ pub enum FilePurpose {
     ExportSelection,
     ExportAssignments,
     ExportSummary,
+    ExportSummaryHtml,
     SaveRuleSet,
     ExportHighRisk,
     OpenOutcomes,
     CompareDeployed,
+    /// The chart on screen, as PNG.
+    ChartPng,
+    /// The numbers behind the chart on screen, as CSV.
+    ChartCsv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +95,12 @@ impl FilePurpose {
                 Some(("Markdown", &["md"])),
                 Some("personas.md"),
             ),
+            ExportSummaryHtml => (
+                Mode::Save,
+                "Export the persona summary as a web page",
+                Some(("HTML page", &["html"])),
+                Some("personas.html"),
+            ),
             SaveRuleSet => (
                 Mode::Save,
                 "Save the rule set",
@@ -108,6 +119,18 @@ impl FilePurpose {
                 "Open a deployed rule set",
                 Some(("rule set", &["ron"])),
                 None,
+            ),
+            ChartPng => (
+                Mode::Save,
+                "Save the chart as PNG",
+                Some(("PNG image", &["png"])),
+                Some("chart.png"),
+            ),
+            ChartCsv => (
+                Mode::Save,
+                "Save the chart's data as CSV",
+                Some(("CSV", &["csv"])),
+                Some("chart.csv"),
             ),
         };
         DialogSpec {

@@ -532,23 +532,42 @@ fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk
     let names = app.analysis.persona_names(risk.hists.len());
     let name_of = |s: usize| names[s].clone();
     ui.separator();
-    ui.label(RichText::new(format!("{} by persona", p.model.name)).strong());
-    egui::Grid::new("risk_by_persona")
-        .striped(true)
-        .show(ui, |ui| {
-            for h in ["persona", "users scored", "mean score", "share high"] {
-                ui.label(RichText::new(h).weak());
-            }
-            ui.end_row();
-            for s in &risk.by_segment {
-                ui.label(RichText::new(name_of(s.segment)).color(colour(s.segment)));
-                ui.label(s.users.to_string());
-                ui.label(if s.users > 0 {
+    // One set of cells for the grid and for Copy as TSV.
+    let header = ["persona", "users scored", "mean score", "share high"];
+    let rows: Vec<Vec<String>> = risk
+        .by_segment
+        .iter()
+        .map(|s| {
+            vec![
+                name_of(s.segment),
+                s.users.to_string(),
+                if s.users > 0 {
                     format!("{:.3}", s.mean)
                 } else {
                     "-".into()
-                });
-                ui.label(format!("{:.1}%", 100.0 * s.high_share));
+                },
+                format!("{:.1}%", 100.0 * s.high_share),
+            ]
+        })
+        .collect();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("{} by persona", p.model.name)).strong());
+        if ui.button("Copy as TSV").clicked() {
+            ui.ctx().copy_text(super::chart_export::tsv(&header, &rows));
+        }
+    });
+    egui::Grid::new("risk_by_persona")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in header {
+                ui.label(RichText::new(h).weak());
+            }
+            ui.end_row();
+            for (s, r) in risk.by_segment.iter().zip(&rows) {
+                ui.label(RichText::new(&r[0]).color(colour(s.segment)));
+                for c in &r[1..] {
+                    ui.label(c);
+                }
                 ui.end_row();
             }
         });

@@ -247,6 +247,10 @@ pub struct ViewState {
     pub risk: Option<(super::app::Basis, Arc<super::predict_view::RiskView>)>,
     /// The in-app file chooser, when open (no system dialog could be shown).
     pub file_chooser: Option<super::files::Chooser>,
+    /// Where the current chart was drawn (points), for Save chart as PNG.
+    pub chart_rect: Option<egui::Rect>,
+    /// A chart PNG to write once the next frame's pixels are read.
+    pub png_pending: Option<std::path::PathBuf>,
 }
 
 /// What the Rules and Simulate views show: GUI state only.
@@ -359,6 +363,8 @@ impl Default for ViewState {
             predict_span: None,
             risk: None,
             file_chooser: None,
+            chart_rect: None,
+            png_pending: None,
         }
     }
 }

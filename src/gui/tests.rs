@@ -1377,8 +1377,14 @@ fn hashed_ids_never_leave_the_app_in_clear() {
     wait_for(&mut h, "rule set", idle);
     super::export_view::export_assignments(h.state_mut(), dir.path().join("a.csv"));
     wait_for(&mut h, "assignments", idle);
-    super::export_view::export_summary(h.state_mut(), dir.path().join("s.md"));
+    super::export_view::export_summary(h.state_mut(), dir.path().join("s.md"), false);
     wait_for(&mut h, "summary", idle);
+    super::export_view::export_summary(h.state_mut(), dir.path().join("s.html"), true);
+    wait_for(&mut h, "summary page", idle);
+    h.state_mut().file_chosen(
+        super::files::FilePurpose::ChartCsv,
+        dir.path().join("silhouette.csv"),
+    );
     h.state_mut().run_prediction();
     wait_for(&mut h, "model", |a| {
         a.analysis.prediction.is_some() && idle(a)
@@ -1396,7 +1402,7 @@ fn hashed_ids_never_leave_the_app_in_clear() {
         }
         files += 1;
     }
-    assert_eq!(files, 5);
+    assert_eq!(files, 7);
     assert!(
         std::fs::read_to_string(dir.path().join("a.csv"))
             .unwrap()
@@ -1851,4 +1857,81 @@ fn the_first_run_guide_shows_once_and_terms_are_explained() {
     h.get_by_label_contains("It always falls as k grows");
     let (text, section) = super::help::Term::Stability.explain();
     assert!(text.contains("80%") && !section.is_empty());
+}
+
+/// Export what you see: the chart's numbers through Save chart data (CSV)… (the run's own values),
+/// a table copied as TSV, and the persona summary as one HTML page with its charts.
+#[test]
+fn charts_tables_and_the_summary_export_what_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.get_by_label("Save chart data (CSV)…").click();
+    h.run_ok();
+    {
+        let c = h.state_mut().ui_state.file_chooser.as_mut().unwrap();
+        c.go(dir.path().to_path_buf());
+        c.name = "silhouette".into();
+    }
+    h.run_ok();
+    h.get_by_label("Save").click();
+    h.run_ok();
+    let csv_path = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join("silhouette.csv");
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let run = h.state().analysis.run.clone().unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("user_id,segment,persona,silhouette"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), run.matrix.n_rows);
+    let names = h.state().analysis.persona_names(run.segmentation.k);
+    for (i, r) in rows.iter().enumerate().step_by(97) {
+        let cells: Vec<&str> = r.split(',').collect();
+        assert_eq!(cells[0], run.matrix.users[i]);
+        assert_eq!(cells[1], run.segmentation.labels[i].to_string());
+        assert_eq!(cells[2], names[run.segmentation.labels[i]]);
+        let v: f64 = cells[3].parse().unwrap();
+        assert_eq!(Some(v), run.silhouette.values[i]);
+    }
+    h.get_by_label_contains("wrote");
+
+    // A table as TSV: the selection panel.
+    h.state_mut().ui_state.selection = vec![0, 1, 2];
+    h.run_ok();
+    h.get_by_label("Copy as TSV").click();
+    h.step();
+    let copied: Vec<String> = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied.len(), 1);
+    let tsv: Vec<&str> = copied[0].lines().collect();
+    assert!(
+        tsv[0].starts_with("user\tsegment\tsilhouette\t"),
+        "{}",
+        tsv[0]
+    );
+    assert_eq!(tsv.len(), 4);
+    assert!(tsv[1].starts_with(&format!("{}\t", run.matrix.users[0])));
+
+    // The summary as a web page: every persona, its colour and its charts, nothing to fetch.
+    let page = dir.path().join("personas.html");
+    super::export_view::export_summary(h.state_mut(), page.clone(), true);
+    wait_for(&mut h, "the page", idle);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.trim_end().ends_with("</html>"));
+    for p in &h.state().analysis.personas {
+        assert!(html.contains(&format!(">{}</h2>", p.name)), "{}", p.name);
+    }
+    assert_eq!(html.matches("<svg").count(), 1 + run.segmentation.k);
+    assert!(!html.contains("<script") && !html.contains("http"));
 }
