@@ -674,6 +674,14 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
         "16".as_ref(),
         "--seed".as_ref(),
         "3".as_ref(),
+        // Settings the app has no control for: they must come back from the project all the same
+        // (the app used to drop them and fit on every user).
+        "--fit-sample".as_ref(),
+        "1500".as_ref(),
+        "--max-iter".as_ref(),
+        "60".as_ref(),
+        "--exact-limit".as_ref(),
+        "1000".as_ref(),
         "--project".as_ref(),
         plab.as_os_str(),
         "--assignments".as_ref(),
@@ -698,7 +706,9 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
     });
     let run = h.state().analysis.run.clone().unwrap();
     assert_eq!(run.segmentation.k, 16);
-    assert_eq!(run.segmentation.params.seed, 3);
+    let saved = persona_lab::project::Project::read(&plab).unwrap().params;
+    assert_eq!(saved.fit_sample, Some(1500));
+    assert_eq!(run.segmentation.params, saved, "every run setting, from the CLI to the app");
     assert_eq!(run.segmentation.labels, cli_segments);
     assert!(
         h.state().ui_state.messages.is_empty(),
