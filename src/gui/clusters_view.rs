@@ -888,15 +888,26 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     ui.label("Mean of each feature per segment as a z-score against all users (blue below, orange above).");
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("profiles").striped(false).show(ui, |ui| {
-            ui.strong("segment");
+            ui.strong("persona");
             ui.strong("users");
+            // Display names, wrapped to a narrow column so the table fits without scrolling.
             for f in &run.fitted.features {
-                ui.strong(&f.id);
+                ui.scope(|ui| {
+                    ui.set_max_width(92.0);
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(persona_lab::features::display::name(&f.id)).strong(),
+                        )
+                        .wrap(),
+                    )
+                    .on_hover_text(format!("feature {}", f.id));
+                });
             }
             ui.end_row();
+            let names = app.analysis.persona_names(run.segmentation.k);
             for p in &run.profiles {
                 ui.label(
-                    RichText::new(format!("{}", p.id))
+                    RichText::new(format!("{} {}", p.id, names[p.id]))
                         .color(colour(p.id))
                         .strong(),
                 );

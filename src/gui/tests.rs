@@ -708,7 +708,10 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
     assert_eq!(run.segmentation.k, 16);
     let saved = persona_lab::project::Project::read(&plab).unwrap().params;
     assert_eq!(saved.fit_sample, Some(1500));
-    assert_eq!(run.segmentation.params, saved, "every run setting, from the CLI to the app");
+    assert_eq!(
+        run.segmentation.params, saved,
+        "every run setting, from the CLI to the app"
+    );
     assert_eq!(run.segmentation.labels, cli_segments);
     assert!(
         h.state().ui_state.messages.is_empty(),
