@@ -634,3 +634,62 @@ fn flat_ndjson_read_equals_polars_struct_read() {
         assert!(x.equals_missing(y), "{name}");
     }
 }
+
+/// L7 / L12: what an error echoes from a file is capped and sanitised: a header holding a terminal
+/// escape sequence reaches the terminal escaped, never raw.
+#[test]
+fn a_header_with_terminal_escapes_is_echoed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "esc.csv", "x\u{1b}[2J\u{1b}[31mred\n1\n2\n");
+    let err = refused(&run(&["inspect", p.to_str().unwrap()]));
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("x\\u{1b}[2J\\u{1b}[31mred"), "{err}");
+}
+
+/// L9: an error in the session file is reported under the session file's name, not the profile's.
+#[test]
+fn a_session_error_names_the_session_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rs.ron");
+    let o = run(&[
+        "segment",
+        repo("sample_data/fashion_ga4_events.csv.gz")
+            .to_str()
+            .unwrap(),
+        "--k",
+        "3",
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rs = persona_lab::ruleset::RuleSet::read(&rules).unwrap();
+    let features: serde_json::Map<String, serde_json::Value> = rs
+        .features
+        .profile_features
+        .iter()
+        .map(|f| (f.clone(), serde_json::json!(1.0)))
+        .collect();
+    let profile = write(
+        dir.path(),
+        "profile.json",
+        serde_json::json!({"user_id": "u1", "features": features}).to_string(),
+    );
+    let session = write(
+        dir.path(),
+        "session.json",
+        r#"{"now": "not a time", "events": []}"#,
+    );
+    let err = refused(&run(&[
+        "decide",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--session",
+        session.to_str().unwrap(),
+    ]));
+    assert!(
+        err.starts_with(&format!("error: {}: session.now", session.display())),
+        "{err}"
+    );
+}

@@ -164,9 +164,18 @@ pub fn run_decide(cmd: &DecideCmd) -> Result<(), String> {
         Some(p) => read_json(p)?,
         None => Session::default(),
     };
-    let d = rs
-        .decide(&profile, &session)
-        .map_err(|e| format!("{}: {e}", cmd.profile.display()))?;
+    // An error names the file it comes from: the session's fields are `session.…`.
+    let d = rs.decide(&profile, &session).map_err(|e| {
+        let file = match (&e, &cmd.session) {
+            (persona_lab::error::RuleError::BadTime { field, .. }, Some(s))
+                if field.starts_with("session.") =>
+            {
+                s
+            }
+            _ => &cmd.profile,
+        };
+        format!("{}: {e}", file.display())
+    })?;
     println!(
         "{}",
         serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?

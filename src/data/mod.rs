@@ -162,21 +162,32 @@ impl Loaded {
     }
 }
 
-/// Format a list of 1-based data rows for a message: "rows 3, 9, 12 and 40 more".
 /// Column names for a message: at most 30, each at most 60 characters (a header of 100,000 columns or
-/// a 10 MB "name" must not become a 10 MB message).
+/// a 10 MB "name" must not become a 10 MB message), control characters escaped (a header holding a
+/// terminal escape sequence must not drive the terminal that prints the error).
 pub fn column_list(columns: &[String]) -> String {
     const SHOW: usize = 30;
     const LEN: usize = 60;
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
     let short = |c: &String| {
         if c.chars().count() > LEN {
             format!(
                 "{}… ({} characters)",
-                c.chars().take(LEN).collect::<String>(),
+                clean(&c.chars().take(LEN).collect::<String>()),
                 c.chars().count()
             )
         } else {
-            c.clone()
+            clean(c)
         }
     };
     let shown: Vec<String> = columns.iter().take(SHOW).map(short).collect();
@@ -187,6 +198,7 @@ pub fn column_list(columns: &[String]) -> String {
     }
 }
 
+/// Format a list of 1-based data rows for a message: "rows 3, 9, 12 and 40 more".
 pub fn describe_rows(rows: &[u64]) -> String {
     const SHOW: usize = 5;
     let shown: Vec<String> = rows.iter().take(SHOW).map(|r| r.to_string()).collect();
