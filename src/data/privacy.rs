@@ -106,9 +106,17 @@ pub fn detect_pii<'a>(values: impl Iterator<Item = &'a str>) -> Option<PiiKind> 
     (best * 2 > n).then_some([PiiKind::Email, PiiKind::Phone, PiiKind::IpAddress][i])
 }
 
-/// Phone numbers have separators or a leading +; a bare run of digits is more likely an id or a number.
+/// Dates written with separators (2023-01-01, 01/02/2023, 2023.01.01): digits and separators like a
+/// phone number, but dates.
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+        .expect("valid regex")
+});
+
+/// Phone numbers have separators or a leading +; a bare run of digits is more likely an id or a number,
+/// and a date is a date.
 fn looks_like_phone(v: &str) -> bool {
-    v.starts_with('+') || v.contains([' ', '-', '(', ')'])
+    (v.starts_with('+') || v.contains([' ', '-', '(', ')'])) && !DATE.is_match(v)
 }
 
 #[cfg(test)]
@@ -124,6 +132,21 @@ mod tests {
         );
         assert_ne!(hash_id("s", "u1"), hash_id("t", "u1"));
         assert_eq!(hash_id("s", "u1").len(), 64);
+    }
+
+    #[test]
+    fn dates_are_not_phone_numbers() {
+        for dates in [
+            ["2023-01-01", "2023-02-03"],
+            ["01/02/2023", "12/31/2024"],
+            ["2023.01.01", "2024.11.30"],
+        ] {
+            assert_eq!(detect_pii(dates.into_iter()), None, "{dates:?}");
+        }
+        assert_eq!(
+            detect_pii(["555-123-4567", "+1 415 555 0000"].into_iter()),
+            Some(PiiKind::Phone)
+        );
     }
 
     #[test]
