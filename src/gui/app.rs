@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
-use persona_lab::cluster::{Sweep, Tsne};
 use persona_lab::data::Loaded;
 use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
@@ -26,6 +25,8 @@ use super::{
 };
 use persona_lab::task::Task;
 
+use super::tasks::{Done, Finished, Kind, Tasks};
+
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
 pub const DEBOUNCE: Duration = Duration::from_millis(400);
 
@@ -35,27 +36,12 @@ const AUTOSAVE_EVERY: Duration = Duration::from_secs(10);
 pub struct PersonaApp {
     pub analysis: Analysis,
     pub ui_state: ViewState,
-    /// Loaded export, its profile, the source's fingerprint and the load summary.
-    pub load_task: Option<Task<LoadOutcome>>,
-    /// Reading a project file and fingerprinting its source.
-    pub project_task: Option<Task<ProjectQuestion>>,
+    /// Every running background task (load, clustering, model, exports, ...), one per kind.
+    pub tasks: Tasks,
     /// The analysed users as columns for rule match counts, tied to the run it was made from.
     pub population: Option<(Basis, Arc<Population>)>,
-    pub population_task: Option<Task<(Basis, Population)>>,
     /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
     pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
-    pub coverage_task: Option<Task<(CoverageKey, Coverage)>>,
-    pub predict_task: Option<Task<Prediction>>,
-    pub monitor_task: Option<Task<persona_lab::monitor::report::Report>>,
-    pub drift_task: Option<Task<persona_lab::monitor::drift::Drift>>,
-    /// A file export (rule set, assignments, summary); its result is the message to show.
-    pub export_task: Option<Task<String>>,
-    pub cluster_task: Option<Task<ClusterRun>>,
-    pub sweep_task: Option<Task<Sweep>>,
-    pub tsne_task: Option<Task<(Arc<ClusterRun>, Tsne)>>,
-    /// Per-segment stability of the current run, computed after each run.
-    pub stability_task: Option<Task<(Arc<ClusterRun>, persona_lab::cluster::Stability)>>,
-    pub preview_task: Option<Task<features_view::Preview>>,
     /// Cached feature previews (GUI cache, recomputed when the spec changes).
     pub preview: Option<Arc<features_view::Preview>>,
     /// Where unsaved work is autosaved (None: no autosave, e.g. in tests that do not ask for it).
@@ -94,21 +80,9 @@ impl PersonaApp {
         let mut app = PersonaApp {
             analysis: Analysis::default(),
             ui_state: ViewState::default(),
-            load_task: None,
-            project_task: None,
+            tasks: Tasks::default(),
             population: None,
-            population_task: None,
             coverage: None,
-            coverage_task: None,
-            predict_task: None,
-            monitor_task: None,
-            drift_task: None,
-            export_task: None,
-            cluster_task: None,
-            sweep_task: None,
-            tsne_task: None,
-            stability_task: None,
-            preview_task: None,
             preview: None,
             recovery_path: None,
             recent_path: None,
@@ -393,49 +367,50 @@ impl PersonaApp {
 
     /// Load an export in the background (and compute its profile).
     pub fn open_data(&mut self, path: PathBuf) {
-        if let Some(t) = &self.load_task {
-            t.cancel();
-        }
         self.ui_state.restored_unsaved = false;
         self.ui_state.load_settings_changed = false;
         self.analysis.source = Some(path.clone());
         self.remember(&path);
         let opts = self.analysis.load_options.clone();
         let cfg = self.analysis.feature_config.clone();
-        self.load_task = Some(Task::spawn(
-            format!("Loading {}", path.display()),
-            self.repainter(),
-            move |job| {
-                job.progress("loading", 0.0);
-                let loaded = match persona_lab::data::load(&path, &opts) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        // A role not found, a shape misread: the columns let the analyst fix it.
-                        let columns =
-                            persona_lab::data::columns_of(&path, &opts).unwrap_or_default();
-                        return Ok(LoadOutcome::Failed {
-                            message: e.to_string(),
-                            columns,
-                        });
-                    }
-                };
-                job.check().map_err(|e| e.to_string())?;
-                job.progress("features", 0.5);
-                let profile =
-                    features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
-                job.progress("fingerprint", 0.9);
-                let fingerprint = persona_lab::ruleset::fingerprint(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                let users = crate::cli::summary::users_of(&loaded, &profile, &cfg);
-                let summary = crate::cli::summary::load_summary(&loaded, users);
-                Ok(LoadOutcome::Loaded(Box::new((
-                    loaded,
-                    profile,
-                    fingerprint,
-                    summary,
-                ))))
-            },
-        ));
+        self.tasks.start(
+            Kind::Load,
+            Task::spawn(
+                format!("Loading {}", path.display()),
+                self.repainter(),
+                move |job| {
+                    job.progress("loading", 0.0);
+                    let loaded = match persona_lab::data::load(&path, &opts) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            // A role not found, a shape misread: the columns let the analyst fix it.
+                            let columns =
+                                persona_lab::data::columns_of(&path, &opts).unwrap_or_default();
+                            return Ok(LoadOutcome::Failed {
+                                message: e.to_string(),
+                                columns,
+                            });
+                        }
+                    };
+                    job.check().map_err(|e| e.to_string())?;
+                    job.progress("features", 0.5);
+                    let profile =
+                        features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
+                    job.progress("fingerprint", 0.9);
+                    let fingerprint = persona_lab::ruleset::fingerprint(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    let users = crate::cli::summary::users_of(&loaded, &profile, &cfg);
+                    let summary = crate::cli::summary::load_summary(&loaded, users);
+                    Ok(LoadOutcome::Loaded(Box::new((
+                        loaded,
+                        profile,
+                        fingerprint,
+                        summary,
+                    ))))
+                },
+            ),
+            Done::Load,
+        );
     }
 
     /// The analysis as a project file's content.
@@ -493,36 +468,37 @@ impl PersonaApp {
 
     /// `restored`: the project is a recovery file; it opens unsaved, with no project path.
     fn read_project(&mut self, path: PathBuf, restored: bool) {
-        if let Some(t) = &self.project_task {
-            t.cancel();
-        }
-        self.project_task = Some(Task::spawn(
-            format!("Opening {}", path.display()),
-            self.repainter(),
-            move |job| {
-                job.progress("reading", 0.0);
-                let p = Project::read(&path).map_err(|e| e.to_string())?;
-                job.progress("checking the source", 0.2);
-                let problem = match persona_lab::ruleset::fingerprint(&p.source) {
-                    Ok(fp) if fp == p.source_fingerprint => None,
-                    Ok(_) => Some(format!(
-                        "The source file {} changed since the project was saved: the segments, \
+        self.tasks.start(
+            Kind::Project,
+            Task::spawn(
+                format!("Opening {}", path.display()),
+                self.repainter(),
+                move |job| {
+                    job.progress("reading", 0.0);
+                    let p = Project::read(&path).map_err(|e| e.to_string())?;
+                    job.progress("checking the source", 0.2);
+                    let problem = match persona_lab::ruleset::fingerprint(&p.source) {
+                        Ok(fp) if fp == p.source_fingerprint => None,
+                        Ok(_) => Some(format!(
+                            "The source file {} changed since the project was saved: the segments, \
                          personas and rules may no longer fit it.",
-                        p.source.display()
-                    )),
-                    Err(e) => Some(format!(
-                        "The source file {} cannot be read ({e}): it may have moved.",
-                        p.source.display()
-                    )),
-                };
-                Ok(ProjectQuestion {
-                    path,
-                    project: Box::new(p),
-                    problem: problem.unwrap_or_default(),
-                    restored,
-                })
-            },
-        ));
+                            p.source.display()
+                        )),
+                        Err(e) => Some(format!(
+                            "The source file {} cannot be read ({e}): it may have moved.",
+                            p.source.display()
+                        )),
+                    };
+                    Ok(ProjectQuestion {
+                        path,
+                        project: Box::new(p),
+                        problem: problem.unwrap_or_default(),
+                        restored,
+                    })
+                },
+            ),
+            Done::Project,
+        );
     }
 
     /// Take a project's settings and load its source. `restored`: from a recovery file, so unsaved.
@@ -564,22 +540,23 @@ impl PersonaApp {
         else {
             return;
         };
-        if let Some(t) = &self.cluster_task {
-            t.cancel();
-        }
         let settings = self.analysis.cluster.run_settings();
         self.ui_state.rerun_at = None;
-        self.cluster_task = Some(Task::spawn(
-            format!(
-                "Clustering ({}, k = {})",
-                settings.params.method, settings.params.k
+        self.tasks.start(
+            Kind::Cluster,
+            Task::spawn(
+                format!(
+                    "Clustering ({}, k = {})",
+                    settings.params.method, settings.params.k
+                ),
+                self.repainter(),
+                move |job| {
+                    persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
+                        .map_err(|e| e.to_string())
+                },
             ),
-            self.repainter(),
-            move |job| {
-                persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
-                    .map_err(|e| e.to_string())
-            },
-        ));
+            |r| Done::Cluster(Box::new(r)),
+        );
     }
 
     /// Sweep k in the background.
@@ -589,30 +566,31 @@ impl PersonaApp {
         else {
             return;
         };
-        if let Some(t) = &self.sweep_task {
-            t.cancel();
-        }
         let c = self.analysis.cluster.clone();
         let settings = c.run_settings();
-        self.sweep_task = Some(Task::spawn(
-            format!("Sweeping k = {}..{}", c.k_min, c.k_max),
-            self.repainter(),
-            move |job| {
-                let (_, m) = persona_lab::pipeline::clustering_matrix(&profile, &spec)
-                    .map_err(|e| e.to_string())?;
-                let p = persona_lab::cluster::Points::of(&m);
-                persona_lab::cluster::sweep(
-                    &p,
-                    &settings.params,
-                    c.k_min,
-                    c.k_max,
-                    &settings.silhouette,
-                    persona_lab::cluster::stability::DEFAULT_RESAMPLES,
-                    job,
-                )
-                .map_err(|e| e.to_string())
-            },
-        ));
+        self.tasks.start(
+            Kind::Sweep,
+            Task::spawn(
+                format!("Sweeping k = {}..{}", c.k_min, c.k_max),
+                self.repainter(),
+                move |job| {
+                    let (_, m) = persona_lab::pipeline::clustering_matrix(&profile, &spec)
+                        .map_err(|e| e.to_string())?;
+                    let p = persona_lab::cluster::Points::of(&m);
+                    persona_lab::cluster::sweep(
+                        &p,
+                        &settings.params,
+                        c.k_min,
+                        c.k_max,
+                        &settings.silhouette,
+                        persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+                        job,
+                    )
+                    .map_err(|e| e.to_string())
+                },
+            ),
+            Done::Sweep,
+        );
     }
 
     /// Merge segment `b` into segment `a` (background; everything is recomputed).
@@ -634,24 +612,28 @@ impl PersonaApp {
             return;
         };
         let settings = self.analysis.cluster.run_settings();
-        self.cluster_task = Some(Task::spawn(
-            format!("Splitting segment {c}"),
-            self.repainter(),
-            move |job| {
-                let labels =
-                    persona_lab::pipeline::split_labels(&run, c, settings.params.seed, job)
-                        .map_err(|e| e.to_string())?;
-                persona_lab::pipeline::relabel(
-                    &run,
-                    &profile,
-                    &labels,
-                    format!("segment {c} split in two by the analyst"),
-                    &settings.silhouette,
-                    job,
-                )
-                .map_err(|e| e.to_string())
-            },
-        ));
+        self.tasks.start(
+            Kind::Cluster,
+            Task::spawn(
+                format!("Splitting segment {c}"),
+                self.repainter(),
+                move |job| {
+                    let labels =
+                        persona_lab::pipeline::split_labels(&run, c, settings.params.seed, job)
+                            .map_err(|e| e.to_string())?;
+                    persona_lab::pipeline::relabel(
+                        &run,
+                        &profile,
+                        &labels,
+                        format!("segment {c} split in two by the analyst"),
+                        &settings.silhouette,
+                        job,
+                    )
+                    .map_err(|e| e.to_string())
+                },
+            ),
+            |r| Done::Cluster(Box::new(r)),
+        );
     }
 
     fn apply_labels(&mut self, labels: Vec<usize>, note: String) {
@@ -660,10 +642,14 @@ impl PersonaApp {
             return;
         };
         let sil = self.analysis.cluster.run_settings().silhouette;
-        self.cluster_task = Some(Task::spawn("Re-segmenting", self.repainter(), move |job| {
-            persona_lab::pipeline::relabel(&run, &profile, &labels, note, &sil, job)
-                .map_err(|e| e.to_string())
-        }));
+        self.tasks.start(
+            Kind::Cluster,
+            Task::spawn("Re-segmenting", self.repainter(), move |job| {
+                persona_lab::pipeline::relabel(&run, &profile, &labels, note, &sil, job)
+                    .map_err(|e| e.to_string())
+            }),
+            |r| Done::Cluster(Box::new(r)),
+        );
     }
 
     /// Feature previews for the current spec, in the background.
@@ -673,14 +659,14 @@ impl PersonaApp {
         else {
             return;
         };
-        self.preview_task = Some(Task::spawn(
-            "Feature previews",
-            self.repainter(),
-            move |_| {
+        self.tasks.start(
+            Kind::Preview,
+            Task::spawn("Feature previews", self.repainter(), move |_| {
                 Ok(features_view::compute_preview(&profile, &spec)
                     .unwrap_or_else(|e| features_view::Preview::failed(&spec, e)))
-            },
-        ));
+            }),
+            Done::Preview,
+        );
     }
 
     /// Train the churn / conversion model in the background (labels from the window after the cutoff).
@@ -689,35 +675,33 @@ impl PersonaApp {
         else {
             return;
         };
-        if let Some(t) = &self.predict_task {
-            t.cancel();
-        }
         let cfg = self.analysis.feature_config.clone();
         let params = self.analysis.predict.clone();
         let users_table = loaded.shape == persona_lab::data::Shape::Users;
-        self.predict_task = Some(Task::spawn(
-            format!("Training the {} model", params.target.score_name()),
-            self.repainter(),
-            move |job| {
-                job.progress("features before the cutoff", 0.0);
-                let prep = persona_lab::predict::prepare(&loaded, &cfg, &params)
-                    .map_err(|e| e.to_string())?;
-                // Events: the prediction feature set; a users table: the clustering features.
-                let spec = users_table.then_some(&spec);
-                persona_lab::predict::train(&prep, spec, &params, job).map_err(|e| e.to_string())
-            },
-        ));
+        self.tasks.start(
+            Kind::Predict,
+            Task::spawn(
+                format!("Training the {} model", params.target.score_name()),
+                self.repainter(),
+                move |job| {
+                    job.progress("features before the cutoff", 0.0);
+                    let prep = persona_lab::predict::prepare(&loaded, &cfg, &params)
+                        .map_err(|e| e.to_string())?;
+                    // Events: the prediction feature set; a users table: the clustering features.
+                    let spec = users_table.then_some(&spec);
+                    persona_lab::predict::train(&prep, spec, &params, job)
+                        .map_err(|e| e.to_string())
+                },
+            ),
+            |r| Done::Predict(Box::new(r)),
+        );
     }
 
     /// Per-segment stability of a new run in the background (five seeded resamples of 80%).
     fn run_stability(&mut self, run: Arc<ClusterRun>) {
-        if let Some(t) = &self.stability_task {
-            t.cancel();
-        }
-        self.stability_task = Some(Task::spawn(
-            "Segment stability",
-            self.repainter(),
-            move |job| {
+        self.tasks.start(
+            Kind::Stability,
+            Task::spawn("Segment stability", self.repainter(), move |job| {
                 let s = persona_lab::pipeline::run_stability(
                     &run,
                     persona_lab::cluster::stability::DEFAULT_RESAMPLES,
@@ -725,8 +709,9 @@ impl PersonaApp {
                 )
                 .map_err(|e| e.to_string())?;
                 Ok((run, s))
-            },
-        ));
+            }),
+            Done::Stability,
+        );
     }
 
     /// t-SNE of the current run in the background (a seeded sample of 5,000 users).
@@ -734,19 +719,20 @@ impl PersonaApp {
         let Some(run) = self.analysis.run.clone() else {
             return;
         };
-        if let Some(t) = &self.tsne_task {
-            t.cancel();
-        }
         let seed = self.analysis.cluster.params.seed;
-        self.tsne_task = Some(Task::spawn("t-SNE", self.repainter(), move |job| {
-            let p = persona_lab::cluster::Points::of(&run.matrix);
-            let params = persona_lab::cluster::TsneParams {
-                seed,
-                ..Default::default()
-            };
-            let t = persona_lab::cluster::tsne(&p, &params, job).map_err(|e| e.to_string())?;
-            Ok((run, t))
-        }));
+        self.tasks.start(
+            Kind::Tsne,
+            Task::spawn("t-SNE", self.repainter(), move |job| {
+                let p = persona_lab::cluster::Points::of(&run.matrix);
+                let params = persona_lab::cluster::TsneParams {
+                    seed,
+                    ..Default::default()
+                };
+                let t = persona_lab::cluster::tsne(&p, &params, job).map_err(|e| e.to_string())?;
+                Ok((run, t))
+            }),
+            Done::Tsne,
+        );
     }
 
     /// Settings changed: re-run clustering after the debounce delay.
@@ -765,178 +751,108 @@ impl PersonaApp {
                 Err(e) => self.error(format!("chart PNG: {e}")),
             }
         }
-        if let Some(r) = self.project_task.as_ref().and_then(|t| t.poll()) {
-            self.project_task = None;
-            match r {
-                Ok(q) if q.problem.is_empty() => self.apply_project(q.path, *q.project, q.restored),
-                Ok(q) => self.ui_state.project_question = Some(q),
-                Err(e) if e == persona_lab::task::CANCELLED => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.load_task.as_ref().and_then(|t| t.poll()) {
-            self.load_task = None;
-            match r {
-                Ok(LoadOutcome::Failed { message, columns }) => {
-                    self.analysis.failed_load = Some((message.clone(), columns));
-                    self.error(message);
+        for f in self.tasks.finished() {
+            match f {
+                Finished::Done(d) => self.apply(d),
+                Finished::Cancelled => {}
+                // Stability is extra information on the cards: its failure is not an error.
+                Finished::Failed(Kind::Stability, e) => {
+                    self.warn(format!("segment stability: {e}"))
                 }
-                Ok(LoadOutcome::Loaded(done)) => {
-                    let (loaded, profile, fingerprint, summary) = *done;
-                    self.analysis.failed_load = None;
-                    self.analysis.fingerprint = Some(fingerprint);
-                    for w in &loaded.warnings {
-                        self.warn(format!("{}: {w}", loaded.path.display()));
-                    }
-                    let spec = self
-                        .analysis
-                        .pending_spec
-                        .take()
-                        .unwrap_or_else(|| TransformSpec::default_for(&profile));
-                    self.analysis.spec = Some(spec);
-                    // Made on the worker: counting users is real work at millions of events.
-                    self.analysis.summary = Some(summary);
-                    self.analysis.loaded = Some(Arc::new(loaded));
-                    self.ui_state.history.last = None;
-                    self.ui_state.saved = None;
-                    self.analysis.profile = Some(Arc::new(profile));
-                    self.analysis.run = None;
-                    self.analysis.sweep = None;
-                    // A model belongs to the data it was trained on.
-                    self.analysis.prediction = None;
-                    if std::mem::take(&mut self.analysis.pending_predict) {
-                        self.run_prediction();
-                    }
-                    self.run_clustering();
-                }
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.cluster_task.as_ref().and_then(|t| t.poll()) {
-            self.cluster_task = None;
-            match r {
-                Ok(run) => {
-                    self.ui_state.selection.clear();
-                    let mut personas =
-                        carry_personas(self.analysis.run.as_deref(), &self.analysis.personas, &run);
-                    if let Some(saved) = self.analysis.pending_personas.take()
-                        && saved.len() == run.segmentation.k
-                    {
-                        personas = saved;
-                    } else if let Some(old_run) = &self.analysis.run {
-                        // Rules follow the users of the personas they target into the new run.
-                        retarget_rules(
-                            &mut self.analysis.rules,
-                            old_run,
-                            &self.analysis.personas,
-                            &run,
-                            &personas,
-                        );
-                    }
-                    self.analysis.personas = personas;
-                    let run = Arc::new(run);
-                    self.analysis.run = Some(run.clone());
-                    self.run_stability(run);
-                    // Results replacing persona suggestions are not an edit: no undo step.
-                    self.ui_state.history.last = Some(self.snapshot());
-                    if self.ui_state.saved.is_none() && !self.ui_state.restored_unsaved {
-                        // Just loaded (or opened from a project): nothing to save yet. A restored
-                        // recovery file stays unsaved until it is saved somewhere.
-                        self.ui_state.saved = Some(self.snapshot());
-                    }
-                }
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.sweep_task.as_ref().and_then(|t| t.poll()) {
-            self.sweep_task = None;
-            match r {
-                Ok(s) => self.analysis.sweep = Some(Arc::new(s)),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.stability_task.as_ref().and_then(|t| t.poll()) {
-            self.stability_task = None;
-            match r {
-                Ok((run, s)) => self.analysis.stability = Some((run, Arc::new(s))),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.warn(format!("segment stability: {e}")),
-            }
-        }
-        if let Some(r) = self.tsne_task.as_ref().and_then(|t| t.poll()) {
-            self.tsne_task = None;
-            match r {
-                Ok((run, t)) => self.analysis.tsne = Some((run, Arc::new(t))),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.preview_task.as_ref().and_then(|t| t.poll()) {
-            self.preview_task = None;
-            match r {
-                Ok(p) => self.preview = Some(Arc::new(p)),
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.monitor_task.as_ref().and_then(|t| t.poll()) {
-            self.monitor_task = None;
-            match r {
-                Ok(rep) => self.analysis.monitor = Some(Arc::new(rep)),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.drift_task.as_ref().and_then(|t| t.poll()) {
-            self.drift_task = None;
-            match r {
-                Ok(d) => self.analysis.drift = Some(Arc::new(d)),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.predict_task.as_ref().and_then(|t| t.poll()) {
-            self.predict_task = None;
-            match r {
-                Ok(p) => self.analysis.prediction = Some(Arc::new(p)),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.population_task.as_ref().and_then(|t| t.poll()) {
-            self.population_task = None;
-            match r {
-                Ok((basis, p)) => {
-                    self.ui_state.rules.hist.clear();
-                    self.ui_state.rules.counts.clear();
-                    self.population = Some((basis, Arc::new(p)));
-                }
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.coverage_task.as_ref().and_then(|t| t.poll()) {
-            self.coverage_task = None;
-            match r {
-                Ok((key, c)) => self.coverage = Some((key, Arc::new(c))),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.export_task.as_ref().and_then(|t| t.poll()) {
-            self.export_task = None;
-            match r {
-                Ok(m) => self.info(m),
-                Err(e) if e == "cancelled" => {}
-                Err(e) => self.error(e),
+                Finished::Failed(_, e) => self.error(e),
             }
         }
         if let Some(at) = self.ui_state.rerun_at
             && Instant::now() >= at
         {
             self.run_clustering();
+        }
+    }
+
+    /// Apply a finished task's result: the one place results enter the analysis.
+    fn apply(&mut self, done: Done) {
+        match done {
+            Done::Project(q) if q.problem.is_empty() => {
+                self.apply_project(q.path, *q.project, q.restored)
+            }
+            Done::Project(q) => self.ui_state.project_question = Some(q),
+            Done::Load(LoadOutcome::Failed { message, columns }) => {
+                self.analysis.failed_load = Some((message.clone(), columns));
+                self.error(message);
+            }
+            Done::Load(LoadOutcome::Loaded(done)) => {
+                let (loaded, profile, fingerprint, summary) = *done;
+                self.analysis.failed_load = None;
+                self.analysis.fingerprint = Some(fingerprint);
+                for w in &loaded.warnings {
+                    self.warn(format!("{}: {w}", loaded.path.display()));
+                }
+                let spec = self
+                    .analysis
+                    .pending_spec
+                    .take()
+                    .unwrap_or_else(|| TransformSpec::default_for(&profile));
+                self.analysis.spec = Some(spec);
+                // Made on the worker: counting users is real work at millions of events.
+                self.analysis.summary = Some(summary);
+                self.analysis.loaded = Some(Arc::new(loaded));
+                self.ui_state.history.last = None;
+                self.ui_state.saved = None;
+                self.analysis.profile = Some(Arc::new(profile));
+                self.analysis.run = None;
+                self.analysis.sweep = None;
+                // A model belongs to the data it was trained on.
+                self.analysis.prediction = None;
+                if std::mem::take(&mut self.analysis.pending_predict) {
+                    self.run_prediction();
+                }
+                self.run_clustering();
+            }
+            Done::Cluster(run) => {
+                self.ui_state.selection.clear();
+                let run = *run;
+                let mut personas =
+                    carry_personas(self.analysis.run.as_deref(), &self.analysis.personas, &run);
+                if let Some(saved) = self.analysis.pending_personas.take()
+                    && saved.len() == run.segmentation.k
+                {
+                    personas = saved;
+                } else if let Some(old_run) = &self.analysis.run {
+                    // Rules follow the users of the personas they target into the new run.
+                    retarget_rules(
+                        &mut self.analysis.rules,
+                        old_run,
+                        &self.analysis.personas,
+                        &run,
+                        &personas,
+                    );
+                }
+                self.analysis.personas = personas;
+                let run = Arc::new(run);
+                self.analysis.run = Some(run.clone());
+                self.run_stability(run);
+                // Results replacing persona suggestions are not an edit: no undo step.
+                self.ui_state.history.last = Some(self.snapshot());
+                if self.ui_state.saved.is_none() && !self.ui_state.restored_unsaved {
+                    // Just loaded (or opened from a project): nothing to save yet. A restored
+                    // recovery file stays unsaved until it is saved somewhere.
+                    self.ui_state.saved = Some(self.snapshot());
+                }
+            }
+            Done::Sweep(s) => self.analysis.sweep = Some(Arc::new(s)),
+            Done::Stability((run, s)) => self.analysis.stability = Some((run, Arc::new(s))),
+            Done::Tsne((run, t)) => self.analysis.tsne = Some((run, Arc::new(t))),
+            Done::Preview(p) => self.preview = Some(Arc::new(p)),
+            Done::Monitor(rep) => self.analysis.monitor = Some(Arc::new(rep)),
+            Done::Drift(d) => self.analysis.drift = Some(Arc::new(d)),
+            Done::Predict(p) => self.analysis.prediction = Some(Arc::new(*p)),
+            Done::Population((basis, p)) => {
+                self.ui_state.rules.hist.clear();
+                self.ui_state.rules.counts.clear();
+                self.population = Some((basis, Arc::new(p)));
+            }
+            Done::Coverage((key, c)) => self.coverage = Some((key, Arc::new(c))),
+            Done::Export(m) => self.info(m),
         }
     }
 
@@ -956,14 +872,13 @@ impl PersonaApp {
             Some((b, p)) if *b == basis => return Some(p.clone()),
             _ => {}
         }
-        if self.population_task.is_none() {
+        if !self.tasks.running(Kind::Population) {
             let profile = self.analysis.profile.clone()?;
             let run = basis.run.clone();
             let ids = self.analysis.persona_ids(run.segmentation.k);
-            self.population_task = Some(Task::spawn(
-                "Preparing rule previews",
-                self.repainter(),
-                move |_| {
+            self.tasks.start(
+                Kind::Population,
+                Task::spawn("Preparing rule previews", self.repainter(), move |_| {
                     // Analysed users passed the consent filter when one was mapped.
                     let mut p = persona_lab::ruleset::population(
                         &profile,
@@ -981,8 +896,9 @@ impl PersonaApp {
                         p.scores.insert(pred.model.name.clone(), scores);
                     }
                     Ok((basis, p))
-                },
-            ));
+                }),
+                Done::Population,
+            );
         }
         None
     }
@@ -997,39 +913,31 @@ impl PersonaApp {
         };
         let fresh = self.coverage.as_ref().is_some_and(|(k, _)| *k == key);
         if !fresh
-            && self.coverage_task.is_none()
+            && !self.tasks.running(Kind::Coverage)
             && let (Some(rs), Some(profile)) = (self.rule_set(), self.analysis.profile.clone())
         {
-            self.coverage_task = Some(Task::spawn("Rule coverage", self.repainter(), move |job| {
-                job.progress("coverage", 0.0);
-                let users = persona_lab::ruleset::user_profiles(&profile, Some(true))
-                    .map_err(|e| e.to_string())?;
-                job.check().map_err(|e| e.to_string())?;
-                let c = persona_lab::ruleset::coverage(
-                    &rs,
-                    &users,
-                    &persona_lab::rules::Session::default(),
-                );
-                Ok((key, c))
-            }));
+            self.tasks.start(
+                Kind::Coverage,
+                Task::spawn("Rule coverage", self.repainter(), move |job| {
+                    job.progress("coverage", 0.0);
+                    let users = persona_lab::ruleset::user_profiles(&profile, Some(true))
+                        .map_err(|e| e.to_string())?;
+                    job.check().map_err(|e| e.to_string())?;
+                    let c = persona_lab::ruleset::coverage(
+                        &rs,
+                        &users,
+                        &persona_lab::rules::Session::default(),
+                    );
+                    Ok((key, c))
+                }),
+                Done::Coverage,
+            );
         }
         self.coverage.as_ref().map(|(_, c)| (fresh, c.clone()))
     }
 
     pub fn busy(&self) -> bool {
-        self.load_task.is_some()
-            || self.project_task.is_some()
-            || self.cluster_task.is_some()
-            || self.sweep_task.is_some()
-            || self.tsne_task.is_some()
-            || self.stability_task.is_some()
-            || self.preview_task.is_some()
-            || self.population_task.is_some()
-            || self.predict_task.is_some()
-            || self.monitor_task.is_some()
-            || self.drift_task.is_some()
-            || self.coverage_task.is_some()
-            || self.export_task.is_some()
+        self.tasks.any()
     }
 
     /// The whole window.
@@ -1422,16 +1330,16 @@ impl PersonaApp {
     }
 
     fn progress_bar(&mut self, ui: &mut egui::Ui) {
-        let tasks: Vec<(String, (String, f32), bool)> = [
-            self.project_task.as_ref().map(|t| t.status()),
-            self.load_task.as_ref().map(|t| t.status()),
-            self.cluster_task.as_ref().map(|t| t.status()),
-            self.sweep_task.as_ref().map(|t| t.status()),
-            self.predict_task.as_ref().map(|t| t.status()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        // The long jobs the analyst waits for; the rest (stability, previews, counts) run quietly.
+        const SHOWN: [Kind; 5] = [
+            Kind::Project,
+            Kind::Load,
+            Kind::Cluster,
+            Kind::Sweep,
+            Kind::Predict,
+        ];
+        let tasks: Vec<(String, (String, f32), bool)> =
+            SHOWN.iter().filter_map(|k| self.tasks.status(*k)).collect();
         if let Some((label, (stage, f), cancelled)) = tasks.first() {
             ui.add(
                 egui::ProgressBar::new(*f)
@@ -1440,23 +1348,8 @@ impl PersonaApp {
                     .animate(true),
             );
             if !cancelled && ui.button("Cancel").clicked() {
-                if let Some(t) = &self.project_task {
-                    t.cancel();
-                }
-                if let Some(t) = &self.load_task {
-                    t.cancel();
-                }
-                if let Some(t) = &self.cluster_task {
-                    t.cancel();
-                }
-                if let Some(t) = &self.sweep_task {
-                    t.cancel();
-                }
-                if let Some(t) = &self.tsne_task {
-                    t.cancel();
-                }
-                if let Some(t) = &self.predict_task {
-                    t.cancel();
+                for k in SHOWN.into_iter().chain([Kind::Tsne]) {
+                    self.tasks.cancel(k);
                 }
                 self.ui_state.rerun_at = None;
             }

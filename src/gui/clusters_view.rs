@@ -364,7 +364,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                 ),
             ),
             None => {
-                if app.tsne_task.is_none() {
+                if !app.tasks.running(super::tasks::Kind::Tsne) {
                     app.run_tsne();
                 }
                 ui.label("Computing t-SNE…");

@@ -63,7 +63,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         ui.label("Open an export (CSV, Parquet, NDJSON, Avro, a folder of them or a zip; GA4, Segment, Mixpanel, Amplitude) or drop it on the window.");
     }
     if let Some((message, columns)) = app.analysis.failed_load.clone()
-        && app.load_task.is_none()
+        && !app.tasks.running(super::tasks::Kind::Load)
     {
         // The export could not be read as detected: say why, and offer every column for every
         // role, so the analyst fixes it here and reads it again.
@@ -75,7 +75,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         return;
     }
     let Some(loaded) = app.analysis.loaded.clone() else {
-        if app.load_task.is_some() {
+        if app.tasks.running(super::tasks::Kind::Load) {
             ui.spinner();
         }
         return;

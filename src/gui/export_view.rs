@@ -178,15 +178,19 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
     let names = app.analysis.persona_names(run.segmentation.k);
     let repaint = app.repainter();
     let out = path.clone();
-    app.export_task = Some(Task::spawn("Exporting assignments", repaint, move |_| {
-        run.write_assignments(&out, &names)
-            .map_err(|e| e.to_string())?;
-        Ok(format!(
-            "wrote {} ({} users)",
-            out.display(),
-            run.matrix.n_rows
-        ))
-    }));
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn("Exporting assignments", repaint, move |_| {
+            run.write_assignments(&out, &names)
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "wrote {} ({} users)",
+                out.display(),
+                run.matrix.n_rows
+            ))
+        }),
+        super::tasks::Done::Export,
+    );
 }
 
 /// The persona summary: Markdown, or (`html`) one self-contained web page with the charts.
@@ -210,9 +214,13 @@ fn spawn_write(
     make: impl FnOnce() -> Result<String, String> + Send + 'static,
 ) {
     let repaint = app.repainter();
-    app.export_task = Some(Task::spawn(label, repaint, move |_| {
-        let text = make()?;
-        persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
-        Ok(format!("wrote {}", path.display()))
-    }));
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn(label, repaint, move |_| {
+            let text = make()?;
+            persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+            Ok(format!("wrote {}", path.display()))
+        }),
+        super::tasks::Done::Export,
+    );
 }

@@ -96,7 +96,9 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(mut spec) = app.analysis.spec.clone() else {
         return;
     };
-    if app.preview.as_ref().is_none_or(|p| p.spec != spec) && app.preview_task.is_none() {
+    if app.preview.as_ref().is_none_or(|p| p.spec != spec)
+        && !app.tasks.running(super::tasks::Kind::Preview)
+    {
         app.run_preview();
     }
     let mut changed = false;

@@ -16,6 +16,7 @@ pub mod predict_view;
 pub mod rules_view;
 pub mod simulate_view;
 pub mod state;
+pub mod tasks;
 pub mod widgets;
 
 #[cfg(test)]

@@ -23,13 +23,17 @@ const GOOD: Color32 = Color32::from_rgb(0, 158, 115);
 pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
     let rs = app.rule_set();
     let repaint = app.repainter();
-    app.monitor_task = Some(Task::spawn("Rule performance", repaint, move |job| {
-        job.progress("reading outcomes", 0.0);
-        let o = outcomes::read(&path, &outcomes::OutcomeColumns::default())
-            .map_err(|e| e.to_string())?;
-        job.progress("statistics", 0.5);
-        Ok(report::report(rs.as_ref(), &o, 0))
-    }));
+    app.tasks.start(
+        super::tasks::Kind::Monitor,
+        Task::spawn("Rule performance", repaint, move |job| {
+            job.progress("reading outcomes", 0.0);
+            let o = outcomes::read(&path, &outcomes::OutcomeColumns::default())
+                .map_err(|e| e.to_string())?;
+            job.progress("statistics", 0.5);
+            Ok(report::report(rs.as_ref(), &o, 0))
+        }),
+        super::tasks::Done::Monitor,
+    );
 }
 
 /// Compare a deployed rule set with the current analysis on the loaded export, in the background.
@@ -39,10 +43,14 @@ pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
         return;
     };
     let repaint = app.repainter();
-    app.drift_task = Some(Task::spawn("Segment drift", repaint, move |job| {
-        let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
-        drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
-    }));
+    app.tasks.start(
+        super::tasks::Kind::Drift,
+        Task::spawn("Segment drift", repaint, move |job| {
+            let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
+            drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
+        }),
+        super::tasks::Done::Drift,
+    );
 }
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {

@@ -111,7 +111,7 @@ fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .as_ref()
         .map(|p| p.features.clone())
         .unwrap_or_default();
-    let busy = app.predict_task.is_some();
+    let busy = app.tasks.running(super::tasks::Kind::Predict);
     let st = &mut app.ui_state;
     let p = &mut app.analysis.predict;
     ui.label(RichText::new("What to predict").strong());
@@ -611,10 +611,9 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     let risk = current_risk(app);
     let names = app.analysis.persona_names(app.analysis.personas.len());
     let repaint = app.repainter();
-    app.export_task = Some(Task::spawn(
-        "Exporting high-risk users",
-        repaint,
-        move |_| {
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn("Exporting high-risk users", repaint, move |_| {
             use std::fmt::Write as _;
             let mut text = String::from("user_id,score,band,persona\n");
             let mut n = 0;
@@ -635,8 +634,9 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
             }
             persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
             Ok(format!("wrote {} ({n} users)", path.display()))
-        },
-    ));
+        }),
+        super::tasks::Done::Export,
+    );
 }
 
 fn csv_field(s: &str) -> String {

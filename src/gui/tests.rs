@@ -88,7 +88,8 @@ fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
     h.get_by_label("Profiles").click();
     h.run_ok();
     assert_eq!(h.state().ui_state.chart, Chart::Profiles);
-    h.get_by_label("sessions");
+    // The z-score table's header, by display name ("sessions" is "Visits").
+    h.get_by_label("Visits");
     h.get_by_label_contains("by segment (box: quartiles");
     for p in &run.profiles {
         for s in &p.features {
@@ -448,7 +449,8 @@ fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself()
         }
     }
     wait_for(&mut h, "the empty preview", |a| {
-        a.preview.as_ref().is_some_and(|p| p.error.is_some()) && a.preview_task.is_none()
+        a.preview.as_ref().is_some_and(|p| p.error.is_some())
+            && !a.tasks.running(super::tasks::Kind::Preview)
     });
     h.get_by_label_contains("no usable features");
 }
