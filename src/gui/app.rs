@@ -318,8 +318,19 @@ impl PersonaApp {
         }
     }
 
-    /// The numbers behind the clusters chart on screen, written as CSV.
+    /// The numbers behind the chart on screen (the Predict view's curves, or the Clusters chart),
+    /// written as CSV.
     fn save_chart_csv(&mut self, path: PathBuf) {
+        if self.ui_state.view == View::Predict
+            && let Some(p) = self.analysis.prediction.clone()
+        {
+            let text = super::chart_export::predict_curves_csv(&p);
+            match persona_lab::output::write_bytes(&path, text.as_bytes()) {
+                Ok(()) => self.info(format!("wrote {}", path.display())),
+                Err(e) => self.error(e.to_string()),
+            }
+            return;
+        }
         let Some(run) = self.analysis.run.clone() else {
             return;
         };
@@ -1067,7 +1078,17 @@ impl PersonaApp {
         if !self.ui_state.messages.is_empty() {
             egui::Panel::bottom("messages").show(ui, |ui| self.messages(ui));
         }
-        egui::CentralPanel::default().show(ui, |ui| match self.ui_state.view {
+        egui::CentralPanel::default().show(ui, |ui| {
+            // Save as PNG crops to the whole view unless the view names its chart (Clusters does).
+            self.ui_state.chart_rect = Some(ui.max_rect());
+            self.view(ui);
+        });
+        let pointer_down = ui.ctx().input(|i| i.pointer.any_down());
+        self.record_history(pointer_down);
+    }
+
+    fn view(&mut self, ui: &mut egui::Ui) {
+        match self.ui_state.view {
             View::Data => data_view::show(self, ui),
             View::Features => features_view::show(self, ui),
             View::Clusters => clusters_view::show(self, ui),
@@ -1077,9 +1098,7 @@ impl PersonaApp {
             View::Simulate => simulate_view::show(self, ui),
             View::Export => export_view::show(self, ui),
             View::Monitor => monitor_view::show(self, ui),
-        });
-        let pointer_down = ui.ctx().input(|i| i.pointer.any_down());
-        self.record_history(pointer_down);
+        }
     }
 
     fn recovery_bar(&mut self, ui: &mut egui::Ui) {

@@ -158,6 +158,29 @@ pub fn chart_csv(
     })
 }
 
+/// The Predict view's curves as CSV: one row per point, `curve` naming it (roc: false / true
+/// positive rate; pr: recall / precision; calibration: mean predicted / observed share).
+pub fn predict_curves_csv(p: &persona_lab::predict::Prediction) -> String {
+    let m = &p.metrics;
+    let num = |x: f64| format!("{x}");
+    let rows = m
+        .roc
+        .iter()
+        .map(|&(x, y)| vec!["roc".to_string(), num(x), num(y)])
+        .chain(
+            m.pr.iter()
+                .map(|&(x, y)| vec!["pr".to_string(), num(x), num(y)]),
+        )
+        .chain(m.calibration.iter().map(|b| {
+            vec![
+                "calibration".to_string(),
+                num(b.mean_predicted),
+                num(b.observed),
+            ]
+        }));
+    csv(&["curve", "x", "y"], rows)
+}
+
 /// Encode a region of a screenshot (points, scaled by `pixels_per_point`) as PNG bytes.
 pub fn png_of(
     shot: &egui::ColorImage,

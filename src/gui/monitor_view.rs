@@ -54,7 +54,12 @@ pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
 }
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    ui.heading("Monitor");
+    ui.horizontal(|ui| {
+        ui.heading("Monitor");
+        if ui.button("Save view as PNG…").clicked() {
+            app.ask_file(FilePurpose::ChartPng);
+        }
+    });
     egui::ScrollArea::vertical()
         .id_salt("monitor")
         .show(ui, |ui| {

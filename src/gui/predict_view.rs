@@ -290,6 +290,18 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let risk = current_risk(app);
     let m = &p.metrics;
     let (pos, neg) = p.params.target.class_names();
+    ui.horizontal(|ui| {
+        if ui.button("Save view as PNG…").clicked() {
+            app.ask_file(super::files::FilePurpose::ChartPng);
+        }
+        if ui
+            .button("Save curves (CSV)…")
+            .on_hover_text("The ROC, precision-recall and calibration points")
+            .clicked()
+        {
+            app.ask_file(super::files::FilePurpose::ChartCsv);
+        }
+    });
     ui.label(
         RichText::new(format!(
             "{}: {}{}",
@@ -455,7 +467,8 @@ fn calibration(ui: &mut egui::Ui, m: &predict::Metrics) {
         .collect();
     Plot::new("calibration")
         .height(220.0)
-        .data_aspect(1.0)
+        .default_x_bounds(0.0, 1.0)
+        .default_y_bounds(0.0, 1.02)
         .x_axis_label("mean predicted")
         .y_axis_label("observed share")
         .allow_scroll(false)

@@ -1668,6 +1668,21 @@ fn predict_on_an_order_log_shows_the_baseline_the_imbalance_and_a_window_to_use(
     );
     // Features by their display names.
     h.get_by_label("Days since last visit");
+    // The curves' numbers, as the chart's CSV.
+    let dir = tempfile::tempdir().unwrap();
+    let curves = dir.path().join("curves.csv");
+    h.get_by_label("Save curves (CSV)…");
+    h.state_mut()
+        .file_chosen(super::files::FilePurpose::ChartCsv, curves.clone());
+    let text = std::fs::read_to_string(&curves).unwrap();
+    let m = &p.metrics;
+    assert_eq!(text.lines().next(), Some("curve,x,y"));
+    assert_eq!(
+        text.lines().count(),
+        1 + m.roc.len() + m.pr.len() + m.calibration.len()
+    );
+    let (x, y) = m.roc[1];
+    assert!(text.contains(&format!("roc,{x},{y}\n")));
     let suggested = p.horizon.clone().expect("a window is proposed").days;
     assert_ne!(suggested, 30);
     h.get_by_label(&format!("Use {suggested} days and retrain"))
