@@ -9,10 +9,9 @@ use egui::{Color32, RichText};
 use persona_lab::data::Loaded;
 use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
-use persona_lab::predict::Prediction;
 
 use persona_lab::project::Project;
-use persona_lab::rules::{Guardrails, Population, Rule};
+use persona_lab::rules::Population;
 use persona_lab::ruleset::{Coverage, RuleSet};
 
 use super::files::{self, Chooser, ChooserOutcome, FilePurpose};
@@ -25,6 +24,7 @@ use super::{
 };
 use persona_lab::task::Task;
 
+use super::cache::{Basis, CoverageKey};
 use super::tasks::{Done, Finished, Kind, Tasks};
 
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
@@ -1502,30 +1502,4 @@ pub fn carry_personas(
         }
     }
     out
-}
-
-/// The run and model rule previews were computed from (compared by identity).
-#[derive(Debug, Clone)]
-pub struct Basis {
-    pub run: Arc<ClusterRun>,
-    pub prediction: Option<Arc<Prediction>>,
-}
-
-impl PartialEq for Basis {
-    fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.run, &o.run)
-            && match (&self.prediction, &o.prediction) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-    }
-}
-
-/// What coverage depends on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CoverageKey {
-    pub rules: Vec<Rule>,
-    pub guardrails: Guardrails,
-    pub basis: Option<Basis>,
 }

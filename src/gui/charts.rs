@@ -8,6 +8,12 @@ use rand_chacha::ChaCha8Rng;
 
 pub use persona_lab::palette::cluster_rgb;
 
+/// Segment `c`'s colour in every chart and label.
+pub fn colour(c: usize) -> egui::Color32 {
+    let [r, g, b] = cluster_rgb(c);
+    egui::Color32::from_rgb(r, g, b)
+}
+
 /// A plot line drawn as a line. egui_plot 0.38 merges a line's points that share a pixel column into
 /// a filled band by default: a curve with vertical runs (a ROC step, a dendrogram branch) then
 /// shows as a filled blob. Every chart line goes through here.

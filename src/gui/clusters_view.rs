@@ -10,7 +10,7 @@ use persona_lab::cluster::Method;
 use persona_lab::pipeline::ClusterRun;
 
 use super::app::PersonaApp;
-use super::charts::{self, cluster_rgb};
+use super::charts::{self, colour};
 use super::help::{self, Term};
 use super::state::Chart;
 
@@ -18,11 +18,6 @@ use super::state::Chart;
 const MAX_SIL_BARS: usize = 1500;
 /// Points drawn at most in the scatter plot.
 const MAX_SCATTER: usize = 40_000;
-
-pub fn colour(c: usize) -> Color32 {
-    let [r, g, b] = cluster_rgb(c);
-    Color32::from_rgb(r, g, b)
-}
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let mut changed = false;

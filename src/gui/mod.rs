@@ -2,6 +2,7 @@
 //! worker threads (`persona_lab::task`); the analysis and the window state are kept apart (`state`).
 
 pub mod app;
+pub mod cache;
 pub mod chart_export;
 pub mod charts;
 pub mod clusters_view;

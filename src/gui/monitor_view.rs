@@ -12,7 +12,7 @@ use persona_lab::monitor::{drift, outcomes, report};
 use persona_lab::ruleset::RuleSet;
 
 use super::app::PersonaApp;
-use super::clusters_view::colour;
+use super::charts::colour;
 use super::files::FilePurpose;
 use persona_lab::task::Task;
 

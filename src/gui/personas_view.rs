@@ -8,7 +8,7 @@ use persona_lab::cluster::Stability;
 use persona_lab::cluster::stability::STABLE_ENOUGH;
 
 use super::app::PersonaApp;
-use super::clusters_view::colour;
+use super::charts::colour;
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(run) = app.analysis.run.clone() else {
@@ -17,7 +17,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.heading("Personas");
     let k = run.segmentation.k;
     // Churn / conversion propensity per persona, when a model is trained.
-    let risk = super::predict_view::current_risk(app);
+    let risk = super::cache::current_risk(app);
     let score_name = app
         .analysis
         .prediction

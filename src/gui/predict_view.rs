@@ -4,75 +4,17 @@
 //! risk, and the high-risk list as CSV. The model goes into the exported rule set, so rules can test
 //! its score. Training runs on a worker; everything shown comes from `persona_lab::predict`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
 use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::data::{Shape, timestamp};
-use persona_lab::predict::{self, ModelKind, Prediction, SegmentScore, Target};
+use persona_lab::predict::{self, ModelKind, Prediction, Target};
 
 use super::app::PersonaApp;
-use super::clusters_view::colour;
+use super::charts::colour;
 use persona_lab::task::Task;
-
-/// What the per-persona parts draw, computed once per (run, model).
-pub struct RiskView {
-    /// Segment of each scored user (None: not in the clustering).
-    pub segment_of: Vec<Option<usize>>,
-    pub by_segment: Vec<SegmentScore>,
-    /// Per segment: 20-bin histogram of scores over [0, 1].
-    pub hists: Vec<Vec<usize>>,
-}
-
-pub fn risk_view(p: &Prediction, run: &persona_lab::pipeline::ClusterRun) -> RiskView {
-    let k = run.segmentation.k;
-    let index: HashMap<&str, usize> = run
-        .matrix
-        .users
-        .iter()
-        .map(String::as_str)
-        .zip(run.segmentation.labels.iter().copied())
-        .collect();
-    let segment_of: Vec<Option<usize>> = p
-        .users
-        .iter()
-        .map(|u| index.get(u.as_str()).copied())
-        .collect();
-    let mut hists = vec![vec![0usize; 20]; k];
-    for (s, &x) in segment_of.iter().zip(&p.scores) {
-        if let Some(s) = s {
-            hists[*s][((x * 20.0) as usize).min(19)] += 1;
-        }
-    }
-    RiskView {
-        by_segment: predict::by_segment(
-            &p.users,
-            &p.scores,
-            p.params.bands,
-            &run.matrix.users,
-            &run.segmentation.labels,
-            k,
-        ),
-        segment_of,
-        hists,
-    }
-}
-
-/// The risk view of the current run and model, cached.
-pub fn current_risk(app: &mut PersonaApp) -> Option<Arc<RiskView>> {
-    let basis = app.basis()?;
-    let pred = basis.prediction.clone()?;
-    if let Some((b, v)) = &app.ui_state.risk
-        && *b == basis
-    {
-        return Some(v.clone());
-    }
-    let v = Arc::new(risk_view(&pred, &basis.run));
-    app.ui_state.risk = Some((basis, v.clone()));
-    Some(v)
-}
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.heading("Predict");
@@ -287,7 +229,7 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
         ui.label("Choose what to predict and press Train model.");
         return;
     };
-    let risk = current_risk(app);
+    let risk = super::cache::current_risk(app);
     let m = &p.metrics;
     let (pos, neg) = p.params.target.class_names();
     ui.horizontal(|ui| {
@@ -541,7 +483,12 @@ fn importance(ui: &mut egui::Ui, p: &Prediction) {
     });
 }
 
-fn by_persona(app: &mut PersonaApp, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &RiskView) {
+fn by_persona(
+    app: &mut PersonaApp,
+    ui: &mut egui::Ui,
+    p: &Arc<Prediction>,
+    risk: &predict::SegmentRisk,
+) {
     let names = app.analysis.persona_names(risk.hists.len());
     let name_of = |s: usize| names[s].clone();
     ui.separator();
@@ -621,7 +568,7 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     let Some(p) = app.analysis.prediction.clone() else {
         return;
     };
-    let risk = current_risk(app);
+    let risk = super::cache::current_risk(app);
     let names = app.analysis.persona_names(app.analysis.personas.len());
     let repaint = app.repainter();
     app.tasks.start(

@@ -7,7 +7,7 @@ use persona_lab::rules::{Outcome, Session, UserProfile};
 use persona_lab::ruleset::Decisions;
 
 use super::app::PersonaApp;
-use super::clusters_view::colour;
+use super::charts::colour;
 use super::state::SimKey;
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {

@@ -244,7 +244,7 @@ pub struct ViewState {
     /// risk of the current run and model.
     pub predict_cutoff: String,
     pub predict_span: Option<(Arc<Loaded>, (i64, i64))>,
-    pub risk: Option<(super::app::Basis, Arc<super::predict_view::RiskView>)>,
+    pub risk: Option<(super::cache::Basis, Arc<persona_lab::predict::SegmentRisk>)>,
     /// The in-app file chooser, when open (no system dialog could be shown).
     pub file_chooser: Option<super::files::Chooser>,
     /// Where the current chart was drawn (points), for Save chart as PNG.
@@ -299,7 +299,7 @@ pub struct SimKey {
 #[derive(Debug, Clone)]
 pub struct ExportKey {
     /// The run and the model (by identity).
-    pub basis: super::app::Basis,
+    pub basis: super::cache::Basis,
     pub personas: Vec<Persona>,
     pub rules: Vec<Rule>,
     pub guardrails: Guardrails,

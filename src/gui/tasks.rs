@@ -13,7 +13,8 @@ use persona_lab::rules::Population;
 use persona_lab::ruleset::Coverage;
 use persona_lab::task::{CANCELLED, Task};
 
-use super::app::{Basis, CoverageKey, LoadOutcome};
+use super::app::LoadOutcome;
+use super::cache::{Basis, CoverageKey};
 use super::features_view::Preview;
 use super::state::ProjectQuestion;
 

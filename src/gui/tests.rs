@@ -145,7 +145,7 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
         "a band was drawn"
     );
     for c in 0..4 {
-        let want = super::clusters_view::colour(c);
+        let want = super::charts::colour(c);
         assert!(
             shapes.iter().any(|s| match s {
                 egui::Shape::Path(p) => p.stroke.color == egui::epaint::ColorMode::Solid(want),

@@ -505,6 +505,54 @@ pub fn train(
     })
 }
 
+/// A model's scores seen per segment: each scored user's segment, the per-segment summary, and a
+/// 20-bin histogram of scores over [0, 1] per segment (what the app's per-persona charts draw).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRisk {
+    /// Segment of each scored user (None: not in the segmentation).
+    pub segment_of: Vec<Option<usize>>,
+    pub by_segment: Vec<SegmentScore>,
+    pub hists: Vec<Vec<usize>>,
+}
+
+/// The scores of `p` per segment of a segmentation (`seg_users` with their `seg_labels`, 0..k),
+/// matched by user id.
+pub fn segment_risk(
+    p: &Prediction,
+    seg_users: &[String],
+    seg_labels: &[usize],
+    k: usize,
+) -> SegmentRisk {
+    let index: std::collections::HashMap<&str, usize> = seg_users
+        .iter()
+        .map(String::as_str)
+        .zip(seg_labels.iter().copied())
+        .collect();
+    let segment_of: Vec<Option<usize>> = p
+        .users
+        .iter()
+        .map(|u| index.get(u.as_str()).copied())
+        .collect();
+    let mut hists = vec![vec![0usize; 20]; k];
+    for (s, &x) in segment_of.iter().zip(&p.scores) {
+        if let Some(h) = s.and_then(|s| hists.get_mut(s)) {
+            h[((x * 20.0) as usize).min(19)] += 1;
+        }
+    }
+    SegmentRisk {
+        by_segment: by_segment(
+            &p.users,
+            &p.scores,
+            p.params.bands,
+            seg_users,
+            seg_labels,
+            k,
+        ),
+        segment_of,
+        hists,
+    }
+}
+
 /// Scores summarised per segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentScore {
