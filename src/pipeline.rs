@@ -181,12 +181,7 @@ pub fn segment_flow(
     if old.len() != new.len() {
         return vec![None; old_k];
     }
-    let mut overlap = vec![0usize; old_k * new_k];
-    for (&a, &b) in old.iter().zip(new) {
-        if a < old_k && b < new_k {
-            overlap[a * new_k + b] += 1;
-        }
-    }
+    let overlap = overlap(old, old_k, new, new_k);
     (0..old_k)
         .map(|a| {
             let row = &overlap[a * new_k..(a + 1) * new_k];
@@ -194,6 +189,88 @@ pub fn segment_flow(
             (row[best] > 0).then_some(best)
         })
         .collect()
+}
+
+/// How many users each (old segment, new segment) pair shares, row-major by old segment (labels
+/// outside 0..k are not counted).
+fn overlap(old: &[usize], old_k: usize, new: &[usize], new_k: usize) -> Vec<usize> {
+    let mut overlap = vec![0usize; old_k * new_k];
+    for (&a, &b) in old.iter().zip(new) {
+        if a < old_k && b < new_k {
+            overlap[a * new_k + b] += 1;
+        }
+    }
+    overlap
+}
+
+/// Rules name personas by id (`segment_N`); when segments are recomputed, each old persona's id is
+/// replaced by the id of the new segment holding most of its users, so a rule for "High-Value
+/// Engagers" keeps targeting those users rather than whatever segment now has the old number.
+pub fn retarget_rules(
+    rules: &mut [crate::rules::Rule],
+    old_run: &ClusterRun,
+    old: &[Persona],
+    new_run: &ClusterRun,
+    new: &[Persona],
+) {
+    let flow = segment_flow(
+        &old_run.segmentation.labels,
+        old_run.segmentation.k,
+        &new_run.segmentation.labels,
+        new_run.segmentation.k,
+    );
+    let rename = |id: &str| {
+        let seg = old.iter().find(|p| p.id == id)?.segment;
+        let to = (*flow.get(seg)?)?;
+        new.iter().find(|p| p.segment == to).map(|p| p.id.clone())
+    };
+    for r in rules {
+        r.when.rename_personas(&rename);
+    }
+}
+
+/// Persona texts the strategist edited follow their users into a new run: each new segment takes the
+/// edited persona of the old segment it overlaps most (each old persona used once, by the new segment
+/// holding most of its users). Unedited personas take the new suggestions.
+pub fn carry_personas(
+    old_run: Option<&ClusterRun>,
+    old: &[Persona],
+    new_run: &ClusterRun,
+) -> Vec<Persona> {
+    let mut out = new_run.suggested.clone();
+    let Some(old_run) = old_run else {
+        return out;
+    };
+    let (ol, nl) = (&old_run.segmentation.labels, &new_run.segmentation.labels);
+    if ol.len() != nl.len() {
+        return out;
+    }
+    let (ok, nk) = (old_run.segmentation.k, new_run.segmentation.k);
+    let overlap = overlap(ol, ok, nl, nk);
+    let mut taken = vec![false; nk];
+    for p in old {
+        let o = p.segment;
+        if o >= ok
+            || old_run.suggested.get(o).is_some_and(|s| {
+                s.name == p.name
+                    && s.description == p.description
+                    && s.preferred_content == p.preferred_content
+            })
+        {
+            continue; // not edited
+        }
+        if let Some(b) = (0..nk)
+            .filter(|&b| !taken[b])
+            .max_by_key(|&b| overlap[o * nk + b])
+            && overlap[o * nk + b] > 0
+        {
+            taken[b] = true;
+            out[b].name = p.name.clone();
+            out[b].description = p.description.clone();
+            out[b].preferred_content = p.preferred_content.clone();
+        }
+    }
+    out
 }
 
 /// Labels with segment `b` merged into segment `a`.

@@ -822,15 +822,18 @@ impl PersonaApp {
             Done::Cluster(run) => {
                 self.ui_state.selection.clear();
                 let run = *run;
-                let mut personas =
-                    carry_personas(self.analysis.run.as_deref(), &self.analysis.personas, &run);
+                let mut personas = persona_lab::pipeline::carry_personas(
+                    self.analysis.run.as_deref(),
+                    &self.analysis.personas,
+                    &run,
+                );
                 if let Some(saved) = self.analysis.pending_personas.take()
                     && saved.len() == run.segmentation.k
                 {
                     personas = saved;
                 } else if let Some(old_run) = &self.analysis.run {
                     // Rules follow the users of the personas they target into the new run.
-                    retarget_rules(
+                    persona_lab::pipeline::retarget_rules(
                         &mut self.analysis.rules,
                         old_run,
                         &self.analysis.personas,
@@ -1429,77 +1432,4 @@ impl eframe::App for PersonaApp {
         }
         self.show(ui);
     }
-}
-
-/// Rules name personas by id (`segment_N`); when segments are recomputed, each old persona's id is
-/// replaced by the id of the new segment holding most of its users, so a rule for "High-Value
-/// Engagers" keeps targeting those users rather than whatever segment now has the old number.
-pub fn retarget_rules(
-    rules: &mut [persona_lab::rules::Rule],
-    old_run: &ClusterRun,
-    old: &[persona_lab::ruleset::Persona],
-    new_run: &ClusterRun,
-    new: &[persona_lab::ruleset::Persona],
-) {
-    let flow = persona_lab::pipeline::segment_flow(
-        &old_run.segmentation.labels,
-        old_run.segmentation.k,
-        &new_run.segmentation.labels,
-        new_run.segmentation.k,
-    );
-    let rename = |id: &str| {
-        let seg = old.iter().find(|p| p.id == id)?.segment;
-        let to = (*flow.get(seg)?)?;
-        new.iter().find(|p| p.segment == to).map(|p| p.id.clone())
-    };
-    for r in rules {
-        r.when.rename_personas(&rename);
-    }
-}
-
-/// Persona texts the strategist edited follow their users into a new run: each new segment takes the
-/// edited persona of the old segment it overlaps most (each old persona used once, by the new segment
-/// holding most of its users). Unedited personas take the new suggestions.
-pub fn carry_personas(
-    old_run: Option<&ClusterRun>,
-    old: &[persona_lab::ruleset::Persona],
-    new_run: &ClusterRun,
-) -> Vec<persona_lab::ruleset::Persona> {
-    let mut out = new_run.suggested.clone();
-    let Some(old_run) = old_run else {
-        return out;
-    };
-    let (ol, nl) = (&old_run.segmentation.labels, &new_run.segmentation.labels);
-    if ol.len() != nl.len() {
-        return out;
-    }
-    let (ok, nk) = (old_run.segmentation.k, new_run.segmentation.k);
-    let mut overlap = vec![0usize; ok * nk];
-    for (&a, &b) in ol.iter().zip(nl) {
-        overlap[a * nk + b] += 1;
-    }
-    let mut taken = vec![false; nk];
-    for p in old {
-        let o = p.segment;
-        if o >= ok
-            || old_run.suggested.get(o).is_some_and(|s| {
-                s.name == p.name
-                    && s.description == p.description
-                    && s.preferred_content == p.preferred_content
-            })
-        {
-            continue; // not edited
-        }
-        if let Some(b) = (0..nk)
-            .filter(|&b| !taken[b])
-            .max_by_key(|&b| overlap[o * nk + b])
-            && overlap[o * nk + b] > 0
-        {
-            taken[b] = true;
-            out[b].name = p.name.clone();
-            out[b].description = p.description.clone();
-            out[b].preferred_content = p.preferred_content.clone();
-        }
-    }
-    out
 }
