@@ -62,6 +62,17 @@ impl AttributeShares {
     }
 }
 
+impl ClusterProfile {
+    /// Who the cluster's users are, one entry per attribute: "platform: 80% WEB, 20% APP".
+    pub fn who(&self) -> Vec<String> {
+        self.attributes
+            .iter()
+            .filter(|a| !a.values.is_empty())
+            .map(|a| format!("{}: {}", a.attribute, a.describe()))
+            .collect()
+    }
+}
+
 /// Shares of each attribute's values per cluster (users without a value count in the cluster's
 /// size, so the shares say how many of the persona's users are mobile, not of those known).
 fn attribute_shares(

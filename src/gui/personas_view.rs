@@ -99,12 +99,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 ));
                 // Who the users are (platform, device, country, channel): shares the core computed.
                 if let Some(prof) = run.profiles.get(p.segment) {
-                    let who: Vec<String> = prof
-                        .attributes
-                        .iter()
-                        .filter(|a| !a.values.is_empty())
-                        .map(|a| format!("{}: {}", a.attribute, a.describe()))
-                        .collect();
+                    let who = prof.who();
                     if !who.is_empty() {
                         ui.label(format!("Who they are: {}", who.join(" · ")));
                     }

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use super::report::{Comparison, Report};
 
-fn esc(s: &str) -> String {
+/// Text made safe for HTML (element content and quoted attributes).
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::RuleSet;
 use crate::cluster::ClusterProfile;
 use crate::features::display;
+use crate::monitor::html::esc;
 use crate::palette::cluster_rgb;
 use crate::rules::Condition;
 use crate::rules::describe::describe;
@@ -56,13 +57,8 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
         if !persona.traits.is_empty() {
             let _ = writeln!(s, "**Traits:** {}\n", persona.traits.join("; "));
         }
-        if !p.attributes.is_empty() {
-            let who: Vec<String> = p
-                .attributes
-                .iter()
-                .filter(|a| !a.values.is_empty())
-                .map(|a| format!("{}: {}", a.attribute, a.describe()))
-                .collect();
+        let who = p.who();
+        if !who.is_empty() {
             let _ = writeln!(s, "**Who they are:** {}\n", who.join("; "));
         }
         if !persona.preferred_content.is_empty() {
@@ -112,13 +108,6 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
         }
     }
     s
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn rgb(c: usize) -> String {
@@ -190,12 +179,7 @@ pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
             100.0 * p.share,
             p.id
         );
-        let who: Vec<String> = p
-            .attributes
-            .iter()
-            .filter(|a| !a.values.is_empty())
-            .map(|a| format!("{}: {}", a.attribute, a.describe()))
-            .collect();
+        let who = p.who();
         if !who.is_empty() {
             let _ = write!(s, "<p><b>Who they are:</b> {}</p>", esc(&who.join("; ")));
         }
