@@ -693,3 +693,27 @@ fn a_session_error_names_the_session_file() {
         "{err}"
     );
 }
+
+/// M9: BigQuery's NUMERIC arrives in Parquet as DECIMAL: read as numbers (top level and inside a
+/// record, and in Avro), not "the file is damaged" or a panic. Files by tests/oracle/decimal_exports.py.
+#[test]
+fn decimal_columns_are_read_as_numbers() {
+    use persona_lab::features::{self, FeatureConfig};
+    for f in ["flat.parquet", "nested.parquet", "flat.avro"] {
+        let p = repo(&format!("tests/fixtures/decimal/{f}"));
+        let l = load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+        let revenue = by_user(&prof.table, "revenue");
+        assert!(
+            (revenue["u1"].unwrap() - 19.99).abs() < 1e-9,
+            "{f}: {revenue:?}"
+        );
+        assert!(
+            (revenue["u2"].unwrap() - 5.5).abs() < 1e-9,
+            "{f}: {revenue:?}"
+        );
+        assert_eq!(by_user(&prof.table, "purchases")["u2"], Some(1.0), "{f}");
+        let o = run(&["inspect", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{f}: {}", stderr(&o));
+    }
+}

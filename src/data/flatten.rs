@@ -33,6 +33,8 @@ fn flatten_into(s: Series, out: &mut Vec<Column>, dropped: &mut Vec<String>) -> 
             Some(columns) => out.extend(columns),
             None => dropped.push(s.name().to_string()),
         },
+        // BigQuery NUMERIC / BIGNUMERIC: numbers to every role and feature.
+        DataType::Decimal(..) => out.push(s.cast(&DataType::Float64)?.into_column()),
         DataType::Null => {
             // A key that is null on every record: keep it as an empty text column.
             out.push(s.cast(&DataType::String)?.into_column())

@@ -561,8 +561,25 @@ pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFra
         ParquetReader::new(file)
             .with_columns(columns)
             .finish()
+            .and_then(decimals_as_f64)
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
     })
+}
+
+/// Decimal columns (BigQuery's NUMERIC and BIGNUMERIC, as Parquet and Avro carry them) as Float64:
+/// every role and feature reads numbers as f64, and a revenue of 19.990000000 is 19.99.
+pub fn decimals_as_f64(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    let decimal: Vec<PlSmallStr> = df
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), DataType::Decimal(..)))
+        .map(|c| c.name().clone())
+        .collect();
+    for name in decimal {
+        let c = df.column(&name)?.cast(&DataType::Float64)?;
+        df.with_column(c)?;
+    }
+    Ok(df)
 }
 
 /// An Avro file (BigQuery's Avro export), whole or the named top-level fields, after the check of its
@@ -585,6 +602,7 @@ pub fn read_avro(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame,
         polars::io::avro::AvroReader::new(file)
             .with_columns(columns)
             .finish()
+            .and_then(decimals_as_f64)
             .map_err(|e| polars_err(path, FileFormat::Avro, e))
     })
 }
@@ -608,6 +626,7 @@ pub fn read_parquet_head(path: &Path, n: usize) -> Result<DataFrame, LoadError> 
         ParquetReader::new(file)
             .with_slice(Some((0, n)))
             .finish()
+            .and_then(decimals_as_f64)
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
     })
 }
