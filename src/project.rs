@@ -34,6 +34,11 @@ pub struct Project {
     /// SHA-256 of the source file when the project was saved.
     pub source_fingerprint: String,
     pub load_options: LoadOptions,
+    /// The user ids were salted hashes when the project was saved; the salt is never stored, so on
+    /// opening the app asks for it again (without it, exports would hold raw ids). Written only when
+    /// true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ids_hashed: bool,
     pub feature_config: FeatureConfig,
     pub spec: Option<TransformSpec>,
     pub params: SegmentParams,

@@ -717,3 +717,80 @@ fn decimal_columns_are_read_as_numbers() {
         assert!(o.status.success(), "{f}: {}", stderr(&o));
     }
 }
+
+/// L8: the rule set and the project record that ids were hashed (never the salt); `assign` without
+/// hashing is refused rather than writing raw ids beside segments learnt on hashed ones.
+#[test]
+fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, plab, out) = (
+        dir.path().join("rs.ron"),
+        dir.path().join("p.plab"),
+        dir.path().join("a.csv"),
+    );
+    let input = repo("tests/fixtures/ga4_small.csv.gz");
+    let o = run(&[
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "3",
+        "--hash-ids",
+        "--salt",
+        "pepper-8",
+        "--out",
+        rules.to_str().unwrap(),
+        "--project",
+        plab.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [&rules, &plab] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("ids_hashed: true"), "{}", f.display());
+        assert!(
+            !text.contains("pepper-8"),
+            "the salt was written to {}",
+            f.display()
+        );
+    }
+    let err = refused(&run(&[
+        "assign",
+        input.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("the rule set was made from hashed user ids"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = run(&[
+        "assign",
+        input.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--hash-ids",
+        "--salt",
+        "pepper-8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A rule set from raw ids says nothing about hashing: existing files stay as they were.
+    let raw = dir.path().join("raw.ron");
+    let o = run(&[
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "3",
+        "--out",
+        raw.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !std::fs::read_to_string(&raw)
+            .unwrap()
+            .contains("ids_hashed")
+    );
+}

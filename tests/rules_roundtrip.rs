@@ -27,7 +27,7 @@ fn deployed(method: Method, k: usize) -> (persona_lab::pipeline::ClusterRun, Rul
     };
     let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
     let rs = RuleSet::new(
-        Source::describe(&input, loaded.shape, profile.n_users()).unwrap(),
+        Source::describe(&input, loaded.shape, profile.n_users(), false).unwrap(),
         &cfg,
         &profile,
         &run.fitted,

@@ -56,6 +56,15 @@ fn read_rules(path: &Path) -> Result<RuleSet, String> {
 pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
     let rs = read_rules(&cmd.rules)?;
     refuse_errors(&rs, &cmd.rules)?;
+    if rs.source.ids_hashed && !cmd.mapping.hash_ids {
+        // Refused rather than warned: the assignments would pair raw ids with segments learnt on
+        // hashed ones, and raw ids would leave the app without anyone asking.
+        return Err(format!(
+            "{}: the rule set was made from hashed user ids; pass --hash-ids with the same salt \
+             (--salt or PERSONA_LAB_SALT) so the assignments hold the same hashed ids",
+            cmd.rules.display()
+        ));
+    }
     let opts = cmd.mapping.load_options()?;
     let loaded = data::load(&cmd.mapping.input, &opts).map_err(|e| e.to_string())?;
     let applied = ruleset::apply(&rs, &loaded)

@@ -277,7 +277,12 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     }
     if let Some(path) = &cmd.out {
         let rs = RuleSet::new(
-            source(&prep.loaded, &cmd.mapping.input, run.matrix.n_rows)?,
+            source(
+                &prep.loaded,
+                &cmd.mapping.input,
+                run.matrix.n_rows,
+                cmd.mapping.hash_ids,
+            )?,
             &prep.config,
             &prep.profile,
             &run.fitted,
@@ -319,6 +324,7 @@ fn project(
             .map_err(|e| format!("{}: cannot read: {e}", input.display()))?,
         source,
         load_options: cmd.mapping.load_options()?,
+        ids_hashed: cmd.mapping.hash_ids,
         feature_config: prep.config.clone(),
         spec: Some(prep.spec.clone()),
         params: settings.params.clone(),
@@ -330,8 +336,13 @@ fn project(
     })
 }
 
-fn source(loaded: &Loaded, input: &Path, users: usize) -> Result<ruleset::Source, String> {
-    ruleset::Source::describe(input, loaded.shape, users)
+fn source(
+    loaded: &Loaded,
+    input: &Path,
+    users: usize,
+    ids_hashed: bool,
+) -> Result<ruleset::Source, String> {
+    ruleset::Source::describe(input, loaded.shape, users, ids_hashed)
         .map_err(|e| format!("{}: cannot read: {e}", input.display()))
 }
 

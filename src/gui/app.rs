@@ -443,6 +443,7 @@ impl PersonaApp {
                 .ok_or("the export is still loading")?,
             source,
             load_options: self.analysis.load_options.clone(),
+            ids_hashed: self.analysis.load_options.hash_salt.is_some(),
             feature_config: self.analysis.feature_config.clone(),
             spec: self.analysis.spec.clone(),
             params: c.run_settings().params,
@@ -514,6 +515,15 @@ impl PersonaApp {
 
     /// Take a project's settings and load its source. `restored`: from a recovery file, so unsaved.
     pub fn apply_project(&mut self, path: PathBuf, p: Project, restored: bool) {
+        if p.ids_hashed {
+            // The salt is never stored: without it the analysis would run on (and export) raw ids.
+            self.warn(format!(
+                "{}: this project was analysed with hashed user ids, and the salt is not stored: \
+                 turn on \"hash user ids\" in the Data view with the same salt before exporting, \
+                 or the exports will hold raw ids",
+                path.display()
+            ));
+        }
         self.analysis.load_options = p.load_options;
         self.analysis.feature_config = p.feature_config;
         self.analysis.pending_spec = p.spec;
@@ -1222,15 +1232,13 @@ impl PersonaApp {
             a.profile.as_ref()?,
             a.source.as_ref()?,
         );
-        let source = persona_lab::ruleset::Source {
-            fingerprint: a.fingerprint.clone().unwrap_or_default(),
-            file_name: src
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            shape: format!("{:?}", loaded.shape).to_lowercase(),
-            users: run.matrix.n_rows,
-        };
+        let source = persona_lab::ruleset::Source::new(
+            a.fingerprint.clone().unwrap_or_default(),
+            src,
+            loaded.shape,
+            run.matrix.n_rows,
+            a.load_options.hash_salt.is_some(),
+        );
         let mut rs = RuleSet::new(
             source,
             &a.feature_config,

@@ -104,6 +104,9 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let mut changed = false;
     ui.horizontal(|ui| {
         ui.heading("Features");
+        if ui.button("Save view as PNG…").clicked() {
+            app.ask_file(super::files::FilePurpose::ChartPng);
+        }
         super::widgets::combo(ui, "scaler", "Scaler", format!("{:?}", spec.scaler), |ui| {
             for s in [
                 Scaler::Standard,

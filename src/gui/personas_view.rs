@@ -14,7 +14,12 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(run) = app.analysis.run.clone() else {
         return;
     };
-    ui.heading("Personas");
+    ui.horizontal(|ui| {
+        ui.heading("Personas");
+        if ui.button("Save view as PNG…").clicked() {
+            app.ask_file(super::files::FilePurpose::ChartPng);
+        }
+    });
     let k = run.segmentation.k;
     // Churn / conversion propensity per persona, when a model is trained.
     let risk = super::cache::current_risk(app);

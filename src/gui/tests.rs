@@ -1418,6 +1418,26 @@ fn hashed_ids_never_leave_the_app_in_clear() {
         files += 1;
     }
     assert_eq!(files, 7);
+    // The project records that ids were hashed (not the salt): opening it says the salt is needed.
+    let plab = dir.path().join("p.plab");
+    assert!(
+        std::fs::read_to_string(&plab)
+            .unwrap()
+            .contains("ids_hashed: true")
+    );
+    let mut h2 = harness(PersonaApp::new(Some(plab)));
+    wait_for(&mut h2, "the project", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    assert!(
+        h2.state()
+            .ui_state
+            .messages
+            .iter()
+            .any(|m| m.text.contains("analysed with hashed user ids")),
+        "{:?}",
+        h2.state().ui_state.messages
+    );
     assert!(
         std::fs::read_to_string(dir.path().join("a.csv"))
             .unwrap()

@@ -61,24 +61,48 @@ pub struct Source {
     pub file_name: String,
     pub shape: String,
     pub users: usize,
+    /// The user ids were salted hashes (the salt is never stored): whoever applies the file to a new
+    /// export must hash it with the same salt, or its assignments hold raw ids. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ids_hashed: bool,
 }
 
 impl Source {
-    /// Describe an input file: its fingerprint (the file is read once more), name, shape and user count.
-    pub fn describe(
+    /// Describe an input whose fingerprint is known (the app took it when the file loaded).
+    pub fn new(
+        fingerprint: String,
         input: &Path,
         shape: crate::data::Shape,
         users: usize,
-    ) -> std::io::Result<Source> {
-        Ok(Source {
-            fingerprint: fingerprint(input)?,
+        ids_hashed: bool,
+    ) -> Source {
+        Source {
+            fingerprint,
             file_name: input
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default(),
             shape: format!("{shape:?}").to_lowercase(),
             users,
-        })
+            ids_hashed,
+        }
+    }
+
+    /// Describe an input file: its fingerprint (the file is read once more), name, shape, user count
+    /// and whether its ids were hashed.
+    pub fn describe(
+        input: &Path,
+        shape: crate::data::Shape,
+        users: usize,
+        ids_hashed: bool,
+    ) -> std::io::Result<Source> {
+        Ok(Source::new(
+            fingerprint(input)?,
+            input,
+            shape,
+            users,
+            ids_hashed,
+        ))
     }
 }
 
