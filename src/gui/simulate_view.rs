@@ -219,8 +219,15 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
                 ui.label(x.module.as_deref().unwrap_or("(default: holdout)"));
                 ui.label(x.variant.as_deref().unwrap_or("-"));
                 ui.label(&x.rule_name);
-                ui.label(&x.explanation);
-                ui.label(RichText::new(&x.condition).weak());
+                // Long texts wrap in narrow columns, so the table fits beside the coverage panel.
+                ui.scope(|ui| {
+                    ui.set_max_width(260.0);
+                    ui.add(egui::Label::new(&x.explanation).wrap());
+                });
+                ui.scope(|ui| {
+                    ui.set_max_width(160.0);
+                    ui.add(egui::Label::new(RichText::new(&x.condition).weak()).wrap());
+                });
                 ui.end_row();
             }
         });
