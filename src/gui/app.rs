@@ -726,6 +726,7 @@ impl PersonaApp {
                 let s = persona_lab::pipeline::run_stability(
                     &run,
                     persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+                    persona_lab::pipeline::STABILITY_USERS,
                     job,
                 )
                 .map_err(|e| e.to_string())?;

@@ -1820,6 +1820,7 @@ fn persona_cards_show_each_segments_stability() {
     let direct = persona_lab::pipeline::run_stability(
         &run,
         persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+        persona_lab::pipeline::STABILITY_USERS,
         &persona_lab::job::Job::silent(),
     )
     .unwrap();
@@ -1838,6 +1839,16 @@ fn persona_cards_show_each_segments_stability() {
     }
     // The six planted groups come back whole.
     assert!(direct.per_segment.iter().all(|&v| v > 0.9), "{direct:?}");
+    // Above the cap a seeded sample is measured: the same groups, as stable.
+    let sampled = persona_lab::pipeline::run_stability(
+        &run,
+        persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+        800,
+        &persona_lab::job::Job::silent(),
+    )
+    .unwrap();
+    assert_eq!(sampled.per_segment.len(), run.segmentation.k);
+    assert!(sampled.per_segment.iter().all(|&v| v > 0.9), "{sampled:?}");
 }
 
 /// The icon the window and the desktop entry use decodes, and the desktop entry names the binary and
