@@ -1,0 +1,210 @@
+//! The rule list: priority order, drag to reorder, add (blank or from a template), duplicate, delete.
+
+use super::*;
+
+pub(super) fn rule_list(
+    app: &mut PersonaApp,
+    ui: &mut egui::Ui,
+    pop: Option<&Population>,
+    findings: &[Finding],
+    personas: &[(String, String)],
+) {
+    ui.label(RichText::new("Priority order (first match per slot wins)").strong());
+    let mut moved: Option<(usize, usize)> = None;
+    let n = app.analysis.rules.len();
+    let counts = &mut app.ui_state.rules.counts;
+    let selected = &mut app.ui_state.rules.selected;
+    egui::ScrollArea::vertical()
+        .id_salt("rule_list_scroll")
+        .max_height((ui.available_height() - 260.0).max(120.0))
+        .show(ui, |ui| {
+            for (i, r) in app.analysis.rules.iter_mut().enumerate() {
+                let row = ui.horizontal(|ui| {
+                    let handle = ui
+                        .add(egui::Label::new("::").sense(egui::Sense::drag()))
+                        .on_hover_text("Drag to change the priority");
+                    handle.dnd_set_drag_payload(i);
+                    ui.label(format!("{}.", r.priority));
+                    ui.checkbox(&mut r.enabled, "").on_hover_text("Enabled");
+                    let problems = findings
+                        .iter()
+                        .filter(|f| f.rule.as_deref() == Some(r.id.as_str()))
+                        .map(|f| f.severity)
+                        .min();
+                    let mut text = RichText::new(&r.name);
+                    if let Some(s) = problems {
+                        text = text.color(if s == Severity::Error { ERROR } else { WARNING });
+                    }
+                    if ui.selectable_label(*selected == Some(i), text).clicked() {
+                        *selected = Some(i);
+                    }
+                    // Users the rule can reach (an upper bound when it tests the session).
+                    let reach =
+                        pop.map(|p| cached_count(counts, &population::optimistic(&r.when, p), p));
+                    let bound = if pop.is_some_and(|p| population::needs_session(&r.when, p)) {
+                        "up to "
+                    } else {
+                        ""
+                    };
+                    ui.label(
+                        RichText::new(match reach {
+                            Some(c) => format!("{} · {bound}{c} users", r.action.slot),
+                            None => r.action.slot.clone(),
+                        })
+                        .weak(),
+                    );
+                });
+                let resp = ui.interact(
+                    row.response.rect,
+                    egui::Id::unique(("rule_row", i)),
+                    egui::Sense::hover(),
+                );
+                if resp.dnd_hover_payload::<usize>().is_some() {
+                    let y = row.response.rect.top();
+                    ui.painter().hline(
+                        row.response.rect.x_range(),
+                        y,
+                        egui::Stroke::new(2.0, ui.visuals().selection.bg_fill),
+                    );
+                }
+                if let Some(from) = resp.dnd_release_payload::<usize>() {
+                    moved = Some((*from, i));
+                }
+            }
+        });
+    if n == 0 {
+        ui.label(RichText::new("No rules yet.").weak());
+    }
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("Add rule").clicked() {
+            let id = rules::fresh_id(&app.analysis.rules);
+            let mut r = Rule::new(id, n as u32 + 1);
+            r.name = format!("Rule {}", n + 1);
+            app.analysis.rules.push(r);
+            app.ui_state.rules.selected = Some(n);
+        }
+        ui.menu_button("Add from template", |ui| {
+            let mut chosen = None;
+            for (t, template) in app.templates.iter().enumerate() {
+                if ui.button(&template.title).clicked() {
+                    chosen = Some(t);
+                    ui.close();
+                }
+            }
+            if let Some(t) = chosen {
+                add_from_template(app, t, n, personas);
+            }
+        });
+        let sel = app.ui_state.rules.selected.filter(|&i| i < n);
+        if let Some(i) = sel {
+            if ui
+                .add_enabled(i > 0, egui::Button::new("Move up"))
+                .clicked()
+            {
+                moved = Some((i, i - 1));
+            }
+            if ui
+                .add_enabled(i + 1 < n, egui::Button::new("Move down"))
+                .clicked()
+            {
+                moved = Some((i, i + 1));
+            }
+            if ui.button("Duplicate").clicked() {
+                let mut r = app.analysis.rules[i].clone();
+                r.id = rules::fresh_id(&app.analysis.rules);
+                r.name = format!("{} (copy)", r.name);
+                app.analysis.rules.insert(i + 1, r);
+                rules::renumber(&mut app.analysis.rules);
+                app.ui_state.rules.selected = Some(i + 1);
+            }
+            if ui.button("Delete rule").clicked() {
+                app.analysis.rules.remove(i);
+                rules::renumber(&mut app.analysis.rules);
+                app.ui_state.rules.selected = None;
+            }
+        }
+    });
+    if let Some((from, to)) = moved
+        && from != to
+    {
+        rules::move_rule(&mut app.analysis.rules, from, to);
+        app.ui_state.rules.selected = Some(to);
+    }
+
+    ui.separator();
+    ui.label(RichText::new("Guardrails (all rules)").strong());
+    let g = &mut app.analysis.guardrails;
+    optional_u32(
+        ui,
+        "At most offers per session",
+        &mut g.max_offers_per_session,
+        3,
+    );
+    optional_u32(ui, "At most offers per day", &mut g.max_offers_per_day, 5);
+    ui.checkbox(
+        &mut g.require_consent,
+        "Personalise only users who consented",
+    );
+
+    ui.separator();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    ui.label(format!(
+        "Validation: {errors} errors, {} warnings",
+        findings.len() - errors
+    ));
+    egui::ScrollArea::vertical()
+        .id_salt("all_findings")
+        .show(ui, |ui| {
+            for f in findings {
+                finding_label(ui, f);
+            }
+        });
+}
+
+/// A rule from template `t`: thresholds from the analysed users, a trained score where the template
+/// prefers one; what came from the data is said in a message.
+pub(super) fn add_from_template(
+    app: &mut PersonaApp,
+    t: usize,
+    n: usize,
+    personas: &[(String, String)],
+) {
+    let Some(template) = app.templates.get(t).cloned() else {
+        return;
+    };
+    let profile = app.analysis.profile.clone();
+    let percentile = |f: &str, p: f64| -> Option<f64> {
+        let col = profile.as_ref()?.column(f).ok()?;
+        let mut v: Vec<f64> = col
+            .into_iter()
+            .flatten()
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(persona_lab::features::transform::quantile(&v, p / 100.0))
+    };
+    let scores: Vec<(String, f64)> = app
+        .analysis
+        .prediction
+        .as_ref()
+        .map(|p| vec![(p.model.name.clone(), p.model.bands.1)])
+        .unwrap_or_default();
+    let ctx = rules::TemplateContext {
+        personas,
+        percentile: &percentile,
+        scores: &scores,
+    };
+    let id = rules::fresh_id(&app.analysis.rules);
+    let (rule, notes) = template.instantiate(id, n as u32 + 1, &ctx);
+    if !notes.is_empty() {
+        app.info(format!("{}: {}", template.title, notes.join("; ")));
+    }
+    app.analysis.rules.push(rule);
+    app.ui_state.rules.selected = Some(n);
+}
