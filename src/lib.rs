@@ -16,5 +16,6 @@ pub mod project;
 pub mod rules;
 pub mod ruleset;
 pub mod sample;
+pub mod summary;
 pub mod task;
 pub mod timing;

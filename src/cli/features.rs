@@ -9,7 +9,7 @@ use persona_lab::features::{self, FeatureChoice, FeatureConfig, TransformSpec, t
 use polars::prelude::*;
 
 use super::args::{FeatureArgs, MappingArgs};
-use super::summary;
+use persona_lab::summary;
 
 #[derive(Debug, Args)]
 pub struct FeaturesCmd {

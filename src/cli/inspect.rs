@@ -6,7 +6,7 @@ use persona_lab::features::{self, catalogue, transform};
 
 use super::args::{FeatureArgs, MappingArgs};
 use super::features::{feature_config, transform_spec};
-use super::summary;
+use persona_lab::summary;
 
 #[derive(Debug, Args)]
 pub struct InspectCmd {

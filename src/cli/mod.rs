@@ -8,7 +8,6 @@ pub mod predict;
 pub mod rules;
 pub mod sample;
 pub mod segment;
-pub mod summary;
 
 use std::path::PathBuf;
 

@@ -410,8 +410,8 @@ impl PersonaApp {
                     job.progress("fingerprint", 0.9);
                     let fingerprint = persona_lab::ruleset::fingerprint(&path)
                         .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let users = crate::cli::summary::users_of(&loaded, &profile, &cfg);
-                    let summary = crate::cli::summary::load_summary(&loaded, users);
+                    let users = persona_lab::summary::users_of(&loaded, &profile, &cfg);
+                    let summary = persona_lab::summary::load_summary(&loaded, users);
                     Ok(LoadOutcome::Loaded(Box::new((
                         loaded,
                         profile,

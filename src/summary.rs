@@ -1,10 +1,11 @@
-//! Human-readable summaries of a load, a profile and a fitted transform.
+//! Human-readable summaries of a load, a profile and a fitted transform: what `inspect` and
+//! `features` print and the app's Data view shows (one text for both front ends).
 
 use std::fmt::Write;
 
-use persona_lab::data::source::SourceKind;
-use persona_lab::data::{Loaded, Role, Shape};
-use persona_lab::features::{FeatureConfig, FittedTransform, Profile, SessionSource};
+use crate::data::source::SourceKind;
+use crate::data::{Loaded, Role, Shape};
+use crate::features::{FeatureConfig, FittedTransform, Profile, SessionSource};
 
 fn fmt_time(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
@@ -39,7 +40,7 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             let _ = writeln!(
                 s,
                 "not read   {} (not CSV, Parquet, NDJSON or Avro by name)",
-                persona_lab::data::column_list(&l.skipped_files)
+                crate::data::column_list(&l.skipped_files)
             );
         }
     }
@@ -116,7 +117,7 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             s,
             "  {:<28}{} (optional features sum:, mean:, max: per user)",
             "other measures",
-            persona_lab::data::column_list(&l.mapping.measures)
+            crate::data::column_list(&l.mapping.measures)
         );
     }
     if !l.mapping.dedup_key.is_empty() {
