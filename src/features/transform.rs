@@ -177,6 +177,33 @@ impl Matrix {
     pub fn row(&self, i: usize) -> &[f64] {
         &self.data[i * self.n_cols..(i + 1) * self.n_cols]
     }
+
+    /// Pearson correlation of every pair of columns, row-major d x d (numpy's `corrcoef` of the
+    /// columns); a column with no variance correlates NaN.
+    pub fn correlation(&self) -> Vec<f64> {
+        let (d, n) = (self.n_cols, self.n_rows as f64);
+        let means: Vec<f64> = (0..d)
+            .map(|j| (0..self.n_rows).map(|i| self.data[i * d + j]).sum::<f64>() / n)
+            .collect();
+        let mut cov = vec![0.0; d * d];
+        for i in 0..self.n_rows {
+            let row = self.row(i);
+            for a in 0..d {
+                for b in a..d {
+                    cov[a * d + b] += (row[a] - means[a]) * (row[b] - means[b]);
+                }
+            }
+        }
+        let mut corr = vec![0.0; d * d];
+        for a in 0..d {
+            for b in a..d {
+                let r = cov[a * d + b] / (cov[a * d + a] * cov[b * d + b]).sqrt();
+                corr[a * d + b] = r;
+                corr[b * d + a] = r;
+            }
+        }
+        corr
+    }
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -393,5 +420,36 @@ impl FittedTransform {
             .zip(raw)
             .map(|(f, v)| catalogue::engagement_sign(&f.id) * f.weighted(*v))
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod correlation_tests {
+    use super::*;
+
+    #[test]
+    fn correlation_is_numpys_corrcoef() {
+        let m = Matrix {
+            users: vec![String::new(); 4],
+            columns: vec!["a".into(), "b".into(), "c".into()],
+            n_rows: 4,
+            n_cols: 3,
+            data: vec![1.0, 2.0, 0.5, 2.0, 4.5, 0.1, 3.0, 5.5, 0.9, 4.0, 9.0, 0.2],
+        };
+        // numpy.corrcoef(m.T) for these rows.
+        let want = [
+            1.0,
+            0.978987150877966,
+            -0.035921060405355,
+            0.978987150877966,
+            1.0,
+            -0.231777600204514,
+            -0.035921060405355,
+            -0.231777600204514,
+            1.0,
+        ];
+        for (got, want) in m.correlation().iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
     }
 }

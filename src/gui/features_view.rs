@@ -57,34 +57,12 @@ pub fn compute_preview(profile: &Profile, spec: &TransformSpec) -> Result<Previe
         ));
     }
     let score = charts::histogram(&fitted.scores(&m), 40);
-    let d = m.n_cols;
-    let n = m.n_rows as f64;
-    let means: Vec<f64> = (0..d)
-        .map(|j| (0..m.n_rows).map(|i| m.data[i * d + j]).sum::<f64>() / n)
-        .collect();
-    let mut cov = vec![0.0; d * d];
-    for i in 0..m.n_rows {
-        let row = &m.data[i * d..(i + 1) * d];
-        for a in 0..d {
-            for b in a..d {
-                cov[a * d + b] += (row[a] - means[a]) * (row[b] - means[b]);
-            }
-        }
-    }
-    let mut corr = vec![0.0; d * d];
-    for a in 0..d {
-        for b in a..d {
-            let r = cov[a * d + b] / (cov[a * d + a] * cov[b * d + b]).sqrt();
-            corr[a * d + b] = r;
-            corr[b * d + a] = r;
-        }
-    }
     Ok(Preview {
         spec: spec.clone(),
         hists,
         score,
         corr_names: m.columns.clone(),
-        corr,
+        corr: m.correlation(),
         error: None,
     })
 }
