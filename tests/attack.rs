@@ -794,3 +794,31 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
             .contains("ids_hashed")
     );
 }
+
+/// L10 (part): a malformed `created` is an error of `verify`, not a pass.
+#[test]
+fn a_malformed_created_time_fails_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rs.ron");
+    let o = run(&[
+        "segment",
+        repo("tests/fixtures/ga4_small.csv.gz").to_str().unwrap(),
+        "--k",
+        "3",
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let at = text.find("created: \"").unwrap() + "created: \"".len();
+    let end = at + text[at..].find('"').unwrap();
+    let bad = format!("{}yesterday{}", &text[..at], &text[end..]);
+    std::fs::write(&rules, bad).unwrap();
+    let o = run(&["verify", rules.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        out.contains("created: \"yesterday\" is not an RFC 3339 time"),
+        "{out}"
+    );
+}

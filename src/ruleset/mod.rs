@@ -408,6 +408,13 @@ impl RuleSet {
         if d == 0 {
             err("features.transform.features is empty".into());
         }
+        // When the file was made is part of its record (the monitor compares deployments by it).
+        if chrono::DateTime::parse_from_rfc3339(&self.created).is_err() {
+            err(format!(
+                "created: {:?} is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)",
+                self.created
+            ));
+        }
         if self.segments.centroids.len() != self.segments.k {
             err(format!(
                 "segments.k is {} but there are {} centroids",
