@@ -38,6 +38,23 @@ fn refused(o: &std::process::Output) -> String {
     err
 }
 
+/// `segment` on `input` at k = 3 with `extra` flags, writing the rule set `rs.ron` in `dir`.
+fn segmented(dir: &Path, input: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let rules = dir.join("rs.ron");
+    let mut args = vec![
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "3",
+        "--out",
+        rules.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    rules
+}
+
 fn parse_message(e: LoadError) -> String {
     match e {
         LoadError::Parse { message, .. } => message,
@@ -650,18 +667,11 @@ fn a_header_with_terminal_escapes_is_echoed_escaped() {
 #[test]
 fn a_session_error_names_the_session_file() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rs.ron");
-    let o = run(&[
-        "segment",
-        repo("sample_data/fashion_ga4_events.csv.gz")
-            .to_str()
-            .unwrap(),
-        "--k",
-        "3",
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let rules = segmented(
+        dir.path(),
+        &repo("sample_data/fashion_ga4_events.csv.gz"),
+        &[],
+    );
     let rs = persona_lab::ruleset::RuleSet::read(&rules).unwrap();
     let features: serde_json::Map<String, serde_json::Value> = rs
         .features
@@ -723,26 +733,19 @@ fn decimal_columns_are_read_as_numbers() {
 #[test]
 fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (rules, plab, out) = (
-        dir.path().join("rs.ron"),
-        dir.path().join("p.plab"),
-        dir.path().join("a.csv"),
-    );
+    let (plab, out) = (dir.path().join("p.plab"), dir.path().join("a.csv"));
     let input = repo("tests/fixtures/ga4_small.csv.gz");
-    let o = run(&[
-        "segment",
-        input.to_str().unwrap(),
-        "--k",
-        "3",
-        "--hash-ids",
-        "--salt",
-        "pepper-8",
-        "--out",
-        rules.to_str().unwrap(),
-        "--project",
-        plab.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let rules = segmented(
+        dir.path(),
+        &input,
+        &[
+            "--hash-ids",
+            "--salt",
+            "pepper-8",
+            "--project",
+            plab.to_str().unwrap(),
+        ],
+    );
     for f in [&rules, &plab] {
         let text = std::fs::read_to_string(f).unwrap();
         assert!(text.contains("ids_hashed: true"), "{}", f.display());
@@ -778,16 +781,9 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // A rule set from raw ids says nothing about hashing: existing files stay as they were.
-    let raw = dir.path().join("raw.ron");
-    let o = run(&[
-        "segment",
-        input.to_str().unwrap(),
-        "--k",
-        "3",
-        "--out",
-        raw.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let raw_dir = dir.path().join("raw");
+    std::fs::create_dir(&raw_dir).unwrap();
+    let raw = segmented(&raw_dir, &input, &[]);
     assert!(
         !std::fs::read_to_string(&raw)
             .unwrap()
@@ -799,16 +795,7 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
 #[test]
 fn a_malformed_created_time_fails_verify() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rs.ron");
-    let o = run(&[
-        "segment",
-        repo("tests/fixtures/ga4_small.csv.gz").to_str().unwrap(),
-        "--k",
-        "3",
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let rules = segmented(dir.path(), &repo("tests/fixtures/ga4_small.csv.gz"), &[]);
     let text = std::fs::read_to_string(&rules).unwrap();
     let at = text.find("created: \"").unwrap() + "created: \"".len();
     let end = at + text[at..].find('"').unwrap();

@@ -276,16 +276,16 @@ fn draft(p: &ClusterProfile) -> Draft {
     }
 }
 
+/// A feature's display name for use inside a sentence: lower case, without the unit in brackets,
+/// which reads badly in a phrase ("more time per visit (min)").
+fn in_words(id: &str) -> String {
+    let label = display::name(id);
+    label.split(" (").next().unwrap_or(&label).to_lowercase()
+}
+
 /// "more visits", "fewer pages per visit", "higher average order value", "longer time per visit".
 fn more_or_less(id: &str, z: f64) -> String {
-    let label = display::name(id);
-    // The unit in brackets reads badly in a phrase: "more time per visit (min)".
-    let label = label
-        .split(" (")
-        .next()
-        .unwrap_or(&label)
-        .to_lowercase()
-        .to_string();
+    let label = in_words(id);
     let up = z > 0.0;
     let word = match (id, kind_of(id)) {
         ("revenue" | "avg_order_value", _) => {
@@ -406,11 +406,7 @@ fn figure(id: &str, m: f64, pop: Option<f64>) -> String {
         "sessions" => format!("{v} visits on average{vs}"),
         "time_per_session" => format!("{v} per visit{vs}"),
         "scroll_mean" => format!("scrolls {v} down a page{vs}"),
-        _ => {
-            let label = display::name(id);
-            let label = label.split(" (").next().unwrap_or(&label).to_lowercase();
-            format!("{label} {v}{vs}")
-        }
+        _ => format!("{} {v}{vs}", in_words(id)),
     }
 }
 

@@ -84,10 +84,7 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
                 f.z
             );
         }
-        let targeting: Vec<String> = rs
-            .rules
-            .iter()
-            .filter(|r| r.enabled && mentions(&r.when, &persona.id))
+        let targeting: Vec<String> = rules_for(rs, &persona.id)
             .map(|r| {
                 format!(
                     "- **{}** (priority {}): {} → `{}` in `{}`",
@@ -222,10 +219,7 @@ pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
             );
         }
         s.push_str("</svg>");
-        let targeting: Vec<String> = rs
-            .rules
-            .iter()
-            .filter(|r| r.enabled && mentions(&r.when, &persona.id))
+        let targeting: Vec<String> = rules_for(rs, &persona.id)
             .map(|r| {
                 format!(
                     "<li><b>{}</b> (priority {}): {} → {} in {}</li>",
@@ -247,6 +241,16 @@ pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
     }
     s.push_str("</body></html>\n");
     s
+}
+
+/// The enabled rules whose condition names a persona.
+fn rules_for<'a>(
+    rs: &'a RuleSet,
+    persona: &'a str,
+) -> impl Iterator<Item = &'a crate::rules::Rule> {
+    rs.rules
+        .iter()
+        .filter(move |r| r.enabled && mentions(&r.when, persona))
 }
 
 /// Whether a condition names this persona.
