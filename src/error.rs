@@ -167,31 +167,14 @@ pub enum ClusterError {
     Cancelled,
 }
 
-/// Errors of reading a rule set file.
-#[derive(Debug, Error)]
-pub enum RuleSetError {
-    #[error("{path}: cannot read the rule set: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: not a valid rule set: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error(
-        "{path}: rule set format version {found} is newer than this program understands (up to {supported}); update persona-lab"
-    )]
-    NewerVersion {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
-    #[error("rule set: {0}")]
-    Invalid(String),
-    #[error("the rule set needs the feature {feature:?}, which this export cannot give: {reason}")]
-    FeatureUnavailable { feature: String, reason: String },
-    #[error(transparent)]
-    Feature(#[from] FeatureError),
+/// Errors of reading a rule set file and of rule evaluation: the runtime crate's, so a deployment and
+/// the app report the same thing.
+pub use persona_lab_runtime::error::{RuleError, RuleSetError};
+
+impl From<FeatureError> for RuleSetError {
+    fn from(e: FeatureError) -> Self {
+        RuleSetError::Other(Box::new(e))
+    }
 }
 
 /// Errors reading a project file (`.plab`).
@@ -219,33 +202,6 @@ pub enum ProjectError {
         field: String,
         message: String,
     },
-}
-
-/// Errors of rule evaluation: what a profile or session lacks or gets wrong.
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum RuleError {
-    #[error(
-        "{field}: {value:?} is not a time (RFC 3339, e.g. 2026-11-25T10:00:00Z, or YYYY-MM-DD)"
-    )]
-    BadTime { field: String, value: String },
-    #[error(
-        "profile: feature {feature:?} is missing ({needed_by}); give it a value, or null for a missing value"
-    )]
-    MissingFeature { feature: String, needed_by: String },
-    #[error("profile: feature {feature:?} is not a finite number ({value})")]
-    NotFinite { feature: String, value: f64 },
-    #[error(
-        "profile: score {score:?} is missing (rule {rule:?} needs it and the rule set has no model for it)"
-    )]
-    MissingScore { score: String, rule: String },
-    #[error("profile: user_id is empty (it is needed to bucket users into variants)")]
-    NoUserId,
-    #[error(
-        "profile: whether the user is returning is unknown (rule {rule:?} needs it): give `returning` or the `sessions` feature"
-    )]
-    UnknownReturning { rule: String },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 /// Errors of a whole analysis step that spans features and clustering.

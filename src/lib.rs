@@ -1,6 +1,9 @@
 //! Persona Lab core: loading behavioral exports, per-user features, clustering and validation, and (in
 //! later modules) personas, rules and prediction. No GUI code lives here.
 
+/// The runtime crate (rule set reading, checks, assignment, decisions), re-exported whole.
+pub use persona_lab_runtime as runtime;
+
 pub mod cluster;
 pub mod data;
 pub mod error;

@@ -2,6 +2,7 @@
 //! matrix, the segmentation, silhouette, cluster profiles, starting personas and the PCA projection.
 //! The GUI runs this on a worker thread; tests call it directly.
 
+use crate::features::ProfileTransform as _;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{

@@ -1,6 +1,7 @@
 //! The default feature set is the catalogue subset that separates planted behaviour best: measured by
 //! the silhouette of the planted groups (true labels) in each candidate feature space.
 
+use persona_lab::features::ProfileTransform as _;
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use persona_lab::features::ProfileTransform as _;
 use std::collections::HashMap;
 
 use common::*;

@@ -10,7 +10,7 @@ use persona_lab::cluster::{Method, Points, SegmentParams, SilhouetteOptions, poi
 use persona_lab::features::{self, FeatureConfig, TransformSpec};
 use persona_lab::job::Job;
 use persona_lab::pipeline::{self, RunSettings};
-use persona_lab::ruleset::{self, RuleSet, Source};
+use persona_lab::ruleset::{self, RuleSet};
 
 fn deployed(method: Method, k: usize) -> (persona_lab::pipeline::ClusterRun, RuleSet) {
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
@@ -26,8 +26,9 @@ fn deployed(method: Method, k: usize) -> (persona_lab::pipeline::ClusterRun, Rul
         silhouette: SilhouetteOptions::default(),
     };
     let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
-    let rs = RuleSet::new(
-        Source::describe(&input, loaded.shape, profile.n_users(), false).unwrap(),
+    let rs = persona_lab::ruleset::build(
+        persona_lab::ruleset::describe_source(&input, loaded.shape, profile.n_users(), false)
+            .unwrap(),
         &cfg,
         &profile,
         &run.fitted,
@@ -411,7 +412,7 @@ fn verify_names_what_was_edited_by_hand() {
         r.action.slot = format!("slot_{id}");
         rs.rules.push(r);
     }
-    rs.write(&rules).unwrap();
+    persona_lab::ruleset::write(&rs, &rules).unwrap();
     let r = rules.to_str().unwrap();
     let o = run(&["verify", r]);
     assert!(o.status.success(), "{}", stdout(&o));

@@ -43,7 +43,7 @@ fn example() -> RuleSet {
 
 fn example_inputs() -> (UserProfile, Session) {
     let json = doc_blocks("json");
-    assert_eq!(json.len(), 2, "a profile and a session");
+    assert_eq!(json.len(), 3, "a profile, a session and the output");
     (
         serde_json::from_str(&json[0]).unwrap(),
         serde_json::from_str(&json[1]).unwrap(),
@@ -115,6 +115,11 @@ fn the_documented_example_loads_validates_and_decides_as_the_page_says() {
             ("reengage", &Outcome::NotMatched),
             ("welcome", &Outcome::NotMatched),
         ]
+    );
+    // The output the page shows is the output, field for field.
+    assert_eq!(
+        serde_json::to_value(&d).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&doc_blocks("json")[2]).unwrap()
     );
     // Round trip through the writer.
     let again = RuleSet::from_ron(&rs.to_ron().unwrap()).unwrap();

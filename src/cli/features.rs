@@ -1,5 +1,6 @@
 //! `persona-lab features`: export → per-user profile table (raw features + engagement score).
 
+use persona_lab::features::ProfileTransform as _;
 use std::path::PathBuf;
 
 use clap::Args;

@@ -1,6 +1,7 @@
 //! `persona-lab predict`: churn risk or conversion score for every user, with held-out metrics, a
 //! report, the scores table, and the model added to a rule set so rules can condition on it.
 
+use persona_lab::features::ProfileTransform as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -177,7 +178,7 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
     if let Some(path) = &cmd.into {
         let mut rs = read_into(cmd, path)?;
         rs.set_model(p.model.clone());
-        rs.write(path).map_err(|e| e.to_string())?;
+        persona_lab::ruleset::write(&rs, path).map_err(|e| e.to_string())?;
         println!(
             "wrote      {} (model {:?} added; rules can test it)",
             path.display(),

@@ -10,7 +10,7 @@ use persona_lab::data::{self, Loaded};
 use persona_lab::features::{self, FeatureConfig, Profile, TransformSpec};
 use persona_lab::job::Job;
 use persona_lab::pipeline::{self, ClusterRun, RunSettings};
-use persona_lab::ruleset::{self, RuleSet};
+use persona_lab::ruleset;
 use serde_json::json;
 
 use super::args::{FeatureArgs, MappingArgs};
@@ -50,7 +50,7 @@ impl ClusterArgs {
         let method: Method = self
             .method
             .parse()
-            .map_err(|e: persona_lab::error::ClusterError| e.to_string())?;
+            .map_err(|e: persona_lab::runtime::segments::UnknownMethod| e.to_string())?;
         Ok(SegmentParams {
             seed: self.seed,
             n_init: self.n_init,
@@ -276,7 +276,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         println!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.out {
-        let rs = RuleSet::new(
+        let rs = ruleset::build(
             source(
                 &prep.loaded,
                 &cmd.mapping.input,
@@ -289,7 +289,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
             &run.segmentation,
             &run.profiles,
         );
-        rs.write(path).map_err(|e| e.to_string())?;
+        ruleset::write(&rs, path).map_err(|e| e.to_string())?;
         println!(
             "wrote      {} (rule set: features, {} segment centroids, personas)",
             path.display(),
@@ -342,7 +342,7 @@ fn source(
     users: usize,
     ids_hashed: bool,
 ) -> Result<ruleset::Source, String> {
-    ruleset::Source::describe(input, loaded.shape, users, ids_hashed)
+    ruleset::describe_source(input, loaded.shape, users, ids_hashed)
         .map_err(|e| format!("{}: cannot read: {e}", input.display()))
 }
 

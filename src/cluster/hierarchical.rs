@@ -24,30 +24,13 @@ pub const F64_MATRIX_LIMIT: usize = 10_000;
 pub const WARD_EXACT_LIMIT: usize = 50_000;
 pub const MATRIX_EXACT_LIMIT: usize = 20_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Linkage {
-    Ward,
-    Average,
-    Complete,
-    Single,
-}
+pub use persona_lab_runtime::segments::Linkage;
 
-impl Linkage {
-    pub fn name(self) -> &'static str {
-        match self {
-            Linkage::Ward => "ward",
-            Linkage::Average => "average",
-            Linkage::Complete => "complete",
-            Linkage::Single => "single",
-        }
-    }
-
-    pub fn default_exact_limit(self) -> usize {
-        match self {
-            Linkage::Ward => WARD_EXACT_LIMIT,
-            _ => MATRIX_EXACT_LIMIT,
-        }
+/// The largest sample a linkage clusters exactly by default.
+pub fn default_exact_limit(linkage: Linkage) -> usize {
+    match linkage {
+        Linkage::Ward => WARD_EXACT_LIMIT,
+        _ => MATRIX_EXACT_LIMIT,
     }
 }
 
@@ -198,7 +181,7 @@ impl Hierarchical {
         validate(p, None, None)?;
         let limit = self
             .exact_limit
-            .unwrap_or(self.linkage.default_exact_limit())
+            .unwrap_or(default_exact_limit(self.linkage))
             .max(2);
         if p.n > limit {
             let rows = sample_rows(p.n, limit, self.seed);

@@ -117,25 +117,8 @@ pub fn check_k(p: &Points, k: usize) -> Result<(), ClusterError> {
     Ok(())
 }
 
-/// Squared Euclidean distance. Four independent accumulators: with one, every add waits for the previous
-/// one, and for the short rows of a feature matrix that dependency chain is the whole cost.
-#[inline]
-pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..4 {
-            let t = x[l] - y[l];
-            acc[l] += t * t;
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
-        tail += (x - y) * (x - y);
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
+/// Squared Euclidean distance: the runtime's, so clustering and a deployed assignment add in one order.
+pub use persona_lab_runtime::ruleset::sq_dist;
 
 /// A seeded sample of `size` distinct row indices out of `n`, sorted.
 pub fn sample_rows(n: usize, size: usize, seed: u64) -> Vec<usize> {

@@ -1,8 +1,6 @@
 //! One entry point for every method: cluster a matrix into k segments and describe the result the same
 //! way (labels, centroids, sizes, inertia), whether it came from k-means or from cutting a dendrogram.
 
-use std::str::FromStr;
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -12,60 +10,11 @@ use super::points::{Points, centroids_of, check_k, inertia, nearest, validate};
 use crate::error::ClusterError;
 use crate::job::Job;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    KMeans,
-    Ward,
-    Average,
-    Complete,
-    Single,
-}
+pub use persona_lab_runtime::segments::Method;
 
-impl Method {
-    pub const ALL: [Method; 5] = [
-        Method::KMeans,
-        Method::Ward,
-        Method::Average,
-        Method::Complete,
-        Method::Single,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::KMeans => "kmeans",
-            Method::Ward => "ward",
-            Method::Average => "average",
-            Method::Complete => "complete",
-            Method::Single => "single",
-        }
-    }
-
-    pub fn linkage(self) -> Option<Linkage> {
-        match self {
-            Method::KMeans => None,
-            Method::Ward => Some(Linkage::Ward),
-            Method::Average => Some(Linkage::Average),
-            Method::Complete => Some(Linkage::Complete),
-            Method::Single => Some(Linkage::Single),
-        }
-    }
-}
-
-impl FromStr for Method {
-    type Err = ClusterError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_ascii_lowercase();
-        Method::ALL
-            .into_iter()
-            .find(|m| m.name() == s || (s == "k-means" && *m == Method::KMeans))
-            .ok_or(ClusterError::UnknownMethod(s))
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+impl From<persona_lab_runtime::segments::UnknownMethod> for ClusterError {
+    fn from(e: persona_lab_runtime::segments::UnknownMethod) -> Self {
+        ClusterError::UnknownMethod(e.0)
     }
 }
 

@@ -9,54 +9,10 @@ use super::catalogue::{CATALOGUE, COUNT_PREFIX, EventKind, Needs};
 use crate::data::{Loaded, Shape, cols};
 use crate::error::FeatureError;
 
-/// Settings of the aggregation step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeatureConfig {
-    /// Per-event-name counts for the N most frequent event names (the rest as `count:other`).
-    pub top_events: usize,
-    /// Half-life of the time-decayed event count, in days.
-    pub half_life_days: f64,
-    /// Inactivity gap that starts a new session when the export has no session column, in minutes.
-    pub session_gap_minutes: f64,
-    /// Reference time (microseconds, UTC) for recency and decay; events after it are ignored.
-    /// None: the last event of the export.
-    pub as_of: Option<i64>,
-    /// Per-name counts for exactly these event names instead of the top N (a deployed rule set pins the
-    /// names it was trained on, so a new export yields the same columns).
-    #[serde(default)]
-    pub event_names: Option<Vec<String>>,
-    /// Compute the counts of these event kinds even when no event of the kind occurs (as 0).
-    #[serde(default)]
-    pub event_kinds: Option<Vec<EventKind>>,
-    /// One 0/1 feature per common value of each categorical attribute (`is:device.category=mobile`:
-    /// the user's most frequent value is mobile), offered and chosen for clustering. Off: the
-    /// attributes only describe the personas. Left out of files when off, so they read as before.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub one_hot_attributes: bool,
-    /// Exactly these one-hot features (`is:device.category=mobile`) instead of each attribute's most
-    /// common values: a deployed rule set pins the ones it was trained on, as it pins event names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_hot_values: Option<Vec<String>>,
-}
-
-impl Default for FeatureConfig {
-    fn default() -> Self {
-        FeatureConfig {
-            top_events: 10,
-            half_life_days: 14.0,
-            session_gap_minutes: 30.0,
-            as_of: None,
-            event_names: None,
-            event_kinds: None,
-            one_hot_attributes: false,
-            one_hot_values: None,
-        }
-    }
-}
+pub use persona_lab_runtime::features::FeatureConfig;
 
 /// Prefix of the one-hot attribute features: `is:device.category=mobile`.
-pub const ONE_HOT_PREFIX: &str = "is:";
+pub use persona_lab_runtime::features::ONE_HOT_PREFIX;
 /// At most this many values of one attribute become features (the most common by users); the rest
 /// are 0 in all of them, like a user with no value.
 pub const ONE_HOT_MAX_VALUES: usize = 10;

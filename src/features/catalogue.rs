@@ -1,57 +1,7 @@
 //! The feature catalogue: every per-user feature the app can compute from events, what it means,
 //! how it is transformed by default, and which of them make the default set.
 
-use serde::{Deserialize, Serialize};
-
-/// What kind of quantity a feature is; it decides the default transform and missing-value policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FeatureKind {
-    /// A count of events or sessions (heavy-tailed; log1p by default; missing = 0).
-    Count,
-    /// Money (heavy-tailed; log1p by default; missing = 0).
-    Money,
-    /// A count per session (no log by default: rates are far less skewed than the counts they come
-    /// from, and logging them blurs the planted groups of the sample; missing = 0).
-    PerSession,
-    /// Seconds (log1p by default; missing = 0).
-    Seconds,
-    /// A share between 0 and 1 (no log; missing = median).
-    Ratio,
-    /// A percentage 0..100 (no log; missing = median).
-    Percent,
-    /// Days (no log; missing = median).
-    Days,
-    /// A column of a per-user table whose meaning we do not know (log1p when non-negative and
-    /// strongly right-skewed; missing = median).
-    Other,
-}
-
-impl FeatureKind {
-    pub fn default_log1p(self) -> bool {
-        matches!(
-            self,
-            FeatureKind::Count | FeatureKind::Money | FeatureKind::Seconds
-        )
-    }
-
-    pub fn default_missing(self) -> MissingPolicy {
-        match self {
-            FeatureKind::Count
-            | FeatureKind::Money
-            | FeatureKind::PerSession
-            | FeatureKind::Seconds => MissingPolicy::Zero,
-            _ => MissingPolicy::Median,
-        }
-    }
-}
-
-/// How a missing value is filled before transforming.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MissingPolicy {
-    Zero,
-    /// The median of the observed values (computed on the data the transform is fitted on).
-    Median,
-}
+pub use persona_lab_runtime::features::{EventKind, FeatureKind, MissingPolicy, normalise};
 
 /// What a feature needs from the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,133 +13,6 @@ pub enum Needs {
     Kind(EventKind),
     /// Two kinds (a ratio of one to the other).
     Kinds(EventKind, EventKind),
-}
-
-/// Semantic event kinds, recognised from event names across GA4, Segment, Mixpanel and Amplitude.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum EventKind {
-    PageView,
-    ProductView,
-    AddToCart,
-    Purchase,
-    Search,
-    VideoPlay,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 6] = [
-        EventKind::PageView,
-        EventKind::ProductView,
-        EventKind::AddToCart,
-        EventKind::Purchase,
-        EventKind::Search,
-        EventKind::VideoPlay,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            EventKind::PageView => "page view",
-            EventKind::ProductView => "product view",
-            EventKind::AddToCart => "add to cart",
-            EventKind::Purchase => "purchase",
-            EventKind::Search => "search",
-            EventKind::VideoPlay => "video play",
-        }
-    }
-
-    /// Event names of this kind, normalised (lowercase, non-alphanumerics as `_`).
-    pub fn synonyms(self) -> &'static [&'static str] {
-        match self {
-            EventKind::PageView => &[
-                "page_view",
-                "pageview",
-                "page_viewed",
-                "page",
-                "screen_view",
-                "screen",
-                "viewed_page",
-                "loaded_a_page",
-                "view_page",
-                "mp_page_view",
-                "mp_web_page_view",
-                "amplitude_page_viewed",
-            ],
-            EventKind::ProductView => &[
-                "view_item",
-                "product_viewed",
-                "view_product",
-                "product_view",
-                "viewed_product",
-                "product_detail_view",
-                "item_viewed",
-                "view_item_details",
-            ],
-            EventKind::AddToCart => &[
-                "add_to_cart",
-                "product_added",
-                "added_to_cart",
-                "addtocart",
-                "add_cart",
-                "cart_add",
-                "add_to_bag",
-                "added_to_bag",
-            ],
-            EventKind::Purchase => &[
-                "purchase",
-                "order_completed",
-                "checkout_completed",
-                "completed_order",
-                "transaction",
-                "order_placed",
-                "purchase_completed",
-                "completed_purchase",
-            ],
-            EventKind::Search => &[
-                "search",
-                "view_search_results",
-                "products_searched",
-                "search_performed",
-                "searched",
-                "site_search",
-                "product_search",
-            ],
-            EventKind::VideoPlay => &[
-                "video_start",
-                "video_play",
-                "video_playback_started",
-                "play_video",
-                "video_started",
-                "video_played",
-            ],
-        }
-    }
-
-    /// The kind of a raw event name, if any.
-    pub fn classify(name: &str) -> Option<EventKind> {
-        let n = normalise(name);
-        EventKind::ALL
-            .into_iter()
-            .find(|k| k.synonyms().contains(&n.as_str()))
-    }
-}
-
-/// Lowercase, every run of non-alphanumerics as one `_`, trimmed.
-pub fn normalise(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut last_us = true;
-    for c in name.chars() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-            last_us = false;
-        } else if !last_us {
-            out.push('_');
-            last_us = true;
-        }
-    }
-    while out.ends_with('_') {
-        out.pop();
-    }
-    out
 }
 
 /// One entry of the catalogue.
@@ -417,7 +240,7 @@ pub fn engagement_sign(id: &str) -> f64 {
 }
 
 /// Prefix of the per-event-name count features.
-pub const COUNT_PREFIX: &str = "count:";
+pub use persona_lab_runtime::features::COUNT_PREFIX;
 
 /// The kind of any feature id, catalogue or per-event count.
 pub fn kind_of(id: &str) -> FeatureKind {

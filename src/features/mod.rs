@@ -9,4 +9,6 @@ pub mod transform;
 
 pub use aggregate::{Attribute, FeatureConfig, Profile, SessionSource, compute_profile};
 pub use catalogue::{DEFAULT_SET, EventKind, FeatureKind, MissingPolicy};
-pub use transform::{FeatureChoice, FittedFeature, FittedTransform, Matrix, Scaler, TransformSpec};
+pub use transform::{
+    FeatureChoice, FittedFeature, FittedTransform, Matrix, ProfileTransform, Scaler, TransformSpec,
+};

@@ -20,32 +20,7 @@ use super::aggregate::Profile;
 use super::catalogue::{self, FeatureKind, MissingPolicy};
 use crate::error::FeatureError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Scaler {
-    /// z-score: (t - mean) / population standard deviation (scikit-learn's StandardScaler).
-    Standard,
-    /// (t - median) / interquartile range (scikit-learn's RobustScaler; IQR 0 falls back to 1).
-    Robust,
-    /// (t - min) / (max - min), into 0..1 (scikit-learn's MinMaxScaler).
-    MinMax,
-    /// No scaling.
-    None,
-}
-
-impl std::str::FromStr for Scaler {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "standard" | "zscore" | "z-score" => Ok(Scaler::Standard),
-            "robust" => Ok(Scaler::Robust),
-            "minmax" | "min-max" => Ok(Scaler::MinMax),
-            "none" => Ok(Scaler::None),
-            _ => Err(format!(
-                "unknown scaler {s:?}: use standard, robust, minmax or none"
-            )),
-        }
-    }
-}
+pub use persona_lab_runtime::features::{FittedFeature, FittedTransform, Scaler};
 
 /// The analyst's choice for one feature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,55 +87,6 @@ impl TransformSpec {
             scaler: Scaler::Standard,
         }
     }
-}
-
-/// The fitted parameters of one feature: everything needed to transform a new user's raw value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FittedFeature {
-    pub id: String,
-    pub kind: FeatureKind,
-    pub missing: MissingPolicy,
-    pub fill: f64,
-    pub log1p: bool,
-    pub center: f64,
-    pub scale: f64,
-    pub weight: f64,
-}
-
-impl FittedFeature {
-    /// Scaled, unweighted value `z` of a raw value.
-    pub fn scaled(&self, raw: Option<f64>) -> f64 {
-        let x = raw.filter(|v| v.is_finite()).unwrap_or(self.fill);
-        let t = if self.log1p { x.max(0.0).ln_1p() } else { x };
-        (t - self.center) / self.scale
-    }
-
-    /// The clustering column value `w * z`.
-    pub fn weighted(&self, raw: Option<f64>) -> f64 {
-        self.weight * self.scaled(raw)
-    }
-
-    /// The raw value whose clustering value is `weighted` (the inverse of [`FittedFeature::weighted`]),
-    /// e.g. a centroid back in raw units.
-    pub fn raw_of(&self, weighted: f64) -> f64 {
-        let t = weighted / self.weight * self.scale + self.center;
-        if self.log1p { t.exp_m1() } else { t }
-    }
-}
-
-/// A fitted transform: the features kept, with their parameters, and what was left out and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FittedTransform {
-    pub scaler: Scaler,
-    pub features: Vec<FittedFeature>,
-    /// Features left out, with the reason (zero variance, no values, weight 0).
-    pub excluded: Vec<(String, String)>,
-    /// Missing values filled per feature: (feature, count, policy, fill value).
-    pub filled: Vec<(String, usize, MissingPolicy, f64)>,
-    /// Other notes for the analyst (log1p switched off, IQR fallback).
-    pub notes: Vec<String>,
 }
 
 /// A dense row-major matrix of users x features.
@@ -380,9 +306,19 @@ pub fn fit(profile: &Profile, spec: &TransformSpec) -> Result<FittedTransform, F
     Ok(out)
 }
 
-impl FittedTransform {
+/// What the analysis does with a fitted transform beyond scaling one value (which the runtime crate
+/// does): the whole profile as a matrix, and the engagement score, whose signs come from the catalogue.
+pub trait ProfileTransform {
     /// The weighted clustering matrix of a profile.
-    pub fn matrix(&self, profile: &Profile) -> Result<Matrix, FeatureError> {
+    fn matrix(&self, profile: &Profile) -> Result<Matrix, FeatureError>;
+    /// Engagement score of every row of a matrix made by [`ProfileTransform::matrix`].
+    fn scores(&self, m: &Matrix) -> Vec<f64>;
+    /// Engagement score of one user's raw values, in the order of the transform's features.
+    fn score_raw(&self, raw: &[Option<f64>]) -> f64;
+}
+
+impl ProfileTransform for FittedTransform {
+    fn matrix(&self, profile: &Profile) -> Result<Matrix, FeatureError> {
         let n = profile.n_users();
         let d = self.features.len();
         let mut data = vec![0.0; n * d];
@@ -401,8 +337,7 @@ impl FittedTransform {
         })
     }
 
-    /// Engagement score of every row of a matrix made by [`FittedTransform::matrix`].
-    pub fn scores(&self, m: &Matrix) -> Vec<f64> {
+    fn scores(&self, m: &Matrix) -> Vec<f64> {
         let signs: Vec<f64> = m
             .columns
             .iter()
@@ -413,8 +348,7 @@ impl FittedTransform {
             .collect()
     }
 
-    /// Engagement score of one user's raw values, in the order of `self.features`.
-    pub fn score_raw(&self, raw: &[Option<f64>]) -> f64 {
+    fn score_raw(&self, raw: &[Option<f64>]) -> f64 {
         self.features
             .iter()
             .zip(raw)

@@ -1233,14 +1233,14 @@ impl PersonaApp {
             a.profile.as_ref()?,
             a.source.as_ref()?,
         );
-        let source = persona_lab::ruleset::Source::new(
+        let source = persona_lab::ruleset::new_source(
             a.fingerprint.clone().unwrap_or_default(),
             src,
             loaded.shape,
             run.matrix.n_rows,
             a.load_options.hash_salt.is_some(),
         );
-        let mut rs = RuleSet::new(
+        let mut rs = persona_lab::ruleset::build(
             source,
             &a.feature_config,
             profile,

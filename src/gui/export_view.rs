@@ -160,12 +160,20 @@ pub fn save_rule_set_dialog(app: &mut PersonaApp) {
     app.ask_file(FilePurpose::SaveRuleSet);
 }
 
-/// Write the rule set as previewed, on a worker.
+/// Write the rule set as previewed, on a worker: the previewed RON, or the same rule set as JSON when
+/// the name ends in `.json`.
 pub fn save_rule_set(app: &mut PersonaApp, path: PathBuf) {
     let Some(p) = preview(app) else {
         return;
     };
-    match p.text {
+    let text = match persona_lab::runtime::ruleset::Encoding::of(&path) {
+        persona_lab::runtime::ruleset::Encoding::Ron => p.text,
+        persona_lab::runtime::ruleset::Encoding::Json => match app.rule_set() {
+            Some(rs) => rs.to_json().map_err(|e| e.to_string()),
+            None => return,
+        },
+    };
+    match text {
         Ok(text) => spawn_write(app, "Saving the rule set", path, move || Ok(text)),
         Err(e) => app.error(e),
     }

@@ -5,6 +5,7 @@
 
 use egui::Color32;
 use egui_plot::{Bar, BarChart, Legend, Plot};
+use persona_lab::features::ProfileTransform as _;
 use persona_lab::features::{FeatureChoice, Profile, Scaler, TransformSpec, transform};
 
 use super::app::PersonaApp;

@@ -103,8 +103,8 @@ impl FilePurpose {
             ),
             SaveRuleSet => (
                 Mode::Save,
-                "Save the rule set",
-                Some(("rule set", &["ron"])),
+                "Save the rule set (RON; name it .json for JSON)",
+                Some(("rule set", &["ron", "json"])),
                 Some("ruleset.ron"),
             ),
             ExportHighRisk => (
@@ -117,7 +117,7 @@ impl FilePurpose {
             CompareDeployed => (
                 Mode::Open,
                 "Open a deployed rule set",
-                Some(("rule set", &["ron"])),
+                Some(("rule set", &["ron", "json"])),
                 None,
             ),
             ChartPng => (

@@ -1317,7 +1317,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
 
     // Deploy k = 6, re-cluster with k = 4, compare.
     let deployed = dir.path().join("deployed.ron");
-    h.state().rule_set().unwrap().write(&deployed).unwrap();
+    persona_lab::ruleset::write(&h.state().rule_set().unwrap(), &deployed).unwrap();
     {
         let a = h.state_mut();
         a.analysis.cluster.params.k = 4;

@@ -18,56 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::PredictError;
 use crate::job::Job;
 
-/// A node of a tree, in a flat list (the root first).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Node {
-    /// Probability of the target class.
-    Leaf(f64),
-    /// (feature index, threshold, left child, right child): go left when `x[feature] <= threshold`.
-    Split(usize, f64, usize, usize),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Tree {
-    pub nodes: Vec<Node>,
-}
-
-impl Tree {
-    /// Children always come after their parent, so a walk ends within `nodes.len()` steps; a tree
-    /// that breaks this (a hand-edited file) gives NaN rather than a loop or a panic.
-    pub fn prob(&self, row: &[f64]) -> f64 {
-        let mut i = 0;
-        for _ in 0..=self.nodes.len() {
-            match self.nodes.get(i) {
-                Some(Node::Leaf(p)) => return *p,
-                Some(&Node::Split(f, t, l, r)) if l > i && r > i => {
-                    let Some(&x) = row.get(f) else {
-                        return f64::NAN;
-                    };
-                    i = if x <= t { l } else { r };
-                }
-                _ => return f64::NAN,
-            }
-        }
-        f64::NAN
-    }
-
-    /// Whether every split points forward to existing nodes and every leaf is a probability.
-    pub fn is_valid(&self, n_features: usize) -> bool {
-        !self.nodes.is_empty()
-            && self.nodes.iter().enumerate().all(|(i, n)| match *n {
-                Node::Leaf(p) => (0.0..=1.0).contains(&p),
-                Node::Split(f, t, l, r) => {
-                    f < n_features
-                        && t.is_finite()
-                        && l > i
-                        && r > i
-                        && l < self.nodes.len()
-                        && r < self.nodes.len()
-                }
-            })
-    }
-}
+pub use persona_lab_runtime::scores::{Forest, Node, Tree};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForestParams {
@@ -92,93 +43,79 @@ impl Default for ForestParams {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Forest {
-    pub trees: Vec<Tree>,
-    /// Mean decrease in impurity per feature (sums to 1), not needed to score.
-    #[serde(default)]
-    pub importance: Vec<f64>,
-}
-
-impl Forest {
-    pub fn prob(&self, row: &[f64]) -> f64 {
-        self.trees.iter().map(|t| t.prob(row)).sum::<f64>() / self.trees.len().max(1) as f64
+/// Fit a forest on rows `x` (row-major, `d` columns) and labels `y`.
+pub fn fit(
+    x: &[f64],
+    d: usize,
+    y: &[bool],
+    params: &ForestParams,
+    job: &Job,
+) -> Result<Forest, PredictError> {
+    if params.n_trees == 0 {
+        return Err(PredictError::Invalid(
+            "a forest needs at least one tree (--trees)".into(),
+        ));
     }
-
-    /// Fit on rows `x` (row-major, `d` columns) and labels `y`.
-    pub fn fit(
-        x: &[f64],
-        d: usize,
-        y: &[bool],
-        params: &ForestParams,
-        job: &Job,
-    ) -> Result<Forest, PredictError> {
-        if params.n_trees == 0 {
-            return Err(PredictError::Invalid(
-                "a forest needs at least one tree (--trees)".into(),
-            ));
-        }
-        if params.min_samples_leaf == 0 {
-            return Err(PredictError::Invalid(
-                "min_samples_leaf must be at least 1".into(),
-            ));
-        }
-        let n = y.len();
-        if n == 0 || d == 0 || x.len() != n * d {
-            return Err(PredictError::Invalid("no data to fit the forest on".into()));
-        }
-        let max_features = params
-            .max_features
-            .unwrap_or_else(|| (d as f64).sqrt().floor().max(1.0) as usize)
-            .clamp(1, d);
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let grown: Vec<Option<(Tree, Vec<f64>)>> = (0..params.n_trees)
-            .into_par_iter()
-            .map(|t| {
-                if job.is_cancelled() {
-                    return None;
-                }
-                let mut rng = ChaCha8Rng::seed_from_u64(params.seed.wrapping_add(t as u64));
-                let mut weight = vec![0.0; n];
-                for _ in 0..n {
-                    weight[rng.random_range(0..n)] += 1.0;
-                }
-                let mut g = Grower {
-                    x,
-                    d,
-                    y,
-                    weight: &weight,
-                    params,
-                    max_features,
-                    rng,
-                    nodes: Vec::new(),
-                    importance: vec![0.0; d],
-                };
-                let idx: Vec<usize> = (0..n).filter(|&i| weight[i] > 0.0).collect();
-                g.grow(idx, 0);
-                let total: f64 = g.importance.iter().sum();
-                if total > 0.0 {
-                    g.importance.iter_mut().for_each(|v| *v /= total);
-                }
-                let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                job.progress("forest", k as f32 / params.n_trees as f32);
-                Some((Tree { nodes: g.nodes }, g.importance))
-            })
-            .collect();
-        let mut trees = Vec::with_capacity(params.n_trees);
-        let mut importance = vec![0.0; d];
-        for g in grown {
-            let (tree, imp) = g.ok_or(PredictError::Cancelled)?;
-            for (a, b) in importance.iter_mut().zip(imp) {
-                *a += b;
+    if params.min_samples_leaf == 0 {
+        return Err(PredictError::Invalid(
+            "min_samples_leaf must be at least 1".into(),
+        ));
+    }
+    let n = y.len();
+    if n == 0 || d == 0 || x.len() != n * d {
+        return Err(PredictError::Invalid("no data to fit the forest on".into()));
+    }
+    let max_features = params
+        .max_features
+        .unwrap_or_else(|| (d as f64).sqrt().floor().max(1.0) as usize)
+        .clamp(1, d);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let grown: Vec<Option<(Tree, Vec<f64>)>> = (0..params.n_trees)
+        .into_par_iter()
+        .map(|t| {
+            if job.is_cancelled() {
+                return None;
             }
-            trees.push(tree);
+            let mut rng = ChaCha8Rng::seed_from_u64(params.seed.wrapping_add(t as u64));
+            let mut weight = vec![0.0; n];
+            for _ in 0..n {
+                weight[rng.random_range(0..n)] += 1.0;
+            }
+            let mut g = Grower {
+                x,
+                d,
+                y,
+                weight: &weight,
+                params,
+                max_features,
+                rng,
+                nodes: Vec::new(),
+                importance: vec![0.0; d],
+            };
+            let idx: Vec<usize> = (0..n).filter(|&i| weight[i] > 0.0).collect();
+            g.grow(idx, 0);
+            let total: f64 = g.importance.iter().sum();
+            if total > 0.0 {
+                g.importance.iter_mut().for_each(|v| *v /= total);
+            }
+            let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            job.progress("forest", k as f32 / params.n_trees as f32);
+            Some((Tree { nodes: g.nodes }, g.importance))
+        })
+        .collect();
+    let mut trees = Vec::with_capacity(params.n_trees);
+    let mut importance = vec![0.0; d];
+    for g in grown {
+        let (tree, imp) = g.ok_or(PredictError::Cancelled)?;
+        for (a, b) in importance.iter_mut().zip(imp) {
+            *a += b;
         }
-        importance
-            .iter_mut()
-            .for_each(|v| *v /= params.n_trees as f64);
-        Ok(Forest { trees, importance })
+        trees.push(tree);
     }
+    importance
+        .iter_mut()
+        .for_each(|v| *v /= params.n_trees as f64);
+    Ok(Forest { trees, importance })
 }
 
 struct Grower<'a> {
@@ -296,13 +233,13 @@ mod tests {
             n_trees: 20,
             ..Default::default()
         };
-        let f = Forest::fit(&x, 2, &y, &p, &Job::silent()).unwrap();
+        let f = fit(&x, 2, &y, &p, &Job::silent()).unwrap();
         assert!(f.prob(&[9.0, 1.0]) > 0.9 && f.prob(&[1.0, 9.0]) < 0.1);
         assert!(f.importance[0] > 0.8, "{:?}", f.importance);
         assert!((f.importance.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-        let again = Forest::fit(&x, 2, &y, &p, &Job::silent()).unwrap();
+        let again = fit(&x, 2, &y, &p, &Job::silent()).unwrap();
         assert_eq!(f, again);
-        let other = Forest::fit(
+        let other = fit(
             &x,
             2,
             &y,
@@ -318,6 +255,6 @@ mod tests {
             n_trees: 0,
             ..Default::default()
         };
-        assert!(Forest::fit(&x, 2, &y, &zero, &Job::silent()).is_err());
+        assert!(fit(&x, 2, &y, &zero, &Job::silent()).is_err());
     }
 }

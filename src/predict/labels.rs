@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::data::{Loaded, Shape, cols};
 use crate::error::PredictError;
@@ -13,41 +12,7 @@ use crate::features::EventKind;
 
 pub const DAY_US: i64 = 86_400_000_000;
 
-/// What is predicted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Target {
-    Churn,
-    Convert,
-}
-
-impl Target {
-    /// The score name rules test (`Score("churn_risk", ...)`).
-    /// The classes in words: (positive, negative).
-    pub fn class_names(self) -> (&'static str, &'static str) {
-        match self {
-            Target::Churn => ("churned", "retained"),
-            Target::Convert => ("converted", "not converted"),
-        }
-    }
-
-    pub fn score_name(self) -> &'static str {
-        match self {
-            Target::Churn => "churn_risk",
-            Target::Convert => "conversion_score",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Target, PredictError> {
-        match s {
-            "churn" => Ok(Target::Churn),
-            "convert" | "conversion" => Ok(Target::Convert),
-            _ => Err(PredictError::Invalid(format!(
-                "unknown target {s:?}; use churn or convert"
-            ))),
-        }
-    }
-}
+pub use persona_lab_runtime::scores::Target;
 
 fn perr(e: PolarsError) -> PredictError {
     PredictError::Invalid(format!("outcome labels: {e}"))

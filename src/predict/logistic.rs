@@ -9,53 +9,36 @@
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
-use serde::{Deserialize, Serialize};
 
 use super::PredictError;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Logistic {
-    /// One per model feature, towards the target class.
-    pub coef: Vec<f64>,
-    pub intercept: f64,
-    /// Inverse regularisation strength (scikit-learn's `C`).
-    pub c: f64,
-}
+pub use persona_lab_runtime::scores::Logistic;
 
-impl Logistic {
-    /// Fit on rows `x` (row-major, `d` columns) and labels `y` (true = the target).
-    pub fn fit(x: &[f64], d: usize, y: &[bool], c: f64) -> Result<Logistic, PredictError> {
-        if !(c.is_finite() && c > 0.0) {
-            return Err(PredictError::Invalid(format!(
-                "the regularisation C must be a positive number, got {c}"
-            )));
-        }
-        let n = y.len();
-        let records = Array2::from_shape_vec((n, d), x.to_vec())
-            .map_err(|e| PredictError::Invalid(e.to_string()))?;
-        let targets: Array1<bool> = y.iter().copied().collect();
-        let data = Dataset::new(records, targets);
-        let fit = LogisticRegression::default()
-            .alpha(1.0 / c)
-            .max_iterations(1000)
-            .gradient_tolerance(1e-8)
-            .fit(&data)
-            .map_err(|e| PredictError::Model(format!("logistic regression: {e}")))?;
-        // Pin the class: linfa's positive class is the larger one.
-        let sign = if fit.labels().pos.class { 1.0 } else { -1.0 };
-        Ok(Logistic {
-            coef: fit.params().iter().map(|w| sign * w).collect(),
-            intercept: sign * fit.intercept(),
-            c,
-        })
+/// Fit on rows `x` (row-major, `d` columns) and labels `y` (true = the target).
+pub fn fit(x: &[f64], d: usize, y: &[bool], c: f64) -> Result<Logistic, PredictError> {
+    if !(c.is_finite() && c > 0.0) {
+        return Err(PredictError::Invalid(format!(
+            "the regularisation C must be a positive number, got {c}"
+        )));
     }
-
-    /// Probability of the target class for one row.
-    pub fn prob(&self, row: &[f64]) -> f64 {
-        let z: f64 = self.intercept + self.coef.iter().zip(row).map(|(w, x)| w * x).sum::<f64>();
-        1.0 / (1.0 + (-z).exp())
-    }
+    let n = y.len();
+    let records = Array2::from_shape_vec((n, d), x.to_vec())
+        .map_err(|e| PredictError::Invalid(e.to_string()))?;
+    let targets: Array1<bool> = y.iter().copied().collect();
+    let data = Dataset::new(records, targets);
+    let fit = LogisticRegression::default()
+        .alpha(1.0 / c)
+        .max_iterations(1000)
+        .gradient_tolerance(1e-8)
+        .fit(&data)
+        .map_err(|e| PredictError::Model(format!("logistic regression: {e}")))?;
+    // Pin the class: linfa's positive class is the larger one.
+    let sign = if fit.labels().pos.class { 1.0 } else { -1.0 };
+    Ok(Logistic {
+        coef: fit.params().iter().map(|w| sign * w).collect(),
+        intercept: sign * fit.intercept(),
+        c,
+    })
 }
 
 #[cfg(test)]
@@ -67,13 +50,13 @@ mod tests {
         // 1 feature; the target (true) is rare and sits at high x.
         let x: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
         let y: Vec<bool> = (0..100).map(|i| i >= 85).collect();
-        let m = Logistic::fit(&x, 1, &y, 1.0).unwrap();
+        let m = fit(&x, 1, &y, 1.0).unwrap();
         assert!(m.coef[0] > 0.0, "{m:?}");
         assert!(m.prob(&[9.5]) > 0.5 && m.prob(&[1.0]) < 0.05);
         // The same data with the labels swapped gives the opposite signs.
         let flipped: Vec<bool> = y.iter().map(|v| !v).collect();
-        let m2 = Logistic::fit(&x, 1, &flipped, 1.0).unwrap();
+        let m2 = fit(&x, 1, &flipped, 1.0).unwrap();
         assert!((m2.coef[0] + m.coef[0]).abs() < 1e-4 * m.coef[0].abs());
-        assert!(Logistic::fit(&x, 1, &y, 0.0).is_err());
+        assert!(fit(&x, 1, &y, 0.0).is_err());
     }
 }

@@ -9,7 +9,7 @@ pub mod labels;
 pub mod logistic;
 pub mod metrics;
 
-use std::collections::BTreeMap;
+use crate::features::ProfileTransform as _;
 
 use polars::prelude::*;
 use rand::SeedableRng;
@@ -50,66 +50,7 @@ impl ModelKind {
     }
 }
 
-/// A fitted model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Fitted {
-    Logistic(Logistic),
-    Forest(Forest),
-}
-
-impl Fitted {
-    pub fn prob(&self, row: &[f64]) -> f64 {
-        match self {
-            Fitted::Logistic(m) => m.prob(row),
-            Fitted::Forest(m) => m.prob(row),
-        }
-    }
-}
-
-/// Everything needed to score a user from raw profile features: the model's own fitted transform
-/// (weights 1) and the model. Stored in the rule set under `models`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScoreModel {
-    /// The score's name in rules: `churn_risk` or `conversion_score`.
-    pub name: String,
-    pub target: Target,
-    pub transform: FittedTransform,
-    pub model: Fitted,
-    /// Risk bands: below the first value "low", from the second on "high", between "medium".
-    pub bands: (f64, f64),
-}
-
-impl ScoreModel {
-    /// The score of a row already in the model's feature space.
-    pub fn score_row(&self, row: &[f64]) -> f64 {
-        self.model.prob(row)
-    }
-
-    /// The score of a user from raw profile features (missing values are filled as at training).
-    pub fn score(&self, features: &BTreeMap<String, Option<f64>>) -> Result<f64, String> {
-        let mut row = Vec::with_capacity(self.transform.features.len());
-        for f in &self.transform.features {
-            let v = features.get(&f.id).ok_or_else(|| f.id.clone())?;
-            row.push(f.scaled(*v));
-        }
-        Ok(self.score_row(&row))
-    }
-
-    pub fn band(&self, score: f64) -> &'static str {
-        band(score, self.bands)
-    }
-}
-
-pub fn band(score: f64, bands: (f64, f64)) -> &'static str {
-    if score >= bands.1 {
-        "high"
-    } else if score >= bands.0 {
-        "medium"
-    } else {
-        "low"
-    }
-}
+pub use persona_lab_runtime::scores::{Fitted, ScoreModel, band};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictParams {
@@ -341,8 +282,8 @@ fn fit(
         .map(|(y, _)| *y)
         .collect();
     let model = match params.model {
-        ModelKind::Logistic => Fitted::Logistic(Logistic::fit(&m.data, m.n_cols, &y, params.c)?),
-        ModelKind::Forest => Fitted::Forest(Forest::fit(
+        ModelKind::Logistic => Fitted::Logistic(logistic::fit(&m.data, m.n_cols, &y, params.c)?),
+        ModelKind::Forest => Fitted::Forest(forest::fit(
             &m.data,
             m.n_cols,
             &y,

@@ -1,20 +1,13 @@
-//! If-then content rules: the model stored in the rule set file, their evaluation for one user
-//! (`decide`), their validation, and their text for people.
+//! If-then content rules. The rules themselves (model, evaluation, validation, wording, population
+//! counts) live in the runtime crate, which deployments use alone; the templates, which read the
+//! team's folder and the data's percentiles, live here.
 
-pub mod context;
-pub mod describe;
-pub mod eval;
-pub mod model;
-pub mod population;
 pub mod template;
-pub mod validate;
 
-pub use context::{Event, Session, Shown, UserProfile, parse_time};
-pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds, preview};
-pub use model::{
-    Action, Caps, Cmp, Condition, EventMatch, Guardrails, Rule, Variant, Window, fresh_id,
-    move_rule, renumber,
+pub use persona_lab_runtime::rules::{
+    Action, Caps, Cmp, Condition, Decision, Event, EventMatch, Facts, Finding, Guardrails, Known,
+    Outcome, Population, Rule, Session, Severity, Shown, Trace, UserProfile, Variant, Window,
+    bucket, context, decide, describe, eval, fresh_id, holds, model, move_rule, parse_time,
+    population, preview, renumber, validate,
 };
-pub use population::Population;
 pub use template::{RuleTemplate, TemplateContext};
-pub use validate::{Finding, Known, Severity, validate};

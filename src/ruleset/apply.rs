@@ -1,6 +1,7 @@
 //! Applying a rule set to a new export (the weekly re-segmentation job) and to many users at once
 //! (coverage): the same feature computation, transform and nearest-centroid rule as the app.
 
+use crate::features::ProfileTransform as _;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -138,18 +139,16 @@ pub fn population(
     persona_ids: Vec<String>,
     consent: bool,
 ) -> Result<Population, RuleSetError> {
-    Ok(Population {
-        n: profile.n_users(),
-        users: profile.user_ids(),
-        features: profile
-            .features
-            .iter()
-            .map(|f| Ok((f.clone(), profile.column(f)?)))
-            .collect::<Result<_, RuleSetError>>()?,
-        segments: segments.to_vec(),
+    let features = profile
+        .features
+        .iter()
+        .map(|f| Ok((f.clone(), profile.column(f)?)))
+        .collect::<Result<_, RuleSetError>>()?;
+    Ok(Population::new(
+        profile.user_ids(),
+        features,
+        segments.to_vec(),
         persona_ids,
         consent,
-        scores: Default::default(),
-        empty: Default::default(),
-    })
+    ))
 }

@@ -4,631 +4,127 @@
 //! `docs/ruleset-format.md` documents it field by field.
 
 mod apply;
-pub mod checksum;
 pub mod overview;
 mod personas;
 pub mod summary;
 
-use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 pub use apply::{Applied, Coverage, apply, coverage, population, user_profiles};
+pub use persona_lab_runtime::ruleset::{
+    Decisions, FORMAT_VERSION, FeatureSpec, Persona, RuleSet, SegmentModel, Source, checksum,
+};
 pub use personas::{default_persona, default_personas};
 
-use crate::cluster::{ClusterProfile, Method, Segmentation};
-use crate::error::{RuleError, RuleSetError, WriteError};
+use crate::cluster::{ClusterProfile, Segmentation};
+use crate::error::WriteError;
 use crate::features::{FeatureConfig, FittedTransform, Profile};
-use crate::predict::ScoreModel;
-use crate::rules::{
-    self, Decision, Facts, Finding, Guardrails, Known, Rule, Session, Severity, Trace, UserProfile,
-    parse_time,
-};
+use crate::rules::Guardrails;
 
-/// The version this program writes. Version 1 (no rules, no guardrails, no pinned event names) and
-/// version 2 (no predictive models) are read and upgraded.
-pub const FORMAT_VERSION: u32 = 3;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSet {
-    pub format_version: u32,
-    pub app_version: String,
-    /// RFC 3339, UTC.
-    pub created: String,
-    pub source: Source,
-    pub features: FeatureSpec,
-    pub segments: SegmentModel,
-    pub personas: Vec<Persona>,
-    /// Predictive models (churn risk, conversion score); rules test their scores by name.
-    #[serde(default)]
-    pub models: Vec<ScoreModel>,
-    #[serde(default)]
-    pub rules: Vec<Rule>,
-    #[serde(default)]
-    pub guardrails: Guardrails,
-    /// Integrity record written with the file (see `checksum`); None in memory until written.
-    #[serde(default)]
-    pub checksum: Option<checksum::Checksum>,
-}
-
-/// Where the model came from, without any raw identifier.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Source {
-    /// SHA-256 of the input file's bytes.
-    pub fingerprint: String,
-    pub file_name: String,
-    pub shape: String,
-    pub users: usize,
-    /// The user ids were salted hashes (the salt is never stored): whoever applies the file to a new
-    /// export must hash it with the same salt, or its assignments hold raw ids. Written only when true.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub ids_hashed: bool,
-}
-
-impl Source {
-    /// Describe an input whose fingerprint is known (the app took it when the file loaded).
-    pub fn new(
-        fingerprint: String,
-        input: &Path,
-        shape: crate::data::Shape,
-        users: usize,
-        ids_hashed: bool,
-    ) -> Source {
-        Source {
-            fingerprint,
-            file_name: input
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            shape: format!("{shape:?}").to_lowercase(),
-            users,
-            ids_hashed,
-        }
-    }
-
-    /// Describe an input file: its fingerprint (the file is read once more), name, shape, user count
-    /// and whether its ids were hashed.
-    pub fn describe(
-        input: &Path,
-        shape: crate::data::Shape,
-        users: usize,
-        ids_hashed: bool,
-    ) -> std::io::Result<Source> {
-        Ok(Source::new(
-            fingerprint(input)?,
-            input,
-            shape,
-            users,
-            ids_hashed,
-        ))
+/// Describe an input whose fingerprint is known (the app took it when the file loaded).
+pub fn new_source(
+    fingerprint: String,
+    input: &Path,
+    shape: crate::data::Shape,
+    users: usize,
+    ids_hashed: bool,
+) -> Source {
+    Source {
+        fingerprint,
+        file_name: input
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        shape: format!("{shape:?}").to_lowercase(),
+        users,
+        ids_hashed,
     }
 }
 
-/// How raw events or per-user values become the clustering vector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeatureSpec {
-    /// Aggregation settings, with the event names and kinds of the training export pinned.
-    pub config: FeatureConfig,
-    /// Every feature of the training profile (rules may test any of them).
-    #[serde(default)]
-    pub profile_features: Vec<String>,
-    /// The features that make the clustering vector, with their fitted parameters, in vector order.
-    pub transform: FittedTransform,
+/// Describe an input file: its fingerprint (the file is read once more), name, shape, user count
+/// and whether its ids were hashed.
+pub fn describe_source(
+    input: &Path,
+    shape: crate::data::Shape,
+    users: usize,
+    ids_hashed: bool,
+) -> std::io::Result<Source> {
+    Ok(new_source(
+        fingerprint(input)?,
+        input,
+        shape,
+        users,
+        ids_hashed,
+    ))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SegmentModel {
-    pub method: Method,
-    pub k: usize,
-    pub seed: u64,
-    /// New users go to the nearest centroid (Euclidean, in the clustering space), whatever the method.
-    pub assignment: String,
-    /// One row per segment, in the order of `features.transform.features`.
-    pub centroids: Vec<Vec<f64>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Persona {
-    pub id: String,
-    pub segment: usize,
-    pub name: String,
-    pub description: String,
-    pub traits: Vec<String>,
-    /// Content types this persona responds to (free text for strategists).
-    #[serde(default)]
-    pub preferred_content: Vec<String>,
-}
-
-/// What `decide` returns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decisions {
-    pub segment: usize,
-    pub persona: String,
-    pub persona_name: String,
-    pub decisions: Vec<Decision>,
-    /// Every rule in evaluation order with what happened to it.
-    pub trace: Vec<Trace>,
-}
-
-impl RuleSet {
-    /// A rule set from an analysis: the profile's event names and kinds are pinned so a new export
-    /// yields the same feature columns.
-    pub fn new(
-        source: Source,
-        config: &FeatureConfig,
-        profile: &Profile,
-        fitted: &FittedTransform,
-        seg: &Segmentation,
-        profiles: &[ClusterProfile],
-    ) -> Self {
-        let mut config = config.clone();
-        if profile.reference_time.is_some() {
-            config.event_names = Some(
+/// A rule set from an analysis: the profile's event names and kinds are pinned so a new export
+/// yields the same feature columns.
+pub fn build(
+    source: Source,
+    config: &FeatureConfig,
+    profile: &Profile,
+    fitted: &FittedTransform,
+    seg: &Segmentation,
+    profiles: &[ClusterProfile],
+) -> RuleSet {
+    let mut config = config.clone();
+    if profile.reference_time.is_some() {
+        config.event_names = Some(
+            profile
+                .features
+                .iter()
+                .filter_map(|f| f.strip_prefix(crate::features::catalogue::COUNT_PREFIX))
+                .filter(|n| *n != "other")
+                .map(String::from)
+                .collect(),
+        );
+        config.event_kinds = Some(profile.kinds_found.iter().map(|(k, _)| *k).collect());
+        if config.one_hot_attributes {
+            config.one_hot_values = Some(
                 profile
                     .features
                     .iter()
-                    .filter_map(|f| f.strip_prefix(crate::features::catalogue::COUNT_PREFIX))
-                    .filter(|n| *n != "other")
-                    .map(String::from)
+                    .filter(|f| f.starts_with(crate::features::aggregate::ONE_HOT_PREFIX))
+                    .cloned()
                     .collect(),
             );
-            config.event_kinds = Some(profile.kinds_found.iter().map(|(k, _)| *k).collect());
-            if config.one_hot_attributes {
-                config.one_hot_values = Some(
-                    profile
-                        .features
-                        .iter()
-                        .filter(|f| f.starts_with(crate::features::aggregate::ONE_HOT_PREFIX))
-                        .cloned()
-                        .collect(),
-                );
-            }
-        }
-        RuleSet {
-            format_version: FORMAT_VERSION,
-            app_version: env!("CARGO_PKG_VERSION").into(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            source,
-            features: FeatureSpec {
-                config,
-                profile_features: profile.features.clone(),
-                transform: fitted.clone(),
-            },
-            segments: SegmentModel {
-                method: seg.params.method,
-                k: seg.k,
-                seed: seg.params.seed,
-                assignment: "nearest_centroid".into(),
-                centroids: (0..seg.k).map(|c| seg.centroid(c).to_vec()).collect(),
-            },
-            personas: default_personas(profiles),
-            models: vec![],
-            rules: vec![],
-            guardrails: Guardrails::default(),
-            checksum: None,
         }
     }
-
-    /// The segment of a user given its raw feature values (in the order of the transform's features).
-    pub fn assign(&self, raw: &[Option<f64>]) -> Result<usize, RuleSetError> {
-        let feats = &self.features.transform.features;
-        if raw.len() != feats.len() {
-            return Err(RuleSetError::Invalid(format!(
-                "expected {} feature values, got {}",
-                feats.len(),
-                raw.len()
-            )));
-        }
-        let x: Vec<f64> = feats.iter().zip(raw).map(|(f, v)| f.weighted(*v)).collect();
-        Ok(self.nearest(&x).0)
-    }
-
-    /// Nearest centroid of a clustering vector and its squared distance (the first one on ties), with
-    /// the same arithmetic as clustering, so deployed labels equal the app's.
-    pub fn nearest(&self, x: &[f64]) -> (usize, f64) {
-        let mut best = (0, f64::INFINITY);
-        for (c, cen) in self.segments.centroids.iter().enumerate() {
-            let d = crate::cluster::points::sq_dist(x, cen);
-            if d < best.1 {
-                best = (c, d);
-            }
-        }
-        best
-    }
-
-    /// The segment of a user profile (feature values by id).
-    pub fn assign_profile(&self, p: &UserProfile) -> Result<usize, RuleError> {
-        let mut raw = Vec::with_capacity(self.features.transform.features.len());
-        for f in &self.features.transform.features {
-            let v = p
-                .features
-                .get(&f.id)
-                .ok_or_else(|| RuleError::MissingFeature {
-                    feature: f.id.clone(),
-                    needed_by: "the segment model".into(),
-                })?;
-            raw.push(*v);
-        }
-        check_finite(p)?;
-        self.assign(&raw)
-            .map_err(|e| RuleError::Invalid(e.to_string()))
-    }
-
-    pub fn persona_of(&self, segment: usize) -> Option<&Persona> {
-        self.personas.iter().find(|p| p.segment == segment)
-    }
-
-    /// Persona id → name (ids without a persona are returned as they are).
-    pub fn persona_name(&self, id: &str) -> String {
-        self.personas
-            .iter()
-            .find(|p| p.id == id)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| id.to_string())
-    }
-
-    /// What to show this user in this session: per slot the first eligible rule by priority,
-    /// honouring dates, caps, guardrails and holdouts.
-    pub fn decide(&self, p: &UserProfile, session: &Session) -> Result<Decisions, RuleError> {
-        if p.user_id.is_empty() {
-            return Err(RuleError::NoUserId);
-        }
-        check_finite(p)?;
-        // Every feature an enabled rule reads must be present (null is allowed: a missing value).
-        for r in self.rules.iter().filter(|r| r.enabled) {
-            let mut need = Vec::new();
-            r.when.features(&mut need);
-            if let Some(f) = need.into_iter().find(|f| !p.features.contains_key(f)) {
-                return Err(RuleError::MissingFeature {
-                    feature: f,
-                    needed_by: format!("rule {:?}", r.id),
-                });
-            }
-        }
-        let segment = self.assign_profile(p)?;
-        let persona = self
-            .persona_of(segment)
-            .map(|p| p.id.clone())
-            .unwrap_or_else(|| format!("segment_{segment}"));
-        let now = match &session.now {
-            Some(t) => parse_time("session.now", t)?,
-            None => chrono::Utc::now().timestamp_micros(),
-        };
-        let times = |field: &str, evs: &[rules::Event]| -> Result<Vec<i64>, RuleError> {
-            evs.iter()
-                .enumerate()
-                .map(|(i, e)| parse_time(&format!("{field}[{i}].time"), &e.time))
-                .collect()
-        };
-        let history_t = times("profile.events", &p.events)?;
-        let shown_t: Vec<i64> = session
-            .shown
-            .iter()
-            .enumerate()
-            .map(|(i, s)| parse_time(&format!("session.shown[{i}].time"), &s.time))
-            .collect::<Result<_, _>>()?;
-        let returning = p.returning.or_else(|| {
-            p.features
-                .get("sessions")
-                .copied()
-                .flatten()
-                .map(|s| s > 1.0)
-        });
-        // Scores the file's models compute take precedence over scores given with the profile.
-        let mut scores = p.scores.clone();
-        for m in &self.models {
-            let s = m
-                .score(&p.features)
-                .map_err(|f| RuleError::MissingFeature {
-                    feature: f,
-                    needed_by: format!("the model {:?}", m.name),
-                })?;
-            scores.insert(m.name.clone(), s);
-        }
-        let facts = Facts {
-            user_id: &p.user_id,
-            persona: &persona,
-            features: &p.features,
-            scores,
-            consent: p.consent == Some(true),
-            returning,
-            now,
-            session_events: session.events.iter().map(|e| e.event.as_str()).collect(),
-            history: p
-                .events
-                .iter()
-                .zip(history_t)
-                .map(|(e, t)| (e.event.as_str(), t))
-                .collect(),
-            shown: session
-                .shown
-                .iter()
-                .zip(shown_t)
-                .map(|(s, t)| (s.rule.as_str(), t, s.this_session))
-                .collect(),
-        };
-        let names = |id: &str| self.persona_name(id);
-        let (decisions, trace) = rules::decide(&self.rules, &self.guardrails, &facts, &names)?;
-        Ok(Decisions {
-            segment,
-            persona_name: self.persona_name(&persona),
-            persona,
-            decisions,
-            trace,
-        })
-    }
-
-    /// What rules may refer to.
-    pub fn known(&self) -> Known<'_> {
-        let mut features: Vec<&str> = self
-            .features
-            .profile_features
-            .iter()
-            .map(String::as_str)
-            .collect();
-        for f in &self.features.transform.features {
-            if !features.contains(&f.id.as_str()) {
-                features.push(&f.id);
-            }
-        }
-        Known {
-            personas: self
-                .personas
-                .iter()
-                .map(|p| (p.id.as_str(), p.name.as_str()))
-                .collect(),
-            features,
-            scores: self.models.iter().map(|m| m.name.as_str()).collect(),
-            empty_features: vec![],
-        }
-    }
-
-    /// Add a model, replacing one with the same score name.
-    pub fn set_model(&mut self, model: ScoreModel) {
-        self.models.retain(|m| m.name != model.name);
-        self.models.push(model);
-    }
-
-    /// Every problem of the file: the model's consistency, then the rules.
-    pub fn validate(&self) -> Vec<Finding> {
-        let mut out = Vec::new();
-        let mut err = |message: String| {
-            out.push(Finding {
-                severity: Severity::Error,
-                rule: None,
-                message,
-            })
-        };
-        let d = self.features.transform.features.len();
-        if d == 0 {
-            err("features.transform.features is empty".into());
-        }
-        // When the file was made is part of its record (the monitor compares deployments by it).
-        if chrono::DateTime::parse_from_rfc3339(&self.created).is_err() {
-            err(format!(
-                "created: {:?} is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)",
-                self.created
-            ));
-        }
-        if self.segments.centroids.len() != self.segments.k {
-            err(format!(
-                "segments.k is {} but there are {} centroids",
-                self.segments.k,
-                self.segments.centroids.len()
-            ));
-        }
-        // Per-segment checks count the centroids really there, never the stated k.
-        let k = self.segments.centroids.len();
-        for (c, cen) in self.segments.centroids.iter().enumerate() {
-            if cen.len() != d {
-                err(format!(
-                    "segments.centroids[{c}] has {} values; the feature vector has {d}",
-                    cen.len()
-                ));
-            }
-            if cen.iter().any(|v| !v.is_finite()) {
-                err(format!(
-                    "segments.centroids[{c}] has a value that is not finite"
-                ));
-            }
-        }
-        for f in &self.features.transform.features {
-            // A subnormal scale (1e-320) turns every value into infinity once divided.
-            if !(f.scale.is_finite()
-                && f.scale.abs() >= f64::MIN_POSITIVE
-                && f.center.is_finite()
-                && f.weight.is_finite()
-                && f.fill.is_finite())
-            {
-                err(format!(
-                    "features.transform: feature {:?} has a zero, subnormal or non-finite scale, or a \
-                     non-finite center, weight or fill",
-                    f.id
-                ));
-            }
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for p in &self.personas {
-            if !seen.insert(p.id.as_str()) {
-                err(format!("persona id {:?} is used twice", p.id));
-            }
-            if p.segment >= k {
-                err(format!(
-                    "persona {:?} points at segment {} but there are {k} segments",
-                    p.id, p.segment
-                ));
-            }
-        }
-        for s in 0..k {
-            if self.persona_of(s).is_none() {
-                err(format!("segment {s} has no persona"));
-            }
-        }
-        for m in &self.models {
-            if let Some(f) = m
-                .transform
-                .features
-                .iter()
-                .find(|f| !(f.scale.is_finite() && f.scale != 0.0 && f.center.is_finite()))
-            {
-                err(format!(
-                    "model {:?}: feature {:?} has a zero or non-finite scale or center",
-                    m.name, f.id
-                ));
-            }
-            let d = m.transform.features.len();
-            let ok = match &m.model {
-                crate::predict::Fitted::Logistic(l) => {
-                    l.coef.len() == d && l.coef.iter().chain([&l.intercept]).all(|v| v.is_finite())
-                }
-                crate::predict::Fitted::Forest(f) => {
-                    !f.trees.is_empty() && f.trees.iter().all(|t| t.is_valid(d))
-                }
-            };
-            if !ok {
-                err(format!(
-                    "model {:?}: its parameters do not fit its {d} features (or are not finite)",
-                    m.name
-                ));
-            }
-        }
-        if self.guardrails.max_offers_per_session == Some(0) {
-            out.push(Finding {
-                severity: Severity::Warning,
-                rule: None,
-                message: "guardrails.max_offers_per_session is 0: no rule can fire".into(),
-            });
-        }
-        out.extend(rules::validate(&self.rules, &self.known()));
-        out
-    }
-
-    /// The file's text: pretty RON with struct names, fields in declaration order, and the checksum
-    /// of the content.
-    pub fn to_ron(&self) -> Result<String, RuleSetError> {
-        ron::ser::to_string_pretty(
-            &self.sealed(),
-            ron::ser::PrettyConfig::new().struct_names(true),
-        )
-        .map_err(|e| RuleSetError::Invalid(e.to_string()))
-    }
-
-    /// A copy with the checksum of its current content.
-    pub fn sealed(&self) -> RuleSet {
-        let mut rs = self.clone();
-        rs.checksum = None;
-        rs.checksum = Some(checksum::compute(&rs));
-        rs
-    }
-
-    /// Parse a rule set; `origin` names the text in messages (a path, or "rule set").
-    pub fn from_ron(text: &str) -> Result<RuleSet, RuleSetError> {
-        Self::parse(text, Path::new("rule set"))
-    }
-
-    pub fn write(&self, path: &Path) -> Result<(), WriteError> {
-        crate::output::write_ron(path, &self.sealed())
-    }
-
-    pub fn read(path: &Path) -> Result<RuleSet, RuleSetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleSetError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, path)
-    }
-
-    fn parse(text: &str, origin: &Path) -> Result<RuleSet, RuleSetError> {
-        let path: PathBuf = origin.to_path_buf();
-        // Read the version first so a newer file gets a clear message rather than a field error.
-        let opts = ron::Options::default();
-        let version = opts
-            .from_str::<VersionOnly>(text)
-            .ok()
-            .map(|v| v.format_version);
-        if let Some(v) = version
-            && v > FORMAT_VERSION
-        {
-            return Err(RuleSetError::NewerVersion {
-                path,
-                found: v,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let mut rs: RuleSet = opts.from_str(text).map_err(|e| RuleSetError::Parse {
-            path: path.clone(),
-            message: parse_message(&e),
-        })?;
-        if rs.format_version == 0 {
-            return Err(RuleSetError::Parse {
-                path,
-                message: "format_version 0 does not exist".into(),
-            });
-        }
-        // Checked once, before anything loops over the segments: a hand-edited `k` (2^64 - 1) would
-        // otherwise size per-segment tables and messages by it.
-        if rs.segments.k != rs.segments.centroids.len() {
-            return Err(RuleSetError::Parse {
-                path,
-                message: format!(
-                    "segments.k is {} but there are {} centroids; k must equal the number of centroids",
-                    rs.segments.k,
-                    rs.segments.centroids.len()
-                ),
-            });
-        }
-        // Version 1 had no rules, guardrails or pinned event names: the defaults are exactly its
-        // behaviour (top N event names of the new export), so it is upgraded in place.
-        rs.format_version = FORMAT_VERSION;
-        Ok(rs)
+    RuleSet {
+        format_version: FORMAT_VERSION,
+        app_version: env!("CARGO_PKG_VERSION").into(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        source,
+        features: FeatureSpec {
+            config,
+            profile_features: profile.features.clone(),
+            transform: fitted.clone(),
+        },
+        segments: SegmentModel {
+            method: seg.params.method,
+            k: seg.k,
+            seed: seg.params.seed,
+            assignment: "nearest_centroid".into(),
+            centroids: (0..seg.k).map(|c| seg.centroid(c).to_vec()).collect(),
+        },
+        personas: default_personas(profiles),
+        models: vec![],
+        rules: vec![],
+        guardrails: Guardrails::default(),
+        checksum: None,
     }
 }
 
-/// "line:column: what", as ron reports it, plus a hint for the commonest mistake.
-fn parse_message(e: &ron::error::SpannedError) -> String {
-    let m = e.to_string();
-    if m.contains("Unexpected missing field")
-        || m.contains("unknown field")
-        || m.contains("Unexpected field")
-    {
-        format!("{m} (docs/ruleset-format.md lists every field)")
-    } else {
-        m
-    }
-}
-
-fn check_finite(p: &UserProfile) -> Result<(), RuleError> {
-    for (k, v) in &p.features {
-        if let Some(x) = v
-            && !x.is_finite()
-        {
-            return Err(RuleError::NotFinite {
-                feature: k.clone(),
-                value: *x,
-            });
-        }
-    }
-    for (k, v) in &p.scores {
-        if !v.is_finite() {
-            return Err(RuleError::NotFinite {
-                feature: format!("scores.{k}"),
-                value: *v,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Only the version field; every other field is ignored.
-#[derive(Deserialize)]
-#[serde(rename = "RuleSet")]
-struct VersionOnly {
-    format_version: u32,
+/// Write the rule set, sealed with the checksum of its content, atomically: JSON when the name ends
+/// in `.json`, else RON (the same content and checksum either way).
+pub fn write(rs: &RuleSet, path: &Path) -> Result<(), WriteError> {
+    let text = rs.to_text(path).map_err(|e| WriteError::Encode {
+        path: path.to_path_buf(),
+        format: "rule set".into(),
+        message: e.to_string(),
+    })?;
+    crate::output::write_bytes(path, text.as_bytes())
 }
 
 /// SHA-256 of the export's content, hex: a file's bytes, or every file of a folder or glob with its

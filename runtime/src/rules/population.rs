@@ -28,6 +28,26 @@ pub struct Population {
 }
 
 impl Population {
+    /// A population with no scores yet (`scores` is public: models add theirs).
+    pub fn new(
+        users: Vec<String>,
+        features: BTreeMap<String, Vec<Option<f64>>>,
+        segments: Vec<usize>,
+        persona_ids: Vec<String>,
+        consent: bool,
+    ) -> Population {
+        Population {
+            n: users.len(),
+            users,
+            features,
+            segments,
+            persona_ids,
+            consent,
+            scores: BTreeMap::new(),
+            empty: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Features that are zero or missing for every analysed user: a condition on one cannot tell
     /// users apart.
     pub fn empty_features(&self) -> &[String] {

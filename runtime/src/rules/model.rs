@@ -259,7 +259,10 @@ pub fn fresh_id(rules: &[Rule]) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Guardrails {
-    /// At most this many personalised decisions per session (the article's default: 3).
+    /// At most this many personalised decisions per session (the article's default: 3). Left out of a
+    /// file it is 3, never "no limit": a hand-written block must not drop the cap silently. `None`
+    /// written out is no limit (and `verify` warns).
+    #[serde(default = "default_session_cap")]
     pub max_offers_per_session: Option<u32>,
     #[serde(default)]
     pub max_offers_per_day: Option<u32>,
@@ -268,10 +271,17 @@ pub struct Guardrails {
     pub require_consent: bool,
 }
 
+/// The article's "at most 3 offers per session".
+pub const DEFAULT_SESSION_CAP: u32 = 3;
+
+fn default_session_cap() -> Option<u32> {
+    Some(DEFAULT_SESSION_CAP)
+}
+
 impl Default for Guardrails {
     fn default() -> Self {
         Guardrails {
-            max_offers_per_session: Some(3),
+            max_offers_per_session: default_session_cap(),
             max_offers_per_day: None,
             require_consent: false,
         }

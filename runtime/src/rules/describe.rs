@@ -29,7 +29,8 @@ pub fn num(x: f64) -> String {
 
 pub fn event_text(e: &EventMatch) -> String {
     match e {
-        EventMatch::Name(n) => format!("{n:?} events"),
+        // The name as written, in straight double quotes (no escaping: the contract's rule).
+        EventMatch::Name(n) => format!("\"{n}\" events"),
         EventMatch::Kind(k) => match k {
             EventKind::PageView => "page views",
             EventKind::ProductView => "product views",

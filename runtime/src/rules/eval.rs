@@ -257,13 +257,17 @@ fn decision(
     };
     let matched = matched_text(&rule.when, facts, &rule.id, &|c| customer(c))?;
     let exact = matched_text(&rule.when, facts, &rule.id, &|c| describe(c, names))?;
-    let explanation = rule
-        .explanation
-        .replace("{persona}", &names(facts.persona))
-        .replace("{condition}", &matched)
-        .replace("{rule}", &rule.name)
-        .replace("{variant}", variant.as_deref().unwrap_or(""))
-        .replace("{module}", module.as_deref().unwrap_or(""));
+    let persona = names(facts.persona);
+    let explanation = fill(
+        &rule.explanation,
+        &[
+            ("persona", &persona),
+            ("condition", &matched),
+            ("rule", &rule.name),
+            ("variant", variant.as_deref().unwrap_or("")),
+            ("module", module.as_deref().unwrap_or("")),
+        ],
+    );
     Ok(Decision {
         slot: rule.action.slot.clone(),
         rule: rule.id.clone(),
@@ -274,6 +278,36 @@ fn decision(
         explanation,
         condition: exact,
     })
+}
+
+/// Replace each `{name}` of a known placeholder in one left-to-right pass: a value is never searched
+/// again (a persona named "{rule}" stays as it is), and any other braces are kept as written.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let hit = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v, close))
+        });
+        match hit {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The variant a user sees under a rule: the first variant whose cumulative weight (in basis points)
@@ -402,4 +436,19 @@ fn matched_text(
         }
         _ => say(c),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass() {
+        let v = [("persona", "{rule}"), ("rule", "R"), ("variant", "")];
+        assert_eq!(fill("{persona}/{rule}", &v), "{rule}/R");
+        assert_eq!(fill("a {unknown} {rule", &v), "a {unknown} {rule");
+        assert_eq!(fill("{{rule}}", &v), "{R}");
+        assert_eq!(fill("[{variant}]", &v), "[]");
+        assert_eq!(fill("no braces", &v), "no braces");
+    }
 }

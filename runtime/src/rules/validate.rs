@@ -261,14 +261,39 @@ fn explanation_words(text: &str, known: &Known) -> Vec<String> {
             ));
         }
     }
-    let long = regex::Regex::new(r"\d+\.\d{3,}").expect("a fixed pattern");
-    if let Some(m) = long.find(text) {
+    if let Some(m) = long_decimal(text) {
         out.push(format!(
-            "the explanation shows the number {} to customers: round it to two decimals at most",
-            m.as_str()
+            "the explanation shows the number {m} to customers: round it to two decimals at most"
         ));
     }
     out
+}
+
+/// The first number with three or more decimals (`\d+\.\d{3,}`), if any.
+fn long_decimal(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i < b.len() && b[i] == b'.' {
+                let dot = i;
+                let mut j = dot + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                if j - dot > 3 {
+                    return Some(&text[start..j]);
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 fn placeholders(text: &str) -> Vec<String> {

@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::RuleError;
-
 /// One user's profile: raw feature values (the same units as the profile table), and facts the
 /// conditions may test.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -67,23 +65,4 @@ pub struct Session {
     pub shown: Vec<Shown>,
 }
 
-/// Parse a time field: RFC 3339 (with zone) or `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SS`
-/// (UTC). Returns µs since epoch.
-pub fn parse_time(field: &str, text: &str) -> Result<i64, RuleError> {
-    let t = text.trim();
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Ok(d.timestamp_micros());
-    }
-    if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(d.and_utc().timestamp_micros());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        && let Some(dt) = d.and_hms_opt(0, 0, 0)
-    {
-        return Ok(dt.and_utc().timestamp_micros());
-    }
-    Err(RuleError::BadTime {
-        field: field.into(),
-        value: text.into(),
-    })
-}
+pub use crate::time::parse_time;
