@@ -174,6 +174,46 @@ fn assign_cli_reproduces_segment_assignments() {
         let (dx, dy): (f64, f64) = (x[4].parse().unwrap(), y[4].parse().unwrap());
         assert!((dx - dy).abs() < 1e-9);
     }
+    // The profiles for the decision service (`serve --profiles`): one decide profile per user, with
+    // the features the rule set reads; `decide` on one puts the user where `assign` did.
+    let profiles = dir.path().join("profiles.ndjson");
+    let o = run(&[
+        "assign",
+        "--rules",
+        r.to_str().unwrap(),
+        input,
+        "--to",
+        profiles.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("wrote      1967 profiles"),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(&profiles).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1967);
+    let rs = RuleSet::read(&r).unwrap();
+    for (line, row) in lines.iter().zip(ra.iter().skip(1)).step_by(97) {
+        let p: persona_lab::rules::UserProfile = serde_json::from_str(line).unwrap();
+        assert_eq!(p.user_id, row[0]);
+        for f in &rs.features.transform.features {
+            assert!(p.features.contains_key(&f.id), "{}", f.id);
+        }
+        let one = dir.path().join("one.json");
+        std::fs::write(&one, line).unwrap();
+        let o = run(&[
+            "decide",
+            "--rules",
+            r.to_str().unwrap(),
+            "--profile",
+            one.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(d["segment"].as_u64().unwrap().to_string(), row[1]);
+    }
 }
 
 const TRAIN: &str = "user_id,ts,event,duration_ms\n\

@@ -34,6 +34,35 @@ pub fn now_micros() -> i64 {
     }
 }
 
+/// µs since the epoch as RFC 3339 UTC with microseconds (`2026-11-25T10:00:00.000000Z`): form 1, so
+/// `parse_time` reads it back to the same value.
+pub fn format_micros(us: i64) -> String {
+    let (days, rem) = (us.div_euclid(86_400_000_000), us.rem_euclid(86_400_000_000));
+    let (y, m, d) = civil_from_days(days);
+    let secs = rem / 1_000_000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        rem % 1_000_000
+    )
+}
+
+/// The date of a day number (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
 fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
     let s = b.get(at..at + n)?;
     let mut v = 0i64;
@@ -170,6 +199,20 @@ mod tests {
             assert_eq!(p(t), None, "{t:?}");
         }
         assert!(is_rfc3339("2026-11-25T10:00:00Z"));
+        for us in [
+            0,
+            1,
+            -1,
+            1_795_600_800_123_456,
+            -62_135_596_800_000_000,
+            253_402_300_799_999_999,
+        ] {
+            assert_eq!(p(&format_micros(us)), Some(us), "{}", format_micros(us));
+        }
+        assert_eq!(
+            format_micros(1_795_600_800_500_000),
+            "2026-11-25T10:00:00.500000Z"
+        );
         assert!(!is_rfc3339("2026-11-25"));
         assert!(!is_rfc3339("2026-11-25T10:00:00"));
     }

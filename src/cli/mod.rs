@@ -8,6 +8,7 @@ pub mod predict;
 pub mod rules;
 pub mod sample;
 pub mod segment;
+pub mod serve;
 
 use std::path::PathBuf;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Decide(rules::DecideCmd),
     /// Check a rule set: model consistency and every rule (exit 1 on errors)
     Verify(rules::VerifyCmd),
+    /// Serve a rule set as an HTTP JSON decision service (profiles and offer counts in Redis or here)
+    Serve(serve::ServeCmd),
     /// Predict churn risk or conversion for every user; report metrics; add the model to a rule set
     Predict(predict::PredictCmd),
     /// How rules and variants perform against their holdout, from an outcomes export (text, JSON, HTML)
@@ -93,7 +96,17 @@ impl Command {
             Command::Assign(c) => {
                 ins.push(named("--rules", &c.rules));
                 ins.push(named(EXPORT, &c.mapping.input));
-                outs.push((named("--out", &c.out), Table));
+                opt(&mut outs, "--out", &c.out, Table);
+                if let Some(to) = c.to_file() {
+                    outs.push((named("--to", to), File));
+                }
+            }
+            Command::Serve(c) => {
+                ins.push(named("--rules", &c.rules));
+                if let Some(p) = &c.profiles {
+                    ins.push(named("--profiles", p));
+                }
+                opt(&mut outs, "--exposures", &c.exposures, File);
             }
             Command::Decide(_) | Command::Verify(_) | Command::Catalogue => {}
             Command::Predict(c) => {

@@ -20,8 +20,16 @@ pub struct AssignCmd {
     #[command(flatten)]
     pub mapping: MappingArgs,
     /// Write one row per user: user_id, segment, persona, silhouette, distance (.csv, .csv.gz, .parquet)
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "to")]
+    pub out: Option<PathBuf>,
+    /// Also write every user's decide profile (the features the rule set reads), segment, persona and
+    /// scores for the decision service: to Redis (redis://HOST[:PORT][/DB], one hash per user, written
+    /// in pipelined batches) or to an NDJSON file (`serve --profiles`)
+    #[arg(long, value_name = "URL|FILE")]
+    pub to: Option<String>,
+    /// Seconds the Redis entries live (0: no expiry)
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+    pub to_ttl: u64,
     /// Silhouette: exact up to this many users, else on a stratified sample of this size
     #[arg(long, default_value_t = cluster::silhouette::DEFAULT_EXACT_LIMIT, value_name = "N")]
     pub silhouette_limit: usize,
@@ -47,6 +55,16 @@ pub struct VerifyCmd {
     /// Print the findings as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+impl AssignCmd {
+    /// `--to` when it names a file rather than Redis.
+    pub fn to_file(&self) -> Option<&Path> {
+        self.to
+            .as_deref()
+            .filter(|t| !t.starts_with("redis://"))
+            .map(Path::new)
+    }
 }
 
 fn read_rules(path: &Path) -> Result<RuleSet, String> {
@@ -92,15 +110,32 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
         Ok(s) => (s.values.clone(), Some(s.mean)),
         Err(_) => (vec![None; m.n_rows], None),
     };
-    persona_lab::output::write_assignments(
-        &cmd.out,
-        &m.users,
-        &applied.labels,
-        &names,
-        &values,
-        &applied.distances,
-    )
-    .map_err(|e| e.to_string())?;
+    if let Some(out) = &cmd.out {
+        persona_lab::output::write_assignments(
+            out,
+            &m.users,
+            &applied.labels,
+            &names,
+            &values,
+            &applied.distances,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    if let Some(to) = &cmd.to {
+        let consent = loaded.mapping.consent.is_some().then_some(true);
+        let stored = serving_profiles(&rs, &applied, consent)?;
+        write_serving_profiles(&stored, to, cmd.to_ttl)?;
+        println!(
+            "wrote      {} profiles to {to}{}",
+            stored.len(),
+            if consent.is_none() {
+                " (no consent column: the profiles carry no consent, so rules under \
+                 require_consent will not fire for them)"
+            } else {
+                ""
+            }
+        );
+    }
     println!(
         "assigned   {} users of {} with {} ({} segments, nearest centroid)",
         m.n_rows,
@@ -129,7 +164,9 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
         (Err(e), _) => println!("quality    no silhouette: {e}"),
         _ => {}
     }
-    println!("wrote      {}", cmd.out.display());
+    if let Some(out) = &cmd.out {
+        println!("wrote      {}", out.display());
+    }
     Ok(())
 }
 
@@ -252,5 +289,86 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
         Err(format!("{}: {integrity_text}", cmd.rules.display()))
     } else {
         Ok(())
+    }
+}
+
+/// What the decision service needs per user: the features the rule set reads (its vector, its
+/// models' inputs, its enabled rules' features), the segment and persona, and the scores.
+fn serving_profiles(
+    rs: &RuleSet,
+    applied: &persona_lab::ruleset::Applied,
+    consent: Option<bool>,
+) -> Result<Vec<persona_lab_server::store::StoredProfile>, String> {
+    let mut needed: Vec<String> = rs
+        .features
+        .transform
+        .features
+        .iter()
+        .map(|f| f.id.clone())
+        .collect();
+    for m in &rs.models {
+        for f in &m.transform.features {
+            if !needed.contains(&f.id) {
+                needed.push(f.id.clone());
+            }
+        }
+    }
+    for r in rs.rules.iter().filter(|r| r.enabled) {
+        r.when.features(&mut needed);
+    }
+    let users = persona_lab::ruleset::user_profiles(&applied.profile, consent)
+        .map_err(|e| e.to_string())?;
+    users
+        .into_iter()
+        .zip(&applied.labels)
+        .map(|(mut p, &segment)| {
+            p.features.retain(|k, _| needed.contains(k));
+            if let Some(f) = needed.iter().find(|f| !p.features.contains_key(*f)) {
+                return Err(format!(
+                    "the export gives no feature {f:?}, which the rule set's rules read"
+                ));
+            }
+            let scores = rs
+                .models
+                .iter()
+                .map(|m| Ok((m.name.clone(), m.score(&p.features)?)))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|f| format!("a model needs the feature {f:?}"))?;
+            let persona = rs
+                .persona_of(segment)
+                .map(|x| x.id.clone())
+                .unwrap_or_else(|| format!("segment_{segment}"));
+            Ok(persona_lab_server::store::StoredProfile {
+                persona_name: rs.persona_name(&persona),
+                persona,
+                segment,
+                scores,
+                profile: p,
+            })
+        })
+        .collect()
+}
+
+fn write_serving_profiles(
+    stored: &[persona_lab_server::store::StoredProfile],
+    to: &str,
+    ttl: u64,
+) -> Result<(), String> {
+    if to.starts_with("redis://") {
+        let store = persona_lab_server::store::Store::redis(to, 1)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime
+            .block_on(store.put_profiles(stored, ttl))
+            .map_err(|e| e.to_string())
+    } else {
+        let mut text = String::new();
+        for s in stored {
+            text.push_str(&serde_json::to_string(&s.profile).map_err(|e| e.to_string())?);
+            text.push('\n');
+        }
+        persona_lab::output::write_bytes(Path::new(to), text.as_bytes()).map_err(|e| e.to_string())
     }
 }
