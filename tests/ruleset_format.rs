@@ -462,3 +462,72 @@ fn bad_profiles_get_clear_errors() {
         .to_string();
     assert!(e.contains("featurs") && e.contains("line 1"), "{e}");
 }
+
+#[test]
+fn a_guardrails_block_without_the_session_cap_keeps_the_default_of_3() {
+    let ron = &doc_blocks("ron")[0];
+    let start = ron
+        .find("guardrails: Guardrails(")
+        .expect("the example has guardrails");
+    // The block's closing parenthesis (it holds `Some(3)`).
+    let mut depth = 0;
+    let mut end = start;
+    for (i, c) in ron[start..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = start + i + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Hand-written without max_offers_per_session: read as the documented default, never "no limit".
+    let edited = format!(
+        "{}guardrails: Guardrails(require_consent: true){}",
+        &ron[..start],
+        &ron[end..]
+    );
+    let rs = RuleSet::from_ron(&edited).unwrap();
+    assert_eq!(rs.guardrails.max_offers_per_session, Some(3));
+    assert!(rs.guardrails.require_consent);
+    // No limit only when written so, and verify says it.
+    let none = format!(
+        "{}guardrails: Guardrails(max_offers_per_session: None){}",
+        &ron[..start],
+        &ron[end..]
+    );
+    let rs = RuleSet::from_ron(&none).unwrap();
+    assert_eq!(rs.guardrails.max_offers_per_session, None);
+    assert!(
+        rs.validate()
+            .iter()
+            .any(|f| f.message.contains("max_offers_per_session is None")),
+        "{:?}",
+        rs.validate()
+    );
+}
+
+#[test]
+fn the_rule_set_reads_and_writes_as_json_with_the_same_checksum() {
+    let rs = example();
+    let dir = tempfile::tempdir().unwrap();
+    let (ron_path, json_path) = (dir.path().join("r.ron"), dir.path().join("r.json"));
+    persona_lab::ruleset::write(&rs, &ron_path).unwrap();
+    persona_lab::ruleset::write(&rs, &json_path).unwrap();
+    let text = std::fs::read_to_string(&json_path).unwrap();
+    assert!(text.trim_start().starts_with('{'), "{text:.80}");
+    let (a, b) = (
+        RuleSet::read(&ron_path).unwrap(),
+        RuleSet::read(&json_path).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a.checksum, b.checksum);
+    // A JSON file with an unknown field is refused like a RON one, naming the field.
+    let bad = text.replacen("\"format_version\"", "\"colour\": 1, \"format_version\"", 1);
+    let e = RuleSet::from_json(&bad).unwrap_err().to_string();
+    assert!(e.contains("unknown field `colour`"), "{e}");
+}

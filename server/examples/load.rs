@@ -28,6 +28,8 @@ struct Args {
     by_id: bool,
     seed_redis: Option<String>,
     template: String,
+    /// Put into every session id, so the sessions of two runs never mix.
+    tag: String,
 }
 
 fn args() -> Result<Args, String> {
@@ -40,6 +42,7 @@ fn args() -> Result<Args, String> {
         by_id: false,
         seed_redis: None,
         template: "conformance/cases/limits.json".into(),
+        tag: "run".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -58,6 +61,7 @@ fn args() -> Result<Args, String> {
             "--users" => a.users = num(val()?)? as usize,
             "--seed-redis" => a.seed_redis = Some(val()?),
             "--profile-template" => a.template = val()?,
+            "--tag" => a.tag = val()?,
             "--by-id" => {
                 a.by_id = true;
                 i += 1;
@@ -67,7 +71,7 @@ fn args() -> Result<Args, String> {
         }
         i += 2;
     }
-    if a.clients == 0 || a.users == 0 || a.requests == 0 || !(a.seconds > 0.0) {
+    if a.clients == 0 || a.users == 0 || a.requests == 0 || a.seconds.is_nan() || a.seconds <= 0.0 {
         return Err("clients, users, requests and seconds must be positive".into());
     }
     Ok(a)
@@ -159,13 +163,17 @@ async fn main() {
             .await
             .expect("profiles written to redis");
     }
+    // Each request is `{<user part>,"session":{"id":"..."}}`: the user part is made once per user.
     let bodies: Vec<String> = users
         .iter()
         .map(|p| {
             if a.by_id {
-                json!({"user_id": p.user_id}).to_string()
+                format!("\"user_id\":{}", json!(p.user_id))
             } else {
-                serde_json::to_string(&json!({"profile": p})).unwrap_or_default()
+                format!(
+                    "\"profile\":{}",
+                    serde_json::to_string(p).unwrap_or_default()
+                )
             }
         })
         .collect();
@@ -175,7 +183,8 @@ async fn main() {
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..a.clients {
-        let (bodies, addr, clients) = (bodies.clone(), a.addr.clone(), a.clients);
+        let (bodies, addr, clients, tag) =
+            (bodies.clone(), a.addr.clone(), a.clients, a.tag.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per_client);
             let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
@@ -187,9 +196,11 @@ async fn main() {
                 }
                 // Client c serves users c, c + C, c + 2C, ...: six requests (one session) each.
                 let user = (c + clients * (i / 6)) % bodies.len();
-                let session = format!("c{c}-s{}", i / 6);
-                let body = bodies[user].trim_end_matches('}').to_string()
-                    + &format!(",\"session\":{{\"id\":\"{session}\"}}}}");
+                let body = format!(
+                    "{{{},\"session\":{{\"id\":\"{tag}-c{c}-s{}\"}}}}",
+                    bodies[user],
+                    i / 6
+                );
                 if conn.is_none() {
                     match TcpStream::connect(&addr).await {
                         Ok(s) => {

@@ -280,17 +280,24 @@ async fn profile_of(st: &AppState, req: &Request) -> Result<UserProfile, Failure
         }
         (Some(id), None) => match st.store.profile(id).await {
             Ok(Some(p)) => p,
-            Ok(None) => {
-                return Err(Failure::new(
-                    StatusCode::NOT_FOUND,
-                    "unknown_user",
-                    format!("no profile for user {id:?} in the {}", st.store.describe()),
-                ));
-            }
+            Ok(None) => return Err(unknown_user(st, id)),
             Err(e) => return Err(store_failure(st, e)),
         },
         (None, Some(p)) => p.clone(),
     };
+    check_profile(st, &p)?;
+    Ok(p)
+}
+
+fn unknown_user(st: &AppState, id: &str) -> Failure {
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "unknown_user",
+        format!("no profile for user {id:?} in the {}", st.store.describe()),
+    )
+}
+
+fn check_profile(st: &AppState, p: &UserProfile) -> Result<(), Failure> {
     let l = &st.limits;
     if p.events.len() > l.max_history_events || p.features.len() > l.max_features {
         return Err(Failure::new(
@@ -302,7 +309,7 @@ async fn profile_of(st: &AppState, req: &Request) -> Result<UserProfile, Failure
             ),
         ));
     }
-    Ok(p)
+    Ok(())
 }
 
 fn store_failure(st: &AppState, e: resp::StoreError) -> Failure {
@@ -323,7 +330,7 @@ fn rule_failure(e: &persona_lab_runtime::RuleError) -> Failure {
 /// Bounded retries of the compare-and-set: each is a full decision on fresh offers.
 const MAX_ATTEMPTS: usize = 16;
 
-async fn decide_inner(st: &AppState, req: Request) -> Result<Value, Failure> {
+async fn decide_inner(st: &AppState, req: Request) -> Result<String, Failure> {
     let Some(sess) = req.session.as_ref() else {
         return Err(Failure::new(
             StatusCode::BAD_REQUEST,
@@ -348,18 +355,34 @@ async fn decide_inner(st: &AppState, req: Request) -> Result<Value, Failure> {
             ),
         ));
     }
-    let profile = profile_of(st, &req).await?;
     let now = match &sess.now {
         Some(t) => parse_time("session.now", t).map_err(|e| rule_failure(&e))?,
         None => now_micros(),
     };
+    // By id, the profile and the offers come in one round trip to the store.
+    let (profile, mut first) = match (&req.user_id, &req.profile) {
+        (Some(id), None) => {
+            let (p, v, o) = st
+                .store
+                .profile_and_offers(id)
+                .await
+                .map_err(|e| store_failure(st, e))?;
+            let p = p.ok_or_else(|| unknown_user(st, id))?;
+            check_profile(st, &p)?;
+            (p, Some((v, o)))
+        }
+        _ => (profile_of(st, &req).await?, None),
+    };
     let rules = st.rules();
     for attempt in 0..MAX_ATTEMPTS {
-        let (version, offers) = st
-            .store
-            .offers(&profile.user_id)
-            .await
-            .map_err(|e| store_failure(st, e))?;
+        let (version, offers) = match first.take() {
+            Some(x) => x,
+            None => st
+                .store
+                .offers(&profile.user_id)
+                .await
+                .map_err(|e| store_failure(st, e))?,
+        };
         let session = Session {
             now: Some(format_micros(now)),
             events: sess.events.clone(),
@@ -392,7 +415,8 @@ async fn decide_inner(st: &AppState, req: Request) -> Result<Value, Failure> {
                 .map_err(|e| store_failure(st, e))?;
         if committed {
             log_exposures(st, &profile.user_id, &sess.id, now, &d).await;
-            return serde_json::to_value(&d).map_err(|e| {
+            // Written straight to text: no intermediate JSON value on the hot path.
+            return serde_json::to_string(&d).map_err(|e| {
                 Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             });
         }
@@ -489,7 +513,7 @@ async fn assign_inner(st: &AppState, req: Request) -> Result<Value, Failure> {
 
 async fn timed<F>(st: &AppState, endpoint: usize, work: F) -> Response
 where
-    F: Future<Output = Result<Value, Failure>>,
+    F: Future<Output = Result<String, Failure>>,
 {
     let t0 = Instant::now();
     let out = match tokio::time::timeout(st.limits.timeout, work).await {
@@ -501,12 +525,12 @@ where
         )),
     };
     let (status, body) = match out {
-        Ok(v) => (StatusCode::OK, v),
-        Err(Failure(s, v)) => (s, v),
+        Ok(text) => (StatusCode::OK, text),
+        Err(Failure(s, v)) => (s, v.to_string()),
     };
     st.metrics
         .observe(endpoint, status.as_u16(), t0.elapsed().as_micros() as u64);
-    answer(status, &body)
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn decide(
@@ -528,7 +552,7 @@ async fn assign(
     let req = parse(&body);
     timed(&st, 1, async {
         let req = req?;
-        assign_inner(&st, req).await
+        assign_inner(&st, req).await.map(|v| v.to_string())
     })
     .await
 }

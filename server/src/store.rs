@@ -77,10 +77,13 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 "#;
 
-/// The offers and their version, read together.
-const READ: &str = r#"
-return {redis.call('GET', KEYS[2]) or '0', redis.call('LRANGE', KEYS[1], 0, -1)}
-"#;
+/// The offers and their version are read with a plain pipeline, the version first: a commit that
+/// lands between the two reads leaves a stale version beside newer offers, so the decision is made on
+/// more offers than there were (never fewer) and its own commit then fails the version check and is
+/// decided again. No script is needed for the read.
+fn read_cmds(shown: &str, version: &str) -> [Vec<Vec<u8>>; 2] {
+    [cmd(&["GET", version]), cmd(&["LRANGE", shown, "0", "-1"])]
+}
 
 fn keys(user: &str) -> (String, String, String) {
     (
@@ -139,12 +142,37 @@ impl Store {
                     .query(&[cmd(&["HGET", profile.as_str(), "profile"])])
                     .await?;
                 match reply.as_slice() {
-                    [Reply::Nil] => Ok(None),
-                    [Reply::Bulk(b)] => serde_json::from_slice(b).map(Some).map_err(|e| {
-                        StoreError(format!("the stored profile of {user:?} is not valid: {e}"))
-                    }),
+                    [p] => stored_profile(user, p),
                     other => Err(StoreError(format!("HGET answered {other:?}"))),
                 }
+            }
+        }
+    }
+
+    /// A user's stored profile and offers in one round trip (the decide path by user id).
+    pub async fn profile_and_offers(
+        &self,
+        user: &str,
+    ) -> Result<(Option<UserProfile>, u64, Vec<Offer>), StoreError> {
+        match self {
+            Store::Memory(_) => {
+                let p = self.profile(user).await?;
+                let (v, o) = self.offers(user).await?;
+                Ok((p, v, o))
+            }
+            Store::Redis(r) => {
+                let (profile, shown, version) = keys(user);
+                let [v, l] = read_cmds(&shown, &version);
+                let reply = r
+                    .pool
+                    .query(&[cmd(&["HGET", profile.as_str(), "profile"]), v, l])
+                    .await?;
+                let [p, v, l] = reply.as_slice() else {
+                    return Err(StoreError(format!("a pipeline answered {reply:?}")));
+                };
+                let p = stored_profile(user, p)?;
+                let (v, o) = read_offers(v, l)?;
+                Ok((p, v, o))
             }
         }
     }
@@ -155,28 +183,11 @@ impl Store {
             Store::Memory(m) => Ok(m.offers.lock().await.get(user).cloned().unwrap_or_default()),
             Store::Redis(r) => {
                 let (_, shown, version) = keys(user);
-                let reply = r
-                    .pool
-                    .query(&[cmd(&["EVAL", READ, "2", shown.as_str(), version.as_str()])])
-                    .await?;
-                let [Reply::Array(parts)] = reply.as_slice() else {
-                    return Err(StoreError(format!("EVAL answered {reply:?}")));
-                };
-                let [v, Reply::Array(items)] = parts.as_slice() else {
-                    return Err(StoreError(format!("EVAL answered {parts:?}")));
-                };
-                let v = v
-                    .text()
-                    .and_then(|t| t.parse::<u64>().ok())
-                    .ok_or_else(|| StoreError(format!("a version {v:?} is not a number")))?;
-                let offers = items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Reply::Bulk(b) => serde_json::from_slice(b).ok(),
-                        _ => None,
-                    })
-                    .collect();
-                Ok((v, offers))
+                let reply = r.pool.query(&read_cmds(&shown, &version)).await?;
+                match reply.as_slice() {
+                    [v, l] => read_offers(v, l),
+                    other => Err(StoreError(format!("a pipeline answered {other:?}"))),
+                }
             }
         }
     }
@@ -283,4 +294,35 @@ impl Store {
             }
         }
     }
+}
+
+fn stored_profile(user: &str, reply: &Reply) -> Result<Option<UserProfile>, StoreError> {
+    match reply {
+        Reply::Nil => Ok(None),
+        Reply::Bulk(b) => serde_json::from_slice(b)
+            .map(Some)
+            .map_err(|e| StoreError(format!("the stored profile of {user:?} is not valid: {e}"))),
+        other => Err(StoreError(format!("HGET answered {other:?}"))),
+    }
+}
+
+fn read_offers(version: &Reply, list: &Reply) -> Result<(u64, Vec<Offer>), StoreError> {
+    let v = match version {
+        Reply::Nil => 0,
+        v => v
+            .text()
+            .and_then(|t| t.parse::<u64>().ok())
+            .ok_or_else(|| StoreError(format!("a version {v:?} is not a number")))?,
+    };
+    let Reply::Array(items) = list else {
+        return Err(StoreError(format!("LRANGE answered {list:?}")));
+    };
+    let offers = items
+        .iter()
+        .filter_map(|i| match i {
+            Reply::Bulk(b) => serde_json::from_slice(b).ok(),
+            _ => None,
+        })
+        .collect();
+    Ok((v, offers))
 }
