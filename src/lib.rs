@@ -19,6 +19,7 @@ pub mod project;
 pub mod rules;
 pub mod ruleset;
 pub mod sample;
+pub mod sql;
 pub mod summary;
 pub mod task;
 pub mod timing;

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Some(Command::Decide(c)) => cli::rules::run_decide(c),
         Some(Command::Verify(c)) => cli::rules::run_verify(c),
         Some(Command::Serve(c)) => cli::serve::run(c),
+        Some(Command::Sql(c)) => cli::sql::run(c),
         Some(Command::Predict(c)) => cli::predict::run(c),
         Some(Command::Report(c)) => cli::monitor::run_report(c),
         Some(Command::Drift(c)) => cli::monitor::run_drift(c),

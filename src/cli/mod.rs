@@ -9,6 +9,7 @@ pub mod rules;
 pub mod sample;
 pub mod segment;
 pub mod serve;
+pub mod sql;
 
 use std::path::PathBuf;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Verify(rules::VerifyCmd),
     /// Serve a rule set as an HTTP JSON decision service (profiles and offer counts in Redis or here)
     Serve(serve::ServeCmd),
+    /// Print the SQL that does the per-user work in a warehouse (Spark, BigQuery, Snowflake, DuckDB)
+    Sql(sql::SqlCmd),
     /// Predict churn risk or conversion for every user; report metrics; add the model to a rule set
     Predict(predict::PredictCmd),
     /// How rules and variants perform against their holdout, from an outcomes export (text, JSON, HTML)
@@ -108,6 +111,18 @@ impl Command {
                 }
                 opt(&mut outs, "--exposures", &c.exposures, File);
             }
+            Command::Sql(c) => match &c.what {
+                sql::SqlWhat::Assign(a) => {
+                    ins.push(named("--rules", &a.rules));
+                    opt(&mut outs, "--out", &a.out, File);
+                }
+                sql::SqlWhat::Features(f) => {
+                    if let Some(r) = &f.rules {
+                        ins.push(named("--rules", r));
+                    }
+                    opt(&mut outs, "--out", &f.out, File);
+                }
+            },
             Command::Decide(_) | Command::Verify(_) | Command::Catalogue => {}
             Command::Predict(c) => {
                 // --into is read and then rewritten on purpose; it must only differ from the others.

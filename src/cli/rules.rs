@@ -171,7 +171,7 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
 }
 
 /// A rule set with errors is not used for scoring: the message lists them.
-fn refuse_errors(rs: &RuleSet, path: &Path) -> Result<(), String> {
+pub fn refuse_errors(rs: &RuleSet, path: &Path) -> Result<(), String> {
     let errors: Vec<String> = rs
         .validate()
         .into_iter()

@@ -1,0 +1,141 @@
+//! `persona-lab sql`: print the SQL that runs Persona Lab's per-user work in a warehouse.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use persona_lab::features::FeatureConfig;
+use persona_lab::ruleset::RuleSet;
+use persona_lab::sql::features::{EventsTable, TimeUnit};
+use persona_lab::sql::{Dialect, assign, features};
+
+#[derive(Debug, Args)]
+pub struct SqlCmd {
+    #[command(subcommand)]
+    pub what: SqlWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SqlWhat {
+    /// The query that puts every user of a profile table into a segment as `assign` does, with the
+    /// persona and every model's score and band
+    Assign(SqlAssign),
+    /// The query that computes every user's profile features from an events table (one row per event)
+    Features(Box<SqlFeatures>),
+}
+
+#[derive(Debug, Args)]
+pub struct SqlFeatures {
+    /// duckdb, spark, bigquery or snowflake
+    #[arg(long, default_value = "duckdb")]
+    pub dialect: String,
+    /// The events table, as the engine names it
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// Take the feature settings (event names, kinds, half-life, reference time) from this rule set,
+    /// so the profile has the columns its model needs
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    #[arg(long, default_value = "user_id", value_name = "COLUMN")]
+    pub user_col: String,
+    #[arg(long, default_value = "ts", value_name = "COLUMN")]
+    pub ts_col: String,
+    /// How the time column is written: timestamp, us, ms or s since the epoch
+    #[arg(long, default_value = "timestamp")]
+    pub ts_unit: String,
+    #[arg(long, default_value = "event", value_name = "COLUMN")]
+    pub event_col: String,
+    /// Session ids (without: sessions split after --session-gap-minutes of inactivity)
+    #[arg(long, value_name = "COLUMN")]
+    pub session_col: Option<String>,
+    #[arg(long, value_name = "COLUMN")]
+    pub value_col: Option<String>,
+    #[arg(long, value_name = "COLUMN")]
+    pub duration_col: Option<String>,
+    /// The duration column is in milliseconds (else seconds)
+    #[arg(long)]
+    pub duration_ms: bool,
+    #[arg(long, value_name = "COLUMN")]
+    pub scroll_col: Option<String>,
+    /// Count only rows whose value here grants consent (yes, true, 1, granted, ...)
+    #[arg(long, value_name = "COLUMN")]
+    pub consent_col: Option<String>,
+    /// Per-name counts (`count:NAME`, and `count:other`) for these event names, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub event_names: Vec<String>,
+    #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
+    pub half_life_days: f64,
+    #[arg(long, default_value_t = 30.0, value_name = "MINUTES")]
+    pub session_gap_minutes: f64,
+    /// Write the query to this file instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlAssign {
+    /// The rule set (RON or JSON)
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// duckdb, spark, bigquery or snowflake
+    #[arg(long, default_value = "duckdb")]
+    pub dialect: String,
+    /// The profile table (one row per user, Persona Lab's feature names as columns), as the engine
+    /// names it: `project.dataset.profiles`, or in DuckDB `read_parquet('profiles.parquet')`
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// The user id column
+    #[arg(long, default_value = "user_id", value_name = "COLUMN")]
+    pub id_col: String,
+    /// Write the query to this file instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(cmd: &SqlCmd) -> Result<(), String> {
+    match &cmd.what {
+        SqlWhat::Assign(a) => {
+            let dialect: Dialect = a.dialect.parse()?;
+            let rs = RuleSet::read(&a.rules).map_err(|e| e.to_string())?;
+            super::rules::refuse_errors(&rs, &a.rules)?;
+            emit(&assign::query(&rs, dialect, &a.table, &a.id_col), &a.out)
+        }
+        SqlWhat::Features(f) => {
+            let dialect: Dialect = f.dialect.parse()?;
+            let cfg = match &f.rules {
+                Some(p) => RuleSet::read(p).map_err(|e| e.to_string())?.features.config,
+                None => FeatureConfig {
+                    half_life_days: f.half_life_days,
+                    session_gap_minutes: f.session_gap_minutes,
+                    event_names: (!f.event_names.is_empty()).then(|| f.event_names.clone()),
+                    ..FeatureConfig::default()
+                },
+            };
+            if !(cfg.half_life_days > 0.0 && cfg.session_gap_minutes > 0.0) {
+                return Err("--half-life-days and --session-gap-minutes must be positive".into());
+            }
+            let table = EventsTable {
+                user: f.user_col.clone(),
+                ts: f.ts_col.clone(),
+                ts_unit: f.ts_unit.parse::<TimeUnit>()?,
+                event: f.event_col.clone(),
+                session: f.session_col.clone(),
+                value: f.value_col.clone(),
+                duration: f.duration_col.clone(),
+                duration_ms: f.duration_ms,
+                scroll: f.scroll_col.clone(),
+                consent: f.consent_col.clone(),
+            };
+            emit(&features::query(&cfg, &table, dialect, &f.table), &f.out)
+        }
+    }
+}
+
+fn emit(sql: &str, out: &Option<PathBuf>) -> Result<(), String> {
+    match out {
+        Some(p) => persona_lab::output::write_bytes(p, sql.as_bytes()).map_err(|e| e.to_string()),
+        None => {
+            print!("{sql}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! `persona-lab sql features`: one query that computes, per user, the profile features of a feature
+//! configuration over an events table in the warehouse, with Persona Lab's column names and formulas
+//! (`features/accumulate.rs` and `features/aggregate.rs` are the definition; the DuckDB tests hold the
+//! two together to 1e-9 relative).
+//!
+//! What the query does not compute: the categorical attributes and their one-hot features, and the
+//! sum / mean / max of other numeric event parameters (both are per-export discoveries). Event kinds
+//! are all six, always (the app leaves out a kind the export never has, unless the rule set pins it);
+//! per-name counts need the names given (a rule set pins them; else `--event-names`).
+
+use std::f64::consts::LN_2;
+
+use persona_lab_runtime::features::{COUNT_PREFIX, EventKind, FeatureConfig};
+
+use super::dialect::Dialect;
+
+/// How the table's time column is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// A TIMESTAMP (UTC).
+    Timestamp,
+    Micros,
+    Millis,
+    Seconds,
+}
+
+impl std::str::FromStr for TimeUnit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TimeUnit, String> {
+        match s {
+            "timestamp" => Ok(TimeUnit::Timestamp),
+            "us" | "micros" => Ok(TimeUnit::Micros),
+            "ms" | "millis" => Ok(TimeUnit::Millis),
+            "s" | "seconds" => Ok(TimeUnit::Seconds),
+            _ => Err(format!(
+                "unknown time unit {s:?}; use timestamp, us, ms or s"
+            )),
+        }
+    }
+}
+
+/// The columns of a canonical events table (one row per event).
+#[derive(Debug, Clone)]
+pub struct EventsTable {
+    pub user: String,
+    pub ts: String,
+    pub ts_unit: TimeUnit,
+    pub event: String,
+    pub session: Option<String>,
+    pub value: Option<String>,
+    pub duration: Option<String>,
+    /// Durations in milliseconds (else seconds).
+    pub duration_ms: bool,
+    pub scroll: Option<String>,
+    /// Rows count only where this column says consent was granted.
+    pub consent: Option<String>,
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+const KIND_COLUMNS: [(EventKind, &str); 6] = [
+    (EventKind::PageView, "page_views"),
+    (EventKind::ProductView, "product_views"),
+    (EventKind::AddToCart, "cart_adds"),
+    (EventKind::Purchase, "purchases"),
+    (EventKind::Search, "searches"),
+    (EventKind::VideoPlay, "video_plays"),
+];
+
+/// The consent values that mean "granted" (`data::privacy::consent_granted`), lower case.
+const GRANTED: [&str; 10] = [
+    "1", "true", "yes", "y", "granted", "opt_in", "opt-in", "optin", "allowed", "accepted",
+];
+
+impl Dialect {
+    fn int_type(self) -> &'static str {
+        match self {
+            Dialect::DuckDb | Dialect::Spark | Dialect::Snowflake => "BIGINT",
+            Dialect::BigQuery => "INT64",
+        }
+    }
+
+    /// µs since the epoch of a time column.
+    fn micros(self, col: &str, unit: TimeUnit) -> String {
+        let int = self.int_type();
+        match unit {
+            TimeUnit::Micros => format!("CAST({col} AS {int})"),
+            TimeUnit::Millis => format!("CAST({col} AS {int}) * 1000"),
+            TimeUnit::Seconds => format!("CAST({col} AS {int}) * 1000000"),
+            TimeUnit::Timestamp => match self {
+                Dialect::DuckDb => format!("epoch_us(CAST({col} AS TIMESTAMP))"),
+                Dialect::Spark => format!("unix_micros(CAST({col} AS TIMESTAMP))"),
+                Dialect::BigQuery => format!("UNIX_MICROS(CAST({col} AS TIMESTAMP))"),
+                Dialect::Snowflake => {
+                    format!("DATE_PART(epoch_microsecond, CAST({col} AS TIMESTAMP_NTZ))")
+                }
+            },
+        }
+    }
+
+    /// The event name normalised as the catalogue does: lower case, runs of anything but letters and
+    /// digits as one `_`, no `_` at either end.
+    fn normalised(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => {
+                format!("trim(regexp_replace(lower({col}), '[^\\p{{L}}\\p{{N}}]+', '_', 'g'), '_')")
+            }
+            Dialect::Spark => {
+                format!(
+                    "trim(BOTH '_' FROM regexp_replace(lower({col}), '[^\\\\p{{L}}\\\\p{{N}}]+', '_'))"
+                )
+            }
+            Dialect::BigQuery => {
+                format!("TRIM(REGEXP_REPLACE(LOWER({col}), r'[^\\p{{L}}\\p{{N}}]+', '_'), '_')")
+            }
+            Dialect::Snowflake => {
+                format!("TRIM(REGEXP_REPLACE(LOWER({col}), '[^[:alnum:]]+', '_'), '_')")
+            }
+        }
+    }
+}
+
+fn list(d: Dialect, items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| d.text(s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The query over `table` (used as written).
+pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> String {
+    let dbl = d.double_type();
+    let txt = d.text_type();
+    let q = |c: &str| d.ident(c);
+    let mut e = vec![
+        format!("CAST({} AS {txt}) AS u", q(&t.user)),
+        format!("{} AS t", d.micros(&q(&t.ts), t.ts_unit)),
+        format!("CAST({} AS {txt}) AS ev", q(&t.event)),
+        format!(
+            "{} AS evn",
+            d.normalised(&format!("CAST({} AS {txt})", q(&t.event)))
+        ),
+    ];
+    if let Some(s) = &t.session {
+        e.push(format!("CAST({} AS {txt}) AS s", q(s)));
+    }
+    if let Some(v) = &t.value {
+        e.push(format!("CAST({} AS {dbl}) AS val", q(v)));
+    }
+    if let Some(v) = &t.duration {
+        let div = if t.duration_ms { 1000.0 } else { 1.0 };
+        e.push(format!("CAST({} AS {dbl}) / {} AS dur", q(v), d.num(div)));
+    }
+    if let Some(v) = &t.scroll {
+        e.push(format!("CAST({} AS {dbl}) AS scr", q(v)));
+    }
+    let mut filter = vec![
+        format!("{} IS NOT NULL", q(&t.user)),
+        format!("{} IS NOT NULL", q(&t.ts)),
+        format!("{} IS NOT NULL", q(&t.event)),
+    ];
+    if let Some(c) = &t.consent {
+        filter.push(format!(
+            "lower(trim(CAST({} AS {txt}))) IN ({})",
+            q(c),
+            list(d, &GRANTED)
+        ));
+    }
+    let reference = match cfg.as_of {
+        Some(a) => format!("CAST({a} AS {})", d.int_type()),
+        None => "MAX(t)".into(),
+    };
+    let as_of = cfg
+        .as_of
+        .map(|a| format!(" WHERE t <= {a}"))
+        .unwrap_or_default();
+    let kind_test = |k: EventKind| format!("evn IN ({})", list(d, k.synonyms()));
+    let purchase = kind_test(EventKind::Purchase);
+    // Revenue counts purchase events when the export has any (or the configuration pins the kind),
+    // else every event's value.
+    let purchase_only = if cfg
+        .event_kinds
+        .as_ref()
+        .is_some_and(|k| k.contains(&EventKind::Purchase))
+    {
+        "TRUE".to_string()
+    } else {
+        // A scalar count: Spark takes EXISTS only in a filter.
+        format!("(SELECT COUNT(*) FROM f WHERE {purchase}) > 0")
+    };
+    let mut agg = vec![
+        "u".to_string(),
+        format!("CAST(COUNT(*) AS {dbl}) AS events"),
+        // Distinct UTC days as integers (BigQuery groups no FLOAT64 well, and no engine needs to).
+        format!(
+            "CAST(COUNT(DISTINCT CAST(FLOOR(CAST(t AS {dbl}) / {}) AS {})) AS {dbl}) AS active_days",
+            d.num(DAY_US as f64),
+            d.int_type()
+        ),
+        "MIN(t) AS first_t".into(),
+        "MAX(t) AS last_t".into(),
+        format!(
+            "SUM(EXP((CAST(r.ref AS {dbl}) - CAST(t AS {dbl})) / {} * {})) AS decayed_events",
+            d.num(DAY_US as f64),
+            d.num(-LN_2 / cfg.half_life_days)
+        ),
+    ];
+    let sessions_raw = match &t.session {
+        Some(_) => format!("CAST(COUNT(DISTINCT s) AS {dbl})"),
+        None => format!("CAST(1 + SUM(CASE WHEN gap THEN 1 ELSE 0 END) AS {dbl})"),
+    };
+    agg.push(format!("{sessions_raw} AS sessions_raw"));
+    if t.duration.is_some() {
+        agg.push(format!("COALESCE(SUM(dur), {}) AS time_total", d.num(0.0)));
+    }
+    if t.scroll.is_some() {
+        agg.push(format!(
+            "CASE WHEN COUNT(scr) > 0 THEN SUM(scr) / CAST(COUNT(scr) AS {dbl}) END AS scroll_mean"
+        ));
+        agg.push("MAX(scr) AS scroll_max".into());
+    }
+    for (k, name) in KIND_COLUMNS {
+        agg.push(format!(
+            "CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS {dbl}) AS {name}",
+            kind_test(k)
+        ));
+    }
+    if t.value.is_some() {
+        agg.push(format!(
+            "COALESCE(SUM(CASE WHEN NOT p.purchase_only OR {purchase} THEN val END), {}) AS revenue",
+            d.num(0.0)
+        ));
+    }
+    let names: Vec<&String> = cfg.event_names.iter().flatten().collect();
+    for (i, n) in names.iter().enumerate() {
+        agg.push(format!(
+            "CAST(SUM(CASE WHEN ev = {} THEN 1 ELSE 0 END) AS {dbl}) AS n{i}",
+            d.text(n)
+        ));
+    }
+
+    // The derived features, as aggregate.rs derives them.
+    let per = |c: &str| format!("{c} / sessions AS {c}_per_session");
+    let day = d.num(DAY_US as f64);
+    let mut out = vec![
+        "u AS user_id".to_string(),
+        "events".into(),
+        "sessions".into(),
+        "active_days".into(),
+        per("events"),
+    ];
+    if t.duration.is_some() {
+        out.push("time_total".into());
+        out.push("time_total / sessions AS time_per_session".into());
+    }
+    if t.scroll.is_some() {
+        out.push("scroll_mean".into());
+        out.push("scroll_max".into());
+    }
+    out.push(format!(
+        "(CAST(ref AS {dbl}) - CAST(last_t AS {dbl})) / {day} AS recency_days"
+    ));
+    out.push(format!(
+        "(CAST(ref AS {dbl}) - CAST(first_t AS {dbl})) / {day} AS tenure_days"
+    ));
+    out.push(format!(
+        "sessions / GREATEST((CAST(ref AS {dbl}) - CAST(first_t AS {dbl})) / {day} / {}, {}) AS frequency",
+        d.num(7.0),
+        d.num(1.0)
+    ));
+    for (k, name) in KIND_COLUMNS {
+        out.push(name.into());
+        if k != EventKind::Purchase {
+            out.push(per(name));
+        }
+    }
+    out.push(
+        "CASE WHEN product_views > 0 THEN cart_adds / product_views END AS add_to_cart_rate".into(),
+    );
+    out.push("purchases / sessions AS conversion_rate".into());
+    if t.value.is_some() {
+        out.push("revenue".into());
+        out.push("CASE WHEN purchases > 0 THEN revenue / purchases END AS avg_order_value".into());
+    }
+    out.push("decayed_events".into());
+    for (i, n) in names.iter().enumerate() {
+        out.push(format!("n{i} AS {}", q(&format!("{COUNT_PREFIX}{n}"))));
+    }
+    if !names.is_empty() {
+        let top: Vec<String> = (0..names.len()).map(|i| format!("n{i}")).collect();
+        out.push(format!(
+            "events - ({}) AS {}",
+            top.join(" + "),
+            q(&format!("{COUNT_PREFIX}other"))
+        ));
+    }
+
+    let gap_cte = if t.session.is_none() {
+        let gap_us = (cfg.session_gap_minutes * 60.0 * 1e6).round() as i64;
+        format!(
+            "g AS (\n  SELECT f.*, t - LAG(t) OVER (PARTITION BY u ORDER BY t) > {gap_us} AS gap\n  FROM f\n),\n"
+        )
+    } else {
+        String::new()
+    };
+    let from = if t.session.is_none() { "g" } else { "f" };
+    format!(
+        "-- persona-lab sql features ({d}): one row per user with Persona Lab's profile features.\n\
+         -- Half-life {} days, reference {}, sessions {}; not computed here: attributes, one-hot\n\
+         -- features, other numeric parameters.\n\
+         WITH e AS (\n  SELECT\n    {}\n  FROM {table}\n  WHERE {}\n),\n\
+         r AS (SELECT {reference} AS ref FROM e),\n\
+         f AS (SELECT * FROM e{as_of}),\n\
+         p AS (SELECT {purchase_only} AS purchase_only),\n\
+         {gap_cte}\
+         a AS (\n  SELECT\n    {}\n  FROM {from} CROSS JOIN r CROSS JOIN p\n  GROUP BY u\n),\n\
+         b AS (\n  SELECT a.*, r.ref, CASE WHEN sessions_raw < 1 THEN {} ELSE sessions_raw END AS sessions\n  FROM a CROSS JOIN r\n)\n\
+         SELECT\n  {}\nFROM b\n",
+        cfg.half_life_days,
+        match cfg.as_of {
+            Some(a) => format!("{a} µs"),
+            None => "the last event".into(),
+        },
+        match &t.session {
+            Some(s) => format!("from the column {s}"),
+            None => format!(
+                "split after {} minutes without events",
+                cfg.session_gap_minutes
+            ),
+        },
+        e.join(",\n    "),
+        filter.join(" AND "),
+        agg.join(",\n    "),
+        d.num(1.0),
+        out.join(",\n  ")
+    )
+}
