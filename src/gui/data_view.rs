@@ -93,6 +93,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             }
         });
     ui.separator();
+    super::warehouse::features_panel(app, ui);
+    ui.separator();
     let df = &loaded.table;
     ui.label(format!(
         "Preview of the canonical table: {} rows × {} columns",

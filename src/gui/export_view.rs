@@ -119,6 +119,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 });
             ui.separator();
             raw_file(ui, &p);
+            super::warehouse::assign_panel(app, ui);
         });
 }
 

@@ -18,6 +18,7 @@ pub mod rules_view;
 pub mod simulate_view;
 pub mod state;
 pub mod tasks;
+pub mod warehouse;
 pub mod widgets;
 
 #[cfg(test)]

@@ -240,6 +240,8 @@ pub struct ViewState {
     pub salt: String,
     pub load_settings_changed: bool,
     pub rules: RulesUi,
+    /// The warehouse SQL panels (Data: the features query; Export: the assign query).
+    pub warehouse: WarehouseUi,
     /// Predict view: the cutoff as typed, the export's time span (for the hint), and the per-persona
     /// risk of the current run and model.
     pub predict_cutoff: String,
@@ -359,12 +361,33 @@ impl Default for ViewState {
             salt: String::new(),
             load_settings_changed: false,
             rules: RulesUi::default(),
+            warehouse: WarehouseUi::default(),
             predict_cutoff: String::new(),
             predict_span: None,
             risk: None,
             file_chooser: None,
             chart_rect: None,
             png_pending: None,
+        }
+    }
+}
+
+/// What the analyst chose for the generated SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarehouseUi {
+    pub dialect: persona_lab::sql::Dialect,
+    /// The events table, as the engine names it.
+    pub events_table: String,
+    /// The profile table the assign query reads.
+    pub profiles_table: String,
+}
+
+impl Default for WarehouseUi {
+    fn default() -> Self {
+        WarehouseUi {
+            dialect: persona_lab::sql::Dialect::DuckDb,
+            events_table: "events".into(),
+            profiles_table: "profiles".into(),
         }
     }
 }

@@ -1996,3 +1996,85 @@ fn charts_tables_and_the_summary_export_what_is_shown() {
     assert_eq!(html.matches("<svg").count(), 1 + run.segmentation.k);
     assert!(!html.contains("<script") && !html.contains("http"));
 }
+
+/// The text of the last CopyText command of the frame.
+fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
+    h.output()
+        .platform_output
+        .commands
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+}
+
+#[test]
+fn the_warehouse_panels_give_the_sql_of_the_export_and_of_the_rule_set() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "the sample to load and cluster", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    // Data: the features query for the mapped columns, in the engine chosen.
+    h.get_by_label_contains("Warehouse: compute the profile")
+        .click();
+    h.run_ok();
+    h.get_by_label("Copy SQL").click();
+    h.step();
+    let sql = copied(&h).expect("the query is copied");
+    assert!(
+        sql.starts_with("-- persona-lab sql features (duckdb)"),
+        "{sql:.200}"
+    );
+    assert!(
+        sql.contains("CAST(\"user_pseudo_id\" AS VARCHAR) AS u"),
+        "{sql:.600}"
+    );
+    assert!(
+        sql.contains("\"privacy_info.analytics_storage\""),
+        "consent rows only"
+    );
+    assert!(
+        sql.contains("AS \"count:view_item\""),
+        "the profile's event names are pinned"
+    );
+    // It is exactly what the CLI prints for the same mapping and names.
+    let loaded = h.state().analysis.loaded.clone().unwrap();
+    let (table, _) = persona_lab::sql::features::table_of(&loaded).unwrap();
+    assert_eq!(table.ts_unit, persona_lab::sql::features::TimeUnit::Micros);
+    assert!(table.duration_ms);
+    h.state_mut().ui_state.warehouse.dialect = persona_lab::sql::Dialect::BigQuery;
+    h.state_mut().ui_state.warehouse.events_table = "shop.analytics.events".into();
+    h.run_ok();
+    h.get_by_label("Copy SQL").click();
+    h.step();
+    let sql = copied(&h).unwrap();
+    assert!(sql.starts_with("-- persona-lab sql features (bigquery)"));
+    assert!(sql.contains("FROM shop.analytics.events"));
+
+    // Export: the assign query for the rule set as it would be exported.
+    h.get_by_label("Export").click();
+    h.run_ok();
+    h.get_by_label_contains("Warehouse: assign every user")
+        .click();
+    h.run_ok();
+    h.get_by_label("Copy SQL").click();
+    h.step();
+    let sql = copied(&h).unwrap();
+    let rs = h.state().rule_set().unwrap();
+    assert_eq!(
+        sql,
+        persona_lab::sql::assign::query(
+            &rs,
+            persona_lab::sql::Dialect::BigQuery,
+            "profiles",
+            "user_id"
+        )
+    );
+    assert_eq!(
+        sql.matches(" AS d").count(),
+        rs.segments.k,
+        "one distance per segment"
+    );
+}

@@ -40,6 +40,23 @@ impl fmt::Display for Dialect {
 }
 
 impl Dialect {
+    pub const ALL: [Dialect; 4] = [
+        Dialect::DuckDb,
+        Dialect::Spark,
+        Dialect::BigQuery,
+        Dialect::Snowflake,
+    ];
+
+    /// The engine's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "DuckDB",
+            Dialect::Spark => "Spark SQL",
+            Dialect::BigQuery => "BigQuery",
+            Dialect::Snowflake => "Snowflake",
+        }
+    }
+
     /// A column name, quoted (feature ids hold `:` and `=`).
     pub fn ident(self, name: &str) -> String {
         match self {

@@ -336,3 +336,65 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         out.join(",\n  ")
     )
 }
+
+/// The events table of a loaded export, as the query names its columns: the roles the app mapped.
+/// The notes say what the query does differently from the app for this export (fallback columns it
+/// does not use).
+pub fn table_of(loaded: &crate::data::Loaded) -> Result<(EventsTable, Vec<String>), String> {
+    use crate::data::{DurationUnit, Shape, TimeEncoding};
+    if loaded.shape != Shape::Events {
+        return Err("the export is a per-user table already: it is the profile".into());
+    }
+    let m = &loaded.mapping;
+    let need = |c: &Option<String>, role: &str| {
+        c.clone()
+            .ok_or_else(|| format!("no column is mapped to the {role}"))
+    };
+    let ts_unit = match &loaded.time_encoding {
+        Some(TimeEncoding::EpochMicros) => TimeUnit::Micros,
+        Some(TimeEncoding::EpochMillis) => TimeUnit::Millis,
+        Some(TimeEncoding::EpochSeconds) => TimeUnit::Seconds,
+        Some(TimeEncoding::Iso8601Zoned) | Some(TimeEncoding::Format(_)) => TimeUnit::Timestamp,
+        Some(other) => {
+            return Err(format!(
+                "the timestamp is {other}: convert it to a TIMESTAMP column in the warehouse first"
+            ));
+        }
+        None => TimeUnit::Timestamp,
+    };
+    let mut notes = Vec::new();
+    if let Some(f) = &m.user_id_fallback {
+        notes.push(format!(
+            "the user id fallback {f} is not used: rows without a user id are left out"
+        ));
+    }
+    if let Some(f) = &m.event_fallback {
+        notes.push(format!("the event name fallback {f} is not used"));
+    }
+    if !m.value_fallback.is_empty() {
+        notes.push(format!(
+            "the value fallbacks ({}) are not used",
+            m.value_fallback.join(", ")
+        ));
+    }
+    if !m.dedup_key.is_empty() {
+        notes.push(
+            "the vendor's duplicate events are not removed: deduplicate the table first".into(),
+        );
+    }
+    Ok((
+        EventsTable {
+            user: need(&m.user_id, "user id")?,
+            ts: need(&m.timestamp, "timestamp")?,
+            ts_unit,
+            event: need(&m.event, "event name")?,
+            session: m.session.clone(),
+            value: m.value.clone(),
+            duration: m.duration.clone(),
+            duration_ms: loaded.duration_unit == Some(DurationUnit::Milliseconds),
+            scroll: m.scroll.clone(),
+            consent: m.consent.clone(),
+        },
+        notes,
+    ))
+}
