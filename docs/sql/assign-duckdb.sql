@@ -30,10 +30,10 @@ s AS (
   FROM d
 )
 SELECT
-  user_id,
-  segment,
-  CASE segment WHEN 0 THEN 'segment_0' WHEN 1 THEN 'segment_1' WHEN 2 THEN 'segment_2' WHEN 3 THEN 'segment_3' END AS persona,
-  CASE segment WHEN 0 THEN 'High-Value Engagers' WHEN 1 THEN 'Lapsed visitors' WHEN 2 THEN 'Browsers' WHEN 3 THEN 'Fans of {rule}' END AS persona_name,
+  user_id AS "user_id",
+  segment AS "segment",
+  CASE segment WHEN 0 THEN 'segment_0' WHEN 1 THEN 'segment_1' WHEN 2 THEN 'segment_2' WHEN 3 THEN 'segment_3' END AS "persona",
+  CASE segment WHEN 0 THEN 'High-Value Engagers' WHEN 1 THEN 'Lapsed visitors' WHEN 2 THEN 'Browsers' WHEN 3 THEN 'Fans of {rule}' END AS "persona_name",
   "churn_risk",
   CASE WHEN "churn_risk" >= CAST('0.7' AS DOUBLE) THEN 'high' WHEN "churn_risk" >= CAST('0.3' AS DOUBLE) THEN 'medium' ELSE 'low' END AS "churn_risk_band",
   "conversion_score",

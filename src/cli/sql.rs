@@ -28,9 +28,14 @@ pub struct SqlFeatures {
     /// duckdb, spark, bigquery or snowflake
     #[arg(long, default_value = "duckdb")]
     pub dialect: String,
-    /// The events table, as the engine names it
+    /// The events table, as the engine names it (for GA4's export, a wildcard table such as
+    /// `project.analytics_123.events_*` in BigQuery)
     #[arg(long, value_name = "NAME")]
     pub table: String,
+    /// `events`: a flat table, one column per role (the column flags below); `ga4`: GA4's BigQuery
+    /// export schema, parameters read out of the nested `event_params`
+    #[arg(long, default_value = "events")]
+    pub schema: String,
     /// Take the feature settings (event names, kinds, half-life, reference time) from this rule set,
     /// so the profile has the columns its model needs
     #[arg(long, value_name = "FILE")]
@@ -113,19 +118,26 @@ pub fn run(cmd: &SqlCmd) -> Result<(), String> {
             if !(cfg.half_life_days > 0.0 && cfg.session_gap_minutes > 0.0) {
                 return Err("--half-life-days and --session-gap-minutes must be positive".into());
             }
-            let table = EventsTable {
-                user: f.user_col.clone(),
-                ts: f.ts_col.clone(),
-                ts_unit: f.ts_unit.parse::<TimeUnit>()?,
-                event: f.event_col.clone(),
-                session: f.session_col.clone(),
-                value: f.value_col.clone(),
-                duration: f.duration_col.clone(),
-                duration_ms: f.duration_ms,
-                scroll: f.scroll_col.clone(),
-                consent: f.consent_col.clone(),
+            let (from, table) = match f.schema.as_str() {
+                "ga4" => features::ga4_source(dialect, &f.table),
+                "events" => (
+                    f.table.clone(),
+                    EventsTable {
+                        user: f.user_col.clone(),
+                        ts: f.ts_col.clone(),
+                        ts_unit: f.ts_unit.parse::<TimeUnit>()?,
+                        event: f.event_col.clone(),
+                        session: f.session_col.clone(),
+                        value: f.value_col.clone(),
+                        duration: f.duration_col.clone(),
+                        duration_ms: f.duration_ms,
+                        scroll: f.scroll_col.clone(),
+                        consent: f.consent_col.clone(),
+                    },
+                ),
+                other => return Err(format!("unknown schema {other:?}; use events or ga4")),
             };
-            emit(&features::query(&cfg, &table, dialect, &f.table), &f.out)
+            emit(&features::query(&cfg, &table, dialect, &from), &f.out)
         }
     }
 }

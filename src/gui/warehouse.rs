@@ -51,11 +51,27 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
             );
             let w = &mut app.ui_state.warehouse;
             controls(ui, &mut w.dialect, &mut w.events_table, "Events table");
-            match features::table_of(&loaded) {
+            let nested = features::is_ga4_nested(&loaded);
+            if nested {
+                ui.label(
+                    "GA4's export schema: the query reads the event parameters out of the nested \
+                     event_params, as BigQuery holds them (name the daily tables, e.g. \
+                     project.analytics_123.events_*).",
+                );
+            }
+            let source = if nested {
+                let w = &app.ui_state.warehouse;
+                Ok(features::ga4_source(w.dialect, &w.events_table))
+                    .map(|(from, t)| (from, t, Vec::new()))
+            } else {
+                features::table_of(&loaded)
+                    .map(|(t, notes)| (app.ui_state.warehouse.events_table.clone(), t, notes))
+            };
+            match source {
                 Err(why) => {
                     ui.label(why);
                 }
-                Ok((table, notes)) => {
+                Ok((from, table, notes)) => {
                     // The per-name counts of the current profile, pinned by name.
                     let mut cfg = app.analysis.feature_config.clone();
                     if let Some(p) = &app.analysis.profile {
@@ -74,7 +90,7 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                         ui.label(format!("Note: {n}."));
                     }
                     let w = &app.ui_state.warehouse;
-                    let sql = features::query(&cfg, &table, w.dialect, &w.events_table);
+                    let sql = features::query(&cfg, &table, w.dialect, &from);
                     ui.horizontal(|ui| {
                         if ui.button("Copy SQL").clicked() {
                             ui.ctx().copy_text(sql.clone());

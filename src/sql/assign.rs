@@ -182,6 +182,10 @@ pub fn query(rs: &RuleSet, d: Dialect, table: &str, id_col: &str) -> String {
             d.ident(&format!("{}_band", model.name))
         ));
     }
+    let out_cols: Vec<String> = out_cols
+        .iter()
+        .map(|c| super::features::named(d, c))
+        .collect();
     let checksum = rs.sealed().checksum.map(|c| c.content).unwrap_or_default();
     format!(
         "-- persona-lab sql assign ({d}): the rule set created {}, content {checksum}.\n\

@@ -120,6 +120,19 @@ impl Dialect {
     }
 }
 
+/// An output column with its name quoted (`x AS name`, or a bare column `name`): Snowflake would
+/// otherwise upper-case Persona Lab's feature names, which then no longer load as those features.
+pub(super) fn named(d: Dialect, column: &str) -> String {
+    match column.rsplit_once(" AS ") {
+        Some((expr, name)) if !name.starts_with(['"', '`']) => {
+            format!("{expr} AS {}", d.ident(name))
+        }
+        Some(_) => column.to_string(),
+        None if column.starts_with(['"', '`']) => column.to_string(),
+        None => format!("{column} AS {}", d.ident(column)),
+    }
+}
+
 fn list(d: Dialect, items: &[&str]) -> String {
     items
         .iter()
@@ -296,6 +309,8 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         ));
     }
 
+    let out: Vec<String> = out.iter().map(|c| named(d, c)).collect();
+
     let gap_cte = if t.session.is_none() {
         let gap_us = (cfg.session_gap_minutes * 60.0 * 1e6).round() as i64;
         format!(
@@ -397,4 +412,102 @@ pub fn table_of(loaded: &crate::data::Loaded) -> Result<(EventsTable, Vec<String
         },
         notes,
     ))
+}
+
+/// GA4's BigQuery export schema as the query's events table: one row per event, the event
+/// parameters taken out of `event_params` by key (`UNNEST` in BigQuery and DuckDB, `filter` in Spark,
+/// `FILTER` on the VARIANT array in Snowflake), the value as the app takes it (the purchase revenue,
+/// else `event_value_in_usd`, else the `value` parameter), consent from `privacy_info`. Returns the
+/// relation to read from (a subquery) and its columns.
+pub fn ga4_source(d: Dialect, table: &str) -> (String, EventsTable) {
+    let dbl = d.double_type();
+    let txt = d.text_type();
+    // One parameter as a number or as text, whichever of its typed values is set.
+    let param = |key: &str, text: bool| -> String {
+        let k = d.text(key);
+        let pick = |v: &str| {
+            if text {
+                format!("COALESCE({v}.string_value, CAST({v}.int_value AS {txt}))")
+            } else {
+                format!(
+                    "COALESCE(CAST({v}.int_value AS {dbl}), CAST({v}.float_value AS {dbl}), CAST({v}.double_value AS {dbl}))"
+                )
+            }
+        };
+        match d {
+            Dialect::DuckDb => format!(
+                "(SELECT {} FROM UNNEST(event_params) AS _p(p) WHERE p.key = {k} LIMIT 1)",
+                pick("p.value")
+            ),
+            Dialect::BigQuery => format!(
+                "(SELECT {} FROM UNNEST(event_params) AS p WHERE p.key = {k} LIMIT 1)",
+                pick("p.value")
+            ),
+            Dialect::Spark => pick(&format!(
+                "try_element_at(filter(event_params, p -> p.key = {k}), 1).value"
+            )),
+            Dialect::Snowflake => {
+                let e = format!("FILTER(event_params, p -> p:key::STRING = {k})[0]:value");
+                if text {
+                    format!("COALESCE({e}:string_value::STRING, {e}:int_value::STRING)")
+                } else {
+                    format!(
+                        "COALESCE({e}:int_value::FLOAT, {e}:float_value::FLOAT, {e}:double_value::FLOAT)"
+                    )
+                }
+            }
+        }
+    };
+    let field = |s: &str, f: &str, ty: &str| match d {
+        Dialect::Snowflake => format!("{s}:{f}::{ty}"),
+        _ => format!("CAST({s}.{f} AS {ty})"),
+    };
+    let select = [
+        format!("CAST(user_pseudo_id AS {txt}) AS user_id"),
+        "event_timestamp AS ts".to_string(),
+        "event_name AS event".to_string(),
+        format!("{} AS session", param("ga_session_id", true)),
+        format!(
+            "COALESCE({}, CAST(event_value_in_usd AS {dbl}), {}) AS value",
+            field("ecommerce", "purchase_revenue", dbl),
+            param("value", false)
+        ),
+        format!(
+            "{} AS engagement_time_msec",
+            param("engagement_time_msec", false)
+        ),
+        format!("{} AS percent_scrolled", param("percent_scrolled", false)),
+        format!(
+            "{} AS consent",
+            field("privacy_info", "analytics_storage", txt)
+        ),
+    ];
+    let select: Vec<String> = select.iter().map(|c| named(d, c)).collect();
+    (
+        format!(
+            "(\n    SELECT\n      {}\n    FROM {table}\n  ) AS ga4",
+            select.join(",\n      ")
+        ),
+        EventsTable {
+            user: "user_id".into(),
+            ts: "ts".into(),
+            ts_unit: TimeUnit::Micros,
+            event: "event".into(),
+            session: Some("session".into()),
+            value: Some("value".into()),
+            duration: Some("engagement_time_msec".into()),
+            duration_ms: true,
+            scroll: Some("percent_scrolled".into()),
+            consent: Some("consent".into()),
+        },
+    )
+}
+
+/// Whether a loaded export is GA4's nested schema (its roles come out of `event_params`), which the
+/// warehouse holds nested too: its query reads it with [`ga4_source`].
+pub fn is_ga4_nested(loaded: &crate::data::Loaded) -> bool {
+    let m = &loaded.mapping;
+    [&m.session, &m.duration, &m.scroll]
+        .iter()
+        .any(|c| c.as_deref().is_some_and(|c| c.starts_with("event_params.")))
 }

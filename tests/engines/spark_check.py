@@ -5,7 +5,8 @@ rows with what persona-lab computed: the same comparison as duckdb_check.py, on 
     spark_check.py --sql Q.sql --table-file events.csv --table-name events --expected E.csv
                    [--key user_id] [--exact segment,persona] [--ignore col,...] [--rel-tol 1e-9]
 
-The table file is a CSV read as text (header, every column a string), registered under --table-name.
+The table file is a CSV read as text (header, every column a string), or Parquet (a file or a folder
+of shards, nested types kept), registered under --table-name.
 Exits 1 on any difference, 3 when pyspark (or Java) is missing.
 """
 
@@ -39,7 +40,11 @@ def main():
         print(f"SKIPPED: Spark does not start here: {e}")
         sys.exit(3)
     spark.sparkContext.setLogLevel("ERROR")
-    spark.read.csv(a.table_file, header=True).createOrReplaceTempView(a.table_name)
+    src = a.table_file
+    if src.endswith(".csv") or src.endswith(".csv.gz"):
+        spark.read.csv(src, header=True).createOrReplaceTempView(a.table_name)
+    else:  # Parquet: a file or a folder of shards
+        spark.read.parquet(src).createOrReplaceTempView(a.table_name)
     rows = spark.sql(open(a.sql).read()).collect()
     got = {}
     for r in rows:
