@@ -43,6 +43,10 @@ pub struct ServeCmd {
     /// Redis connections kept open
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub connections: usize,
+    /// Threads answering requests (default: one per core). Fewer leave cores to a Redis or a load
+    /// balancer on the same machine
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 /// Profiles from an NDJSON file, each line named in an error.
@@ -63,10 +67,11 @@ pub fn run(cmd: &ServeCmd) -> Result<(), String> {
         (None, Some(p)) => Store::memory(read_profiles(p)?),
         (None, None) => Store::memory(vec![]),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cmd.workers {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = builder.enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let state = AppState::new(Config {
             rules: cmd.rules.clone(),
