@@ -484,3 +484,74 @@ fn verify_names_what_was_edited_by_hand() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("no checksum"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_signed_rule_set_verifies_only_with_its_key_and_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("key"), "3f9a0c...a-secret-the-deployment-holds\n").unwrap();
+    std::fs::write(p("other"), "another key").unwrap();
+    let input = repo("sample_data/fashion_ga4_events.csv.gz");
+    let r = p("r.ron");
+    let o = run(&[
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "4",
+        "--out",
+        r.to_str().unwrap(),
+        "--sign-key",
+        p("key").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let verify = |key: &str| {
+        run(&[
+            "verify",
+            r.to_str().unwrap(),
+            "--key",
+            p(key).to_str().unwrap(),
+        ])
+    };
+    let o = verify("key");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("signature ok"), "{}", stdout(&o));
+    let o = verify("other");
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("signature INVALID"), "{}", stdout(&o));
+    // A forgery: the file changed and re-sealed by the documented algorithm (anyone can), with the
+    // old signature kept. The checksum is intact again; the signature is not.
+    let mut rs = RuleSet::read(&r).unwrap();
+    let sig = rs.checksum.as_ref().unwrap().signature.clone().unwrap();
+    rs.personas[0].name = "<script>".into();
+    let mut forged = rs.sealed();
+    forged.checksum.as_mut().unwrap().signature = Some(sig);
+    std::fs::write(
+        &r,
+        forged
+            .encode(persona_lab::runtime::ruleset::Encoding::Ron)
+            .unwrap(),
+    )
+    .unwrap();
+    let o = run(&["verify", r.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "without a key only edits are detected: {}",
+        stdout(&o)
+    );
+    let o = verify("key");
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("signature INVALID"), "{}", stdout(&o));
+    // Unsigned: refused when a key is asked for.
+    persona_lab::ruleset::write(&rs, &r).unwrap();
+    let o = verify("key");
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("not signed"), "{}", stdout(&o));
+    // An empty key is refused, not taken as a key.
+    std::fs::write(p("empty"), "\n").unwrap();
+    let o = verify("empty");
+    assert!(
+        !o.status.success() && stderr(&o).contains("the key file is empty"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -66,6 +66,8 @@ pub struct Config {
     pub limits: Limits,
     /// How often the rule set file is checked for a change.
     pub reload_every: Duration,
+    /// Serve only rule sets signed with this key (HMAC-SHA256; `segment --sign-key`).
+    pub verify_key: Option<Vec<u8>>,
 }
 
 struct Serving {
@@ -84,11 +86,31 @@ pub struct AppState {
     exposures: Option<tokio::sync::Mutex<tokio::fs::File>>,
     limits: Limits,
     reload_every: Duration,
+    verify_key: Option<Vec<u8>>,
 }
 
-/// Read and verify a rule set: errors refuse it (as `persona-lab decide` does).
-pub fn load_rules(path: &std::path::Path) -> Result<RuleSet, String> {
+/// Read and verify a rule set: errors refuse it (as `persona-lab decide` does), and so does a
+/// signature that is missing or not the key's when a key is given.
+pub fn load_rules(path: &std::path::Path, key: Option<&[u8]>) -> Result<RuleSet, String> {
     let rs = RuleSet::read(path).map_err(|e| e.to_string())?;
+    if let Some(key) = key {
+        use persona_lab_runtime::ruleset::checksum::{Signature, check_signature};
+        match check_signature(&rs, key) {
+            Signature::Valid => {}
+            Signature::Unsigned => {
+                return Err(format!(
+                    "{}: not signed, and this service serves only signed rule sets",
+                    path.display()
+                ));
+            }
+            Signature::Invalid => {
+                return Err(format!(
+                    "{}: the signature is not this key's, or the file changed since it was signed",
+                    path.display()
+                ));
+            }
+        }
+    }
     let errors: Vec<String> = rs
         .validate()
         .into_iter()
@@ -113,7 +135,7 @@ fn stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
 
 impl AppState {
     pub async fn new(config: Config) -> Result<Arc<AppState>, String> {
-        let rules = load_rules(&config.rules)?;
+        let rules = load_rules(&config.rules, config.verify_key.as_deref())?;
         let exposures = match &config.exposures {
             Some(p) => Some(tokio::sync::Mutex::new(
                 tokio::fs::OpenOptions::new()
@@ -138,6 +160,7 @@ impl AppState {
             exposures,
             limits: config.limits,
             reload_every: config.reload_every,
+            verify_key: config.verify_key,
         }))
     }
 
@@ -159,7 +182,7 @@ impl AppState {
         if !changed {
             return;
         }
-        let result = load_rules(&self.path);
+        let result = load_rules(&self.path, self.verify_key.as_deref());
         let Ok(mut s) = self.serving.write() else {
             return;
         };

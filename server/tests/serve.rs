@@ -50,6 +50,7 @@ fn start(rules: &Path, store: Store, exposures: Option<PathBuf>, limits: Limits)
                 exposures,
                 limits,
                 reload_every: Duration::from_millis(50),
+                verify_key: None,
             })
             .await
             .unwrap();
@@ -448,4 +449,36 @@ fn redis_holds_profiles_and_caps_across_two_services_and_recovers() {
     let (s, d) = http(b.addr, "POST", "/v1/decide", &with_profile);
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["decisions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn with_a_verify_key_only_signed_rule_sets_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.json");
+    let rs = persona_lab_runtime::RuleSet::read(&limits_rules()).unwrap();
+    std::fs::write(&path, rs.to_json().unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = |key: &[u8]| Config {
+        rules: path.clone(),
+        store: Store::memory(vec![]),
+        exposures: None,
+        limits: Limits::default(),
+        reload_every: Duration::from_millis(50),
+        verify_key: Some(key.to_vec()),
+    };
+    let err = rt.block_on(AppState::new(config(b"k1"))).err().unwrap();
+    assert!(err.contains("not signed"), "{err}");
+    std::fs::write(
+        &path,
+        rs.signed(b"k1")
+            .encode(persona_lab_runtime::ruleset::Encoding::Json)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(rt.block_on(AppState::new(config(b"k1"))).is_ok());
+    let err = rt.block_on(AppState::new(config(b"k2"))).err().unwrap();
+    assert!(err.contains("not this key's"), "{err}");
 }

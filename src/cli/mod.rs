@@ -95,6 +95,9 @@ impl Command {
                 opt(&mut outs, "--report", &c.report, File);
                 opt(&mut outs, "--out", &c.out, File);
                 opt(&mut outs, "--project", &c.project, File);
+                if let Some(k) = &c.sign_key {
+                    ins.push(named("--sign-key", k));
+                }
             }
             Command::Assign(c) => {
                 ins.push(named("--rules", &c.rules));
@@ -131,6 +134,9 @@ impl Command {
                 opt(&mut outs, "--scores", &c.scores, Table);
                 opt(&mut outs, "--design", &c.design, Table);
                 opt(&mut outs, "--into", &c.into, File);
+                if let Some(k) = &c.sign_key {
+                    ins.push(named("--sign-key", k));
+                }
             }
             Command::Report(c) => {
                 ins.push(named("the outcomes export", &c.outcomes));

@@ -84,6 +84,10 @@ pub struct PredictCmd {
     /// with the new checksum)
     #[arg(long)]
     pub accept_edits: bool,
+    /// With --into: sign the rule set with this key file (HMAC-SHA256). A signed rule set rewritten
+    /// without it loses its signature (said in the output)
+    #[arg(long, value_name = "FILE", requires = "into")]
+    pub sign_key: Option<PathBuf>,
     /// Write the model's input: user_id, the scaled features, label and held-out flag (to check the
     /// model in another tool)
     #[arg(long, value_name = "FILE")]
@@ -178,7 +182,19 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
     if let Some(path) = &cmd.into {
         let mut rs = read_into(cmd, path)?;
         rs.set_model(p.model.clone());
-        persona_lab::ruleset::write(&rs, path).map_err(|e| e.to_string())?;
+        let key = cmd
+            .sign_key
+            .as_deref()
+            .map(persona_lab::ruleset::read_key)
+            .transpose()?;
+        let was_signed = rs.checksum.as_ref().is_some_and(|c| c.signature.is_some());
+        persona_lab::ruleset::write_signed(&rs, path, key.as_deref()).map_err(|e| e.to_string())?;
+        if was_signed && key.is_none() {
+            println!(
+                "note       {} was signed; written without --sign-key, it no longer is",
+                path.display()
+            );
+        }
         println!(
             "wrote      {} (model {:?} added; rules can test it)",
             path.display(),

@@ -50,11 +50,15 @@ pub struct DecideCmd {
 
 #[derive(Debug, Args)]
 pub struct VerifyCmd {
-    /// The rule set (RON)
+    /// The rule set (RON or JSON)
     pub rules: PathBuf,
     /// Print the findings as JSON
     #[arg(long)]
     pub json: bool,
+    /// Check the signature with this key file: exit 1 unless the file was signed with it and not
+    /// changed since
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 impl AssignCmd {
@@ -257,6 +261,23 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
             format!("edited after it was written ({})", parts.join("; "))
         }
     };
+    let signature = match &cmd.key {
+        Some(k) => Some(checksum::check_signature(
+            &rs,
+            &persona_lab::ruleset::read_key(k)?,
+        )),
+        None => None,
+    };
+    let signature_text = signature.map(|s| match s {
+        checksum::Signature::Valid => {
+            "signature ok: signed with this key, unchanged since".to_string()
+        }
+        checksum::Signature::Unsigned => "not signed: nothing shows who made this file".to_string(),
+        checksum::Signature::Invalid => {
+            "signature INVALID: not signed with this key, or changed since it was signed"
+                .to_string()
+        }
+    });
     if cmd.json {
         println!(
             "{}",
@@ -265,12 +286,16 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
                 "format_version": rs.format_version,
                 "rules": rs.rules.len(),
                 "integrity": integrity,
+                "signature": signature,
                 "findings": findings,
             }))
             .map_err(|e| e.to_string())?
         );
     } else {
         println!("{integrity_text}");
+        if let Some(t) = &signature_text {
+            println!("{t}");
+        }
         for f in &findings {
             println!("{f}");
         }
@@ -287,6 +312,9 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
         Err(format!("{}: {errors} errors", cmd.rules.display()))
     } else if matches!(integrity, Integrity::Edited { .. }) {
         Err(format!("{}: {integrity_text}", cmd.rules.display()))
+    } else if let Some(t) = signature_text.filter(|_| signature != Some(checksum::Signature::Valid))
+    {
+        Err(format!("{}: {t}", cmd.rules.display()))
     } else {
         Ok(())
     }

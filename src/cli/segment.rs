@@ -124,9 +124,13 @@ pub struct SegmentCmd {
     /// Write the full result as JSON
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Write the rule set (RON): feature spec, centroids, personas
+    /// Write the rule set (RON; JSON when the name ends in .json): feature spec, centroids, personas
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Sign the rule set with this key file (HMAC-SHA256), so a deployment holding the key can tell
+    /// it from any other file (`verify --key`, `serve --verify-key`)
+    #[arg(long, value_name = "FILE", requires = "out")]
+    pub sign_key: Option<PathBuf>,
     /// Write a project file (.plab) the app opens to the same segments, to name personas and write rules
     #[arg(long, value_name = "FILE")]
     pub project: Option<PathBuf>,
@@ -289,7 +293,8 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
             &run.segmentation,
             &run.profiles,
         );
-        ruleset::write(&rs, path).map_err(|e| e.to_string())?;
+        let key = cmd.sign_key.as_deref().map(ruleset::read_key).transpose()?;
+        ruleset::write_signed(&rs, path, key.as_deref()).map_err(|e| e.to_string())?;
         println!(
             "wrote      {} (rule set: features, {} segment centroids, personas)",
             path.display(),

@@ -43,6 +43,10 @@ pub struct ServeCmd {
     /// Redis connections kept open
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub connections: usize,
+    /// Serve only rule sets signed with this key file (HMAC-SHA256, `segment --sign-key`); an
+    /// unsigned or wrongly signed file is refused at start and on reload
+    #[arg(long, value_name = "FILE")]
+    pub verify_key: Option<PathBuf>,
     /// Threads answering requests (default: one per core). Fewer leave cores to a Redis or a load
     /// balancer on the same machine
     #[arg(long, value_name = "N")]
@@ -83,6 +87,11 @@ pub fn run(cmd: &ServeCmd) -> Result<(), String> {
                 ..Limits::default()
             },
             reload_every: Duration::from_millis(cmd.reload_ms.max(50)),
+            verify_key: cmd
+                .verify_key
+                .as_deref()
+                .map(persona_lab::ruleset::read_key)
+                .transpose()?,
         })
         .await?;
         let listener = tokio::net::TcpListener::bind((cmd.host.as_str(), cmd.port))

@@ -119,12 +119,37 @@ pub fn build(
 /// Write the rule set, sealed with the checksum of its content, atomically: JSON when the name ends
 /// in `.json`, else RON (the same content and checksum either way).
 pub fn write(rs: &RuleSet, path: &Path) -> Result<(), WriteError> {
-    let text = rs.to_text(path).map_err(|e| WriteError::Encode {
+    write_signed(rs, path, None)
+}
+
+/// [`write`], signed with `key` when one is given (`Checksum.signature`, an HMAC-SHA256 the
+/// deployment checks with `verify --key` or `serve --verify-key`).
+pub fn write_signed(rs: &RuleSet, path: &Path, key: Option<&[u8]>) -> Result<(), WriteError> {
+    let sealed = match key {
+        Some(k) => rs.signed(k),
+        None => rs.sealed(),
+    };
+    let encoding = persona_lab_runtime::ruleset::Encoding::of(path);
+    let text = sealed.encode(encoding).map_err(|e| WriteError::Encode {
         path: path.to_path_buf(),
         format: "rule set".into(),
         message: e.to_string(),
     })?;
     crate::output::write_bytes(path, text.as_bytes())
+}
+
+/// A signing key from a file: its bytes, a final line break ignored (keys are usually written by
+/// `openssl rand -hex 32 > key`). An empty key is refused.
+pub fn read_key(path: &Path) -> Result<Vec<u8>, String> {
+    let mut bytes =
+        std::fs::read(path).map_err(|e| format!("{}: cannot read the key: {e}", path.display()))?;
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    if bytes.is_empty() {
+        return Err(format!("{}: the key file is empty", path.display()));
+    }
+    Ok(bytes)
 }
 
 /// SHA-256 of the export's content, hex: a file's bytes, or every file of a folder or glob with its

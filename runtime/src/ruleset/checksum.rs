@@ -19,6 +19,71 @@ use super::RuleSet;
 pub struct Checksum {
     pub content: String,
     pub sections: BTreeMap<String, String>,
+    /// HMAC-SHA256 of `content` (its hex text) with a key the deployment holds, lowercase hex: tamper
+    /// evidence, where the checksum alone is edit detection. Written only when the file was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` with `key`, lowercase hex.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> String {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| k.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a signature check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signature {
+    /// Signed with this key, over content that is as written.
+    Valid,
+    /// No signature (or no checksum) in the file.
+    Unsigned,
+    /// A signature that this key did not make, or content changed since it was signed.
+    Invalid,
+}
+
+/// Check the signature with `key`. Valid only when the content is intact and the signature is this
+/// key's HMAC of it: an edit re-sealed without the key fails, and so does a signature copied from
+/// another file.
+pub fn check_signature(rs: &RuleSet, key: &[u8]) -> Signature {
+    let Some(stored) = &rs.checksum else {
+        return Signature::Unsigned;
+    };
+    let Some(sig) = &stored.signature else {
+        return Signature::Unsigned;
+    };
+    if check(rs) != Integrity::Intact {
+        return Signature::Invalid;
+    }
+    // Compared in constant time: a timing difference must not reveal how much of it is right.
+    let want = hmac_sha256(key, stored.content.as_bytes());
+    let same = want.len() == sig.len()
+        && want
+            .bytes()
+            .zip(sig.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Signature::Valid
+    } else {
+        Signature::Invalid
+    }
 }
 
 fn hash(bytes: &[u8]) -> String {
@@ -49,6 +114,7 @@ pub fn compute(rs: &RuleSet) -> Checksum {
     Checksum {
         content: hash(all.as_bytes()),
         sections,
+        signature: None,
     }
 }
 
@@ -116,5 +182,30 @@ pub fn check(rs: &RuleSet) -> Integrity {
         changed,
         added,
         removed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hmac_sha256;
+
+    /// RFC 4231's test cases 1, 2 and 6 (a key longer than the block).
+    #[test]
+    fn hmac_is_rfc_4231() {
+        assert_eq!(
+            hmac_sha256(&[0x0b; 20], b"Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hmac_sha256(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            ),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 }

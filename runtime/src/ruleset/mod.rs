@@ -413,11 +413,21 @@ impl RuleSet {
     /// The file's text: pretty RON with struct names, fields in declaration order, and the checksum
     /// of the content.
     pub fn to_ron(&self) -> Result<String, RuleSetError> {
-        ron::ser::to_string_pretty(
-            &self.sealed(),
-            ron::ser::PrettyConfig::new().struct_names(true),
-        )
-        .map_err(|e| RuleSetError::Invalid(e.to_string()))
+        self.sealed().encode(Encoding::Ron)
+    }
+
+    /// The text of this rule set exactly as it is (its checksum and signature as they are, not
+    /// re-sealed): for writing a copy that [`RuleSet::signed`] made.
+    pub fn encode(&self, encoding: Encoding) -> Result<String, RuleSetError> {
+        match encoding {
+            Encoding::Ron => {
+                ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().struct_names(true))
+                    .map_err(|e| RuleSetError::Invalid(e.to_string()))
+            }
+            Encoding::Json => {
+                serde_json::to_string_pretty(self).map_err(|e| RuleSetError::Invalid(e.to_string()))
+            }
+        }
     }
 
     /// A copy with the checksum of its current content.
@@ -428,11 +438,20 @@ impl RuleSet {
         rs
     }
 
+    /// A copy sealed and signed with `key` (HMAC-SHA256 of the content hash): the deployment, which
+    /// holds the key, can tell a file made by whoever holds it from any other.
+    pub fn signed(&self, key: &[u8]) -> RuleSet {
+        let mut rs = self.sealed();
+        if let Some(c) = rs.checksum.as_mut() {
+            c.signature = Some(checksum::hmac_sha256(key, c.content.as_bytes()));
+        }
+        rs
+    }
+
     /// The same rule set as JSON (pretty, sealed), for stacks with no RON reader: the checksum is
     /// over the content, not the encoding, so it is the same as the RON file's.
     pub fn to_json(&self) -> Result<String, RuleSetError> {
-        serde_json::to_string_pretty(&self.sealed())
-            .map_err(|e| RuleSetError::Invalid(e.to_string()))
+        self.sealed().encode(Encoding::Json)
     }
 
     /// The file's text in the encoding its name asks for: JSON for `.json`, else RON.
