@@ -809,3 +809,52 @@ fn a_malformed_created_time_fails_verify() {
         "{out}"
     );
 }
+
+/// L4: single linkage asked to cluster every user exactly needs an n² matrix; above the memory budget
+/// it is refused before the allocation (1M users asked for 2 TB and aborted), naming what to change.
+#[test]
+fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.csv");
+    let mut text = String::from("user_id,a,b\n");
+    for i in 0..12_000 {
+        text.push_str(&format!("u{i},{},{}\n", i % 97, (i * 7) % 89));
+    }
+    std::fs::write(&input, text).unwrap();
+    // 12,000 users: a 288 MB f32 matrix against a 64 MB budget.
+    let o = bin()
+        .env("PERSONA_LAB_MEMORY", "64M")
+        .args([
+            "segment",
+            input.to_str().unwrap(),
+            "--k",
+            "3",
+            "--method",
+            "single",
+            "--exact-limit",
+            "1000000",
+        ])
+        .output()
+        .unwrap();
+    let err = refused(&o);
+    assert!(
+        err.contains("single linkage on 12000 users needs a 288 MB distance matrix")
+            && err.contains("PERSONA_LAB_MEMORY")
+            && err.contains("exact limit"),
+        "{err}"
+    );
+    // Within the budget the same run works (the default exact limit samples 20,000 users: all).
+    let o = bin()
+        .env("PERSONA_LAB_MEMORY", "2G")
+        .args([
+            "segment",
+            input.to_str().unwrap(),
+            "--k",
+            "3",
+            "--method",
+            "single",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -210,6 +210,7 @@ impl Hierarchical {
                     Linkage::Complete => kodama::Method::Complete,
                     _ => kodama::Method::Single,
                 };
+                check_matrix_memory(p.n, other)?;
                 if p.n <= F64_MATRIX_LIMIT {
                     let mut m = condensed::<f64>(p, job, |x| x)?;
                     job.progress("linkage", 0.0);
@@ -223,6 +224,38 @@ impl Hierarchical {
                 }
             }
         }
+    }
+}
+
+/// Bytes of the condensed distance matrix of `n` users (f64 up to `F64_MATRIX_LIMIT`, else f32).
+pub fn matrix_bytes(n: usize) -> u64 {
+    let cells = (n as u64).saturating_mul(n.saturating_sub(1) as u64) / 2;
+    cells.saturating_mul(if n <= F64_MATRIX_LIMIT { 8 } else { 4 })
+}
+
+/// Refuse, before allocating, a distance matrix larger than the memory budget: one million users
+/// asked for exactly would otherwise abort on a 2 TB allocation.
+fn check_matrix_memory(n: usize, linkage: Linkage) -> Result<(), ClusterError> {
+    let need = matrix_bytes(n);
+    let budget =
+        crate::data::memory::budget().map_err(|message| ClusterError::InvalidParameter {
+            parameter: "memory budget",
+            message,
+        })?;
+    match budget {
+        Some(b) if need > b.bytes => Err(ClusterError::InvalidParameter {
+            parameter: "exact limit",
+            message: format!(
+                "{} linkage on {n} users needs a {} distance matrix, and {} is {}; lower the \
+                 exact limit (a seeded sample is clustered and everyone else assigned to the \
+                 nearest centroid), or use ward or k-means, which need no matrix",
+                linkage.name(),
+                crate::data::memory::human(need),
+                b.source,
+                crate::data::memory::human(b.bytes)
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 
