@@ -858,3 +858,47 @@ fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// M7: phone numbers and social security numbers stored as bare digits look like numbers to a reader:
+/// they became features written out raw. Named like what they are, they are now left out as personal
+/// data (an order id of the same shape is not).
+#[test]
+fn bare_digit_phones_and_national_ids_are_left_out_as_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.csv");
+    let mut text = String::from("user_id,visits,phone,customer_ssn,order_id\n");
+    for i in 0..50 {
+        text.push_str(&format!(
+            "u{i},{},{},{},{}\n",
+            i % 7 + 1,
+            4_155_550_000u64 + i,
+            123_450_000u64 + i * 37,
+            900_000_000u64 + i
+        ));
+    }
+    std::fs::write(&input, text).unwrap();
+    let out = dir.path().join("profile.csv");
+    let o = run(&[
+        "features",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = stdout(&o);
+    assert!(
+        said.contains("phone") && said.contains("looks like phone numbers"),
+        "{said}"
+    );
+    assert!(said.contains("looks like national id numbers"), "{said}");
+    let header = std::fs::read_to_string(&out).unwrap();
+    let header = header.lines().next().unwrap().to_string();
+    assert!(
+        !header.contains("phone") && !header.contains("ssn"),
+        "{header}"
+    );
+    assert!(
+        header.contains("order_id"),
+        "an id-shaped number without such a name stays: {header}"
+    );
+}

@@ -756,7 +756,8 @@ fn detect_pii_columns(
             continue;
         };
         let Ok(ca) = s.str() else { continue };
-        if let Some(kind) = privacy::detect_pii(ca.iter().flatten()) {
+        let values: Vec<&str> = ca.iter().flatten().take(1000).collect();
+        if let Some(kind) = privacy::detect_pii_named(c, values.iter().copied()) {
             found.push((c.clone(), kind));
         }
     }

@@ -43,6 +43,8 @@ pub enum PiiKind {
     Email,
     Phone,
     IpAddress,
+    /// Social security, tax or passport numbers.
+    NationalId,
 }
 
 impl std::fmt::Display for PiiKind {
@@ -51,6 +53,7 @@ impl std::fmt::Display for PiiKind {
             PiiKind::Email => "email addresses",
             PiiKind::Phone => "phone numbers",
             PiiKind::IpAddress => "IP addresses",
+            PiiKind::NationalId => "national id numbers (SSN, tax or passport numbers)",
         })
     }
 }
@@ -81,10 +84,61 @@ static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}$").expect("valid regex")
 });
 
+/// A US social security number as written (123-45-6789).
+static SSN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{3}-\d{2}-\d{4}$").expect("valid regex"));
+/// A bare run of digits, as a phone or id number stored as a number.
+static DIGITS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\+?\d{7,15}$").expect("valid regex"));
+
+/// Column names that say what bare digits are: a phone number, or a national id.
+fn named_kind(column: &str) -> Option<PiiKind> {
+    let n = column.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
+    if has(&[
+        "ssn",
+        "social_security",
+        "socialsecurity",
+        "national_id",
+        "tax_id",
+        "taxid",
+        "passport",
+    ]) {
+        Some(PiiKind::NationalId)
+    } else if has(&["phone", "mobile", "msisdn", "telephone"]) || n == "tel" {
+        Some(PiiKind::Phone)
+    } else {
+        None
+    }
+}
+
+/// [`detect_pii`] with the column's name: a column named like a phone number or a national id whose
+/// values are mostly bare digits (4155550000, 123456789: numbers to a reader, so the value patterns
+/// alone let them through) is that kind too.
+pub fn detect_pii_named<'a>(
+    column: &str,
+    values: impl Iterator<Item = &'a str> + Clone,
+) -> Option<PiiKind> {
+    if let Some(kind) = detect_pii(values.clone()) {
+        return Some(kind);
+    }
+    let kind = named_kind(column)?;
+    let (mut n, mut digits) = (0usize, 0usize);
+    for v in values.take(1000) {
+        let v = v.trim().trim_end_matches(".0");
+        if v.is_empty() {
+            continue;
+        }
+        n += 1;
+        digits += usize::from(DIGITS.is_match(v));
+    }
+    (n > 0 && digits * 2 > n).then_some(kind)
+}
+
 /// Classify a sample of text values; a kind is reported when most non-empty values match it.
 pub fn detect_pii<'a>(values: impl Iterator<Item = &'a str>) -> Option<PiiKind> {
     let mut n = 0usize;
-    let mut counts = [0usize; 3];
+    let mut counts = [0usize; 4];
     for v in values.take(1000) {
         let v = v.trim();
         if v.is_empty() {
@@ -93,6 +147,8 @@ pub fn detect_pii<'a>(values: impl Iterator<Item = &'a str>) -> Option<PiiKind> 
         n += 1;
         if EMAIL.is_match(v) {
             counts[0] += 1;
+        } else if SSN.is_match(v) {
+            counts[3] += 1;
         } else if IPV4.is_match(v) || (v.contains(':') && IPV6.is_match(v)) {
             counts[2] += 1;
         } else if PHONE.is_match(v) && looks_like_phone(v) {
@@ -103,7 +159,14 @@ pub fn detect_pii<'a>(values: impl Iterator<Item = &'a str>) -> Option<PiiKind> 
         return None;
     }
     let (i, &best) = counts.iter().enumerate().max_by_key(|(_, c)| **c)?;
-    (best * 2 > n).then_some([PiiKind::Email, PiiKind::Phone, PiiKind::IpAddress][i])
+    (best * 2 > n).then_some(
+        [
+            PiiKind::Email,
+            PiiKind::Phone,
+            PiiKind::IpAddress,
+            PiiKind::NationalId,
+        ][i],
+    )
 }
 
 /// Dates written with separators (2023-01-01, 01/02/2023, 2023.01.01): digits and separators like a
@@ -182,6 +245,43 @@ mod tests {
         );
         assert_eq!(redact_emails("add_to_cart"), None);
         assert_eq!(redact_emails("page_view@home"), None);
+    }
+
+    #[test]
+    fn bare_digit_phones_and_ids_are_found_by_their_column_name() {
+        let phones = ["4155550000", "4155550001", "2125550199"];
+        assert_eq!(
+            detect_pii(phones.iter().copied()),
+            None,
+            "digits alone are numbers"
+        );
+        assert_eq!(
+            detect_pii_named("phone", phones.iter().copied()),
+            Some(PiiKind::Phone)
+        );
+        assert_eq!(
+            detect_pii_named("mobile_number", ["4155550000.0"].iter().copied()),
+            Some(PiiKind::Phone)
+        );
+        let ids = ["123456789", "987654321"];
+        assert_eq!(
+            detect_pii_named("customer_ssn", ids.iter().copied()),
+            Some(PiiKind::NationalId)
+        );
+        assert_eq!(
+            detect_pii(["123-45-6789", "987-65-4321"].iter().copied()),
+            Some(PiiKind::NationalId)
+        );
+        // Other digit columns stay what they are: order ids, sessions, prices.
+        assert_eq!(detect_pii_named("order_id", ids.iter().copied()), None);
+        assert_eq!(
+            detect_pii_named("ga_session_id", ["1725179516"].iter().copied()),
+            None
+        );
+        assert_eq!(
+            detect_pii_named("phone_views", ["3", "12"].iter().copied()),
+            None
+        );
     }
 
     #[test]
