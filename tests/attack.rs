@@ -902,3 +902,65 @@ fn bare_digit_phones_and_national_ids_are_left_out_as_personal_data() {
         "an id-shaped number without such a name stays: {header}"
     );
 }
+
+/// L10: conditions nested past what ron reads get our message, not ron's advice to programmers
+/// (serde_stacker); a thousand rules with the same mistake are one line of `verify`, not a thousand.
+#[test]
+fn deep_conditions_and_repeated_mistakes_are_said_plainly() {
+    use persona_lab::rules::{Condition, Rule};
+    let dir = tempfile::tempdir().unwrap();
+    let base =
+        persona_lab::ruleset::RuleSet::read(&repo("conformance/rulesets/limits.json")).unwrap();
+    // 300 levels of Not around Always, in RON and in JSON (written by hand: the writers refuse it).
+    let ron_text = std::fs::read_to_string(repo("conformance/rulesets/limits.ron")).unwrap();
+    let deep_ron = format!("{}Always{}", "Not(".repeat(300), ")".repeat(300));
+    let text = ron_text.replacen("when: Always", &format!("when: {deep_ron}"), 1);
+    let path = dir.path().join("deep.ron");
+    std::fs::write(&path, text).unwrap();
+    let json_text = std::fs::read_to_string(repo("conformance/rulesets/limits.json")).unwrap();
+    let deep_json = format!("{}\"Always\"{}", "{\"Not\": ".repeat(300), "}".repeat(300));
+    let json = json_text.replacen("\"when\": \"Always\"", &format!("\"when\": {deep_json}"), 1);
+    assert_ne!(json, json_text);
+    let json_path = dir.path().join("deep.json");
+    std::fs::write(&json_path, json).unwrap();
+    let o = run(&["verify", json_path.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(err.contains("nests deeper than a rule set may"), "{err}");
+    let mut deep = base.clone();
+    let mut c = Condition::Always;
+    for _ in 0..300 {
+        c = Condition::Not(Box::new(c));
+    }
+    let mut r = Rule::new("deep", 100);
+    r.when = c;
+    deep.rules.push(r);
+    let e = deep.to_ron().unwrap_err().to_string();
+    assert!(e.contains("nests deeper than a rule set may"), "{e}");
+    let o = run(&["verify", path.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("nests deeper than a rule set may") && !err.contains("serde_stacker"),
+        "{err}"
+    );
+    // A thousand rules naming a persona that does not exist.
+    let mut many = base;
+    for i in 0..1000 {
+        let mut r = Rule::new(format!("r{i}"), 200 + i);
+        r.when = Condition::PersonaIn(vec!["ghost".into()]);
+        r.action.slot = format!("slot{i}");
+        many.rules.push(r);
+    }
+    let path = dir.path().join("many.ron");
+    persona_lab::ruleset::write(&many, &path).unwrap();
+    let o = run(&["verify", path.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    let ghost: Vec<&str> = out.lines().filter(|l| l.contains("ghost")).collect();
+    assert_eq!(ghost.len(), 1, "{out:.2000}");
+    assert!(
+        ghost[0].contains("1000 rules (\"r0\", \"r1\", \"r2\", \"r3\", \"r4\" and 995 more)"),
+        "{}",
+        ghost[0]
+    );
+}

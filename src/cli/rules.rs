@@ -296,8 +296,8 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
         if let Some(t) = &signature_text {
             println!("{t}");
         }
-        for f in &findings {
-            println!("{f}");
+        for line in merged(&findings) {
+            println!("{line}");
         }
         println!(
             "{}: {} rules, {} segments, {} errors, {} warnings",
@@ -318,6 +318,44 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// The findings as lines, the same message for several rules said once with the rules listed (ten
+/// thousand rules with one mistake are one line, not ten thousand).
+fn merged(findings: &[persona_lab::rules::Finding]) -> Vec<String> {
+    let mut groups: Vec<(&persona_lab::rules::Finding, Vec<&str>)> = Vec::new();
+    for f in findings {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.severity == f.severity && g.message == f.message)
+        {
+            Some((_, rules)) => rules.extend(f.rule.as_deref()),
+            None => groups.push((f, f.rule.as_deref().into_iter().collect())),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(f, rules)| {
+            if rules.len() <= 1 {
+                return f.to_string();
+            }
+            let sev = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let shown: Vec<String> = rules.iter().take(5).map(|r| format!("{r:?}")).collect();
+            let more = match rules.len().saturating_sub(5) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            format!(
+                "{sev}: {} rules ({}{more}): {}",
+                rules.len(),
+                shown.join(", "),
+                f.message
+            )
+        })
+        .collect()
 }
 
 /// What the decision service needs per user: the features the rule set reads (its vector, its

@@ -422,7 +422,14 @@ impl RuleSet {
         match encoding {
             Encoding::Ron => {
                 ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().struct_names(true))
-                    .map_err(|e| RuleSetError::Invalid(e.to_string()))
+                    .map_err(|e| {
+                        let m = e.to_string();
+                        RuleSetError::Invalid(if m.contains("recursion limit") {
+                            TOO_DEEP.to_string()
+                        } else {
+                            m
+                        })
+                    })
             }
             Encoding::Json => {
                 serde_json::to_string_pretty(self).map_err(|e| RuleSetError::Invalid(e.to_string()))
@@ -557,6 +564,9 @@ impl Encoding {
 /// "line L column C: what", as serde_json reports it, plus the same hint as for RON.
 fn json_message(e: &serde_json::Error) -> String {
     let m = e.to_string();
+    if m.contains("recursion limit") {
+        return format!("line {} column {}: {TOO_DEEP}", e.line(), e.column());
+    }
     if m.contains("missing field") || m.contains("unknown field") {
         format!("{m} (docs/ruleset-format.md lists every field)")
     } else {
@@ -565,8 +575,16 @@ fn json_message(e: &serde_json::Error) -> String {
 }
 
 /// "line:column: what", as ron reports it, plus a hint for the commonest mistake.
+/// What too deep a nesting is, in the file's terms (ron's and serde_json's own advice, a recursion
+/// limit and serde_stacker, is for programmers).
+const TOO_DEEP: &str = "the rule set nests deeper than a rule set may (conditions inside conditions, \
+                        about 120 levels); write long chains as one All([...]) or Any([...]) list";
+
 fn parse_message(e: &ron::error::SpannedError) -> String {
     let m = e.to_string();
+    if m.contains("recursion limit") {
+        return format!("{}: {TOO_DEEP}", e.span);
+    }
     if m.contains("Unexpected missing field")
         || m.contains("unknown field")
         || m.contains("Unexpected field")
