@@ -964,3 +964,26 @@ fn deep_conditions_and_repeated_mistakes_are_said_plainly() {
         ghost[0]
     );
 }
+
+/// L10: a version edited down (3 to 2) read as that version, upgraded, with its models kept; a version
+/// cannot hold what came after it.
+#[test]
+fn a_format_version_edited_down_is_refused() {
+    use persona_lab::ruleset::RuleSet;
+    let text = std::fs::read_to_string(repo("conformance/rulesets/limits.ron")).unwrap();
+    assert!(text.contains("format_version: 3,"));
+    let e = RuleSet::from_ron(&text.replacen("format_version: 3,", "format_version: 2,", 1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("format_version 2 has no models (they came in version 3)"),
+        "{e}"
+    );
+    let e = RuleSet::from_ron(&text.replacen("format_version: 3,", "format_version: 1,", 1))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("format_version 1 has no rules"), "{e}");
+    // Files that are what they say still read and upgrade (tests/fixtures/rules/v1.ron is version 1).
+    let v1 = RuleSet::read(&repo("tests/fixtures/rules/v1.ron")).unwrap();
+    assert_eq!(v1.format_version, 3);
+}

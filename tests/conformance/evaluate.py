@@ -639,6 +639,8 @@ def read_refusal(rs):
         return "newer version"
     if v == 0:
         return "format_version 0"
+    if v == 1 and rs.get("rules") or v in (1, 2) and rs.get("models"):
+        return "holds what came after its version"
     seg = rs.get("segments", {})
     if isinstance(seg, dict) and seg.get("k") != len(seg.get("centroids", [])):
         return "k differs from the centroids"

@@ -524,6 +524,23 @@ impl RuleSet {
                 message: "format_version 0 does not exist".into(),
             });
         }
+        // An older version cannot hold what came later: a version edited down (3 to 2) would
+        // otherwise read as that version, upgraded, with its newer parts silently kept.
+        let newer = match rs.format_version {
+            1 if !rs.rules.is_empty() => Some(("rules", 2)),
+            1 | 2 if !rs.models.is_empty() => Some(("models", 3)),
+            _ => None,
+        };
+        if let Some((what, since)) = newer {
+            return Err(RuleSetError::Parse {
+                path,
+                message: format!(
+                    "format_version {} has no {what} (they came in version {since}), and this file \
+                     has some: was the version edited down? Write the version the file is",
+                    rs.format_version
+                ),
+            });
+        }
         // Checked once, before anything loops over the segments: a hand-edited `k` (2^64 - 1) would
         // otherwise size per-segment tables and messages by it.
         if rs.segments.k != rs.segments.centroids.len() {
