@@ -49,8 +49,9 @@ pub fn format_micros(us: i64) -> String {
     )
 }
 
-/// The date of a day number (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// The date (year, month, day) of a day number since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -26,7 +26,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use persona_lab_runtime::rules::Severity;
 use persona_lab_runtime::time::{format_micros, now_micros, parse_time};
 use persona_lab_runtime::{RuleSet, Session, UserProfile};
 use serde::Deserialize;
@@ -111,12 +110,7 @@ pub fn load_rules(path: &std::path::Path, key: Option<&[u8]>) -> Result<RuleSet,
             }
         }
     }
-    let errors: Vec<String> = rs
-        .validate()
-        .into_iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.to_string())
-        .collect();
+    let errors: Vec<String> = rs.errors().iter().map(|f| f.to_string()).collect();
     if errors.is_empty() {
         Ok(rs)
     } else {

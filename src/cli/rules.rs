@@ -176,12 +176,7 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
 
 /// A rule set with errors is not used for scoring: the message lists them.
 pub fn refuse_errors(rs: &RuleSet, path: &Path) -> Result<(), String> {
-    let errors: Vec<String> = rs
-        .validate()
-        .into_iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| format!("  {f}"))
-        .collect();
+    let errors: Vec<String> = rs.errors().iter().map(|f| format!("  {f}")).collect();
     if errors.is_empty() {
         Ok(())
     } else {

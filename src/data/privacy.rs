@@ -28,13 +28,15 @@ pub fn hash_ids<'a>(salt: &str, ids: impl Iterator<Item = Option<&'a str>>) -> V
         .collect()
 }
 
+/// The consent values that mean "granted", lower case (compared ignoring case and outer spaces).
+pub const CONSENT_GRANTED: [&str; 10] = [
+    "1", "true", "yes", "y", "granted", "opt_in", "opt-in", "optin", "allowed", "accepted",
+];
+
 /// Whether a consent value means "granted". Missing or unknown values mean no consent.
 pub fn consent_granted(v: &str) -> bool {
-    const YES: [&str; 10] = [
-        "1", "true", "yes", "y", "granted", "opt_in", "opt-in", "optin", "allowed", "accepted",
-    ];
     let v = v.trim();
-    YES.iter().any(|y| v.eq_ignore_ascii_case(y))
+    CONSENT_GRANTED.iter().any(|y| v.eq_ignore_ascii_case(y))
 }
 
 /// The kind of personal data a column appears to hold.

@@ -451,14 +451,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         &plan,
     )?;
     timer.lap("  accumulate");
-    let count_name = |k: EventKind| match k {
-        EventKind::PageView => "page_views",
-        EventKind::ProductView => "product_views",
-        EventKind::AddToCart => "cart_adds",
-        EventKind::Purchase => "purchases",
-        EventKind::Search => "searches",
-        EventKind::VideoPlay => "video_plays",
-    };
+    let count_name = super::catalogue::count_feature;
     let n = totals.users.len();
     let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
     let mut columns = vec![

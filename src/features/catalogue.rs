@@ -15,6 +15,29 @@ pub enum Needs {
     Kinds(EventKind, EventKind),
 }
 
+/// The profile feature that counts a kind's events (`page_views`, `purchases`, ...).
+pub fn count_feature(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::PageView => "page_views",
+        EventKind::ProductView => "product_views",
+        EventKind::AddToCart => "cart_adds",
+        EventKind::Purchase => "purchases",
+        EventKind::Search => "searches",
+        EventKind::VideoPlay => "video_plays",
+    }
+}
+
+/// The event names a profile counts one by one (`count:<name>` features, `count:other` aside): the
+/// names a rule set or a query pins so a new export yields the same columns.
+pub fn counted_names(features: &[String]) -> Vec<String> {
+    features
+        .iter()
+        .filter_map(|f| f.strip_prefix(COUNT_PREFIX))
+        .filter(|n| *n != "other")
+        .map(String::from)
+        .collect()
+}
+
 /// One entry of the catalogue.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {

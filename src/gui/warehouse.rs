@@ -75,16 +75,8 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     // The per-name counts of the current profile, pinned by name.
                     let mut cfg = app.analysis.feature_config.clone();
                     if let Some(p) = &app.analysis.profile {
-                        cfg.event_names = Some(
-                            p.features
-                                .iter()
-                                .filter_map(|f| {
-                                    f.strip_prefix(persona_lab::features::catalogue::COUNT_PREFIX)
-                                })
-                                .filter(|n| *n != "other")
-                                .map(String::from)
-                                .collect(),
-                        );
+                        cfg.event_names =
+                            Some(persona_lab::features::catalogue::counted_names(&p.features));
                     }
                     for n in notes {
                         ui.label(format!("Note: {n}."));

@@ -70,15 +70,7 @@ pub fn build(
 ) -> RuleSet {
     let mut config = config.clone();
     if profile.reference_time.is_some() {
-        config.event_names = Some(
-            profile
-                .features
-                .iter()
-                .filter_map(|f| f.strip_prefix(crate::features::catalogue::COUNT_PREFIX))
-                .filter(|n| *n != "other")
-                .map(String::from)
-                .collect(),
-        );
+        config.event_names = Some(crate::features::catalogue::counted_names(&profile.features));
         config.event_kinds = Some(profile.kinds_found.iter().map(|(k, _)| *k).collect());
         if config.one_hot_attributes {
             config.one_hot_values = Some(

@@ -13,6 +13,7 @@ use std::f64::consts::LN_2;
 use persona_lab_runtime::features::{COUNT_PREFIX, EventKind, FeatureConfig};
 
 use super::dialect::Dialect;
+use crate::features::catalogue::count_feature;
 
 /// How the table's time column is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,20 +58,6 @@ pub struct EventsTable {
 }
 
 const DAY_US: i64 = 86_400_000_000;
-
-const KIND_COLUMNS: [(EventKind, &str); 6] = [
-    (EventKind::PageView, "page_views"),
-    (EventKind::ProductView, "product_views"),
-    (EventKind::AddToCart, "cart_adds"),
-    (EventKind::Purchase, "purchases"),
-    (EventKind::Search, "searches"),
-    (EventKind::VideoPlay, "video_plays"),
-];
-
-/// The consent values that mean "granted" (`data::privacy::consent_granted`), lower case.
-const GRANTED: [&str; 10] = [
-    "1", "true", "yes", "y", "granted", "opt_in", "opt-in", "optin", "allowed", "accepted",
-];
 
 impl Dialect {
     fn int_type(self) -> &'static str {
@@ -177,7 +164,7 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         filter.push(format!(
             "lower(trim(CAST({} AS {txt}))) IN ({})",
             q(c),
-            list(d, &GRANTED)
+            list(d, &crate::data::privacy::CONSENT_GRANTED)
         ));
     }
     let reference = match cfg.as_of {
@@ -233,7 +220,8 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         ));
         agg.push("MAX(scr) AS scroll_max".into());
     }
-    for (k, name) in KIND_COLUMNS {
+    for k in EventKind::ALL {
+        let name = count_feature(k);
         agg.push(format!(
             "CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS {dbl}) AS {name}",
             kind_test(k)
@@ -282,7 +270,8 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         d.num(7.0),
         d.num(1.0)
     ));
-    for (k, name) in KIND_COLUMNS {
+    for k in EventKind::ALL {
+        let name = count_feature(k);
         out.push(name.into());
         if k != EventKind::Purchase {
             out.push(per(name));

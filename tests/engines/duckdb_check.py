@@ -11,9 +11,9 @@ empty, or both numbers). Prints what it compared; exits 1 on any difference, 3 w
 """
 
 import argparse
-import csv
-import math
 import sys
+
+from compare import compare, report
 
 try:
     import duckdb
@@ -52,45 +52,11 @@ def main():
         sql = sqlglot.transpile(sql, read=a.read_dialect, write="duckdb")[0]
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]
-    got = {}
-    for row in cur.fetchall():
-        r = dict(zip(names, row))
-        got.setdefault(str(r[a.key]), []).append(r)
+    rows = [dict(zip(names, row)) for row in cur.fetchall()]
     exact = [c for c in a.exact.split(",") if c]
     ignore = {c for c in a.ignore.split(",") if c}
-    bad, worst, n = [], 0.0, 0
-    with open(a.expected, newline="") as f:
-        for want in csv.DictReader(f):
-            n += 1
-            rows = got.get(want[a.key], [])
-            if len(rows) != 1:
-                bad.append(f"{want[a.key]}: {len(rows)} rows")
-                continue
-            r = rows[0]
-            for col, w in want.items():
-                if col == a.key or col in ignore:
-                    continue
-                g = r.get(col)
-                if col in exact:
-                    if str(g) != w:
-                        bad.append(f"{want[a.key]} {col}: got {g!r}, want {w!r}")
-                elif w == "" or g is None:
-                    if not (w == "" and g is None):
-                        bad.append(f"{want[a.key]} {col}: got {g!r}, want {w!r}")
-                else:
-                    wv, gv = float(w), float(g)
-                    rel = abs(gv - wv) / max(abs(wv), 1e-300) if wv != gv else 0.0
-                    worst = max(worst, rel)
-                    if not rel <= a.rel_tol:
-                        bad.append(f"{want[a.key]} {col}: got {gv!r}, want {wv!r} (relative {rel:.3g})")
-    extra = len(got) - n
-    compared = len([c for c in want if c != a.key and c not in ignore]) if n else 0
     via = "" if a.read_dialect == "duckdb" else f" ({a.read_dialect} via sqlglot {__import__('sqlglot').__version__})"
-    print(f"duckdb {duckdb.__version__}{via}: {n} rows compared, {len(bad)} differ, {max(extra, 0)} extra; "
-          f"{compared} columns, exact {exact}; largest relative difference {worst:.3g}")
-    for b in bad[:10]:
-        print("DIFF", b)
-    sys.exit(1 if bad or extra > 0 else 0)
+    report(f"duckdb {duckdb.__version__}{via}", compare(rows, a.expected, a.key, exact, ignore, a.rel_tol), exact)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ Exits 1 on any difference, 3 when pyspark (or Java) is missing.
 """
 
 import argparse
-import csv
 import sys
+
+from compare import compare, report
 
 try:
     from pyspark.sql import SparkSession
@@ -45,46 +46,13 @@ def main():
         spark.read.csv(src, header=True).createOrReplaceTempView(a.table_name)
     else:  # Parquet: a file or a folder of shards
         spark.read.parquet(src).createOrReplaceTempView(a.table_name)
-    rows = spark.sql(open(a.sql).read()).collect()
-    got = {}
-    for r in rows:
-        d = r.asDict()
-        got.setdefault(str(d[a.key]), []).append(d)
-    exact = {c for c in a.exact.split(",") if c}
+    rows = [r.asDict() for r in spark.sql(open(a.sql).read()).collect()]
+    exact = [c for c in a.exact.split(",") if c]
     ignore = {c for c in a.ignore.split(",") if c}
-    bad, worst, n, cols = [], 0.0, 0, 0
-    with open(a.expected, newline="") as f:
-        for want in csv.DictReader(f):
-            n += 1
-            cols = len([c for c in want if c != a.key and c not in ignore])
-            rs = got.get(want[a.key], [])
-            if len(rs) != 1:
-                bad.append(f"{want[a.key]}: {len(rs)} rows")
-                continue
-            r = rs[0]
-            for col, w in want.items():
-                if col == a.key or col in ignore:
-                    continue
-                g = r.get(col)
-                if col in exact:
-                    if str(g) != w:
-                        bad.append(f"{want[a.key]} {col}: got {g!r}, want {w!r}")
-                elif w == "" or g is None:
-                    if not (w == "" and g is None):
-                        bad.append(f"{want[a.key]} {col}: got {g!r}, want {w!r}")
-                else:
-                    wv, gv = float(w), float(g)
-                    rel = abs(gv - wv) / max(abs(wv), 1e-300) if wv != gv else 0.0
-                    worst = max(worst, rel)
-                    if not rel <= a.rel_tol:
-                        bad.append(f"{want[a.key]} {col}: got {gv!r}, want {wv!r} (relative {rel:.3g})")
-    extra = len(got) - n
-    print(f"spark {spark.version}: {n} rows compared, {len(bad)} differ, {max(extra, 0)} extra; "
-          f"{cols} columns; largest relative difference {worst:.3g}")
-    for b in bad[:10]:
-        print("DIFF", b)
+    result = compare(rows, a.expected, a.key, exact, ignore, a.rel_tol)
+    version = spark.version
     spark.stop()
-    sys.exit(1 if bad or extra > 0 else 0)
+    report(f"spark {version}", result, exact)
 
 
 if __name__ == "__main__":

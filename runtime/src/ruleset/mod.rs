@@ -290,6 +290,15 @@ impl RuleSet {
         self.models.push(model);
     }
 
+    /// The findings that make the file unusable (`validate`'s errors): a deployment refuses the file
+    /// while there is one.
+    pub fn errors(&self) -> Vec<Finding> {
+        self.validate()
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect()
+    }
+
     /// Every problem of the file: the model's consistency, then the rules.
     pub fn validate(&self) -> Vec<Finding> {
         let mut out = Vec::new();
