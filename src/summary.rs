@@ -54,6 +54,16 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             .unwrap_or_default(),
         l.preset
     );
+    if let Some(sp) = &l.spill {
+        let _ = writeln!(
+            s,
+            "streamed   read in batches of {} into {} parts by user on disk ({}; removed when \
+             done): the export does not fit in the memory budget",
+            crate::data::memory::human(sp.settings.batch_bytes as u64),
+            sp.parts.len(),
+            crate::data::memory::human(sp.disk_bytes)
+        );
+    }
     let _ = writeln!(s, "shape      {}", l.shape);
     let _ = writeln!(s, "roles");
     for role in Role::ALL {
@@ -140,7 +150,7 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             "rows  "
         },
         l.rows_read,
-        l.table.height(),
+        l.rows_kept(),
         if l.rows_dropped.is_empty() {
             String::new()
         } else {

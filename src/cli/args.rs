@@ -136,6 +136,7 @@ impl MappingArgs {
             }),
             hash_salt,
             keep_columns: self.keep_col.clone(),
+            streaming: None,
         })
     }
 }

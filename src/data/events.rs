@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::columns::{self, series, text};
 use super::timestamp;
-use super::{Canonical, Context, DurationUnit, Role, Warning, cols, describe_rows, rows_of};
+use super::{Canonical, Context, DurationUnit, Role, Warning, cols, describe_rows};
 use crate::error::LoadError;
 use crate::hints::{Setting, how};
 
@@ -38,6 +38,49 @@ fn duplicates(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<usize
         }
     }
     Ok(out)
+}
+
+/// The vendor's deduplication key of every row as a 128-bit hash in two UInt64 columns
+/// (`cols::KEY_A`, `cols::KEY_B`), null where a part of the key is missing. Two SipHash-1-3 runs
+/// with different keys: a collision between two events of one user needs 2^64 of them.
+fn key_hashes(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<Column>, LoadError> {
+    use std::hash::{Hash, Hasher};
+    let cols_: Vec<Series> = key
+        .iter()
+        .map(|c| text(ctx, df, c))
+        .collect::<Result<_, _>>()?;
+    let cas: Vec<&StringChunked> = cols_
+        .iter()
+        .map(|s| s.str())
+        .collect::<PolarsResult<_>>()
+        .map_err(|e| ctx.polars(e))?;
+    let mut iters: Vec<_> = cas.iter().map(|c| c.iter()).collect();
+    let (mut a, mut b) = (
+        Vec::with_capacity(df.height()),
+        Vec::with_capacity(df.height()),
+    );
+    for _ in 0..df.height() {
+        let row: Vec<Option<&str>> = iters.iter_mut().map(|it| it.next().flatten()).collect();
+        match row.into_iter().collect::<Option<Vec<&str>>>() {
+            Some(parts) => {
+                let mut h1 = std::hash::DefaultHasher::new();
+                let mut h2 = std::hash::DefaultHasher::new();
+                0xa5u8.hash(&mut h2);
+                parts.hash(&mut h1);
+                parts.hash(&mut h2);
+                a.push(Some(h1.finish()));
+                b.push(Some(h2.finish()));
+            }
+            None => {
+                a.push(None);
+                b.push(None);
+            }
+        }
+    }
+    Ok(vec![
+        Column::new(cols::KEY_A.into(), a),
+        Column::new(cols::KEY_B.into(), b),
+    ])
 }
 
 /// The type of the canonical event name column: a categorical with its own categories.
@@ -143,7 +186,7 @@ pub fn measure(
                 message: format!(
                     "{} value(s) {what} ({}); treated as missing",
                     list.len(),
-                    describe_rows(&rows_of(list))
+                    describe_rows(&ctx.rows_of(list))
                 ),
             });
         }
@@ -190,8 +233,12 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         rows_dropped.push(("no consent".into(), count));
     }
 
-    // The vendor sent some events twice: the first of each key is kept.
-    if !m.dedup_key.is_empty() {
+    // The vendor sent some events twice: the first of each key is kept. A streamed batch marks them
+    // with the key's hash instead: the first copy may be in another batch.
+    let mut key_columns: Vec<Column> = Vec::new();
+    if !m.dedup_key.is_empty() && ctx.streamed {
+        key_columns = key_hashes(ctx, &df, &m.dedup_key)?;
+    } else if !m.dedup_key.is_empty() {
         let dups = duplicates(ctx, &df, &m.dedup_key)?;
         let count = drop_rows(&dups, &mut keep);
         rows_dropped.push((
@@ -224,7 +271,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             .collect()
     };
     if !missing_user.is_empty() {
-        let rows = rows_of(&missing_user);
+        let rows = ctx.rows_of(&missing_user);
         let count = drop_rows(&missing_user, &mut keep);
         warnings.push(Warning {
             column: Some(user_col.into()),
@@ -293,7 +340,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         if list.is_empty() {
             continue;
         }
-        let rows = rows_of(list);
+        let rows = ctx.rows_of(list);
         let count = drop_rows(list, &mut keep);
         let example = if reason == "unreadable timestamp" {
             format!(", e.g. {}", sample_values(&raw_ts, list))
@@ -445,10 +492,27 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         };
         columns.push(s.with_name(cols::DURATION.into()).into_column());
     }
+    let mut scroll_fraction = None;
     if let Some(sc) = &m.scroll {
         let s = measure(ctx, &df, sc, Role::Scroll, &mut warnings)?;
         let max = s.max::<f64>().ok().flatten().unwrap_or(0.0);
-        let s = if max > 0.0 && max <= 1.0 {
+        let fraction = ctx.scroll_fraction.unwrap_or(max > 0.0 && max <= 1.0);
+        if max > 0.0 {
+            scroll_fraction = Some(fraction);
+        }
+        if fraction && max > 1.0 {
+            // A streamed export decided from its first rows that depth is a fraction.
+            return Err(ctx.bad_column(
+                Role::Scroll,
+                sc,
+                format!(
+                    "scroll depth was a fraction (0..1) in the export's first rows but reaches \
+                     {max} from row {} on; the export mixes scales",
+                    ctx.first_row + 1
+                ),
+            ));
+        }
+        let s = if fraction {
             warnings.push(Warning {
                 column: Some(sc.clone()),
                 message: "scroll depth is a fraction (0..1); converted to percent".into(),
@@ -492,6 +556,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             columns.push(series(ctx, &df, k)?.into_column());
         }
     }
+    columns.append(&mut key_columns);
     timer.lap("  measures");
     // Free the raw columns (consent, originals of converted columns) before filtering, and filter one
     // column at a time: peak memory stays near one copy of the table.
@@ -511,7 +576,8 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
     }
     let height = columns.first().map_or(0, |c| c.len());
     let mut table = DataFrame::new(height, columns).map_err(|e| ctx.polars(e))?;
-    if table.height() == 0 {
+    // A streamed batch may lose every row (no consent in it): the export goes on.
+    if table.height() == 0 && !ctx.streamed {
         return Err(LoadError::NothingLeft {
             path: ctx.path.to_path_buf(),
             step: rows_dropped
@@ -532,6 +598,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         rows_dropped,
         left_out: Vec::new(),
         warnings,
+        scroll_fraction,
     })
 }
 

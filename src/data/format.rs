@@ -435,7 +435,20 @@ fn polars_err(path: &Path, format: FileFormat, e: PolarsError) -> LoadError {
 
 pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFrame, LoadError> {
     guard(path, FileFormat::Csv, || {
-        read_csv_unguarded(path, sniffed, plan)
+        read_csv_unguarded(path, sniffed, plan, None)
+    })
+}
+
+/// A CSV file's header line and a run of its records (a batch of a streamed export), read like the
+/// whole file. `path` names the file in messages.
+pub fn read_csv_chunk(
+    path: &Path,
+    sniffed: &Sniffed,
+    plan: &CsvPlan,
+    chunk: &[u8],
+) -> Result<DataFrame, LoadError> {
+    guard(path, FileFormat::Csv, || {
+        read_csv_unguarded(path, sniffed, plan, Some(chunk))
     })
 }
 
@@ -443,6 +456,7 @@ fn read_csv_unguarded(
     path: &Path,
     sniffed: &Sniffed,
     plan: &CsvPlan,
+    chunk: Option<&[u8]>,
 ) -> Result<DataFrame, LoadError> {
     let delimiter = sniffed.delimiter.unwrap_or(b',');
     let raw_names = sniffed.raw_names();
@@ -478,6 +492,14 @@ fn read_csv_unguarded(
         .with_rechunk(false)
         .with_raise_if_empty(false)
         .map_parse_options(|p| csv_parse_options(p, delimiter));
+    if let Some(chunk) = chunk {
+        let mut df = options
+            .into_reader_with_file_handle(Cursor::new(chunk))
+            .finish()
+            .map_err(|e| polars_err(path, FileFormat::Csv, e))?;
+        sniffed.trim_names(&mut df);
+        return Ok(df);
+    }
     let source = open_source(path, sniffed.gzip)?;
     let result = match source {
         Source::File(f) => options.into_reader_with_file_handle(f).finish(),
@@ -619,6 +641,35 @@ pub fn avro_schema(path: &Path) -> Result<Schema, LoadError> {
 }
 
 /// The first `n` rows of a Parquet file (to look at values before reading the whole).
+/// Rows `offset..offset + len` of a Parquet file, the named columns (a batch of a streamed export).
+pub fn read_parquet_slice(
+    path: &Path,
+    columns: Option<Vec<String>>,
+    offset: usize,
+    len: usize,
+) -> Result<DataFrame, LoadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    guard(path, FileFormat::Parquet, || {
+        ParquetReader::new(file)
+            .with_columns(columns)
+            .with_slice(Some((offset, len)))
+            .finish()
+            .and_then(decimals_as_f64)
+            .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })
+}
+
+/// The number of rows of a Parquet file, from its footer (after the check of its layout).
+pub fn parquet_rows(path: &Path) -> Result<usize, LoadError> {
+    check_parquet_layout(path)?;
+    let file = File::open(path).map_err(io_err(path))?;
+    guard(path, FileFormat::Parquet, || {
+        ParquetReader::new(file)
+            .num_rows()
+            .map_err(|e| polars_err(path, FileFormat::Parquet, e))
+    })
+}
+
 pub fn read_parquet_head(path: &Path, n: usize) -> Result<DataFrame, LoadError> {
     check_parquet_layout(path)?;
     let file = File::open(path).map_err(io_err(path))?;

@@ -23,7 +23,7 @@ pub const BUDGET_VAR: &str = "PERSONA_LAB_MEMORY";
 /// Peak memory of load + features per byte of CSV text (benchmarks/features.sh: 2,023 MB / 847 MB).
 /// NDJSON uses it too: GA4's nested JSON export measured 1.78x (866 MB for 487 MB, the same bench),
 /// so the estimate keeps a margin there as well.
-const TEXT_FACTOR: f64 = 2.5;
+pub const TEXT_FACTOR: f64 = 2.5;
 /// Parquet is compressed and typed; its columns expand several times when read.
 const PARQUET_FACTOR: f64 = 5.0;
 /// Peak memory of an Avro load per decoded (decompressed) byte of its blocks: 979 MB for 192 MB

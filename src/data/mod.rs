@@ -2,6 +2,7 @@
 //! (events or users) that the feature step consumes.
 
 pub mod avro_header;
+mod chunks;
 pub mod columns;
 pub mod detect;
 pub mod events;
@@ -13,11 +14,13 @@ pub mod parquet_footer;
 pub mod privacy;
 pub mod roles;
 pub mod source;
+pub mod stream;
 pub mod timestamp;
 pub mod users;
 pub mod zip;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -46,6 +49,10 @@ pub mod cols {
     pub const ATTR_PREFIX: &str = "attr:";
     /// Prefix of the optional measure columns (`num:event_params.quantity`), Float64.
     pub const NUM_PREFIX: &str = "num:";
+    /// A streamed export's vendor deduplication key, hashed to 128 bits (two UInt64 halves; null
+    /// where the key is incomplete): the duplicates are dropped part by part (`stream.rs`).
+    pub const KEY_A: &str = "__key_a";
+    pub const KEY_B: &str = "__key_b";
 }
 
 /// One row per event, or one row per user with its features already aggregated.
@@ -88,6 +95,10 @@ pub struct LoadOptions {
     pub hash_salt: Option<String>,
     /// Columns detected as personal data that the user chose to keep.
     pub keep_columns: Vec<String>,
+    /// Stream the export with this cut whatever its size (tests, benches); None: stream only what
+    /// does not fit in the memory budget.
+    #[serde(skip)]
+    pub streaming: Option<stream::Streaming>,
 }
 
 /// Something the analysis can go on with, but the analyst should know.
@@ -142,13 +153,35 @@ pub struct Loaded {
     pub rows_dropped: Vec<(String, usize)>,
     pub hashed_ids: bool,
     /// The canonical table: events (see [`cols`]) or users (user id + numeric feature columns).
+    /// Empty when the export was streamed: its events are in `spill`.
     pub table: DataFrame,
+    /// A streamed export's events, on disk by user (see [`stream`]).
+    pub spill: Option<Arc<stream::Spill>>,
     pub left_out: Vec<LeftOut>,
     pub warnings: Vec<Warning>,
 }
 
 impl Loaded {
+    /// The first rows of the canonical table (the whole table unless streamed).
+    pub fn preview(&self) -> &DataFrame {
+        match &self.spill {
+            Some(s) => &s.preview,
+            None => &self.table,
+        }
+    }
+
+    /// Canonical rows kept.
+    pub fn rows_kept(&self) -> usize {
+        match &self.spill {
+            Some(s) => s.rows,
+            None => self.table.height(),
+        }
+    }
+
     pub fn n_users(&self) -> usize {
+        if let Some(s) = &self.spill {
+            return s.n_users();
+        }
         self.table
             .column(cols::USER)
             .and_then(|c| c.n_unique())
@@ -157,6 +190,9 @@ impl Loaded {
 
     /// First and last event time (microseconds), events shape only.
     pub fn time_span(&self) -> Option<(i64, i64)> {
+        if let Some(s) = &self.spill {
+            return s.span;
+        }
         let ts = self.table.column(cols::TS).ok()?.i64().ok()?;
         Some((ts.min()?, ts.max()?))
     }
@@ -217,6 +253,9 @@ struct Part {
     sniffed: Sniffed,
     columns: Vec<String>,
     full: Option<DataFrame>,
+    /// A streamed export's file not opened yet (one read whole: NDJSON, Avro, nested Parquet): its
+    /// columns are found when its turn comes.
+    deferred: bool,
 }
 
 /// The columns of one file; NDJSON (no header) and nested Parquet (GA4's parameters in lists) are
@@ -296,6 +335,7 @@ fn open_part(
         sniffed,
         columns,
         full,
+        deferred: false,
     })
 }
 
@@ -307,6 +347,21 @@ struct Opened {
     columns: Vec<String>,
     /// Lists found while flattening (left out of the analysis).
     left_out: Vec<LeftOut>,
+    /// The export is streamed, with this cut.
+    streaming: Option<stream::Streaming>,
+    /// The in-memory load's estimated peak.
+    need: u64,
+}
+
+/// Whether a file is read whole to find its columns (NDJSON, Avro, nested Parquet).
+fn read_whole(path: &Path, sniffed: &Sniffed) -> Result<bool, LoadError> {
+    Ok(match sniffed.format {
+        FileFormat::Csv => false,
+        FileFormat::Ndjson | FileFormat::Avro => true,
+        FileFormat::Parquet => format::parquet_schema(path)?
+            .iter_values()
+            .any(|d| d.is_nested()),
+    })
 }
 
 fn open_export(path: &Path, opts: &LoadOptions) -> Result<Opened, LoadError> {
@@ -319,10 +374,33 @@ fn open_export(path: &Path, opts: &LoadOptions) -> Result<Opened, LoadError> {
         need = need.saturating_add(memory::estimate(f, &sniffed)?);
         sniffs.push(sniffed);
     }
-    memory::check_need(path, need)?;
+    // What does not fit is streamed (events only: a per-user table is refused when its shape is
+    // known).
+    let streaming = match opts.streaming {
+        Some(s) => Some(s),
+        None => match memory::budget().map_err(|message| LoadError::MemoryBudget { message })? {
+            Some(b) if need > b.bytes => Some(stream::Streaming::for_budget(need, b.bytes)),
+            _ => None,
+        },
+    };
     let mut left_out = Vec::new();
     let mut parts = Vec::with_capacity(sniffs.len());
-    for (f, sniffed) in src.files.iter().zip(sniffs) {
+    for (i, (f, sniffed)) in src.files.iter().zip(sniffs).enumerate() {
+        // Streamed, a file read whole must fit by itself; only the first is kept in memory.
+        if streaming.is_some() && read_whole(f, &sniffed)? {
+            // Its columns (the parameters of its rows) count for the roles like any file's; the
+            // table is dropped and read again when its turn comes.
+            memory::check(f, &sniffed)?;
+            if i > 0 {
+                let p = open_part(f, sniffed, &mut left_out)?;
+                parts.push(Part {
+                    full: None,
+                    deferred: true,
+                    ..p
+                });
+                continue;
+            }
+        }
         parts.push(open_part(f, sniffed, &mut left_out)?);
     }
     let mut columns: Vec<String> = Vec::new();
@@ -339,6 +417,8 @@ fn open_export(path: &Path, opts: &LoadOptions) -> Result<Opened, LoadError> {
         parts,
         columns,
         left_out,
+        streaming,
+        need,
     })
 }
 
@@ -353,6 +433,16 @@ pub fn columns_of(path: &Path, opts: &LoadOptions) -> Result<Vec<String>, LoadEr
 /// The export is a file, a folder of files, a glob or a zip archive (see [`source`]); the files of
 /// one export are unioned by column name.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
+    load_with(path, opts, &crate::job::Job::silent())
+}
+
+/// [`load`], reporting progress to `job` and stopping when it is cancelled (a streamed export is
+/// read batch by batch; a whole one in one step).
+pub fn load_with(
+    path: &Path,
+    opts: &LoadOptions,
+    job: &crate::job::Job,
+) -> Result<Loaded, LoadError> {
     if opts.hash_salt.as_deref() == Some("") {
         return Err(LoadError::MissingSalt);
     }
@@ -362,6 +452,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         parts,
         columns,
         mut left_out,
+        streaming,
+        need,
     } = open_export(path, opts)?;
     let first = &parts[0];
     let sniffed = first.sniffed.clone();
@@ -432,54 +524,93 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     if shape == Shape::Events {
         mapping.measures = detect::numeric_params(&columns, &sample, &mapping);
     }
-    drop(sample);
     let gzip = parts.iter().any(|p| p.sniffed.gzip);
-    let mut frames = Vec::with_capacity(parts.len());
-    for p in parts {
-        frames.push(match p.full {
-            Some(df) => df,
-            None => read_table(
-                &p.path,
-                &p.sniffed,
-                shape,
-                &mapping.restricted_to(&p.columns),
-                &opts.keep_columns,
-            )?,
-        });
-    }
-    let single_csv = frames.len() == 1 && sniffed.format == FileFormat::Csv;
-    let df = if frames.len() == 1 {
-        frames.pop().unwrap_or_default()
+    // A per-user table is read whole: one that does not fit is refused as before.
+    let streaming = match streaming {
+        Some(_) if shape == Shape::Users && opts.streaming.is_none() => {
+            memory::check_need(path, need)?;
+            None
+        }
+        Some(_) if shape == Shape::Users => None,
+        s => s,
+    };
+    let (mut out, pii, rows_read, spill) = if let Some(settings) = streaming {
+        let preview = match (&first.full, sniffed.format) {
+            (Some(df), _) => Some(df.head(Some(1000))),
+            (None, FileFormat::Csv) => csv_prefix.or_else(|| format::read_csv_prefix(&sniffed)),
+            (None, _) => Some(format::read_parquet_head(&first.path, 1000)?),
+        };
+        drop(sample);
+        let pii = detect_pii_columns(preview, &columns, &mapping)?;
+        let s = stream::spill(path, parts, shape, &mapping, opts, &pii, settings, job)?;
+        timer.lap("read (streamed)");
+        let out = Canonical {
+            table: s.spill.preview.clone(),
+            time_encoding: s.time_encoding,
+            duration_unit: s.duration_unit,
+            rows_dropped: s.rows_dropped,
+            left_out: Vec::new(),
+            warnings: s.warnings,
+            scroll_fraction: None,
+        };
+        (out, pii, s.rows_read, Some(Arc::new(s.spill)))
     } else {
-        union_frames(frames).map_err(|e| LoadError::Parse {
-            path: path.to_path_buf(),
-            format: "export".into(),
-            message: format!("the files do not make one table: {e}"),
-        })?
-    };
-    if df.height() == 0 {
-        return Err(LoadError::HeaderOnly {
-            path: path.to_path_buf(),
-        });
-    }
-    let rows_read = df.height();
-    timer.lap("read");
-    let preview = match (single_csv, csv_prefix) {
-        (true, Some(prefix)) => Some(prefix),
-        (true, None) => format::read_csv_prefix(&sniffed),
-        (false, _) => Some(df.head(Some(1000))),
-    };
-    let pii = detect_pii_columns(preview, &columns, &mapping)?;
-    timer.lap("personal-data scan");
-    let ctx = Context {
-        path,
-        opts,
-        mapping: &mapping,
-        pii: &pii,
-    };
-    let mut out = match shape {
-        Shape::Events => events::canonicalize(&ctx, df)?,
-        Shape::Users => users::canonicalize(&ctx, df)?,
+        drop(sample);
+        let mut frames = Vec::with_capacity(parts.len());
+        for p in parts {
+            frames.push(match p.full {
+                Some(df) => df,
+                None if p.deferred => open_part(&p.path, p.sniffed, &mut left_out)?
+                    .full
+                    .unwrap_or_default(),
+                None => read_table(
+                    &p.path,
+                    &p.sniffed,
+                    shape,
+                    &mapping.restricted_to(&p.columns),
+                    &opts.keep_columns,
+                    None,
+                )?,
+            });
+        }
+        let single_csv = frames.len() == 1 && sniffed.format == FileFormat::Csv;
+        let df = if frames.len() == 1 {
+            frames.pop().unwrap_or_default()
+        } else {
+            union_frames(frames).map_err(|e| LoadError::Parse {
+                path: path.to_path_buf(),
+                format: "export".into(),
+                message: format!("the files do not make one table: {e}"),
+            })?
+        };
+        if df.height() == 0 {
+            return Err(LoadError::HeaderOnly {
+                path: path.to_path_buf(),
+            });
+        }
+        let rows_read = df.height();
+        timer.lap("read");
+        let preview = match (single_csv, csv_prefix) {
+            (true, Some(prefix)) => Some(prefix),
+            (true, None) => format::read_csv_prefix(&sniffed),
+            (false, _) => Some(df.head(Some(1000))),
+        };
+        let pii = detect_pii_columns(preview, &columns, &mapping)?;
+        timer.lap("personal-data scan");
+        let ctx = Context {
+            path,
+            opts,
+            mapping: &mapping,
+            pii: &pii,
+            first_row: 0,
+            streamed: false,
+            scroll_fraction: None,
+        };
+        let out = match shape {
+            Shape::Events => events::canonicalize(&ctx, df)?,
+            Shape::Users => users::canonicalize(&ctx, df)?,
+        };
+        (out, pii, rows_read, None)
     };
     timer.lap("canonicalise");
     // Columns of the export that are not in the canonical table, with the reason.
@@ -537,7 +668,12 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         rows_read,
         rows_dropped: out.rows_dropped,
         hashed_ids: opts.hash_salt.is_some(),
-        table: out.table,
+        table: if spill.is_some() {
+            DataFrame::empty()
+        } else {
+            out.table
+        },
+        spill,
         left_out,
         warnings: out.warnings,
     })
@@ -550,9 +686,24 @@ pub struct Context<'a> {
     pub mapping: &'a RoleMapping,
     /// Columns that look like personal data.
     pub pii: &'a [(String, PiiKind)],
+    /// Data rows of the file before this table (a batch of a streamed export), for row numbers.
+    pub first_row: u64,
+    /// A batch of a streamed export: the vendor's duplicates are marked (`cols::KEY_A`), not
+    /// dropped, since their first copy may be in another batch.
+    pub streamed: bool,
+    /// Whether scroll depth is a fraction (0..1), when an earlier batch of the export decided it.
+    pub scroll_fraction: Option<bool>,
 }
 
 impl Context<'_> {
+    /// The 1-based data row numbers of positions in this table (before any row was dropped).
+    pub fn rows_of(&self, positions: &[usize]) -> Vec<u64> {
+        positions
+            .iter()
+            .map(|&p| self.first_row + p as u64 + 1)
+            .collect()
+    }
+
     pub fn bad_column(&self, role: Role, column: &str, message: impl Into<String>) -> LoadError {
         LoadError::BadColumn {
             path: self.path.to_path_buf(),
@@ -579,6 +730,8 @@ pub struct Canonical {
     pub rows_dropped: Vec<(String, usize)>,
     pub left_out: Vec<LeftOut>,
     pub warnings: Vec<Warning>,
+    /// Whether scroll depth was read as a fraction (None: no scroll values to tell).
+    pub scroll_fraction: Option<bool>,
 }
 
 /// Read the table: only the role columns (and kept ones) for events, everything for users.
@@ -589,7 +742,12 @@ fn read_table(
     shape: Shape,
     mapping: &RoleMapping,
     keep: &[String],
+    chunk: Option<&[u8]>,
 ) -> Result<DataFrame, LoadError> {
+    let read_csv = |plan: &CsvPlan| match chunk {
+        Some(c) => format::read_csv_chunk(path, sniffed, plan, c),
+        None => format::read_csv(path, sniffed, plan),
+    };
     let mut wanted = mapping.columns();
     for k in keep {
         if !wanted.contains(k) {
@@ -636,7 +794,7 @@ fn read_table(
                 n_rows: None,
                 all_text: false,
             };
-            match format::read_csv(path, sniffed, &plan) {
+            match read_csv(&plan) {
                 Ok(df) => Ok(df),
                 Err(LoadError::Parse { .. }) => {
                     // A value did not fit its column's type: read the role columns as text so the
@@ -653,7 +811,7 @@ fn read_table(
                         all_text: shape == Shape::Events,
                         ..plan
                     };
-                    format::read_csv(path, sniffed, &plan)
+                    read_csv(&plan)
                 }
                 Err(e) => Err(e),
             }

@@ -191,5 +191,6 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         rows_dropped,
         left_out,
         warnings,
+        scroll_fraction: None,
     })
 }

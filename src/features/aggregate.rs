@@ -268,9 +268,19 @@ fn perr(e: PolarsError) -> FeatureError {
 
 /// Compute the profile of every user in a loaded export.
 pub fn compute_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, FeatureError> {
-    let profile = match loaded.shape {
-        Shape::Users => users_profile(loaded),
-        Shape::Events => events_profile(loaded, cfg),
+    compute_profile_with(loaded, cfg, &crate::job::Job::silent())
+}
+
+/// [`compute_profile`], reporting progress to `job` (a streamed export is profiled part by part).
+pub fn compute_profile_with(
+    loaded: &Loaded,
+    cfg: &FeatureConfig,
+    job: &crate::job::Job,
+) -> Result<Profile, FeatureError> {
+    let profile = match (loaded.shape, &loaded.spill) {
+        (Shape::Users, _) => users_profile(loaded),
+        (Shape::Events, None) => events_profile(loaded, cfg),
+        (Shape::Events, Some(spill)) => streamed_profile(spill, cfg, job),
     }?;
     check_overflow(&profile)?;
     Ok(profile)
@@ -338,7 +348,18 @@ fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
     })
 }
 
-fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, FeatureError> {
+/// The export-wide choices of an events profile: the reference time, the event names by frequency,
+/// the kinds found and the top names counted. Made once per export, so a profile computed part by
+/// part (a streamed export) counts the same names against the same reference as one made whole.
+pub struct EventPlan {
+    reference: i64,
+    /// Every event name up to the reference date with its count, most frequent first.
+    name_counts: Vec<(String, u64)>,
+    kinds_found: Vec<(EventKind, Vec<String>)>,
+    top: Vec<String>,
+}
+
+fn check_config(cfg: &FeatureConfig) -> Result<(), FeatureError> {
     if cfg.half_life_days.is_nan() || cfg.half_life_days <= 0.0 {
         return Err(FeatureError::Invalid {
             feature: "decayed_events".into(),
@@ -354,72 +375,286 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             ),
         });
     }
-    let t = &loaded.table;
-    let has = |c: &str| t.get_column_index(c).is_some();
+    Ok(())
+}
+
+/// The event names of an events table (up to `as_of`) with their counts, and its last event time.
+pub fn event_names(
+    t: &DataFrame,
+    as_of: Option<i64>,
+) -> Result<(Vec<(String, u64)>, Option<i64>), FeatureError> {
     let ts = t.column(cols::TS).map_err(perr)?.i64().map_err(perr)?;
-    let last = ts
-        .max()
-        .ok_or_else(|| FeatureError::NoFeatures("no events".into()))?;
-    let reference = cfg.as_of.unwrap_or(last);
+    let last = ts.max();
     let mut lf = t.clone().lazy().select([col(cols::TS), col(cols::EVENT)]);
-    if let Some(as_of) = cfg.as_of {
+    if let Some(as_of) = as_of {
         lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
     }
-
-    let mut timer = crate::timing::Timer::start();
-    // Event names and their frequencies, to classify kinds and pick the top N.
     let names = lf
-        .clone()
         .group_by([col(cols::EVENT)])
         .agg([len().alias("n")])
         .collect()
         .map_err(perr)?;
-    if names.height() == 0 {
+    let n = names
+        .column(cols::EVENT)
+        .map_err(perr)?
+        .cast(&DataType::String)
+        .map_err(perr)?;
+    let n = n.str().map_err(perr)?;
+    let c = names
+        .column("n")
+        .map_err(perr)?
+        .cast(&DataType::UInt64)
+        .map_err(perr)?;
+    let c = c.u64().map_err(perr)?;
+    let counts = n
+        .iter()
+        .zip(c.iter())
+        .map(|(a, b)| (a.unwrap_or("").to_string(), b.unwrap_or(0)))
+        .collect();
+    Ok((counts, last))
+}
+
+impl EventPlan {
+    /// The plan of an export from its event names (with counts, in any order; a name may repeat, as
+    /// the parts of a streamed export each count theirs) and its last event time.
+    pub fn new(
+        names: Vec<(String, u64)>,
+        last: Option<i64>,
+        cfg: &FeatureConfig,
+    ) -> Result<EventPlan, FeatureError> {
+        check_config(cfg)?;
+        let last = last.ok_or_else(|| FeatureError::NoFeatures("no events".into()))?;
+        let reference = cfg.as_of.unwrap_or(last);
+        let mut merged: std::collections::HashMap<String, u64> = Default::default();
+        for (n, c) in names {
+            *merged.entry(n).or_default() += c;
+        }
+        let mut name_counts: Vec<(String, u64)> =
+            merged.into_iter().filter(|(_, c)| *c > 0).collect();
+        if name_counts.is_empty() {
+            return Err(FeatureError::NoFeatures(
+                "no events on or before the reference date".into(),
+            ));
+        }
+        name_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut kinds_found: Vec<(EventKind, Vec<String>)> = Vec::new();
+        for kind in EventKind::ALL {
+            let list: Vec<String> = name_counts
+                .iter()
+                .filter(|(n, _)| EventKind::classify(n) == Some(kind))
+                .map(|(n, _)| n.clone())
+                .collect();
+            let pinned = cfg.event_kinds.as_ref().is_some_and(|k| k.contains(&kind));
+            if !list.is_empty() || pinned {
+                kinds_found.push((kind, list));
+            }
+        }
+        let top: Vec<String> = match &cfg.event_names {
+            Some(names) => names.clone(),
+            None => name_counts
+                .iter()
+                .take(cfg.top_events)
+                .map(|(n, _)| n.clone())
+                .collect(),
+        };
+        Ok(EventPlan {
+            reference,
+            name_counts,
+            kinds_found,
+            top,
+        })
+    }
+}
+
+fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, FeatureError> {
+    check_config(cfg)?;
+    let t = &loaded.table;
+    let mut timer = crate::timing::Timer::start();
+    let (names, last) = event_names(t, cfg.as_of)?;
+    let plan = EventPlan::new(names, last, cfg)?;
+    timer.lap("  event names");
+    let mut profile = profile_part(t, cfg, &plan)?;
+    add_one_hot(&mut profile, cfg)?;
+    Ok(profile)
+}
+
+fn load_err(e: crate::error::LoadError) -> FeatureError {
+    FeatureError::Polars(e.to_string())
+}
+
+/// The profile of a streamed export: the plan from the whole export's names and times, then each
+/// part (every event of its users) profiled as a table of its own, and the parts' users put back in
+/// id order, as the in-memory pass orders them.
+fn streamed_profile(
+    spill: &crate::data::stream::Spill,
+    cfg: &FeatureConfig,
+    job: &crate::job::Job,
+) -> Result<Profile, FeatureError> {
+    check_config(cfg)?;
+    let n = spill.parts.len();
+    let names = match cfg.as_of {
+        None => spill.names.clone(),
+        Some(as_of) => {
+            let mut all = Vec::new();
+            for i in 0..n {
+                job.progress("event names (streamed)", i as f32 / n as f32);
+                let t = spill.read_part(i).map_err(load_err)?;
+                all.extend(event_names(&t, Some(as_of))?.0);
+            }
+            all
+        }
+    };
+    let plan = EventPlan::new(names, spill.span.map(|s| s.1), cfg)?;
+    let mut pieces = Vec::with_capacity(n);
+    for i in 0..n {
+        if job.is_cancelled() {
+            return Err(FeatureError::Invalid {
+                feature: "profile".into(),
+                message: "cancelled".into(),
+            });
+        }
+        job.progress("features (streamed)", i as f32 / n as f32);
+        let t = spill.read_part(i).map_err(load_err)?;
+        let p = profile_part(&t, cfg, &plan)?;
+        drop(t);
+        if p.table.height() > 0 {
+            pieces.push(p);
+        }
+    }
+    let measures: Vec<String> = spill
+        .preview
+        .get_column_names()
+        .iter()
+        .filter_map(|c| c.strip_prefix(cols::NUM_PREFIX).map(str::to_string))
+        .collect();
+    let mut profile = merge_parts(pieces, &measures)?;
+    add_one_hot(&mut profile, cfg)?;
+    Ok(profile)
+}
+
+/// The profiles of parts with disjoint users as one, users in id order. A measure a part's users
+/// never have is missing from that part: its sum is 0 there, its mean and max missing, as the
+/// in-memory pass makes them.
+fn merge_parts(pieces: Vec<Profile>, measures: &[String]) -> Result<Profile, FeatureError> {
+    let Some(first) = pieces.first() else {
         return Err(FeatureError::NoFeatures(
             "no events on or before the reference date".into(),
         ));
-    }
-    let mut name_counts: Vec<(String, u64)> = {
-        let n = names
-            .column(cols::EVENT)
-            .map_err(perr)?
-            .cast(&DataType::String)
-            .map_err(perr)?;
-        let n = n.str().map_err(perr)?;
-        let c = names
-            .column("n")
-            .map_err(perr)?
-            .cast(&DataType::UInt64)
-            .map_err(perr)?;
-        let c = c.u64().map_err(perr)?;
-        n.iter()
-            .zip(c.iter())
-            .map(|(a, b)| (a.unwrap_or("").to_string(), b.unwrap_or(0)))
-            .collect()
     };
-    timer.lap("  event names");
-    name_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut kinds_found: Vec<(EventKind, Vec<String>)> = Vec::new();
-    for kind in EventKind::ALL {
-        let list: Vec<String> = name_counts
-            .iter()
-            .filter(|(n, _)| EventKind::classify(n) == Some(kind))
-            .map(|(n, _)| n.clone())
-            .collect();
-        let pinned = cfg.event_kinds.as_ref().is_some_and(|k| k.contains(&kind));
-        if !list.is_empty() || pinned {
-            kinds_found.push((kind, list));
+    let is_measure = |f: &str| {
+        ["sum:", "mean:", "max:"].iter().any(|p| {
+            f.strip_prefix(p)
+                .is_some_and(|m| measures.iter().any(|x| x == m))
+        })
+    };
+    let mut features: Vec<String> = first
+        .features
+        .iter()
+        .filter(|f| !is_measure(f))
+        .cloned()
+        .collect();
+    for m in measures {
+        for kind in ["sum", "mean", "max"] {
+            let id = format!("{kind}:{m}");
+            if pieces.iter().any(|p| p.features.contains(&id)) {
+                features.push(id);
+            }
         }
     }
-    let has_kind = |k: EventKind| kinds_found.iter().any(|(kk, _)| *kk == k);
-    let top: Vec<&String> = match &cfg.event_names {
-        Some(names) => names.iter().collect(),
-        None => name_counts
-            .iter()
-            .take(cfg.top_events)
-            .map(|(n, _)| n)
-            .collect(),
+    let mut tables = Vec::with_capacity(pieces.len());
+    let mut attributes: Vec<Attribute> = first
+        .attributes
+        .iter()
+        .map(|a| Attribute {
+            name: a.name.clone(),
+            values: Vec::new(),
+        })
+        .collect();
+    let (unavailable, reference_time, sessions, kinds_found) = (
+        first.unavailable.clone(),
+        first.reference_time,
+        first.sessions,
+        first.kinds_found.clone(),
+    );
+    for p in pieces {
+        let h = p.table.height();
+        let mut cols_ = vec![p.table.column(cols::USER).map_err(perr)?.clone()];
+        for f in &features {
+            cols_.push(match p.table.column(f) {
+                Ok(c) => c.clone(),
+                Err(_) if f.starts_with("sum:") => Column::new(f.as_str().into(), vec![0.0; h]),
+                Err(_) => Column::full_null(f.as_str().into(), h, &DataType::Float64),
+            });
+        }
+        tables.push(DataFrame::new(h, cols_).map_err(perr)?);
+        for (into, from) in attributes.iter_mut().zip(p.attributes) {
+            into.values.extend(from.values);
+        }
+    }
+    let mut table = tables.remove(0);
+    for t in &tables {
+        table.vstack_mut(t).map_err(perr)?;
+    }
+    drop(tables);
+    // Users in id order (bytes), as the in-memory pass numbers them.
+    let order: Vec<usize> = {
+        let ids = table
+            .column(cols::USER)
+            .map_err(perr)?
+            .str()
+            .map_err(perr)?;
+        let ids: Vec<&str> = ids.iter().map(|u| u.unwrap_or("")).collect();
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_unstable_by(|&a, &b| ids[a].cmp(ids[b]));
+        order
     };
+    let idx = IdxCa::from_vec("".into(), order.iter().map(|&i| i as IdxSize).collect());
+    let mut table = table.take(&idx).map_err(perr)?;
+    table.rechunk_mut_par();
+    for a in attributes.iter_mut() {
+        let values = std::mem::take(&mut a.values);
+        a.values = order.iter().map(|&i| values[i].clone()).collect();
+    }
+    Ok(Profile {
+        table,
+        features,
+        unavailable,
+        reference_time,
+        sessions,
+        kinds_found,
+        attributes,
+    })
+}
+
+/// The one-hot features of the profile's attributes (after every part is in: the values kept are the
+/// most common over all users).
+pub fn add_one_hot(profile: &mut Profile, cfg: &FeatureConfig) -> Result<(), FeatureError> {
+    if cfg.one_hot_attributes {
+        let pinned = cfg.one_hot_values.as_deref();
+        for (id, values) in profile.attributes.iter().flat_map(|a| one_hot(a, pinned)) {
+            profile
+                .table
+                .with_column(Column::new(id.as_str().into(), values))
+                .map_err(perr)?;
+            profile.features.push(id);
+        }
+    }
+    Ok(())
+}
+
+/// The profile of the users of an events table (every event of each of its users) under an
+/// export-wide plan, without the one-hot features.
+pub fn profile_part(
+    t: &DataFrame,
+    cfg: &FeatureConfig,
+    p: &EventPlan,
+) -> Result<Profile, FeatureError> {
+    let mut timer = crate::timing::Timer::start();
+    let has = |c: &str| t.get_column_index(c).is_some();
+    let reference = p.reference;
+    let kinds_found = &p.kinds_found;
+    let has_kind = |k: EventKind| kinds_found.iter().any(|(kk, _)| *kk == k);
+    let top = &p.top;
     // Counted groups of event names: one per kind found, then one per top name.
     let mut groups: Vec<Vec<String>> = kinds_found.iter().map(|(_, l)| l.clone()).collect();
     groups.extend(top.iter().map(|n| vec![n.to_string()]));
@@ -493,7 +728,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
     if has(cols::DURATION) {
         derived.push((col("time_total") / col("sessions")).alias("time_per_session"));
     }
-    for (k, _) in &kinds_found {
+    for (k, _) in kinds_found {
         if *k != EventKind::Purchase {
             derived.push(per_session(count_name(*k)));
         }
@@ -561,7 +796,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
     }
     let more = match &cfg.event_names {
         Some(_) => true,
-        None => name_counts.len() > cfg.top_events,
+        None => p.name_counts.len() > cfg.top_events,
     };
     if more && grouped.get_column_index(&other).is_some() {
         features.push(other);
@@ -596,15 +831,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
             .map_err(perr)?,
         cfg.as_of,
     )?;
-    if cfg.one_hot_attributes {
-        let pinned = cfg.one_hot_values.as_deref();
-        for (id, values) in attributes.iter().flat_map(|a| one_hot(a, pinned)) {
-            table
-                .with_column(Column::new(id.as_str().into(), values))
-                .map_err(perr)?;
-            features.push(id);
-        }
-    }
+    timer.lap("  measures and attributes");
     Ok(Profile {
         attributes,
         table,
@@ -616,7 +843,7 @@ fn events_profile(loaded: &Loaded, cfg: &FeatureConfig) -> Result<Profile, Featu
         } else {
             SessionSource::InactivityGap
         },
-        kinds_found,
+        kinds_found: kinds_found.clone(),
     })
 }
 

@@ -95,7 +95,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.separator();
     super::warehouse::features_panel(app, ui);
     ui.separator();
-    let df = &loaded.table;
+    let df = loaded.preview();
     ui.label(format!(
         "Preview of the canonical table: {} rows × {} columns",
         df.height(),

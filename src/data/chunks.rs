@@ -1,0 +1,215 @@
+//! An export file in batches, for the streamed load (`stream.rs`): a CSV file (plain or gzip) as runs
+//! of whole records under its header line, a Parquet file as runs of rows.
+//!
+//! Records are cut only at a line end outside quotes: a quoted field may hold line breaks, and RFC
+//! 4180 escapes a quote by doubling it, so counting quotes from a record boundary tells whether a line
+//! end is inside a field.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::format::io_err;
+use crate::error::LoadError;
+
+/// A reader that counts the bytes taken from the file (the compressed ones, for a gzip file): the
+/// progress of a batch read.
+struct Counted<R> {
+    inner: R,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A CSV file as chunks: each is the header line followed by whole records, about `target` bytes.
+pub struct CsvChunks {
+    path: PathBuf,
+    reader: Box<dyn Read + Send>,
+    /// Bytes taken from the file so far.
+    pub read: Arc<AtomicU64>,
+    header: Vec<u8>,
+    /// Text read past the last cut (starts at a record boundary).
+    carry: Vec<u8>,
+    target: usize,
+    eof: bool,
+}
+
+/// The end (exclusive) of the last whole record in `bytes`, which starts at a record boundary: just
+/// past the last line end outside quotes.
+fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    let mut inside = false;
+    let mut end = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' {
+            inside = !inside;
+        } else if b == b'\n' && !inside {
+            end = Some(i + 1);
+        }
+    }
+    end
+}
+
+impl CsvChunks {
+    pub fn open(path: &Path, gzip: bool, target: usize) -> Result<CsvChunks, LoadError> {
+        let read = Arc::new(AtomicU64::new(0));
+        let file = Counted {
+            inner: File::open(path).map_err(io_err(path))?,
+            bytes: read.clone(),
+        };
+        let reader: Box<dyn Read + Send> = if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(
+                std::io::BufReader::with_capacity(1 << 20, file),
+            ))
+        } else {
+            Box::new(file)
+        };
+        let mut chunks = CsvChunks {
+            path: path.to_path_buf(),
+            reader,
+            read,
+            header: Vec::new(),
+            carry: Vec::new(),
+            target: target.max(1),
+            eof: false,
+        };
+        // The header: the first record.
+        loop {
+            if let Some(end) = first_record_end(&chunks.carry) {
+                chunks.header = chunks.carry.drain(..end).collect();
+                break;
+            }
+            if chunks.eof {
+                chunks.header = std::mem::take(&mut chunks.carry);
+                chunks.header.push(b'\n');
+                break;
+            }
+            chunks.fill(1 << 16)?;
+        }
+        Ok(chunks)
+    }
+
+    /// Read about `more` bytes into the carry.
+    fn fill(&mut self, more: usize) -> Result<(), LoadError> {
+        let start = self.carry.len();
+        self.carry.resize(start + more, 0);
+        let mut at = start;
+        while at < self.carry.len() {
+            match self.reader.read(&mut self.carry[at..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => at += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(LoadError::Parse {
+                        path: self.path.clone(),
+                        format: "CSV".into(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        self.carry.truncate(at);
+        Ok(())
+    }
+
+    /// The next chunk (header line + whole records), or None at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, LoadError> {
+        let mut want = self.target;
+        loop {
+            if !self.eof && self.carry.len() < want {
+                self.fill(want - self.carry.len())?;
+            }
+            if self.eof {
+                if self.carry.iter().all(|b| b.is_ascii_whitespace()) {
+                    return Ok(None);
+                }
+                let mut out = Vec::with_capacity(self.header.len() + self.carry.len() + 1);
+                out.extend_from_slice(&self.header);
+                out.append(&mut self.carry);
+                return Ok(Some(out));
+            }
+            match last_record_end(&self.carry) {
+                Some(end) => {
+                    let mut out = Vec::with_capacity(self.header.len() + end);
+                    out.extend_from_slice(&self.header);
+                    out.extend_from_slice(&self.carry[..end]);
+                    self.carry.drain(..end);
+                    return Ok(Some(out));
+                }
+                // One record longer than the target: read on.
+                None => want = want.saturating_mul(2),
+            }
+        }
+    }
+}
+
+/// The end of the first record (just past its line end outside quotes).
+fn first_record_end(bytes: &[u8]) -> Option<usize> {
+    let mut inside = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' {
+            inside = !inside;
+        } else if b == b'\n' && !inside {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks_of(text: &str, target: usize, gzip: bool) -> Vec<String> {
+        let dir = std::env::temp_dir().join(format!(
+            "plab-chunks-{}-{target}-{gzip}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.csv");
+        if gzip {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(text.as_bytes()).unwrap();
+            std::fs::write(&path, e.finish().unwrap()).unwrap();
+        } else {
+            std::fs::write(&path, text).unwrap();
+        }
+        let mut c = CsvChunks::open(&path, gzip, target).unwrap();
+        c.target = target;
+        let mut out = Vec::new();
+        while let Some(ch) = c.next_chunk().unwrap() {
+            out.push(String::from_utf8(ch).unwrap());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        out
+    }
+
+    #[test]
+    fn chunks_hold_whole_records_under_the_header() {
+        let text = "a,b\n1,\"x\ny\"\n2,\"he said \"\"hi\n\"\"\"\n3,z\n4,w";
+        for gzip in [false, true] {
+            for target in [1, 3, 7, 100] {
+                let chunks = chunks_of(text, target, gzip);
+                let mut body = String::new();
+                for ch in &chunks {
+                    let rest = ch.strip_prefix("a,b\n").expect("header first");
+                    // Every chunk but the last ends at a record boundary: an even number of quotes.
+                    assert_eq!(rest.matches('"').count() % 2, 0, "{ch:?}");
+                    body.push_str(rest);
+                }
+                assert_eq!(body, &text[4..], "target {target}, gzip {gzip}");
+            }
+        }
+    }
+}
