@@ -13,7 +13,6 @@ use persona_lab::data::stream::Streaming;
 use persona_lab::data::{self, LoadOptions, Loaded};
 use persona_lab::features::{self, FeatureConfig, Profile};
 use persona_lab::sample::{self, SampleOptions, SampleStyle};
-use polars::prelude::*;
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("plab-stream-{}-{name}", std::process::id()));
@@ -209,7 +208,7 @@ fn a_duplicate_in_another_batch_is_dropped_and_counted() {
     let d = tmp("dups");
     let mut text = String::from("type,event,userId,messageId,timestamp\n");
     for i in 0..240 {
-        let (user, id) = if i == 230 { (5 % 7, 5) } else { (i % 7, i) };
+        let (user, id) = if i == 230 { (5, 5) } else { (i % 7, i) };
         text.push_str(&format!(
             "track,Page Viewed,u{user},m{id},2024-06-0{}T10:00:00Z\n",
             1 + i % 9

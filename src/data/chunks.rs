@@ -38,9 +38,15 @@ pub struct CsvChunks {
     header: Vec<u8>,
     /// Text read past the last cut (starts at a record boundary).
     carry: Vec<u8>,
+    /// Text bytes handed out before the carry (for the offset of a binary byte).
+    offset: u64,
     target: usize,
     eof: bool,
 }
+
+/// The longest record a CSV export may hold: a line without end (a binary file, a quote never
+/// closed) must not be read whole into memory.
+pub const MAX_RECORD: usize = 64 << 20;
 
 /// The end (exclusive) of the last whole record in `bytes`, which starts at a record boundary: just
 /// past the last line end outside quotes.
@@ -77,6 +83,7 @@ impl CsvChunks {
             read,
             header: Vec::new(),
             carry: Vec::new(),
+            offset: 0,
             target: target.max(1),
             eof: false,
         };
@@ -85,6 +92,13 @@ impl CsvChunks {
             if let Some(end) = first_record_end(&chunks.carry) {
                 chunks.header = chunks.carry.drain(..end).collect();
                 break;
+            }
+            if chunks.carry.len() >= MAX_RECORD {
+                return Err(LoadError::Parse {
+                    path: path.to_path_buf(),
+                    format: "CSV".into(),
+                    message: "the header line has no end".into(),
+                });
             }
             if chunks.eof {
                 chunks.header = std::mem::take(&mut chunks.carry);
@@ -119,6 +133,14 @@ impl CsvChunks {
             }
         }
         self.carry.truncate(at);
+        // Text has no NUL byte: a file that turns binary past its sniffed start (a truncated copy
+        // padded with zeros, a disk image) stops here, named with where.
+        if let Some(i) = self.carry[start..].iter().position(|&b| b == 0) {
+            return Err(LoadError::Binary {
+                path: self.path.clone(),
+                offset: (self.offset + (start + i) as u64 + self.header.len() as u64) as usize,
+            });
+        }
         Ok(())
     }
 
@@ -135,6 +157,7 @@ impl CsvChunks {
                 }
                 let mut out = Vec::with_capacity(self.header.len() + self.carry.len() + 1);
                 out.extend_from_slice(&self.header);
+                self.offset += self.carry.len() as u64;
                 out.append(&mut self.carry);
                 return Ok(Some(out));
             }
@@ -144,10 +167,23 @@ impl CsvChunks {
                     out.extend_from_slice(&self.header);
                     out.extend_from_slice(&self.carry[..end]);
                     self.carry.drain(..end);
+                    self.offset += end as u64;
                     return Ok(Some(out));
                 }
-                // One record longer than the target: read on.
-                None => want = want.saturating_mul(2),
+                // One record longer than the target: read on, up to the longest a record may be.
+                None if self.carry.len() >= MAX_RECORD => {
+                    return Err(LoadError::Parse {
+                        path: self.path.clone(),
+                        format: "CSV".into(),
+                        message: format!(
+                            "a record starting near byte {} runs past {} without a line end \
+                             outside quotes (a quote never closed?)",
+                            self.offset + self.header.len() as u64,
+                            super::memory::human(MAX_RECORD as u64)
+                        ),
+                    });
+                }
+                None => want = want.saturating_mul(2).min(MAX_RECORD.max(self.target)),
             }
         }
     }
@@ -193,6 +229,38 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).unwrap();
         out
+    }
+
+    #[test]
+    fn binary_bytes_and_endless_records_stop_the_read() {
+        let dir = std::env::temp_dir().join(format!("plab-chunks-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.csv");
+        let mut bytes = b"a,b\n1,2\n".to_vec();
+        bytes.extend(vec![0u8; 5000]);
+        std::fs::write(&path, &bytes).unwrap();
+        let first_error = |target: usize| -> LoadError {
+            let mut c = match CsvChunks::open(&path, false, target) {
+                Ok(c) => c,
+                Err(e) => return e,
+            };
+            loop {
+                match c.next_chunk() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("read to the end"),
+                    Err(e) => return e,
+                }
+            }
+        };
+        let e = first_error(100);
+        assert!(matches!(e, LoadError::Binary { offset: 8, .. }), "{e}");
+        // A quote never closed: the record would be the whole file.
+        let mut text = b"a,b\n1,\"2\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_RECORD + 10));
+        std::fs::write(&path, &text).unwrap();
+        let e = first_error(1 << 20).to_string();
+        assert!(e.contains("without a line end"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -378,11 +378,14 @@ fn check_config(cfg: &FeatureConfig) -> Result<(), FeatureError> {
     Ok(())
 }
 
+/// Event names with their counts.
+pub type NameCounts = Vec<(String, u64)>;
+
 /// The event names of an events table (up to `as_of`) with their counts, and its last event time.
 pub fn event_names(
     t: &DataFrame,
     as_of: Option<i64>,
-) -> Result<(Vec<(String, u64)>, Option<i64>), FeatureError> {
+) -> Result<(NameCounts, Option<i64>), FeatureError> {
     let ts = t.column(cols::TS).map_err(perr)?.i64().map_err(perr)?;
     let last = ts.max();
     let mut lf = t.clone().lazy().select([col(cols::TS), col(cols::EVENT)]);

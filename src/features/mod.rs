@@ -7,7 +7,9 @@ pub mod catalogue;
 pub mod display;
 pub mod transform;
 
-pub use aggregate::{Attribute, FeatureConfig, Profile, SessionSource, compute_profile};
+pub use aggregate::{
+    Attribute, FeatureConfig, Profile, SessionSource, compute_profile, compute_profile_with,
+};
 pub use catalogue::{DEFAULT_SET, EventKind, FeatureKind, MissingPolicy};
 pub use transform::{
     FeatureChoice, FittedFeature, FittedTransform, Matrix, ProfileTransform, Scaler, TransformSpec,

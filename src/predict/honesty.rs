@@ -68,6 +68,7 @@ pub struct HorizonSuggestion {
 
 /// The gaps, in days, between each user's consecutive active days (UTC days), over all users.
 pub fn return_gaps(loaded: &Loaded) -> Result<Vec<f64>, PredictError> {
+    super::labels::in_memory(loaded)?;
     let perr = |e: PolarsError| PredictError::Invalid(e.to_string());
     let days = loaded
         .table

@@ -25,7 +25,21 @@ fn date(us: i64) -> String {
 }
 
 /// First and last event time of an events export (µs, UTC).
+/// Models read the events in memory (labels after a cutoff): a streamed export is refused, named.
+pub fn in_memory(loaded: &Loaded) -> Result<(), PredictError> {
+    if loaded.spill.is_some() {
+        return Err(PredictError::Invalid(format!(
+            "{}: this export was streamed (it does not fit in the memory budget); churn and \
+             conversion models read its events in memory: load a shorter period, or compute the \
+             profile in the warehouse (`persona-lab sql features`) and train on that table",
+            loaded.path.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn span(loaded: &Loaded) -> Result<(i64, i64), PredictError> {
+    in_memory(loaded)?;
     if loaded.shape != Shape::Events {
         return Err(PredictError::Invalid(
             "a cutoff needs an event export; for a per-user table, name its label column \
