@@ -51,6 +51,10 @@ pub const MAX_RECORD: usize = 64 << 20;
 /// The end (exclusive) of the last whole record in `bytes`, which starts at a record boundary: just
 /// past the last line end outside quotes.
 fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    // Most exports quote nothing: then the last line end is the cut (both searches are SIMD).
+    if memchr::memchr(b'"', bytes).is_none() {
+        return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
+    }
     let mut inside = false;
     let mut end = None;
     for (i, &b) in bytes.iter().enumerate() {
@@ -90,7 +94,7 @@ impl CsvChunks {
         // The header: the first record.
         loop {
             if let Some(end) = first_record_end(&chunks.carry) {
-                chunks.header = chunks.carry.drain(..end).collect();
+                chunks.header = chunks.carry[..end].to_vec();
                 break;
             }
             if chunks.carry.len() >= MAX_RECORD {
@@ -101,8 +105,8 @@ impl CsvChunks {
                 });
             }
             if chunks.eof {
-                chunks.header = std::mem::take(&mut chunks.carry);
-                chunks.header.push(b'\n');
+                chunks.carry.push(b'\n');
+                chunks.header = chunks.carry.clone();
                 break;
             }
             chunks.fill(1 << 16)?;
@@ -135,55 +139,65 @@ impl CsvChunks {
         self.carry.truncate(at);
         // Text has no NUL byte: a file that turns binary past its sniffed start (a truncated copy
         // padded with zeros, a disk image) stops here, named with where.
-        if let Some(i) = self.carry[start..].iter().position(|&b| b == 0) {
+        if let Some(i) = memchr::memchr(0, &self.carry[start..]) {
+            // The carry is the header then the text past `offset` (or, before the header is
+            // known, the file from its start): either way its byte k is the file's offset + k.
             return Err(LoadError::Binary {
                 path: self.path.clone(),
-                offset: (self.offset + (start + i) as u64 + self.header.len() as u64) as usize,
+                offset: (self.offset + (start + i) as u64) as usize,
             });
         }
         Ok(())
     }
 
-    /// The next chunk (header line + whole records), or None at the end of the file.
+    /// The next chunk (header line + whole records), or None at the end of the file. The carry
+    /// already starts with the header: the chunk is handed out as it lies, and only the text past
+    /// the cut is copied into the next carry.
     pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, LoadError> {
-        let mut want = self.target;
+        let hl = self.header.len();
+        let mut want = hl + self.target;
         loop {
             if !self.eof && self.carry.len() < want {
                 self.fill(want - self.carry.len())?;
             }
+            let text = &self.carry[hl..];
             if self.eof {
-                if self.carry.iter().all(|b| b.is_ascii_whitespace()) {
+                if text.iter().all(|b| b.is_ascii_whitespace()) {
                     return Ok(None);
                 }
-                let mut out = Vec::with_capacity(self.header.len() + self.carry.len() + 1);
-                out.extend_from_slice(&self.header);
-                self.offset += self.carry.len() as u64;
-                out.append(&mut self.carry);
+                self.offset += text.len() as u64;
+                let out = std::mem::replace(&mut self.carry, self.header.clone());
                 return Ok(Some(out));
             }
-            match last_record_end(&self.carry) {
+            match last_record_end(text) {
                 Some(end) => {
-                    let mut out = Vec::with_capacity(self.header.len() + end);
-                    out.extend_from_slice(&self.header);
-                    out.extend_from_slice(&self.carry[..end]);
-                    self.carry.drain(..end);
                     self.offset += end as u64;
+                    let mut next = Vec::with_capacity(hl + self.target + (1 << 16));
+                    next.extend_from_slice(&self.header);
+                    next.extend_from_slice(&self.carry[hl + end..]);
+                    let mut out = std::mem::replace(&mut self.carry, next);
+                    out.truncate(hl + end);
                     return Ok(Some(out));
                 }
                 // One record longer than the target: read on, up to the longest a record may be.
-                None if self.carry.len() >= MAX_RECORD => {
+                None if text.len() >= MAX_RECORD => {
                     return Err(LoadError::Parse {
                         path: self.path.clone(),
                         format: "CSV".into(),
                         message: format!(
                             "a record starting near byte {} runs past {} without a line end \
                              outside quotes (a quote never closed?)",
-                            self.offset + self.header.len() as u64,
+                            self.offset + hl as u64,
                             super::memory::human(MAX_RECORD as u64)
                         ),
                     });
                 }
-                None => want = want.saturating_mul(2).min(MAX_RECORD.max(self.target)),
+                None => {
+                    want = hl
+                        + (want - hl)
+                            .saturating_mul(2)
+                            .min(MAX_RECORD.max(self.target))
+                }
             }
         }
     }

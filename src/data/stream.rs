@@ -3,11 +3,12 @@
 //! The export is read in batches (a CSV file as runs of whole records, plain or gzip; a Parquet file
 //! as runs of rows; a file read whole, such as one NDJSON or Avro shard of a folder, as one batch).
 //! Each batch is canonicalised by the same code as a whole export, then split by user (a hash of the
-//! canonical id) into parts written to disk as Parquet. A part holds every event of its users, in
+//! canonical id) into parts written to disk as Arrow IPC (LZ4). A part holds every event of its users, in
 //! the export's order, so the profile computed part by part (`features::aggregate::profile_part`,
 //! with the reference time and event names of the whole export) is the in-memory profile, bit for
 //! bit: each user's sums still add in row order. Memory holds one batch while reading and one part
-//! while profiling; the disk holds the parts (about a third of the CSV text with LZ4).
+//! while profiling; the disk holds the parts (about 1.2x the CSV text: uncompressed Arrow, since
+//! LZ4 framing and Parquet's encodings cost more time than the smaller writes saved).
 //!
 //! What a batch cannot see is handled across batches: the vendor's duplicates are marked with their
 //! key's hash and dropped part by part once every batch is in (a resent event keeps its user); the
@@ -16,9 +17,8 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use polars::prelude::*;
 
@@ -59,7 +59,7 @@ impl Streaming {
 /// A streamed export's canonical events on disk, split by user; removed when dropped.
 pub struct Spill {
     dir: PathBuf,
-    /// The part files (Parquet, canonical columns; the event name as text).
+    /// The part folders (Arrow IPC pieces, canonical columns; the event name as text).
     pub parts: Vec<PathBuf>,
     /// Canonical rows kept (after every drop, duplicates included).
     pub rows: usize,
@@ -99,14 +99,57 @@ fn polars_at(path: &Path, e: PolarsError) -> LoadError {
     }
 }
 
+/// The pieces of a part (one file per batch that had its users), in the order written.
+fn pieces(part: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(part)
+        .map_err(format::io_err(part))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "arrow"))
+        .collect();
+    // Zero-padded numbers: name order is write order.
+    files.sort();
+    Ok(files)
+}
+
+/// Read spilled pieces (Arrow IPC, LZ4) as one table, `columns` only when given.
+fn read_pieces(part: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
+    let mut out: Option<DataFrame> = None;
+    for f in pieces(part)? {
+        let file = File::open(&f).map_err(format::io_err(&f))?;
+        let df = IpcReader::new(file)
+            .with_columns(columns.clone())
+            .finish()
+            .map_err(|e| polars_at(&f, e))?;
+        match &mut out {
+            None => out = Some(df),
+            Some(o) => {
+                o.vstack_mut_owned(df).map_err(|e| polars_at(&f, e))?;
+            }
+        }
+    }
+    let mut out = out.unwrap_or_default();
+    out.rechunk_mut_par();
+    Ok(out)
+}
+
+/// Write a table as one spilled piece: uncompressed Arrow IPC, written and read back at memory speed
+/// (measured on the 11M-event bench export: Parquet's dictionaries and statistics, or IPC's LZ4
+/// frames with their checksums, made the streamed read 10-30% slower than these larger writes).
+fn write_piece(path: &Path, df: &mut DataFrame) -> Result<(), LoadError> {
+    let f = File::create(path).map_err(format::io_err(path))?;
+    IpcWriter::new(std::io::BufWriter::with_capacity(1 << 20, f))
+        .with_compression(None)
+        // Text as offsets and bytes (8 bytes a value less than views: a quarter of the bytes).
+        .with_compat_level(CompatLevel::oldest())
+        .finish(df)
+        .map_err(|e| polars_at(path, e))
+}
+
 impl Spill {
     /// One part as a canonical events table (the event name back as a categorical).
     pub fn read_part(&self, i: usize) -> Result<DataFrame, LoadError> {
         let path = &self.parts[i];
-        let file = File::open(path).map_err(format::io_err(path))?;
-        let mut df = ParquetReader::new(file)
-            .finish()
-            .map_err(|e| polars_at(path, e))?;
+        let mut df = read_pieces(path, None)?;
         let event = df
             .column(cols::EVENT)
             .and_then(|c| c.cast(&events::event_dtype()))
@@ -121,16 +164,21 @@ impl Spill {
             self.parts
                 .iter()
                 .filter_map(|p| {
-                    let file = File::open(p).ok()?;
-                    let df = ParquetReader::new(file)
-                        .with_columns(Some(vec![cols::USER.to_string()]))
-                        .finish()
-                        .ok()?;
+                    let df = read_pieces(p, Some(vec![cols::USER.to_string()])).ok()?;
                     df.column(cols::USER).ok()?.n_unique().ok()
                 })
                 .sum()
         })
     }
+}
+
+fn disk_bytes(parts: &[PathBuf]) -> u64 {
+    parts
+        .iter()
+        .filter_map(|p| pieces(p).ok())
+        .flatten()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum()
 }
 
 /// What the streamed read hands back to `load`.
@@ -143,11 +191,25 @@ pub(super) struct Streamed {
     pub duration_unit: Option<DurationUnit>,
 }
 
-/// The part of a user id: the same hash everywhere in one load.
+/// The part of a user id: the same on every run and machine (a multiply-rotate hash of its bytes,
+/// eight at a time: SipHash took a tenth of the streamed read).
 fn part_of(user: &str, parts: usize) -> usize {
-    let mut h = std::hash::DefaultHasher::new();
-    user.hash(&mut h);
-    (h.finish() % parts as u64) as usize
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = user.len() as u64;
+    let bytes = user.as_bytes();
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = (h.rotate_left(5) ^ x).wrapping_mul(K);
+    }
+    for &b in words.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    // Mix the high bits down before the modulo.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    (h % parts as u64) as usize
 }
 
 /// Warnings of many batches as few: the same message with other numbers (rows, counts) is said
@@ -192,7 +254,10 @@ struct Writer<'a> {
     mapping: &'a RoleMapping,
     pii: &'a [(String, PiiKind)],
     settings: Streaming,
-    writers: Vec<Option<polars::io::parquet::write::BatchedWriter<File>>>,
+    /// Pieces written per part so far.
+    written: Vec<usize>,
+    /// Pieces to write, to the writer thread (the next batch is parsed meanwhile).
+    to_disk: Option<std::sync::mpsc::SyncSender<(PathBuf, DataFrame)>>,
     paths: Vec<PathBuf>,
     /// The parts' schema, from the first batch.
     schema: Option<Schema>,
@@ -206,7 +271,19 @@ struct Writer<'a> {
     time_encoding: Option<TimeEncoding>,
     duration_unit: Option<DurationUnit>,
     scroll_fraction: Option<bool>,
+    /// Seconds spent per step (PERSONA_LAB_TIMING=1 prints them): parse, canonicalise, stats,
+    /// normalise, split + write, waiting for the reader.
+    steps: [f64; 6],
 }
+
+const STEPS: [&str; 6] = [
+    "parse",
+    "canonicalise",
+    "stats",
+    "normalise",
+    "split + write",
+    "wait for text",
+];
 
 impl Writer<'_> {
     /// Canonicalise one batch of `file` (its data rows from `first_row`) and add it to the parts.
@@ -234,7 +311,9 @@ impl Writer<'_> {
             streamed: true,
             scroll_fraction: self.scroll_fraction,
         };
+        let t0 = std::time::Instant::now();
         let out = events::canonicalize(&ctx, df)?;
+        self.steps[1] += t0.elapsed().as_secs_f64();
         if self.scroll_fraction.is_none() {
             self.scroll_fraction = out.scroll_fraction;
         }
@@ -261,9 +340,16 @@ impl Writer<'_> {
         for w in out.warnings {
             self.warnings.add(w);
         }
+        let t0 = std::time::Instant::now();
+        self.stats(file, &out.table)?;
+        let t1 = std::time::Instant::now();
         let table = self.normalise(file, out.table)?;
-        self.stats(file, &table)?;
-        self.split(file, table)
+        let t2 = std::time::Instant::now();
+        self.split(file, table)?;
+        self.steps[2] += (t1 - t0).as_secs_f64();
+        self.steps[3] += (t2 - t1).as_secs_f64();
+        self.steps[4] += t2.elapsed().as_secs_f64();
+        Ok(())
     }
 
     /// The batch in the parts' schema: every column, in one order and type (the event name as
@@ -319,19 +405,34 @@ impl Writer<'_> {
                 Some((a, b)) => (a.min(lo), b.max(hi)),
             });
         }
-        let names = t
-            .column(cols::EVENT)
-            .and_then(|c| c.str().cloned())
+        // Counted on the categorical's codes (the batch's names, before they become text).
+        let counts = t
+            .clone()
+            .lazy()
+            .group_by([col(cols::EVENT)])
+            .agg([len().alias("n")])
+            .collect()
             .map_err(|e| polars_at(file, e))?;
-        let mut local: HashMap<&str, u64> = HashMap::new();
-        for n in names.iter().flatten() {
-            *local.entry(n).or_default() += 1;
-        }
-        for (n, c) in local {
-            match self.names.get_mut(n) {
+        let names = counts
+            .column(cols::EVENT)
+            .and_then(|c| c.cast(&DataType::String))
+            .map_err(|e| polars_at(file, e))?;
+        let n = counts
+            .column("n")
+            .and_then(|c| c.cast(&DataType::UInt64))
+            .map_err(|e| polars_at(file, e))?;
+        let (names, n) = (
+            names.str().map_err(|e| polars_at(file, e))?,
+            n.u64().map_err(|e| polars_at(file, e))?,
+        );
+        for (name, c) in names.iter().zip(n.iter()) {
+            let (Some(name), Some(c)) = (name, c) else {
+                continue;
+            };
+            match self.names.get_mut(name) {
                 Some(v) => *v += c,
                 None => {
-                    self.names.insert(n.to_string(), c);
+                    self.names.insert(name.to_string(), c);
                 }
             }
         }
@@ -349,7 +450,6 @@ impl Writer<'_> {
         for (i, u) in users.iter().enumerate() {
             rows[part_of(u.unwrap_or(""), self.settings.parts)].push(i as IdxSize);
         }
-        let schema = self.schema.clone().unwrap_or_default();
         for (p, idx) in rows.into_iter().enumerate() {
             if idx.is_empty() {
                 continue;
@@ -357,19 +457,21 @@ impl Writer<'_> {
             let mut piece = t
                 .take(&IdxCa::from_vec("".into(), idx))
                 .map_err(|e| polars_at(file, e))?;
-            let path = &self.paths[p];
-            if self.writers[p].is_none() {
-                let f = File::create(path).map_err(format::io_err(path))?;
-                let w = ParquetWriter::new(f)
-                    .with_compression(ParquetCompression::Lz4Raw)
-                    .batched(&schema)
-                    .map_err(|e| polars_at(path, e))?;
-                self.writers[p] = Some(w);
+            let dir = &self.paths[p];
+            if self.written[p] == 0 {
+                std::fs::create_dir_all(dir).map_err(format::io_err(dir))?;
             }
-            if let Some(w) = self.writers[p].as_mut() {
-                piece.rechunk_mut();
-                w.write_batch(&piece).map_err(|e| polars_at(path, e))?;
+            let path = dir.join(format!("{:08}.arrow", self.written[p]));
+            piece.rechunk_mut();
+            let sent = self
+                .to_disk
+                .as_ref()
+                .is_some_and(|tx| tx.send((path, piece)).is_ok());
+            if !sent {
+                // The writer stopped on an error: it is reported when the writer is joined.
+                break;
             }
+            self.written[p] += 1;
         }
         Ok(())
     }
@@ -438,13 +540,13 @@ pub(super) fn spill(
         .iter()
         .map(|p| std::fs::metadata(&p.path).map_or(0, |m| m.len()))
         .sum();
-    // LZ4 Parquet of the canonical columns takes well under the text; gzip text is about 8x its
-    // file. Half the text is the margin asked for.
+    // Uncompressed Arrow of the canonical columns takes about 1.2x the text; gzip text is about
+    // 8x its file.
     let gz = parts.iter().any(|p| p.sniffed.gzip);
     let want = if gz {
-        total.saturating_mul(4)
+        total.saturating_mul(10)
     } else {
-        total / 2
+        total.saturating_mul(3) / 2
     };
     if let Some(free) = free_bytes(&root)
         && free < want
@@ -465,15 +567,25 @@ pub(super) fn spill(
     std::fs::create_dir_all(&dir).map_err(format::io_err(&dir))?;
     // From here on the folder goes away on any error: the Spill owns it once made.
     let guard = DirGuard(Some(dir.clone()));
+    // Pieces are written on a thread of their own; at most one batch's worth waits.
+    let (to_disk, pending) =
+        std::sync::mpsc::sync_channel::<(PathBuf, DataFrame)>(settings.parts.max(2));
+    let disk_writer = std::thread::spawn(move || -> Result<(), LoadError> {
+        for (path, mut df) in pending {
+            write_piece(&path, &mut df)?;
+        }
+        Ok(())
+    });
     let mut w = Writer {
         opts,
         mapping,
         pii,
         settings,
         paths: (0..settings.parts)
-            .map(|i| dir.join(format!("part-{i:05}.parquet")))
+            .map(|i| dir.join(format!("part-{i:05}")))
             .collect(),
-        writers: (0..settings.parts).map(|_| None).collect(),
+        written: vec![0; settings.parts],
+        to_disk: Some(to_disk),
         schema: None,
         rows: 0,
         rows_read: 0,
@@ -485,42 +597,27 @@ pub(super) fn spill(
         time_encoding: None,
         duration_unit: None,
         scroll_fraction: None,
+        steps: [0.0; 6],
     };
-    let mut done: u64 = 0;
-    let report = |done: u64| {
-        job.progress(
-            "reading (streamed)",
-            if total == 0 {
-                1.0
-            } else {
-                done as f32 / total as f32
-            },
-        )
-    };
-    for part in parts {
-        if job.is_cancelled() {
-            return Err(LoadError::Invalid("cancelled".into()));
-        }
-        let size = std::fs::metadata(&part.path).map_or(0, |m| m.len());
-        read_file(
-            &mut w,
-            part,
-            settings,
-            &|f| report(done + (f * size as f64) as u64),
-            job,
-        )?;
-        done += size;
-        report(done);
-    }
-    let mut disk = 0u64;
-    let mut paths = Vec::new();
-    for (p, writer) in w.writers.into_iter().enumerate() {
-        if let Some(writer) = writer {
-            writer.finish().map_err(|e| polars_at(&w.paths[p], e))?;
-            disk += std::fs::metadata(&w.paths[p]).map_or(0, |m| m.len());
-            paths.push(w.paths[p].clone());
+    let read = read_all(&mut w, parts, total, settings, job);
+    // The writer finishes what it was sent (or stopped at its first error) before anything is read.
+    w.to_disk = None;
+    let written = disk_writer
+        .join()
+        .unwrap_or_else(|_| Err(LoadError::Invalid("the spill writer panicked".into())));
+    read?;
+    written?;
+
+    if crate::timing::enabled() {
+        for (name, secs) in STEPS.iter().zip(w.steps) {
+            eprintln!("[timing]   streamed {name}: {secs:.3} s");
         }
     }
+    let paths: Vec<PathBuf> = (0..settings.parts)
+        .filter(|&p| w.written[p] > 0)
+        .map(|p| w.paths[p].clone())
+        .collect();
+    let disk = disk_bytes(&paths);
     if w.rows == 0 {
         return Err(LoadError::NothingLeft {
             path: export.to_path_buf(),
@@ -559,6 +656,43 @@ pub(super) fn spill(
         time_encoding: w.time_encoding,
         duration_unit: w.duration_unit,
     })
+}
+
+/// Every file of the export into the writer, with progress by bytes of the files.
+fn read_all(
+    w: &mut Writer,
+    parts: Vec<Part>,
+    total: u64,
+    settings: Streaming,
+    job: &Job,
+) -> Result<(), LoadError> {
+    let mut done: u64 = 0;
+    let report = |done: u64| {
+        job.progress(
+            "reading (streamed)",
+            if total == 0 {
+                1.0
+            } else {
+                done as f32 / total as f32
+            },
+        )
+    };
+    for part in parts {
+        if job.is_cancelled() {
+            return Err(LoadError::Invalid("cancelled".into()));
+        }
+        let size = std::fs::metadata(&part.path).map_or(0, |m| m.len());
+        read_file(
+            w,
+            part,
+            settings,
+            &|f| report(done + (f * size as f64) as u64),
+            job,
+        )?;
+        done += size;
+        report(done);
+    }
+    Ok(())
 }
 
 /// Removes a folder when dropped, unless kept.
@@ -603,29 +737,50 @@ fn read_file(
     match part.sniffed.format {
         FileFormat::Csv => {
             let size = std::fs::metadata(&path).map_or(1, |m| m.len().max(1));
-            let mut chunks = CsvChunks::open(&path, part.sniffed.gzip, settings.batch_bytes)?;
-            let mut first_row = 0u64;
-            while let Some(chunk) = chunks.next_chunk()? {
-                if job.is_cancelled() {
-                    return Err(LoadError::Invalid("cancelled".into()));
+            let chunks = CsvChunks::open(&path, part.sniffed.gzip, settings.batch_bytes)?;
+            let read = chunks.read.clone();
+            // The next chunk is read (and decompressed) on a thread of its own while this one is
+            // parsed and spilled: reading and inflating are single-threaded, the rest is not.
+            std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, LoadError>>(1);
+                scope.spawn(move || {
+                    let mut chunks = chunks;
+                    loop {
+                        let next = chunks.next_chunk().transpose();
+                        let end = !matches!(next, Some(Ok(_)));
+                        // The receiver gone (an error, a cancel) ends the reading too.
+                        if next.is_none_or(|n| tx.send(n).is_err()) || end {
+                            break;
+                        }
+                    }
+                });
+                let mut first_row = 0u64;
+                let mut waited = std::time::Instant::now();
+                for chunk in rx {
+                    w.steps[5] += waited.elapsed().as_secs_f64();
+                    let chunk = chunk?;
+                    if job.is_cancelled() {
+                        return Err(LoadError::Invalid("cancelled".into()));
+                    }
+                    let t0 = std::time::Instant::now();
+                    let df = super::read_table(
+                        &path,
+                        &part.sniffed,
+                        Shape::Events,
+                        &restricted,
+                        &w.opts.keep_columns,
+                        Some(&chunk),
+                    )?;
+                    drop(chunk);
+                    w.steps[0] += t0.elapsed().as_secs_f64();
+                    let n = df.height() as u64;
+                    w.batch(&path, df, first_row)?;
+                    first_row += n;
+                    progress(read.load(std::sync::atomic::Ordering::Relaxed) as f64 / size as f64);
+                    waited = std::time::Instant::now();
                 }
-                let df = super::read_table(
-                    &path,
-                    &part.sniffed,
-                    Shape::Events,
-                    &restricted,
-                    &w.opts.keep_columns,
-                    Some(&chunk),
-                )?;
-                drop(chunk);
-                let n = df.height() as u64;
-                w.batch(&path, df, first_row)?;
-                first_row += n;
-                progress(
-                    chunks.read.load(std::sync::atomic::Ordering::Relaxed) as f64 / size as f64,
-                );
-            }
-            Ok(())
+                Ok(())
+            })
         }
         FileFormat::Parquet => {
             let rows = format::parquet_rows(&path)?;
@@ -718,14 +873,14 @@ fn drop_duplicates(spill: &mut Spill) -> Result<usize, LoadError> {
             .and_then(|c| c.cast(&DataType::String))
             .map_err(|e| polars_at(&path, e))?;
         kept.with_column(event).map_err(|e| polars_at(&path, e))?;
-        // Written beside the part, then renamed over it: a failure leaves the old part whole.
-        let tmp = path.with_extension("tmp");
-        let f = File::create(&tmp).map_err(format::io_err(&tmp))?;
-        ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Lz4Raw)
-            .finish(&mut kept)
-            .map_err(|e| polars_at(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(format::io_err(&path))?;
+        // The part rewritten as one piece: written beside the old pieces, which then go.
+        let old = pieces(&path)?;
+        write_piece(&path.join("dedup.arrow.tmp"), &mut kept)?;
+        for f in old {
+            std::fs::remove_file(&f).map_err(format::io_err(&f))?;
+        }
+        let one = path.join(format!("{:08}.arrow", 0));
+        std::fs::rename(path.join("dedup.arrow.tmp"), &one).map_err(format::io_err(&one))?;
         dropped += gone;
     }
     spill.rows -= dropped;
@@ -735,13 +890,6 @@ fn drop_duplicates(spill: &mut Spill) -> Result<usize, LoadError> {
         }
     }
     spill.names.retain(|(_, c)| *c > 0);
-    spill.disk_bytes = spill
-        .parts
-        .iter()
-        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
-        .sum();
+    spill.disk_bytes = disk_bytes(&spill.parts);
     Ok(dropped)
 }
-
-/// Keep `Arc` in the public surface: a `Loaded` is cloned by the app, its spill shared.
-pub type SharedSpill = Arc<Spill>;

@@ -391,7 +391,7 @@ impl PersonaApp {
                 self.repainter(),
                 move |job| {
                     job.progress("loading", 0.0);
-                    let loaded = match persona_lab::data::load_with(&path, &opts, &job) {
+                    let loaded = match persona_lab::data::load_with(&path, &opts, job) {
                         Ok(l) => l,
                         Err(e) => {
                             // A role not found, a shape misread: the columns let the analyst fix it.
@@ -405,7 +405,7 @@ impl PersonaApp {
                     };
                     job.check().map_err(|e| e.to_string())?;
                     job.progress("features", 0.5);
-                    let profile = features::compute_profile_with(&loaded, &cfg, &job)
+                    let profile = features::compute_profile_with(&loaded, &cfg, job)
                         .map_err(|e| e.to_string())?;
                     job.progress("fingerprint", 0.9);
                     let fingerprint = persona_lab::ruleset::fingerprint(&path)
