@@ -697,8 +697,38 @@ pub fn profile_part(
         f("events", totals.events),
         f("__sessions_raw", totals.sessions),
         f("active_days", totals.active_days),
-        Column::new("__first".into(), totals.first),
-        Column::new("__last".into(), totals.last),
+        // Days since the last and the first event, and the weeks of tenure that divide the
+        // sessions, computed here rather than as polars expressions: polars divides a column by a
+        // scalar as a multiplication by its reciprocal, but a one-row column as a true division, so
+        // a table of one user (a part of a streamed export) would differ in the last bit. The
+        // reciprocal is kept, so every other table's values are as before.
+        f(
+            "recency_days",
+            totals
+                .last
+                .iter()
+                .map(|&t| (reference as f64 - t as f64) * (1.0 / DAY_US as f64))
+                .collect(),
+        ),
+        f(
+            "tenure_days",
+            totals
+                .first
+                .iter()
+                .map(|&t| (reference as f64 - t as f64) * (1.0 / DAY_US as f64))
+                .collect(),
+        ),
+        f(
+            "__weeks",
+            totals
+                .first
+                .iter()
+                .map(|&t| {
+                    let tenure = (reference as f64 - t as f64) * (1.0 / DAY_US as f64);
+                    (tenure * (1.0 / 7.0)).max(1.0)
+                })
+                .collect(),
+        ),
         f("decayed_events", totals.decayed_events),
     ];
     if let Some(v) = totals.time_total {
@@ -721,13 +751,7 @@ pub fn profile_part(
     let totals = DataFrame::new(n, columns).map_err(perr)?;
 
     let per_session = |num: &str| (col(num) / col("sessions")).alias(format!("{num}_per_session"));
-    let mut derived: Vec<Expr> = vec![
-        per_session("events"),
-        ((lit(reference as f64) - col("__last").cast(DataType::Float64)) / lit(DAY_US as f64))
-            .alias("recency_days"),
-        ((lit(reference as f64) - col("__first").cast(DataType::Float64)) / lit(DAY_US as f64))
-            .alias("tenure_days"),
-    ];
+    let mut derived: Vec<Expr> = vec![per_session("events")];
     if has(cols::DURATION) {
         derived.push((col("time_total") / col("sessions")).alias("time_per_session"));
     }
@@ -775,10 +799,7 @@ pub fn profile_part(
                 .alias("sessions"),
         )
         .with_columns(derived.clone())
-        .with_column(
-            (col("sessions") / (col("tenure_days") / lit(7.0)).clip_min(lit(1.0)))
-                .alias("frequency"),
-        )
+        .with_column((col("sessions") / col("__weeks")).alias("frequency"))
         .collect()
         .map_err(perr)?;
 
