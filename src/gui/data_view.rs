@@ -96,11 +96,21 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     super::warehouse::features_panel(app, ui);
     ui.separator();
     let df = loaded.preview();
-    ui.label(format!(
-        "Preview of the canonical table: {} rows × {} columns",
-        df.height(),
-        df.width()
-    ));
+    ui.label(match &loaded.spill {
+        Some(spill) => format!(
+            "Preview of the canonical table: the first {} of {} rows × {} columns (streamed: the \
+             export is larger than the memory budget; its events are on disk in {} parts by user)",
+            df.height(),
+            spill.rows,
+            df.width(),
+            spill.parts.len()
+        ),
+        None => format!(
+            "Preview of the canonical table: {} rows × {} columns",
+            df.height(),
+            df.width()
+        ),
+    });
     let cols = df.columns();
     let row_h = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
     egui::ScrollArea::both()

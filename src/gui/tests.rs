@@ -2078,3 +2078,34 @@ fn the_warehouse_panels_give_the_sql_of_the_export_and_of_the_rule_set() {
         "one distance per segment"
     );
 }
+
+/// An export streamed through the app (forced here; larger than the memory budget in use): the
+/// Data view says so, and the profile and clustering are those of the export read whole.
+#[test]
+fn a_streamed_export_loads_and_clusters_like_one_read_whole() {
+    let mut h = harness(PersonaApp::new(None));
+    h.state_mut().analysis.load_options.streaming = Some(persona_lab::data::stream::Streaming {
+        batch_bytes: 1 << 20,
+        parts: 4,
+    });
+    h.state_mut().open_data(sample_path());
+    wait_for(&mut h, "the streamed sample to load and cluster", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    let summary = h.state().analysis.summary.clone().unwrap_or_default();
+    assert!(
+        summary.contains("streamed   read in batches of 1 MB into 4 parts"),
+        "{summary}"
+    );
+    h.state_mut().ui_state.view = View::Data;
+    h.run();
+    h.get_by_label_contains("streamed: the export is larger than the memory budget");
+    let whole = persona_lab::data::load(&sample_path(), &Default::default()).unwrap();
+    let cfg = h.state().analysis.feature_config.clone();
+    let p = persona_lab::features::compute_profile(&whole, &cfg).unwrap();
+    let streamed = h.state().analysis.profile.as_ref().unwrap();
+    assert_eq!(streamed.user_ids(), p.user_ids());
+    for f in &p.features {
+        assert_eq!(streamed.column(f).unwrap(), p.column(f).unwrap(), "{f}");
+    }
+}
