@@ -1,8 +1,9 @@
 //! Will this export fit in memory? Loading reads the whole export into memory (polars' in-memory
 //! engine, the faster one here), so a file larger than the machine can hold would push it into swap or
 //! get the process killed. Before reading, the memory the analysis needs is estimated from the file
-//! and compared with what the machine can give; when it does not fit, loading stops with a message
-//! instead.
+//! and compared with what the machine can give; when it does not fit, an events export is streamed
+//! (`stream.rs`, with the budget setting the batch and part sizes) and anything else stops with a
+//! message.
 //!
 //! The estimate is the file's in-memory size times what the load and feature steps keep alive at their
 //! peak: 2.5x the CSV text, from the 10-million-event benchmark (847 MB CSV, 2,023 MB peak; 1,887 MB
