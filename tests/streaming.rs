@@ -335,3 +335,36 @@ fn a_budget_too_small_for_the_export_streams_it() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_single_json_lines_file_larger_than_a_batch_streams_in_chunks() {
+    // One Segment NDJSON file (nested `properties` and `context`), plain and gzip, cut into chunks
+    // of whole lines: the same profile as read whole.
+    let d = tmp("ndjson");
+    let nd = d.join("segment.ndjson");
+    write_sample(&nd, SampleStyle::Segment, 200);
+    let gz = d.join("segment.ndjson.gz");
+    write_sample(&gz, SampleStyle::Segment, 200);
+    let as_of = middle(&data::load(&nd, &LoadOptions::default()).unwrap());
+    for p in [&nd, &gz] {
+        let l = data::load(p, &streamed(20_000, 3)).unwrap();
+        assert!(l.spill.is_some());
+        check(
+            &p.display().to_string(),
+            p,
+            streamed(20_000, 3),
+            &configs(as_of),
+        );
+    }
+    // A broken line is named by its line in the file, not in its chunk.
+    let text = std::fs::read_to_string(&nd).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines.len() - 5;
+    lines[at] = "{\"type\": \"track\", oops";
+    let broken = write(&d, "broken.ndjson", lines.join("\n") + "\n");
+    let e = data::load(&broken, &streamed(20_000, 3))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("line {}", at + 1)), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -42,6 +42,9 @@ pub struct CsvChunks {
     offset: u64,
     target: usize,
     eof: bool,
+    /// CSV: cut outside quotes, under a header. Lines (NDJSON): cut at any line end, no header (a
+    /// JSON string cannot hold a raw line break).
+    csv: bool,
 }
 
 /// The longest record a CSV export may hold: a line without end (a binary file, a quote never
@@ -68,7 +71,16 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
 }
 
 impl CsvChunks {
+    /// A JSON-lines file as chunks of whole lines (no header).
+    pub fn open_lines(path: &Path, gzip: bool, target: usize) -> Result<CsvChunks, LoadError> {
+        CsvChunks::new(path, gzip, target, false)
+    }
+
     pub fn open(path: &Path, gzip: bool, target: usize) -> Result<CsvChunks, LoadError> {
+        CsvChunks::new(path, gzip, target, true)
+    }
+
+    fn new(path: &Path, gzip: bool, target: usize, csv: bool) -> Result<CsvChunks, LoadError> {
         let read = Arc::new(AtomicU64::new(0));
         let file = Counted {
             inner: File::open(path).map_err(io_err(path))?,
@@ -90,7 +102,11 @@ impl CsvChunks {
             offset: 0,
             target: target.max(1),
             eof: false,
+            csv,
         };
+        if !csv {
+            return Ok(chunks);
+        }
         // The header: the first record.
         loop {
             if let Some(end) = first_record_end(&chunks.carry) {
@@ -169,7 +185,12 @@ impl CsvChunks {
                 let out = std::mem::replace(&mut self.carry, self.header.clone());
                 return Ok(Some(out));
             }
-            match last_record_end(text) {
+            let cut = if self.csv {
+                last_record_end(text)
+            } else {
+                memchr::memrchr(b'\n', text).map(|i| i + 1)
+            };
+            match cut {
                 Some(end) => {
                     self.offset += end as u64;
                     let mut next = Vec::with_capacity(hl + self.target + (1 << 16));
@@ -274,6 +295,27 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let e = first_error(1 << 20).to_string();
         assert!(e.contains("without a line end"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn json_lines_are_cut_at_any_line_end() {
+        let dir = std::env::temp_dir().join(format!("plab-chunks-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.ndjson");
+        let text = "{\"a\":\"say \\\"hi\"}\n{\"a\":\"x\"}\n{\"a\":\"\\\"\"}\n{\"a\":1}";
+        std::fs::write(&path, text).unwrap();
+        for target in [1, 5, 30, 1000] {
+            let mut c = CsvChunks::open_lines(&path, false, target).unwrap();
+            let mut all = String::new();
+            while let Some(ch) = c.next_chunk().unwrap() {
+                let ch = String::from_utf8(ch).unwrap();
+                assert!(ch.ends_with('\n') || !text.ends_with(ch.as_str()) || ch.ends_with('}'));
+                assert!(ch.starts_with('{'), "{ch:?}");
+                all.push_str(&ch);
+            }
+            assert_eq!(all, text);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

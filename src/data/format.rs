@@ -809,16 +809,36 @@ fn read_ndjson_unguarded(
         }
         Source::Memory(b) => b,
     };
+    ndjson_table(path, bytes, 0)
+}
+
+/// A run of whole lines of a JSON-lines file (a batch of a streamed export; `lines_before`: the
+/// file's lines before it, for the line numbers of messages), read like the whole file.
+pub fn read_ndjson_chunk(
+    path: &Path,
+    bytes: Vec<u8>,
+    lines_before: usize,
+) -> Result<(DataFrame, Vec<String>), LoadError> {
+    guard(path, FileFormat::Ndjson, || {
+        ndjson_table(path, bytes, lines_before)
+    })
+}
+
+fn ndjson_table(
+    path: &Path,
+    bytes: Vec<u8>,
+    lines_before: usize,
+) -> Result<(DataFrame, Vec<String>), LoadError> {
     if let Some(line) = find_invalid_utf8_line(&bytes) {
         return Err(LoadError::InvalidUtf8 {
             path: path.to_path_buf(),
-            line,
+            line: lines_before + line,
         });
     }
     let shape_err = |(line, problem): super::json_lines::Problem| LoadError::Parse {
         path: path.to_path_buf(),
         format: "NDJSON".into(),
-        message: format!("line {line}: {problem}"),
+        message: format!("line {}: {problem}", lines_before + line),
     };
     // Depth and width bounded, nested objects as dotted top-level keys, in one pass: polars then
     // reads flat columns in time proportional to the table (see json_lines).
@@ -840,7 +860,7 @@ fn read_ndjson_unguarded(
         return Err(LoadError::Parse {
             path: path.to_path_buf(),
             format: "NDJSON".into(),
-            message: format!("line {line} is not a JSON object"),
+            message: format!("line {} is not a JSON object", lines_before + line),
         });
     }
     if flat.records == 0 {
@@ -859,7 +879,7 @@ fn read_ndjson_unguarded(
                 path: path.to_path_buf(),
                 format: "NDJSON".into(),
                 message: match line {
-                    Some(l) => format!("line {l} is not a JSON object ({msg})"),
+                    Some(l) => format!("line {} is not a JSON object ({msg})", lines_before + l),
                     None => msg,
                 },
             }

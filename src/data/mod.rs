@@ -256,6 +256,9 @@ struct Part {
     /// A streamed export's file not opened yet (one read whole: NDJSON, Avro, nested Parquet): its
     /// columns are found when its turn comes.
     deferred: bool,
+    /// A streamed JSON-lines file larger than the budget: its columns (and `full`) are its first
+    /// chunk's; its rows are read chunk by chunk when its turn comes.
+    chunked: bool,
 }
 
 /// The columns of one file; NDJSON (no header) and nested Parquet (GA4's parameters in lists) are
@@ -336,6 +339,7 @@ fn open_part(
         columns,
         full,
         deferred: false,
+        chunked: false,
     })
 }
 
@@ -383,10 +387,60 @@ fn open_export(path: &Path, opts: &LoadOptions) -> Result<Opened, LoadError> {
             _ => None,
         },
     };
-    let mut left_out = Vec::new();
+    let mut left_out: Vec<LeftOut> = Vec::new();
     let mut parts = Vec::with_capacity(sniffs.len());
     for (i, (f, sniffed)) in src.files.iter().zip(sniffs).enumerate() {
         // Streamed, a file read whole must fit by itself; only the first is kept in memory.
+        if let Some(cut) = streaming
+            && sniffed.format == FileFormat::Ndjson
+            && (memory::check(f, &sniffed).is_err()
+                // A forced cut (tests, benches) chunks any file larger than a batch.
+                || (opts.streaming.is_some()
+                    && std::fs::metadata(f).is_ok_and(|m| m.len() > cut.batch_bytes as u64)))
+        {
+            // Too large to read whole: read chunk by chunk twice, once here for its columns (a key
+            // such as a revenue may first appear far into the file, and names the roles), once for
+            // its rows when its turn comes. Only the first chunk's table is kept.
+            let mut chunks = chunks::CsvChunks::open_lines(f, sniffed.gzip, cut.batch_bytes)?;
+            let mut first: Option<DataFrame> = None;
+            let mut names: Vec<String> = Vec::new();
+            let mut lines = 0usize;
+            while let Some(chunk) = chunks.next_chunk()? {
+                let n_lines = memchr::memchr_iter(b'\n', &chunk).count();
+                let (raw, lists) = format::read_ndjson_chunk(f, chunk, lines)?;
+                lines += n_lines;
+                let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
+                    path: f.to_path_buf(),
+                    format: "NDJSON".into(),
+                    message: e.to_string(),
+                })?;
+                for name in lists.into_iter().chain(more) {
+                    if !left_out.iter().any(|l| l.column == name) {
+                        left_out.push(LeftOut {
+                            column: name,
+                            reason: "a list, not a value".into(),
+                        });
+                    }
+                }
+                for c in df.get_column_names() {
+                    if !names.iter().any(|n| n == c.as_str()) {
+                        names.push(c.to_string());
+                    }
+                }
+                if first.is_none() && i == 0 {
+                    first = Some(df);
+                }
+            }
+            parts.push(Part {
+                path: f.clone(),
+                sniffed,
+                columns: names,
+                full: first,
+                deferred: false,
+                chunked: true,
+            });
+            continue;
+        }
         if streaming.is_some() && read_whole(f, &sniffed)? {
             // Its columns (the parameters of its rows) count for the roles like any file's; the
             // table is dropped and read again when its turn comes.

@@ -722,6 +722,9 @@ fn read_file(
 ) -> Result<(), LoadError> {
     let path = part.path.clone();
     let restricted = w.mapping.restricted_to(&part.columns);
+    if part.chunked {
+        return read_json_lines(w, &path, part.sniffed.gzip, settings, progress, job);
+    }
     if let Some(df) = part.full {
         return w.batch(&path, df, 0);
     }
@@ -816,6 +819,39 @@ fn read_file(
             )))
         }
     }
+}
+
+/// A JSON-lines file too large to read whole, chunk by chunk of whole lines (each flattened as a
+/// file of its own: a key first met in a later chunk is a column there, null elsewhere).
+fn read_json_lines(
+    w: &mut Writer,
+    path: &Path,
+    gzip: bool,
+    settings: Streaming,
+    progress: &dyn Fn(f64),
+    job: &Job,
+) -> Result<(), LoadError> {
+    let size = std::fs::metadata(path).map_or(1, |m| m.len().max(1));
+    let mut chunks = CsvChunks::open_lines(path, gzip, settings.batch_bytes)?;
+    let (mut lines, mut first_row) = (0usize, 0u64);
+    while let Some(chunk) = chunks.next_chunk()? {
+        if job.is_cancelled() {
+            return Err(LoadError::Invalid("cancelled".into()));
+        }
+        let n_lines = memchr::memchr_iter(b'\n', &chunk).count();
+        let (raw, _) = format::read_ndjson_chunk(path, chunk, lines)?;
+        lines += n_lines;
+        let (df, _) = super::flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "NDJSON".into(),
+            message: e.to_string(),
+        })?;
+        let n = df.height() as u64;
+        w.batch(path, df, first_row)?;
+        first_row += n;
+        progress(chunks.read.load(std::sync::atomic::Ordering::Relaxed) as f64 / size as f64);
+    }
+    Ok(())
 }
 
 /// Drop the vendor's duplicates part by part (a part holds every event of its users, so the first
