@@ -368,3 +368,49 @@ fn a_single_json_lines_file_larger_than_a_batch_streams_in_chunks() {
     assert!(e.contains(&format!("line {}", at + 1)), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_table_of_one_user_gives_the_bits_of_that_user_in_a_larger_table() {
+    // Polars divides a column by a scalar as a multiplication by the reciprocal, but a one-row
+    // column truly: recency, tenure and frequency are computed so both agree (a part of a streamed
+    // export may hold a single user).
+    let d = tmp("one_user");
+    let mut all = String::from("user_id,event_timestamp,event_name,session_id\n");
+    let mut one = all.clone();
+    for i in 0..40 {
+        let name = ["page_view", "purchase", "add_to_cart", "view_item"][i % 4];
+        let line = format!(
+            "a,2024-06-{:02}T{:02}:17:03Z,{name},s{}\n",
+            1 + i % 27,
+            i % 24,
+            i / 5
+        );
+        all.push_str(&line);
+        one.push_str(&line);
+        all.push_str(&format!(
+            "{},2024-06-{:02}T09:00:00Z,page_view,t{i}\n",
+            ["b", "c"][i % 2],
+            2 + i % 26
+        ));
+    }
+    let (pa, po) = (write(&d, "all.csv", &all), write(&d, "one.csv", &one));
+    let cfg = FeatureConfig {
+        as_of: Some(1_719_792_000_000_000), // 2024-07-01
+        ..FeatureConfig::default()
+    };
+    let a = features::compute_profile(&data::load(&pa, &LoadOptions::default()).unwrap(), &cfg)
+        .unwrap();
+    let o = features::compute_profile(&data::load(&po, &LoadOptions::default()).unwrap(), &cfg)
+        .unwrap();
+    assert_eq!(o.n_users(), 1);
+    for f in ["recency_days", "tenure_days", "frequency"] {
+        let x = a.column(f).unwrap()[0].unwrap();
+        let y = o.column(f).unwrap()[0].unwrap();
+        assert_eq!(
+            x.to_bits(),
+            y.to_bits(),
+            "{f}: {x} among three users, {y} alone"
+        );
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
