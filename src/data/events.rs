@@ -13,25 +13,40 @@ use crate::hints::{Setting, how};
 /// Values of Segment's `type` that are calls, not events.
 const NOT_EVENTS: [&str; 3] = ["identify", "group", "alias"];
 
-/// Positions of rows whose key (every column of `key`, as text, none missing) repeats an earlier
-/// row's.
-fn duplicates(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<usize>, LoadError> {
-    let cols: Vec<Series> = key
-        .iter()
-        .map(|c| text(ctx, df, c))
-        .collect::<Result<_, _>>()?;
+/// The columns of `key` as text.
+fn key_columns(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<Series>, LoadError> {
+    key.iter().map(|c| text(ctx, df, c)).collect()
+}
+
+/// Every row's key from its text columns (None where a part is missing).
+fn key_rows<'a>(
+    ctx: &Context,
+    cols: &'a [Series],
+    height: usize,
+) -> Result<impl Iterator<Item = Option<Vec<&'a str>>>, LoadError> {
     let cas: Vec<&StringChunked> = cols
         .iter()
         .map(|s| s.str())
         .collect::<PolarsResult<_>>()
         .map_err(|e| ctx.polars(e))?;
+    let mut iters: Vec<_> = cas.into_iter().map(|c| c.iter()).collect();
+    // Every column advances on every row, whatever is missing.
+    Ok((0..height).map(move |_| {
+        iters
+            .iter_mut()
+            .map(|it| it.next().flatten())
+            .collect::<Option<Vec<&str>>>()
+    }))
+}
+
+/// Positions of rows whose key (every column of `key`, as text, none missing) repeats an earlier
+/// row's.
+fn duplicates(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<usize>, LoadError> {
+    let cols = key_columns(ctx, df, key)?;
     let mut seen: PlHashSet<Vec<&str>> = PlHashSet::with_capacity(df.height());
     let mut out = Vec::new();
-    let mut iters: Vec<_> = cas.iter().map(|c| c.iter()).collect();
-    for i in 0..df.height() {
-        // Every column advances on every row, whatever is missing.
-        let row: Vec<Option<&str>> = iters.iter_mut().map(|it| it.next().flatten()).collect();
-        if let Some(row) = row.into_iter().collect::<Option<Vec<&str>>>()
+    for (i, row) in key_rows(ctx, &cols, df.height())?.enumerate() {
+        if let Some(row) = row
             && !seen.insert(row)
         {
             out.push(i);
@@ -45,23 +60,13 @@ fn duplicates(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<usize
 /// with different keys: a collision between two events of one user needs 2^64 of them.
 fn key_hashes(ctx: &Context, df: &DataFrame, key: &[String]) -> Result<Vec<Column>, LoadError> {
     use std::hash::{Hash, Hasher};
-    let cols_: Vec<Series> = key
-        .iter()
-        .map(|c| text(ctx, df, c))
-        .collect::<Result<_, _>>()?;
-    let cas: Vec<&StringChunked> = cols_
-        .iter()
-        .map(|s| s.str())
-        .collect::<PolarsResult<_>>()
-        .map_err(|e| ctx.polars(e))?;
-    let mut iters: Vec<_> = cas.iter().map(|c| c.iter()).collect();
     let (mut a, mut b) = (
         Vec::with_capacity(df.height()),
         Vec::with_capacity(df.height()),
     );
-    for _ in 0..df.height() {
-        let row: Vec<Option<&str>> = iters.iter_mut().map(|it| it.next().flatten()).collect();
-        match row.into_iter().collect::<Option<Vec<&str>>>() {
+    let cols = key_columns(ctx, df, key)?;
+    for row in key_rows(ctx, &cols, df.height())? {
+        match row {
             Some(parts) => {
                 let mut h1 = std::hash::DefaultHasher::new();
                 let mut h2 = std::hash::DefaultHasher::new();

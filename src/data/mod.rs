@@ -261,6 +261,32 @@ struct Part {
     chunked: bool,
 }
 
+/// A list column met while flattening, noted once as left out.
+fn list_left_out(left_out: &mut Vec<LeftOut>, name: String) {
+    if !left_out.iter().any(|l| l.column == name) {
+        left_out.push(LeftOut {
+            column: name,
+            reason: "a list, not a value".into(),
+        });
+    }
+}
+
+/// A chunk of whole lines of a JSON-lines file as a flat table, with the lists it left out
+/// (`lines_before`: the file's lines before the chunk, for messages).
+fn ndjson_chunk(
+    path: &Path,
+    chunk: Vec<u8>,
+    lines_before: usize,
+) -> Result<(DataFrame, Vec<String>), LoadError> {
+    let (raw, lists) = format::read_ndjson_chunk(path, chunk, lines_before)?;
+    let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
+        path: path.to_path_buf(),
+        format: "NDJSON".into(),
+        message: e.to_string(),
+    })?;
+    Ok((df, lists.into_iter().chain(more).collect()))
+}
+
 /// The columns of one file; NDJSON (no header) and nested Parquet (GA4's parameters in lists) are
 /// read whole and flattened to find them.
 fn open_part(
@@ -268,14 +294,7 @@ fn open_part(
     sniffed: Sniffed,
     left_out: &mut Vec<LeftOut>,
 ) -> Result<Part, LoadError> {
-    let mut list_left_out = |name: String| {
-        if !left_out.iter().any(|l| l.column == name) {
-            left_out.push(LeftOut {
-                column: name,
-                reason: "a list, not a value".into(),
-            });
-        }
-    };
+    let mut list_left_out = |name: String| list_left_out(left_out, name);
     let mut full: Option<DataFrame> = None;
     let columns: Vec<String> = match sniffed.format {
         FileFormat::Csv => sniffed.header.clone(),
@@ -407,20 +426,10 @@ fn open_export(path: &Path, opts: &LoadOptions) -> Result<Opened, LoadError> {
             let mut lines = 0usize;
             while let Some(chunk) = chunks.next_chunk()? {
                 let n_lines = memchr::memchr_iter(b'\n', &chunk).count();
-                let (raw, lists) = format::read_ndjson_chunk(f, chunk, lines)?;
+                let (df, lists) = ndjson_chunk(f, chunk, lines)?;
                 lines += n_lines;
-                let (df, more) = flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
-                    path: f.to_path_buf(),
-                    format: "NDJSON".into(),
-                    message: e.to_string(),
-                })?;
-                for name in lists.into_iter().chain(more) {
-                    if !left_out.iter().any(|l| l.column == name) {
-                        left_out.push(LeftOut {
-                            column: name,
-                            reason: "a list, not a value".into(),
-                        });
-                    }
+                for name in lists {
+                    list_left_out(&mut left_out, name);
                 }
                 for c in df.get_column_names() {
                     if !names.iter().any(|n| n == c.as_str()) {

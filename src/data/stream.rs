@@ -158,6 +158,14 @@ impl Spill {
         Ok(df)
     }
 
+    /// Some columns of one part, as written (the event name as text).
+    pub fn read_part_columns(&self, i: usize, columns: &[&str]) -> Result<DataFrame, LoadError> {
+        read_pieces(
+            &self.parts[i],
+            Some(columns.iter().map(|c| c.to_string()).collect()),
+        )
+    }
+
     /// Distinct users (a pass over the parts' id columns, once).
     pub fn n_users(&self) -> usize {
         *self.users.get_or_init(|| {
@@ -679,7 +687,7 @@ fn read_all(
     };
     for part in parts {
         if job.is_cancelled() {
-            return Err(LoadError::Invalid("cancelled".into()));
+            return Err(cancelled());
         }
         let size = std::fs::metadata(&part.path).map_or(0, |m| m.len());
         read_file(
@@ -693,6 +701,10 @@ fn read_all(
         report(done);
     }
     Ok(())
+}
+
+fn cancelled() -> LoadError {
+    LoadError::Invalid("cancelled".into())
 }
 
 /// Removes a folder when dropped, unless kept.
@@ -763,7 +775,7 @@ fn read_file(
                     w.steps[5] += waited.elapsed().as_secs_f64();
                     let chunk = chunk?;
                     if job.is_cancelled() {
-                        return Err(LoadError::Invalid("cancelled".into()));
+                        return Err(cancelled());
                     }
                     let t0 = std::time::Instant::now();
                     let df = super::read_table(
@@ -801,7 +813,7 @@ fn read_file(
             let mut at = 0;
             while at < rows {
                 if job.is_cancelled() {
-                    return Err(LoadError::Invalid("cancelled".into()));
+                    return Err(cancelled());
                 }
                 let len = per.min(rows - at);
                 let df = format::read_parquet_slice(&path, Some(columns.clone()), at, len)?;
@@ -836,16 +848,11 @@ fn read_json_lines(
     let (mut lines, mut first_row) = (0usize, 0u64);
     while let Some(chunk) = chunks.next_chunk()? {
         if job.is_cancelled() {
-            return Err(LoadError::Invalid("cancelled".into()));
+            return Err(cancelled());
         }
         let n_lines = memchr::memchr_iter(b'\n', &chunk).count();
-        let (raw, _) = format::read_ndjson_chunk(path, chunk, lines)?;
+        let (df, _) = super::ndjson_chunk(path, chunk, lines)?;
         lines += n_lines;
-        let (df, _) = super::flatten::flatten_structs(raw).map_err(|e| LoadError::Parse {
-            path: path.to_path_buf(),
-            format: "NDJSON".into(),
-            message: e.to_string(),
-        })?;
         let n = df.height() as u64;
         w.batch(path, df, first_row)?;
         first_row += n;

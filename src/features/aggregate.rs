@@ -501,7 +501,10 @@ fn streamed_profile(
             let mut all = Vec::new();
             for i in 0..n {
                 job.progress("event names (streamed)", i as f32 / n as f32);
-                let t = spill.read_part(i).map_err(load_err)?;
+                // The two columns the names need, not the whole part.
+                let t = spill
+                    .read_part_columns(i, &[cols::TS, cols::EVENT])
+                    .map_err(load_err)?;
                 all.extend(event_names(&t, Some(as_of))?.0);
             }
             all
