@@ -220,6 +220,8 @@ struct Event {
     name: &'static str,
     user: usize,
     session_start: i64,
+    /// The user's count of sessions so far, this one included (GA4's `ga_session_number`).
+    session_number: i64,
     engagement_ms: i64,
     scroll: Option<f64>,
     value: Option<f64>,
@@ -299,8 +301,8 @@ pub fn generate(opts: &SampleOptions) -> Sample {
             })
             .collect();
         starts.sort_unstable();
-        for start in starts {
-            session_events(&mut rng, g, u, start, &mut events);
+        for (n, start) in starts.into_iter().enumerate() {
+            session_events(&mut rng, g, u, (start, n as i64 + 1), &mut events);
         }
     }
     events.sort_by_key(|e| (e.ts_us, e.user));
@@ -323,7 +325,15 @@ fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u64 {
         .unwrap_or(0)
 }
 
-fn session_events(rng: &mut ChaCha8Rng, g: &Group, user: usize, start: i64, out: &mut Vec<Event>) {
+/// The events of one session of `user`: `session` is its start (seconds) and its number.
+fn session_events(
+    rng: &mut ChaCha8Rng,
+    g: &Group,
+    user: usize,
+    session: (i64, i64),
+    out: &mut Vec<Event>,
+) {
+    let (start, session_number) = session;
     let app = rng.random::<f64>() < g.app_share;
     let mut kinds: Vec<&'static str> = Vec::new();
     kinds.extend(std::iter::repeat_n(
@@ -390,6 +400,7 @@ fn session_events(rng: &mut ChaCha8Rng, g: &Group, user: usize, start: i64, out:
             name,
             user,
             session_start: start,
+            session_number,
             engagement_ms: (gap_s * 1000.0).round() as i64,
             scroll: depth,
             value,
@@ -644,6 +655,10 @@ impl Sample {
         let mut params = vec![
             param("ga_session_id", json!({"int_value": int(e.session_start)})),
             param(
+                "ga_session_number",
+                json!({"int_value": int(e.session_number)}),
+            ),
+            param(
                 "page_location",
                 json!({"string_value": format!("https://shop.example/{}", e.name)}),
             ),
@@ -742,6 +757,7 @@ impl Sample {
         for (r, e) in kept.iter().map(ev).enumerate() {
             let r = r as u32;
             push(r, "ga_session_id", None, Some(e.session_start), None);
+            push(r, "ga_session_number", None, Some(e.session_number), None);
             let page = format!("https://shop.example/{}", e.name);
             push(r, "page_location", Some(page), None, None);
             push(r, "engagement_time_msec", None, Some(e.engagement_ms), None);

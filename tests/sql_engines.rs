@@ -382,21 +382,41 @@ fn golden_sql_files_are_what_is_generated() {
         duration_ms: true,
         scroll: Some("percent_scrolled".into()),
         consent: Some("consent".into()),
+        measures: vec![],
+        attributes: vec![],
     };
     for dialect in ["duckdb", "spark", "bigquery", "snowflake"] {
         let d: persona_lab::sql::Dialect = dialect.parse().unwrap();
         for (what, sql) in [
             (
                 "features",
-                persona_lab::sql::features::query(&rs.features.config, &table, d, "events"),
+                persona_lab::sql::features::query(&rs.features.config, &table, d, "events")
+                    .unwrap()
+                    .sql,
             ),
             (
                 "assign",
                 persona_lab::sql::assign::query(&rs, d, "profiles", "user_id"),
             ),
             ("features-ga4", {
-                let (from, t) = persona_lab::sql::features::ga4_source(d, "events");
-                persona_lab::sql::features::query(&rs.features.config, &t, d, &from)
+                // With what a GA4 export adds: a numeric parameter, two attributes, one-hot values.
+                let (from, t) = persona_lab::sql::features::ga4_source(
+                    d,
+                    "events",
+                    &["event_params.ga_session_number".into()],
+                    &["device.category".into(), "platform".into()],
+                );
+                let cfg = persona_lab::features::FeatureConfig {
+                    one_hot_attributes: true,
+                    one_hot_values: Some(vec![
+                        "is:device.category=mobile".into(),
+                        "is:platform=IOS".into(),
+                    ]),
+                    ..rs.features.config.clone()
+                };
+                persona_lab::sql::features::query(&cfg, &t, d, &from)
+                    .unwrap()
+                    .sql
             }),
         ] {
             let path = repo(&format!("docs/sql/{what}-{dialect}.sql"));
@@ -438,23 +458,40 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
     let o = run(&[
         "features",
         shards.to_str().unwrap(),
+        "--one-hot-attributes",
         "--out",
         profile.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let header = std::fs::read_to_string(&profile).unwrap();
     let users = header.lines().count() - 1;
-    let names: Vec<&str> = header
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
+    let columns: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    let names: Vec<&str> = columns
+        .iter()
         .filter_map(|c| c.strip_prefix("count:"))
         .filter(|n| *n != "other")
         .collect();
     let names = names.join(",");
+    // What the app discovered in the export: one numeric event parameter (GA4's
+    // ga_session_number) with its sum, mean and max, and two attributes with two values each.
+    let one_hot: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|c| c.starts_with("is:"))
+        .collect();
+    assert_eq!(
+        one_hot,
+        [
+            "is:device.category=desktop",
+            "is:device.category=mobile",
+            "is:platform=WEB",
+            "is:platform=ANDROID"
+        ]
+    );
+    assert!(columns.contains(&"mean:event_params.ga_session_number"));
+    let one_hot = one_hot.join(",");
     let glob = format!("{}/*.parquet", shards.display());
-    let want = format!("{users} rows compared, 0 differ, 0 extra; 37 columns");
+    let want = format!("{users} rows compared, 0 differ, 0 extra; 44 columns");
     // DuckDB runs its own; Spark and BigQuery SQL is transpiled by sqlglot. (Snowflake reads GA4 as a
     // VARIANT, which DuckDB's typed structs cannot stand in for: its SQL is a reviewed golden file.)
     for dialect in ["duckdb", "spark", "bigquery"] {
@@ -470,6 +507,10 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
             "events",
             "--event-names",
             &names,
+            "--measure-cols",
+            "event_params.ga_session_number",
+            "--one-hot-values",
+            &one_hot,
             "--out",
             sql.to_str().unwrap(),
         ]);
@@ -505,4 +546,178 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
         eprintln!("{out}");
         assert!(out.contains(&want), "{out}");
     }
+}
+
+/// The whole warehouse path on GA4's daily tables: a rule set trained in the app on a measure and a
+/// one-hot attribute, its features query (`--rules`: names, measures and attributes all pinned by
+/// the rule set) feeding its assign query, puts every user where `segment` put them.
+#[test]
+fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let shards = p("ga4");
+    let o = run(&[
+        "sample",
+        "--users",
+        "300",
+        "--seed",
+        "5",
+        "--style",
+        "ga4-bigquery",
+        "--out",
+        &format!("{}/", shards.display()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (rules, assigned) = (p("r.ron"), p("assigned.csv"));
+    let o = run(&[
+        "segment",
+        shards.to_str().unwrap(),
+        "--k",
+        "4",
+        "--seed",
+        "3",
+        "--one-hot-attributes",
+        "--features",
+        "sessions,recency_days,revenue,sum:event_params.ga_session_number,is:device.category=mobile",
+        "--out",
+        rules.to_str().unwrap(),
+        "--assignments",
+        assigned.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&assigned).unwrap();
+    let mut expected = String::from("user_id,segment,persona_name\n");
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        expected.push_str(&format!("{},{},{}\n", f[0], f[1], f[2]));
+    }
+    let users = text.lines().count() - 1;
+    let e = p("expected.csv");
+    std::fs::write(&e, expected).unwrap();
+    let glob = format!("{}/*.parquet", shards.display());
+    let want = format!("{users} rows compared, 0 differ, 0 extra");
+    for dialect in ["duckdb", "spark", "bigquery"] {
+        let features = p(&format!("features-{dialect}.sql"));
+        let o = run(&[
+            "sql",
+            "features",
+            "--schema",
+            "ga4",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--dialect",
+            dialect,
+            "--table",
+            "events",
+            "--out",
+            features.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let features = std::fs::read_to_string(&features).unwrap();
+        // BigQuery's column names cannot hold a `.` (a quoted `a.b` is a path there).
+        let sep = if dialect == "bigquery" { "__" } else { "." };
+        assert!(
+            features.contains(&format!("is:device{sep}category=mobile")),
+            "{features}"
+        );
+        assert!(features.contains(&format!("sum:event_params{sep}ga_session_number")));
+        // The profile table is the features query itself.
+        let sql = p(&format!("both-{dialect}.sql"));
+        let o = run(&[
+            "sql",
+            "assign",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--dialect",
+            dialect,
+            "--table",
+            &format!("({features}) AS profiles"),
+            "--out",
+            sql.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        if dialect == "spark"
+            && let Some(out) = spark_check(
+                &sql,
+                &shards,
+                &e,
+                &["--table-name", "events", "--exact", "segment,persona_name"],
+            )
+        {
+            eprintln!("{out}");
+            assert!(out.contains(&want), "{out}");
+        }
+        let Some(out) = duckdb_check_with(
+            &sql,
+            Path::new(&glob),
+            &e,
+            &[
+                "--table-name",
+                "events",
+                "--exact",
+                "segment,persona_name",
+                "--read-dialect",
+                dialect,
+            ],
+        ) else {
+            continue;
+        };
+        eprintln!("{out}");
+        assert!(out.contains(&want), "{dialect}: {out}");
+    }
+}
+
+/// A features query cannot leave out what a rule set reads: a one-hot feature without its values,
+/// or a rule set whose features need a column the table was not given, is refused by name.
+#[test]
+fn features_sql_refuses_what_it_cannot_compute() {
+    let o = run(&[
+        "sql",
+        "features",
+        "--table",
+        "events",
+        "--one-hot-values",
+        "device.category",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("\"is:device.category\" is not ATTRIBUTE=VALUE"),
+        "{}",
+        stderr(&o)
+    );
+    let cfg = persona_lab::features::FeatureConfig {
+        one_hot_attributes: true,
+        ..Default::default()
+    };
+    let table = persona_lab::sql::features::EventsTable {
+        user: "u".into(),
+        ts: "t".into(),
+        ts_unit: persona_lab::sql::features::TimeUnit::Micros,
+        event: "e".into(),
+        session: None,
+        value: None,
+        duration: None,
+        duration_ms: false,
+        scroll: None,
+        consent: None,
+        measures: vec![],
+        attributes: vec![],
+    };
+    let d = persona_lab::sql::Dialect::DuckDb;
+    let err = persona_lab::sql::features::query(&cfg, &table, d, "events").unwrap_err();
+    assert_eq!(err, persona_lab::sql::features::SqlError::OneHotUnpinned);
+    let cfg = persona_lab::features::FeatureConfig {
+        one_hot_values: Some(vec!["is:geo.country=DE".into()]),
+        ..cfg
+    };
+    let err = persona_lab::sql::features::query(&cfg, &table, d, "events").unwrap_err();
+    assert!(
+        err.to_string().contains("--attribute-cols geo.country"),
+        "{err}"
+    );
+    // A rule set trained on the scroll depth, and a table without a scroll column.
+    let rs = RuleSet::read(&repo("conformance/rulesets/limits.json")).unwrap();
+    let q = persona_lab::sql::features::query(&rs.features.config, &table, d, "events").unwrap();
+    let err = q.check_covers(&rs).unwrap_err().to_string();
+    assert!(err.contains("scroll_mean"), "{err}");
 }

@@ -1,6 +1,5 @@
 -- persona-lab sql features (snowflake): one row per user with Persona Lab's profile features.
--- Half-life 14 days, reference the last event, sessions from the column session; not computed here: attributes, one-hot
--- features, other numeric parameters.
+-- Half-life 14 days, reference the last event, sessions from the column session.
 WITH e AS (
   SELECT
     CAST("user_id" AS VARCHAR) AS u,
@@ -10,7 +9,10 @@ WITH e AS (
     CAST("session" AS VARCHAR) AS s,
     CAST("value" AS FLOAT) AS val,
     CAST("engagement_time_msec" AS FLOAT) / CAST('1000.0' AS FLOAT) AS dur,
-    CAST("percent_scrolled" AS FLOAT) AS scr
+    CAST("percent_scrolled" AS FLOAT) AS scr,
+    CAST("event_params.ga_session_number" AS FLOAT) AS m0,
+    CASE WHEN TRIM(CAST("device.category" AS VARCHAR)) IN ('', 'NULL', 'null', '\\N') THEN NULL ELSE CAST("device.category" AS VARCHAR) END AS a0,
+    CASE WHEN TRIM(CAST("platform" AS VARCHAR)) IN ('', 'NULL', 'null', '\\N') THEN NULL ELSE CAST("platform" AS VARCHAR) END AS a1
   FROM (
     SELECT
       CAST(user_pseudo_id AS VARCHAR) AS "user_id",
@@ -20,7 +22,10 @@ WITH e AS (
       COALESCE(ecommerce:purchase_revenue::FLOAT, CAST(event_value_in_usd AS FLOAT), COALESCE(FILTER(event_params, p -> p:key::STRING = 'value')[0]:value:int_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'value')[0]:value:float_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'value')[0]:value:double_value::FLOAT)) AS "value",
       COALESCE(FILTER(event_params, p -> p:key::STRING = 'engagement_time_msec')[0]:value:int_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'engagement_time_msec')[0]:value:float_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'engagement_time_msec')[0]:value:double_value::FLOAT) AS "engagement_time_msec",
       COALESCE(FILTER(event_params, p -> p:key::STRING = 'percent_scrolled')[0]:value:int_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'percent_scrolled')[0]:value:float_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'percent_scrolled')[0]:value:double_value::FLOAT) AS "percent_scrolled",
-      privacy_info:analytics_storage::VARCHAR AS "consent"
+      privacy_info:analytics_storage::VARCHAR AS "consent",
+      COALESCE(FILTER(event_params, p -> p:key::STRING = 'ga_session_number')[0]:value:int_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'ga_session_number')[0]:value:float_value::FLOAT, FILTER(event_params, p -> p:key::STRING = 'ga_session_number')[0]:value:double_value::FLOAT) AS "event_params.ga_session_number",
+      device:category::STRING AS "device.category",
+      CAST(platform AS VARCHAR) AS "platform"
     FROM events
   ) AS ga4
   WHERE "user_id" IS NOT NULL AND "ts" IS NOT NULL AND "event" IS NOT NULL AND lower(trim(CAST("consent" AS VARCHAR))) IN ('1', 'true', 'yes', 'y', 'granted', 'opt_in', 'opt-in', 'optin', 'allowed', 'accepted')
@@ -47,9 +52,30 @@ a AS (
     CAST(SUM(CASE WHEN evn IN ('search', 'view_search_results', 'products_searched', 'search_performed', 'searched', 'site_search', 'product_search') THEN 1 ELSE 0 END) AS FLOAT) AS searches,
     CAST(SUM(CASE WHEN evn IN ('video_start', 'video_play', 'video_playback_started', 'play_video', 'video_started', 'video_played') THEN 1 ELSE 0 END) AS FLOAT) AS video_plays,
     COALESCE(SUM(CASE WHEN NOT p.purchase_only OR evn IN ('purchase', 'order_completed', 'checkout_completed', 'completed_order', 'transaction', 'order_placed', 'purchase_completed', 'completed_purchase') THEN val END), CAST('0.0' AS FLOAT)) AS revenue,
+    SUM(m0) AS msum0,
+    COUNT(m0) AS mcnt0,
+    MAX(m0) AS mmax0,
     CAST(SUM(CASE WHEN ev = 'view_item' THEN 1 ELSE 0 END) AS FLOAT) AS n0
   FROM f CROSS JOIN r CROSS JOIN p
   GROUP BY u
+),
+c0 AS (
+  SELECT u AS mu0, a0 AS v0, COUNT(*) AS n0
+  FROM f WHERE a0 IS NOT NULL
+  GROUP BY u, a0
+),
+r0 AS (
+  SELECT mu0, v0, ROW_NUMBER() OVER (PARTITION BY mu0 ORDER BY n0 DESC, v0) AS k0
+  FROM c0
+),
+c1 AS (
+  SELECT u AS mu1, a1 AS v1, COUNT(*) AS n1
+  FROM f WHERE a1 IS NOT NULL
+  GROUP BY u, a1
+),
+r1 AS (
+  SELECT mu1, v1, ROW_NUMBER() OVER (PARTITION BY mu1 ORDER BY n1 DESC, v1) AS k1
+  FROM c1
 ),
 b AS (
   SELECT a.*, r.ref, CASE WHEN sessions_raw < 1 THEN CAST('1.0' AS FLOAT) ELSE sessions_raw END AS sessions
@@ -85,5 +111,14 @@ SELECT
   CASE WHEN purchases > 0 THEN revenue / purchases END AS "avg_order_value",
   decayed_events AS "decayed_events",
   n0 AS "count:view_item",
-  events - (n0) AS "count:other"
+  events - (n0) AS "count:other",
+  COALESCE(msum0, CAST('0.0' AS FLOAT)) AS "sum:event_params.ga_session_number",
+  CASE WHEN mcnt0 > 0 THEN msum0 / CAST(mcnt0 AS FLOAT) END AS "mean:event_params.ga_session_number",
+  mmax0 AS "max:event_params.ga_session_number",
+  v0 AS "device.category",
+  v1 AS "platform",
+  CASE WHEN v0 = 'mobile' THEN CAST('1.0' AS FLOAT) ELSE CAST('0.0' AS FLOAT) END AS "is:device.category=mobile",
+  CASE WHEN v1 = 'IOS' THEN CAST('1.0' AS FLOAT) ELSE CAST('0.0' AS FLOAT) END AS "is:platform=IOS"
 FROM b
+LEFT JOIN (SELECT mu0, v0 FROM r0 WHERE k0 = 1) AS o0 ON o0.mu0 = b.u
+LEFT JOIN (SELECT mu1, v1 FROM r1 WHERE k1 = 1) AS o1 ON o1.mu1 = b.u

@@ -1,6 +1,5 @@
 -- persona-lab sql features (spark): one row per user with Persona Lab's profile features.
--- Half-life 14 days, reference the last event, sessions from the column ga_session_id; not computed here: attributes, one-hot
--- features, other numeric parameters.
+-- Half-life 14 days, reference the last event, sessions from the column ga_session_id.
 WITH e AS (
   SELECT
     CAST(`user_pseudo_id` AS STRING) AS u,

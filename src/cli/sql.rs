@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use persona_lab::features::FeatureConfig;
+use persona_lab::features::aggregate::ONE_HOT_PREFIX;
 use persona_lab::ruleset::RuleSet;
 use persona_lab::sql::features::{EventsTable, TimeUnit};
 use persona_lab::sql::{Dialect, assign, features};
@@ -67,6 +68,18 @@ pub struct SqlFeatures {
     /// Per-name counts (`count:NAME`, and `count:other`) for these event names, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub event_names: Vec<String>,
+    /// Numeric columns with sum, mean and max features per user (`sum:NAME`), comma-separated; for
+    /// `--schema ga4` the event parameters as the app names them: `event_params.quantity`
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub measure_cols: Vec<String>,
+    /// Categorical columns given out per user as their most frequent value, comma-separated; for
+    /// `--schema ga4` as the app names them: `device.category`, `geo.country`, `platform`
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub attribute_cols: Vec<String>,
+    /// One-hot features to compute, comma-separated: `is:device.category=mobile` (their attribute
+    /// columns are added to --attribute-cols)
+    #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
+    pub one_hot_values: Vec<String>,
     #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
     pub half_life_days: f64,
     #[arg(long, default_value_t = 30.0, value_name = "MINUTES")]
@@ -106,20 +119,57 @@ pub fn run(cmd: &SqlCmd) -> Result<(), String> {
         }
         SqlWhat::Features(f) => {
             let dialect: Dialect = f.dialect.parse()?;
-            let cfg = match &f.rules {
-                Some(p) => RuleSet::read(p).map_err(|e| e.to_string())?.features.config,
+            let rs = match &f.rules {
+                Some(p) => Some(RuleSet::read(p).map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let one_hot: Vec<String> = f
+                .one_hot_values
+                .iter()
+                .map(|v| match v.starts_with(ONE_HOT_PREFIX) {
+                    true => v.clone(),
+                    false => format!("{ONE_HOT_PREFIX}{v}"),
+                })
+                .collect();
+            if let Some(bad) = one_hot
+                .iter()
+                .find(|v| features::one_hot_parts(v).is_none())
+            {
+                return Err(format!(
+                    "--one-hot-values: {bad:?} is not ATTRIBUTE=VALUE (is:device.category=mobile)"
+                ));
+            }
+            let cfg = match &rs {
+                Some(rs) => rs.features.config.clone(),
                 None => FeatureConfig {
                     half_life_days: f.half_life_days,
                     session_gap_minutes: f.session_gap_minutes,
                     event_names: (!f.event_names.is_empty()).then(|| f.event_names.clone()),
+                    one_hot_attributes: !one_hot.is_empty(),
+                    one_hot_values: (!one_hot.is_empty()).then(|| one_hot.clone()),
                     ..FeatureConfig::default()
                 },
             };
             if !(cfg.half_life_days > 0.0 && cfg.session_gap_minutes > 0.0) {
                 return Err("--half-life-days and --session-gap-minutes must be positive".into());
             }
+            // The columns named, then those the rule set's features or the one-hot values need.
+            let mut wanted: Vec<String> = one_hot.clone();
+            if let Some(rs) = &rs {
+                wanted.extend(rs.features.profile_features.iter().cloned());
+                wanted.extend(rs.features.transform.features.iter().map(|x| x.id.clone()));
+                wanted.extend(cfg.one_hot_values.iter().flatten().cloned());
+            }
+            let (need_m, need_a) = features::needed_columns(&wanted);
+            let union = |given: &[String], needed: Vec<String>| {
+                let mut all = given.to_vec();
+                all.extend(needed.into_iter().filter(|n| !given.contains(n)));
+                all
+            };
+            let measures = union(&f.measure_cols, need_m);
+            let attributes = union(&f.attribute_cols, need_a);
             let (from, table) = match f.schema.as_str() {
-                "ga4" => features::ga4_source(dialect, &f.table),
+                "ga4" => features::ga4_source(dialect, &f.table, &measures, &attributes),
                 "events" => (
                     f.table.clone(),
                     EventsTable {
@@ -133,11 +183,18 @@ pub fn run(cmd: &SqlCmd) -> Result<(), String> {
                         duration_ms: f.duration_ms,
                         scroll: f.scroll_col.clone(),
                         consent: f.consent_col.clone(),
+                        measures,
+                        attributes,
                     },
                 ),
                 other => return Err(format!("unknown schema {other:?}; use events or ga4")),
             };
-            emit(&features::query(&cfg, &table, dialect, &from), &f.out)
+            let q = features::query(&cfg, &table, dialect, &from).map_err(|e| e.to_string())?;
+            if let (Some(rs), Some(p)) = (&rs, &f.rules) {
+                q.check_covers(rs)
+                    .map_err(|e| format!("{}: {e} (map their columns)", p.display()))?;
+            }
+            emit(&q.sql, &f.out)
         }
     }
 }

@@ -61,8 +61,14 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
             }
             let source = if nested {
                 let w = &app.ui_state.warehouse;
-                Ok(features::ga4_source(w.dialect, &w.events_table))
-                    .map(|(from, t)| (from, t, Vec::new()))
+                let m = &loaded.mapping;
+                Ok(features::ga4_source(
+                    w.dialect,
+                    &w.events_table,
+                    &m.measures,
+                    &m.attributes,
+                ))
+                .map(|(from, t)| (from, t, Vec::new()))
             } else {
                 features::table_of(&loaded)
                     .map(|(t, notes)| (app.ui_state.warehouse.events_table.clone(), t, notes))
@@ -72,17 +78,22 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     ui.label(why);
                 }
                 Ok((from, table, notes)) => {
-                    // The per-name counts of the current profile, pinned by name.
-                    let mut cfg = app.analysis.feature_config.clone();
-                    if let Some(p) = &app.analysis.profile {
-                        cfg.event_names =
-                            Some(persona_lab::features::catalogue::counted_names(&p.features));
-                    }
+                    // The per-name counts and one-hot values of the current profile, pinned.
+                    let cfg = match &app.analysis.profile {
+                        Some(p) => features::pinned_to(&app.analysis.feature_config, &p.features),
+                        None => app.analysis.feature_config.clone(),
+                    };
                     for n in notes {
                         ui.label(format!("Note: {n}."));
                     }
                     let w = &app.ui_state.warehouse;
-                    let sql = features::query(&cfg, &table, w.dialect, &from);
+                    let sql = match features::query(&cfg, &table, w.dialect, &from) {
+                        Ok(q) => q.sql,
+                        Err(e) => {
+                            ui.label(format!("No query: {e}."));
+                            return;
+                        }
+                    };
                     ui.horizontal(|ui| {
                         if ui.button("Copy SQL").clicked() {
                             ui.ctx().copy_text(sql.clone());

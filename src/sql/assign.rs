@@ -16,7 +16,11 @@ use super::dialect::Dialect;
 /// The raw value of `f` from the table column, filled and transformed, scaled and weighted as the
 /// runtime does (`FittedFeature::scaled` / `weighted`).
 fn scaled(d: Dialect, f: &FittedFeature) -> String {
-    let raw = format!("COALESCE({}, {})", d.finite(&d.ident(&f.id)), d.num(f.fill));
+    let raw = format!(
+        "COALESCE({}, {})",
+        d.finite(&d.ident(&d.column_name(&f.id))),
+        d.num(f.fill)
+    );
     let t = if f.log1p {
         format!("LN({} + GREATEST({raw}, {}))", d.num(1.0), d.num(0.0))
     } else {

@@ -65,6 +65,17 @@ impl Dialect {
         }
     }
 
+    /// The name a column with this Persona Lab name has in the engine: BigQuery's column names
+    /// cannot hold a `.` (a quoted `a.b` is a path there), so `sum:event_params.quantity` is
+    /// `sum:event_params__quantity` in BigQuery, written by the features query and read by the
+    /// assign query alike; other engines keep the name.
+    pub fn column_name(self, name: &str) -> String {
+        match self {
+            Dialect::BigQuery => name.replace('.', "__"),
+            _ => name.to_string(),
+        }
+    }
+
     /// A text literal.
     pub fn text(self, s: &str) -> String {
         match self {
@@ -72,7 +83,9 @@ impl Dialect {
             Dialect::Spark | Dialect::BigQuery => {
                 format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
             }
-            Dialect::DuckDb | Dialect::Snowflake => format!("'{}'", s.replace('\'', "''")),
+            // So does Snowflake (`'\N'` is `N` there), which also takes a doubled quote.
+            Dialect::Snowflake => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+            Dialect::DuckDb => format!("'{}'", s.replace('\'', "''")),
         }
     }
 

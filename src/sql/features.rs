@@ -3,14 +3,17 @@
 //! (`features/accumulate.rs` and `features/aggregate.rs` are the definition; the DuckDB tests hold the
 //! two together to 1e-9 relative).
 //!
-//! What the query does not compute: the categorical attributes and their one-hot features, and the
-//! sum / mean / max of other numeric event parameters (both are per-export discoveries). Event kinds
-//! are all six, always (the app leaves out a kind the export never has, unless the rule set pins it);
-//! per-name counts need the names given (a rule set pins them; else `--event-names`).
+//! What the app discovers in an export, the query is told: the per-name counts need the names (a
+//! rule set pins them; else `--event-names`), the sum / mean / max features need the numeric columns
+//! (`--measure-cols`; GA4: `event_params.NAME`), the one-hot features need their values
+//! (`is:device.category=mobile`, pinned by a rule set or `--one-hot-values`) and the attribute
+//! columns they come from. Event kinds are all six, always (the app leaves out a kind the export never
+//! has, unless the rule set pins it); a measure no event has comes out as sum 0, mean and max empty
+//! (the app leaves such a measure out).
 
 use std::f64::consts::LN_2;
 
-use persona_lab_runtime::features::{COUNT_PREFIX, EventKind, FeatureConfig};
+use persona_lab_runtime::features::{COUNT_PREFIX, EventKind, FeatureConfig, ONE_HOT_PREFIX};
 
 use super::dialect::Dialect;
 use crate::features::catalogue::count_feature;
@@ -55,6 +58,76 @@ pub struct EventsTable {
     pub scroll: Option<String>,
     /// Rows count only where this column says consent was granted.
     pub consent: Option<String>,
+    /// Numeric columns with sum, mean and max features (`sum:NAME`, as the app names them).
+    pub measures: Vec<String>,
+    /// Categorical columns: per user the most frequent value (ties: the first by byte order), given
+    /// out as a text column of that name, and one-hot features for the pinned values.
+    pub attributes: Vec<String>,
+}
+
+/// What a query cannot be made for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqlError {
+    #[error(
+        "one-hot features need their values named (a rule set pins them; else --one-hot-values \
+         is:device.category=mobile,...): a query cannot find the most common values and name \
+         columns after them"
+    )]
+    OneHotUnpinned,
+    #[error(
+        "{feature} needs the attribute column {attribute}, which the query was not given \
+         (--attribute-cols {attribute})"
+    )]
+    NoAttribute { feature: String, attribute: String },
+    #[error("the rule set uses features this query does not compute: {0}")]
+    Missing(String),
+}
+
+/// The attribute and the value of a one-hot feature id (`is:device.category=mobile`).
+pub fn one_hot_parts(id: &str) -> Option<(&str, &str)> {
+    id.strip_prefix(ONE_HOT_PREFIX)?.split_once('=')
+}
+
+/// The measure column of an optional feature id (`sum:event_params.quantity`).
+pub fn measure_of(id: &str) -> Option<&str> {
+    ["sum:", "mean:", "max:"]
+        .iter()
+        .find_map(|p| id.strip_prefix(p))
+}
+
+/// The columns a set of feature ids needs beyond the roles: measures and attributes, in first-seen
+/// order (a rule set's features, or a profile's).
+pub fn needed_columns(features: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut measures, mut attributes) = (Vec::<String>::new(), Vec::<String>::new());
+    for f in features {
+        if let Some(m) = measure_of(f)
+            && !measures.iter().any(|x| x == m)
+        {
+            measures.push(m.to_string());
+        }
+        if let Some((a, _)) = one_hot_parts(f)
+            && !attributes.iter().any(|x| x == a)
+        {
+            attributes.push(a.to_string());
+        }
+    }
+    (measures, attributes)
+}
+
+/// A feature configuration with what a profile counted pinned by name: its per-name counts and its
+/// one-hot values, so the query gives the profile's columns.
+pub fn pinned_to(cfg: &FeatureConfig, features: &[String]) -> FeatureConfig {
+    let mut cfg = cfg.clone();
+    cfg.event_names = Some(crate::features::catalogue::counted_names(features));
+    let one_hot: Vec<String> = features
+        .iter()
+        .filter(|f| one_hot_parts(f).is_some())
+        .cloned()
+        .collect();
+    if cfg.one_hot_attributes {
+        cfg.one_hot_values = Some(one_hot);
+    }
+    cfg
 }
 
 const DAY_US: i64 = 86_400_000_000;
@@ -109,14 +182,15 @@ impl Dialect {
 
 /// An output column with its name quoted (`x AS name`, or a bare column `name`): Snowflake would
 /// otherwise upper-case Persona Lab's feature names, which then no longer load as those features.
+/// The name is the engine's for it ([`Dialect::column_name`]).
 pub(super) fn named(d: Dialect, column: &str) -> String {
+    let name = d.ident(&d.column_name(&output_name(column)));
     match column.rsplit_once(" AS ") {
-        Some((expr, name)) if !name.starts_with(['"', '`']) => {
-            format!("{expr} AS {}", d.ident(name))
+        Some((expr, _)) => format!("{expr} AS {name}"),
+        None if column.starts_with(['"', '`']) && d.column_name(column) == column => {
+            column.to_string()
         }
-        Some(_) => column.to_string(),
-        None if column.starts_with(['"', '`']) => column.to_string(),
-        None => format!("{column} AS {}", d.ident(column)),
+        None => format!("{column} AS {name}"),
     }
 }
 
@@ -128,8 +202,73 @@ fn list(d: Dialect, items: &[&str]) -> String {
         .join(", ")
 }
 
+/// A features query and the columns it gives (`user_id`, then the feature ids and attributes).
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub sql: String,
+    pub columns: Vec<String>,
+}
+
+impl Query {
+    /// Refuses a query that lacks a feature the rule set's clustering or models read.
+    pub fn check_covers(&self, rs: &crate::ruleset::RuleSet) -> Result<(), SqlError> {
+        let needed = rs
+            .features
+            .transform
+            .features
+            .iter()
+            .chain(rs.models.iter().flat_map(|m| &m.transform.features))
+            .map(|f| f.id.as_str());
+        let mut missing: Vec<&str> = needed
+            .filter(|f| !self.columns.iter().any(|c| c == f))
+            .collect();
+        missing.dedup();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(SqlError::Missing(missing.join(", ")))
+        }
+    }
+}
+
+/// The name an output column of the query gets (`x AS "name"`, or a bare column).
+fn output_name(column: &str) -> String {
+    let name = column.rsplit_once(" AS ").map_or(column, |(_, n)| n);
+    match name.chars().next() {
+        Some(q @ ('"' | '`')) => {
+            let inner = &name[1..name.len() - 1];
+            inner.replace(&format!("{q}{q}"), &q.to_string())
+        }
+        _ => name.to_string(),
+    }
+}
+
 /// The query over `table` (used as written).
-pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> String {
+pub fn query(
+    cfg: &FeatureConfig,
+    t: &EventsTable,
+    d: Dialect,
+    table: &str,
+) -> Result<Query, SqlError> {
+    // The one-hot features: (attribute index, value, feature id).
+    let mut one_hot = Vec::new();
+    if cfg.one_hot_attributes {
+        let Some(ids) = &cfg.one_hot_values else {
+            return Err(SqlError::OneHotUnpinned);
+        };
+        for id in ids {
+            let Some((attr, value)) = one_hot_parts(id) else {
+                continue;
+            };
+            let Some(i) = t.attributes.iter().position(|a| a == attr) else {
+                return Err(SqlError::NoAttribute {
+                    feature: id.clone(),
+                    attribute: attr.to_string(),
+                });
+            };
+            one_hot.push((i, value, id));
+        }
+    }
     let dbl = d.double_type();
     let txt = d.text_type();
     let q = |c: &str| d.ident(c);
@@ -154,6 +293,17 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
     }
     if let Some(v) = &t.scroll {
         e.push(format!("CAST({} AS {dbl}) AS scr", q(v)));
+    }
+    for (i, m) in t.measures.iter().enumerate() {
+        e.push(format!("CAST({} AS {dbl}) AS m{i}", q(&d.column_name(m))));
+    }
+    for (i, a) in t.attributes.iter().enumerate() {
+        // The app's null tokens are no value.
+        let v = format!("CAST({} AS {txt})", q(&d.column_name(a)));
+        e.push(format!(
+            "CASE WHEN TRIM({v}) IN ({}) THEN NULL ELSE {v} END AS a{i}",
+            list(d, &["", "NULL", "null", "\\N"])
+        ));
     }
     let mut filter = vec![
         format!("{} IS NOT NULL", q(&t.user)),
@@ -233,6 +383,11 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
             d.num(0.0)
         ));
     }
+    for i in 0..t.measures.len() {
+        agg.push(format!("SUM(m{i}) AS msum{i}"));
+        agg.push(format!("COUNT(m{i}) AS mcnt{i}"));
+        agg.push(format!("MAX(m{i}) AS mmax{i}"));
+    }
     let names: Vec<&String> = cfg.event_names.iter().flatten().collect();
     for (i, n) in names.iter().enumerate() {
         agg.push(format!(
@@ -298,7 +453,48 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         ));
     }
 
+    // The measures' features as aggregate.rs makes them: sum 0 without values, mean and max empty.
+    for (i, m) in t.measures.iter().enumerate() {
+        out.push(format!(
+            "COALESCE(msum{i}, {}) AS {}",
+            d.num(0.0),
+            q(&format!("sum:{m}"))
+        ));
+        out.push(format!(
+            "CASE WHEN mcnt{i} > 0 THEN msum{i} / CAST(mcnt{i} AS {dbl}) END AS {}",
+            q(&format!("mean:{m}"))
+        ));
+        out.push(format!("mmax{i} AS {}", q(&format!("max:{m}"))));
+    }
+    // Each attribute's value per user (text), then the one-hot features of the pinned values.
+    for (i, a) in t.attributes.iter().enumerate() {
+        out.push(format!("v{i} AS {}", q(a)));
+    }
+    for (i, value, id) in &one_hot {
+        out.push(format!(
+            "CASE WHEN v{i} = {} THEN {} ELSE {} END AS {}",
+            d.text(value),
+            d.num(1.0),
+            d.num(0.0),
+            q(id)
+        ));
+    }
+
+    let columns: Vec<String> = out.iter().map(|c| output_name(c)).collect();
     let out: Vec<String> = out.iter().map(|c| named(d, c)).collect();
+
+    // Per attribute, each user's most frequent value: most events, then the first value.
+    let mut mode_ctes = String::new();
+    let mut joins = String::new();
+    for i in 0..t.attributes.len() {
+        mode_ctes.push_str(&format!(
+            "c{i} AS (\n  SELECT u AS mu{i}, a{i} AS v{i}, COUNT(*) AS n{i}\n  FROM f WHERE a{i} IS NOT NULL\n  GROUP BY u, a{i}\n),\n\
+             r{i} AS (\n  SELECT mu{i}, v{i}, ROW_NUMBER() OVER (PARTITION BY mu{i} ORDER BY n{i} DESC, v{i}) AS k{i}\n  FROM c{i}\n),\n"
+        ));
+        joins.push_str(&format!(
+            "\nLEFT JOIN (SELECT mu{i}, v{i} FROM r{i} WHERE k{i} = 1) AS o{i} ON o{i}.mu{i} = b.u"
+        ));
+    }
 
     let gap_cte = if t.session.is_none() {
         let gap_us = (cfg.session_gap_minutes * 60.0 * 1e6).round() as i64;
@@ -309,18 +505,18 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         String::new()
     };
     let from = if t.session.is_none() { "g" } else { "f" };
-    format!(
+    let sql = format!(
         "-- persona-lab sql features ({d}): one row per user with Persona Lab's profile features.\n\
-         -- Half-life {} days, reference {}, sessions {}; not computed here: attributes, one-hot\n\
-         -- features, other numeric parameters.\n\
+         -- Half-life {} days, reference {}, sessions {}.\n\
          WITH e AS (\n  SELECT\n    {}\n  FROM {table}\n  WHERE {}\n),\n\
          r AS (SELECT {reference} AS ref FROM e),\n\
          f AS (SELECT * FROM e{as_of}),\n\
          p AS (SELECT {purchase_only} AS purchase_only),\n\
          {gap_cte}\
          a AS (\n  SELECT\n    {}\n  FROM {from} CROSS JOIN r CROSS JOIN p\n  GROUP BY u\n),\n\
+         {mode_ctes}\
          b AS (\n  SELECT a.*, r.ref, CASE WHEN sessions_raw < 1 THEN {} ELSE sessions_raw END AS sessions\n  FROM a CROSS JOIN r\n)\n\
-         SELECT\n  {}\nFROM b\n",
+         SELECT\n  {}\nFROM b{joins}\n",
         cfg.half_life_days,
         match cfg.as_of {
             Some(a) => format!("{a} µs"),
@@ -338,7 +534,8 @@ pub fn query(cfg: &FeatureConfig, t: &EventsTable, d: Dialect, table: &str) -> S
         agg.join(",\n    "),
         d.num(1.0),
         out.join(",\n  ")
-    )
+    );
+    Ok(Query { sql, columns })
 }
 
 /// The events table of a loaded export, as the query names its columns: the roles the app mapped.
@@ -398,6 +595,8 @@ pub fn table_of(loaded: &crate::data::Loaded) -> Result<(EventsTable, Vec<String
             duration_ms: loaded.duration_unit == Some(DurationUnit::Milliseconds),
             scroll: m.scroll.clone(),
             consent: m.consent.clone(),
+            measures: m.measures.clone(),
+            attributes: m.attributes.clone(),
         },
         notes,
     ))
@@ -407,8 +606,15 @@ pub fn table_of(loaded: &crate::data::Loaded) -> Result<(EventsTable, Vec<String
 /// parameters taken out of `event_params` by key (`UNNEST` in BigQuery and DuckDB, `filter` in Spark,
 /// `FILTER` on the VARIANT array in Snowflake), the value as the app takes it (the purchase revenue,
 /// else `event_value_in_usd`, else the `value` parameter), consent from `privacy_info`. Returns the
-/// relation to read from (a subquery) and its columns.
-pub fn ga4_source(d: Dialect, table: &str) -> (String, EventsTable) {
+/// relation to read from (a subquery) and its columns. `measures` and `attributes` are named as the
+/// app names them: `event_params.quantity` (a numeric parameter), `device.category` (a field of a
+/// record), `platform` (a column).
+pub fn ga4_source(
+    d: Dialect,
+    table: &str,
+    measures: &[String],
+    attributes: &[String],
+) -> (String, EventsTable) {
     let dbl = d.double_type();
     let txt = d.text_type();
     // One parameter as a number or as text, whichever of its typed values is set.
@@ -451,7 +657,17 @@ pub fn ga4_source(d: Dialect, table: &str) -> (String, EventsTable) {
         Dialect::Snowflake => format!("{s}:{f}::{ty}"),
         _ => format!("CAST({s}.{f} AS {ty})"),
     };
-    let select = [
+    // A column or a field of a record, as text.
+    let path = |p: &str| -> String {
+        match p.split_once('.') {
+            Some((record, field)) => match d {
+                Dialect::Snowflake => format!("{record}:{}::STRING", field.replace('.', ":")),
+                _ => format!("CAST({p} AS {txt})"),
+            },
+            None => format!("CAST({p} AS {txt})"),
+        }
+    };
+    let mut select = vec![
         format!("CAST(user_pseudo_id AS {txt}) AS user_id"),
         "event_timestamp AS ts".to_string(),
         "event_name AS event".to_string(),
@@ -471,6 +687,22 @@ pub fn ga4_source(d: Dialect, table: &str) -> (String, EventsTable) {
             field("privacy_info", "analytics_storage", txt)
         ),
     ];
+    // GA4's field names hold no `__`: a name from a BigQuery-made profile reads as the path.
+    let field_path = |name: &str| name.replace("__", ".");
+    for m in measures {
+        let value = match field_path(m).strip_prefix("event_params.") {
+            Some(key) => param(key, false),
+            None => format!("CAST({} AS {dbl})", path(&field_path(m))),
+        };
+        select.push(format!("{value} AS {}", d.ident(&d.column_name(m))));
+    }
+    for a in attributes {
+        let value = match field_path(a).strip_prefix("event_params.") {
+            Some(key) => param(key, true),
+            None => path(&field_path(a)),
+        };
+        select.push(format!("{value} AS {}", d.ident(&d.column_name(a))));
+    }
     let select: Vec<String> = select.iter().map(|c| named(d, c)).collect();
     (
         format!(
@@ -488,6 +720,8 @@ pub fn ga4_source(d: Dialect, table: &str) -> (String, EventsTable) {
             duration_ms: true,
             scroll: Some("percent_scrolled".into()),
             consent: Some("consent".into()),
+            measures: measures.to_vec(),
+            attributes: attributes.to_vec(),
         },
     )
 }

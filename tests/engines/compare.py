@@ -6,9 +6,10 @@ import csv
 import sys
 
 
-def compare(rows, expected, key, exact, ignore, rel_tol):
+def compare(rows, expected, key, exact, ignore, rel_tol, name_of=lambda c: c):
     """`rows`: dicts from the engine. Returns (rows compared, differences, extra rows, columns
-    compared, largest relative difference)."""
+    compared, largest relative difference). `name_of`: the engine's name of an expected column
+    (BigQuery's hold `__` where Persona Lab's hold `.`)."""
     got = {}
     for r in rows:
         got.setdefault(str(r[key]), []).append(r)
@@ -25,7 +26,7 @@ def compare(rows, expected, key, exact, ignore, rel_tol):
             for col, w in want.items():
                 if col == key or col in ignore:
                     continue
-                g = r.get(col)
+                g = r.get(name_of(col))
                 if col in exact:
                     if str(g) != w:
                         bad.append(f"{want[key]} {col}: got {g!r}, want {w!r}")
