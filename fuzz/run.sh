@@ -5,6 +5,8 @@
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]      default: 600 s each, every target
 #
+# stream_csv is differential: the streamed load must give the in-memory profile bit for bit.
+#
 # Seeds are made fresh from the release CLI (small real exports, a rule set with models, a project)
 # plus tests/bad_inputs. The corpus grows in fuzz/corpus/TARGET; crashes land in
 # fuzz/artifacts/TARGET; the log of each run in fuzz/logs/TARGET.log. A crash found here is fixed and
@@ -15,7 +17,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(load_csv load_ndjson load_parquet project_file ruleset_file)
+    targets=(load_csv load_ndjson load_parquet project_file ruleset_file stream_csv)
 fi
 
 root=$(cd .. && pwd)
@@ -24,7 +26,7 @@ pl="$root/target/release/persona-lab"
 
 # Seeds: small on purpose (libFuzzer's input size limit follows the largest seed).
 seeds=seeds
-rm -rf "$seeds" && mkdir -p "$seeds"/{load_csv,load_ndjson,load_parquet,project_file,ruleset_file}
+rm -rf "$seeds" && mkdir -p "$seeds"/{load_csv,load_ndjson,load_parquet,project_file,ruleset_file,stream_csv}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$pl" sample --users 12 --days 10 --seed 1 --out "$tmp/ga4.csv" >/dev/null
@@ -41,6 +43,12 @@ for f in "$root"/tests/bad_inputs/*; do
     esac
 done
 find "$seeds/load_csv" -size +64k -delete
+# The differential target takes a CSV after one byte that picks the batch size and the parts.
+for f in "$seeds"/load_csv/*; do
+    for b in 3 26 61; do
+        { printf "\\$(printf %o "$b")"; cat "$f"; } > "$seeds/stream_csv/$b-$(basename "$f")"
+    done
+done
 # Nesting and width at the edges of the NDJSON limits (json_lines: 32 levels, 10,000 keys).
 python3 - "$seeds/load_ndjson" <<'PY'
 import sys
@@ -66,7 +74,8 @@ for t in "${targets[@]}"; do
     echo "== $t: $secs s"
     # -timeout: an input taking longer is a hang (reported as a timeout artifact).
     dict=()
-    if [ -f "dicts/${t#load_}.dict" ]; then dict=(-dict="dicts/${t#load_}.dict"); fi
+    name=${t#load_}; name=${name#stream_}
+    if [ -f "dicts/$name.dict" ]; then dict=(-dict="dicts/$name.dict"); fi
     cargo +nightly fuzz run -O "$t" "corpus/$t" "$seeds/$t" -- "${dict[@]}" \
         -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
         >"logs/$t.log" 2>&1 || echo "   $t stopped with a finding (see logs/$t.log)"

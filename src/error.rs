@@ -94,6 +94,10 @@ pub enum LoadError {
     MissingSalt,
     #[error("{0}")]
     Invalid(String),
+    /// The streamed load's writer stopped before filling its disk (said with the export's name
+    /// where the load is answered).
+    #[error("the spill disk is full: {written} bytes written, {free} free")]
+    SpillFull { written: u64, free: u64 },
 }
 
 /// Errors raised while computing or transforming per-user features.

@@ -283,10 +283,15 @@ fn users_table_features_and_pii() {
     assert_eq!(l.n_users(), 500);
     let email = l.left_out.iter().find(|c| c.column == "email").unwrap();
     assert!(email.reason.contains("email"));
+    // A text column is not a feature but an attribute each persona describes ("country DE for 40%").
+    assert!(!l.left_out.iter().any(|c| c.column == "country"));
+    assert!(l.table.get_column_index("attr:country").is_some());
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert!(prof.features.iter().all(|f| !f.contains("country")));
     assert!(
-        l.left_out
-            .iter()
-            .any(|c| c.column == "country" && c.reason == "not numeric")
+        prof.attributes.iter().any(|a| a.name == "country"),
+        "{:?}",
+        prof.attributes
     );
     // Kept on request.
     let opts = LoadOptions {
@@ -503,4 +508,49 @@ fn attributes_are_each_users_most_frequent_value() {
     );
     assert_eq!(of("country")[0], ("a".into(), s("DE")));
     assert_eq!(of("country")[1], ("b".into(), None));
+}
+
+/// A per-user table from the warehouse (`sql features` with attributes) keeps each user's attribute
+/// values: the personas show their shares as for an events export, and the text is no feature.
+#[test]
+fn a_per_user_table_keeps_its_attribute_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "profile.csv",
+        "user_id,sessions,revenue,device.category,platform,note\n\
+         u1,3,10.5,mobile,WEB,a\n\
+         u2,1,0,desktop,,b\n\
+         u3,7,99,NULL,IOS,c\n",
+    );
+    let l = load(&p).unwrap();
+    assert_eq!(l.shape, Shape::Users);
+    let left: Vec<&str> = l.left_out.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(
+        left,
+        ["note"],
+        "only the column that is no attribute is left out"
+    );
+    let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
+    assert_eq!(prof.features, ["sessions", "revenue"]);
+    let attrs: Vec<(&str, Vec<Option<&str>>)> = prof
+        .attributes
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.values.iter().map(|v| v.as_deref()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attrs,
+        [
+            (
+                "device.category",
+                vec![Some("mobile"), Some("desktop"), None]
+            ),
+            ("platform", vec![Some("WEB"), None, Some("IOS")]),
+        ]
+    );
 }

@@ -337,6 +337,41 @@ fn a_budget_too_small_for_the_export_streams_it() {
 }
 
 #[test]
+fn the_spill_stops_before_its_disk_is_full_and_says_where() {
+    // A gzip export's text is not known before it is read, so the room on the spill disk is checked
+    // before every piece: with more room wanted free than the disk has, the first piece stops the
+    // load with a message naming the export and the setting, and the spill folder is gone.
+    let d = tmp("full");
+    let csv = d.join("events.csv.gz");
+    write_sample(&csv, SampleStyle::Ga4, 200);
+    let spill = d.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let out = d.join("p.csv");
+    let o = bin()
+        .env("PERSONA_LAB_MEMORY", "1MB")
+        .env("PERSONA_LAB_SPILL_DIR", &spill)
+        .env("PERSONA_LAB_SPILL_RESERVE", "1000000T")
+        .args([
+            "features",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("events.csv.gz: streaming this export had written")
+            && err.contains("PERSONA_LAB_SPILL_DIR"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "spill left");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 fn a_single_json_lines_file_larger_than_a_batch_streams_in_chunks() {
     // One Segment NDJSON file (nested `properties` and `context`), plain and gzip, cut into chunks
     // of whole lines: the same profile as read whole.

@@ -72,6 +72,54 @@ pub fn load_and_analyse(bytes: &[u8], ext: &str) {
     );
 }
 
+/// Differential: an export read streamed (in batches of a size the input's first byte picks, 16 bytes
+/// to 2 KB, into 1 to 4 parts by user) must give the profile of the export read whole, bit for bit,
+/// whenever both load and both profile. Either may refuse what the other reads (a batch that
+/// contradicts an earlier one is refused by name); a panic, or two different profiles, is a finding.
+pub fn streamed_equals_whole(bytes: &[u8], ext: &str) {
+    let Some((&cut, rest)) = bytes.split_first() else {
+        return;
+    };
+    let path = scratch(ext);
+    if std::fs::write(&path, rest).is_err() {
+        return;
+    }
+    let streaming = data::stream::Streaming {
+        batch_bytes: 16 << (cut % 8),
+        parts: 1 + (cut / 8 % 4) as usize,
+    };
+    let opts = LoadOptions {
+        streaming: Some(streaming),
+        ..LoadOptions::default()
+    };
+    let (whole, streamed) = match (
+        data::load(&path, &LoadOptions::default()),
+        data::load(&path, &opts),
+    ) {
+        (Ok(w), Ok(s)) => (w, s),
+        (w, s) => {
+            for e in [w.err(), s.err()].iter().flatten() {
+                note_guarded(e);
+            }
+            return;
+        }
+    };
+    let cfg = FeatureConfig::default();
+    let (Ok(a), Ok(b)) = (
+        features::compute_profile(&whole, &cfg),
+        features::compute_profile(&streamed, &cfg),
+    ) else {
+        return;
+    };
+    assert_eq!(a.features, b.features, "streamed features differ");
+    assert!(
+        a.table.equals_missing(&b.table),
+        "streamed profile differs:\n{:?}\n{:?}",
+        a.table,
+        b.table
+    );
+}
+
 /// The analysis path of the app for a file and settings; `params` None is k-means with k = 3.
 pub fn analyse(
     path: &Path,

@@ -503,6 +503,14 @@ fn spill_root() -> PathBuf {
 }
 
 /// Free bytes on the file system of `dir` (None where it cannot be asked).
+/// Room the spill leaves free on its disk: `PERSONA_LAB_SPILL_RESERVE` (`2G`, `500M`), else 500 MB.
+fn spill_reserve() -> u64 {
+    std::env::var("PERSONA_LAB_SPILL_RESERVE")
+        .ok()
+        .and_then(|v| memory::parse_size(&v))
+        .unwrap_or(500_000_000)
+}
+
 fn free_bytes(dir: &Path) -> Option<u64> {
     #[cfg(unix)]
     {
@@ -548,11 +556,12 @@ pub(super) fn spill(
         .iter()
         .map(|p| std::fs::metadata(&p.path).map_or(0, |m| m.len()))
         .sum();
-    // Uncompressed Arrow of the canonical columns takes about 1.2x the text; gzip text is about
-    // 8x its file.
+    // Uncompressed Arrow of the canonical columns takes about 1.2x the text. A gzip file's text is
+    // not known before it is read (4x to 10x the file): refused here is what cannot fit even at 4x,
+    // and the writer checks the room left before every piece it writes.
     let gz = parts.iter().any(|p| p.sniffed.gzip);
     let want = if gz {
-        total.saturating_mul(10)
+        total.saturating_mul(5)
     } else {
         total.saturating_mul(3) / 2
     };
@@ -578,11 +587,22 @@ pub(super) fn spill(
     // Pieces are written on a thread of their own; at most one batch's worth waits.
     let (to_disk, pending) =
         std::sync::mpsc::sync_channel::<(PathBuf, DataFrame)>(settings.parts.max(2));
-    let disk_writer = std::thread::spawn(move || -> Result<(), LoadError> {
+    let watched = dir.clone();
+    let reserve = spill_reserve();
+    let disk_writer = std::thread::spawn(move || -> Result<u64, LoadError> {
+        let mut written = 0u64;
         for (path, mut df) in pending {
+            // Stop before the disk is full (other programs need it too), naming what was written.
+            let piece = df.estimated_size() as u64;
+            if let Some(free) = free_bytes(&watched)
+                && free < piece.saturating_add(reserve)
+            {
+                return Err(LoadError::SpillFull { written, free });
+            }
             write_piece(&path, &mut df)?;
+            written += piece;
         }
-        Ok(())
+        Ok(written)
     });
     let mut w = Writer {
         opts,
@@ -614,7 +634,21 @@ pub(super) fn spill(
         .join()
         .unwrap_or_else(|_| Err(LoadError::Invalid("the spill writer panicked".into())));
     read?;
-    written?;
+    match written {
+        Err(LoadError::SpillFull { written, free }) => {
+            return Err(LoadError::Invalid(format!(
+                "{}: streaming this export had written {} to {} when {} was left free there, and \
+                 it leaves {} free for other programs (PERSONA_LAB_SPILL_RESERVE); set \
+                 PERSONA_LAB_SPILL_DIR to a folder with room",
+                export.display(),
+                memory::human(written),
+                root.display(),
+                memory::human(free),
+                memory::human(reserve)
+            )));
+        }
+        other => other?,
+    };
 
     if crate::timing::enabled() {
         for (name, secs) in STEPS.iter().zip(w.steps) {

@@ -1,4 +1,5 @@
-//! Canonicalise a per-user table: the user id as text, every numeric column as a Float64 feature.
+//! Canonicalise a per-user table: the user id as text, every numeric column as a Float64 feature, the
+//! categorical attributes as text (`attr:NAME`).
 
 use std::collections::HashSet;
 
@@ -159,13 +160,27 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 columns.push(f.with_name(name.into()).into_column());
             }
             None if kept => columns.push(s.clone().into_column()),
+            // A categorical attribute (a warehouse profile's `device.category`): each user's value,
+            // shown per persona as shares, as for an events export.
+            None if m.attributes.iter().any(|a| a == name) && s.dtype() == &DataType::String => {
+                let s = columns::null_tokens_to_null(s.clone());
+                columns.push(
+                    s.with_name(format!("{}{name}", cols::ATTR_PREFIX).into())
+                        .into_column(),
+                );
+            }
             None => left_out.push(LeftOut {
                 column: name.into(),
                 reason: "not numeric".into(),
             }),
         }
     }
-    if columns.len() == 1 {
+    // Attributes describe personas but are not features: a table of only text is still unusable.
+    let features = columns
+        .iter()
+        .filter(|c| !c.name().starts_with(cols::ATTR_PREFIX))
+        .count();
+    if features == 1 {
         return Err(LoadError::NoFeatureColumns {
             path: ctx.path.to_path_buf(),
             user_column: user_col.into(),

@@ -337,6 +337,17 @@ fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
     select.extend(features.iter().map(|f| col(f.as_str())));
     // Input order is kept: rows of an assignments file line up with the table the analyst gave us.
     let table = t.clone().lazy().select(select).collect().map_err(perr)?;
+    // Each user's own value of each attribute column (a warehouse profile carries them).
+    let mut attributes = Vec::new();
+    for c in t.columns() {
+        if let Some(name) = c.name().strip_prefix(cols::ATTR_PREFIX) {
+            let values = c.str().map_err(perr)?;
+            attributes.push(Attribute {
+                name: name.to_string(),
+                values: values.iter().map(|v| v.map(str::to_string)).collect(),
+            });
+        }
+    }
     Ok(Profile {
         table,
         features,
@@ -344,7 +355,7 @@ fn users_profile(loaded: &Loaded) -> Result<Profile, FeatureError> {
         reference_time: None,
         sessions: SessionSource::None,
         kinds_found: vec![],
-        attributes: vec![],
+        attributes,
     })
 }
 

@@ -55,6 +55,17 @@ pub fn label(id: &str) -> (String, Unit) {
         _ => {
             if let Some(name) = id.strip_prefix(COUNT_PREFIX) {
                 (format!("{} events", humanise(name)), Unit::Number)
+            } else if let Some((how, column)) = [
+                ("total", "sum:"),
+                ("average per event", "mean:"),
+                ("highest", "max:"),
+            ]
+            .iter()
+            .find_map(|(how, p)| id.strip_prefix(p).map(|c| (how, c)))
+            {
+                // sum:event_params.quantity -> "Quantity (total)": GA4's prefix says nothing.
+                let column = column.strip_prefix("event_params.").unwrap_or(column);
+                (format!("{} ({how})", humanise(column)), Unit::Number)
             } else if let Some(rest) = id.strip_prefix(ONE_HOT_PREFIX) {
                 // is:device.category=mobile -> "Device category: mobile (%)"
                 let (col, value) = rest.split_once('=').unwrap_or((rest, ""));
@@ -144,6 +155,15 @@ mod tests {
             "Device category: mobile (%)"
         );
         assert_eq!(name("lifetime_value"), "Lifetime value");
+        assert_eq!(
+            name("sum:event_params.ga_session_number"),
+            "Ga session number (total)"
+        );
+        assert_eq!(
+            name("mean:event_params.quantity"),
+            "Quantity (average per event)"
+        );
+        assert_eq!(name("max:basket_size"), "Basket size (highest)");
         assert_eq!(value("recency_days", 11.6), "12 days");
         assert_eq!(value("recency_days", 1.2), "1 day");
         assert_eq!(value("time_per_session", 270.0), "4.5 min");

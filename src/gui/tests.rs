@@ -1590,6 +1590,69 @@ fn a_folder_of_daily_tables_opens_as_one_export() {
     h.get_by_label_contains(&format!("(folder, {files} files)"));
 }
 
+/// GA4's daily tables with one-hot attributes on: the Data view's warehouse query computes what the
+/// profile has beyond the catalogue (the numeric parameter's sum, mean and max, the one-hot values
+/// pinned by name), exactly the CLI's query for the same settings.
+#[test]
+fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ga4/");
+    let opts = persona_lab::sample::SampleOptions {
+        users: 60,
+        seed: 4,
+        days: 5,
+        style: persona_lab::sample::SampleStyle::Ga4BigQuery,
+    };
+    persona_lab::sample::write_sample(&opts, &folder, None).unwrap();
+    let mut h = harness(PersonaApp::new(Some(folder.clone())));
+    wait_for(&mut h, "the folder to load and cluster", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    h.get_by_label("Features").click();
+    h.run_ok();
+    h.get_by_label("One-hot attributes").click();
+    wait_for(&mut h, "the reload with one-hot features", |a| {
+        idle(a)
+            && a.analysis
+                .profile
+                .as_ref()
+                .is_some_and(|p| p.features.iter().any(|f| f.starts_with("is:")))
+    });
+    h.get_by_label("Data").click();
+    h.run_ok();
+    h.get_by_label_contains("Warehouse: compute the profile")
+        .click();
+    h.run_ok();
+    h.get_by_label("Copy SQL").click();
+    h.step();
+    let sql = copied(&h).expect("the query is copied");
+    let profile = h.state().analysis.profile.clone().unwrap();
+    let extra: Vec<&String> = profile
+        .features
+        .iter()
+        .filter(|f| f.starts_with("is:") || f.contains("ga_session_number"))
+        .collect();
+    assert_eq!(extra.len(), 3 + 4, "{extra:?}");
+    for f in extra {
+        assert!(sql.contains(&format!("AS \"{f}\"")), "{f} not in {sql}");
+    }
+    let loaded = h.state().analysis.loaded.clone().unwrap();
+    let (from, table) = persona_lab::sql::features::ga4_source(
+        persona_lab::sql::Dialect::DuckDb,
+        "events",
+        &loaded.mapping.measures,
+        &loaded.mapping.attributes,
+    );
+    let cfg = persona_lab::sql::features::pinned_to(
+        &h.state().analysis.feature_config,
+        &profile.features,
+    );
+    let cli =
+        persona_lab::sql::features::query(&cfg, &table, persona_lab::sql::Dialect::DuckDb, &from)
+            .unwrap();
+    assert_eq!(sql, cli.sql);
+}
+
 /// The Features view's "One-hot attributes" turns each attribute's common values into 0/1 features,
 /// chosen for the next clustering.
 #[test]
