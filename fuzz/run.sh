@@ -21,8 +21,12 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 root=$(cd .. && pwd)
-(cd "$root" && cargo build --release --quiet)
-pl="$root/target/release/persona-lab"
+# PERSONA_LAB_BIN: a CLI already built (the seeds only need its sample, segment and predict).
+pl=${PERSONA_LAB_BIN:-}
+if [ -z "$pl" ]; then
+    (cd "$root" && cargo build --release --quiet)
+    pl="$root/target/release/persona-lab"
+fi
 
 # Seeds: small on purpose (libFuzzer's input size limit follows the largest seed).
 seeds=seeds

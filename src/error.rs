@@ -48,6 +48,23 @@ pub enum LoadError {
     #[error("{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8")]
     InvalidUtf8 { path: PathBuf, line: usize },
     #[error(
+        "{path}: line {line} holds a carriage return that does not end the line (old Mac line \
+         endings, or a mix of Windows, Unix and Mac ones); convert them to one kind, e.g. \
+         `tr '\\r' '\\n' < IN > OUT` for old Mac files or `dos2unix`"
+    )]
+    LineEndings { path: PathBuf, line: usize },
+    #[error(
+        "{path}: the record starting on line {line} has {fields} fields where the header has \
+         {header}: a delimiter inside a value that is not quoted, or a row shifted by a missing \
+         quote; quote that value or fix the row"
+    )]
+    Ragged {
+        path: PathBuf,
+        line: usize,
+        fields: usize,
+        header: usize,
+    },
+    #[error(
         "{path}: duplicate column name {column:?} (columns {first} and {second}); rename one of them"
     )]
     DuplicateColumn {
@@ -98,6 +115,15 @@ pub enum LoadError {
     /// where the load is answered).
     #[error("the spill disk is full: {written} bytes written, {free} free")]
     SpillFull { written: u64, free: u64 },
+    /// The file's length changed while it was read: it is still being written or copied.
+    #[error(
+        "{path}: the file changed while it was read ({before} bytes when the read began, {after} when it ended): it is still being written, copied or downloaded; load it again once it is complete"
+    )]
+    Changed {
+        path: PathBuf,
+        before: u64,
+        after: u64,
+    },
 }
 
 /// Errors raised while computing or transforming per-user features.

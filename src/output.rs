@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::WriteError;
+use crate::spreadsheet::Defused;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutFormat {
@@ -160,12 +161,101 @@ pub fn write_atomic(
             let _ = file.set_permissions(m.permissions());
         }
         file.sync_all().map_err(io)?;
+        if stage(&tmp, &target, path) {
+            return Ok(());
+        }
         std::fs::rename(&tmp, &target).map_err(io)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A written temp file waiting for its rename: (temp, target, the path as the user named it).
+type Pending = (PathBuf, PathBuf, PathBuf);
+
+thread_local! {
+    /// While `all_or_none` runs on this thread: the outputs written so far, not yet in place.
+    static STAGED: std::cell::RefCell<Option<Vec<Pending>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keep a written temp file for `all_or_none` to put in place; false when no run is staging.
+fn stage(tmp: &Path, target: &Path, path: &Path) -> bool {
+    STAGED.with(|s| match s.borrow_mut().as_mut() {
+        Some(list) => {
+            list.push((tmp.to_path_buf(), target.to_path_buf(), path.to_path_buf()));
+            true
+        }
+        None => false,
+    })
+}
+
+/// How a run of `all_or_none` failed.
+#[derive(Debug)]
+pub enum AllOrNone<E> {
+    /// The run itself failed: its outputs written so far were deleted (`discarded`), none replaced
+    /// a file.
+    Run { error: E, discarded: Vec<PathBuf> },
+    /// Putting the outputs in place failed: `landed` are in place, the rest were deleted.
+    Commit {
+        error: WriteError,
+        landed: Vec<PathBuf>,
+    },
+}
+
+/// Run `f`, a command that writes several outputs (assignments, a report, a rule set, a project),
+/// so that they land together or not at all: each atomic write inside keeps its finished temp file
+/// and only when `f` succeeds are they all renamed into place, in the order written. A run that
+/// fails halfway (a full disk at the third file, a bad row found late) leaves every earlier output
+/// as it was, instead of a new assignments table beside an old rule set. Writes through devices
+/// (`/dev/stdout`) are not staged. Nested calls join the outer run.
+pub fn all_or_none<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<T, AllOrNone<E>> {
+    let outer = STAGED.with(|s| {
+        let mut s = s.borrow_mut();
+        let outer = s.is_some();
+        if !outer {
+            *s = Some(Vec::new());
+        }
+        outer
+    });
+    if outer {
+        return f().map_err(|error| AllOrNone::Run {
+            error,
+            discarded: Vec::new(),
+        });
+    }
+    let result = f();
+    let staged = STAGED.with(|s| s.borrow_mut().take()).unwrap_or_default();
+    match result {
+        Err(error) => {
+            for (tmp, _, _) in &staged {
+                let _ = std::fs::remove_file(tmp);
+            }
+            Err(AllOrNone::Run {
+                error,
+                discarded: staged.into_iter().map(|(_, _, p)| p).collect(),
+            })
+        }
+        Ok(value) => {
+            let mut landed = Vec::new();
+            let mut rest = staged.into_iter();
+            while let Some((tmp, target, path)) = rest.next() {
+                if let Err(source) = std::fs::rename(&tmp, &target) {
+                    let _ = std::fs::remove_file(&tmp);
+                    for (tmp, _, _) in rest {
+                        let _ = std::fs::remove_file(&tmp);
+                    }
+                    return Err(AllOrNone::Commit {
+                        error: WriteError::Io { path, source },
+                        landed,
+                    });
+                }
+                landed.push(path);
+            }
+            Ok(value)
+        }
+    }
 }
 
 /// A new temp file next to `target`, never one that exists (a planted file or symlink is skipped).
@@ -370,17 +460,25 @@ pub fn write_ron<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Writ
     write_bytes(path, text.as_bytes())
 }
 
-/// Write a table in the format its extension names.
-pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
+/// Write a table in the format its extension names. In CSV, text cells that a spreadsheet would
+/// run as a formula are written with a leading `'` (`spreadsheet`); what was changed is returned,
+/// for the front end to say (`Defused::note`). The caller's frame is left as it was.
+pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<Defused, WriteError> {
     let format = OutFormat::from_path(path)?;
     let enc = |e: PolarsError, f: &str| WriteError::Encode {
         path: path.to_path_buf(),
         format: f.into(),
         message: e.to_string(),
     };
+    let mut defused = Defused::default();
     write_atomic(path, |w| match format {
         OutFormat::Csv { gzip } => maybe_gzip(path, w, gzip, |w| {
-            CsvWriter::new(w).finish(df).map_err(|e| enc(e, "CSV"))
+            // A clone shares the columns; only the text columns that change are rebuilt.
+            let mut safe = df.clone();
+            defused = crate::spreadsheet::defuse(&mut safe).map_err(|e| enc(e, "CSV"))?;
+            CsvWriter::new(w)
+                .finish(&mut safe)
+                .map_err(|e| enc(e, "CSV"))
         }),
         OutFormat::Parquet => {
             let mut buf = Vec::new();
@@ -405,7 +503,8 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<(), WriteError> {
                 .finish(df)
                 .map_err(|e| enc(e, "Avro"))
         }
-    })
+    })?;
+    Ok(defused)
 }
 
 /// Run `write` on `w`, through a gzip encoder when asked.
@@ -436,7 +535,7 @@ pub fn write_assignments(
     personas: &[String],
     silhouette: &[Option<f64>],
     distances: &[f64],
-) -> Result<(), WriteError> {
+) -> Result<Defused, WriteError> {
     let mut df = DataFrame::new(
         users.len(),
         vec![

@@ -137,7 +137,7 @@ impl ClusterRun {
         &self,
         path: &std::path::Path,
         names: &[String],
-    ) -> Result<(), crate::error::WriteError> {
+    ) -> Result<crate::spreadsheet::Defused, crate::error::WriteError> {
         let m = &self.matrix;
         let dist = self.segmentation.distances(&Points::of(m));
         crate::output::write_assignments(

@@ -997,7 +997,9 @@ pub fn write_sample(
                 })
             })?;
         }
-        SampleStyle::Ga4 => output::write_table(&mut sample.ga4_frame().map_err(enc)?, out)?,
+        SampleStyle::Ga4 => {
+            output::write_table(&mut sample.ga4_frame().map_err(enc)?, out)?;
+        }
         SampleStyle::Ga4BigQuery => match output::OutFormat::from_path(out)? {
             output::OutFormat::Ndjson { gzip } => {
                 output::write_atomic(out, |w| {
@@ -1012,7 +1014,7 @@ pub fn write_sample(
                 })?;
             }
             output::OutFormat::Parquet | output::OutFormat::Avro => {
-                output::write_table(&mut sample.ga4_bigquery_frame().map_err(enc)?, out)?
+                output::write_table(&mut sample.ga4_bigquery_frame().map_err(enc)?, out)?;
             }
             output::OutFormat::Csv { .. } => {
                 return Err(WriteError::Encode {
@@ -1025,7 +1027,9 @@ pub fn write_sample(
                 });
             }
         },
-        SampleStyle::Users => output::write_table(&mut sample.users_frame().map_err(enc)?, out)?,
+        SampleStyle::Users => {
+            output::write_table(&mut sample.users_frame().map_err(enc)?, out)?;
+        }
     }
     if let Some(t) = truth {
         output::write_table(&mut sample.truth_frame(opts.style).map_err(enc)?, t)?;

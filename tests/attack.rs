@@ -987,3 +987,378 @@ fn a_format_version_edited_down_is_refused() {
     let v1 = RuleSet::read(&repo("tests/fixtures/rules/v1.ron")).unwrap();
     assert_eq!(v1.format_version, 3);
 }
+
+/// M1: an export cut short while it is read (a download restarted, a copy overwritten). The CSV
+/// reader used to memory-map the file, and touching a page past the new end killed the process
+/// with SIGBUS (exit 135; the app would die the same way). Now it either loads what was there when
+/// it was read or names the file as changed: never a signal.
+#[test]
+fn an_export_truncated_while_it_is_read_is_an_error_not_a_signal() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("growing.csv");
+    let mut text = String::from("user_id,event_timestamp,event_name,value\n");
+    for i in 0..600_000 {
+        text.push_str(&format!(
+            "u{},2024-01-{:02}T10:00:00Z,page_view_{},{}\n",
+            i % 5000,
+            1 + i % 28,
+            i % 7,
+            i % 13
+        ));
+    }
+    let mut signalled = Vec::new();
+    for delay_ms in [0u64, 5, 15, 30, 60, 100, 150, 250] {
+        std::fs::write(&path, &text).unwrap();
+        let child = bin()
+            .args(["features", path.to_str().unwrap(), "--out"])
+            .arg(d.path().join("f.csv"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(text.len() as u64 / 4)
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        if let Some(sig) = o.status.signal() {
+            signalled.push((delay_ms, sig));
+        } else if !o.status.success() {
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{err}");
+            assert!(err.contains("growing.csv"), "{err}");
+        }
+    }
+    assert!(
+        signalled.is_empty(),
+        "killed by signal (delay ms, signal): {signalled:?}"
+    );
+}
+
+/// L7: text from the data that a terminal would obey (an escape sequence in a header, a rule id of
+/// an outcomes file) is shown as an escape by every CLI command that prints it.
+#[test]
+fn terminal_escapes_in_data_are_shown_not_obeyed() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "esc.csv",
+        "user_id,event_timestamp,ev\u{1b}]0;pwned\u{7}name,value\n\
+         u1,2024-01-01T00:00:00Z,purchase,1\nu2,2024-01-02T00:00:00Z,page_view,2\n",
+    );
+    let o = run(&["inspect", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("ev\\u{1b}]0;pwned\\u{7}name"), "{out}");
+
+    let mut outcomes =
+        String::from("user_id,rule_id,variant,holdout,exposed_at,clicked,converted,revenue\n");
+    for i in 0..40 {
+        outcomes.push_str(&format!(
+            "u{i},ban\u{1b}[2Jner,A,{},2026-10-03T10:00:00Z,{},{},0\n",
+            i % 2,
+            u8::from(i % 3 == 0),
+            u8::from(i % 5 == 0)
+        ));
+    }
+    let f = write(d.path(), "outcomes.csv", outcomes);
+    let o = run(&["report", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("ban\\u{1b}[2Jner"), "{out}");
+}
+
+/// L7: a text cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `@SUM`, `+cmd|...`) is
+/// written to CSV with a leading `'`, with a warning naming where; Parquet keeps the value exactly.
+#[test]
+fn csv_outputs_do_not_carry_live_spreadsheet_formulas() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::from("user_id,event_timestamp,event_name,value\n");
+    let ids = [
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        "@SUM(A1)",
+        "-5",
+        "u4",
+        "+cmd",
+    ];
+    for (i, id) in ids.iter().enumerate() {
+        for day in 1..=3 {
+            text.push_str(&format!(
+                "\"{}\",2024-01-0{day}T10:00:00Z,page_view,{}\n",
+                id.replace('"', "\"\""),
+                i + day
+            ));
+        }
+    }
+    let p = write(d.path(), "ids.csv", text);
+    let csv = d.path().join("f.csv");
+    let o = run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("3 text cell(s)") && err.contains("f.csv"),
+        "{err}"
+    );
+    let written = std::fs::read_to_string(&csv).unwrap();
+    let firsts: Vec<&str> = written
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    for line in &firsts {
+        assert!(
+            !line.starts_with(['=', '@', '+']),
+            "live formula in {written}"
+        );
+    }
+    assert!(
+        firsts.contains(&"'@SUM(A1)") && firsts.contains(&"'+cmd"),
+        "{firsts:?}"
+    );
+    // A plain negative number is a number, not a formula: kept.
+    assert!(firsts.contains(&"-5"), "{firsts:?}");
+    // Parquet is not opened by spreadsheets: the ids stay exactly as they were.
+    let pq = d.path().join("f.parquet");
+    let o = run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        pq.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success() && !stderr(&o).contains("formula"),
+        "{}",
+        stderr(&o)
+    );
+    let back = persona_lab::data::format::read_parquet(&pq, None).unwrap();
+    let ids_back: Vec<String> = back
+        .column("user_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    assert!(ids_back.contains(&"=HYPERLINK(\"http://evil.example\",\"x\")".to_string()));
+}
+
+/// L1: a run with several outputs that fails at a later one (here the report, on a full device)
+/// leaves the earlier ones as they were: the assignments and the rule set are not replaced, and no
+/// temp file is left beside them.
+#[test]
+fn a_run_that_fails_at_one_output_writes_none_of_them() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("ga4.csv");
+    let o = run(&[
+        "sample",
+        "--users",
+        "60",
+        "--seed",
+        "3",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let assignments = write(d.path(), "a.csv", "old assignments\n");
+    let rules = write(d.path(), "r.ron", "old rule set\n");
+    let o = run(&[
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "3",
+        "--assignments",
+        assignments.to_str().unwrap(),
+        "--report",
+        "/dev/full",
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    let err = refused(&o);
+    assert!(err.contains("/dev/full"), "{err}");
+    assert!(
+        err.contains("nothing was written") && err.contains("a.csv"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&assignments).unwrap(),
+        "old assignments\n"
+    );
+    assert_eq!(std::fs::read_to_string(&rules).unwrap(), "old rule set\n");
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // The same run with a writable report puts all three in place.
+    let report = d.path().join("report.json");
+    let o = run(&[
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "3",
+        "--assignments",
+        assignments.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&assignments)
+            .unwrap()
+            .starts_with("user_id,")
+    );
+    assert!(std::fs::read_to_string(&rules).unwrap().contains("RuleSet"));
+    assert!(report.exists());
+}
+
+/// L2: messages that pointed the wrong way. Old Mac line endings were "a header but no data rows" (or
+/// a duplicate column); mixed ones and a ragged row gave polars' advice for its Python options; a
+/// gzip NDJSON export with a byte-order mark and no extension was read as CSV.
+#[test]
+fn line_endings_ragged_rows_and_a_marked_json_export_are_said_plainly() {
+    let d = tempfile::tempdir().unwrap();
+    let cr = write(
+        d.path(),
+        "mac.csv",
+        "user_id,event_timestamp,event_name\ru1,2024-01-01T00:00:00Z,a\ru2,2024-01-02T00:00:00Z,b\r",
+    );
+    let e = load(&cr).unwrap_err();
+    assert!(matches!(e, LoadError::LineEndings { line: 1, .. }), "{e:?}");
+    assert!(e.to_string().contains("mac.csv") && e.to_string().contains("carriage return"));
+
+    let mixed = write(
+        d.path(),
+        "mixed.csv",
+        "user_id,event_timestamp,event_name\r\nu1,2024-01-01T00:00:00Z,a\n\
+         u2,2024-01-02T00:00:00Z,b\ru3,2024-01-02T00:00:00Z,b\r\n",
+    );
+    let o = run(&["inspect", mixed.to_str().unwrap()]);
+    let err = refused(&o);
+    assert!(
+        err.contains("mixed.csv: line 3") && err.contains("carriage return"),
+        "{err}"
+    );
+    assert!(!err.contains("truncate_ragged_lines"), "{err}");
+
+    // A quoted line break is one record; the ragged one is named by the line it starts on.
+    let ragged = write(
+        d.path(),
+        "outcomes.csv",
+        "user_id,rule_id,variant,holdout,exposed_at,converted\n\
+         u1,r,\"A\nB\",0,2026-10-01T00:00:00Z,1\nu2,r,A,1,2026-10-01T00:00:00Z,1,5\n",
+    );
+    let o = run(&["report", ragged.to_str().unwrap()]);
+    let err = refused(&o);
+    assert!(
+        err.contains(
+            "outcomes.csv: the record starting on line 4 has 7 fields where the header has 6"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("truncate_ragged_lines"), "{err}");
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(
+        "\u{feff}{\"user_id\":\"u1\",\"event\":\"a\",\"timestamp\":\"2024-01-01T00:00:00Z\"}\n\
+         {\"user_id\":\"u2\",\"event\":\"b\",\"timestamp\":\"2024-01-02T00:00:00Z\"}\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    let p = write(d.path(), "export", gz.finish().unwrap());
+    let l = load(&p).unwrap();
+    assert_eq!(l.format, persona_lab::data::format::FileFormat::Ndjson);
+    assert_eq!(l.n_users(), 2);
+}
+
+/// L3: a time column mixing formats dropped 80% of the rows with exit 0; now refused with counts,
+/// rows and examples. Mixed epoch units put a minority in the year 56,000; now each value is read
+/// in the unit its size implies, with a warning.
+#[test]
+fn mixed_time_formats_are_refused_and_mixed_units_read_per_value() {
+    use polars::prelude::{ChunkAgg, DataType};
+    let d = tempfile::tempdir().unwrap();
+    let mut fmt = String::from("user_id,event_timestamp,event_name\n");
+    let mut units = fmt.clone();
+    for i in 0..100i64 {
+        let (u, day) = (i % 10, i % 28 + 1);
+        if i % 5 == 0 {
+            fmt += &format!("u{u},2024-01-{day:02}T10:00:00Z,page_view\n");
+        } else {
+            fmt += &format!("u{u},{day:02}/01/2024 10:00,page_view\n");
+        }
+        let secs = 1_704_067_200 + i * 3600;
+        if i % 2 == 0 {
+            units += &format!("u{u},{secs},page_view\n");
+        } else {
+            units += &format!("u{u},{},page_view\n", secs * 1_000_000);
+        }
+    }
+    let p = write(d.path(), "mixfmt.csv", fmt);
+    let out = d.path().join("f.csv");
+    let err = refused(&run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("80 of 100 timestamps")
+            && err.contains("rows 2, 3, 4, 5")
+            && err.contains("\"02/01/2024 10:00\"")
+            && err.contains("--time-format"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    let p = write(d.path(), "mixunit.csv", units);
+    let l = load(&p).unwrap();
+    let ts = l
+        .table
+        .column(persona_lab::data::cols::TS)
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap();
+    let ts = ts.i64().unwrap();
+    let (lo, hi) = (ts.min().unwrap(), ts.max().unwrap());
+    assert_eq!(lo, 1_704_067_200 * 1_000_000);
+    assert_eq!(hi, (1_704_067_200 + 99 * 3600) * 1_000_000);
+    assert!(
+        l.warnings.iter().any(|w| w.message.contains("mix units")
+            && w.message.contains("50 in seconds, 50 in microseconds")),
+        "{:?}",
+        l.warnings
+    );
+}
+
+/// Found by the fuzzer (load_parquet, 2026-12-01): a Float16 column panicked while polars built the
+/// schema, outside the reader guard (exit 101; the app would have died). pyarrow writes one for
+/// numpy's float16. Now refused naming the column and the type. File by tests/oracle/float16_export.py.
+#[test]
+fn a_float16_column_is_named_not_a_panic() {
+    let p = repo("tests/fixtures/arrow_types/float16.parquet");
+    let msg = parse_message(load(&p).unwrap_err());
+    assert!(
+        msg.contains("column \"percent_scrolled\" has the type Float16")
+            && msg.contains("64-bit float"),
+        "{msg}"
+    );
+    let err = refused(&run(&["inspect", p.to_str().unwrap()]));
+    assert!(err.contains("percent_scrolled"), "{err}");
+}

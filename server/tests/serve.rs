@@ -263,12 +263,20 @@ fn errors_are_json_with_a_reason() {
     );
 }
 
+/// Replace a file the way a deployment does (write beside it, then rename): a plain write truncates
+/// first, and the server's watcher could read the empty file as one more refused change.
+fn replace(path: &Path, text: impl AsRef<[u8]>) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
 #[test]
 fn a_changed_rule_set_is_served_only_when_it_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rules.json");
     let original = std::fs::read_to_string(limits_rules()).unwrap();
-    std::fs::write(&path, &original).unwrap();
+    replace(&path, &original);
     let server = start(&path, Store::memory(vec![]), None, Limits::default());
     let created = |addr| http(addr, "GET", "/v1/health", "").1["rules"]["created"].clone();
     assert_eq!(created(server.addr), "2026-11-30T12:00:00Z");
@@ -283,7 +291,7 @@ fn a_changed_rule_set_is_served_only_when_it_verifies() {
         }
     };
     // A broken file: refused, the old one keeps serving, the reason is reported.
-    std::fs::write(&path, "{\"format_version\": 3, ").unwrap();
+    replace(&path, "{\"format_version\": 3, ");
     wait_for(&|| {
         !http(server.addr, "GET", "/v1/health", "").1["rules"]["last_refused_change"].is_null()
     });
@@ -294,14 +302,14 @@ fn a_changed_rule_set_is_served_only_when_it_verifies() {
     // A file that reads but has errors: refused too.
     let mut v: Value = serde_json::from_str(&original).unwrap();
     v["rules"][0]["priority"] = json!(0);
-    std::fs::write(&path, v.to_string()).unwrap();
+    replace(&path, v.to_string());
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(created(server.addr), "2026-11-30T12:00:00Z");
     // A good new file: served.
     let mut v: Value = serde_json::from_str(&original).unwrap();
     v["created"] = json!("2026-12-01T08:00:00Z");
     v["checksum"] = Value::Null;
-    std::fs::write(&path, v.to_string()).unwrap();
+    replace(&path, v.to_string());
     wait_for(&|| created(server.addr) == "2026-12-01T08:00:00Z");
     let (_, m) = http(server.addr, "GET", "/metrics", "");
     let m = m.as_str().unwrap().to_string();

@@ -123,24 +123,26 @@ pub fn run(cmd: &FeaturesCmd) -> Result<(), String> {
                     &DataType::Float64,
                 ))
                 .map_err(|e| e.to_string())?;
-            eprintln!("warning: no engagement score: no usable feature ({why})");
+            say_err!("warning: no engagement score: no usable feature ({why})");
             None
         }
         Err(e) => return Err(e.to_string()),
     };
     timer.lap("transform");
-    persona_lab::output::write_table(&mut table, &cmd.out).map_err(|e| e.to_string())?;
+    let defused =
+        persona_lab::output::write_table(&mut table, &cmd.out).map_err(|e| e.to_string())?;
+    super::warn_defused(&defused, &cmd.out);
     timer.lap("write");
     let users = summary::users_of(&loaded, &profile, &cfg);
-    print!("{}", summary::load_summary(&loaded, users));
+    say_part!("{}", summary::load_summary(&loaded, users));
     if let Some(fitted) = &fitted {
-        print!("{}", summary::profile_summary(&profile, fitted));
+        say_part!("{}", summary::profile_summary(&profile, fitted));
     }
     timer.lap("summary");
     if profile.n_users() < 2 {
-        eprintln!("warning: only one user; segmenting needs at least two");
+        say_err!("warning: only one user; segmenting needs at least two");
     }
-    println!(
+    say!(
         "wrote      {} ({} users, columns: {}, {} features, engagement_score)",
         cmd.out.display(),
         table.height(),

@@ -22,23 +22,23 @@ pub fn run(cmd: &InspectCmd) -> Result<(), String> {
     let cfg = feature_config(&cmd.features)?;
     let profile = features::compute_profile(&loaded, &cfg).map_err(|e| e.to_string())?;
     let users = summary::users_of(&loaded, &profile, &cfg);
-    print!("{}", summary::load_summary(&loaded, users));
+    say_part!("{}", summary::load_summary(&loaded, users));
     let spec = transform_spec(&cmd.features, &profile)?;
     let fitted = transform::fit(&profile, &spec).map_err(|e| e.to_string())?;
-    print!("{}", summary::profile_summary(&profile, &fitted));
+    say_part!("{}", summary::profile_summary(&profile, &fitted));
     Ok(())
 }
 
 /// `persona-lab catalogue`: the feature catalogue with its formulas.
 pub fn print_catalogue() {
-    println!("{:<28}{:<12}definition", "feature", "kind");
+    say!("{:<28}{:<12}definition", "feature", "kind");
     for d in catalogue::CATALOGUE {
         let default = if catalogue::DEFAULT_SET.contains(&d.id) {
             " [default]"
         } else {
             ""
         };
-        println!(
+        say!(
             "{:<28}{:<12}{}{}",
             d.id,
             format!("{:?}", d.kind).to_lowercase(),
@@ -46,8 +46,9 @@ pub fn print_catalogue() {
             default
         );
     }
-    println!(
+    say!(
         "{:<28}{:<12}events with that name, for the most frequent names (--top-events); the rest as count:other",
-        "count:<event name>", "count"
+        "count:<event name>",
+        "count"
     );
 }

@@ -163,3 +163,10 @@ impl Command {
         (ins, outs)
     }
 }
+
+/// Say that CSV cells were written with a leading `'` (they would have run as formulas).
+pub fn warn_defused(d: &persona_lab::spreadsheet::Defused, path: &std::path::Path) {
+    if let Some(note) = d.note(path) {
+        say_err!("warning: {note}");
+    }
+}

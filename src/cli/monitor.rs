@@ -65,9 +65,9 @@ pub fn run_report(cmd: &ReportCmd) -> Result<(), String> {
     let r = report::report(rs.as_ref(), &o, cmd.seed);
     let json = || serde_json::to_string_pretty(&r).map_err(|e| e.to_string());
     if cmd.json {
-        println!("{}", json()?);
+        say!("{}", json()?);
     } else {
-        print!("{}", text(&r, &o));
+        say_part!("{}", text(&r, &o));
     }
     if let Some(path) = &cmd.out {
         let body = match path.extension().and_then(|e| e.to_str()) {
@@ -82,7 +82,7 @@ pub fn run_report(cmd: &ReportCmd) -> Result<(), String> {
         };
         persona_lab::output::write_bytes(path, body.as_bytes()).map_err(|e| e.to_string())?;
         if !cmd.json {
-            println!("wrote      {}", path.display());
+            say!("wrote      {}", path.display());
         }
     }
     Ok(())
@@ -196,7 +196,7 @@ pub fn run_drift(cmd: &DriftCmd) -> Result<(), String> {
     .map_err(|e| format!("{}: {e}", cmd.mapping.input.display()))?;
     let json = serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?;
     if cmd.json {
-        println!("{json}");
+        say!("{json}");
     } else {
         use std::fmt::Write as _;
         let mut s = String::new();
@@ -249,7 +249,7 @@ pub fn run_drift(cmd: &DriftCmd) -> Result<(), String> {
             d.deployed_silhouette,
             d.recommendation
         );
-        print!("{s}");
+        say_part!("{s}");
     }
     if let Some(p) = &cmd.out {
         persona_lab::output::write_bytes(p, json.as_bytes()).map_err(|e| e.to_string())?;

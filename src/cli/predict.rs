@@ -155,7 +155,7 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
     };
     let p = predict::train(&prep, spec.as_ref(), &params, &Job::silent())
         .map_err(|e| format!("{input}: {e}"))?;
-    print!("{}", summary(&p));
+    say_part!("{}", summary(&p));
     if let Some(path) = &cmd.scores {
         let bands: Vec<&str> = p.scores.iter().map(|&s| p.model.band(s)).collect();
         let mut df = DataFrame::new(
@@ -167,17 +167,18 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
             ],
         )
         .map_err(|e| e.to_string())?;
-        persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())?;
-        println!("wrote      {} ({} users)", path.display(), p.users.len());
+        let defused = persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())?;
+        super::warn_defused(&defused, path);
+        say!("wrote      {} ({} users)", path.display(), p.users.len());
     }
     if let Some(path) = &cmd.report {
         let text = serde_json::to_string_pretty(&report(&p)).map_err(|e| e.to_string())?;
         persona_lab::output::write_bytes(path, text.as_bytes()).map_err(|e| e.to_string())?;
-        println!("wrote      {}", path.display());
+        say!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.design {
         write_design(&p, &prep.profile, path)?;
-        println!("wrote      {}", path.display());
+        say!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.into {
         let mut rs = read_into(cmd, path)?;
@@ -190,12 +191,12 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
         let was_signed = rs.checksum.as_ref().is_some_and(|c| c.signature.is_some());
         persona_lab::ruleset::write_signed(&rs, path, key.as_deref()).map_err(|e| e.to_string())?;
         if was_signed && key.is_none() {
-            println!(
+            say!(
                 "note       {} was signed; written without --sign-key, it no longer is",
                 path.display()
             );
         }
-        println!(
+        say!(
             "wrote      {} (model {:?} added; rules can test it)",
             path.display(),
             p.model.name
@@ -365,7 +366,9 @@ fn write_design(
         p.in_test.iter().map(|&b| u32::from(b)).collect::<Vec<_>>(),
     ));
     let mut df = DataFrame::new(m.n_rows, columns).map_err(|e| e.to_string())?;
-    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
+    let defused = persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())?;
+    super::warn_defused(&defused, path);
+    Ok(())
 }
 
 /// The rule set `--into` names, refused when it was edited by hand since it was written: adding the

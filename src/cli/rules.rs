@@ -115,7 +115,7 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
         Err(_) => (vec![None; m.n_rows], None),
     };
     if let Some(out) = &cmd.out {
-        persona_lab::output::write_assignments(
+        let defused = persona_lab::output::write_assignments(
             out,
             &m.users,
             &applied.labels,
@@ -124,12 +124,13 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
             &applied.distances,
         )
         .map_err(|e| e.to_string())?;
+        super::warn_defused(&defused, out);
     }
     if let Some(to) = &cmd.to {
         let consent = loaded.mapping.consent.is_some().then_some(true);
         let stored = serving_profiles(&rs, &applied, consent)?;
         write_serving_profiles(&stored, to, cmd.to_ttl)?;
-        println!(
+        say!(
             "wrote      {} profiles to {to}{}",
             stored.len(),
             if consent.is_none() {
@@ -140,7 +141,7 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
             }
         );
     }
-    println!(
+    say!(
         "assigned   {} users of {} with {} ({} segments, nearest centroid)",
         m.n_rows,
         cmd.mapping.input.display(),
@@ -150,14 +151,14 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
     let mut sizes = vec![0usize; rs.segments.k];
     applied.labels.iter().for_each(|&l| sizes[l] += 1);
     for (s, n) in sizes.iter().enumerate() {
-        println!(
+        say!(
             "{s:>4}  {n:>8}  {:>5.1}%  {}",
             100.0 * *n as f64 / m.n_rows.max(1) as f64,
             names[s]
         );
     }
     match (&sil, mean) {
-        (Ok(s), Some(mean)) => println!(
+        (Ok(s), Some(mean)) => say!(
             "quality    mean silhouette {mean:.4} ({})",
             if s.exact {
                 "all users".to_string()
@@ -165,11 +166,11 @@ pub fn run_assign(cmd: &AssignCmd) -> Result<(), String> {
                 format!("stratified sample of {} users", s.sample_size)
             }
         ),
-        (Err(e), _) => println!("quality    no silhouette: {e}"),
+        (Err(e), _) => say!("quality    no silhouette: {e}"),
         _ => {}
     }
     if let Some(out) = &cmd.out {
-        println!("wrote      {}", out.display());
+        say!("wrote      {}", out.display());
     }
     Ok(())
 }
@@ -221,7 +222,7 @@ pub fn run_decide(cmd: &DecideCmd) -> Result<(), String> {
         };
         format!("{}: {e}", file.display())
     })?;
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
     );
@@ -274,7 +275,7 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
         }
     });
     if cmd.json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "file": cmd.rules.display().to_string(),
@@ -287,14 +288,14 @@ pub fn run_verify(cmd: &VerifyCmd) -> Result<(), String> {
             .map_err(|e| e.to_string())?
         );
     } else {
-        println!("{integrity_text}");
+        say!("{integrity_text}");
         if let Some(t) = &signature_text {
-            println!("{t}");
+            say!("{t}");
         }
         for line in merged(&findings) {
-            println!("{line}");
+            say!("{line}");
         }
-        println!(
+        say!(
             "{}: {} rules, {} segments, {} errors, {} warnings",
             cmd.rules.display(),
             rs.rules.len(),

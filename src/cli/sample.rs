@@ -62,7 +62,7 @@ pub fn run(cmd: &SampleCmd) -> Result<(), String> {
     };
     let s =
         sample::write_sample(&opts, &cmd.out, cmd.truth.as_deref()).map_err(|e| e.to_string())?;
-    println!(
+    say!(
         "wrote {} ({} users, {} events, seed {})",
         cmd.out.display(),
         cmd.users,

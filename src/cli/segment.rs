@@ -77,7 +77,7 @@ impl ClusterArgs {
                 if let Ok(mut l) = last.lock()
                     && *l != line
                 {
-                    eprintln!("{line}");
+                    say_err!("{line}");
                     *l = line;
                 }
             })
@@ -191,13 +191,13 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
             "resamples": sweep.resamples,
             "points": sweep.points,
         });
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
         return Ok(());
     }
-    println!(
+    say!(
         "sweep      {} users x {} features ({}), {}, seed {}",
         p.n,
         p.d,
@@ -206,14 +206,18 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
         params.seed
     );
     if sweep.silhouette_sample_size < p.n {
-        println!(
+        say!(
             "silhouette on a stratified sample of {} users",
             sweep.silhouette_sample_size
         );
     }
-    println!(
+    say!(
         "{:>4}  {:>14}  {:>10}  {:>9}  {:>8}",
-        "k", "inertia", "silhouette", "stability", "smallest"
+        "k",
+        "inertia",
+        "silhouette",
+        "stability",
+        "smallest"
     );
     for pt in &sweep.points {
         let mut mark = String::new();
@@ -226,7 +230,7 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
         let stability = pt
             .stability
             .map_or_else(|| "-".to_string(), |s| format!("{s:.3}"));
-        println!(
+        say!(
             "{:>4}  {:>14.4}  {:>10.4}  {:>9}  {:>7.1}%{mark}",
             pt.k,
             pt.inertia,
@@ -236,17 +240,17 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
         );
     }
     if sweep.resamples > 0 {
-        println!(
+        say!(
             "stability  adjusted Rand index against {} re-clusterings of 80% subsamples",
             sweep.resamples
         );
     }
-    println!("recommended k = {}", sweep.recommended_k);
+    say!("recommended k = {}", sweep.recommended_k);
     for r in &sweep.reasons {
-        println!("  {r}");
+        say!("  {r}");
     }
     if sweep.weak_structure {
-        println!("{}", persona_lab::cluster::sweep::WEAK_STRUCTURE_NOTE);
+        say!("{}", persona_lab::cluster::sweep::WEAK_STRUCTURE_NOTE);
     }
     Ok(())
 }
@@ -262,12 +266,14 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     let run = pipeline::cluster_profile(&prep.profile, &prep.spec, &settings, &cmd.cluster.job())
         .map_err(|e| e.to_string())?;
     timer.lap("segment, silhouette, profiles");
-    print!("{}", summary(&run));
+    say_part!("{}", summary(&run));
     if let Some(path) = &cmd.assignments {
         let names: Vec<String> = run.suggested.iter().map(|p| p.name.clone()).collect();
-        run.write_assignments(path, &names)
+        let defused = run
+            .write_assignments(path, &names)
             .map_err(|e| e.to_string())?;
-        println!(
+        super::warn_defused(&defused, path);
+        say!(
             "wrote      {} ({} users)",
             path.display(),
             run.matrix.n_rows
@@ -277,7 +283,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         let report = report(&run);
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         persona_lab::output::write_bytes(path, text.as_bytes()).map_err(|e| e.to_string())?;
-        println!("wrote      {}", path.display());
+        say!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.out {
         let rs = ruleset::build(
@@ -295,7 +301,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         );
         let key = cmd.sign_key.as_deref().map(ruleset::read_key).transpose()?;
         ruleset::write_signed(&rs, path, key.as_deref()).map_err(|e| e.to_string())?;
-        println!(
+        say!(
             "wrote      {} (rule set: features, {} segment centroids, personas)",
             path.display(),
             run.segmentation.k
@@ -304,7 +310,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     if let Some(path) = &cmd.project {
         let project = project(cmd, &prep, &run, &settings)?;
         project.write(path).map_err(|e| e.to_string())?;
-        println!(
+        say!(
             "wrote      {} (project: open it in the app)",
             path.display()
         );

@@ -98,7 +98,7 @@ pub fn run(cmd: &ServeCmd) -> Result<(), String> {
             .await
             .map_err(|e| format!("{}:{}: cannot listen: {e}", cmd.host, cmd.port))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!(
+        say!(
             "serving    {} on http://{addr} (store: {}); Ctrl+C stops",
             cmd.rules.display(),
             match &cmd.redis {

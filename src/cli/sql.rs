@@ -203,7 +203,13 @@ fn emit(sql: &str, out: &Option<PathBuf>) -> Result<(), String> {
     match out {
         Some(p) => persona_lab::output::write_bytes(p, sql.as_bytes()).map_err(|e| e.to_string()),
         None => {
-            print!("{sql}");
+            // Piped or redirected, the query is a data product and goes out exactly; on a terminal,
+            // a name holding an escape sequence is shown, not obeyed.
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                say_part!("{sql}");
+            } else {
+                print!("{sql}");
+            }
             Ok(())
         }
     }

@@ -334,6 +334,57 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             ),
         ));
     }
+    // Many unreadable times are not noise: the column mixes formats (two exports appended, a
+    // locale change), and dropping them would quietly analyse a fraction of the export.
+    if !parsed.failed.is_empty() {
+        let failed_sample: Vec<String> = parsed
+            .failed
+            .iter()
+            .take(200)
+            .filter_map(|&i| raw_ts.str().ok().and_then(|c| c.get(i)).map(str::to_string))
+            .collect();
+        let refs: Vec<&str> = failed_sample.iter().map(String::as_str).collect();
+        let other = timestamp::text_encoding(&refs).filter(|e| *e != parsed.encoding);
+        let share = parsed.failed.len() as f64 / present as f64;
+        let mixed = other.is_some() && share > 0.01;
+        if mixed || share > 0.5 {
+            let rows = ctx.rows_of(&parsed.failed);
+            let what = match &other {
+                Some(o) => format!("they read as {o}: the column mixes two formats"),
+                None => "that is over half the column".into(),
+            };
+            return Err(ctx.bad_column(
+                Role::Timestamp,
+                tcol,
+                format!(
+                    "{} of {present} timestamps ({:.0}%) cannot be read as {} ({}, e.g. {}); {what}, \
+                     and dropping them would analyse a part of the export; convert the column to \
+                     one format, or {}",
+                    parsed.failed.len(),
+                    share * 100.0,
+                    parsed.encoding,
+                    describe_rows(&rows),
+                    sample_values(&raw_ts, &parsed.failed),
+                    how(Setting::TimeFormat)
+                ),
+            ));
+        }
+    }
+    if !parsed.mixed_units.is_empty() {
+        let units: Vec<String> = parsed
+            .mixed_units
+            .iter()
+            .map(|(u, n)| format!("{n} in {}", u.to_string().trim_start_matches("epoch ")))
+            .collect();
+        warnings.push(Warning {
+            column: Some(tcol.into()),
+            message: format!(
+                "the epoch numbers mix units ({}): each value was read in the unit its size \
+                 implies",
+                units.join(", ")
+            ),
+        });
+    }
     for (list, what, reason) in [
         (
             &parsed.failed,

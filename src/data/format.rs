@@ -64,12 +64,6 @@ pub struct Sniffed {
     pub prefix: Vec<u8>,
 }
 
-/// The bytes of an export, decompressed when it was gzip.
-pub enum Source {
-    File(File),
-    Memory(Vec<u8>),
-}
-
 pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
     move |source| LoadError::Io {
         path: path.to_path_buf(),
@@ -146,7 +140,8 @@ pub fn sniff(
             Some(f) => f,
             None => {
                 let prefix = read_prefix(path, gzip)?;
-                let first = prefix.iter().find(|b| !b.is_ascii_whitespace());
+                // A byte-order mark before the first `{` (Windows tools write one).
+                let first = strip_bom(&prefix).iter().find(|b| !b.is_ascii_whitespace());
                 if first == Some(&b'{') {
                     FileFormat::Ndjson
                 } else {
@@ -216,6 +211,18 @@ pub fn sniff(
         });
     }
     check_utf8(path, text_part, prefix.len() == SNIFF_BYTES)?;
+    // Old Mac line endings: the header line would run on through the whole file (and read as
+    // "a header but no data rows", or a duplicate column).
+    if let Some(cr) = text_part.iter().position(|&b| b == b'\r')
+        && text_part.get(cr + 1) != Some(&b'\n')
+        && !text_part[..cr].contains(&b'\n')
+        && format == FileFormat::Csv
+    {
+        return Err(LoadError::LineEndings {
+            path: path.to_path_buf(),
+            line: 1,
+        });
+    }
     if format == FileFormat::Ndjson {
         return Ok(Sniffed {
             format,
@@ -379,11 +386,16 @@ pub fn detect_delimiter(lines: &[&str]) -> u8 {
     best.0
 }
 
-/// Open the bytes of the export (decompressing gzip into memory).
-pub fn open_source(path: &Path, gzip: bool) -> Result<Source, LoadError> {
-    let file = File::open(path).map_err(io_err(path))?;
+/// The bytes of the export, read into memory (and decompressed when it is gzip).
+///
+/// Read, not memory-mapped: polars maps a `File` it is given, and a file that is truncated while
+/// it is mapped (a download restarted, a copy overwritten) ends the process with SIGBUS, which no
+/// handler of ours can turn into a message; the desktop app would lose its unsaved work. The memory
+/// estimate already counts the file's bytes (they were resident as mapped pages).
+pub fn read_bytes(path: &Path, gzip: bool) -> Result<Vec<u8>, LoadError> {
+    let mut file = File::open(path).map_err(io_err(path))?;
     if !gzip {
-        return Ok(Source::File(file));
+        return read_stable(path, &mut file);
     }
     // Count the decompressed bytes while reading and stop at the budget: the trailer the estimate
     // used only knows the last member and wraps at 4 GiB (a 3 MB file can hold gigabytes).
@@ -407,7 +419,29 @@ pub fn open_source(path: &Path, gzip: bool) -> Result<Source, LoadError> {
             budget,
         ));
     }
-    Ok(Source::Memory(out))
+    Ok(out)
+}
+
+/// Read a whole file, refusing it when its length changed during the read (still being written):
+/// a half-copied export would otherwise load as a smaller one without a word.
+pub fn read_stable(path: &Path, file: &mut File) -> Result<Vec<u8>, LoadError> {
+    let before = file.metadata().map_err(io_err(path))?.len();
+    let mut out = Vec::with_capacity(usize::try_from(before).unwrap_or(0));
+    file.read_to_end(&mut out).map_err(io_err(path))?;
+    let after = file.metadata().map_err(io_err(path))?.len();
+    if out.len() as u64 != before || after != before {
+        return Err(LoadError::Changed {
+            path: path.to_path_buf(),
+            before,
+            // The length at the end, or what could be read when it was cut and grew back.
+            after: if after != before {
+                after
+            } else {
+                out.len() as u64
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// CSV read settings: which columns, and the dtype for each column whose role fixes it.
@@ -429,8 +463,23 @@ fn polars_err(path: &Path, format: FileFormat, e: PolarsError) -> LoadError {
     LoadError::Parse {
         path: path.to_path_buf(),
         format: format.to_string(),
-        message: e.to_string(),
+        message: without_python_advice(&e.to_string()),
     }
+}
+
+/// A polars message without the advice its Python front end gives ("Consider setting
+/// 'truncate_ragged_lines=true'", "You might want to try: ..."): options our users cannot set.
+pub fn without_python_advice(message: &str) -> String {
+    let cut = [
+        "\n\nConsider setting",
+        "\n\nYou might want to try",
+        "\n\nHint:",
+    ]
+    .iter()
+    .filter_map(|m| message.find(m))
+    .min()
+    .unwrap_or(message.len());
+    message[..cut].trim_end().to_string()
 }
 
 pub fn read_csv(path: &Path, sniffed: &Sniffed, plan: &CsvPlan) -> Result<DataFrame, LoadError> {
@@ -500,13 +549,10 @@ fn read_csv_unguarded(
         sniffed.trim_names(&mut df);
         return Ok(df);
     }
-    let source = open_source(path, sniffed.gzip)?;
-    let result = match source {
-        Source::File(f) => options.into_reader_with_file_handle(f).finish(),
-        Source::Memory(bytes) => options
-            .into_reader_with_file_handle(Cursor::new(bytes))
-            .finish(),
-    };
+    let bytes = read_bytes(path, sniffed.gzip)?;
+    let result = options
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish();
     let mut df = result.map_err(|e| explain_csv_failure(path, sniffed, e))?;
     sniffed.trim_names(&mut df);
     Ok(df)
@@ -514,18 +560,16 @@ fn read_csv_unguarded(
 
 /// Turn a parser error into the most specific message we can give (bad UTF-8 line, ragged row).
 fn explain_csv_failure(path: &Path, sniffed: &Sniffed, e: PolarsError) -> LoadError {
-    if let Some(line) = first_invalid_utf8_line_in_file(path, sniffed.gzip) {
-        return LoadError::InvalidUtf8 {
-            path: path.to_path_buf(),
-            line,
-        };
-    }
-    polars_err(path, FileFormat::Csv, e)
+    let delimiter = sniffed.delimiter.unwrap_or(b',');
+    first_csv_defect(path, sniffed.gzip, delimiter, sniffed.raw_header.len())
+        .unwrap_or_else(|| polars_err(path, FileFormat::Csv, e))
 }
 
-/// Stream through the file (decompressing if needed) to the first line that is not UTF-8, holding one
-/// line at a time in memory.
-fn first_invalid_utf8_line_in_file(path: &Path, gzip: bool) -> Option<usize> {
+/// Stream through the file (decompressing if needed, one line in memory at a time) to the first
+/// defect a parser error can come from, in file order: a line that is not UTF-8, a carriage return
+/// inside a line outside quotes (old Mac or mixed line endings), or a record with more fields than
+/// the header (counted with quotes honoured across lines).
+fn first_csv_defect(path: &Path, gzip: bool, delimiter: u8, header: usize) -> Option<LoadError> {
     use std::io::BufRead;
     let file = File::open(path).ok()?;
     let reader: Box<dyn Read> = if gzip {
@@ -536,6 +580,8 @@ fn first_invalid_utf8_line_in_file(path: &Path, gzip: bool) -> Option<usize> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
     let mut line = Vec::new();
     let mut number = 0;
+    // The record being counted: its first line, its fields so far, whether a quote is open.
+    let (mut start, mut fields, mut quoted) = (1, 1, false);
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -543,8 +589,38 @@ fn first_invalid_utf8_line_in_file(path: &Path, gzip: bool) -> Option<usize> {
             Ok(_) => {
                 number += 1;
                 if std::str::from_utf8(&line).is_err() {
-                    return Some(number);
+                    return Some(LoadError::InvalidUtf8 {
+                        path: path.to_path_buf(),
+                        line: number,
+                    });
                 }
+                let body = line.strip_suffix(b"\n").unwrap_or(&line);
+                let body = body.strip_suffix(b"\r").unwrap_or(body);
+                for &b in body {
+                    match b {
+                        b'"' => quoted = !quoted,
+                        b'\r' if !quoted => {
+                            return Some(LoadError::LineEndings {
+                                path: path.to_path_buf(),
+                                line: number,
+                            });
+                        }
+                        _ if b == delimiter && !quoted => fields += 1,
+                        _ => {}
+                    }
+                }
+                if quoted {
+                    continue;
+                }
+                if header > 0 && fields > header {
+                    return Some(LoadError::Ragged {
+                        path: path.to_path_buf(),
+                        line: start,
+                        fields,
+                        header,
+                    });
+                }
+                (start, fields) = (number + 1, 1);
             }
         }
     }
@@ -578,9 +654,10 @@ pub fn read_csv_prefix(sniffed: &Sniffed) -> Option<DataFrame> {
 
 pub fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame, LoadError> {
     check_parquet_layout(path)?;
-    let file = File::open(path).map_err(io_err(path))?;
+    // Read, not mapped (see `read_bytes`).
+    let bytes = read_bytes(path, false)?;
     guard(path, FileFormat::Parquet, || {
-        ParquetReader::new(file)
+        ParquetReader::new(Cursor::new(bytes))
             .with_columns(columns)
             .finish()
             .and_then(decimals_as_f64)
@@ -800,15 +877,7 @@ fn read_ndjson_unguarded(
     path: &Path,
     sniffed: &Sniffed,
 ) -> Result<(DataFrame, Vec<String>), LoadError> {
-    let source = open_source(path, sniffed.gzip)?;
-    let bytes = match source {
-        Source::File(mut f) => {
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).map_err(io_err(path))?;
-            b
-        }
-        Source::Memory(b) => b,
-    };
+    let bytes = read_bytes(path, sniffed.gzip)?;
     ndjson_table(path, bytes, 0)
 }
 
@@ -842,7 +911,7 @@ fn ndjson_table(
     };
     // Depth and width bounded, nested objects as dotted top-level keys, in one pass: polars then
     // reads flat columns in time proportional to the table (see json_lines).
-    let flat = super::json_lines::flatten(&bytes).map_err(shape_err)?;
+    let flat = super::json_lines::flatten(strip_bom(&bytes)).map_err(shape_err)?;
     drop(bytes);
     super::memory::check_table_cells(path, flat.records, flat.columns.len())?;
     let bytes = flat.text;
@@ -918,7 +987,29 @@ pub fn parquet_schema(path: &Path) -> Result<Schema, LoadError> {
             .schema()
             .map_err(|e| polars_err(path, FileFormat::Parquet, e))
     })?;
-    Ok(Schema::from_arrow_schema(&schema))
+    // polars panics on an Arrow type it was built without (Float16, found by fuzzing, which pyarrow
+    // writes for numpy's float16): name the column instead of "damaged".
+    let mut out = Schema::with_capacity(schema.len());
+    for field in schema.iter_values() {
+        let dtype = guard(path, FileFormat::Parquet, || {
+            Ok(DataType::from_arrow_field(field))
+        })
+        .map_err(|_| LoadError::Parse {
+            path: path.to_path_buf(),
+            format: FileFormat::Parquet.to_string(),
+            message: format!(
+                "column \"{}\" has the type {}, which Persona Lab cannot read; write it as a \
+                 64-bit float or integer (CAST in the export query, or astype in pandas)",
+                crate::terminal::clean_line(&field.name),
+                format!("{:?}", field.dtype)
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
+            ),
+        })?;
+        out.insert(field.name.clone(), dtype);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

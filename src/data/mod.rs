@@ -204,17 +204,7 @@ impl Loaded {
 pub fn column_list(columns: &[String]) -> String {
     const SHOW: usize = 30;
     const LEN: usize = 60;
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    };
+    let clean = crate::terminal::clean_line;
     let short = |c: &String| {
         if c.chars().count() > LEN {
             format!(

@@ -45,6 +45,10 @@ pub struct ParsedTimes {
     pub failed: Vec<usize>,
     /// Positions (0-based) whose value was missing.
     pub missing: Vec<usize>,
+    /// Epoch numbers in more than one unit (seconds beside microseconds: two systems' exports
+    /// appended): how many values each unit read, each value in the unit its size implies. Empty
+    /// when the column has one unit.
+    pub mixed_units: Vec<(TimeEncoding, usize)>,
 }
 
 /// Naive formats tried in order when no format is given (naive times are UTC).
@@ -97,10 +101,45 @@ fn yyyymmdd_to_micros(v: i64) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_micros())
 }
 
+/// The epoch unit a value's size implies. The bands of plausible dates (1973..5138) do not overlap:
+/// seconds below 1e11, milliseconds below 1e14, microseconds below 1e17, nanoseconds above.
+fn unit_of(v: f64) -> TimeEncoding {
+    let v = v.abs();
+    if v >= 1e17 {
+        TimeEncoding::EpochNanos
+    } else if v >= 1e14 {
+        TimeEncoding::EpochMicros
+    } else if v >= 1e11 {
+        TimeEncoding::EpochMillis
+    } else {
+        TimeEncoding::EpochSeconds
+    }
+}
+
+fn is_epoch(enc: &TimeEncoding) -> bool {
+    matches!(
+        enc,
+        TimeEncoding::EpochSeconds
+            | TimeEncoding::EpochMillis
+            | TimeEncoding::EpochMicros
+            | TimeEncoding::EpochNanos
+    )
+}
+
+/// An epoch number in microseconds. Each value is read in the unit its own size implies, so a
+/// column where two exports with different units were appended reads right (with the column's unit,
+/// the minority would land in 1970 or in the year 56,000).
 fn epoch_to_micros(v: f64, enc: &TimeEncoding) -> Option<i64> {
     if !v.is_finite() {
         return None;
     }
+    let own;
+    let enc = if is_epoch(enc) {
+        own = unit_of(v);
+        &own
+    } else {
+        enc
+    };
     let micros = match enc {
         TimeEncoding::EpochSeconds => v * 1e6,
         TimeEncoding::EpochMillis => v * 1e3,
@@ -129,14 +168,42 @@ fn epoch_unit(sample: &[f64]) -> TimeEncoding {
     let mut v: Vec<f64> = sample.iter().map(|x| x.abs()).collect();
     v.sort_by(f64::total_cmp);
     let median = v.get(v.len() / 2).copied().unwrap_or(0.0);
-    if median >= 1e17 {
-        TimeEncoding::EpochNanos
-    } else if median >= 1e14 {
-        TimeEncoding::EpochMicros
-    } else if median >= 1e11 {
-        TimeEncoding::EpochMillis
-    } else {
-        TimeEncoding::EpochSeconds
+    unit_of(median)
+}
+
+/// How many of `values` each epoch unit reads, when there is more than one.
+fn units_in(values: impl Iterator<Item = f64>) -> Vec<(TimeEncoding, usize)> {
+    let mut counts = [0usize; 4];
+    for v in values {
+        counts[match unit_of(v) {
+            TimeEncoding::EpochSeconds => 0,
+            TimeEncoding::EpochMillis => 1,
+            TimeEncoding::EpochMicros => 2,
+            _ => 3,
+        }] += 1;
+    }
+    if counts.iter().filter(|&&c| c > 0).count() < 2 {
+        return Vec::new();
+    }
+    [
+        TimeEncoding::EpochSeconds,
+        TimeEncoding::EpochMillis,
+        TimeEncoding::EpochMicros,
+        TimeEncoding::EpochNanos,
+    ]
+    .into_iter()
+    .zip(counts)
+    .filter(|(_, c)| *c > 0)
+    .collect()
+}
+
+/// An integer epoch in microseconds, exactly, in the unit its size implies (see `epoch_to_micros`).
+fn int_epoch_to_micros(i: i64) -> i64 {
+    match unit_of(i as f64) {
+        TimeEncoding::EpochSeconds => i.saturating_mul(1_000_000),
+        TimeEncoding::EpochMillis => i.saturating_mul(1_000),
+        TimeEncoding::EpochNanos => i / 1_000,
+        _ => i,
     }
 }
 
@@ -192,6 +259,7 @@ pub fn parse_with(s: &str, enc: &TimeEncoding) -> Option<i64> {
 /// Parse a whole timestamp column. `format` is an explicit strftime format, if the user gave one.
 pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<ParsedTimes>> {
     let s = col.as_materialized_series();
+    let mut mixed_units = Vec::new();
     let (micros, encoding): (Int64Chunked, TimeEncoding) = if s.dtype().is_primitive_numeric() {
         let f = s.cast(&DataType::Float64)?;
         let ca = f.f64()?;
@@ -200,16 +268,13 @@ pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<P
             Some(_) => TimeEncoding::YyyyMmDd,
             None => epoch_unit(&sample),
         };
+        if is_epoch(&enc) {
+            mixed_units = units_in(ca.iter().flatten().filter(|v| v.is_finite()));
+        }
         let out: Int64Chunked = if s.dtype().is_integer() && enc != TimeEncoding::YyyyMmDd {
-            // Integer epochs stay exact: scale with integer arithmetic.
+            // Integer epochs stay exact: scale with integer arithmetic, per value.
             let i = s.cast(&DataType::Int64)?;
-            let i = i.i64()?;
-            match enc {
-                TimeEncoding::EpochSeconds => i * 1_000_000i64,
-                TimeEncoding::EpochMillis => i * 1_000i64,
-                TimeEncoding::EpochNanos => i / 1_000i64,
-                _ => i.clone(),
-            }
+            i.i64()?.apply_values(int_epoch_to_micros)
         } else {
             let vals: Vec<Option<f64>> = ca.iter().collect();
             let v: Vec<Option<i64>> = vals
@@ -236,6 +301,14 @@ pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<P
                 }
             },
         };
+        if is_epoch(&enc) {
+            mixed_units = units_in(
+                ca.iter()
+                    .flatten()
+                    .filter_map(|v| v.trim().parse::<f64>().ok())
+                    .filter(|v| v.is_finite()),
+            );
+        }
         let vals: Vec<Option<&str>> = ca.iter().collect();
         let v: Vec<Option<i64>> = vals
             .par_iter()
@@ -277,6 +350,7 @@ pub fn parse_column(col: &Column, format: Option<&str>) -> PolarsResult<Option<P
         encoding,
         failed,
         missing,
+        mixed_units,
     }))
 }
 
@@ -337,6 +411,49 @@ mod tests {
         let p = parse_column(&col, None).unwrap().unwrap();
         assert_eq!(p.encoding, TimeEncoding::YyyyMmDd);
         assert_eq!(p.micros.get(0), Some(micros(2024, 1, 31, 0, 0, 0)));
+    }
+
+    /// Two systems' exports appended: seconds, milliseconds and nanoseconds in one column, as
+    /// integers, floats and text. Each value reads in its own unit, and the mix is counted.
+    #[test]
+    fn mixed_epoch_units_read_per_value() {
+        let base = micros(2024, 3, 1, 10, 0, 0);
+        let ints = vec![
+            base / 1_000_000,
+            base / 1_000,
+            base * 1_000,
+            base / 1_000_000 + 1,
+        ];
+        let p = parse_column(&Column::new("t".into(), ints), None)
+            .unwrap()
+            .unwrap();
+        let got: Vec<Option<i64>> = p.micros.iter().collect();
+        assert_eq!(
+            got,
+            vec![Some(base), Some(base), Some(base), Some(base + 1_000_000)]
+        );
+        assert_eq!(
+            p.mixed_units,
+            vec![
+                (TimeEncoding::EpochSeconds, 2),
+                (TimeEncoding::EpochMillis, 1),
+                (TimeEncoding::EpochNanos, 1)
+            ]
+        );
+        let floats = vec![(base / 1_000_000) as f64, (base / 1_000) as f64 + 0.5];
+        let p = parse_column(&Column::new("t".into(), floats), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.micros.get(1), Some(base + 500));
+        let text = [format!("{}", base / 1_000_000), format!("{base}")];
+        let p = parse_strs(&[text[0].as_str(), text[1].as_str()], None);
+        assert_eq!(p.micros.get(0), p.micros.get(1));
+        assert_eq!(p.mixed_units.len(), 2);
+        // One unit: nothing to report.
+        let p = parse_column(&Column::new("t".into(), vec![base, base + 1]), None)
+            .unwrap()
+            .unwrap();
+        assert!(p.mixed_units.is_empty());
     }
 
     #[test]

@@ -701,7 +701,8 @@ fn export_selection(sel: &[usize], run: &ClusterRun, path: &std::path::Path) -> 
         ));
     }
     let mut df = DataFrame::new(sel.len(), cols).map_err(|e| e.to_string())?;
-    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
+    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {

@@ -190,13 +190,14 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
     app.tasks.start(
         super::tasks::Kind::Export,
         Task::spawn("Exporting assignments", repaint, move |_| {
-            run.write_assignments(&out, &names)
+            let defused = run
+                .write_assignments(&out, &names)
                 .map_err(|e| e.to_string())?;
-            Ok(format!(
-                "wrote {} ({} users)",
-                out.display(),
-                run.matrix.n_rows
-            ))
+            let mut said = format!("wrote {} ({} users)", out.display(), run.matrix.n_rows);
+            if let Some(note) = defused.note(&out) {
+                said = format!("{said}. {note}");
+            }
+            Ok(said)
         }),
         super::tasks::Done::Export,
     );

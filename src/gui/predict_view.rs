@@ -600,7 +600,8 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    let s = persona_lab::spreadsheet::cell(s);
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
