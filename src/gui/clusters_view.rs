@@ -9,6 +9,7 @@ use std::sync::Arc;
 use persona_lab::cluster::Method;
 use persona_lab::pipeline::ClusterRun;
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts::{self, colour};
 use super::help::{self, Term};
@@ -59,15 +60,15 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 .changed();
         }
         if ui.button("Run clustering").clicked() {
-            app.run_clustering();
+            app.push(Action::RunClustering);
         }
         if ui.button("Sweep k").clicked() {
-            app.run_sweep();
+            app.push(Action::RunSweep);
             app.ui_state.chart = Chart::Sweep;
         }
     });
     if changed {
-        app.settings_changed();
+        app.push(Action::SettingsChanged);
     }
     ui.horizontal(|ui| {
         for c in Chart::ALL {
@@ -80,14 +81,14 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         }
         ui.separator();
         if ui.button("Save chart as PNG…").clicked() {
-            app.ask_file(super::files::FilePurpose::ChartPng);
+            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
         if ui
             .button("Save chart data (CSV)…")
             .on_hover_text("The numbers behind the chart on screen")
             .clicked()
         {
-            app.ask_file(super::files::FilePurpose::ChartCsv);
+            app.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
         }
     });
     ui.separator();
@@ -179,7 +180,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         ui.label("The dendrogram needs a hierarchical method (ward, average, complete, single).");
         if help::explain(ui.button("Switch to Ward"), Term::Ward).clicked() {
             app.analysis.cluster.params.method = Method::Ward;
-            app.run_clustering();
+            app.push(Action::RunClustering);
         }
         return;
     };
@@ -320,7 +321,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         let new_k = d.k_at_height(y.max(0.0)).clamp(2, 15.min(d.n));
         if new_k != app.analysis.cluster.params.k {
             app.analysis.cluster.params.k = new_k;
-            app.settings_changed();
+            app.push(Action::SettingsChanged);
         }
     }
     if run.segmentation.fitted_on.is_some() {
@@ -360,7 +361,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
             ),
             None => {
                 if !app.tasks.running(super::tasks::Kind::Tsne) {
-                    app.run_tsne();
+                    app.push(Action::RunTsne);
                 }
                 ui.label("Computing t-SNE…");
                 return;
@@ -582,7 +583,7 @@ fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::U
                     app.ui_state.selection.clear();
                 }
                 if ui.button("Export selection…").clicked() {
-                    app.ask_file(super::files::FilePurpose::ExportSelection);
+                    app.push(Action::AskFile(super::files::FilePurpose::ExportSelection));
                 }
                 if ui
                     .button("Copy as TSV")
@@ -709,7 +710,7 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(s) = app.analysis.sweep.clone() else {
         ui.label("Run a sweep to see inertia, mean silhouette and stability for each k.");
         if ui.button("Sweep k now").clicked() {
-            app.run_sweep();
+            app.push(Action::RunSweep);
         }
         return;
     };
@@ -833,7 +834,7 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
     pick = pick.or(r.inner);
     if let Some(k) = pick.filter(|&k| k != current) {
         app.analysis.cluster.params.k = k;
-        app.settings_changed();
+        app.push(Action::SettingsChanged);
     }
 }
 

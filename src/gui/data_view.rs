@@ -3,6 +3,7 @@
 
 use egui::RichText;
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::files::FilePurpose;
 
@@ -18,14 +19,14 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .on_hover_text("An export (CSV, Parquet, NDJSON, Avro, zip, gzip) or a project (.plab)")
             .clicked()
         {
-            app.ask_file(FilePurpose::OpenExport);
+            app.push(Action::AskFile(FilePurpose::OpenExport));
         }
         // BigQuery's daily shards, Segment's hourly files: one export in a folder.
         if ui.button("Open folder…").clicked() {
-            app.ask_file(FilePurpose::OpenFolder);
+            app.push(Action::AskFile(FilePurpose::OpenFolder));
         }
         if ui.button("Open the bundled sample").clicked() {
-            app.open(sample_path());
+            app.push(Action::Open(sample_path()));
         }
         let mut pick = None;
         ui.add_enabled_ui(!app.recent.is_empty(), |ui| {
@@ -41,7 +42,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             });
         });
         if let Some(p) = pick {
-            app.open(p);
+            app.push(Action::Open(p));
         }
     });
     if let Some(src) = &app.analysis.source {
@@ -302,9 +303,8 @@ fn mapping(
         if ui
             .add_enabled(pending, egui::Button::new("Reload with these settings"))
             .clicked()
-            && let Some(src) = app.analysis.source.clone()
         {
-            app.open_data(src);
+            app.push(Action::Reload);
         }
     });
 }

@@ -8,6 +8,7 @@ use egui::{Color32, RichText};
 use persona_lab::rules::Severity;
 use persona_lab::ruleset::summary;
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::files::FilePurpose;
 use super::state::{ExportKey, ExportPreview};
@@ -61,17 +62,17 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             save_rule_set_dialog(app);
         }
         if ui.button("Export assignments CSV…").clicked() {
-            app.ask_file(FilePurpose::ExportAssignments);
+            app.push(Action::AskFile(FilePurpose::ExportAssignments));
         }
         if ui.button("Export persona summary…").clicked() {
-            app.ask_file(FilePurpose::ExportSummary);
+            app.push(Action::AskFile(FilePurpose::ExportSummary));
         }
         if ui
             .button("…as a web page")
             .on_hover_text("One HTML file with the charts, for people without the app")
             .clicked()
         {
-            app.ask_file(FilePurpose::ExportSummaryHtml);
+            app.push(Action::AskFile(FilePurpose::ExportSummaryHtml));
         }
         if let Ok(text) = &p.text
             && ui.button("Copy rule set").clicked()
@@ -158,7 +159,7 @@ pub fn save_rule_set_dialog(app: &mut PersonaApp) {
         app.error("the rule set has errors (see Export): fix them before saving it");
         return;
     }
-    app.ask_file(FilePurpose::SaveRuleSet);
+    app.push(Action::AskFile(FilePurpose::SaveRuleSet));
 }
 
 /// Write the rule set as previewed, on a worker: the previewed RON, or the same rule set as JSON when

@@ -8,6 +8,7 @@ use egui_plot::{Bar, BarChart, Legend, Plot};
 use persona_lab::features::ProfileTransform as _;
 use persona_lab::features::{FeatureChoice, Profile, Scaler, TransformSpec, transform};
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts;
 
@@ -78,13 +79,13 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     if app.preview.as_ref().is_none_or(|p| p.spec != spec)
         && !app.tasks.running(super::tasks::Kind::Preview)
     {
-        app.run_preview();
+        app.push(Action::RunPreview);
     }
     let mut changed = false;
     ui.horizontal(|ui| {
         ui.heading("Features");
         if ui.button("Save view as PNG…").clicked() {
-            app.ask_file(super::files::FilePurpose::ChartPng);
+            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
         super::widgets::combo(ui, "scaler", "Scaler", format!("{:?}", spec.scaler), |ui| {
             for s in [
@@ -104,7 +105,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .add(egui::DragValue::new(&mut cfg.half_life_days).range(0.5..=365.0))
             .labelled_by(label.id);
         if r.drag_stopped() || (r.lost_focus() && cfg != app.analysis.feature_config) {
-            app.reload_features(cfg);
+            app.push(Action::ReloadFeatures(cfg));
             return;
         }
         // Device, platform, country...: clustered on as 0/1 features when asked for.
@@ -119,7 +120,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 ))
                 .changed()
             {
-                app.reload_features(cfg);
+                app.push(Action::ReloadFeatures(cfg));
             }
         }
     });
@@ -186,7 +187,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         });
     if changed {
         app.analysis.spec = Some(spec.clone());
-        app.settings_changed();
+        app.push(Action::SettingsChanged);
     }
     let Some(preview) = app.preview.clone() else {
         ui.spinner();

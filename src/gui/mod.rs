@@ -1,12 +1,14 @@
 //! The desktop app (eframe + egui + egui_plot): a thin layer over the core library. Long work runs on
 //! worker threads (`persona_lab::task`); the analysis and the window state are kept apart (`state`).
 
+pub mod actions;
 pub mod app;
 pub mod cache;
 pub mod chart_export;
 pub mod charts;
 pub mod clusters_view;
 pub mod data_view;
+pub mod dialogs;
 pub mod export_view;
 pub mod features_view;
 pub mod files;
@@ -15,6 +17,7 @@ pub mod monitor_view;
 pub mod personas_view;
 pub mod predict_view;
 pub mod rules_view;
+pub mod session;
 pub mod simulate_view;
 pub mod state;
 pub mod tasks;

@@ -11,6 +11,7 @@ use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::monitor::{drift, outcomes, report};
 use persona_lab::ruleset::RuleSet;
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts::colour;
 use super::files::FilePurpose;
@@ -57,7 +58,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Monitor");
         if ui.button("Save view as PNG…").clicked() {
-            app.ask_file(FilePurpose::ChartPng);
+            app.push(Action::AskFile(FilePurpose::ChartPng));
         }
     });
     egui::ScrollArea::vertical()
@@ -66,7 +67,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Rule performance").strong());
                 if ui.button("Open outcomes export…").clicked() {
-                    app.ask_file(FilePurpose::OpenOutcomes);
+                    app.push(Action::AskFile(FilePurpose::OpenOutcomes));
                 }
             });
             match app.analysis.monitor.clone() {
@@ -82,7 +83,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Segment drift").strong());
                 if ui.button("Compare with a deployed rule set…").clicked() {
-                    app.ask_file(FilePurpose::CompareDeployed);
+                    app.push(Action::AskFile(FilePurpose::CompareDeployed));
                 }
             });
             match app.analysis.drift.clone() {

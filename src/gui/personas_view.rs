@@ -7,6 +7,7 @@ use egui::RichText;
 use persona_lab::cluster::Stability;
 use persona_lab::cluster::stability::STABLE_ENOUGH;
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts::colour;
 
@@ -17,7 +18,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Personas");
         if ui.button("Save view as PNG…").clicked() {
-            app.ask_file(super::files::FilePurpose::ChartPng);
+            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
     });
     let k = run.segmentation.k;
@@ -143,10 +144,10 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         }
     });
     if let Some((a, b)) = merge {
-        app.merge_segments(a, b);
+        app.push(Action::MergeSegments(a, b));
     }
     if let Some(c) = split {
-        app.split_segment(c);
+        app.push(Action::SplitSegment(c));
     }
 }
 

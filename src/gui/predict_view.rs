@@ -12,6 +12,7 @@ use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::data::{Shape, timestamp};
 use persona_lab::predict::{self, ModelKind, Prediction, Target};
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts::colour;
 use persona_lab::task::Task;
@@ -211,12 +212,12 @@ fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
         let text = st.predict_cutoff.trim().to_string();
         if text.is_empty() {
             p.cutoff = None;
-            app.run_prediction();
+            app.push(Action::RunPrediction);
         } else {
             match timestamp::parse_instant(&text) {
                 Some(t) => {
                     p.cutoff = Some(t);
-                    app.run_prediction();
+                    app.push(Action::RunPrediction);
                 }
                 None => app.error(format!("cutoff {text:?} is not a date (use YYYY-MM-DD)")),
             }
@@ -234,14 +235,14 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let (pos, neg) = p.params.target.class_names();
     ui.horizontal(|ui| {
         if ui.button("Save view as PNG…").clicked() {
-            app.ask_file(super::files::FilePurpose::ChartPng);
+            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
         if ui
             .button("Save curves (CSV)…")
             .on_hover_text("The ROC, precision-recall and calibration points")
             .clicked()
         {
-            app.ask_file(super::files::FilePurpose::ChartCsv);
+            app.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
         }
     });
     ui.label(
@@ -291,7 +292,7 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 .clicked()
             {
                 app.analysis.predict.horizon_days = h.days;
-                app.run_prediction();
+                app.push(Action::RunPrediction);
             }
         });
     }
@@ -558,7 +559,7 @@ fn by_persona(
             p.params.bands.1
         ));
         if ui.button("Export high-risk users…").clicked() {
-            app.ask_file(super::files::FilePurpose::ExportHighRisk);
+            app.push(Action::AskFile(super::files::FilePurpose::ExportHighRisk));
         }
     });
 }

@@ -3,6 +3,7 @@
 //! (`persona_lab::sql`, the same text as `persona-lab sql`); these panels only choose the engine and the
 //! table name, show it, and copy it.
 
+use super::actions::Action;
 use super::app::PersonaApp;
 use super::files::FilePurpose;
 use persona_lab::sql::{Dialect, assign, features};
@@ -103,7 +104,7 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                             .on_hover_text("The profile table the query made (CSV or Parquet)")
                             .clicked()
                         {
-                            app.ask_file(FilePurpose::OpenExport);
+                            app.push(Action::AskFile(FilePurpose::OpenExport));
                         }
                     });
                     query(ui, &sql, "warehouse-features-sql");

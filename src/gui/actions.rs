@@ -1,0 +1,331 @@
+//! What views ask of the app, as `Action`s applied after the frame in one place (`PersonaApp::act`),
+//! and the runs they start: clustering, the sweep, merges and splits, previews, the model, t-SNE.
+//! Each run goes through the task registry; its result comes back as a `Done` (see `app::apply`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use persona_lab::features::FeatureConfig;
+use persona_lab::pipeline::ClusterRun;
+use persona_lab::task::Task;
+
+use super::app::{DEBOUNCE, PersonaApp};
+use super::features_view;
+use super::files::FilePurpose;
+use super::tasks::{Done, Kind};
+
+/// A request from a view (or a shortcut, or a dialog): views read state and push these; the app
+/// applies them after the frame, in order, so no view changes the analysis while others draw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open a project or an export (File > Open, the recent list, a dropped file).
+    Open(PathBuf),
+    /// Reload the export in use with the current load settings.
+    Reload,
+    /// Ask for a file (system dialog or the in-app chooser); the answer becomes a `FileChosen`.
+    AskFile(FilePurpose),
+    /// Recompute the profile with new feature settings.
+    ReloadFeatures(FeatureConfig),
+    /// Settings changed: re-cluster after the debounce delay.
+    SettingsChanged,
+    RunClustering,
+    RunSweep,
+    RunPreview,
+    RunPrediction,
+    RunTsne,
+    /// Merge the second segment into the first.
+    MergeSegments(usize, usize),
+    /// Split a segment in two.
+    SplitSegment(usize),
+    /// Save the project to this file.
+    SaveProject(PathBuf),
+    Undo,
+    Redo,
+}
+
+impl PersonaApp {
+    /// Queue an action for after the frame.
+    pub fn push(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    /// Apply the queued actions: the one place requests change the analysis.
+    pub fn apply_actions(&mut self) {
+        for a in std::mem::take(&mut self.actions) {
+            self.act(a);
+        }
+    }
+
+    pub fn act(&mut self, action: Action) {
+        match action {
+            Action::Open(p) => self.open(p),
+            Action::Reload => {
+                if let Some(p) = self.analysis.source.clone() {
+                    self.open_data(p);
+                }
+            }
+            Action::AskFile(purpose) => self.ask_file(purpose),
+            Action::ReloadFeatures(cfg) => self.reload_features(cfg),
+            Action::SettingsChanged => self.settings_changed(),
+            Action::RunClustering => self.run_clustering(),
+            Action::RunSweep => self.run_sweep(),
+            Action::RunPreview => self.run_preview(),
+            Action::RunPrediction => self.run_prediction(),
+            Action::RunTsne => self.run_tsne(),
+            Action::MergeSegments(a, b) => self.merge_segments(a, b),
+            Action::SplitSegment(c) => self.split_segment(c),
+            Action::SaveProject(p) => self.save_project(p),
+            Action::Undo => self.undo(),
+            Action::Redo => self.redo(),
+        }
+    }
+
+    /// Recompute the profile with new feature settings (half-life, top events...).
+    pub fn reload_features(&mut self, cfg: FeatureConfig) {
+        self.analysis.feature_config = cfg;
+        if let Some(path) = self.analysis.source.clone() {
+            self.open_data(path);
+        }
+    }
+
+    /// Cluster with the current settings in the background.
+    pub fn run_clustering(&mut self) {
+        let (Some(profile), Some(spec)) =
+            (self.analysis.profile.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        let settings = self.analysis.cluster.run_settings();
+        self.ui_state.rerun_at = None;
+        self.tasks.start(
+            Kind::Cluster,
+            Task::spawn(
+                format!(
+                    "Clustering ({}, k = {})",
+                    settings.params.method, settings.params.k
+                ),
+                self.repainter(),
+                move |job| {
+                    persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
+                        .map_err(|e| e.to_string())
+                },
+            ),
+            |r| Done::Cluster(Box::new(r)),
+        );
+    }
+
+    /// Sweep k in the background.
+    pub fn run_sweep(&mut self) {
+        let (Some(profile), Some(spec)) =
+            (self.analysis.profile.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        let c = self.analysis.cluster.clone();
+        let settings = c.run_settings();
+        self.tasks.start(
+            Kind::Sweep,
+            Task::spawn(
+                format!("Sweeping k = {}..{}", c.k_min, c.k_max),
+                self.repainter(),
+                move |job| {
+                    let (_, m) = persona_lab::pipeline::clustering_matrix(&profile, &spec)
+                        .map_err(|e| e.to_string())?;
+                    let p = persona_lab::cluster::Points::of(&m);
+                    persona_lab::cluster::sweep(
+                        &p,
+                        &settings.params,
+                        c.k_min,
+                        c.k_max,
+                        &settings.silhouette,
+                        persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+                        job,
+                    )
+                    .map_err(|e| e.to_string())
+                },
+            ),
+            Done::Sweep,
+        );
+    }
+
+    /// Merge segment `b` into segment `a` (background; everything is recomputed).
+    pub fn merge_segments(&mut self, a: usize, b: usize) {
+        let labels = match &self.analysis.run {
+            Some(run) => persona_lab::pipeline::merged_labels(&run.segmentation.labels, a, b),
+            None => return,
+        };
+        self.apply_labels(
+            labels,
+            format!("segments {a} and {b} merged by the analyst"),
+        );
+    }
+
+    /// Split segment `c` in two by k-means on its members (background).
+    pub fn split_segment(&mut self, c: usize) {
+        let (Some(run), Some(profile)) = (self.analysis.run.clone(), self.analysis.profile.clone())
+        else {
+            return;
+        };
+        let settings = self.analysis.cluster.run_settings();
+        self.tasks.start(
+            Kind::Cluster,
+            Task::spawn(
+                format!("Splitting segment {c}"),
+                self.repainter(),
+                move |job| {
+                    let labels =
+                        persona_lab::pipeline::split_labels(&run, c, settings.params.seed, job)
+                            .map_err(|e| e.to_string())?;
+                    persona_lab::pipeline::relabel(
+                        &run,
+                        &profile,
+                        &labels,
+                        format!("segment {c} split in two by the analyst"),
+                        &settings.silhouette,
+                        job,
+                    )
+                    .map_err(|e| e.to_string())
+                },
+            ),
+            |r| Done::Cluster(Box::new(r)),
+        );
+    }
+
+    pub(super) fn apply_labels(&mut self, labels: Vec<usize>, note: String) {
+        let (Some(run), Some(profile)) = (self.analysis.run.clone(), self.analysis.profile.clone())
+        else {
+            return;
+        };
+        let sil = self.analysis.cluster.run_settings().silhouette;
+        self.tasks.start(
+            Kind::Cluster,
+            Task::spawn("Re-segmenting", self.repainter(), move |job| {
+                persona_lab::pipeline::relabel(&run, &profile, &labels, note, &sil, job)
+                    .map_err(|e| e.to_string())
+            }),
+            |r| Done::Cluster(Box::new(r)),
+        );
+    }
+
+    /// Feature previews for the current spec, in the background.
+    pub fn run_preview(&mut self) {
+        let (Some(profile), Some(spec)) =
+            (self.analysis.profile.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        self.tasks.start(
+            Kind::Preview,
+            Task::spawn("Feature previews", self.repainter(), move |_| {
+                Ok(features_view::compute_preview(&profile, &spec)
+                    .unwrap_or_else(|e| features_view::Preview::failed(&spec, e)))
+            }),
+            Done::Preview,
+        );
+    }
+
+    /// Train the churn / conversion model in the background (labels from the window after the cutoff).
+    pub fn run_prediction(&mut self) {
+        let (Some(loaded), Some(spec)) = (self.analysis.loaded.clone(), self.analysis.spec.clone())
+        else {
+            return;
+        };
+        let cfg = self.analysis.feature_config.clone();
+        let params = self.analysis.predict.clone();
+        let users_table = loaded.shape == persona_lab::data::Shape::Users;
+        self.tasks.start(
+            Kind::Predict,
+            Task::spawn(
+                format!("Training the {} model", params.target.score_name()),
+                self.repainter(),
+                move |job| {
+                    job.progress("features before the cutoff", 0.0);
+                    let prep = persona_lab::predict::prepare(&loaded, &cfg, &params)
+                        .map_err(|e| e.to_string())?;
+                    // Events: the prediction feature set; a users table: the clustering features.
+                    let spec = users_table.then_some(&spec);
+                    persona_lab::predict::train(&prep, spec, &params, job)
+                        .map_err(|e| e.to_string())
+                },
+            ),
+            |r| Done::Predict(Box::new(r)),
+        );
+    }
+
+    /// Per-segment stability of a new run in the background (five seeded resamples of 80%).
+    pub(super) fn run_stability(&mut self, run: Arc<ClusterRun>) {
+        self.tasks.start(
+            Kind::Stability,
+            Task::spawn("Segment stability", self.repainter(), move |job| {
+                let s = persona_lab::pipeline::run_stability(
+                    &run,
+                    persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+                    persona_lab::pipeline::STABILITY_USERS,
+                    job,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok((run, s))
+            }),
+            Done::Stability,
+        );
+    }
+
+    /// t-SNE of the current run in the background (a seeded sample of 5,000 users).
+    pub fn run_tsne(&mut self) {
+        let Some(run) = self.analysis.run.clone() else {
+            return;
+        };
+        let seed = self.analysis.cluster.params.seed;
+        self.tasks.start(
+            Kind::Tsne,
+            Task::spawn("t-SNE", self.repainter(), move |job| {
+                let p = persona_lab::cluster::Points::of(&run.matrix);
+                let params = persona_lab::cluster::TsneParams {
+                    seed,
+                    ..Default::default()
+                };
+                let t = persona_lab::cluster::tsne(&p, &params, job).map_err(|e| e.to_string())?;
+                Ok((run, t))
+            }),
+            Done::Tsne,
+        );
+    }
+
+    /// Settings changed: re-run clustering after the debounce delay.
+    pub fn settings_changed(&mut self) {
+        if self.analysis.profile.is_some() {
+            self.ui_state.rerun_at = Some(Instant::now() + DEBOUNCE);
+        }
+    }
+
+    /// Ctrl+O opens an export, Ctrl+S saves the project (asking where the first time), Ctrl+E exports
+    /// the rule set, Ctrl+Z / Ctrl+Shift+Z undo and redo.
+    pub(super) fn shortcuts(&mut self, ui: &mut egui::Ui) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+        let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+        let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        let export = KeyboardShortcut::new(Modifiers::COMMAND, Key::E);
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&export)) && self.analysis.run.is_some() {
+            super::export_view::save_rule_set_dialog(self);
+        }
+        // Redo first: Ctrl+Shift+Z also matches the Ctrl+Z shortcut's modifiers.
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&redo)) {
+            self.push(Action::Redo);
+        }
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&undo)) {
+            self.push(Action::Undo);
+        }
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&open)) {
+            self.push(Action::AskFile(FilePurpose::OpenExport));
+        }
+        if ui.ctx().input_mut(|i| i.consume_shortcut(&save)) && self.analysis.source.is_some() {
+            match self.analysis.project_path.clone() {
+                Some(p) => self.push(Action::SaveProject(p)),
+                None => self.push(Action::AskFile(FilePurpose::SaveProject)),
+            }
+        }
+    }
+}
