@@ -3,6 +3,7 @@
 //! The GUI runs this on a worker thread; tests call it directly.
 
 use crate::features::ProfileTransform as _;
+use polars::prelude::{Column, DataFrame, PolarsResult};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{
@@ -148,6 +149,41 @@ impl ClusterRun {
             &self.silhouette.values,
             &dist,
         )
+    }
+
+    /// Selected users (row positions of the run) as a table: user_id, segment, silhouette and each
+    /// clustering feature in its own units (the scaling undone), in the order given. What the
+    /// Clusters view exports for a lasso selection.
+    pub fn selection_table(&self, sel: &[usize]) -> PolarsResult<DataFrame> {
+        let m = &self.matrix;
+        let sel: Vec<usize> = sel.iter().copied().filter(|&i| i < m.n_rows).collect();
+        let mut cols = vec![
+            Column::new(
+                "user_id".into(),
+                sel.iter().map(|&i| m.users[i].clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "segment".into(),
+                sel.iter()
+                    .map(|&i| self.segmentation.labels[i] as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "silhouette".into(),
+                sel.iter()
+                    .map(|&i| self.silhouette.values[i])
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        for (j, f) in self.fitted.features.iter().enumerate() {
+            cols.push(Column::new(
+                f.id.as_str().into(),
+                sel.iter()
+                    .map(|&i| f.raw_of(m.data[i * m.n_cols + j]))
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        DataFrame::new(sel.len(), cols)
     }
 }
 

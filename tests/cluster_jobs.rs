@@ -154,3 +154,45 @@ fn merging_and_splitting_segments_recompute_everything() {
     assert_eq!(s.segmentation.sizes.iter().sum::<usize>(), l.len());
     assert!(s.segmentation.inertia < run.segmentation.inertia);
 }
+
+/// The Clusters view's selection export is the core's table: the chosen users in the order given,
+/// their segment and silhouette, and each feature in its own units (the profile's value).
+#[test]
+fn a_selection_table_holds_the_profile_values_of_the_chosen_users() {
+    use persona_lab::features::{FeatureConfig, TransformSpec};
+    use persona_lab::pipeline::{self, RunSettings};
+    let loaded = persona_lab::data::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_users.csv"),
+        &Default::default(),
+    )
+    .unwrap();
+    let profile =
+        persona_lab::features::compute_profile(&loaded, &FeatureConfig::default()).unwrap();
+    let spec = TransformSpec::default_for(&profile);
+    let settings = RunSettings {
+        params: SegmentParams::new(Method::KMeans, 3),
+        silhouette: Default::default(),
+    };
+    let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
+    let sel = [5usize, 0, 17, run.matrix.n_rows + 3];
+    let t = run.selection_table(&sel).unwrap();
+    assert_eq!(t.height(), 3, "a position past the run is left out");
+    let ids = t.column("user_id").unwrap().str().unwrap().clone();
+    let users = profile.user_ids();
+    for (r, &i) in sel[..3].iter().enumerate() {
+        let id = ids.get(r).unwrap();
+        assert_eq!(id, run.matrix.users[i]);
+        let seg = t.column("segment").unwrap().u32().unwrap().get(r).unwrap();
+        assert_eq!(seg as usize, run.segmentation.labels[i]);
+        let row = users.iter().position(|u| u == id).unwrap();
+        for f in &run.fitted.features {
+            let want = profile.column(&f.id).unwrap()[row].unwrap();
+            let got = t.column(&f.id).unwrap().f64().unwrap().get(r).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{id} {}: {got} vs {want}",
+                f.id
+            );
+        }
+    }
+}

@@ -5,6 +5,7 @@ pub mod accumulate;
 pub mod aggregate;
 pub mod catalogue;
 pub mod display;
+pub mod distribution;
 pub mod transform;
 
 pub use aggregate::{

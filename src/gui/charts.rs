@@ -252,30 +252,8 @@ pub fn inside_polygon(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
     inside
 }
 
-/// Equal-width histogram: (left edges, counts) over [min, max] of the finite values.
-pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let (lo, hi) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let bins = bins.max(1);
-    let mut counts = vec![0usize; bins];
-    if finite.is_empty() {
-        return (0.0, 1.0, counts);
-    }
-    let width = if hi > lo {
-        (hi - lo) / bins as f64
-    } else {
-        1.0
-    };
-    for v in finite {
-        let b = (((v - lo) / width) as usize).min(bins - 1);
-        counts[b] += 1;
-    }
-    (lo, width, counts)
-}
+/// Equal-width histogram (the core's: numbers are computed there).
+pub use persona_lab::features::distribution::histogram;
 
 #[cfg(test)]
 mod tests {
@@ -395,12 +373,5 @@ mod tests {
         assert_eq!(a.len(), 50_000);
         assert_eq!(a, downsample(100_000, 50_000, 7));
         assert!(a.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn histogram_counts_every_finite_value() {
-        let (lo, w, c) = histogram(&[0.0, 1.0, 2.0, 3.0, f64::NAN], 3);
-        assert_eq!((lo, w), (0.0, 1.0));
-        assert_eq!(c, vec![1, 1, 2]);
     }
 }

@@ -661,49 +661,26 @@ fn selection_tsv(sel: &[usize], run: &ClusterRun) -> String {
     super::chart_export::tsv(&header, &rows)
 }
 
-/// Write the current selection where the user chose.
+/// Write the current selection where the user chose (the core's `selection_table`).
 pub fn export_selection_to(app: &mut PersonaApp, path: &std::path::Path) {
     let Some(run) = app.analysis.run.clone() else {
         return;
     };
-    match export_selection(&app.ui_state.selection, &run, path) {
-        Ok(()) => app.info(format!("wrote {}", path.display())),
+    let written = run
+        .selection_table(&app.ui_state.selection)
+        .map_err(|e| e.to_string())
+        .and_then(|mut df| {
+            persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(defused) => {
+            app.info(format!("wrote {}", path.display()));
+            if let Some(note) = defused.note(path) {
+                app.warn(note);
+            }
+        }
         Err(e) => app.error(e),
     }
-}
-
-fn export_selection(sel: &[usize], run: &ClusterRun, path: &std::path::Path) -> Result<(), String> {
-    use polars::prelude::*;
-    let m = &run.matrix;
-    let mut cols = vec![
-        Column::new(
-            "user_id".into(),
-            sel.iter().map(|&i| m.users[i].clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "segment".into(),
-            sel.iter()
-                .map(|&i| run.segmentation.labels[i] as u32)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "silhouette".into(),
-            sel.iter()
-                .map(|&i| run.silhouette.values[i])
-                .collect::<Vec<_>>(),
-        ),
-    ];
-    for (j, f) in run.fitted.features.iter().enumerate() {
-        cols.push(Column::new(
-            f.id.as_str().into(),
-            sel.iter()
-                .map(|&i| f.raw_of(m.data[i * m.n_cols + j]))
-                .collect::<Vec<_>>(),
-        ));
-    }
-    let mut df = DataFrame::new(sel.len(), cols).map_err(|e| e.to_string())?;
-    persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {

@@ -564,7 +564,8 @@ fn by_persona(
     });
 }
 
-/// The high band as CSV (user_id, score, band, persona), on a worker.
+/// The high band as CSV (user_id, score, band, persona), on a worker: the core's table, written as
+/// every CSV output is (atomic, spreadsheet formulas defused).
 pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     let Some(p) = app.analysis.prediction.clone() else {
         return;
@@ -575,36 +576,22 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     app.tasks.start(
         super::tasks::Kind::Export,
         Task::spawn("Exporting high-risk users", repaint, move |_| {
-            use std::fmt::Write as _;
-            let mut text = String::from("user_id,score,band,persona\n");
-            let mut n = 0;
-            for i in (0..p.users.len()).filter(|&i| p.model.band(p.scores[i]) == "high") {
-                let persona = risk
-                    .as_ref()
-                    .and_then(|r| r.segment_of[i])
-                    .and_then(|s| names.get(s).cloned())
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    text,
-                    "{},{},high,{}",
-                    csv_field(&p.users[i]),
-                    p.scores[i],
-                    csv_field(&persona)
-                );
-                n += 1;
+            let mut t = predict::high_band_table(
+                &p.users,
+                &p.scores,
+                p.model.bands,
+                risk.as_ref().map(|r| r.segment_of.as_slice()),
+                &names,
+            )
+            .map_err(|e| e.to_string())?;
+            let defused =
+                persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
+            let mut m = format!("wrote {} ({} users)", path.display(), t.height());
+            if let Some(note) = defused.note(&path) {
+                m.push_str(&format!("; {note}"));
             }
-            persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
-            Ok(format!("wrote {} ({n} users)", path.display()))
+            Ok(m)
         }),
         super::tasks::Done::Export,
     );
-}
-
-fn csv_field(s: &str) -> String {
-    let s = persona_lab::spreadsheet::cell(s);
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

@@ -325,16 +325,7 @@ pub struct ExportPreview {
     pub overview: Vec<persona_lab::ruleset::overview::Section>,
 }
 
-/// A feature's distribution for the condition editor.
-#[derive(Debug, Clone)]
-pub struct FeatureHist {
-    pub lo: f64,
-    pub width: f64,
-    pub counts: Vec<usize>,
-    pub median: f64,
-    pub p10: f64,
-    pub p90: f64,
-}
+pub use persona_lab::features::distribution::FeatureHist;
 
 impl Default for ViewState {
     fn default() -> Self {

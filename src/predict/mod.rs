@@ -494,6 +494,36 @@ pub fn segment_risk(
     }
 }
 
+/// The users in the high band as a table (user_id, score, band, persona), in the model's user order:
+/// what the app's "Export high-risk users" writes. `segment_of` is each scored user's segment (see
+/// `segment_risk`); `names` the personas by segment. A user outside the segmentation gets no persona.
+pub fn high_band_table(
+    users: &[String],
+    scores: &[f64],
+    bands: (f64, f64),
+    segment_of: Option<&[Option<usize>]>,
+    names: &[String],
+) -> PolarsResult<DataFrame> {
+    let rows: Vec<usize> = (0..users.len().min(scores.len()))
+        .filter(|&i| band(scores[i], bands) == "high")
+        .collect();
+    let persona: Vec<String> = rows
+        .iter()
+        .map(|&i| {
+            segment_of
+                .and_then(|s| s.get(i).copied().flatten())
+                .and_then(|s| names.get(s).cloned())
+                .unwrap_or_default()
+        })
+        .collect();
+    df!(
+        "user_id" => rows.iter().map(|&i| users[i].as_str()).collect::<Vec<_>>(),
+        "score" => rows.iter().map(|&i| scores[i]).collect::<Vec<_>>(),
+        "band" => vec!["high"; rows.len()],
+        "persona" => persona,
+    )
+}
+
 /// Scores summarised per segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentScore {
@@ -542,6 +572,43 @@ pub fn by_segment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_high_band_table_keeps_order_ids_and_personas() {
+        let users: Vec<String> = ["007", "b", "=c", "d"].map(String::from).to_vec();
+        let names = vec!["Loyal".to_string(), "Lapsed".to_string()];
+        let seg = [Some(1), Some(0), None, Some(0)];
+        let t = high_band_table(
+            &users,
+            &[0.9, 0.2, 0.7, 0.75],
+            (0.3, 0.7),
+            Some(&seg),
+            &names,
+        )
+        .unwrap();
+        let col = |c: &str| -> Vec<String> {
+            let s = t.column(c).unwrap().cast(&DataType::String).unwrap();
+            s.str()
+                .unwrap()
+                .iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect()
+        };
+        // The band starts at its threshold (0.7 is high); ids stay text ("007").
+        assert_eq!(col("user_id"), ["007", "=c", "d"]);
+        assert_eq!(col("persona"), ["Lapsed", "", "Loyal"]);
+        assert_eq!(col("band"), ["high", "high", "high"]);
+        let s: Vec<f64> = t
+            .column("score")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(s, [0.9, 0.7, 0.75]);
+        let none = high_band_table(&users, &[0.1; 4], (0.3, 0.7), None, &names).unwrap();
+        assert_eq!(none.height(), 0);
+    }
 
     #[test]
     fn scores_are_summarised_per_segment_by_user_id() {

@@ -413,35 +413,9 @@ pub(super) fn feature_hist(ctx: &mut EditCtx, f: &str) -> Option<Arc<FeatureHist
         return Some(h.clone());
     }
     let col = ctx.pop?.features.get(f)?;
-    let h = Arc::new(feature_hist_of(col)?);
+    let h = Arc::new(FeatureHist::of(col)?);
     ctx.hists.insert(f.to_string(), h.clone());
     Some(h)
-}
-
-/// Histogram of the present values between the 1st and 99th percentile, with median and deciles.
-pub fn feature_hist_of(col: &[Option<f64>]) -> Option<FeatureHist> {
-    let mut v: Vec<f64> = col
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|x| x.is_finite())
-        .collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    let (lo, hi) = (q(0.01), q(0.99));
-    let clipped: Vec<f64> = v.iter().copied().filter(|x| *x >= lo && *x <= hi).collect();
-    let (lo, width, counts) = charts::histogram(&clipped, 30);
-    Some(FeatureHist {
-        lo,
-        width,
-        counts,
-        median: q(0.5),
-        p10: q(0.1),
-        p90: q(0.9),
-    })
 }
 
 pub(super) fn distribution(ui: &mut egui::Ui, h: &FeatureHist, cmp: Cmp, path: &str) {

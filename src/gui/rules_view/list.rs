@@ -176,19 +176,7 @@ pub(super) fn add_from_template(
         return;
     };
     let profile = app.analysis.profile.clone();
-    let percentile = |f: &str, p: f64| -> Option<f64> {
-        let col = profile.as_ref()?.column(f).ok()?;
-        let mut v: Vec<f64> = col
-            .into_iter()
-            .flatten()
-            .filter(|x| x.is_finite())
-            .collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        Some(persona_lab::features::transform::quantile(&v, p / 100.0))
-    };
+    let percentile = |f: &str, p: f64| profile.as_ref()?.percentile(f, p);
     let scores: Vec<(String, f64)> = app
         .analysis
         .prediction

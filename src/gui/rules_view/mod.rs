@@ -19,7 +19,6 @@ use persona_lab::rules::{
 };
 
 use super::app::PersonaApp;
-use super::charts;
 use super::state::FeatureHist;
 
 mod action;
@@ -294,20 +293,6 @@ fn short(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn feature_distribution_clips_to_percentiles_and_reports_quantiles() {
-        let mut col: Vec<Option<f64>> = (0..100).map(|i| Some(i as f64)).collect();
-        col.push(None);
-        col.push(Some(1e9)); // an outlier beyond the 99th percentile is not drawn
-        let h = feature_hist_of(&col).unwrap();
-        assert_eq!(h.median, 50.0);
-        assert_eq!(h.p10, 10.0);
-        assert_eq!(h.p90, 90.0);
-        assert!(h.lo >= 1.0 && h.lo + h.width * 30.0 <= 100.0 + 1e-9);
-        assert_eq!(h.counts.iter().sum::<usize>(), 99);
-        assert!(feature_hist_of(&[None, None]).is_none());
-    }
 
     #[test]
     fn thresholds_are_rounded_to_two_significant_digits() {
