@@ -286,3 +286,21 @@ pub enum MonitorError {
     #[error("{0}")]
     Invalid(String),
 }
+
+impl From<crate::job::Cancelled> for ClusterError {
+    fn from(_: crate::job::Cancelled) -> Self {
+        ClusterError::Cancelled
+    }
+}
+
+impl From<crate::job::Cancelled> for PredictError {
+    fn from(_: crate::job::Cancelled) -> Self {
+        PredictError::Cancelled
+    }
+}
+
+impl From<crate::job::Cancelled> for PipelineError {
+    fn from(c: crate::job::Cancelled) -> Self {
+        PipelineError::Cluster(c.into())
+    }
+}

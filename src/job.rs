@@ -6,7 +6,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::ClusterError;
+/// A computation stopped because its job was cancelled: the one cancelled error, which every
+/// step's error type takes in (`From`), so a cancel is told apart by type, never by its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
 
 type Reporter = Arc<dyn Fn(&str, f32) + Send + Sync>;
 
@@ -53,9 +57,9 @@ impl Job {
     }
 
     /// `Err(Cancelled)` once cancel was requested; call it between units of work.
-    pub fn check(&self) -> Result<(), ClusterError> {
+    pub fn check(&self) -> Result<(), Cancelled> {
         if self.is_cancelled() {
-            Err(ClusterError::Cancelled)
+            Err(Cancelled)
         } else {
             Ok(())
         }

@@ -18,7 +18,7 @@ use crate::ruleset::Persona;
 pub const PROJECT_VERSION: u32 = 1;
 
 /// The largest number of segments a project may ask for.
-pub const MAX_K: usize = 1000;
+pub use crate::cluster::segment::MAX_K;
 
 /// Whether a path names a project file (by its `.plab` extension, any case): what the app opens as a
 /// project rather than as an export.
@@ -104,11 +104,18 @@ impl Project {
                 Err((field, format!("{v} is outside {lo}..={hi}")))
             }
         };
-        within("params.k", p.k, 2, MAX_K)?;
-        within("params.n_init", p.n_init, 1, 1000)?;
-        within("params.max_iter", p.max_iter, 1, 1_000_000)?;
-        if !(p.tol.is_finite() && p.tol >= 0.0) {
-            return Err(("params.tol", format!("{} is not a tolerance", p.tol)));
+        if let Err(crate::error::ClusterError::InvalidParameter { parameter, message }) = p.check()
+        {
+            let field = match parameter {
+                "k" => "params.k",
+                "n_init" => "params.n_init",
+                "max_iter" => "params.max_iter",
+                "tol" => "params.tol",
+                "fit_sample" => "params.fit_sample",
+                "exact_limit" => "params.exact_limit",
+                _ => "params",
+            };
+            return Err((field, message));
         }
         within("sweep_k", self.sweep_k.0, 2, MAX_K)?;
         within("sweep_k", self.sweep_k.1, self.sweep_k.0, MAX_K)?;

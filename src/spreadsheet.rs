@@ -142,24 +142,12 @@ mod tests {
         let d = defuse(&mut df).unwrap();
         assert_eq!(d.cells, 2);
         assert_eq!(d.first, Some(("user_id".into(), 2)));
-        let ids: Vec<_> = df
-            .column("user_id")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap())
-            .collect();
-        assert_eq!(ids, ["u1", "'=cmd", "u3"]);
-        let p: Vec<_> = df
-            .column("persona")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap())
-            .collect();
-        assert_eq!(p, ["Buyers", "Buyers", "'@evil"]);
+        let texts = |c: &str| -> Vec<String> {
+            let col = df.column(c).unwrap().str().unwrap().clone();
+            col.iter().map(|v| v.unwrap().to_string()).collect()
+        };
+        assert_eq!(texts("user_id"), ["u1", "'=cmd", "u3"]);
+        assert_eq!(texts("persona"), ["Buyers", "Buyers", "'@evil"]);
         assert_eq!(df.column("x").unwrap().f64().unwrap().get(0), Some(-1.0));
         let mut df = df!("=cmd" => [1.0], "u" => ["a"]).unwrap();
         let d = defuse(&mut df).unwrap();

@@ -17,12 +17,19 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// The error text of a cancelled task.
-pub const CANCELLED: &str = "cancelled";
+/// Why a task gave no result: cancelled (told by the job's flag, once, here), or failed with a
+/// message for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Failed(String),
+}
 
 pub struct Task<T> {
     pub label: String,
-    rx: Receiver<Result<T, String>>,
+    rx: Receiver<Result<T, TaskError>>,
     job: Job,
     progress: Arc<Mutex<(String, f32)>>,
 }
@@ -57,12 +64,16 @@ impl<T: Send + 'static> Task<T> {
             // is freed now (a job that was past its last cancel check still finishes its result).
             // (Bound and dropped by name: with `Ok(_)` the value would stay alive in `result` until
             // the thread ends, after the app has already heard "cancelled"; a test caught that race.)
+            // Cancelled is what the flag says: a job that noticed it returns some error (its step's
+            // Cancelled, as text), one that finished first returns a result nobody will apply.
             let result = match result {
                 Ok(done) if worker_job.is_cancelled() => {
                     drop(done);
-                    Err(CANCELLED.to_string())
+                    Err(TaskError::Cancelled)
                 }
-                r => r,
+                Err(_) if worker_job.is_cancelled() => Err(TaskError::Cancelled),
+                Ok(done) => Ok(done),
+                Err(message) => Err(TaskError::Failed(message)),
             };
             let _ = tx.send(result);
             repaint();
@@ -76,11 +87,13 @@ impl<T: Send + 'static> Task<T> {
     }
 
     /// The result, once the thread is done.
-    pub fn poll(&self) -> Option<Result<T, String>> {
+    pub fn poll(&self) -> Option<Result<T, TaskError>> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err("the job ended without a result".into())),
+            Err(TryRecvError::Disconnected) => Some(Err(TaskError::Failed(
+                "the job ended without a result".into(),
+            ))),
         }
     }
 

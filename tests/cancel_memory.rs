@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use persona_lab::data::{self, LoadOptions};
 use persona_lab::features::{self, FeatureConfig};
 use persona_lab::sample::{SampleOptions, SampleStyle, write_sample};
-use persona_lab::task::{CANCELLED, Task};
+use persona_lab::task::{Task, TaskError};
 
 struct Counting;
 
@@ -67,7 +67,7 @@ fn load_task(path: std::path::PathBuf) -> Task<(data::Loaded, features::Profile)
     )
 }
 
-fn wait<T: Send + 'static>(t: &Task<T>) -> Result<T, String> {
+fn wait<T: Send + 'static>(t: &Task<T>) -> Result<T, TaskError> {
     let start = Instant::now();
     loop {
         if let Some(r) = t.poll() {
@@ -108,7 +108,7 @@ fn a_cancelled_load_gives_its_memory_back() {
     let during = LIVE.load(Ordering::Relaxed);
     t.cancel();
     let r = wait(&t);
-    assert_eq!(r.err().as_deref(), Some(CANCELLED));
+    assert_eq!(r.err(), Some(TaskError::Cancelled));
     let peak = PEAK.load(Ordering::Relaxed);
     let after = LIVE.load(Ordering::Relaxed);
     eprintln!(
@@ -144,5 +144,5 @@ fn a_result_finished_after_cancel_is_never_delivered() {
     );
     t.cancel();
     go_tx.send(()).unwrap();
-    assert_eq!(wait(&t).err().as_deref(), Some(CANCELLED));
+    assert_eq!(wait(&t).err(), Some(TaskError::Cancelled));
 }

@@ -400,3 +400,38 @@ fn stability_figures_equal_the_python_computation() {
         s.per_segment
     );
 }
+
+/// Run settings are checked once (`SegmentParams::check`), before any work, with the flag's name:
+/// the same rule a project file's `params` meets when it is read.
+#[test]
+fn out_of_range_run_settings_are_refused_by_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rs.ron");
+    let input = repo("tests/fixtures/ga4_small.csv.gz");
+    for (flag, value, said) in [
+        ("--n-init", "0", "n_init: 0 is outside 1..=1000 (--n-init)"),
+        (
+            "--max-iter",
+            "0",
+            "max_iter: 0 is outside 1..=1000000 (--max-iter)",
+        ),
+        ("--fit-sample", "1", "fit_sample: 1 is outside"),
+        ("--k", "1001", "k: 1001 is outside 2..=1000 (--k)"),
+    ] {
+        let mut args = vec![
+            "segment",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if flag != "--k" {
+            args.extend(["--k", "3"]);
+        }
+        args.extend([flag, value]);
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(err.contains(said), "{flag}: {err}");
+        assert!(!out.exists());
+    }
+}

@@ -101,21 +101,8 @@ fn hierarchical_sweep_cuts_one_tree_like_segment_does() {
 
 #[test]
 fn merging_and_splitting_segments_recompute_everything() {
-    use persona_lab::features::{FeatureConfig, TransformSpec};
-    use persona_lab::pipeline::{self, RunSettings};
-    let loaded = persona_lab::data::load(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_users.csv"),
-        &Default::default(),
-    )
-    .unwrap();
-    let profile =
-        persona_lab::features::compute_profile(&loaded, &FeatureConfig::default()).unwrap();
-    let spec = TransformSpec::default_for(&profile);
-    let settings = RunSettings {
-        params: SegmentParams::new(Method::KMeans, 4),
-        silhouette: Default::default(),
-    };
-    let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
+    use persona_lab::pipeline;
+    let (profile, run) = fashion_run(4);
     let sizes = run.segmentation.sizes.clone();
     let merged = pipeline::merged_labels(&run.segmentation.labels, 1, 3);
     let m = pipeline::relabel(
@@ -159,21 +146,7 @@ fn merging_and_splitting_segments_recompute_everything() {
 /// their segment and silhouette, and each feature in its own units (the profile's value).
 #[test]
 fn a_selection_table_holds_the_profile_values_of_the_chosen_users() {
-    use persona_lab::features::{FeatureConfig, TransformSpec};
-    use persona_lab::pipeline::{self, RunSettings};
-    let loaded = persona_lab::data::load(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_users.csv"),
-        &Default::default(),
-    )
-    .unwrap();
-    let profile =
-        persona_lab::features::compute_profile(&loaded, &FeatureConfig::default()).unwrap();
-    let spec = TransformSpec::default_for(&profile);
-    let settings = RunSettings {
-        params: SegmentParams::new(Method::KMeans, 3),
-        silhouette: Default::default(),
-    };
-    let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
+    let (profile, run) = fashion_run(3);
     let sel = [5usize, 0, 17, run.matrix.n_rows + 3];
     let t = run.selection_table(&sel).unwrap();
     assert_eq!(t.height(), 3, "a position past the run is left out");
@@ -195,4 +168,29 @@ fn a_selection_table_holds_the_profile_values_of_the_chosen_users() {
             );
         }
     }
+}
+
+/// The fashion sample's users table, profiled and clustered by k-means with `k` segments.
+fn fashion_run(
+    k: usize,
+) -> (
+    persona_lab::features::Profile,
+    persona_lab::pipeline::ClusterRun,
+) {
+    use persona_lab::features::{FeatureConfig, TransformSpec};
+    use persona_lab::pipeline::{self, RunSettings};
+    let loaded = persona_lab::data::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_users.csv"),
+        &Default::default(),
+    )
+    .unwrap();
+    let profile =
+        persona_lab::features::compute_profile(&loaded, &FeatureConfig::default()).unwrap();
+    let spec = TransformSpec::default_for(&profile);
+    let settings = RunSettings {
+        params: SegmentParams::new(Method::KMeans, k),
+        silhouette: Default::default(),
+    };
+    let run = pipeline::cluster_profile(&profile, &spec, &settings, &Job::silent()).unwrap();
+    (profile, run)
 }

@@ -14,6 +14,7 @@ use persona_lab::ruleset;
 use serde_json::json;
 
 use super::args::{FeatureArgs, MappingArgs};
+use persona_lab::error::ClusterError;
 
 /// Clustering settings shared by `sweep` and `segment`.
 #[derive(Debug, Clone, Args)]
@@ -51,14 +52,22 @@ impl ClusterArgs {
             .method
             .parse()
             .map_err(|e: persona_lab::runtime::segments::UnknownMethod| e.to_string())?;
-        Ok(SegmentParams {
+        let p = SegmentParams {
             seed: self.seed,
             n_init: self.n_init,
             max_iter: self.max_iter,
             fit_sample: self.fit_sample,
             exact_limit: self.exact_limit,
             ..SegmentParams::new(method, k)
-        })
+        };
+        // Checked before any work, naming the flag.
+        p.check().map_err(|e| match &e {
+            ClusterError::InvalidParameter { parameter, .. } => {
+                format!("{e} (--{})", parameter.replace('_', "-"))
+            }
+            _ => e.to_string(),
+        })?;
+        Ok(p)
     }
 
     fn silhouette(&self) -> SilhouetteOptions {

@@ -34,7 +34,49 @@ pub struct SegmentParams {
     pub exact_limit: Option<usize>,
 }
 
+/// The largest k any analysis asks for (the app's slider stops far below; a file may say more).
+pub const MAX_K: usize = 1000;
+
 impl SegmentParams {
+    /// Settings no analysis asks for, refused in one place whoever sets them (the CLI's flags, a
+    /// project file, the app), in the spirit of linfa's `ParamGuard`: a hand-edited file must not
+    /// set the app grinding through a billion restarts. What depends on the data (k against the
+    /// number of users) is checked when the algorithm runs.
+    pub fn check(&self) -> Result<(), ClusterError> {
+        let within = |parameter: &'static str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(ClusterError::InvalidParameter {
+                    parameter,
+                    message: format!("{v} is outside {lo}..={hi}"),
+                })
+            }
+        };
+        if self.k < 2 {
+            return Err(ClusterError::InvalidParameter {
+                parameter: "k",
+                message: format!("k must be at least 2, got {}", self.k),
+            });
+        }
+        within("k", self.k, 2, MAX_K)?;
+        within("n_init", self.n_init, 1, 1000)?;
+        within("max_iter", self.max_iter, 1, 1_000_000)?;
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(ClusterError::InvalidParameter {
+                parameter: "tol",
+                message: format!("{} is not a tolerance", self.tol),
+            });
+        }
+        if let Some(s) = self.fit_sample {
+            within("fit_sample", s, 2, usize::MAX)?;
+        }
+        if let Some(s) = self.exact_limit {
+            within("exact_limit", s, 2, usize::MAX)?;
+        }
+        Ok(())
+    }
+
     pub fn new(method: Method, k: usize) -> Self {
         SegmentParams {
             method,

@@ -11,7 +11,7 @@ use persona_lab::pipeline::ClusterRun;
 use persona_lab::predict::Prediction;
 use persona_lab::rules::Population;
 use persona_lab::ruleset::Coverage;
-use persona_lab::task::{CANCELLED, Task};
+use persona_lab::task::{Task, TaskError};
 
 use super::app::LoadOutcome;
 use super::cache::{Basis, CoverageKey};
@@ -64,7 +64,7 @@ pub enum Finished {
 
 /// A task of any result type, seen through what the registry needs.
 trait Pending {
-    fn poll(&self) -> Option<Result<Done, String>>;
+    fn poll(&self) -> Option<Result<Done, TaskError>>;
     fn cancel(&self);
     fn status(&self) -> (String, (String, f32), bool);
 }
@@ -75,7 +75,7 @@ struct Typed<T> {
 }
 
 impl<T: Send + 'static> Pending for Typed<T> {
-    fn poll(&self) -> Option<Result<Done, String>> {
+    fn poll(&self) -> Option<Result<Done, TaskError>> {
         self.task.poll().map(|r| r.map(self.wrap))
     }
     fn cancel(&self) {
@@ -122,7 +122,7 @@ impl Tasks {
 
     /// The tasks that ended since the last call, in `Kind` order.
     pub fn finished(&mut self) -> Vec<Finished> {
-        let done: Vec<(Kind, Result<Done, String>)> = self
+        let done: Vec<(Kind, Result<Done, TaskError>)> = self
             .running
             .iter()
             .filter_map(|(k, t)| t.poll().map(|r| (*k, r)))
@@ -132,8 +132,8 @@ impl Tasks {
                 self.running.remove(&kind);
                 match r {
                     Ok(d) => Finished::Done(d),
-                    Err(e) if e == CANCELLED => Finished::Cancelled,
-                    Err(e) => Finished::Failed(kind, e),
+                    Err(TaskError::Cancelled) => Finished::Cancelled,
+                    Err(TaskError::Failed(e)) => Finished::Failed(kind, e),
                 }
             })
             .collect()
