@@ -1,0 +1,374 @@
+//! The Clusters view: clustering the sample, every chart, weights and k, the dendrogram, selections, the sweep, frame times.
+
+use super::*;
+
+#[test]
+fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "the sample to load and cluster", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    h.get_by_label_contains("users      1967");
+    let run = h.state().analysis.run.clone().unwrap();
+    assert_eq!(run.segmentation.k, 6);
+    assert_eq!(run.matrix.n_rows, 1967);
+
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    assert_eq!(h.state().ui_state.view, View::Clusters);
+    h.get_by_label_contains("Silhouette per user (all 1967 users)");
+    let mean = format!("mean {:.3}", run.silhouette.mean);
+    assert!(h.get_all_by_label_contains(&mean).count() >= 1);
+
+    h.get_by_label("Scatter").click();
+    h.run_ok();
+    h.get_by_label_contains("PCA: component 1 explains");
+
+    h.get_by_label("Profiles").click();
+    h.run_ok();
+    assert_eq!(h.state().ui_state.chart, Chart::Profiles);
+    // The z-score table's header, by display name ("sessions" is "Visits").
+    h.get_by_label("Visits");
+    h.get_by_label_contains("by segment (box: quartiles");
+    for p in &run.profiles {
+        for s in &p.features {
+            assert!(
+                s.whisker_low <= s.q1
+                    && s.q1 <= s.median
+                    && s.median <= s.q3
+                    && s.q3 <= s.whisker_high,
+                "segment {} {}: {s:?}",
+                p.id,
+                s.feature
+            );
+        }
+    }
+
+    h.get_by_label("Sweep k").click();
+    wait_for(&mut h, "the sweep", |a| {
+        a.analysis.sweep.is_some() && idle(a)
+    });
+    h.get_by_label_contains("Recommended k = 6");
+}
+
+#[test]
+fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    {
+        let a = h.state_mut();
+        a.analysis.cluster.params.method = Method::Ward;
+        a.analysis.cluster.params.k = 4;
+        a.ui_state.chart = Chart::Dendrogram;
+        a.settings_changed();
+    }
+    wait_for(&mut h, "ward clustering", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.params.method == Method::Ward)
+    });
+    let run = h.state().analysis.run.clone().unwrap();
+    assert_eq!(run.segmentation.k, 4);
+    assert!(run.segmentation.dendrogram.is_some());
+    assert!(h.get_all_by_label("Top clusters drawn").count() >= 1);
+    h.get_by_label_contains("cut: k = 4");
+    // The branches are drawn as lines, not filled bands (egui_plot turns a polyline with vertical
+    // runs into a band unless told not to), in the segments' own colours.
+    let shapes = drawn_shapes(&h);
+    assert!(
+        !shapes.iter().any(|s| matches!(s, egui::Shape::Band(_))),
+        "a band was drawn"
+    );
+    for c in 0..4 {
+        let want = crate::gui::charts::colour(c);
+        assert!(
+            shapes.iter().any(|s| match s {
+                egui::Shape::Path(p) => p.stroke.color == egui::epaint::ColorMode::Solid(want),
+                egui::Shape::LineSegment { stroke, .. } => stroke.color == want,
+                _ => false,
+            }),
+            "no line in segment {c}'s colour"
+        );
+    }
+    // A selection made elsewhere shows under the dendrogram's leaves.
+    h.state_mut().ui_state.chart = Chart::Silhouette;
+    h.run_ok();
+    h.get_by_label("Select users with a negative silhouette")
+        .click();
+    h.run_ok();
+    h.state_mut().ui_state.chart = Chart::Dendrogram;
+    h.run_ok();
+    let n = h.state().ui_state.selection.len();
+    assert!(n > 0);
+    h.get_by_label(&format!("selected ({n} users)"));
+}
+
+#[test]
+fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let before = h.state().analysis.run.clone().unwrap();
+    h.get_by_label("Features").click();
+    h.run_ok();
+    // Weight 3 on searches: the matrix column changes and clustering re-runs after the debounce.
+    {
+        let a = h.state_mut();
+        let spec = a.analysis.spec.as_mut().unwrap();
+        spec.features
+            .iter_mut()
+            .find(|c| c.id == "searches_per_session")
+            .unwrap()
+            .weight = 3.0;
+        a.settings_changed();
+    }
+    h.step();
+    wait_for(&mut h, "re-clustering", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| !std::sync::Arc::ptr_eq(r, &before))
+    });
+    let after = h.state().analysis.run.clone().unwrap();
+    let w = after
+        .fitted
+        .features
+        .iter()
+        .find(|f| f.id == "searches_per_session")
+        .unwrap()
+        .weight;
+    assert_eq!(w, 3.0);
+
+    h.get_by_label("Personas").click();
+    h.run_ok();
+    let first = h.state().analysis.personas[0].name.clone();
+    h.get_by_label_contains("Segment 0");
+    let field = h.get_all_by_value(&first).next().unwrap();
+    field.focus();
+    field.type_text(" shoppers");
+    h.run_ok();
+    assert_eq!(
+        h.state().analysis.personas[0].name,
+        format!("{first} shoppers")
+    );
+    // Preferred content types, typed as a list, reach the rule set clean.
+    let content = h
+        .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Preferred content")
+        .next()
+        .unwrap();
+    content.focus();
+    content.type_text("new arrivals, video lookbooks,");
+    h.run_ok();
+    let rs = h.state().rule_set().unwrap();
+    assert_eq!(
+        rs.persona_of(h.state().analysis.personas[0].segment)
+            .unwrap()
+            .preferred_content,
+        ["new arrivals", "video lookbooks"]
+    );
+}
+
+/// Frame times with 100,000 users (run in release: `cargo test --release --bin persona-lab -- --ignored
+/// frame_times --nocapture`). Each chart is drawn for 30 frames; the time of the egui pass plus
+/// tessellation is reported (mean and worst), and the UI keeps drawing frames while clustering runs.
+#[test]
+#[ignore]
+fn frame_times_with_100k_users() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users_100k.csv");
+    let mut text = String::from("user_id,sessions,clicks,scroll,time_spent,purchases,revenue\n");
+    for i in 0..100_000u64 {
+        let g = (i % 5) as f64;
+        let s = |k: u64| ((i * 2654435761 + k * 97) % 10007) as f64 / 10007.0;
+        let _ = writeln!(
+            text,
+            "u{i},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            g * 3.0 + 4.0 * s(1),
+            g * 10.0 + 20.0 * s(2),
+            50.0 + g * 8.0 + 30.0 * s(3),
+            g * 60.0 + 200.0 * s(4),
+            (g - 2.0).max(0.0) * s(5) * 3.0,
+            (g - 2.0).max(0.0) * 40.0 * s(6)
+        );
+    }
+    std::fs::write(&csv, text).unwrap();
+    let mut h = harness(PersonaApp::new(Some(csv)));
+    // Frames keep coming while loading and clustering run on their threads.
+    let mut busy_frames = Vec::new();
+    let start = Instant::now();
+    while !(h.state().analysis.run.is_some() && idle(h.state())) {
+        assert!(start.elapsed() < Duration::from_secs(300));
+        let t = Instant::now();
+        h.step();
+        busy_frames.push(t.elapsed().as_secs_f64() * 1e3);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let worst_busy = busy_frames.iter().copied().fold(0.0, f64::max);
+    println!(
+        "while loading + clustering 100k users ({:.1} s): {} frames, worst {worst_busy:.1} ms",
+        start.elapsed().as_secs_f64(),
+        busy_frames.len()
+    );
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    let a = h.state_mut();
+    a.analysis.cluster.params.method = Method::Ward;
+    a.settings_changed();
+    wait_for(&mut h, "ward", |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.dendrogram.is_some())
+    });
+    for chart in Chart::ALL {
+        if chart == Chart::Sweep {
+            continue;
+        }
+        h.state_mut().ui_state.chart = chart;
+        let mut times = Vec::new();
+        for _ in 0..30 {
+            let t = Instant::now();
+            h.step();
+            let out = h.output().clone();
+            let _ = h.ctx.tessellate(out.shapes, out.pixels_per_point);
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "{:<26} mean {mean:6.2} ms  median {:6.2} ms  worst {:6.2} ms",
+            chart.label(),
+            times[15],
+            times[29]
+        );
+    }
+}
+
+#[test]
+fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.get_by_label("Select users with a negative silhouette")
+        .click();
+    h.run_ok();
+    let run = h.state().analysis.run.clone().unwrap();
+    let negative = run
+        .silhouette
+        .values
+        .iter()
+        .filter(|v| v.is_some_and(|v| v < 0.0))
+        .count();
+    assert!(negative > 0);
+    assert_eq!(h.state().ui_state.selection.len(), negative);
+    h.get_by_label_contains(&format!("{negative} users selected"));
+    // The same users are marked on the scatter plot.
+    h.get_by_label("Scatter").click();
+    h.run_ok();
+    h.get_by_label_contains(&format!("selected ({negative})"));
+    h.get_by_label("t-SNE").click();
+    wait_for(&mut h, "t-SNE", |a| a.analysis.tsne.is_some() && idle(a));
+    h.get_by_label_contains("t-SNE of a seeded sample of 1967 users");
+    h.get_by_label("Clear selection").click();
+    h.run_ok();
+    assert!(h.state().ui_state.selection.is_empty());
+}
+
+/// Secondary-button drag events on the scatter draw a lasso; the users inside it (by their PCA
+/// coordinates, all users) become the selection.
+#[test]
+fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
+    use egui::{Event, Modifiers, PointerButton, Pos2};
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.get_by_label("Scatter").click();
+    h.run_ok();
+    let caption = h.get_by_label_contains("PCA: component 1 explains").rect();
+    // A triangle in the middle of the plot, which fills the window below the caption.
+    let (x, y) = (640.0, caption.bottom() + 300.0);
+    let path = [
+        Pos2::new(x - 200.0, y + 150.0),
+        Pos2::new(x, y - 150.0),
+        Pos2::new(x + 200.0, y + 150.0),
+        Pos2::new(x - 200.0, y + 150.0),
+    ];
+    h.event(Event::PointerMoved(path[0]));
+    h.step();
+    h.event(Event::PointerButton {
+        pos: path[0],
+        button: PointerButton::Secondary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    for w in path.windows(2) {
+        for t in 1..=10 {
+            let f = t as f32 / 10.0;
+            h.event(Event::PointerMoved(w[0] + (w[1] - w[0]) * f));
+            h.step();
+        }
+    }
+    h.event(Event::PointerButton {
+        pos: path[3],
+        button: PointerButton::Secondary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    h.run_ok();
+    let app = h.state();
+    let run = app.analysis.run.clone().unwrap();
+    let poly = app.ui_state.last_lasso.clone();
+    assert!(poly.len() > 20, "the lasso path was recorded: {poly:?}");
+    let dims = run.pca.n_components;
+    let inside: Vec<usize> = (0..run.matrix.n_rows)
+        .filter(|&i| {
+            crate::gui::charts::inside_polygon(
+                &poly,
+                [run.coords[i * dims], run.coords[i * dims + 1]],
+            )
+        })
+        .collect();
+    assert!(!inside.is_empty() && inside.len() < run.matrix.n_rows);
+    assert_eq!(app.ui_state.selection, inside);
+    h.get_by_label_contains(&format!("{} users selected", inside.len()));
+}
+
+/// The sweep recommends k from silhouette, share and stability, says why, marks the current k, and a
+/// click on a k uses it.
+#[test]
+fn the_sweep_recommends_k_with_stability_and_a_click_uses_it() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Clusters").click();
+    h.run_ok();
+    h.state_mut().ui_state.chart = Chart::Sweep;
+    h.state_mut().run_sweep();
+    wait_for(&mut h, "the sweep", |a| {
+        a.analysis.sweep.is_some() && idle(a)
+    });
+    let s = h.state().analysis.sweep.clone().unwrap();
+    assert_eq!(s.resamples, 5);
+    assert!(s.points.iter().all(|p| p.stability.is_some()));
+    // Six groups are planted in the sample: the recommendation finds them.
+    assert_eq!(s.recommended_k, 6, "{:?}", s.reasons);
+    h.get_by_label("Recommended k = 6");
+    h.get_by_label_contains("stable over resamples");
+    h.get_by_label("current k = 6");
+    h.get_by_label_contains("the current k = 6 is the white line");
+    // A click on k = 4 reclusters with 4.
+    h.get_by_label("4").click();
+    wait_for_k(&mut h, "k = 4", 4);
+    assert_eq!(h.state().analysis.cluster.params.k, 4);
+    h.get_by_label("Use k = 6").click();
+    wait_for_k(&mut h, "back to k = 6", 6);
+}

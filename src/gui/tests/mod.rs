@@ -1,0 +1,93 @@
+//! The real app driven by its labels (egui_kittest, no display), one file per view or concern, with
+//! the set-up they share here: a harness on the real app, waiting for background work, drawn shapes.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use persona_lab::cluster::Method;
+
+use super::app::PersonaApp;
+use super::data_view::sample_path;
+use super::state::{Chart, View};
+
+fn harness(app: PersonaApp) -> Harness<'static, PersonaApp> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut PersonaApp| app.show(ui), app)
+}
+
+/// Step the UI until `done` holds (background work finishes on its own threads) or fail after a minute.
+fn wait_for(h: &mut Harness<'static, PersonaApp>, what: &str, done: impl Fn(&PersonaApp) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "timed out waiting for {what}; messages: {:?}",
+            h.state().ui_state.messages
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    h.step();
+    h.step();
+}
+
+/// Step until a clustering with `k` segments is done and nothing else runs.
+fn wait_for_k(h: &mut Harness<'static, PersonaApp>, what: &str, k: usize) {
+    wait_for(h, what, |a| {
+        idle(a)
+            && a.analysis
+                .run
+                .as_ref()
+                .is_some_and(|r| r.segmentation.k == k)
+    });
+}
+
+/// Every shape of the last frame, nested lists flattened.
+fn drawn_shapes(h: &Harness<'static, PersonaApp>) -> Vec<egui::Shape> {
+    let mut out = Vec::new();
+    let mut stack: Vec<egui::Shape> = h.output().shapes.iter().map(|c| c.shape.clone()).collect();
+    while let Some(s) = stack.pop() {
+        match s {
+            egui::Shape::Vec(v) => stack.extend(v),
+            s => out.push(s),
+        }
+    }
+    out
+}
+
+fn idle(app: &PersonaApp) -> bool {
+    !app.busy() && app.ui_state.rerun_at.is_none()
+}
+
+/// Click a role's drop-down and pick a column in it.
+fn pick(h: &mut Harness<'static, PersonaApp>, combo: &str, option: &str) {
+    h.get_by_label(combo).click();
+    h.run_ok();
+    h.get_by_label(option).click();
+    h.run_ok();
+}
+
+/// The text of the last CopyText command of the frame.
+fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
+    h.output()
+        .platform_output
+        .commands
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+}
+
+mod clusters;
+mod data_features;
+mod export;
+mod personas;
+mod predict;
+mod rules;
+mod session;

@@ -1,0 +1,172 @@
+//! The Predict view: training a model, scores per persona, order logs.
+
+use super::*;
+
+/// Predict: train a churn model from the view, see its metrics and per-persona risk (equal to the
+/// core's), then find its score in the rule set, in the rule editor's counts, and in Simulate.
+#[test]
+fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
+    use persona_lab::features::FeatureConfig;
+    use persona_lab::job::Job;
+    use persona_lab::predict::{self, PredictParams};
+    use persona_lab::rules::{Cmp, Condition, Rule, population};
+
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Predict").click();
+    h.run_ok();
+    h.get_by_label("Choose what to predict and press Train model.");
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model", |a| {
+        a.analysis.prediction.is_some() && idle(a)
+    });
+    let p = h.state().analysis.prediction.clone().unwrap();
+    // The same as the core computes directly with the same settings.
+    let loaded = h.state().analysis.loaded.clone().unwrap();
+    let prep = predict::prepare(
+        &loaded,
+        &FeatureConfig::default(),
+        &PredictParams::default(),
+    )
+    .unwrap();
+    let direct = predict::train(&prep, None, &PredictParams::default(), &Job::silent()).unwrap();
+    assert_eq!(p.scores, direct.scores);
+    assert!(p.metrics.roc_auc >= 0.85, "{}", p.metrics.roc_auc);
+    h.get_by_label_contains(&format!("Class balance: {} churned", p.positives));
+    h.get_by_label(&format!("{:.4}", p.metrics.roc_auc));
+    h.get_by_label("ROC curve (held out; grey: chance)");
+    h.get_by_label("churn_risk by persona");
+    let run = h.state().analysis.run.clone().unwrap();
+    let seg = predict::by_segment(
+        &p.users,
+        &p.scores,
+        p.params.bands,
+        &run.matrix.users,
+        &run.segmentation.labels,
+        run.segmentation.k,
+    );
+    let scored: usize = seg.iter().map(|s| s.users).sum();
+    assert_eq!(
+        scored,
+        p.users.len(),
+        "every scored user is in the clustering"
+    );
+    for s in &seg {
+        h.get_by_label(&format!("{:.3}", s.mean));
+    }
+
+    // Persona cards show the risk.
+    h.get_by_label("Personas").click();
+    h.run_ok();
+    let s0 = &seg[h.state().analysis.personas[0].segment];
+    h.get_by_label_contains(&format!(
+        "churn_risk: mean {:.2}, {:.0}% in the high band ({} users scored)",
+        s0.mean,
+        100.0 * s0.high_share,
+        s0.users
+    ));
+
+    // The rule set carries the model; a rule on the score is valid and counted for today's users.
+    let rs = h.state().rule_set().unwrap();
+    assert_eq!(rs.models.len(), 1);
+    let mut r = Rule::new("winback", 1);
+    r.when = Condition::Score("churn_risk".into(), Cmp::Gt(0.7));
+    h.state_mut().analysis.rules.push(r.clone());
+    h.get_by_label("Rules").click();
+    h.run_ok();
+    h.state_mut().ui_state.rules.selected = Some(0);
+    wait_for(&mut h, "the rule previews with scores", |a| {
+        idle(a) && a.population.is_some()
+    });
+    let pop = h.state_mut().population().unwrap();
+    assert!(pop.scores.contains_key("churn_risk"));
+    let n = population::count(&r.when, &pop);
+    assert!(n > 0 && n < pop.n);
+    assert!(
+        h.get_all_by_label_contains(&format!("matches {n} users"))
+            .count()
+            >= 1
+    );
+    let rs = h.state().rule_set().unwrap();
+    assert!(rs.validate().is_empty(), "{:?}", rs.validate());
+
+    // The re-engagement template uses the trained score's high band instead of recency.
+    h.get_by_label("Add from template").click();
+    h.run_ok();
+    h.get_by_label("Re-engagement offer for lapsing users")
+        .click();
+    h.run_ok();
+    assert_eq!(
+        h.state().analysis.rules[1].when,
+        Condition::Score("churn_risk".into(), Cmp::Ge(p.model.bands.1))
+    );
+    h.get_by_label_contains(
+        "churn_risk >= 0.7 (the trained model's high band) in place of recency_days",
+    );
+}
+
+/// Predict on an order log where most customers buy once: accuracy is shown beside the baseline of
+/// always answering the larger class, the imbalance is named, and the window the gaps between orders
+/// suggest is one click away (and, once used, no longer proposed).
+#[test]
+fn predict_on_an_order_log_shows_the_baseline_the_imbalance_and_a_window_to_use() {
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/predict/order_log.csv");
+    let mut h = harness(PersonaApp::new(Some(log)));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h.get_by_label("Predict").click();
+    h.run_ok();
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model", |a| {
+        a.analysis.prediction.is_some() && idle(a)
+    });
+    let p = h.state().analysis.prediction.clone().unwrap();
+    assert_eq!(p.params.horizon_days, 30);
+    h.get_by_label("a model that always answers the larger class");
+    // Here the model is no better than the baseline: both figures show (the same text twice).
+    for x in [p.metrics.accuracy, p.metrics.baseline_accuracy] {
+        assert!(h.query_all_by_label(&format!("{x:.4}")).count() >= 1, "{x}");
+    }
+    assert!(p.metrics.baseline_accuracy > 0.9, "{:?}", p.metrics);
+    h.get_by_label_contains("Class imbalance: only");
+    // The ROC and PR curves have vertical runs: drawn as lines, never as filled bands.
+    let shapes = drawn_shapes(&h);
+    assert!(
+        !shapes.iter().any(|s| matches!(s, egui::Shape::Band(_))),
+        "a curve was drawn as a filled band"
+    );
+    // Features by their display names.
+    h.get_by_label("Days since last visit");
+    // The curves' numbers, as the chart's CSV.
+    let dir = tempfile::tempdir().unwrap();
+    let curves = dir.path().join("curves.csv");
+    h.get_by_label("Save curves (CSV)…");
+    h.state_mut()
+        .file_chosen(crate::gui::files::FilePurpose::ChartCsv, curves.clone());
+    let text = std::fs::read_to_string(&curves).unwrap();
+    let m = &p.metrics;
+    assert_eq!(text.lines().next(), Some("curve,x,y"));
+    assert_eq!(
+        text.lines().count(),
+        1 + m.roc.len() + m.pr.len() + m.calibration.len()
+    );
+    let (x, y) = m.roc[1];
+    assert!(text.contains(&format!("roc,{x},{y}\n")));
+    let suggested = p.horizon.clone().expect("a window is proposed").days;
+    assert_ne!(suggested, 30);
+    h.get_by_label(&format!("Use {suggested} days and retrain"))
+        .click();
+    h.run_ok();
+    wait_for(&mut h, "the retrained model", |a| {
+        idle(a)
+            && a.analysis
+                .prediction
+                .as_ref()
+                .is_some_and(|p| p.params.horizon_days == suggested)
+    });
+    h.run_ok();
+    assert!(
+        h.query_by_label_contains("days and retrain").is_none(),
+        "the window in use is not proposed again"
+    );
+}
