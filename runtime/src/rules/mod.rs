@@ -6,6 +6,7 @@ pub mod describe;
 pub mod eval;
 pub mod model;
 pub mod population;
+mod region;
 pub mod validate;
 
 pub use context::{Event, Session, Shown, UserProfile, parse_time};
