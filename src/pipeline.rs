@@ -132,6 +132,24 @@ pub fn relabel(
 }
 
 impl ClusterRun {
+    /// The rule set of this run (`ruleset::build` on its transform, segmentation and profiles): one
+    /// builder for `segment --out` and the app's export, which then set personas, rules and model.
+    pub fn rule_set(
+        &self,
+        source: crate::ruleset::Source,
+        config: &crate::features::FeatureConfig,
+        profile: &Profile,
+    ) -> crate::ruleset::RuleSet {
+        crate::ruleset::build(
+            source,
+            config,
+            profile,
+            &self.fitted,
+            &self.segmentation,
+            &self.profiles,
+        )
+    }
+
     /// The assignments table of this run (`output::write_assignments`) with these persona names per
     /// segment: the same file from `segment --assignments` and the app's export.
     pub fn write_assignments(

@@ -295,7 +295,7 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         say!("wrote      {}", path.display());
     }
     if let Some(path) = &cmd.out {
-        let rs = ruleset::build(
+        let rs = run.rule_set(
             source(
                 &prep.loaded,
                 &cmd.mapping.input,
@@ -304,9 +304,6 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
             )?,
             &prep.config,
             &prep.profile,
-            &run.fitted,
-            &run.segmentation,
-            &run.profiles,
         );
         let key = cmd.sign_key.as_deref().map(ruleset::read_key).transpose()?;
         ruleset::write_signed(&rs, path, key.as_deref()).map_err(|e| e.to_string())?;

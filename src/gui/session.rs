@@ -310,14 +310,7 @@ impl PersonaApp {
             run.matrix.n_rows,
             a.load_options.hash_salt.is_some(),
         );
-        let mut rs = persona_lab::ruleset::build(
-            source,
-            &a.feature_config,
-            profile,
-            &run.fitted,
-            &run.segmentation,
-            &run.profiles,
-        );
+        let mut rs = run.rule_set(source, &a.feature_config, profile);
         rs.personas = a.personas.clone();
         // The editor keeps half-typed items (a trailing comma, spaces); the file gets clean ones.
         for p in &mut rs.personas {
