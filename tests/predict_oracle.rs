@@ -124,7 +124,14 @@ fn logistic_regression_matches_scikit_learn_on_the_same_design_and_split() {
     let expected_names: Vec<String> = serde_json::from_value(f["features"].clone()).unwrap();
     assert_eq!(names, expected_names);
     let (x, yy) = fit_data(&rows, &y, &test);
-    let m = persona_lab::predict::logistic::fit(&x, names.len(), &yy, 1.0).unwrap();
+    let data = persona_lab::predict::Labelled {
+        x: &x,
+        d: names.len(),
+        y: &yy,
+    };
+    let m = persona_lab::predict::logistic::LogisticParams { c: 1.0 }
+        .fit(&data, &Job::silent())
+        .unwrap();
     // The same optimum: signs always, values to 1e-3 (two L-BFGS implementations, both converged).
     let coef = floats(&f["logistic_coef"]);
     for (j, (a, b)) in m.coef.iter().zip(&coef).enumerate() {
@@ -159,8 +166,16 @@ fn random_forest_matches_scikit_learn_on_the_same_design_and_split() {
         max_features: None,
         seed: 0,
     };
-    let m =
-        persona_lab::predict::forest::fit(&x, names.len(), &yy, &params, &Job::silent()).unwrap();
+    let m = params
+        .fit(
+            &persona_lab::predict::Labelled {
+                x: &x,
+                d: names.len(),
+                y: &yy,
+            },
+            &Job::silent(),
+        )
+        .unwrap();
     let auc = held_out_auc(&rows, &y, &test, |r| m.prob(r));
     close(
         auc,

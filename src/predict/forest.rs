@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::PredictError;
+use super::{Labelled, PredictError};
 use crate::job::Job;
 
 pub use persona_lab_runtime::scores::{Forest, Node, Tree};
@@ -43,8 +43,15 @@ impl Default for ForestParams {
     }
 }
 
-/// Fit a forest on rows `x` (row-major, `d` columns) and labels `y`.
-pub fn fit(
+impl ForestParams {
+    /// Fit a forest on labelled rows (the shape every model here is fitted in: parameters, data,
+    /// job; see `KMeans::fit` and `LogisticParams::fit`).
+    pub fn fit(&self, data: &Labelled, job: &Job) -> Result<Forest, PredictError> {
+        fit(data.x, data.d, data.y, self, job)
+    }
+}
+
+fn fit(
     x: &[f64],
     d: usize,
     y: &[bool],

@@ -10,12 +10,26 @@ use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
-use super::PredictError;
+use super::{Labelled, PredictError};
+use crate::job::Job;
 
 pub use persona_lab_runtime::scores::Logistic;
 
-/// Fit on rows `x` (row-major, `d` columns) and labels `y` (true = the target).
-pub fn fit(x: &[f64], d: usize, y: &[bool], c: f64) -> Result<Logistic, PredictError> {
+/// Logistic regression's one setting: scikit-learn's inverse regularisation strength `C`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogisticParams {
+    pub c: f64,
+}
+
+impl LogisticParams {
+    /// Fit on labelled rows (true = the target), in the shape every model here is fitted in.
+    pub fn fit(&self, data: &Labelled, job: &Job) -> Result<Logistic, PredictError> {
+        job.check()?;
+        fit(data.x, data.d, data.y, self.c)
+    }
+}
+
+fn fit(x: &[f64], d: usize, y: &[bool], c: f64) -> Result<Logistic, PredictError> {
     if !(c.is_finite() && c > 0.0) {
         return Err(PredictError::Invalid(format!(
             "the regularisation C must be a positive number, got {c}"

@@ -281,20 +281,32 @@ fn fit(
         .filter(|(_, t)| **t)
         .map(|(y, _)| *y)
         .collect();
+    let data = Labelled {
+        x: &m.data,
+        d: m.n_cols,
+        y: &y,
+    };
     let model = match params.model {
-        ModelKind::Logistic => Fitted::Logistic(logistic::fit(&m.data, m.n_cols, &y, params.c)?),
-        ModelKind::Forest => Fitted::Forest(forest::fit(
-            &m.data,
-            m.n_cols,
-            &y,
-            &ForestParams {
+        ModelKind::Logistic => {
+            Fitted::Logistic(logistic::LogisticParams { c: params.c }.fit(&data, job)?)
+        }
+        ModelKind::Forest => Fitted::Forest(
+            ForestParams {
                 seed: params.seed,
                 ..params.forest.clone()
-            },
-            job,
-        )?),
+            }
+            .fit(&data, job)?,
+        ),
     };
     Ok((fitted, model))
+}
+
+/// Labelled rows for a classifier: `x` row-major with `d` columns, `y` (true = the target) per row.
+#[derive(Debug, Clone, Copy)]
+pub struct Labelled<'a> {
+    pub x: &'a [f64],
+    pub d: usize,
+    pub y: &'a [bool],
 }
 
 /// Stratified, seeded assignment of users to `parts` groups (round robin over each shuffled class).
