@@ -253,7 +253,7 @@ impl Profile {
     /// numpy's default interpolation (`np.percentile`); None for an unknown or empty feature. Rule
     /// templates use it for thresholds ("the top 10% by revenue").
     pub fn percentile(&self, id: &str, p: f64) -> Option<f64> {
-        percentile_of(&self.column(id).ok()?, p)
+        super::distribution::percentile_of(&self.column(id).ok()?, p)
     }
 
     pub fn user_ids(&self) -> Vec<String> {
@@ -915,58 +915,5 @@ fn why_unavailable(needs: Needs) -> String {
             k.synonyms().join(", ")
         ),
         Needs::Kinds(a, b) => format!("needs events recognised as {} and {}", a.label(), b.label()),
-    }
-}
-
-/// The `p`-th percentile (0..100) of the finite values of `col` (numpy's `np.percentile`, linear).
-pub fn percentile_of(col: &[Option<f64>], p: f64) -> Option<f64> {
-    let mut v: Vec<f64> = col
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|x| x.is_finite())
-        .collect();
-    if v.is_empty() || !(0.0..=100.0).contains(&p) {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(super::transform::quantile(&v, p / 100.0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Expected values from numpy 2: `np.percentile([7, 1, 3.5, 10, 2, 2, 8.25], p)`.
-    #[test]
-    fn percentiles_match_numpy() {
-        let col = [
-            Some(7.0),
-            None,
-            Some(1.0),
-            Some(3.5),
-            Some(f64::NAN),
-            Some(10.0),
-            Some(2.0),
-            Some(2.0),
-            Some(8.25),
-        ];
-        for (p, want) in [
-            (0.0, 1.0),
-            (10.0, 1.6),
-            (25.0, 2.0),
-            (50.0, 3.5),
-            (90.0, 8.950000000000001),
-            (99.0, 9.895),
-            (100.0, 10.0),
-        ] {
-            let got = percentile_of(&col, p).unwrap();
-            assert!(
-                (got - want).abs() <= 1e-12 * want.abs(),
-                "{p}: {got} vs {want}"
-            );
-        }
-        assert_eq!(percentile_of(&[None, Some(f64::NAN)], 50.0), None);
-        assert_eq!(percentile_of(&col, 101.0), None);
     }
 }

@@ -28,6 +28,27 @@ pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
     (lo, width, counts)
 }
 
+/// The finite values of a column, sorted (missing, NaN and infinite values left out).
+pub fn sorted_finite(col: &[Option<f64>]) -> Vec<f64> {
+    let mut v: Vec<f64> = col
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The `p`-th percentile (0..100) of the finite values of `col` (numpy's `np.percentile`, linear).
+pub fn percentile_of(col: &[Option<f64>], p: f64) -> Option<f64> {
+    let v = sorted_finite(col);
+    if v.is_empty() || !(0.0..=100.0).contains(&p) {
+        return None;
+    }
+    Some(super::transform::quantile(&v, p / 100.0))
+}
+
 /// A feature's distribution over the analysed users: a 30-bin histogram of the values between the
 /// 1st and 99th percentile (an outlier would squeeze every other bar into one), with the median and
 /// the 10th and 90th percentiles (numpy's "nearest" method: values that occur).
@@ -44,16 +65,10 @@ pub struct FeatureHist {
 impl FeatureHist {
     /// The distribution of the finite values of `col`; None when there is none.
     pub fn of(col: &[Option<f64>]) -> Option<FeatureHist> {
-        let mut v: Vec<f64> = col
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|x| x.is_finite())
-            .collect();
+        let v = sorted_finite(col);
         if v.is_empty() {
             return None;
         }
-        v.sort_by(f64::total_cmp);
         let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
         let (lo, hi) = (q(0.01), q(0.99));
         let clipped: Vec<f64> = v.iter().copied().filter(|x| *x >= lo && *x <= hi).collect();
@@ -99,5 +114,38 @@ mod tests {
         assert!(h.lo >= 1.0 && h.lo + h.width * 30.0 <= 100.0 + 1e-9);
         assert_eq!(h.counts.iter().sum::<usize>(), 99);
         assert!(FeatureHist::of(&[None, None]).is_none());
+    }
+
+    /// Expected values from numpy 2: `np.percentile([7, 1, 3.5, 10, 2, 2, 8.25], p)`.
+    #[test]
+    fn percentiles_match_numpy() {
+        let col = [
+            Some(7.0),
+            None,
+            Some(1.0),
+            Some(3.5),
+            Some(f64::NAN),
+            Some(10.0),
+            Some(2.0),
+            Some(2.0),
+            Some(8.25),
+        ];
+        for (p, want) in [
+            (0.0, 1.0),
+            (10.0, 1.6),
+            (25.0, 2.0),
+            (50.0, 3.5),
+            (90.0, 8.950000000000001),
+            (99.0, 9.895),
+            (100.0, 10.0),
+        ] {
+            let got = percentile_of(&col, p).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "{p}: {got} vs {want}"
+            );
+        }
+        assert_eq!(percentile_of(&[None, Some(f64::NAN)], 50.0), None);
+        assert_eq!(percentile_of(&col, 101.0), None);
     }
 }

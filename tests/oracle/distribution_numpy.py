@@ -1,5 +1,5 @@
 """The numpy values the core's distribution and percentile unit tests compare with
-(src/features/distribution.rs, src/features/aggregate.rs). Run: python3 tests/oracle/distribution_numpy.py"""
+(src/features/distribution.rs). Run: python3 tests/oracle/distribution_numpy.py"""
 
 import numpy as np
 
