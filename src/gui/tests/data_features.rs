@@ -152,14 +152,7 @@ fn an_order_log_the_names_do_not_explain_is_fixed_from_the_data_view() {
 fn a_folder_of_daily_tables_opens_as_one_export() {
     // What dropping BigQuery's daily tables on the window does: the folder is the source.
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("ga4/");
-    let opts = persona_lab::sample::SampleOptions {
-        users: 60,
-        seed: 4,
-        days: 5,
-        style: persona_lab::sample::SampleStyle::Ga4BigQuery,
-    };
-    persona_lab::sample::write_sample(&opts, &folder, None).unwrap();
+    let folder = ga4_days(dir.path());
     let files = std::fs::read_dir(&folder).unwrap().count();
     assert!(files >= 5, "{files}");
     let mut h = harness(PersonaApp::new(Some(folder.clone())));

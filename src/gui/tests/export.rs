@@ -73,15 +73,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
 fn hashed_ids_never_leave_the_app_in_clear() {
     let mut h = harness(PersonaApp::new(Some(sample_path())));
     wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
-    let raw: Vec<String> = h
-        .state()
-        .analysis
-        .run
-        .as_ref()
-        .unwrap()
-        .matrix
-        .users
-        .clone();
+    let raw: Vec<String> = run_users(&h);
     h.get_by_label("hash user ids").click();
     h.run_ok();
     let salt = h.get_by_label("salt");
@@ -94,15 +86,7 @@ fn hashed_ids_never_leave_the_app_in_clear() {
             && a.analysis.run.is_some()
             && idle(a)
     });
-    let users = h
-        .state()
-        .analysis
-        .run
-        .as_ref()
-        .unwrap()
-        .matrix
-        .users
-        .clone();
+    let users = run_users(&h);
     assert_eq!(users.len(), raw.len());
     assert!(
         users
@@ -175,14 +159,7 @@ fn hashed_ids_never_leave_the_app_in_clear() {
 #[test]
 fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("ga4/");
-    let opts = persona_lab::sample::SampleOptions {
-        users: 60,
-        seed: 4,
-        days: 5,
-        style: persona_lab::sample::SampleStyle::Ga4BigQuery,
-    };
-    persona_lab::sample::write_sample(&opts, &folder, None).unwrap();
+    let folder = ga4_days(dir.path());
     let mut h = harness(PersonaApp::new(Some(folder.clone())));
     wait_for(&mut h, "the folder to load and cluster", |a| {
         a.analysis.run.is_some() && idle(a)

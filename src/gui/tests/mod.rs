@@ -84,6 +84,31 @@ fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
         })
 }
 
+/// GA4's BigQuery export as daily tables in a folder (60 users, 5 days), as an analyst drops it.
+fn ga4_days(dir: &std::path::Path) -> PathBuf {
+    let folder = dir.join("ga4/");
+    let opts = persona_lab::sample::SampleOptions {
+        users: 60,
+        seed: 4,
+        days: 5,
+        style: persona_lab::sample::SampleStyle::Ga4BigQuery,
+    };
+    persona_lab::sample::write_sample(&opts, &folder, None).unwrap();
+    folder
+}
+
+/// The user ids of the current run, in its order.
+fn run_users(h: &Harness<'static, PersonaApp>) -> Vec<String> {
+    h.state()
+        .analysis
+        .run
+        .as_ref()
+        .unwrap()
+        .matrix
+        .users
+        .clone()
+}
+
 mod clusters;
 mod data_features;
 mod export;
