@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod catalogue;
 pub mod display;
 pub mod distribution;
+pub mod preview;
 pub mod transform;
 
 pub use aggregate::{

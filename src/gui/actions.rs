@@ -11,7 +11,6 @@ use persona_lab::pipeline::ClusterRun;
 use persona_lab::task::Task;
 
 use super::app::{DEBOUNCE, PersonaApp};
-use super::features_view;
 use super::files::FilePurpose;
 use super::tasks::{Done, Kind};
 
@@ -218,8 +217,7 @@ impl PersonaApp {
         self.tasks.start(
             Kind::Preview,
             Task::spawn("Feature previews", self.repainter(), move |_| {
-                Ok(features_view::compute_preview(&profile, &spec)
-                    .unwrap_or_else(|e| features_view::Preview::failed(&spec, e)))
+                Ok(persona_lab::features::preview::Preview::of(&profile, &spec))
             }),
             Done::Preview,
         );
@@ -309,7 +307,7 @@ impl PersonaApp {
         let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
         let export = KeyboardShortcut::new(Modifiers::COMMAND, Key::E);
         if ui.ctx().input_mut(|i| i.consume_shortcut(&export)) && self.analysis.run.is_some() {
-            super::export_view::save_rule_set_dialog(self);
+            super::file_work::ask_save_rule_set(self);
         }
         // Redo first: Ctrl+Shift+Z also matches the Ctrl+Z shortcut's modifiers.
         if ui.ctx().input_mut(|i| i.consume_shortcut(&redo)) {

@@ -41,7 +41,7 @@ pub struct PersonaApp {
     /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
     pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
     /// Cached feature previews (GUI cache, recomputed when the spec changes).
-    pub preview: Option<Arc<features_view::Preview>>,
+    pub preview: Option<Arc<persona_lab::features::preview::Preview>>,
     /// Where unsaved work is autosaved (None: no autosave, e.g. in tests that do not ask for it).
     pub recovery_path: Option<PathBuf>,
     /// Where the recent-files list is kept (None: not kept).

@@ -8,6 +8,7 @@ use persona_lab::predict::{self, Prediction, SegmentRisk};
 use persona_lab::rules::{Guardrails, Rule};
 
 use super::app::PersonaApp;
+use super::state::{ExportKey, ExportPreview};
 
 /// The run and model rule previews were computed from (compared by identity).
 #[derive(Debug, Clone)]
@@ -54,4 +55,28 @@ pub fn current_risk(app: &mut PersonaApp) -> Option<Arc<SegmentRisk>> {
     ));
     app.ui_state.risk = Some((basis, v.clone()));
     Some(v)
+}
+
+/// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
+pub fn export_preview(app: &mut PersonaApp) -> Option<ExportPreview> {
+    let key = ExportKey {
+        basis: app.basis()?,
+        personas: app.analysis.personas.clone(),
+        rules: app.analysis.rules.clone(),
+        guardrails: app.analysis.guardrails.clone(),
+    };
+    if app.ui_state.rules.export_preview.as_ref().map(|p| &p.0) != Some(&key) {
+        let rs = app.rule_set()?;
+        let p = ExportPreview {
+            text: rs.to_ron().map_err(|e| e.to_string()),
+            findings: rs.validate(),
+            overview: persona_lab::ruleset::overview::overview(&rs),
+        };
+        app.ui_state.rules.export_preview = Some((key, p));
+    }
+    app.ui_state
+        .rules
+        .export_preview
+        .as_ref()
+        .map(|p| p.1.clone())
 }

@@ -252,9 +252,6 @@ pub fn inside_polygon(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
     inside
 }
 
-/// Equal-width histogram (the core's: numbers are computed there).
-pub use persona_lab::features::distribution::histogram;
-
 #[cfg(test)]
 mod tests {
     use super::*;

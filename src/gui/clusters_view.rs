@@ -661,28 +661,6 @@ fn selection_tsv(sel: &[usize], run: &ClusterRun) -> String {
     super::chart_export::tsv(&header, &rows)
 }
 
-/// Write the current selection where the user chose (the core's `selection_table`).
-pub fn export_selection_to(app: &mut PersonaApp, path: &std::path::Path) {
-    let Some(run) = app.analysis.run.clone() else {
-        return;
-    };
-    let written = run
-        .selection_table(&app.ui_state.selection)
-        .map_err(|e| e.to_string())
-        .and_then(|mut df| {
-            persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
-        });
-    match written {
-        Ok(defused) => {
-            app.info(format!("wrote {}", path.display()));
-            if let Some(note) = defused.note(path) {
-                app.warn(note);
-            }
-        }
-        Err(e) => app.error(e),
-    }
-}
-
 fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(s) = app.analysis.sweep.clone() else {
         ui.label("Run a sweep to see inertia, mean silhouette and stability for each k.");

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use persona_lab::task::Task;
 
 use super::app::PersonaApp;
+use super::file_work;
 use super::files::{self, Chooser, ChooserOutcome, FilePurpose};
 use super::state::View;
-use super::{clusters_view, export_view, monitor_view, predict_view};
 
 impl PersonaApp {
     /// Ask for a file for `purpose`: the system dialog on its own thread when there is one, else the
@@ -89,14 +89,14 @@ impl PersonaApp {
                 }
             }
             FilePurpose::SaveProject => self.save_project(path),
-            FilePurpose::ExportSelection => clusters_view::export_selection_to(self, &path),
-            FilePurpose::ExportAssignments => export_view::export_assignments(self, path),
-            FilePurpose::ExportSummary => export_view::export_summary(self, path, false),
-            FilePurpose::ExportSummaryHtml => export_view::export_summary(self, path, true),
-            FilePurpose::SaveRuleSet => export_view::save_rule_set(self, path),
-            FilePurpose::ExportHighRisk => predict_view::export_high(self, path),
-            FilePurpose::OpenOutcomes => monitor_view::load_outcomes(self, path),
-            FilePurpose::CompareDeployed => monitor_view::compare_deployed(self, path),
+            FilePurpose::ExportSelection => file_work::export_selection_to(self, &path),
+            FilePurpose::ExportAssignments => file_work::export_assignments(self, path),
+            FilePurpose::ExportSummary => file_work::export_summary(self, path, false),
+            FilePurpose::ExportSummaryHtml => file_work::export_summary(self, path, true),
+            FilePurpose::SaveRuleSet => file_work::save_rule_set(self, path),
+            FilePurpose::ExportHighRisk => file_work::export_high(self, path),
+            FilePurpose::OpenOutcomes => file_work::load_outcomes(self, path),
+            FilePurpose::CompareDeployed => file_work::compare_deployed(self, path),
             FilePurpose::ChartPng => self.ui_state.png_pending = Some(path),
             FilePurpose::ChartCsv => self.save_chart_csv(path),
         }

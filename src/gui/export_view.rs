@@ -2,45 +2,17 @@
 //! files for other people: the rule set for engineering (Ctrl+E), the assignments CSV, and the persona
 //! summary (Markdown) for strategists. Files are written atomically on a worker thread.
 
-use std::path::PathBuf;
-
 use egui::{Color32, RichText};
 use persona_lab::rules::Severity;
-use persona_lab::ruleset::summary;
 
 use super::actions::Action;
 use super::app::PersonaApp;
 use super::files::FilePurpose;
-use super::state::{ExportKey, ExportPreview};
-use persona_lab::task::Task;
-
-/// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
-pub fn preview(app: &mut PersonaApp) -> Option<ExportPreview> {
-    let key = ExportKey {
-        basis: app.basis()?,
-        personas: app.analysis.personas.clone(),
-        rules: app.analysis.rules.clone(),
-        guardrails: app.analysis.guardrails.clone(),
-    };
-    if app.ui_state.rules.export_preview.as_ref().map(|p| &p.0) != Some(&key) {
-        let rs = app.rule_set()?;
-        let p = ExportPreview {
-            text: rs.to_ron().map_err(|e| e.to_string()),
-            findings: rs.validate(),
-            overview: persona_lab::ruleset::overview::overview(&rs),
-        };
-        app.ui_state.rules.export_preview = Some((key, p));
-    }
-    app.ui_state
-        .rules
-        .export_preview
-        .as_ref()
-        .map(|p| p.1.clone())
-}
+use super::state::ExportPreview;
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.heading("Export");
-    let Some(p) = preview(app) else {
+    let Some(p) = super::cache::export_preview(app) else {
         ui.label("Cluster the data first: the rule set holds the segment model.");
         return;
     };
@@ -59,7 +31,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .on_hover_text("Ctrl+E")
             .on_disabled_hover_text("Fix the errors below first");
         if save.clicked() {
-            save_rule_set_dialog(app);
+            super::file_work::ask_save_rule_set(app);
         }
         if ui.button("Export assignments CSV…").clicked() {
             app.push(Action::AskFile(FilePurpose::ExportAssignments));
@@ -147,91 +119,4 @@ fn raw_file(ui: &mut egui::Ui, p: &ExportPreview) {
             ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
         }
     }
-}
-
-/// Ask where, then write the previewed text (what the user saw is what is saved).
-pub fn save_rule_set_dialog(app: &mut PersonaApp) {
-    let Some(p) = preview(app) else {
-        return;
-    };
-    if p.findings.iter().any(|f| f.severity == Severity::Error) {
-        app.ui_state.view = super::state::View::Export;
-        app.error("the rule set has errors (see Export): fix them before saving it");
-        return;
-    }
-    app.push(Action::AskFile(FilePurpose::SaveRuleSet));
-}
-
-/// Write the rule set as previewed, on a worker: the previewed RON, or the same rule set as JSON when
-/// the name ends in `.json`.
-pub fn save_rule_set(app: &mut PersonaApp, path: PathBuf) {
-    let Some(p) = preview(app) else {
-        return;
-    };
-    let text = match persona_lab::runtime::ruleset::Encoding::of(&path) {
-        persona_lab::runtime::ruleset::Encoding::Ron => p.text,
-        persona_lab::runtime::ruleset::Encoding::Json => match app.rule_set() {
-            Some(rs) => rs.to_json().map_err(|e| e.to_string()),
-            None => return,
-        },
-    };
-    match text {
-        Ok(text) => spawn_write(app, "Saving the rule set", path, move || Ok(text)),
-        Err(e) => app.error(e),
-    }
-}
-
-pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
-    let Some(run) = app.analysis.run.clone() else {
-        return;
-    };
-    let names = app.analysis.persona_names(run.segmentation.k);
-    let repaint = app.repainter();
-    let out = path.clone();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn("Exporting assignments", repaint, move |_| {
-            let defused = run
-                .write_assignments(&out, &names)
-                .map_err(|e| e.to_string())?;
-            let mut said = format!("wrote {} ({} users)", out.display(), run.matrix.n_rows);
-            if let Some(note) = defused.note(&out) {
-                said = format!("{said}. {note}");
-            }
-            Ok(said)
-        }),
-        super::tasks::Done::Export,
-    );
-}
-
-/// The persona summary: Markdown, or (`html`) one self-contained web page with the charts.
-pub fn export_summary(app: &mut PersonaApp, path: PathBuf, html: bool) {
-    let (Some(rs), Some(run)) = (app.rule_set(), app.analysis.run.clone()) else {
-        return;
-    };
-    spawn_write(app, "Exporting the persona summary", path, move || {
-        Ok(if html {
-            summary::html(&rs, &run.profiles)
-        } else {
-            summary::markdown(&rs, &run.profiles)
-        })
-    });
-}
-
-fn spawn_write(
-    app: &mut PersonaApp,
-    label: &str,
-    path: PathBuf,
-    make: impl FnOnce() -> Result<String, String> + Send + 'static,
-) {
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn(label, repaint, move |_| {
-            let text = make()?;
-            persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
-            Ok(format!("wrote {}", path.display()))
-        }),
-        super::tasks::Done::Export,
-    );
 }

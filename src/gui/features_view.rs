@@ -5,69 +5,12 @@
 
 use egui::Color32;
 use egui_plot::{Bar, BarChart, Legend, Plot};
-use persona_lab::features::ProfileTransform as _;
-use persona_lab::features::{FeatureChoice, Profile, Scaler, TransformSpec, transform};
+use persona_lab::features::{FeatureChoice, Scaler};
 
 use super::actions::Action;
 use super::app::PersonaApp;
-use super::charts;
 
-/// Everything the previews draw, computed off the GUI thread.
-pub struct Preview {
-    pub spec: TransformSpec,
-    /// (feature, raw histogram, transformed histogram): (left edge, bin width, counts).
-    pub hists: Vec<(String, Hist, Hist)>,
-    pub score: Hist,
-    pub corr_names: Vec<String>,
-    /// Pearson correlation of the clustering columns, row-major.
-    pub corr: Vec<f64>,
-    /// Why there is nothing to preview (e.g. no usable feature selected).
-    pub error: Option<String>,
-}
-
-impl Preview {
-    pub fn failed(spec: &TransformSpec, error: String) -> Preview {
-        Preview {
-            spec: spec.clone(),
-            hists: Vec::new(),
-            score: (0.0, 1.0, Vec::new()),
-            corr_names: Vec::new(),
-            corr: Vec::new(),
-            error: Some(error),
-        }
-    }
-}
-
-type Hist = (f64, f64, Vec<usize>);
-
-pub fn compute_preview(profile: &Profile, spec: &TransformSpec) -> Result<Preview, String> {
-    let fitted = transform::fit(profile, spec).map_err(|e| e.to_string())?;
-    let m = fitted.matrix(profile).map_err(|e| e.to_string())?;
-    let mut hists = Vec::new();
-    for (j, f) in fitted.features.iter().enumerate() {
-        let raw: Vec<f64> = profile
-            .column(&f.id)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .flatten()
-            .collect();
-        let t: Vec<f64> = (0..m.n_rows).map(|i| m.data[i * m.n_cols + j]).collect();
-        hists.push((
-            f.id.clone(),
-            charts::histogram(&raw, 40),
-            charts::histogram(&t, 40),
-        ));
-    }
-    let score = charts::histogram(&fitted.scores(&m), 40);
-    Ok(Preview {
-        spec: spec.clone(),
-        hists,
-        score,
-        corr_names: m.columns.clone(),
-        corr: m.correlation(),
-        error: None,
-    })
-}
+pub use persona_lab::features::preview::{Hist, Preview};
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     let Some(profile) = app.analysis.profile.clone() else {

@@ -11,6 +11,7 @@ pub mod data_view;
 pub mod dialogs;
 pub mod export_view;
 pub mod features_view;
+pub mod file_work;
 pub mod files;
 pub mod help;
 pub mod monitor_view;

@@ -4,55 +4,17 @@
 //! segment's users went, the verdict). The numbers come from `persona_lab::monitor`; work runs on
 //! workers.
 
-use std::path::PathBuf;
-
 use egui::{Color32, RichText};
 use egui_plot::{Legend, Plot, PlotPoints, Points};
-use persona_lab::monitor::{drift, outcomes, report};
-use persona_lab::ruleset::RuleSet;
+use persona_lab::monitor::{drift, report};
 
 use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts::colour;
 use super::files::FilePurpose;
-use persona_lab::task::Task;
 
 const BAD: Color32 = Color32::from_rgb(213, 94, 0);
 const GOOD: Color32 = Color32::from_rgb(0, 158, 115);
-
-/// Read an outcomes export and report on it (rules named from the current rule set), in the background.
-pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
-    let rs = app.rule_set();
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Monitor,
-        Task::spawn("Rule performance", repaint, move |job| {
-            job.progress("reading outcomes", 0.0);
-            let o = outcomes::read(&path, &outcomes::OutcomeColumns::default())
-                .map_err(|e| e.to_string())?;
-            job.progress("statistics", 0.5);
-            Ok(report::report(rs.as_ref(), &o, 0))
-        }),
-        super::tasks::Done::Monitor,
-    );
-}
-
-/// Compare a deployed rule set with the current analysis on the loaded export, in the background.
-pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
-    let (Some(loaded), Some(current)) = (app.analysis.loaded.clone(), app.rule_set()) else {
-        app.error("load and cluster an export first: drift compares it with the deployed rule set");
-        return;
-    };
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Drift,
-        Task::spawn("Segment drift", repaint, move |job| {
-            let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
-            drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
-        }),
-        super::tasks::Done::Drift,
-    );
-}
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {

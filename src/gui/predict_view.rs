@@ -4,7 +4,6 @@
 //! risk, and the high-risk list as CSV. The model goes into the exported rule set, so rules can test
 //! its score. Training runs on a worker; everything shown comes from `persona_lab::predict`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
@@ -15,7 +14,6 @@ use persona_lab::predict::{self, ModelKind, Prediction, Target};
 use super::actions::Action;
 use super::app::PersonaApp;
 use super::charts::colour;
-use persona_lab::task::Task;
 
 pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     ui.heading("Predict");
@@ -562,36 +560,4 @@ fn by_persona(
             app.push(Action::AskFile(super::files::FilePurpose::ExportHighRisk));
         }
     });
-}
-
-/// The high band as CSV (user_id, score, band, persona), on a worker: the core's table, written as
-/// every CSV output is (atomic, spreadsheet formulas defused).
-pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
-    let Some(p) = app.analysis.prediction.clone() else {
-        return;
-    };
-    let risk = super::cache::current_risk(app);
-    let names = app.analysis.persona_names(app.analysis.personas.len());
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn("Exporting high-risk users", repaint, move |_| {
-            let mut t = predict::high_band_table(
-                &p.users,
-                &p.scores,
-                p.model.bands,
-                risk.as_ref().map(|r| r.segment_of.as_slice()),
-                &names,
-            )
-            .map_err(|e| e.to_string())?;
-            let defused =
-                persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
-            let mut m = format!("wrote {} ({} users)", path.display(), t.height());
-            if let Some(note) = defused.note(&path) {
-                m.push_str(&format!("; {note}"));
-            }
-            Ok(m)
-        }),
-        super::tasks::Done::Export,
-    );
 }

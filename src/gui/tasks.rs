@@ -15,8 +15,8 @@ use persona_lab::task::{Task, TaskError};
 
 use super::app::LoadOutcome;
 use super::cache::{Basis, CoverageKey};
-use super::features_view::Preview;
 use super::state::ProjectQuestion;
+use persona_lab::features::preview::Preview;
 
 /// What a task does; results are applied in this order when several finish in one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

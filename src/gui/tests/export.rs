@@ -28,7 +28,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
     wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
     h.get_by_label("Monitor").click();
     h.run_ok();
-    crate::gui::monitor_view::load_outcomes(h.state_mut(), outcomes);
+    crate::gui::file_work::load_outcomes(h.state_mut(), outcomes);
     wait_for(&mut h, "the report", |a| {
         a.analysis.monitor.is_some() && idle(a)
     });
@@ -48,7 +48,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
         a.settings_changed();
     }
     wait_for_k(&mut h, "k = 4", 4);
-    crate::gui::monitor_view::compare_deployed(h.state_mut(), deployed.clone());
+    crate::gui::file_work::compare_deployed(h.state_mut(), deployed.clone());
     wait_for(&mut h, "the drift", |a| {
         a.analysis.drift.is_some() && idle(a)
     });
@@ -96,13 +96,13 @@ fn hashed_ids_never_leave_the_app_in_clear() {
     // Everything the app can write.
     let dir = tempfile::tempdir().unwrap();
     h.state_mut().save_project(dir.path().join("p.plab"));
-    crate::gui::export_view::save_rule_set(h.state_mut(), dir.path().join("r.ron"));
+    crate::gui::file_work::save_rule_set(h.state_mut(), dir.path().join("r.ron"));
     wait_for(&mut h, "rule set", idle);
-    crate::gui::export_view::export_assignments(h.state_mut(), dir.path().join("a.csv"));
+    crate::gui::file_work::export_assignments(h.state_mut(), dir.path().join("a.csv"));
     wait_for(&mut h, "assignments", idle);
-    crate::gui::export_view::export_summary(h.state_mut(), dir.path().join("s.md"), false);
+    crate::gui::file_work::export_summary(h.state_mut(), dir.path().join("s.md"), false);
     wait_for(&mut h, "summary", idle);
-    crate::gui::export_view::export_summary(h.state_mut(), dir.path().join("s.html"), true);
+    crate::gui::file_work::export_summary(h.state_mut(), dir.path().join("s.html"), true);
     wait_for(&mut h, "summary page", idle);
     h.state_mut().file_chosen(
         crate::gui::files::FilePurpose::ChartCsv,
@@ -112,7 +112,7 @@ fn hashed_ids_never_leave_the_app_in_clear() {
     wait_for(&mut h, "model", |a| {
         a.analysis.prediction.is_some() && idle(a)
     });
-    crate::gui::predict_view::export_high(h.state_mut(), dir.path().join("high.csv"));
+    crate::gui::file_work::export_high(h.state_mut(), dir.path().join("high.csv"));
     wait_for(&mut h, "high-risk list", idle);
     let mut files = 0;
     for e in std::fs::read_dir(dir.path()).unwrap() {
@@ -275,7 +275,7 @@ fn charts_tables_and_the_summary_export_what_is_shown() {
 
     // The summary as a web page: every persona, its colour and its charts, nothing to fetch.
     let page = dir.path().join("personas.html");
-    crate::gui::export_view::export_summary(h.state_mut(), page.clone(), true);
+    crate::gui::file_work::export_summary(h.state_mut(), page.clone(), true);
     wait_for(&mut h, "the page", idle);
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!doctype html>") && html.trim_end().ends_with("</html>"));

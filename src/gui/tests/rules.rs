@@ -170,7 +170,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.get_by_value(&text);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rules.ron");
-    crate::gui::export_view::save_rule_set(h.state_mut(), out.clone());
+    crate::gui::file_work::save_rule_set(h.state_mut(), out.clone());
     wait_for(&mut h, "the export", idle);
     h.get_by_label_contains("wrote");
     let back = RuleSet::read(&out).unwrap();

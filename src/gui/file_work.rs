@@ -1,0 +1,190 @@
+//! What a chosen file starts: the app's exports (rule set, assignments, persona summary, high-risk
+//! list, a selection) and the files it reads for the Monitor (outcomes, a deployed rule set). Each
+//! runs on the task registry and reports back as a `Done`; views only ask for the file.
+
+use std::path::PathBuf;
+
+use persona_lab::monitor::{drift, outcomes, report};
+use persona_lab::predict;
+use persona_lab::rules::Severity;
+use persona_lab::ruleset::{RuleSet, summary};
+use persona_lab::task::Task;
+
+use super::actions::Action;
+use super::app::PersonaApp;
+use super::files::FilePurpose;
+
+/// Ask where, then write the previewed text (what the user saw is what is saved).
+pub fn ask_save_rule_set(app: &mut PersonaApp) {
+    let Some(p) = super::cache::export_preview(app) else {
+        return;
+    };
+    if p.findings.iter().any(|f| f.severity == Severity::Error) {
+        app.ui_state.view = super::state::View::Export;
+        app.error("the rule set has errors (see Export): fix them before saving it");
+        return;
+    }
+    app.push(Action::AskFile(FilePurpose::SaveRuleSet));
+}
+
+/// Write the rule set as previewed, on a worker: the previewed RON, or the same rule set as JSON when
+/// the name ends in `.json`.
+pub fn save_rule_set(app: &mut PersonaApp, path: PathBuf) {
+    let Some(p) = super::cache::export_preview(app) else {
+        return;
+    };
+    let text = match persona_lab::runtime::ruleset::Encoding::of(&path) {
+        persona_lab::runtime::ruleset::Encoding::Ron => p.text,
+        persona_lab::runtime::ruleset::Encoding::Json => match app.rule_set() {
+            Some(rs) => rs.to_json().map_err(|e| e.to_string()),
+            None => return,
+        },
+    };
+    match text {
+        Ok(text) => spawn_write(app, "Saving the rule set", path, move || Ok(text)),
+        Err(e) => app.error(e),
+    }
+}
+
+pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
+    let Some(run) = app.analysis.run.clone() else {
+        return;
+    };
+    let names = app.analysis.persona_names(run.segmentation.k);
+    let repaint = app.repainter();
+    let out = path.clone();
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn("Exporting assignments", repaint, move |_| {
+            let defused = run
+                .write_assignments(&out, &names)
+                .map_err(|e| e.to_string())?;
+            let mut said = format!("wrote {} ({} users)", out.display(), run.matrix.n_rows);
+            if let Some(note) = defused.note(&out) {
+                said = format!("{said}. {note}");
+            }
+            Ok(said)
+        }),
+        super::tasks::Done::Export,
+    );
+}
+
+/// The persona summary: Markdown, or (`html`) one self-contained web page with the charts.
+pub fn export_summary(app: &mut PersonaApp, path: PathBuf, html: bool) {
+    let (Some(rs), Some(run)) = (app.rule_set(), app.analysis.run.clone()) else {
+        return;
+    };
+    spawn_write(app, "Exporting the persona summary", path, move || {
+        Ok(if html {
+            summary::html(&rs, &run.profiles)
+        } else {
+            summary::markdown(&rs, &run.profiles)
+        })
+    });
+}
+
+fn spawn_write(
+    app: &mut PersonaApp,
+    label: &str,
+    path: PathBuf,
+    make: impl FnOnce() -> Result<String, String> + Send + 'static,
+) {
+    let repaint = app.repainter();
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn(label, repaint, move |_| {
+            let text = make()?;
+            persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+            Ok(format!("wrote {}", path.display()))
+        }),
+        super::tasks::Done::Export,
+    );
+}
+
+/// The high band as CSV (user_id, score, band, persona), on a worker: the core's table, written as
+/// every CSV output is (atomic, spreadsheet formulas defused).
+pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
+    let Some(p) = app.analysis.prediction.clone() else {
+        return;
+    };
+    let risk = super::cache::current_risk(app);
+    let names = app.analysis.persona_names(app.analysis.personas.len());
+    let repaint = app.repainter();
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn("Exporting high-risk users", repaint, move |_| {
+            let mut t = predict::high_band_table(
+                &p.users,
+                &p.scores,
+                p.model.bands,
+                risk.as_ref().map(|r| r.segment_of.as_slice()),
+                &names,
+            )
+            .map_err(|e| e.to_string())?;
+            let defused =
+                persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
+            let mut m = format!("wrote {} ({} users)", path.display(), t.height());
+            if let Some(note) = defused.note(&path) {
+                m.push_str(&format!("; {note}"));
+            }
+            Ok(m)
+        }),
+        super::tasks::Done::Export,
+    );
+}
+
+/// Write the current selection where the user chose (the core's `selection_table`).
+pub fn export_selection_to(app: &mut PersonaApp, path: &std::path::Path) {
+    let Some(run) = app.analysis.run.clone() else {
+        return;
+    };
+    let written = run
+        .selection_table(&app.ui_state.selection)
+        .map_err(|e| e.to_string())
+        .and_then(|mut df| {
+            persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(defused) => {
+            app.info(format!("wrote {}", path.display()));
+            if let Some(note) = defused.note(path) {
+                app.warn(note);
+            }
+        }
+        Err(e) => app.error(e),
+    }
+}
+
+/// Read an outcomes export and report on it (rules named from the current rule set), in the background.
+pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
+    let rs = app.rule_set();
+    let repaint = app.repainter();
+    app.tasks.start(
+        super::tasks::Kind::Monitor,
+        Task::spawn("Rule performance", repaint, move |job| {
+            job.progress("reading outcomes", 0.0);
+            let o = outcomes::read(&path, &outcomes::OutcomeColumns::default())
+                .map_err(|e| e.to_string())?;
+            job.progress("statistics", 0.5);
+            Ok(report::report(rs.as_ref(), &o, 0))
+        }),
+        super::tasks::Done::Monitor,
+    );
+}
+
+/// Compare a deployed rule set with the current analysis on the loaded export, in the background.
+pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
+    let (Some(loaded), Some(current)) = (app.analysis.loaded.clone(), app.rule_set()) else {
+        app.error("load and cluster an export first: drift compares it with the deployed rule set");
+        return;
+    };
+    let repaint = app.repainter();
+    app.tasks.start(
+        super::tasks::Kind::Drift,
+        Task::spawn("Segment drift", repaint, move |job| {
+            let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
+            drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
+        }),
+        super::tasks::Done::Drift,
+    );
+}
