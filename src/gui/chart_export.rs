@@ -16,8 +16,11 @@ pub type Outcomes = (
     std::sync::mpsc::Receiver<Result<String, String>>,
 );
 
-/// One CSV field: quoted when it holds a comma, a quote or a line break (ids are text).
+/// One CSV field: quoted when it holds a comma, a quote or a line break (ids are text), and with a
+/// leading `'` when a spreadsheet would run it as a formula (a persona named "=HYPERLINK(...)"), as
+/// every CSV the app writes (`persona_lab::spreadsheet`).
 pub fn field(s: &str) -> String {
+    let s = persona_lab::spreadsheet::cell(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -39,7 +42,7 @@ fn csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
 /// Rows as TSV (what a spreadsheet pastes into columns): tabs and line breaks inside a cell become
 /// spaces.
 pub fn tsv(header: &[&str], rows: &[Vec<String>]) -> String {
-    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    let clean = |s: &str| persona_lab::spreadsheet::cell(s).replace(['\t', '\n', '\r'], " ");
     let mut out = header.join("\t");
     out.push('\n');
     for r in rows {
@@ -246,6 +249,19 @@ mod tests {
         assert_eq!(
             tsv(&["a", "b"], &[vec!["x\ty".into(), "1".into()]]),
             "a\tb\nx y\t1\n"
+        );
+    }
+
+    /// Persona names are the analyst's text: one that starts like a formula reaches a spreadsheet as
+    /// text, through the chart's CSV and through Copy as TSV; negative numbers stay numbers.
+    #[test]
+    fn formula_like_cells_are_defused_in_csv_and_tsv() {
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field("-0.125"), "-0.125");
+        assert_eq!(
+            tsv(&["persona", "share"], &[vec!["+cmd".into(), "-1.5".into()]]),
+            "persona\tshare\n'+cmd\t-1.5\n"
         );
     }
 
