@@ -79,7 +79,7 @@ pub enum DurationUnit {
 }
 
 /// Everything the user can choose about loading. `Default` is "detect everything".
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadOptions {
     pub format: Option<FileFormat>,
     pub delimiter: Option<u8>,

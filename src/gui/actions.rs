@@ -6,12 +6,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use persona_lab::features::FeatureConfig;
+use persona_lab::cluster::Method;
+use persona_lab::data::{LoadOptions, RoleMapping};
+use persona_lab::features::{FeatureConfig, TransformSpec};
 use persona_lab::pipeline::ClusterRun;
+use persona_lab::predict::PredictParams;
+use persona_lab::rules::{Guardrails, Rule};
+use persona_lab::ruleset::Persona;
 use persona_lab::task::Task;
 
 use super::app::{DEBOUNCE, PersonaApp};
 use super::files::FilePurpose;
+use super::state::ClusterSettings;
 use super::tasks::{Done, Kind};
 
 /// A request from a view (or a shortcut, or a dialog): views read state and push these; the app
@@ -30,17 +36,47 @@ pub enum Action {
     SettingsChanged,
     RunClustering,
     RunSweep,
-    RunPreview,
     RunPrediction,
     RunTsne,
     /// Merge the second segment into the first.
     MergeSegments(usize, usize),
     /// Split a segment in two.
     SplitSegment(usize),
+    /// Check the rule set, then ask where to save it (Export's button, Ctrl+E).
+    SaveRuleSet,
     /// Save the project to this file.
     SaveProject(PathBuf),
     Undo,
     Redo,
+    /// An edit of the analysis, made by a view on a copy.
+    Edit(Box<Edit>),
+}
+
+/// A change to the analysis from a view: the new value whole (views edit a copy), applied after the
+/// frame. Undo steps come from comparing the undoable state after the frame (`record_history`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// How the export is read (shape, time format, hashing); applies on Reload.
+    LoadOptions(LoadOptions),
+    /// Which column plays which role; applies on Reload.
+    Roles(RoleMapping),
+    /// Feature settings that do not need the export read again (the session gap before a Reload).
+    FeatureConfig(FeatureConfig),
+    /// Which features cluster, their weights and scaling.
+    Spec(TransformSpec),
+    /// Method, k, seed and the sweep's range.
+    Cluster(ClusterSettings),
+    /// The number of segments alone (picked on the dendrogram or the sweep chart).
+    K(usize),
+    /// The clustering method alone.
+    Method(Method),
+    /// The churn / conversion model's settings.
+    Predict(PredictParams),
+    /// The persona at this position of the list (renamed, described, its content edited).
+    Persona(usize, Persona),
+    /// The content rules, in priority order.
+    Rules(Vec<Rule>),
+    Guardrails(Guardrails),
 }
 
 impl PersonaApp {
@@ -69,14 +105,36 @@ impl PersonaApp {
             Action::SettingsChanged => self.settings_changed(),
             Action::RunClustering => self.run_clustering(),
             Action::RunSweep => self.run_sweep(),
-            Action::RunPreview => self.run_preview(),
             Action::RunPrediction => self.run_prediction(),
             Action::RunTsne => self.run_tsne(),
             Action::MergeSegments(a, b) => self.merge_segments(a, b),
             Action::SplitSegment(c) => self.split_segment(c),
             Action::SaveProject(p) => self.save_project(p),
+            Action::SaveRuleSet => super::file_work::ask_save_rule_set(self),
             Action::Undo => self.undo(),
             Action::Redo => self.redo(),
+            Action::Edit(e) => self.edit(*e),
+        }
+    }
+
+    fn edit(&mut self, edit: Edit) {
+        let a = &mut self.analysis;
+        match edit {
+            Edit::LoadOptions(o) => a.load_options = o,
+            Edit::Roles(r) => a.load_options.roles = r,
+            Edit::FeatureConfig(c) => a.feature_config = c,
+            Edit::Spec(s) => a.spec = Some(s),
+            Edit::Cluster(c) => a.cluster = c,
+            Edit::K(k) => a.cluster.params.k = k,
+            Edit::Method(m) => a.cluster.params.method = m,
+            Edit::Predict(p) => a.predict = p,
+            Edit::Persona(i, p) => {
+                if let Some(slot) = a.personas.get_mut(i) {
+                    *slot = p;
+                }
+            }
+            Edit::Rules(r) => a.rules = r,
+            Edit::Guardrails(g) => a.guardrails = g,
         }
     }
 
@@ -307,7 +365,7 @@ impl PersonaApp {
         let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
         let export = KeyboardShortcut::new(Modifiers::COMMAND, Key::E);
         if ui.ctx().input_mut(|i| i.consume_shortcut(&export)) && self.analysis.run.is_some() {
-            super::file_work::ask_save_rule_set(self);
+            self.push(Action::SaveRuleSet);
         }
         // Redo first: Ctrl+Shift+Z also matches the Ctrl+Z shortcut's modifiers.
         if ui.ctx().input_mut(|i| i.consume_shortcut(&redo)) {

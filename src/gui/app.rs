@@ -10,11 +10,9 @@ use std::time::{Duration, Instant};
 use egui::{Color32, RichText};
 use persona_lab::data::Loaded;
 use persona_lab::features::{Profile, TransformSpec};
-use persona_lab::rules::Population;
-use persona_lab::ruleset::Coverage;
 
 use super::files::{self, FilePurpose};
-use super::state::{Analysis, Level, Message, View, ViewState};
+use super::state::{Analysis, Level, View, ViewState};
 use super::{
     clusters_view, data_view, export_view, features_view, monitor_view, personas_view,
     predict_view, rules_view, simulate_view,
@@ -22,7 +20,8 @@ use super::{
 use persona_lab::task::Task;
 
 use super::actions::Action;
-use super::cache::{Basis, CoverageKey};
+use super::cache::Caches;
+use super::cx::Cx;
 use super::tasks::{Done, Finished, Kind, Tasks};
 
 /// Settings changes wait this long before clustering re-runs, so dragging a slider runs it once.
@@ -36,12 +35,11 @@ pub struct PersonaApp {
     pub ui_state: ViewState,
     /// Every running background task (load, clustering, model, exports, ...), one per kind.
     pub tasks: Tasks,
-    /// The analysed users as columns for rule match counts, tied to the run it was made from.
-    pub population: Option<(Basis, Arc<Population>)>,
-    /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
-    pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
-    /// Cached feature previews (GUI cache, recomputed when the spec changes).
-    pub preview: Option<Arc<persona_lab::features::preview::Preview>>,
+    /// Results derived from the analysis for the views (previews, coverage, risk), with what each
+    /// was made from.
+    pub caches: Caches,
+    /// The in-app file chooser, when open (no system dialog could be shown).
+    pub file_chooser: Option<files::Chooser>,
     /// Where unsaved work is autosaved (None: no autosave, e.g. in tests that do not ask for it).
     pub recovery_path: Option<PathBuf>,
     /// Where the recent-files list is kept (None: not kept).
@@ -81,9 +79,8 @@ impl PersonaApp {
             analysis: Analysis::default(),
             ui_state: ViewState::default(),
             tasks: Tasks::default(),
-            population: None,
-            coverage: None,
-            preview: None,
+            caches: Caches::default(),
+            file_chooser: None,
             recovery_path: None,
             recent_path: None,
             recent: Vec::new(),
@@ -118,24 +115,15 @@ impl PersonaApp {
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
-        self.ui_state.messages.push(Message {
-            level: Level::Error,
-            text: text.into(),
-        });
+        self.ui_state.say(Level::Error, text);
     }
 
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.ui_state.messages.push(Message {
-            level: Level::Warning,
-            text: text.into(),
-        });
+        self.ui_state.say(Level::Warning, text);
     }
 
     pub fn info(&mut self, text: impl Into<String>) {
-        self.ui_state.messages.push(Message {
-            level: Level::Info,
-            text: text.into(),
-        });
+        self.ui_state.say(Level::Info, text);
     }
 
     /// Collect finished background work.
@@ -241,98 +229,19 @@ impl PersonaApp {
             Done::Sweep(s) => self.analysis.sweep = Some(Arc::new(s)),
             Done::Stability((run, s)) => self.analysis.stability = Some((run, Arc::new(s))),
             Done::Tsne((run, t)) => self.analysis.tsne = Some((run, Arc::new(t))),
-            Done::Preview(p) => self.preview = Some(Arc::new(p)),
+            Done::Preview(p) => self.caches.preview = Some(Arc::new(p)),
             Done::Monitor(rep) => self.analysis.monitor = Some(Arc::new(rep)),
             Done::Drift(d) => self.analysis.drift = Some(Arc::new(d)),
             Done::Predict(p) => self.analysis.prediction = Some(Arc::new(*p)),
             Done::Population((basis, p)) => {
                 self.ui_state.rules.hist.clear();
                 self.ui_state.rules.counts.clear();
-                self.population = Some((basis, Arc::new(p)));
+                self.caches.population = Some((basis, Arc::new(p)));
             }
-            Done::Coverage((key, c)) => self.coverage = Some((key, Arc::new(c))),
+            Done::Coverage((key, c)) => self.caches.coverage = Some((key, Arc::new(c))),
+            Done::Risk((basis, r)) => self.caches.risk = Some((basis, Arc::new(r))),
             Done::Export(m) => self.info(m),
         }
-    }
-
-    /// What the rule previews are computed from: the run and the model (by identity).
-    pub fn basis(&self) -> Option<Basis> {
-        Some(Basis {
-            run: self.analysis.run.clone()?,
-            prediction: self.analysis.prediction.clone(),
-        })
-    }
-
-    /// The population of the current run for rule match counts (with the model's score for every
-    /// user when there is one): ready, or started in the background.
-    pub fn population(&mut self) -> Option<Arc<Population>> {
-        let basis = self.basis()?;
-        match &self.population {
-            Some((b, p)) if *b == basis => return Some(p.clone()),
-            _ => {}
-        }
-        if !self.tasks.running(Kind::Population) {
-            let profile = self.analysis.profile.clone()?;
-            let run = basis.run.clone();
-            let ids = self.analysis.persona_ids(run.segmentation.k);
-            self.tasks.start(
-                Kind::Population,
-                Task::spawn("Preparing rule previews", self.repainter(), move |_| {
-                    // Analysed users passed the consent filter when one was mapped.
-                    let mut p = persona_lab::ruleset::population(
-                        &profile,
-                        &run.segmentation.labels,
-                        ids,
-                        true,
-                    )
-                    .map_err(|e| e.to_string())?;
-                    if let Some(pred) = &basis.prediction {
-                        // Today's score of every analysed user, as the deployed model computes it.
-                        let scores = (0..p.n)
-                            .map(|i| pred.model.score(&p.user_profile(i).features))
-                            .collect::<Result<Vec<f64>, String>>()
-                            .map_err(|f| format!("the model needs the feature {f:?}"))?;
-                        p.scores.insert(pred.model.name.clone(), scores);
-                    }
-                    Ok((basis, p))
-                }),
-                Done::Population,
-            );
-        }
-        None
-    }
-
-    /// Coverage of the current rules: ready (possibly for older rules), and recomputed in the
-    /// background when the rules changed.
-    pub fn coverage(&mut self) -> Option<(bool, Arc<Coverage>)> {
-        let key = CoverageKey {
-            rules: self.analysis.rules.clone(),
-            guardrails: self.analysis.guardrails.clone(),
-            basis: self.basis(),
-        };
-        let fresh = self.coverage.as_ref().is_some_and(|(k, _)| *k == key);
-        if !fresh
-            && !self.tasks.running(Kind::Coverage)
-            && let (Some(rs), Some(profile)) = (self.rule_set(), self.analysis.profile.clone())
-        {
-            self.tasks.start(
-                Kind::Coverage,
-                Task::spawn("Rule coverage", self.repainter(), move |job| {
-                    job.progress("coverage", 0.0);
-                    let users = persona_lab::ruleset::user_profiles(&profile, Some(true))
-                        .map_err(|e| e.to_string())?;
-                    job.check().map_err(|e| e.to_string())?;
-                    let c = persona_lab::ruleset::coverage(
-                        &rs,
-                        &users,
-                        &persona_lab::rules::Session::default(),
-                    );
-                    Ok((key, c))
-                }),
-                Done::Coverage,
-            );
-        }
-        self.coverage.as_ref().map(|(_, c)| (fresh, c.clone()))
     }
 
     pub fn busy(&self) -> bool {
@@ -476,17 +385,30 @@ impl PersonaApp {
         self.record_history(pointer_down);
     }
 
+    /// The open view: it reads the analysis and the caches, changes only its window state and asks
+    /// for the rest with actions.
     fn view(&mut self, ui: &mut egui::Ui) {
-        match self.ui_state.view {
-            View::Data => data_view::show(self, ui),
-            View::Features => features_view::show(self, ui),
-            View::Clusters => clusters_view::show(self, ui),
-            View::Personas => personas_view::show(self, ui),
-            View::Predict => predict_view::show(self, ui),
-            View::Rules => rules_view::show(self, ui),
-            View::Simulate => simulate_view::show(self, ui),
-            View::Export => export_view::show(self, ui),
-            View::Monitor => monitor_view::show(self, ui),
+        self.refresh_caches();
+        let mut cx = Cx::new(
+            &self.analysis,
+            &mut self.ui_state,
+            &self.caches,
+            &self.tasks,
+            &self.recent,
+            &self.templates,
+            &mut self.actions,
+        );
+        let cx = &mut cx;
+        match cx.state.view {
+            View::Data => data_view::show(cx, ui),
+            View::Features => features_view::show(cx, ui),
+            View::Clusters => clusters_view::show(cx, ui),
+            View::Personas => personas_view::show(cx, ui),
+            View::Predict => predict_view::show(cx, ui),
+            View::Rules => rules_view::show(cx, ui),
+            View::Simulate => simulate_view::show(cx, ui),
+            View::Export => export_view::show(cx, ui),
+            View::Monitor => monitor_view::show(cx, ui),
         }
     }
 

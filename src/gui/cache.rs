@@ -1,32 +1,19 @@
-//! What the views share besides the analysis: the identity of the results previews were computed
-//! from, and caches of core results keyed by it. Imports no view.
+//! Core results the views show that are derived from the analysis and kept until what they were made
+//! from changes: rule previews' population, coverage, feature previews, per-persona risk and the
+//! export preview. The app brings the ones the open view needs up to date before the view draws
+//! (`PersonaApp::refresh_caches`); views only read them. Imports no view.
 
 use std::sync::Arc;
 
-use persona_lab::pipeline::ClusterRun;
-use persona_lab::predict::{self, Prediction, SegmentRisk};
-use persona_lab::rules::{Guardrails, Rule};
+use persona_lab::features::preview::Preview;
+use persona_lab::predict::{self, SegmentRisk};
+use persona_lab::rules::{Guardrails, Population, Rule};
+use persona_lab::ruleset::{Coverage, Persona};
+use persona_lab::task::Task;
 
 use super::app::PersonaApp;
-use super::state::{ExportKey, ExportPreview};
-
-/// The run and model rule previews were computed from (compared by identity).
-#[derive(Debug, Clone)]
-pub struct Basis {
-    pub run: Arc<ClusterRun>,
-    pub prediction: Option<Arc<Prediction>>,
-}
-
-impl PartialEq for Basis {
-    fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.run, &o.run)
-            && match (&self.prediction, &o.prediction) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-    }
-}
+use super::state::{Analysis, Basis, View};
+use super::tasks::{Done, Kind};
 
 /// What coverage depends on.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,47 +23,242 @@ pub struct CoverageKey {
     pub basis: Option<Basis>,
 }
 
-/// The model's scores per segment of the current run (the core's `segment_risk`), cached per
-/// (run, model).
-pub fn current_risk(app: &mut PersonaApp) -> Option<Arc<SegmentRisk>> {
-    let basis = app.basis()?;
-    let pred = basis.prediction.clone()?;
-    if let Some((b, v)) = &app.ui_state.risk
-        && *b == basis
-    {
-        return Some(v.clone());
+impl CoverageKey {
+    pub fn of(a: &Analysis) -> Self {
+        CoverageKey {
+            rules: a.rules.clone(),
+            guardrails: a.guardrails.clone(),
+            basis: a.basis(),
+        }
     }
-    let run = &basis.run;
-    let v = Arc::new(predict::segment_risk(
-        &pred,
-        &run.matrix.users,
-        &run.segmentation.labels,
-        run.segmentation.k,
-    ));
-    app.ui_state.risk = Some((basis, v.clone()));
-    Some(v)
 }
 
-/// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
-pub fn export_preview(app: &mut PersonaApp) -> Option<ExportPreview> {
-    let key = ExportKey {
-        basis: app.basis()?,
-        personas: app.analysis.personas.clone(),
-        rules: app.analysis.rules.clone(),
-        guardrails: app.analysis.guardrails.clone(),
-    };
-    if app.ui_state.rules.export_preview.as_ref().map(|p| &p.0) != Some(&key) {
-        let rs = app.rule_set()?;
-        let p = ExportPreview {
-            text: rs.to_ron().map_err(|e| e.to_string()),
-            findings: rs.validate(),
-            overview: persona_lab::ruleset::overview::overview(&rs),
-        };
-        app.ui_state.rules.export_preview = Some((key, p));
+/// What the exported file depends on (the run and model by identity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportKey {
+    pub basis: Basis,
+    pub personas: Vec<Persona>,
+    pub rules: Vec<Rule>,
+    pub guardrails: Guardrails,
+}
+
+impl ExportKey {
+    pub fn of(a: &Analysis) -> Option<Self> {
+        Some(ExportKey {
+            basis: a.basis()?,
+            personas: a.personas.clone(),
+            rules: a.rules.clone(),
+            guardrails: a.guardrails.clone(),
+        })
     }
-    app.ui_state
-        .rules
-        .export_preview
-        .as_ref()
-        .map(|p| p.1.clone())
+}
+
+/// The rule set as it would be exported, as text, with its validation.
+#[derive(Debug, Clone)]
+pub struct ExportPreview {
+    pub text: Result<String, String>,
+    pub findings: Vec<persona_lab::rules::Finding>,
+    /// The file in a few lines per part (`ruleset::overview`).
+    pub overview: Vec<persona_lab::ruleset::overview::Section>,
+}
+
+/// The derived results, each with what it was made from.
+#[derive(Default)]
+pub struct Caches {
+    /// The analysed users as columns for rule match counts.
+    pub population: Option<(Basis, Arc<Population>)>,
+    /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
+    pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
+    /// Feature previews (histograms, score, correlation) for the spec they carry.
+    pub preview: Option<Arc<Preview>>,
+    /// The model's scores per segment of the current run (`predict::segment_risk`).
+    pub risk: Option<(Basis, Arc<SegmentRisk>)>,
+    /// Export view: the rule set text and its checks.
+    pub export: Option<(ExportKey, ExportPreview)>,
+}
+
+impl Caches {
+    /// The population of the analysis' current run, when it is ready.
+    pub fn population(&self, a: &Analysis) -> Option<Arc<Population>> {
+        let basis = a.basis()?;
+        self.population
+            .as_ref()
+            .filter(|(b, _)| *b == basis)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// Coverage of the rules: whether it is for the current rules, and the last one computed.
+    pub fn coverage(&self, a: &Analysis) -> Option<(bool, Arc<Coverage>)> {
+        let key = CoverageKey::of(a);
+        self.coverage.as_ref().map(|(k, c)| (*k == key, c.clone()))
+    }
+
+    /// Feature previews for the spec in use, when they are ready.
+    pub fn preview(&self, a: &Analysis) -> Option<Arc<Preview>> {
+        let spec = a.spec.as_ref()?;
+        self.preview.as_ref().filter(|p| p.spec == *spec).cloned()
+    }
+
+    /// The per-persona risk of the current run and model, when there is a model.
+    pub fn risk(&self, a: &Analysis) -> Option<Arc<SegmentRisk>> {
+        let basis = a.basis()?;
+        self.risk
+            .as_ref()
+            .filter(|(b, _)| *b == basis)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// The export preview for the current run, personas, rules and guardrails.
+    pub fn export(&self, a: &Analysis) -> Option<&ExportPreview> {
+        let key = ExportKey::of(a)?;
+        self.export
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, p)| p)
+    }
+}
+
+impl PersonaApp {
+    /// Bring what the open view shows up to date: started in the background where it grows with
+    /// users, before the view draws.
+    pub fn refresh_caches(&mut self) {
+        match self.ui_state.view {
+            View::Features => self.preview_needed(),
+            View::Rules => {
+                self.population();
+            }
+            View::Simulate => {
+                self.population();
+                self.coverage();
+            }
+            View::Personas | View::Predict => self.risk_needed(),
+            View::Export => {
+                self.export_preview();
+            }
+            _ => {}
+        }
+    }
+
+    fn preview_needed(&mut self) {
+        if self.caches.preview(&self.analysis).is_none()
+            && self.analysis.spec.is_some()
+            && !self.tasks.running(Kind::Preview)
+        {
+            self.run_preview();
+        }
+    }
+
+    /// The per-persona risk of the current run and model: ready, or started in the background.
+    pub fn risk_needed(&mut self) {
+        let Some(basis) = self.analysis.basis() else {
+            return;
+        };
+        let Some(pred) = basis.prediction.clone() else {
+            return;
+        };
+        if self.caches.risk(&self.analysis).is_some() || self.tasks.running(Kind::Risk) {
+            return;
+        }
+        self.tasks.start(
+            Kind::Risk,
+            Task::spawn("Risk per persona", self.repainter(), move |_| {
+                let run = &basis.run;
+                let r = predict::segment_risk(
+                    &pred,
+                    &run.matrix.users,
+                    &run.segmentation.labels,
+                    run.segmentation.k,
+                );
+                Ok((basis, r))
+            }),
+            Done::Risk,
+        );
+    }
+
+    /// The population of the current run for rule match counts (with the model's score for every
+    /// user when there is one): ready, or started in the background.
+    pub fn population(&mut self) -> Option<Arc<Population>> {
+        let basis = self.analysis.basis()?;
+        if let Some(p) = self.caches.population(&self.analysis) {
+            return Some(p);
+        }
+        if !self.tasks.running(Kind::Population) {
+            let profile = self.analysis.profile.clone()?;
+            let run = basis.run.clone();
+            let ids = self.analysis.persona_ids(run.segmentation.k);
+            self.tasks.start(
+                Kind::Population,
+                Task::spawn("Preparing rule previews", self.repainter(), move |_| {
+                    // Analysed users passed the consent filter when one was mapped.
+                    let mut p = persona_lab::ruleset::population(
+                        &profile,
+                        &run.segmentation.labels,
+                        ids,
+                        true,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    if let Some(pred) = &basis.prediction {
+                        // Today's score of every analysed user, as the deployed model computes it.
+                        let scores = (0..p.n)
+                            .map(|i| pred.model.score(&p.user_profile(i).features))
+                            .collect::<Result<Vec<f64>, String>>()
+                            .map_err(|f| format!("the model needs the feature {f:?}"))?;
+                        p.scores.insert(pred.model.name.clone(), scores);
+                    }
+                    Ok((basis, p))
+                }),
+                Done::Population,
+            );
+        }
+        None
+    }
+
+    /// Coverage of the current rules: ready (possibly for older rules), and recomputed in the
+    /// background when the rules changed.
+    pub fn coverage(&mut self) -> Option<(bool, Arc<Coverage>)> {
+        let key = CoverageKey::of(&self.analysis);
+        let fresh = self
+            .caches
+            .coverage
+            .as_ref()
+            .is_some_and(|(k, _)| *k == key);
+        if !fresh
+            && !self.tasks.running(Kind::Coverage)
+            && let (Some(rs), Some(profile)) =
+                (self.analysis.rule_set(), self.analysis.profile.clone())
+        {
+            self.tasks.start(
+                Kind::Coverage,
+                Task::spawn("Rule coverage", self.repainter(), move |job| {
+                    job.progress("coverage", 0.0);
+                    let users = persona_lab::ruleset::user_profiles(&profile, Some(true))
+                        .map_err(|e| e.to_string())?;
+                    job.check().map_err(|e| e.to_string())?;
+                    let c = persona_lab::ruleset::coverage(
+                        &rs,
+                        &users,
+                        &persona_lab::rules::Session::default(),
+                    );
+                    Ok((key, c))
+                }),
+                Done::Coverage,
+            );
+        }
+        self.caches.coverage(&self.analysis)
+    }
+
+    /// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
+    pub fn export_preview(&mut self) -> Option<ExportPreview> {
+        let key = ExportKey::of(&self.analysis)?;
+        if self.caches.export.as_ref().map(|p| &p.0) != Some(&key) {
+            let rs = self.analysis.rule_set()?;
+            let p = ExportPreview {
+                text: rs.to_ron().map_err(|e| e.to_string()),
+                findings: rs.validate(),
+                overview: persona_lab::ruleset::overview::overview(&rs),
+            };
+            self.caches.export = Some((key, p));
+        }
+        self.caches.export.as_ref().map(|p| p.1.clone())
+    }
 }

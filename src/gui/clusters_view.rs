@@ -9,9 +9,9 @@ use std::sync::Arc;
 use persona_lab::cluster::Method;
 use persona_lab::pipeline::ClusterRun;
 
-use super::actions::Action;
-use super::app::PersonaApp;
+use super::actions::{Action, Edit};
 use super::charts::{self, colour};
+use super::cx::Cx;
 use super::help::{self, Term};
 use super::state::Chart;
 
@@ -20,9 +20,9 @@ const MAX_SIL_BARS: usize = 1500;
 /// Points drawn at most in the scatter plot.
 const MAX_SCATTER: usize = 40_000;
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     let mut changed = false;
-    let n_users = app
+    let n_users = cx
         .analysis
         .profile
         .as_ref()
@@ -30,7 +30,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .unwrap_or(2);
     ui.horizontal(|ui| {
         ui.heading("Clusters");
-        let c = &mut app.analysis.cluster;
+        let mut c = cx.analysis.cluster.clone();
         let method = super::widgets::combo(ui, "method", "Method", c.params.method.name(), |ui| {
             for m in Method::ALL {
                 changed |= ui
@@ -59,66 +59,69 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 .labelled_by(l.id)
                 .changed();
         }
+        if c != cx.analysis.cluster {
+            cx.edit(Edit::Cluster(c));
+        }
         if ui.button("Run clustering").clicked() {
-            app.push(Action::RunClustering);
+            cx.push(Action::RunClustering);
         }
         if ui.button("Sweep k").clicked() {
-            app.push(Action::RunSweep);
-            app.ui_state.chart = Chart::Sweep;
+            cx.push(Action::RunSweep);
+            cx.state.chart = Chart::Sweep;
         }
     });
     if changed {
-        app.push(Action::SettingsChanged);
+        cx.push(Action::SettingsChanged);
     }
     ui.horizontal(|ui| {
         for c in Chart::ALL {
             if ui
-                .selectable_label(app.ui_state.chart == c, c.label())
+                .selectable_label(cx.state.chart == c, c.label())
                 .clicked()
             {
-                app.ui_state.chart = c;
+                cx.state.chart = c;
             }
         }
         ui.separator();
         if ui.button("Save chart as PNG…").clicked() {
-            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
+            cx.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
         if ui
             .button("Save chart data (CSV)…")
             .on_hover_text("The numbers behind the chart on screen")
             .clicked()
         {
-            app.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
+            cx.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
         }
     });
     ui.separator();
-    let Some(run) = app.analysis.run.clone() else {
+    let Some(run) = cx.analysis.run.clone() else {
         ui.label("Clustering…");
         return;
     };
-    selection_panel(app, &run, ui);
+    selection_panel(cx, &run, ui);
     // Where the chart goes: Save chart as PNG crops the window's pixels to this.
-    app.ui_state.chart_rect = Some(ui.available_rect_before_wrap());
-    match app.ui_state.chart {
-        Chart::Silhouette => silhouette(app, &run, ui),
-        Chart::Dendrogram => dendrogram(app, &run, ui),
-        Chart::Scatter => scatter(app, &run, ui),
-        Chart::Sweep => sweep(app, ui),
-        Chart::Profiles => profiles(app, &run, ui),
+    cx.state.chart_rect = Some(ui.available_rect_before_wrap());
+    match cx.state.chart {
+        Chart::Silhouette => silhouette(cx, &run, ui),
+        Chart::Dendrogram => dendrogram(cx, &run, ui),
+        Chart::Scatter => scatter(cx, &run, ui),
+        Chart::Sweep => sweep(cx, ui),
+        Chart::Profiles => profiles(cx, &run, ui),
     }
 }
 
-fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
+fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let s = &run.silhouette;
     let seg = &run.segmentation;
-    let selected = selected_mask(app, run.matrix.n_rows);
+    let selected = selected_mask(cx, run.matrix.n_rows);
     let ink = ui.visuals().strong_text_color();
     if ui
         .button("Select users with a negative silhouette")
         .on_hover_text("They sit closer, on average, to another segment than to their own")
         .clicked()
     {
-        app.ui_state.selection = (0..run.matrix.n_rows)
+        cx.state.selection = (0..run.matrix.n_rows)
             .filter(|&i| s.values[i].is_some_and(|v| v < 0.0))
             .collect();
     }
@@ -135,7 +138,7 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     help::explain(caption, Term::Silhouette);
     let users = &run.matrix.users;
     // Legends name the personas as the strategist named them.
-    let names = app.analysis.persona_names(seg.k);
+    let names = cx.analysis.persona_names(seg.k);
     // The x axis runs to 1 (the best silhouette there is): the bars rarely reach past 0.7, so the
     // legend in the top right corner sits beside them, not over them.
     let lowest = s.values.iter().flatten().fold(0.0f64, |m, &v| m.min(v));
@@ -175,26 +178,26 @@ fn silhouette(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         });
 }
 
-fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
+fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let Some(d) = &run.segmentation.dendrogram else {
         ui.label("The dendrogram needs a hierarchical method (ward, average, complete, single).");
         if help::explain(ui.button("Switch to Ward"), Term::Ward).clicked() {
-            app.analysis.cluster.params.method = Method::Ward;
-            app.push(Action::RunClustering);
+            cx.edit(Edit::Method(Method::Ward));
+            cx.push(Action::RunClustering);
         }
         return;
     };
     ui.horizontal(|ui| {
         super::widgets::labelled(ui, "Top clusters drawn", |ui| {
             ui.add(egui::Slider::new(
-                &mut app.ui_state.dendro_leaves,
+                &mut cx.state.dendro_leaves,
                 2..=100.min(d.n),
             ))
         });
         ui.label("Drag in the chart to move the cut line (k follows); right-click a branch to select its users.");
     });
-    let layout = charts::dendrogram_layout(d, app.ui_state.dendro_leaves);
-    let k = app.analysis.cluster.params.k;
+    let layout = charts::dendrogram_layout(d, cx.state.dendro_leaves);
+    let k = cx.analysis.cluster.params.k;
     let cut = charts::cut_height_for_k(d, k);
     let tree_labels = d.cut_k(k);
     // Colour a link by its cluster when it sits below the cut: find a leaf under it.
@@ -206,12 +209,12 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
         x
     };
     // Only an exact tree has one leaf per user.
-    let selected_leaves =
-        if run.segmentation.fitted_on.is_none() && !app.ui_state.selection.is_empty() {
-            charts::selected_per_leaf(d, &layout, &selected_mask(app, d.n))
-        } else {
-            Vec::new()
-        };
+    let selected_leaves = if run.segmentation.fitted_on.is_none() && !cx.state.selection.is_empty()
+    {
+        charts::selected_per_leaf(d, &layout, &selected_mask(cx, d.n))
+    } else {
+        Vec::new()
+    };
     let ink = ui.visuals().strong_text_color();
     // Equal heights put the cut line on a merge: then it cannot say k exactly.
     let tied = d.k_at_height(cut) != k.clamp(1, d.n);
@@ -285,7 +288,7 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                     .collect();
                 p.bar_chart(
                     BarChart::new(
-                        format!("selected ({} users)", app.ui_state.selection.len()),
+                        format!("selected ({} users)", cx.state.selection.len()),
                         bars,
                     )
                     .color(ink),
@@ -310,18 +313,18 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     let (cut_to, branch) = resp.inner;
     if let Some(node) = branch {
         if run.segmentation.fitted_on.is_none() {
-            app.ui_state.selection = charts::leaves_under(d, node);
+            cx.state.selection = charts::leaves_under(d, node);
         } else {
-            app.warn(
+            cx.warn(
                 "the tree was built on a sample: select users on the scatter or silhouette plot",
             );
         }
     }
     if let Some(y) = cut_to {
         let new_k = d.k_at_height(y.max(0.0)).clamp(2, 15.min(d.n));
-        if new_k != app.analysis.cluster.params.k {
-            app.analysis.cluster.params.k = new_k;
-            app.push(Action::SettingsChanged);
+        if new_k != cx.analysis.cluster.params.k {
+            cx.edit(Edit::K(new_k));
+            cx.push(Action::SettingsChanged);
         }
     }
     if run.segmentation.fitted_on.is_some() {
@@ -329,21 +332,21 @@ fn dendrogram(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
     }
 }
 
-fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
+fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     let seg = &run.segmentation;
     let n = run.matrix.n_rows;
-    let names = app.analysis.persona_names(seg.k);
+    let names = cx.analysis.persona_names(seg.k);
     ui.horizontal(|ui| {
-        ui.radio_value(&mut app.ui_state.use_tsne, false, "PCA");
-        let tsne = ui.radio_value(&mut app.ui_state.use_tsne, true, "t-SNE");
+        ui.radio_value(&mut cx.state.use_tsne, false, "PCA");
+        let tsne = ui.radio_value(&mut cx.state.use_tsne, true, "t-SNE");
         help::explain(tsne, Term::Perplexity);
         ui.label(
             "Right-drag a lasso around users to select them; hover a point to see its features.",
         );
     });
     // Coordinates of the drawn users: PCA for everyone (downsampled for drawing), or the t-SNE sample.
-    let (rows, coords, caption): (Vec<usize>, Vec<[f64; 2]>, String) = if app.ui_state.use_tsne {
-        let current = app
+    let (rows, coords, caption): (Vec<usize>, Vec<[f64; 2]>, String) = if cx.state.use_tsne {
+        let current = cx
             .analysis
             .tsne
             .as_ref()
@@ -360,8 +363,8 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                 ),
             ),
             None => {
-                if !app.tasks.running(super::tasks::Kind::Tsne) {
-                    app.push(Action::RunTsne);
+                if !cx.running(super::tasks::Kind::Tsne) {
+                    cx.push(Action::RunTsne);
                 }
                 ui.label("Computing t-SNE…");
                 return;
@@ -396,7 +399,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
         (rows, coords, caption)
     };
     ui.label(caption);
-    let selected = selected_mask(app, n);
+    let selected = selected_mask(cx, n);
     let users = &run.matrix.users;
     // Markers drawn over the segments' colours: the text colour, visible in both themes.
     let ink = ui.visuals().strong_text_color();
@@ -433,7 +436,7 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                         .color(ink),
                 );
             }
-            if !app.ui_state.use_tsne {
+            if !cx.state.use_tsne {
                 let cents: Vec<[f64; 2]> = (0..seg.k)
                     .map(|c| {
                         let t = run.pca.transform_row(seg.centroid(c));
@@ -516,9 +519,9 @@ fn scatter(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     }
     if r.drag_stopped_by(egui::PointerButton::Secondary) {
         let poly: Vec<[f64; 2]> = ui.ctx().data_mut(|d| d.remove_temp(id)).unwrap_or_default();
-        let all: Option<Vec<[f64; 2]>> = (!app.ui_state.use_tsne).then(|| pca_xy(run));
-        app.ui_state.selection = lasso(&poly, &rows, &coords, all.as_deref());
-        app.ui_state.last_lasso = poly;
+        let all: Option<Vec<[f64; 2]>> = (!cx.state.use_tsne).then(|| pca_xy(run));
+        cx.state.selection = lasso(&poly, &rows, &coords, all.as_deref());
+        cx.state.last_lasso = poly;
     }
 }
 
@@ -558,9 +561,9 @@ fn lasso(
 }
 
 /// A boolean per user: selected or not.
-fn selected_mask(app: &PersonaApp, n: usize) -> Vec<bool> {
+fn selected_mask(cx: &Cx, n: usize) -> Vec<bool> {
     let mut m = vec![false; n];
-    for &i in &app.ui_state.selection {
+    for &i in &cx.state.selection {
         if i < n {
             m[i] = true;
         }
@@ -569,8 +572,8 @@ fn selected_mask(app: &PersonaApp, n: usize) -> Vec<bool> {
 }
 
 /// The selection table: who is selected, their segment, silhouette and features; export as CSV.
-fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
-    if app.ui_state.selection.is_empty() {
+fn selection_panel(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
+    if cx.state.selection.is_empty() {
         return;
     }
     egui::Panel::bottom("selection")
@@ -578,28 +581,28 @@ fn selection_panel(app: &mut PersonaApp, run: &Arc<ClusterRun>, ui: &mut egui::U
         .default_size(180.0)
         .show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.strong(format!("{} users selected", app.ui_state.selection.len()));
+                ui.strong(format!("{} users selected", cx.state.selection.len()));
                 if ui.button("Clear selection").clicked() {
-                    app.ui_state.selection.clear();
+                    cx.state.selection.clear();
                 }
                 if ui.button("Export selection…").clicked() {
-                    app.push(Action::AskFile(super::files::FilePurpose::ExportSelection));
+                    cx.push(Action::AskFile(super::files::FilePurpose::ExportSelection));
                 }
                 if ui
                     .button("Copy as TSV")
                     .on_hover_text("The table, for pasting into a spreadsheet")
                     .clicked()
                 {
-                    let text = selection_tsv(&app.ui_state.selection, run);
+                    let text = selection_tsv(&cx.state.selection, run);
                     ui.ctx().copy_text(text);
-                    app.info(format!(
+                    cx.info(format!(
                         "copied {} rows (with user ids) to the clipboard",
-                        app.ui_state.selection.len()
+                        cx.state.selection.len()
                     ));
                 }
             });
             let m = &run.matrix;
-            let sel = app.ui_state.selection.clone();
+            let sel = cx.state.selection.clone();
             let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
             egui::ScrollArea::both()
                 .auto_shrink([false, false])
@@ -661,15 +664,15 @@ fn selection_tsv(sel: &[usize], run: &ClusterRun) -> String {
     super::chart_export::tsv(&header, &rows)
 }
 
-fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(s) = app.analysis.sweep.clone() else {
+fn sweep(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(s) = cx.analysis.sweep.clone() else {
         ui.label("Run a sweep to see inertia, mean silhouette and stability for each k.");
         if ui.button("Sweep k now").clicked() {
-            app.push(Action::RunSweep);
+            cx.push(Action::RunSweep);
         }
         return;
     };
-    let current = app.analysis.cluster.params.k;
+    let current = cx.analysis.cluster.params.k;
     let mut pick: Option<usize> = None;
     if s.weak_structure {
         ui.colored_label(
@@ -788,17 +791,17 @@ fn sweep(app: &mut PersonaApp, ui: &mut egui::Ui) {
         });
     pick = pick.or(r.inner);
     if let Some(k) = pick.filter(|&k| k != current) {
-        app.analysis.cluster.params.k = k;
-        app.push(Action::SettingsChanged);
+        cx.edit(Edit::K(k));
+        cx.push(Action::SettingsChanged);
     }
 }
 
-fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
+fn profiles(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let names: Vec<String> = run.fitted.features.iter().map(|f| f.id.clone()).collect();
     if names.is_empty() {
         return;
     }
-    let j = app.ui_state.box_feature.min(names.len() - 1);
+    let j = cx.state.box_feature.min(names.len() - 1);
     let mut chosen = j;
     ui.horizontal(|ui| {
         // The label first: a ComboBox's own label sits after it ("sessions Box plot of").
@@ -814,8 +817,8 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
             .labelled_by(l.id);
         ui.label("by segment (box: quartiles; whiskers: 1.5 IQR; raw units)");
     });
-    app.ui_state.box_feature = chosen;
-    let seg_names = app.analysis.persona_names(run.segmentation.k);
+    cx.state.box_feature = chosen;
+    let seg_names = cx.analysis.persona_names(run.segmentation.k);
     let boxes: Vec<egui_plot::BoxElem> = run
         .profiles
         .iter()
@@ -856,7 +859,7 @@ fn profiles(app: &mut PersonaApp, run: &ClusterRun, ui: &mut egui::Ui) {
                 });
             }
             ui.end_row();
-            let names = app.analysis.persona_names(run.segmentation.k);
+            let names = cx.analysis.persona_names(run.segmentation.k);
             for p in &run.profiles {
                 ui.label(
                     RichText::new(format!("{} {}", p.id, names[p.id]))

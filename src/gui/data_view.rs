@@ -3,15 +3,15 @@
 
 use egui::RichText;
 
-use super::actions::Action;
-use super::app::PersonaApp;
+use super::actions::{Action, Edit};
+use super::cx::Cx;
 use super::files::FilePurpose;
 
 pub fn sample_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fashion_ga4_events.csv.gz")
 }
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Data");
         if ui
@@ -19,19 +19,19 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .on_hover_text("An export (CSV, Parquet, NDJSON, Avro, zip, gzip) or a project (.plab)")
             .clicked()
         {
-            app.push(Action::AskFile(FilePurpose::OpenExport));
+            cx.push(Action::AskFile(FilePurpose::OpenExport));
         }
         // BigQuery's daily shards, Segment's hourly files: one export in a folder.
         if ui.button("Open folder…").clicked() {
-            app.push(Action::AskFile(FilePurpose::OpenFolder));
+            cx.push(Action::AskFile(FilePurpose::OpenFolder));
         }
         if ui.button("Open the bundled sample").clicked() {
-            app.push(Action::Open(sample_path()));
+            cx.push(Action::Open(sample_path()));
         }
         let mut pick = None;
-        ui.add_enabled_ui(!app.recent.is_empty(), |ui| {
+        ui.add_enabled_ui(!cx.recent.is_empty(), |ui| {
             super::widgets::combo(ui, "recent", "Recent files", "open…", |ui| {
-                for p in &app.recent {
+                for p in cx.recent {
                     if ui
                         .selectable_label(false, p.display().to_string())
                         .clicked()
@@ -42,11 +42,11 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             });
         });
         if let Some(p) = pick {
-            app.push(Action::Open(p));
+            cx.push(Action::Open(p));
         }
     });
-    if let Some(src) = &app.analysis.source {
-        let files = match &app.analysis.loaded {
+    if let Some(src) = &cx.analysis.source {
+        let files = match &cx.analysis.loaded {
             Some(l) if l.source != persona_lab::data::source::SourceKind::File => format!(
                 " ({}, {} files{})",
                 l.source,
@@ -63,38 +63,38 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
     } else {
         ui.label("Open an export (CSV, Parquet, NDJSON, Avro, a folder of them or a zip; GA4, Segment, Mixpanel, Amplitude) or drop it on the window.");
     }
-    if let Some((message, columns)) = app.analysis.failed_load.clone()
-        && !app.tasks.running(super::tasks::Kind::Load)
+    if let Some((message, columns)) = cx.analysis.failed_load.clone()
+        && !cx.running(super::tasks::Kind::Load)
     {
         // The export could not be read as detected: say why, and offer every column for every
         // role, so the analyst fixes it here and reads it again.
         ui.separator();
         ui.colored_label(ui.visuals().error_fg_color, &message);
         ui.label("Choose the shape and the column roles below, then read it again.");
-        load_settings(app, None, ui);
-        mapping(app, &columns, None, ui);
+        load_settings(cx, None, ui);
+        mapping(cx, &columns, None, ui);
         return;
     }
-    let Some(loaded) = app.analysis.loaded.clone() else {
-        if app.tasks.running(super::tasks::Kind::Load) {
+    let Some(loaded) = cx.analysis.loaded.clone() else {
+        if cx.running(super::tasks::Kind::Load) {
             ui.spinner();
         }
         return;
     };
     ui.separator();
-    load_settings(app, Some(loaded.shape), ui);
-    mapping(app, &loaded.columns, Some(&loaded.mapping), ui);
+    load_settings(cx, Some(loaded.shape), ui);
+    mapping(cx, &loaded.columns, Some(&loaded.mapping), ui);
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("summary")
         .max_height(ui.available_height() * 0.5)
         .show(ui, |ui| {
-            if let Some(text) = &app.analysis.summary {
+            if let Some(text) = &cx.analysis.summary {
                 ui.label(RichText::new(text).monospace());
             }
         });
     ui.separator();
-    super::warehouse::features_panel(app, ui);
+    super::warehouse::features_panel(cx, ui);
     ui.separator();
     let df = loaded.preview();
     ui.label(match &loaded.spill {
@@ -153,16 +153,13 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
 /// How the file is read: shape, timestamp format, session gap, user-id hashing. Changes apply on Reload
 /// (the export is read again).
 /// `detected`: the shape the last load found (none when it failed).
-fn load_settings(
-    app: &mut PersonaApp,
-    detected: Option<persona_lab::data::Shape>,
-    ui: &mut egui::Ui,
-) {
+fn load_settings(cx: &mut Cx, detected: Option<persona_lab::data::Shape>, ui: &mut egui::Ui) {
     use persona_lab::data::Shape;
     let mut changed = false;
+    let mut opts = cx.analysis.load_options.clone();
+    let mut cfg = cx.analysis.feature_config.clone();
     ui.horizontal_wrapped(|ui| {
         ui.strong("Reading:");
-        let opts = &mut app.analysis.load_options;
         let detected = match detected {
             Some(Shape::Events) => "detected: events",
             Some(Shape::Users) => "detected: users",
@@ -202,7 +199,7 @@ fn load_settings(
         let l = ui.label("session gap");
         changed |= ui
             .add(
-                egui::DragValue::new(&mut app.analysis.feature_config.session_gap_minutes)
+                egui::DragValue::new(&mut cfg.session_gap_minutes)
                     .range(1.0..=1440.0)
                     .suffix(" min"),
             )
@@ -211,7 +208,7 @@ fn load_settings(
                 "Inactivity that starts a new session when the export has no session column",
             )
             .changed();
-        let st = &mut app.ui_state;
+        let st = &mut cx.state;
         let hash = ui
             .checkbox(&mut st.hash_ids, "hash user ids")
             .on_hover_text("Salted SHA-256 on load; the salt is never written anywhere");
@@ -228,13 +225,19 @@ fn load_settings(
                 .changed();
         }
         let salt = (st.hash_ids && !st.salt.is_empty()).then(|| st.salt.clone());
-        app.analysis.load_options.hash_salt = salt;
+        opts.hash_salt = salt;
         if st.hash_ids && st.salt.is_empty() {
             ui.label(egui::RichText::new("type a salt to hash ids").weak());
         }
     });
+    if opts != cx.analysis.load_options {
+        cx.edit(Edit::LoadOptions(opts));
+    }
+    if cfg != cx.analysis.feature_config {
+        cx.edit(Edit::FeatureConfig(cfg));
+    }
     if changed {
-        app.ui_state.load_settings_changed = true;
+        cx.state.load_settings_changed = true;
     }
 }
 
@@ -243,13 +246,13 @@ fn load_settings(
 /// `columns`: every column of the export (of every file), in the file's order, whatever it became;
 /// `detected`: the roles the last load found (none when it failed).
 fn mapping(
-    app: &mut PersonaApp,
+    cx: &mut Cx,
     columns: &[String],
     detected: Option<&persona_lab::data::RoleMapping>,
     ui: &mut egui::Ui,
 ) {
     use persona_lab::data::Role;
-    let mut roles = app.analysis.load_options.roles.clone();
+    let mut roles = cx.analysis.load_options.roles.clone();
     ui.strong("Column roles");
     // Label before control, four roles a row: the eye reads "timestamp: order_date".
     egui::Grid::new("roles_grid")
@@ -294,17 +297,17 @@ fn mapping(
             }
         });
     ui.horizontal(|ui| {
-        if roles != app.analysis.load_options.roles {
-            app.analysis.load_options.roles = roles.clone();
+        if roles != cx.analysis.load_options.roles {
+            cx.edit(Edit::Roles(roles.clone()));
         }
-        let pending = app.analysis.load_options.roles != persona_lab::data::RoleMapping::default()
-            || app.ui_state.load_settings_changed
+        let pending = roles != persona_lab::data::RoleMapping::default()
+            || cx.state.load_settings_changed
             || detected.is_none();
         if ui
             .add_enabled(pending, egui::Button::new("Reload with these settings"))
             .clicked()
         {
-            app.push(Action::Reload);
+            cx.push(Action::Reload);
         }
     });
 }

@@ -14,13 +14,12 @@ impl PersonaApp {
     /// Ask for a file for `purpose`: the system dialog on its own thread when there is one, else the
     /// in-app chooser. The answer arrives in `file_chosen`.
     pub fn ask_file(&mut self, purpose: FilePurpose) {
-        if self.dialog_task.is_some() || self.ui_state.file_chooser.is_some() {
+        if self.dialog_task.is_some() || self.file_chooser.is_some() {
             return;
         }
         let start = self.start_dir();
         if !self.system_dialogs {
-            self.ui_state.file_chooser =
-                Some(Chooser::new(purpose, start, Some(files::builtin_reason())));
+            self.file_chooser = Some(Chooser::new(purpose, start, Some(files::builtin_reason())));
             return;
         }
         let task = Task::spawn(purpose.spec().title, self.repainter(), move |_| {
@@ -63,7 +62,7 @@ impl PersonaApp {
             Ok((None, _)) | Err(_) => {
                 // Later requests go straight to the chooser.
                 self.system_dialogs = false;
-                self.ui_state.file_chooser = Some(Chooser::new(
+                self.file_chooser = Some(Chooser::new(
                     purpose,
                     self.start_dir(),
                     Some(
@@ -136,15 +135,15 @@ impl PersonaApp {
 
     /// The in-app chooser, when open.
     pub(super) fn chooser_window(&mut self, ctx: &egui::Context) {
-        let Some(c) = self.ui_state.file_chooser.as_mut() else {
+        let Some(c) = self.file_chooser.as_mut() else {
             return;
         };
         match files::show_chooser(c, ctx) {
             ChooserOutcome::Open => {}
-            ChooserOutcome::Cancelled => self.ui_state.file_chooser = None,
+            ChooserOutcome::Cancelled => self.file_chooser = None,
             ChooserOutcome::Chosen(p) => {
                 let purpose = c.purpose;
-                self.ui_state.file_chooser = None;
+                self.file_chooser = None;
                 self.file_chosen(purpose, p);
             }
         }

@@ -6,13 +6,13 @@ use egui::{Color32, RichText};
 use persona_lab::rules::Severity;
 
 use super::actions::Action;
-use super::app::PersonaApp;
+use super::cache::ExportPreview;
+use super::cx::Cx;
 use super::files::FilePurpose;
-use super::state::ExportPreview;
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.heading("Export");
-    let Some(p) = super::cache::export_preview(app) else {
+    let Some(p) = cx.caches.export(cx.analysis).cloned() else {
         ui.label("Cluster the data first: the rule set holds the segment model.");
         return;
     };
@@ -31,20 +31,20 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .on_hover_text("Ctrl+E")
             .on_disabled_hover_text("Fix the errors below first");
         if save.clicked() {
-            super::file_work::ask_save_rule_set(app);
+            cx.push(Action::SaveRuleSet);
         }
         if ui.button("Export assignments CSV…").clicked() {
-            app.push(Action::AskFile(FilePurpose::ExportAssignments));
+            cx.push(Action::AskFile(FilePurpose::ExportAssignments));
         }
         if ui.button("Export persona summary…").clicked() {
-            app.push(Action::AskFile(FilePurpose::ExportSummary));
+            cx.push(Action::AskFile(FilePurpose::ExportSummary));
         }
         if ui
             .button("…as a web page")
             .on_hover_text("One HTML file with the charts, for people without the app")
             .clicked()
         {
-            app.push(Action::AskFile(FilePurpose::ExportSummaryHtml));
+            cx.push(Action::AskFile(FilePurpose::ExportSummaryHtml));
         }
         if let Ok(text) = &p.text
             && ui.button("Copy rule set").clicked()
@@ -92,7 +92,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 });
             ui.separator();
             raw_file(ui, &p);
-            super::warehouse::assign_panel(app, ui);
+            super::warehouse::assign_panel(cx, ui);
         });
 }
 

@@ -7,28 +7,23 @@ use egui::Color32;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 use persona_lab::features::{FeatureChoice, Scaler};
 
-use super::actions::Action;
-use super::app::PersonaApp;
+use super::actions::{Action, Edit};
+use super::cx::Cx;
 
 pub use persona_lab::features::preview::{Hist, Preview};
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(profile) = app.analysis.profile.clone() else {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(profile) = cx.analysis.profile.clone() else {
         return;
     };
-    let Some(mut spec) = app.analysis.spec.clone() else {
+    let Some(mut spec) = cx.analysis.spec.clone() else {
         return;
     };
-    if app.preview.as_ref().is_none_or(|p| p.spec != spec)
-        && !app.tasks.running(super::tasks::Kind::Preview)
-    {
-        app.push(Action::RunPreview);
-    }
     let mut changed = false;
     ui.horizontal(|ui| {
         ui.heading("Features");
         if ui.button("Save view as PNG…").clicked() {
-            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
+            cx.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
         super::widgets::combo(ui, "scaler", "Scaler", format!("{:?}", spec.scaler), |ui| {
             for s in [
@@ -42,13 +37,13 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     .changed();
             }
         });
-        let mut cfg = app.analysis.feature_config.clone();
+        let mut cfg = cx.analysis.feature_config.clone();
         let label = ui.label("Decay half-life (days):");
         let r = ui
             .add(egui::DragValue::new(&mut cfg.half_life_days).range(0.5..=365.0))
             .labelled_by(label.id);
-        if r.drag_stopped() || (r.lost_focus() && cfg != app.analysis.feature_config) {
-            app.push(Action::ReloadFeatures(cfg));
+        if r.drag_stopped() || (r.lost_focus() && cfg != cx.analysis.feature_config) {
+            cx.push(Action::ReloadFeatures(cfg));
             return;
         }
         // Device, platform, country...: clustered on as 0/1 features when asked for.
@@ -63,7 +58,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 ))
                 .changed()
             {
-                app.push(Action::ReloadFeatures(cfg));
+                cx.push(Action::ReloadFeatures(cfg));
             }
         }
     });
@@ -95,13 +90,10 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                             }
                         }
                         if ui
-                            .selectable_label(
-                                app.ui_state.feature_preview.as_deref() == Some(id),
-                                id,
-                            )
+                            .selectable_label(cx.state.feature_preview.as_deref() == Some(id), id)
                             .clicked()
                         {
-                            app.ui_state.feature_preview = Some(id.clone());
+                            cx.state.feature_preview = Some(id.clone());
                         }
                         if let Some(c) = spec.features.iter_mut().find(|c| &c.id == id) {
                             changed |= ui
@@ -129,10 +121,12 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             });
         });
     if changed {
-        app.analysis.spec = Some(spec.clone());
-        app.push(Action::SettingsChanged);
+        cx.edit(Edit::Spec(spec.clone()));
+        cx.push(Action::SettingsChanged);
     }
-    let Some(preview) = app.preview.clone() else {
+    // Made in the background for the spec in use (`PersonaApp::refresh_caches`); the last one stays
+    // on screen while a new one is made.
+    let Some(preview) = cx.caches.preview.clone() else {
         ui.spinner();
         return;
     };
@@ -140,8 +134,8 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
         return;
     }
-    let id = app
-        .ui_state
+    let id = cx
+        .state
         .feature_preview
         .clone()
         .or_else(|| preview.hists.first().map(|h| h.0.clone()));

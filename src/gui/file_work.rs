@@ -16,7 +16,7 @@ use super::files::FilePurpose;
 
 /// Ask where, then write the previewed text (what the user saw is what is saved).
 pub fn ask_save_rule_set(app: &mut PersonaApp) {
-    let Some(p) = super::cache::export_preview(app) else {
+    let Some(p) = app.export_preview() else {
         return;
     };
     if p.findings.iter().any(|f| f.severity == Severity::Error) {
@@ -30,7 +30,7 @@ pub fn ask_save_rule_set(app: &mut PersonaApp) {
 /// Write the rule set as previewed, on a worker: the previewed RON, or the same rule set as JSON when
 /// the name ends in `.json`.
 pub fn save_rule_set(app: &mut PersonaApp, path: PathBuf) {
-    let Some(p) = super::cache::export_preview(app) else {
+    let Some(p) = app.export_preview() else {
         return;
     };
     let text = match persona_lab::runtime::ruleset::Encoding::of(&path) {
@@ -107,12 +107,22 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     let Some(p) = app.analysis.prediction.clone() else {
         return;
     };
-    let risk = super::cache::current_risk(app);
+    let basis = app.analysis.basis();
     let names = app.analysis.persona_names(app.analysis.personas.len());
     let repaint = app.repainter();
     app.tasks.start(
         super::tasks::Kind::Export,
         Task::spawn("Exporting high-risk users", repaint, move |_| {
+            // Each user's segment in the current run, when one was clustered.
+            let risk = basis.map(|b| {
+                let run = &b.run;
+                predict::segment_risk(
+                    &p,
+                    &run.matrix.users,
+                    &run.segmentation.labels,
+                    run.segmentation.k,
+                )
+            });
             let mut t = predict::high_band_table(
                 &p.users,
                 &p.scores,

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod chart_export;
 pub mod charts;
 pub mod clusters_view;
+pub mod cx;
 pub mod data_view;
 pub mod dialogs;
 pub mod export_view;

@@ -9,18 +9,18 @@ use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::monitor::{drift, report};
 
 use super::actions::Action;
-use super::app::PersonaApp;
 use super::charts::colour;
+use super::cx::Cx;
 use super::files::FilePurpose;
 
 const BAD: Color32 = Color32::from_rgb(213, 94, 0);
 const GOOD: Color32 = Color32::from_rgb(0, 158, 115);
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Monitor");
         if ui.button("Save view as PNG…").clicked() {
-            app.push(Action::AskFile(FilePurpose::ChartPng));
+            cx.push(Action::AskFile(FilePurpose::ChartPng));
         }
     });
     egui::ScrollArea::vertical()
@@ -29,10 +29,10 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Rule performance").strong());
                 if ui.button("Open outcomes export…").clicked() {
-                    app.push(Action::AskFile(FilePurpose::OpenOutcomes));
+                    cx.push(Action::AskFile(FilePurpose::OpenOutcomes));
                 }
             });
-            match app.analysis.monitor.clone() {
+            match cx.analysis.monitor.clone() {
                 Some(r) => performance(ui, &r),
                 None => {
                     ui.label(
@@ -45,10 +45,10 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Segment drift").strong());
                 if ui.button("Compare with a deployed rule set…").clicked() {
-                    app.push(Action::AskFile(FilePurpose::CompareDeployed));
+                    cx.push(Action::AskFile(FilePurpose::CompareDeployed));
                 }
             });
-            match app.analysis.drift.clone() {
+            match cx.analysis.drift.clone() {
                 Some(d) => drift_ui(ui, &d),
                 None => {
                     ui.label(

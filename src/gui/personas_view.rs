@@ -7,30 +7,30 @@ use egui::RichText;
 use persona_lab::cluster::Stability;
 use persona_lab::cluster::stability::STABLE_ENOUGH;
 
-use super::actions::Action;
-use super::app::PersonaApp;
+use super::actions::{Action, Edit};
 use super::charts::colour;
+use super::cx::Cx;
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(run) = app.analysis.run.clone() else {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(run) = cx.analysis.run.clone() else {
         return;
     };
     ui.horizontal(|ui| {
         ui.heading("Personas");
         if ui.button("Save view as PNG…").clicked() {
-            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
+            cx.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
     });
     let k = run.segmentation.k;
     // Churn / conversion propensity per persona, when a model is trained.
-    let risk = super::cache::current_risk(app);
-    let score_name = app
+    let risk = cx.caches.risk(cx.analysis);
+    let score_name = cx
         .analysis
         .prediction
         .as_ref()
         .map(|p| p.model.name.clone());
     // Stability of this run's segments, once computed (it runs after each clustering).
-    let stability = app
+    let stability = cx
         .analysis
         .stability
         .as_ref()
@@ -38,8 +38,12 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .map(|(_, s)| s.clone());
     let mut merge: Option<(usize, usize)> = None;
     let mut split: Option<usize> = None;
+    let mut edits = Vec::new();
     egui::ScrollArea::vertical().show(ui, |ui| {
-        for (i, p) in app.analysis.personas.iter_mut().enumerate() {
+        for (i, persona) in cx.analysis.personas.iter().enumerate() {
+            // Edited on a copy, sent as an edit when it changed.
+            let mut edited = persona.clone();
+            let p = &mut edited;
             let prof = &run.profiles[p.segment.min(run.profiles.len() - 1)];
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.horizontal(|ui| {
@@ -141,13 +145,19 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                     }
                 });
             });
+            if edited != *persona {
+                edits.push((i, edited));
+            }
         }
     });
+    for (i, p) in edits {
+        cx.edit(Edit::Persona(i, p));
+    }
     if let Some((a, b)) = merge {
-        app.push(Action::MergeSegments(a, b));
+        cx.push(Action::MergeSegments(a, b));
     }
     if let Some(c) = split {
-        app.push(Action::SplitSegment(c));
+        cx.push(Action::SplitSegment(c));
     }
 }
 

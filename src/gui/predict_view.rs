@@ -11,13 +11,13 @@ use egui_plot::{Legend, Plot, PlotPoints, Points};
 use persona_lab::data::{Shape, timestamp};
 use persona_lab::predict::{self, ModelKind, Prediction, Target};
 
-use super::actions::Action;
-use super::app::PersonaApp;
+use super::actions::{Action, Edit};
 use super::charts::colour;
+use super::cx::Cx;
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.heading("Predict");
-    if app.analysis.loaded.is_none() {
+    if cx.analysis.loaded.is_none() {
         ui.label("Load an export first.");
         return;
     }
@@ -27,12 +27,12 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .show(ui, |ui| {
             egui::ScrollArea::vertical()
                 .id_salt("predict_settings_scroll")
-                .show(ui, |ui| settings(app, ui));
+                .show(ui, |ui| settings(cx, ui));
         });
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical()
             .id_salt("predict_results")
-            .show(ui, |ui| results(app, ui));
+            .show(ui, |ui| results(cx, ui));
     });
 }
 
@@ -42,19 +42,22 @@ fn date(us: i64) -> String {
         .unwrap_or_default()
 }
 
-fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(loaded) = app.analysis.loaded.clone() else {
+fn settings(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(loaded) = cx.analysis.loaded.clone() else {
         return;
     };
-    let features = app
+    let features = cx
         .analysis
         .profile
         .as_ref()
         .map(|p| p.features.clone())
         .unwrap_or_default();
-    let busy = app.tasks.running(super::tasks::Kind::Predict);
-    let st = &mut app.ui_state;
-    let p = &mut app.analysis.predict;
+    let busy = cx.running(super::tasks::Kind::Predict);
+    let st = &mut cx.state;
+    // Edited on a copy, sent as an edit before the training it may start.
+    let mut edited = cx.analysis.predict.clone();
+    let p = &mut edited;
+    let mut train = false;
     ui.label(RichText::new("What to predict").strong());
     ui.radio_value(
         &mut p.target,
@@ -210,37 +213,43 @@ fn settings(app: &mut PersonaApp, ui: &mut egui::Ui) {
         let text = st.predict_cutoff.trim().to_string();
         if text.is_empty() {
             p.cutoff = None;
-            app.push(Action::RunPrediction);
+            train = true;
         } else {
             match timestamp::parse_instant(&text) {
                 Some(t) => {
                     p.cutoff = Some(t);
-                    app.push(Action::RunPrediction);
+                    train = true;
                 }
-                None => app.error(format!("cutoff {text:?} is not a date (use YYYY-MM-DD)")),
+                None => cx.error(format!("cutoff {text:?} is not a date (use YYYY-MM-DD)")),
             }
         }
     }
+    if edited != cx.analysis.predict {
+        cx.edit(Edit::Predict(edited));
+    }
+    if train {
+        cx.push(Action::RunPrediction);
+    }
 }
 
-fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(p) = app.analysis.prediction.clone() else {
+fn results(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(p) = cx.analysis.prediction.clone() else {
         ui.label("Choose what to predict and press Train model.");
         return;
     };
-    let risk = super::cache::current_risk(app);
+    let risk = cx.caches.risk(cx.analysis);
     let m = &p.metrics;
     let (pos, neg) = p.params.target.class_names();
     ui.horizontal(|ui| {
         if ui.button("Save view as PNG…").clicked() {
-            app.push(Action::AskFile(super::files::FilePurpose::ChartPng));
+            cx.push(Action::AskFile(super::files::FilePurpose::ChartPng));
         }
         if ui
             .button("Save curves (CSV)…")
             .on_hover_text("The ROC, precision-recall and calibration points")
             .clicked()
         {
-            app.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
+            cx.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
         }
     });
     ui.label(
@@ -289,8 +298,10 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 )
                 .clicked()
             {
-                app.analysis.predict.horizon_days = h.days;
-                app.push(Action::RunPrediction);
+                let mut params = cx.analysis.predict.clone();
+                params.horizon_days = h.days;
+                cx.edit(Edit::Predict(params));
+                cx.push(Action::RunPrediction);
             }
         });
     }
@@ -357,7 +368,7 @@ fn results(app: &mut PersonaApp, ui: &mut egui::Ui) {
     });
     importance(ui, &p);
     if let Some(risk) = risk {
-        by_persona(app, ui, &p, &risk);
+        by_persona(cx, ui, &p, &risk);
     }
     if !p.notes.is_empty() {
         ui.label(RichText::new(p.notes.join("; ")).weak());
@@ -482,13 +493,8 @@ fn importance(ui: &mut egui::Ui, p: &Prediction) {
     });
 }
 
-fn by_persona(
-    app: &mut PersonaApp,
-    ui: &mut egui::Ui,
-    p: &Arc<Prediction>,
-    risk: &predict::SegmentRisk,
-) {
-    let names = app.analysis.persona_names(risk.hists.len());
+fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predict::SegmentRisk) {
+    let names = cx.analysis.persona_names(risk.hists.len());
     let name_of = |s: usize| names[s].clone();
     ui.separator();
     // One set of cells for the grid and for Copy as TSV.
@@ -557,7 +563,7 @@ fn by_persona(
             p.params.bands.1
         ));
         if ui.button("Export high-risk users…").clicked() {
-            app.push(Action::AskFile(super::files::FilePurpose::ExportHighRisk));
+            cx.push(Action::AskFile(super::files::FilePurpose::ExportHighRisk));
         }
     });
 }

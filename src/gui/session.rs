@@ -294,39 +294,9 @@ impl PersonaApp {
         }
     }
 
-    /// The rule set as it would be exported now: model, personas, rules and guardrails.
+    /// The rule set as it would be exported now (`Analysis::rule_set`).
     pub fn rule_set(&self) -> Option<RuleSet> {
-        let a = &self.analysis;
-        let (run, loaded, profile, src) = (
-            a.run.as_ref()?,
-            a.loaded.as_ref()?,
-            a.profile.as_ref()?,
-            a.source.as_ref()?,
-        );
-        let source = persona_lab::ruleset::new_source(
-            a.fingerprint.clone().unwrap_or_default(),
-            src,
-            loaded.shape,
-            run.matrix.n_rows,
-            a.load_options.hash_salt.is_some(),
-        );
-        let mut rs = run.rule_set(source, &a.feature_config, profile);
-        rs.personas = a.personas.clone();
-        // The editor keeps half-typed items (a trailing comma, spaces); the file gets clean ones.
-        for p in &mut rs.personas {
-            p.preferred_content = p
-                .preferred_content
-                .iter()
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect();
-        }
-        rs.rules = a.rules.clone();
-        rs.guardrails = a.guardrails.clone();
-        if let Some(p) = &a.prediction {
-            rs.set_model(p.model.clone());
-        }
-        Some(rs)
+        self.analysis.rule_set()
     }
 
     /// Record a history step when the undoable state changed (edits less than a second apart merge).

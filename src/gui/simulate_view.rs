@@ -6,44 +6,40 @@ use egui::{Color32, RichText};
 use persona_lab::rules::{Outcome, Session, UserProfile};
 use persona_lab::ruleset::Decisions;
 
-use super::app::PersonaApp;
 use super::charts::colour;
+use super::cx::Cx;
 use super::state::SimKey;
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.heading("Simulate");
-    if app.analysis.run.is_none() {
+    if cx.analysis.run.is_none() {
         ui.label("Cluster the data first.");
         return;
     }
-    let pop = app.population();
+    let pop = cx.population();
     egui::Panel::right("coverage")
         .resizable(true)
         .default_size(420.0)
-        .show(ui, |ui| coverage(app, ui));
+        .show(ui, |ui| coverage(cx, ui));
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical()
             .id_salt("simulate")
             .show(ui, |ui| {
-                pick_user(app, ui, pop.as_deref());
+                pick_user(cx, ui, pop.as_deref());
                 ui.separator();
-                result(app, ui);
+                result(cx, ui);
                 ui.separator();
-                inputs(app, ui);
+                inputs(cx, ui);
             });
     });
 }
 
-fn pick_user(
-    app: &mut PersonaApp,
-    ui: &mut egui::Ui,
-    pop: Option<&persona_lab::rules::Population>,
-) {
+fn pick_user(cx: &mut Cx, ui: &mut egui::Ui, pop: Option<&persona_lab::rules::Population>) {
     let Some(pop) = pop else {
         ui.label("Preparing the analysed users…");
         return;
     };
-    let st = &mut app.ui_state.rules;
+    let st = &mut cx.state.rules;
     let mut pick: Option<usize> = None;
     ui.horizontal(|ui| {
         let l = ui.label("User id");
@@ -70,7 +66,7 @@ fn pick_user(
     ui.horizontal_wrapped(|ui| {
         ui.label("A user of persona:");
         for (s, id) in pop.persona_ids.iter().enumerate() {
-            let name = app
+            let name = cx
                 .analysis
                 .personas
                 .iter()
@@ -108,8 +104,8 @@ pub fn default_session() -> String {
     )
 }
 
-fn inputs(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let st = &mut app.ui_state.rules;
+fn inputs(cx: &mut Cx, ui: &mut egui::Ui) {
+    let st = &mut cx.state.rules;
     if st.sim_session.is_empty() {
         st.sim_session = default_session();
     }
@@ -148,42 +144,43 @@ fn inputs(app: &mut PersonaApp, ui: &mut egui::Ui) {
 
 /// Decide for the typed profile and session with the rule set as it would be exported now.
 /// Recomputed only when an input changed.
-fn result(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    if app.ui_state.rules.sim_profile.trim().is_empty() {
+fn result(cx: &mut Cx, ui: &mut egui::Ui) {
+    if cx.state.rules.sim_profile.trim().is_empty() {
         ui.label("Pick a user to see what the rules decide for them.");
         return;
     }
     let key = SimKey {
-        profile: app.ui_state.rules.sim_profile.clone(),
-        session: app.ui_state.rules.sim_session.clone(),
-        personas: app.analysis.personas.clone(),
-        rules: app.analysis.rules.clone(),
-        guardrails: app.analysis.guardrails.clone(),
+        profile: cx.state.rules.sim_profile.clone(),
+        session: cx.state.rules.sim_session.clone(),
+        personas: cx.analysis.personas.clone(),
+        rules: cx.analysis.rules.clone(),
+        guardrails: cx.analysis.guardrails.clone(),
     };
-    if app.ui_state.rules.sim_result.as_ref().map(|r| &r.0) != Some(&key) {
-        let r = simulate(app, &key.profile, &key.session);
-        app.ui_state.rules.sim_result = Some((key, r));
+    if cx.state.rules.sim_result.as_ref().map(|r| &r.0) != Some(&key) {
+        let r = simulate(cx, &key.profile, &key.session);
+        cx.state.rules.sim_result = Some((key, r));
     }
-    let Some((_, r)) = &app.ui_state.rules.sim_result else {
+    let Some((_, r)) = &cx.state.rules.sim_result else {
         return;
     };
     match r {
         Err(e) => {
             ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
         }
-        Ok(d) => decisions(ui, d, &app.analysis.rules),
+        Ok(d) => decisions(ui, d, &cx.analysis.rules),
     }
 }
 
 /// `RuleSet::decide` on the inputs: the same call as `persona-lab decide`.
-pub fn simulate(app: &PersonaApp, profile: &str, session: &str) -> Result<Decisions, String> {
+pub fn simulate(cx: &Cx, profile: &str, session: &str) -> Result<Decisions, String> {
     let p: UserProfile = serde_json::from_str(profile).map_err(|e| format!("profile JSON: {e}"))?;
     let s: Session = if session.trim().is_empty() {
         Session::default()
     } else {
         serde_json::from_str(session).map_err(|e| format!("session JSON: {e}"))?
     };
-    let rs = app
+    let rs = cx
+        .analysis
         .rule_set()
         .ok_or_else(|| "no clustering to decide with".to_string())?;
     rs.decide(&p, &s).map_err(|e| e.to_string())
@@ -255,7 +252,7 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
     });
 }
 
-fn coverage(app: &mut PersonaApp, ui: &mut egui::Ui) {
+fn coverage(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.label(RichText::new("Coverage of the analysed users").strong());
     ui.label(
         RichText::new(
@@ -264,7 +261,7 @@ fn coverage(app: &mut PersonaApp, ui: &mut egui::Ui) {
         )
         .weak(),
     );
-    let Some((fresh, cov)) = app.coverage() else {
+    let Some((fresh, cov)) = cx.caches.coverage(cx.analysis) else {
         ui.label("Computing…");
         return;
     };
@@ -285,7 +282,7 @@ fn coverage(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 ui.label(RichText::new(h).weak());
             }
             ui.end_row();
-            for r in &app.analysis.rules {
+            for r in &cx.analysis.rules {
                 let (shown, held) = cov.per_rule.get(&r.id).copied().unwrap_or((0, 0));
                 ui.label(format!("{}. {}", r.priority, r.name));
                 ui.label(shown.to_string());

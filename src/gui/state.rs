@@ -10,7 +10,7 @@ use persona_lab::features::{FeatureConfig, Profile, TransformSpec};
 use persona_lab::pipeline::{ClusterRun, RunSettings};
 use persona_lab::predict::{PredictParams, Prediction};
 use persona_lab::rules::{Guardrails, Rule};
-use persona_lab::ruleset::Persona;
+use persona_lab::ruleset::{Persona, RuleSet};
 
 /// Analysis state: everything a project file would hold, plus the computed results.
 #[derive(Default)]
@@ -57,6 +57,49 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// What the rule previews are computed from: the run and the model (by identity).
+    pub fn basis(&self) -> Option<Basis> {
+        Some(Basis {
+            run: self.run.clone()?,
+            prediction: self.prediction.clone(),
+        })
+    }
+
+    /// The rule set as it would be exported now: the run's segments, the personas, rules, guardrails
+    /// and model (`ClusterRun::rule_set`, as the CLI builds it).
+    pub fn rule_set(&self) -> Option<RuleSet> {
+        let (run, loaded, profile, src) = (
+            self.run.as_ref()?,
+            self.loaded.as_ref()?,
+            self.profile.as_ref()?,
+            self.source.as_ref()?,
+        );
+        let source = persona_lab::ruleset::new_source(
+            self.fingerprint.clone().unwrap_or_default(),
+            src,
+            loaded.shape,
+            run.matrix.n_rows,
+            self.load_options.hash_salt.is_some(),
+        );
+        let mut rs = run.rule_set(source, &self.feature_config, profile);
+        rs.personas = self.personas.clone();
+        // The editor keeps half-typed items (a trailing comma, spaces); the file gets clean ones.
+        for p in &mut rs.personas {
+            p.preferred_content = p
+                .preferred_content
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+        }
+        rs.rules = self.rules.clone();
+        rs.guardrails = self.guardrails.clone();
+        if let Some(p) = &self.prediction {
+            rs.set_model(p.model.clone());
+        }
+        Some(rs)
+    }
+
     /// The persona of segment `s`, if there is one.
     pub fn persona_of(&self, s: usize) -> Option<&Persona> {
         self.personas.iter().find(|p| p.segment == s)
@@ -242,13 +285,9 @@ pub struct ViewState {
     pub rules: RulesUi,
     /// The warehouse SQL panels (Data: the features query; Export: the assign query).
     pub warehouse: WarehouseUi,
-    /// Predict view: the cutoff as typed, the export's time span (for the hint), and the per-persona
-    /// risk of the current run and model.
+    /// Predict view: the cutoff as typed, and the export's time span (for the hint).
     pub predict_cutoff: String,
     pub predict_span: Option<(Arc<Loaded>, (i64, i64))>,
-    pub risk: Option<(super::cache::Basis, Arc<persona_lab::predict::SegmentRisk>)>,
-    /// The in-app file chooser, when open (no system dialog could be shown).
-    pub file_chooser: Option<super::files::Chooser>,
     /// Where the current chart was drawn (points), for Save chart as PNG.
     pub chart_rect: Option<egui::Rect>,
     /// A chart PNG to write once the next frame's pixels are read.
@@ -272,8 +311,6 @@ pub struct RulesUi {
     pub sim_error: Option<String>,
     /// The last simulation and the inputs it was computed from.
     pub sim_result: Option<(SimKey, Result<persona_lab::ruleset::Decisions, String>)>,
-    /// Export view: the rule set text and its checks, and what they were made from.
-    pub export_preview: Option<(ExportKey, ExportPreview)>,
 }
 
 /// A project waiting for the user's answer about its source file.
@@ -297,35 +334,16 @@ pub struct SimKey {
     pub guardrails: Guardrails,
 }
 
-/// What the exported file depends on (the run by identity).
-#[derive(Debug, Clone)]
-pub struct ExportKey {
-    /// The run and the model (by identity).
-    pub basis: super::cache::Basis,
-    pub personas: Vec<Persona>,
-    pub rules: Vec<Rule>,
-    pub guardrails: Guardrails,
-}
+pub use persona_lab::features::distribution::FeatureHist;
 
-impl PartialEq for ExportKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.basis == o.basis
-            && self.personas == o.personas
-            && self.rules == o.rules
-            && self.guardrails == o.guardrails
+impl ViewState {
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.messages.push(Message {
+            level,
+            text: text.into(),
+        });
     }
 }
-
-/// The rule set as it would be exported, as text, with its validation.
-#[derive(Debug, Clone)]
-pub struct ExportPreview {
-    pub text: Result<String, String>,
-    pub findings: Vec<persona_lab::rules::Finding>,
-    /// The file in a few lines per part (`ruleset::overview`).
-    pub overview: Vec<persona_lab::ruleset::overview::Section>,
-}
-
-pub use persona_lab::features::distribution::FeatureHist;
 
 impl Default for ViewState {
     fn default() -> Self {
@@ -355,8 +373,6 @@ impl Default for ViewState {
             warehouse: WarehouseUi::default(),
             predict_cutoff: String::new(),
             predict_span: None,
-            risk: None,
-            file_chooser: None,
             chart_rect: None,
             png_pending: None,
         }
@@ -380,6 +396,24 @@ impl Default for WarehouseUi {
             events_table: "events".into(),
             profiles_table: "profiles".into(),
         }
+    }
+}
+
+/// The run and model rule previews were computed from (compared by identity).
+#[derive(Debug, Clone)]
+pub struct Basis {
+    pub run: Arc<ClusterRun>,
+    pub prediction: Option<Arc<Prediction>>,
+}
+
+impl PartialEq for Basis {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.run, &o.run)
+            && match (&self.prediction, &o.prediction) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
     }
 }
 

@@ -14,8 +14,8 @@ use persona_lab::ruleset::Coverage;
 use persona_lab::task::{Task, TaskError};
 
 use super::app::LoadOutcome;
-use super::cache::{Basis, CoverageKey};
-use super::state::ProjectQuestion;
+use super::cache::CoverageKey;
+use super::state::{Basis, ProjectQuestion};
 use persona_lab::features::preview::Preview;
 
 /// What a task does; results are applied in this order when several finish in one frame.
@@ -33,6 +33,7 @@ pub enum Kind {
     Predict,
     Population,
     Coverage,
+    Risk,
     Export,
 }
 
@@ -50,6 +51,7 @@ pub enum Done {
     Predict(Box<Prediction>),
     Population((Basis, Population)),
     Coverage((CoverageKey, Coverage)),
+    Risk((Basis, persona_lab::predict::SegmentRisk)),
     /// A file written: the message to show.
     Export(String),
 }

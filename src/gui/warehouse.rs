@@ -4,7 +4,7 @@
 //! table name, show it, and copy it.
 
 use super::actions::Action;
-use super::app::PersonaApp;
+use super::cx::Cx;
 use super::files::FilePurpose;
 use persona_lab::sql::{Dialect, assign, features};
 
@@ -38,8 +38,8 @@ fn query(ui: &mut egui::Ui, sql: &str, id: &str) {
 }
 
 /// Data view: the features query for the loaded export's mapping and the current feature settings.
-pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(loaded) = app.analysis.loaded.clone() else {
+pub fn features_panel(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(loaded) = cx.analysis.loaded.clone() else {
         return;
     };
     egui::CollapsingHeader::new("Warehouse: compute the profile where the events are (SQL)")
@@ -50,7 +50,7 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                  Spark: run this query there (it computes the same features, with the same names), \
                  save the result as CSV or Parquet and open it here.",
             );
-            let w = &mut app.ui_state.warehouse;
+            let w = &mut cx.state.warehouse;
             controls(ui, &mut w.dialect, &mut w.events_table, "Events table");
             let nested = features::is_ga4_nested(&loaded);
             if nested {
@@ -61,7 +61,7 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 );
             }
             let source = if nested {
-                let w = &app.ui_state.warehouse;
+                let w = &cx.state.warehouse;
                 let m = &loaded.mapping;
                 Ok(features::ga4_source(
                     w.dialect,
@@ -72,7 +72,7 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 .map(|(from, t)| (from, t, Vec::new()))
             } else {
                 features::table_of(&loaded)
-                    .map(|(t, notes)| (app.ui_state.warehouse.events_table.clone(), t, notes))
+                    .map(|(t, notes)| (cx.state.warehouse.events_table.clone(), t, notes))
             };
             match source {
                 Err(why) => {
@@ -80,14 +80,14 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 }
                 Ok((from, table, notes)) => {
                     // The per-name counts and one-hot values of the current profile, pinned.
-                    let cfg = match &app.analysis.profile {
-                        Some(p) => features::pinned_to(&app.analysis.feature_config, &p.features),
-                        None => app.analysis.feature_config.clone(),
+                    let cfg = match &cx.analysis.profile {
+                        Some(p) => features::pinned_to(&cx.analysis.feature_config, &p.features),
+                        None => cx.analysis.feature_config.clone(),
                     };
                     for n in notes {
                         ui.label(format!("Note: {n}."));
                     }
-                    let w = &app.ui_state.warehouse;
+                    let w = &cx.state.warehouse;
                     let sql = match features::query(&cfg, &table, w.dialect, &from) {
                         Ok(q) => q.sql,
                         Err(e) => {
@@ -104,7 +104,7 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                             .on_hover_text("The profile table the query made (CSV or Parquet)")
                             .clicked()
                         {
-                            app.push(Action::AskFile(FilePurpose::OpenExport));
+                            cx.push(Action::AskFile(FilePurpose::OpenExport));
                         }
                     });
                     query(ui, &sql, "warehouse-features-sql");
@@ -114,8 +114,8 @@ pub fn features_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
 }
 
 /// Export view: the assign query for the rule set as it would be exported.
-pub fn assign_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
-    let Some(rs) = app.rule_set() else {
+pub fn assign_panel(cx: &mut Cx, ui: &mut egui::Ui) {
+    let Some(rs) = cx.analysis.rule_set() else {
         return;
     };
     egui::CollapsingHeader::new("Warehouse: assign every user where the profiles are (SQL)")
@@ -126,7 +126,7 @@ pub fn assign_panel(app: &mut PersonaApp, ui: &mut egui::Ui) {
                  profile table into a segment exactly as the rule set does, with the persona and \
                  every model's score and band.",
             );
-            let w = &mut app.ui_state.warehouse;
+            let w = &mut cx.state.warehouse;
             controls(ui, &mut w.dialect, &mut w.profiles_table, "Profile table");
             let sql = assign::query(&rs, w.dialect, &w.profiles_table, "user_id");
             if ui.button("Copy SQL").clicked() {

@@ -1,9 +1,13 @@
 //! The rule list: priority order, drag to reorder, add (blank or from a template), duplicate, delete.
 
 use super::*;
+// `rules` names the list being edited here.
+use persona_lab::rules::{self as rules_mod, Guardrails};
 
 pub(super) fn rule_list(
-    app: &mut PersonaApp,
+    cx: &mut Cx,
+    rules: &mut Vec<Rule>,
+    guardrails: &mut Guardrails,
     ui: &mut egui::Ui,
     pop: Option<&Population>,
     findings: &[Finding],
@@ -11,14 +15,14 @@ pub(super) fn rule_list(
 ) {
     ui.label(RichText::new("Priority order (first match per slot wins)").strong());
     let mut moved: Option<(usize, usize)> = None;
-    let n = app.analysis.rules.len();
-    let counts = &mut app.ui_state.rules.counts;
-    let selected = &mut app.ui_state.rules.selected;
+    let n = rules.len();
+    let counts = &mut cx.state.rules.counts;
+    let selected = &mut cx.state.rules.selected;
     egui::ScrollArea::vertical()
         .id_salt("rule_list_scroll")
         .max_height((ui.available_height() - 260.0).max(120.0))
         .show(ui, |ui| {
-            for (i, r) in app.analysis.rules.iter_mut().enumerate() {
+            for (i, r) in rules.iter_mut().enumerate() {
                 let row = ui.horizontal(|ui| {
                     let handle = ui
                         .add(egui::Label::new("::").sense(egui::Sense::drag()))
@@ -77,25 +81,25 @@ pub(super) fn rule_list(
     }
     ui.horizontal_wrapped(|ui| {
         if ui.button("Add rule").clicked() {
-            let id = rules::fresh_id(&app.analysis.rules);
+            let id = rules_mod::fresh_id(rules);
             let mut r = Rule::new(id, n as u32 + 1);
             r.name = format!("Rule {}", n + 1);
-            app.analysis.rules.push(r);
-            app.ui_state.rules.selected = Some(n);
+            rules.push(r);
+            cx.state.rules.selected = Some(n);
         }
         ui.menu_button("Add from template", |ui| {
             let mut chosen = None;
-            for (t, template) in app.templates.iter().enumerate() {
+            for (t, template) in cx.templates.iter().enumerate() {
                 if ui.button(&template.title).clicked() {
                     chosen = Some(t);
                     ui.close();
                 }
             }
             if let Some(t) = chosen {
-                add_from_template(app, t, n, personas);
+                add_from_template(cx, rules, t, n, personas);
             }
         });
-        let sel = app.ui_state.rules.selected.filter(|&i| i < n);
+        let sel = cx.state.rules.selected.filter(|&i| i < n);
         if let Some(i) = sel {
             if ui
                 .add_enabled(i > 0, egui::Button::new("Move up"))
@@ -110,30 +114,30 @@ pub(super) fn rule_list(
                 moved = Some((i, i + 1));
             }
             if ui.button("Duplicate").clicked() {
-                let mut r = app.analysis.rules[i].clone();
-                r.id = rules::fresh_id(&app.analysis.rules);
+                let mut r = rules[i].clone();
+                r.id = rules_mod::fresh_id(rules);
                 r.name = format!("{} (copy)", r.name);
-                app.analysis.rules.insert(i + 1, r);
-                rules::renumber(&mut app.analysis.rules);
-                app.ui_state.rules.selected = Some(i + 1);
+                rules.insert(i + 1, r);
+                rules_mod::renumber(rules);
+                cx.state.rules.selected = Some(i + 1);
             }
             if ui.button("Delete rule").clicked() {
-                app.analysis.rules.remove(i);
-                rules::renumber(&mut app.analysis.rules);
-                app.ui_state.rules.selected = None;
+                rules.remove(i);
+                rules_mod::renumber(rules);
+                cx.state.rules.selected = None;
             }
         }
     });
     if let Some((from, to)) = moved
         && from != to
     {
-        rules::move_rule(&mut app.analysis.rules, from, to);
-        app.ui_state.rules.selected = Some(to);
+        rules_mod::move_rule(rules, from, to);
+        cx.state.rules.selected = Some(to);
     }
 
     ui.separator();
     ui.label(RichText::new("Guardrails (all rules)").strong());
-    let g = &mut app.analysis.guardrails;
+    let g = guardrails;
     optional_u32(
         ui,
         "At most offers per session",
@@ -167,32 +171,33 @@ pub(super) fn rule_list(
 /// A rule from template `t`: thresholds from the analysed users, a trained score where the template
 /// prefers one; what came from the data is said in a message.
 pub(super) fn add_from_template(
-    app: &mut PersonaApp,
+    cx: &mut Cx,
+    rules: &mut Vec<Rule>,
     t: usize,
     n: usize,
     personas: &[(String, String)],
 ) {
-    let Some(template) = app.templates.get(t).cloned() else {
+    let Some(template) = cx.templates.get(t).cloned() else {
         return;
     };
-    let profile = app.analysis.profile.clone();
+    let profile = cx.analysis.profile.clone();
     let percentile = |f: &str, p: f64| profile.as_ref()?.percentile(f, p);
-    let scores: Vec<(String, f64)> = app
+    let scores: Vec<(String, f64)> = cx
         .analysis
         .prediction
         .as_ref()
         .map(|p| vec![(p.model.name.clone(), p.model.bands.1)])
         .unwrap_or_default();
-    let ctx = rules::TemplateContext {
+    let ctx = rules_mod::TemplateContext {
         personas,
         percentile: &percentile,
         scores: &scores,
     };
-    let id = rules::fresh_id(&app.analysis.rules);
+    let id = rules_mod::fresh_id(rules);
     let (rule, notes) = template.instantiate(id, n as u32 + 1, &ctx);
     if !notes.is_empty() {
-        app.info(format!("{}: {}", template.title, notes.join("; ")));
+        cx.info(format!("{}: {}", template.title, notes.join("; ")));
     }
-    app.analysis.rules.push(rule);
-    app.ui_state.rules.selected = Some(n);
+    rules.push(rule);
+    cx.state.rules.selected = Some(n);
 }

@@ -18,7 +18,8 @@ use persona_lab::rules::{
     Window, describe::describe, population,
 };
 
-use super::app::PersonaApp;
+use super::actions::Edit;
+use super::cx::Cx;
 use super::state::FeatureHist;
 
 mod action;
@@ -32,20 +33,20 @@ use list::*;
 const ERROR: Color32 = Color32::from_rgb(213, 94, 0);
 const WARNING: Color32 = Color32::from_rgb(230, 159, 0);
 
-pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
+pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.heading("Rules");
-    if app.analysis.run.is_none() {
+    if cx.analysis.run.is_none() {
         ui.label("Cluster the data first: rules target its personas and features.");
         return;
     }
-    let pop = app.population();
-    let personas: Vec<(String, String)> = app
+    let pop = cx.population();
+    let personas: Vec<(String, String)> = cx
         .analysis
         .personas
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let features: Vec<String> = app
+    let features: Vec<String> = cx
         .analysis
         .profile
         .as_ref()
@@ -55,7 +56,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         .as_deref()
         .map(|p| p.empty_features().to_vec())
         .unwrap_or_default();
-    let findings = findings(&app.analysis.rules, &personas, &features, &empty);
+    let findings = findings(&cx.analysis.rules, &personas, &features, &empty);
     let names = |id: &str| {
         personas
             .iter()
@@ -64,15 +65,26 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
             .unwrap_or_else(|| id.to_string())
     };
 
+    // Edited on copies, sent as edits after the view is drawn.
+    let mut rules = cx.analysis.rules.clone();
+    let mut guardrails = cx.analysis.guardrails.clone();
     egui::Panel::left("rule_list")
         .resizable(true)
         .default_size(340.0)
         .show(ui, |ui| {
-            rule_list(app, ui, pop.as_deref(), &findings, &personas);
+            rule_list(
+                cx,
+                &mut rules,
+                &mut guardrails,
+                ui,
+                pop.as_deref(),
+                &findings,
+                &personas,
+            );
         });
     egui::CentralPanel::default().show(ui, |ui| {
-        let ui_state = &mut app.ui_state.rules;
-        let Some(i) = ui_state.selected.filter(|&i| i < app.analysis.rules.len()) else {
+        let ui_state = &mut cx.state.rules;
+        let Some(i) = ui_state.selected.filter(|&i| i < rules.len()) else {
             ui.label("Add a rule, or select one in the list to edit it.");
             return;
         };
@@ -86,7 +98,7 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
         egui::ScrollArea::vertical()
             .id_salt("rule_editor")
             .show(ui, |ui| {
-                let rule = &mut app.analysis.rules[i];
+                let rule = &mut rules[i];
                 editor(ui, rule, i, &mut ctx, &names);
                 let mine: Vec<&Finding> = findings
                     .iter()
@@ -104,6 +116,12 @@ pub fn show(app: &mut PersonaApp, ui: &mut egui::Ui) {
                 }
             });
     });
+    if rules != cx.analysis.rules {
+        cx.edit(Edit::Rules(rules));
+    }
+    if guardrails != cx.analysis.guardrails {
+        cx.edit(Edit::Guardrails(guardrails));
+    }
 }
 
 /// The checks of the current rules against the personas and features of the analysis.

@@ -25,10 +25,12 @@ fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself()
     let mut h = harness(PersonaApp::new(Some(sample_path())));
     wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
     h.get_by_label("Features").click();
-    wait_for(&mut h, "previews", |a| a.preview.is_some() && idle(a));
+    wait_for(&mut h, "previews", |a| {
+        a.caches.preview.is_some() && idle(a)
+    });
     h.get_by_label_contains("Correlation of the clustering columns");
     h.get_by_label_contains("Engagement score");
-    let p = h.state().preview.clone().unwrap();
+    let p = h.state().caches.preview.clone().unwrap();
     let d = p.corr_names.len();
     for a in 0..d {
         assert!((p.corr[a * d + a] - 1.0).abs() < 1e-12);
@@ -57,7 +59,7 @@ fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself()
         }
     }
     wait_for(&mut h, "the empty preview", |a| {
-        a.preview.as_ref().is_some_and(|p| p.error.is_some())
+        a.caches.preview.as_ref().is_some_and(|p| p.error.is_some())
             && !a.tasks.running(crate::gui::tasks::Kind::Preview)
     });
     h.get_by_label_contains("no usable features");

@@ -221,7 +221,7 @@ fn charts_tables_and_the_summary_export_what_is_shown() {
     h.get_by_label("Save chart data (CSV)…").click();
     h.run_ok();
     {
-        let c = h.state_mut().ui_state.file_chooser.as_mut().unwrap();
+        let c = h.state_mut().file_chooser.as_mut().unwrap();
         c.go(dir.path().to_path_buf());
         c.name = "silhouette".into();
     }

@@ -76,7 +76,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     h.run_ok();
     h.state_mut().ui_state.rules.selected = Some(0);
     wait_for(&mut h, "the rule previews with scores", |a| {
-        idle(a) && a.population.is_some()
+        idle(a) && a.caches.population.is_some()
     });
     let pop = h.state_mut().population().unwrap();
     assert!(pop.scores.contains_key("churn_risk"));

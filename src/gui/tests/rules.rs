@@ -16,7 +16,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.run_ok();
     h.get_by_label_contains("Add a rule");
     wait_for(&mut h, "the rule previews", |a| {
-        a.population.is_some() && idle(a)
+        a.caches.population.is_some() && idle(a)
     });
 
     // A template (assets/templates/reengagement.ron): users whose last visit is further back than
@@ -126,7 +126,8 @@ fn rules_are_built_checked_simulated_and_exported() {
     // Coverage equals the core's over every analysed user.
     wait_for(&mut h, "coverage", |a| {
         idle(a)
-            && a.coverage
+            && a.caches
+                .coverage
                 .as_ref()
                 .is_some_and(|c| c.0.rules == a.analysis.rules)
     });
@@ -151,16 +152,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.get_by_label_contains(&format!("segment 0 (segment_0): {persona0}"));
     h.get_by_label_contains("at most 3 personalised offers per session");
     h.get_by_label_contains("2 rules (2 enabled)");
-    let text = h
-        .state()
-        .ui_state
-        .rules
-        .export_preview
-        .clone()
-        .unwrap()
-        .1
-        .text
-        .unwrap();
+    let text = h.state().caches.export.clone().unwrap().1.text.unwrap();
     assert!(
         h.query_by_value(&text).is_none(),
         "the RON is hidden until asked for"
@@ -176,7 +168,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     let back = RuleSet::read(&out).unwrap();
     assert_eq!(back.rules, h.state().analysis.rules);
     assert_eq!(back.guardrails.max_offers_per_session, Some(3));
-    let preview = h.state().ui_state.rules.export_preview.clone().unwrap().1;
+    let preview = h.state().caches.export.clone().unwrap().1;
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         preview.text.unwrap()

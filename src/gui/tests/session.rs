@@ -411,7 +411,6 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
     h.get_by_label("Open an export or a project");
     // What typing the folder and pressing Enter does.
     h.state_mut()
-        .ui_state
         .file_chooser
         .as_mut()
         .unwrap()
@@ -426,7 +425,7 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
     h.run_ok();
     h.get_by_label("Open").click();
     h.run_ok();
-    assert!(h.state().ui_state.file_chooser.is_none());
+    assert!(h.state().file_chooser.is_none());
     wait_for(&mut h, "the export", |a| {
         a.analysis.run.is_some() && idle(a)
     });
@@ -441,7 +440,7 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
         .ask_file(crate::gui::files::FilePurpose::SaveProject);
     h.run_ok();
     h.get_by_label("Save the project");
-    h.state_mut().ui_state.file_chooser.as_mut().unwrap().name = "orders project".into();
+    h.state_mut().file_chooser.as_mut().unwrap().name = "orders project".into();
     h.run_ok();
     h.get_by_label("Save").click();
     h.run_ok();
@@ -458,7 +457,6 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
     h2.get_by_label("Open…").click();
     h2.run_ok();
     h2.state_mut()
-        .ui_state
         .file_chooser
         .as_mut()
         .unwrap()
