@@ -187,31 +187,13 @@ fn user_attributes(
         let Some(name) = c.name().strip_prefix(cols::ATTR_PREFIX) else {
             continue;
         };
-        let mut lf =
-            t.clone()
-                .lazy()
-                .select([col(cols::USER), col(cols::TS), col(c.name().clone())]);
-        if let Some(as_of) = as_of {
-            lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
-        }
-        let counts = lf
-            .filter(col(c.name().clone()).is_not_null())
-            .group_by([col(cols::USER), col(c.name().clone())])
-            .agg([len().alias("n")])
-            .collect()
-            .map_err(perr)?;
+        let (counts, n) = count_by(t, &[cols::USER, c.name().as_str()], as_of, true)?;
         let u = counts
             .column(cols::USER)
             .map_err(perr)?
             .str()
             .map_err(perr)?;
         let v = counts.column(c.name()).map_err(perr)?.str().map_err(perr)?;
-        let n = counts
-            .column("n")
-            .map_err(perr)?
-            .cast(&DataType::UInt64)
-            .map_err(perr)?;
-        let n = n.u64().map_err(perr)?;
         // The mode per user: most events, then the first name (a fixed answer on ties).
         let mut best: std::collections::HashMap<&str, (u64, &str)> =
             std::collections::HashMap::new();
@@ -399,6 +381,41 @@ fn check_config(cfg: &FeatureConfig) -> Result<(), FeatureError> {
 /// Event names with their counts.
 pub type NameCounts = Vec<(String, u64)>;
 
+/// The rows of `t` up to `as_of`, counted per distinct value of the `by` columns (rows where the last
+/// of them is null left out when `skip_null`): the counts table and its `n` column as u64.
+fn count_by(
+    t: &DataFrame,
+    by: &[&str],
+    as_of: Option<i64>,
+    skip_null: bool,
+) -> Result<(DataFrame, UInt64Chunked), FeatureError> {
+    let keys: Vec<Expr> = by.iter().map(|b| col(*b)).collect();
+    let selected: Vec<Expr> = std::iter::once(col(cols::TS))
+        .chain(keys.iter().cloned())
+        .collect();
+    let mut lf = t.clone().lazy().select(selected);
+    if let Some(as_of) = as_of {
+        lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
+    }
+    if skip_null && let Some(last) = by.last() {
+        lf = lf.filter(col(*last).is_not_null());
+    }
+    let counts = lf
+        .group_by(keys)
+        .agg([len().alias("n")])
+        .collect()
+        .map_err(perr)?;
+    let n = counts
+        .column("n")
+        .map_err(perr)?
+        .cast(&DataType::UInt64)
+        .map_err(perr)?
+        .u64()
+        .map_err(perr)?
+        .clone();
+    Ok((counts, n))
+}
+
 /// The event names of an events table (up to `as_of`) with their counts, and its last event time.
 pub fn event_names(
     t: &DataFrame,
@@ -406,27 +423,13 @@ pub fn event_names(
 ) -> Result<(NameCounts, Option<i64>), FeatureError> {
     let ts = t.column(cols::TS).map_err(perr)?.i64().map_err(perr)?;
     let last = ts.max();
-    let mut lf = t.clone().lazy().select([col(cols::TS), col(cols::EVENT)]);
-    if let Some(as_of) = as_of {
-        lf = lf.filter(col(cols::TS).lt_eq(lit(as_of)));
-    }
-    let names = lf
-        .group_by([col(cols::EVENT)])
-        .agg([len().alias("n")])
-        .collect()
-        .map_err(perr)?;
+    let (names, c) = count_by(t, &[cols::EVENT], as_of, false)?;
     let n = names
         .column(cols::EVENT)
         .map_err(perr)?
         .cast(&DataType::String)
         .map_err(perr)?;
     let n = n.str().map_err(perr)?;
-    let c = names
-        .column("n")
-        .map_err(perr)?
-        .cast(&DataType::UInt64)
-        .map_err(perr)?;
-    let c = c.u64().map_err(perr)?;
     let counts = n
         .iter()
         .zip(c.iter())

@@ -88,7 +88,7 @@ impl PersonaApp {
                 }
             }
             FilePurpose::SaveProject => self.save_project(path),
-            FilePurpose::ExportSelection => file_work::export_selection_to(self, &path),
+            FilePurpose::ExportSelection => file_work::export_selection_to(self, path),
             FilePurpose::ExportAssignments => file_work::export_assignments(self, path),
             FilePurpose::ExportSummary => file_work::export_summary(self, path, false),
             FilePurpose::ExportSummaryHtml => file_work::export_summary(self, path, true),

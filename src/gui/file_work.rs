@@ -143,26 +143,28 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     );
 }
 
-/// Write the current selection where the user chose (the core's `selection_table`).
-pub fn export_selection_to(app: &mut PersonaApp, path: &std::path::Path) {
+/// Write the current selection where the user chose (the core's `selection_table`), on a worker:
+/// the table grows with the selection.
+pub fn export_selection_to(app: &mut PersonaApp, path: PathBuf) {
     let Some(run) = app.analysis.run.clone() else {
         return;
     };
-    let written = run
-        .selection_table(&app.ui_state.selection)
-        .map_err(|e| e.to_string())
-        .and_then(|mut df| {
-            persona_lab::output::write_table(&mut df, path).map_err(|e| e.to_string())
-        });
-    match written {
-        Ok(defused) => {
-            app.info(format!("wrote {}", path.display()));
-            if let Some(note) = defused.note(path) {
-                app.warn(note);
+    let selection = app.ui_state.selection.clone();
+    let repaint = app.repainter();
+    app.tasks.start(
+        super::tasks::Kind::Export,
+        Task::spawn("Exporting the selection", repaint, move |_| {
+            let mut t = run.selection_table(&selection).map_err(|e| e.to_string())?;
+            let defused =
+                persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
+            let mut m = format!("wrote {} ({} users)", path.display(), t.height());
+            if let Some(note) = defused.note(&path) {
+                m.push_str(&format!("; {note}"));
             }
-        }
-        Err(e) => app.error(e),
-    }
+            Ok(m)
+        }),
+        super::tasks::Done::Export,
+    );
 }
 
 /// Read an outcomes export and report on it (rules named from the current rule set), in the background.

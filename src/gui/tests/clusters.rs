@@ -372,3 +372,29 @@ fn the_sweep_recommends_k_with_stability_and_a_click_uses_it() {
     h.get_by_label("Use k = 6").click();
     wait_for_k(&mut h, "back to k = 6", 6);
 }
+
+#[test]
+fn a_selection_is_exported_on_a_worker_with_its_users_in_order() {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "the sample to cluster", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    let run = h.state().analysis.run.clone().unwrap();
+    h.state_mut().ui_state.selection = vec![5, 0, 1966];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("selection.csv");
+    crate::gui::file_work::export_selection_to(h.state_mut(), out.clone());
+    wait_for(&mut h, "the selection export", idle);
+    h.get_by_label_contains("(3 users)");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let want: Vec<&str> = [5, 0, 1966]
+        .iter()
+        .map(|&i| run.matrix.users[i].as_str())
+        .collect();
+    assert_eq!(ids, want);
+}

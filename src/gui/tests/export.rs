@@ -174,14 +174,7 @@ fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
                 .as_ref()
                 .is_some_and(|p| p.features.iter().any(|f| f.starts_with("is:")))
     });
-    h.get_by_label("Data").click();
-    h.run_ok();
-    h.get_by_label_contains("Warehouse: compute the profile")
-        .click();
-    h.run_ok();
-    h.get_by_label("Copy SQL").click();
-    h.step();
-    let sql = copied(&h).expect("the query is copied");
+    let sql = warehouse_sql(&mut h, "Data", "Warehouse: compute the profile");
     let profile = h.state().analysis.profile.clone().unwrap();
     let extra: Vec<&String> = profile
         .features
@@ -293,12 +286,7 @@ fn the_warehouse_panels_give_the_sql_of_the_export_and_of_the_rule_set() {
         a.analysis.run.is_some() && idle(a)
     });
     // Data: the features query for the mapped columns, in the engine chosen.
-    h.get_by_label_contains("Warehouse: compute the profile")
-        .click();
-    h.run_ok();
-    h.get_by_label("Copy SQL").click();
-    h.step();
-    let sql = copied(&h).expect("the query is copied");
+    let sql = warehouse_sql(&mut h, "Data", "Warehouse: compute the profile");
     assert!(
         sql.starts_with("-- persona-lab sql features (duckdb)"),
         "{sql:.200}"
@@ -323,21 +311,12 @@ fn the_warehouse_panels_give_the_sql_of_the_export_and_of_the_rule_set() {
     h.state_mut().ui_state.warehouse.dialect = persona_lab::sql::Dialect::BigQuery;
     h.state_mut().ui_state.warehouse.events_table = "shop.analytics.events".into();
     h.run_ok();
-    h.get_by_label("Copy SQL").click();
-    h.step();
-    let sql = copied(&h).unwrap();
+    let sql = copy_sql(&mut h);
     assert!(sql.starts_with("-- persona-lab sql features (bigquery)"));
     assert!(sql.contains("FROM shop.analytics.events"));
 
     // Export: the assign query for the rule set as it would be exported.
-    h.get_by_label("Export").click();
-    h.run_ok();
-    h.get_by_label_contains("Warehouse: assign every user")
-        .click();
-    h.run_ok();
-    h.get_by_label("Copy SQL").click();
-    h.step();
-    let sql = copied(&h).unwrap();
+    let sql = warehouse_sql(&mut h, "Export", "Warehouse: assign every user");
     let rs = h.state().rule_set().unwrap();
     assert_eq!(
         sql,

@@ -84,6 +84,22 @@ fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
         })
 }
 
+/// Open a view's warehouse panel (by the start of its heading) and copy its SQL.
+fn warehouse_sql(h: &mut Harness<'static, PersonaApp>, view: &str, panel: &str) -> String {
+    h.get_by_label(view).click();
+    h.run_ok();
+    h.get_by_label_contains(panel).click();
+    h.run_ok();
+    copy_sql(h)
+}
+
+/// Press the open warehouse panel's Copy SQL and read what was copied.
+fn copy_sql(h: &mut Harness<'static, PersonaApp>) -> String {
+    h.get_by_label("Copy SQL").click();
+    h.step();
+    copied(h).expect("the query is copied")
+}
+
 /// GA4's BigQuery export as daily tables in a folder (60 users, 5 days), as an analyst drops it.
 fn ga4_days(dir: &std::path::Path) -> PathBuf {
     let folder = dir.join("ga4/");
