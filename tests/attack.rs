@@ -32,6 +32,15 @@ fn wide_ndjson(keys: usize) -> String {
 }
 
 /// The message of a run that must fail with a named error (exit 1: not a panic, not an abort).
+/// The CLI run under a memory budget (`PERSONA_LAB_MEMORY`).
+fn cli_within(budget: &str, args: &[&str]) -> std::process::Output {
+    bin()
+        .env("PERSONA_LAB_MEMORY", budget)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn refused(o: &std::process::Output) -> String {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -168,11 +177,7 @@ fn a_second_gzip_member_cannot_hide_the_size() {
     let p = write(d.path(), "two.csv.gz", &bytes);
     // The bulk is 10 MB of text; the trailer says 70 bytes, the file is about 30 KB.
     assert!(bytes.len() < 100_000, "{}", bytes.len());
-    let o = bin()
-        .env("PERSONA_LAB_MEMORY", "4M")
-        .args(["inspect", p.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = cli_within("4M", &["inspect", p.to_str().unwrap()]);
     let err = refused(&o);
     assert!(
         err.contains("two.csv.gz")
@@ -181,11 +186,7 @@ fn a_second_gzip_member_cannot_hide_the_size() {
         "{err}"
     );
     // The same file under a budget that holds it loads, both members read.
-    let o = bin()
-        .env("PERSONA_LAB_MEMORY", "200M")
-        .args(["inspect", p.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = cli_within("200M", &["inspect", p.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("300002"), "{}", stdout(&o));
 }
@@ -822,9 +823,9 @@ fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
     }
     std::fs::write(&input, text).unwrap();
     // 12,000 users: a 288 MB f32 matrix against a 64 MB budget.
-    let o = bin()
-        .env("PERSONA_LAB_MEMORY", "64M")
-        .args([
+    let o = cli_within(
+        "64M",
+        &[
             "segment",
             input.to_str().unwrap(),
             "--k",
@@ -833,9 +834,8 @@ fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
             "single",
             "--exact-limit",
             "1000000",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let err = refused(&o);
     assert!(
         err.contains("single linkage on 12000 users needs a 288 MB distance matrix")
@@ -844,18 +844,17 @@ fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
         "{err}"
     );
     // Within the budget the same run works (the default exact limit samples 20,000 users: all).
-    let o = bin()
-        .env("PERSONA_LAB_MEMORY", "2G")
-        .args([
+    let o = cli_within(
+        "2G",
+        &[
             "segment",
             input.to_str().unwrap(),
             "--k",
             "3",
             "--method",
             "single",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
