@@ -109,38 +109,26 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     };
     let basis = app.analysis.basis();
     let names = app.analysis.persona_names(app.analysis.personas.len());
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn("Exporting high-risk users", repaint, move |_| {
-            // Each user's segment in the current run, when one was clustered.
-            let risk = basis.map(|b| {
-                let run = &b.run;
-                predict::segment_risk(
-                    &p,
-                    &run.matrix.users,
-                    &run.segmentation.labels,
-                    run.segmentation.k,
-                )
-            });
-            let mut t = predict::high_band_table(
-                &p.users,
-                &p.scores,
-                p.model.bands,
-                risk.as_ref().map(|r| r.segment_of.as_slice()),
-                &names,
+    spawn_table(app, "Exporting high-risk users", path, move || {
+        // Each user's segment in the current run, when one was clustered.
+        let risk = basis.map(|b| {
+            let run = &b.run;
+            predict::segment_risk(
+                &p,
+                &run.matrix.users,
+                &run.segmentation.labels,
+                run.segmentation.k,
             )
-            .map_err(|e| e.to_string())?;
-            let defused =
-                persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
-            let mut m = format!("wrote {} ({} users)", path.display(), t.height());
-            if let Some(note) = defused.note(&path) {
-                m.push_str(&format!("; {note}"));
-            }
-            Ok(m)
-        }),
-        super::tasks::Done::Export,
-    );
+        });
+        predict::high_band_table(
+            &p.users,
+            &p.scores,
+            p.model.bands,
+            risk.as_ref().map(|r| r.segment_of.as_slice()),
+            &names,
+        )
+        .map_err(|e| e.to_string())
+    });
 }
 
 /// Write the current selection where the user chose (the core's `selection_table`), on a worker:
@@ -150,11 +138,24 @@ pub fn export_selection_to(app: &mut PersonaApp, path: PathBuf) {
         return;
     };
     let selection = app.ui_state.selection.clone();
+    spawn_table(app, "Exporting the selection", path, move || {
+        run.selection_table(&selection).map_err(|e| e.to_string())
+    });
+}
+
+/// Make a table on a worker and write it as every CSV output is (atomic, spreadsheet formulas
+/// defused), saying how many users it holds.
+fn spawn_table(
+    app: &mut PersonaApp,
+    label: &str,
+    path: PathBuf,
+    make: impl FnOnce() -> Result<polars::prelude::DataFrame, String> + Send + 'static,
+) {
     let repaint = app.repainter();
     app.tasks.start(
         super::tasks::Kind::Export,
-        Task::spawn("Exporting the selection", repaint, move |_| {
-            let mut t = run.selection_table(&selection).map_err(|e| e.to_string())?;
+        Task::spawn(label, repaint, move |_| {
+            let mut t = make()?;
             let defused =
                 persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
             let mut m = format!("wrote {} ({} users)", path.display(), t.height());

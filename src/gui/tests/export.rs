@@ -174,7 +174,7 @@ fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
                 .as_ref()
                 .is_some_and(|p| p.features.iter().any(|f| f.starts_with("is:")))
     });
-    let sql = warehouse_sql(&mut h, "Data", "Warehouse: compute the profile");
+    let sql = warehouse_sql(&mut h, Some("Data"), "Warehouse: compute the profile");
     let profile = h.state().analysis.profile.clone().unwrap();
     let extra: Vec<&String> = profile
         .features
@@ -286,7 +286,7 @@ fn the_warehouse_panels_give_the_sql_of_the_export_and_of_the_rule_set() {
         a.analysis.run.is_some() && idle(a)
     });
     // Data: the features query for the mapped columns, in the engine chosen.
-    let sql = warehouse_sql(&mut h, "Data", "Warehouse: compute the profile");
+    let sql = warehouse_sql(&mut h, None, "Warehouse: compute the profile");
     assert!(
         sql.starts_with("-- persona-lab sql features (duckdb)"),
         "{sql:.200}"
@@ -316,7 +316,7 @@ fn the_warehouse_panels_give_the_sql_of_the_export_and_of_the_rule_set() {
     assert!(sql.contains("FROM shop.analytics.events"));
 
     // Export: the assign query for the rule set as it would be exported.
-    let sql = warehouse_sql(&mut h, "Export", "Warehouse: assign every user");
+    let sql = warehouse_sql(&mut h, Some("Export"), "Warehouse: assign every user");
     let rs = h.state().rule_set().unwrap();
     assert_eq!(
         sql,
