@@ -124,6 +124,8 @@ pub enum LoadError {
         before: u64,
         after: u64,
     },
+    #[error(transparent)]
+    Cancelled(#[from] crate::job::Cancelled),
 }
 
 /// Errors raised while computing or transforming per-user features.
@@ -137,6 +139,8 @@ pub enum FeatureError {
     UnknownFeature(String),
     #[error("feature {feature:?}: {message}")]
     Invalid { feature: String, message: String },
+    #[error(transparent)]
+    Cancelled(#[from] crate::job::Cancelled),
 }
 
 /// Errors of writing an output file (always atomic: temp file, then rename).

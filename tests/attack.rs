@@ -31,7 +31,6 @@ fn wide_ndjson(keys: usize) -> String {
     )
 }
 
-/// The message of a run that must fail with a named error (exit 1: not a panic, not an abort).
 /// The CLI run under a memory budget (`PERSONA_LAB_MEMORY`).
 fn cli_within(budget: &str, args: &[&str]) -> std::process::Output {
     bin()
@@ -41,10 +40,30 @@ fn cli_within(budget: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The message of a run that must fail with a named error (exit 1: not a panic, not an abort).
 fn refused(o: &std::process::Output) -> String {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     err
+}
+
+/// A refusal whose message says every one of `needles`.
+fn refused_saying(o: &std::process::Output, needles: &[&str]) -> String {
+    let err = refused(o);
+    for n in needles {
+        assert!(err.contains(n), "{n:?} missing from: {err}");
+    }
+    err
+}
+
+/// `features` on `p`, writing the profile to `out`.
+fn features_to(p: &Path, out: &Path) -> std::process::Output {
+    run(&[
+        "features",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 /// `segment` on `input` at k = 3 with `extra` flags, writing the rule set `rs.ron` in `dir`.
@@ -59,8 +78,7 @@ fn segmented(dir: &Path, input: &Path, extra: &[&str]) -> std::path::PathBuf {
         rules.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = run(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&args);
     rules
 }
 
@@ -103,14 +121,8 @@ fn deep_ndjson_through_the_cli_exits_with_a_message() {
     let d = tempfile::tempdir().unwrap();
     let p = write(d.path(), "deep.ndjson", deep_ndjson(3000));
     let out = d.path().join("f.csv");
-    let o = run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let err = refused(&o);
-    assert!(err.contains("deep.ndjson"), "{err}");
+    let o = features_to(&p, &out);
+    refused_saying(&o, &["deep.ndjson"]);
     assert!(!out.exists());
 }
 
@@ -178,13 +190,7 @@ fn a_second_gzip_member_cannot_hide_the_size() {
     // The bulk is 10 MB of text; the trailer says 70 bytes, the file is about 30 KB.
     assert!(bytes.len() < 100_000, "{}", bytes.len());
     let o = cli_within("4M", &["inspect", p.to_str().unwrap()]);
-    let err = refused(&o);
-    assert!(
-        err.contains("two.csv.gz")
-            && err.contains("too large")
-            && err.contains("PERSONA_LAB_MEMORY"),
-        "{err}"
-    );
+    refused_saying(&o, &["two.csv.gz", "too large", "PERSONA_LAB_MEMORY"]);
     // The same file under a budget that holds it loads, both members read.
     let o = cli_within("200M", &["inspect", p.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -212,10 +218,9 @@ fn an_absurd_k_is_refused_once() {
             text.replace("k: 2,", &format!("k: {k},")),
         );
         let o = run(&["verify", p.to_str().unwrap()]);
-        let err = refused(&o);
-        assert!(
-            err.contains(&format!("segments.k is {k} but there are 2 centroids")),
-            "{err}"
+        let err = refused_saying(
+            &o,
+            &[&format!("segments.k is {k} but there are 2 centroids")],
         );
         assert!(err.lines().count() < 5, "{err}");
         assert!(stdout(&o).lines().count() < 5, "{}", stdout(&o));
@@ -273,11 +278,7 @@ fn an_output_on_the_input_is_refused_before_any_work() {
         "--out",
         r.to_str().unwrap(),
     ]);
-    let err = refused(&o);
-    assert!(
-        err.contains("--report and --out are the same file"),
-        "{err}"
-    );
+    refused_saying(&o, &["--report and --out are the same file"]);
     assert!(!r.exists());
     // L5: a table output with an unknown extension is refused before the computation.
     let o = run(&[
@@ -365,15 +366,10 @@ fn one_column_two_roles() {
     // Explicit role over a detected one: the explicit choice wins, the detected role is dropped.
     let o = run(&["inspect", vs, "--value-col", "timestamp"]);
     assert_ne!(o.status.code(), Some(101), "{}", stderr(&o));
-    let o = run(&["inspect", vs, "--user-col", "event"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&["inspect", vs, "--user-col", "event"]);
     // Two explicit roles on one column: a message naming both.
     let o = run(&["inspect", vs, "--user-col", "event", "--event-col", "event"]);
-    let err = refused(&o);
-    assert!(
-        err.contains("\"event\"") && err.contains("already the user id"),
-        "{err}"
-    );
+    refused_saying(&o, &["\"event\"", "already the user id"]);
 }
 
 /// M4: header names with spaces around them made the file unloadable.
@@ -389,8 +385,7 @@ fn header_names_with_spaces() {
     assert_eq!(loaded.n_users(), 2);
     assert_eq!(loaded.mapping.user_id.as_deref(), Some("user_id"));
     assert_eq!(loaded.mapping.event.as_deref(), Some("event"));
-    let o = run(&["inspect", p.to_str().unwrap(), "--user-col", "user_id"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&["inspect", p.to_str().unwrap(), "--user-col", "user_id"]);
 }
 
 /// M5: a FIFO hung forever (the sniff consumed the writer).
@@ -455,14 +450,8 @@ fn overflowing_values_are_named() {
          u3,2024-01-03T00:00:00Z,page_view,\n",
     );
     let out = d.path().join("f.csv");
-    let o = run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let err = refused(&o);
-    assert!(err.contains("\"u1\"") && err.contains("overflows"), "{err}");
+    let o = features_to(&p, &out);
+    refused_saying(&o, &["\"u1\"", "overflows"]);
     assert!(!out.exists());
     // Finite but too large to scale (the variance overflows).
     let p = write(
@@ -470,17 +459,8 @@ fn overflowing_values_are_named() {
         "wide.csv",
         "user_id,score\nu1,1e200\nu2,-1e200\nu3,3e200\nu4,0\n",
     );
-    let o = run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let err = refused(&o);
-    assert!(
-        err.contains("score") && err.contains("too large to scale"),
-        "{err}"
-    );
+    let o = features_to(&p, &out);
+    refused_saying(&o, &["score", "too large to scale"]);
 }
 
 /// M7: emails inside event names reached the features' column names and the rule set, even hashed.
@@ -601,7 +581,7 @@ fn flat_ndjson_read_equals_polars_struct_read() {
     use polars::prelude::*;
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("seg.ndjson");
-    let o = run(&[
+    run_ok(&[
         "sample",
         "--users",
         "40",
@@ -614,7 +594,6 @@ fn flat_ndjson_read_equals_polars_struct_read() {
         "--out",
         p.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     // Sparse and odd records: a key only some records have, a list, an empty object, escapes.
     let mut text = std::fs::read_to_string(&p).unwrap();
     text.push_str(
@@ -769,7 +748,7 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
         "{err}"
     );
     assert!(!out.exists());
-    let o = run(&[
+    run_ok(&[
         "assign",
         input.to_str().unwrap(),
         "--rules",
@@ -780,7 +759,6 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     // A rule set from raw ids says nothing about hashing: existing files stay as they were.
     let raw_dir = dir.path().join("raw");
     std::fs::create_dir(&raw_dir).unwrap();
@@ -822,39 +800,29 @@ fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
         text.push_str(&format!("u{i},{},{}\n", i % 97, (i * 7) % 89));
     }
     std::fs::write(&input, text).unwrap();
+    let single = [
+        "segment",
+        input.to_str().unwrap(),
+        "--k",
+        "3",
+        "--method",
+        "single",
+    ];
     // 12,000 users: a 288 MB f32 matrix against a 64 MB budget.
     let o = cli_within(
         "64M",
-        &[
-            "segment",
-            input.to_str().unwrap(),
-            "--k",
-            "3",
-            "--method",
-            "single",
-            "--exact-limit",
-            "1000000",
-        ],
+        &[&single[..], &["--exact-limit", "1000000"]].concat(),
     );
-    let err = refused(&o);
-    assert!(
-        err.contains("single linkage on 12000 users needs a 288 MB distance matrix")
-            && err.contains("PERSONA_LAB_MEMORY")
-            && err.contains("exact limit"),
-        "{err}"
+    refused_saying(
+        &o,
+        &[
+            "single linkage on 12000 users needs a 288 MB distance matrix",
+            "PERSONA_LAB_MEMORY",
+            "exact limit",
+        ],
     );
     // Within the budget the same run works (the default exact limit samples 20,000 users: all).
-    let o = cli_within(
-        "2G",
-        &[
-            "segment",
-            input.to_str().unwrap(),
-            "--k",
-            "3",
-            "--method",
-            "single",
-        ],
-    );
+    let o = cli_within("2G", &single);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -877,13 +845,12 @@ fn bare_digit_phones_and_national_ids_are_left_out_as_personal_data() {
     }
     std::fs::write(&input, text).unwrap();
     let out = dir.path().join("profile.csv");
-    let o = run(&[
+    let o = run_ok(&[
         "features",
         input.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let said = stdout(&o);
     assert!(
         said.contains("phone") && said.contains("looks like phone numbers"),
@@ -1049,8 +1016,7 @@ fn terminal_escapes_in_data_are_shown_not_obeyed() {
         "user_id,event_timestamp,ev\u{1b}]0;pwned\u{7}name,value\n\
          u1,2024-01-01T00:00:00Z,purchase,1\nu2,2024-01-02T00:00:00Z,page_view,2\n",
     );
-    let o = run(&["inspect", p.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["inspect", p.to_str().unwrap()]);
     let out = stdout(&o);
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
     assert!(out.contains("ev\\u{1b}]0;pwned\\u{7}name"), "{out}");
@@ -1066,8 +1032,7 @@ fn terminal_escapes_in_data_are_shown_not_obeyed() {
         ));
     }
     let f = write(d.path(), "outcomes.csv", outcomes);
-    let o = run(&["report", f.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["report", f.to_str().unwrap()]);
     let out = stdout(&o);
     assert!(!out.contains('\u{1b}'), "{out:?}");
     assert!(out.contains("ban\\u{1b}[2Jner"), "{out}");
@@ -1097,13 +1062,12 @@ fn csv_outputs_do_not_carry_live_spreadsheet_formulas() {
     }
     let p = write(d.path(), "ids.csv", text);
     let csv = d.path().join("f.csv");
-    let o = run(&[
+    let o = run_ok(&[
         "features",
         p.to_str().unwrap(),
         "--out",
         csv.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
         err.contains("3 text cell(s)") && err.contains("f.csv"),
@@ -1162,7 +1126,7 @@ fn a_run_that_fails_at_one_output_writes_none_of_them() {
     }
     let d = tempfile::tempdir().unwrap();
     let input = d.path().join("ga4.csv");
-    let o = run(&[
+    run_ok(&[
         "sample",
         "--users",
         "60",
@@ -1171,27 +1135,24 @@ fn a_run_that_fails_at_one_output_writes_none_of_them() {
         "--out",
         input.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let assignments = write(d.path(), "a.csv", "old assignments\n");
     let rules = write(d.path(), "r.ron", "old rule set\n");
-    let o = run(&[
-        "segment",
-        input.to_str().unwrap(),
-        "--k",
-        "3",
-        "--assignments",
-        assignments.to_str().unwrap(),
-        "--report",
-        "/dev/full",
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
-    let err = refused(&o);
-    assert!(err.contains("/dev/full"), "{err}");
-    assert!(
-        err.contains("nothing was written") && err.contains("a.csv"),
-        "{err}"
-    );
+    let segment = |report: &str| {
+        run(&[
+            "segment",
+            input.to_str().unwrap(),
+            "--k",
+            "3",
+            "--assignments",
+            assignments.to_str().unwrap(),
+            "--report",
+            report,
+            "--out",
+            rules.to_str().unwrap(),
+        ])
+    };
+    let o = segment("/dev/full");
+    refused_saying(&o, &["/dev/full", "nothing was written", "a.csv"]);
     assert_eq!(
         std::fs::read_to_string(&assignments).unwrap(),
         "old assignments\n"
@@ -1205,18 +1166,7 @@ fn a_run_that_fails_at_one_output_writes_none_of_them() {
     assert!(left.is_empty(), "{left:?}");
     // The same run with a writable report puts all three in place.
     let report = d.path().join("report.json");
-    let o = run(&[
-        "segment",
-        input.to_str().unwrap(),
-        "--k",
-        "3",
-        "--assignments",
-        assignments.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
+    let o = segment(report.to_str().unwrap());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         std::fs::read_to_string(&assignments)
@@ -1249,11 +1199,7 @@ fn line_endings_ragged_rows_and_a_marked_json_export_are_said_plainly() {
          u2,2024-01-02T00:00:00Z,b\ru3,2024-01-02T00:00:00Z,b\r\n",
     );
     let o = run(&["inspect", mixed.to_str().unwrap()]);
-    let err = refused(&o);
-    assert!(
-        err.contains("mixed.csv: line 3") && err.contains("carriage return"),
-        "{err}"
-    );
+    let err = refused_saying(&o, &["mixed.csv: line 3", "carriage return"]);
     assert!(!err.contains("truncate_ragged_lines"), "{err}");
 
     // A quoted line break is one record; the ragged one is named by the line it starts on.
@@ -1264,12 +1210,9 @@ fn line_endings_ragged_rows_and_a_marked_json_export_are_said_plainly() {
          u1,r,\"A\nB\",0,2026-10-01T00:00:00Z,1\nu2,r,A,1,2026-10-01T00:00:00Z,1,5\n",
     );
     let o = run(&["report", ragged.to_str().unwrap()]);
-    let err = refused(&o);
-    assert!(
-        err.contains(
-            "outcomes.csv: the record starting on line 4 has 7 fields where the header has 6"
-        ),
-        "{err}"
+    let err = refused_saying(
+        &o,
+        &["outcomes.csv: the record starting on line 4 has 7 fields where the header has 6"],
     );
     assert!(!err.contains("truncate_ragged_lines"), "{err}");
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{repo, run, stderr, stdout};
+use common::{repo, run, run_ok, stderr, stdout};
 use persona_lab::cluster::{Points, adjusted_rand_index, points};
 use persona_lab::error::ClusterError;
 use persona_lab::ruleset::RuleSet;
@@ -21,6 +21,30 @@ fn users_csv() -> String {
     repo("tests/fixtures/cluster/users.csv")
         .to_string_lossy()
         .to_string()
+}
+
+/// A run on `file` that must fail with a named error (exit 1), not succeed or panic.
+fn refused_in(o: &std::process::Output, file: &std::path::Path) {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}: {}",
+        file.display(),
+        stderr(o)
+    );
+}
+
+/// `segment` on the oracle's matrix as it is (no scaling, no log), as scikit-learn and scipy saw it.
+fn segment_as_is(extra: &[&str]) -> std::process::Output {
+    let input = users_csv();
+    let args = [
+        &[
+            "segment", &input, "--shape", "users", "--scaler", "none", "--no-log",
+        ][..],
+        extra,
+    ]
+    .concat();
+    run_ok(&args)
 }
 
 fn read_csv(path: &std::path::Path) -> Vec<Vec<String>> {
@@ -51,14 +75,7 @@ fn ward_report_carries_scipys_linkage_and_the_assignments_keep_input_order() {
     let report = dir.path().join("r.json");
     let assign = dir.path().join("a.csv");
     let input = users_csv();
-    let o = run(&[
-        "segment",
-        &input,
-        "--shape",
-        "users",
-        "--scaler",
-        "none",
-        "--no-log",
+    segment_as_is(&[
         "--k",
         "4",
         "--method",
@@ -68,7 +85,6 @@ fn ward_report_carries_scipys_linkage_and_the_assignments_keep_input_order() {
         "--assignments",
         assign.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["k"], 4);
     assert_eq!(r["method"], "ward");
@@ -111,14 +127,7 @@ fn ward_report_carries_scipys_linkage_and_the_assignments_keep_input_order() {
 fn kmeans_report_inertia_is_no_worse_than_sklearn() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let o = run(&[
-        "segment",
-        &users_csv(),
-        "--shape",
-        "users",
-        "--scaler",
-        "none",
-        "--no-log",
+    segment_as_is(&[
         "--k",
         "5",
         "--seed",
@@ -126,7 +135,6 @@ fn kmeans_report_inertia_is_no_worse_than_sklearn() {
         "--report",
         report.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let theirs = expected()["kmeans"]["5"]["inertia"].as_f64().unwrap();
     let ours = r["inertia"].as_f64().unwrap();
@@ -138,7 +146,7 @@ fn kmeans_report_inertia_is_no_worse_than_sklearn() {
 
 #[test]
 fn sweep_recovers_the_six_planted_groups_of_the_sample() {
-    let o = run(&[
+    let o = run_ok(&[
         "sweep",
         repo("sample_data/fashion_ga4_events.csv.gz")
             .to_str()
@@ -149,7 +157,6 @@ fn sweep_recovers_the_six_planted_groups_of_the_sample() {
         "9",
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let s: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let pts = s["points"].as_array().unwrap();
     assert_eq!(pts.len(), 8);
@@ -176,19 +183,18 @@ fn segments_match_the_planted_groups_and_the_rule_set_reassigns_every_user() {
     let ron = dir.path().join("rules.ron");
     let profile = dir.path().join("profile.csv");
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
-    let o = run(&[
+    run_ok(&[
         "segment",
         input.to_str().unwrap(),
         "--k",
         "6",
         "--seed",
         "3",
-        "--assignments",
-        assign.to_str().unwrap(),
         "--out",
         ron.to_str().unwrap(),
+        "--assignments",
+        assign.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let rows = read_csv(&assign);
     let truth: std::collections::HashMap<String, String> =
         std::fs::read_to_string(repo("sample_data/fashion_ga4_truth.csv"))
@@ -214,13 +220,12 @@ fn segments_match_the_planted_groups_and_the_rule_set_reassigns_every_user() {
         !text.contains(&rows[1][0]),
         "no raw user id in the rule set"
     );
-    let o = run(&[
+    run_ok(&[
         "features",
         input.to_str().unwrap(),
         "--out",
         profile.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let prof = read_csv(&profile);
     let header = &prof[0];
     let idx: Vec<usize> = rs
@@ -286,13 +291,7 @@ fn degenerate_tables_get_clear_errors() {
             "--k",
             k,
         ]);
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{}: {}",
-            file.display(),
-            stderr(&o)
-        );
+        refused_in(&o, file);
         assert!(
             stderr(&o).contains(want),
             "{}: {}",
@@ -307,13 +306,7 @@ fn degenerate_tables_get_clear_errors() {
             "--k-max",
             "3",
         ]);
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{}: {}",
-            file.display(),
-            stderr(&o)
-        );
+        refused_in(&o, file);
     }
 }
 

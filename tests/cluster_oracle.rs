@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::floats;
 use persona_lab::cluster::{
     Hierarchical, KMeans, Linkage, Method, Pca, Points, SegmentParams, SilhouetteOptions, segment,
     silhouette,
@@ -34,14 +35,6 @@ fn fixture() -> (Vec<f64>, usize, usize, Value) {
     )
     .unwrap();
     (data, n, d, expected)
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 #[test]

@@ -54,6 +54,40 @@ fn ff(
     }
 }
 
+/// Days since the last visit as both the churn model and the segments read it (only the weight differs).
+fn recency(weight: f64) -> FittedFeature {
+    ff(
+        "recency_days",
+        FeatureKind::Days,
+        false,
+        12.5,
+        20.0,
+        15.0,
+        weight,
+    )
+}
+
+fn views_per_session() -> FittedFeature {
+    ff(
+        "product_views_per_session",
+        FeatureKind::PerSession,
+        false,
+        0.0,
+        3.0,
+        2.0,
+        1.0,
+    )
+}
+
+/// No caps and no consent gate: the rules alone decide.
+fn unguarded() -> Guardrails {
+    Guardrails {
+        max_offers_per_session: None,
+        max_offers_per_day: None,
+        require_consent: false,
+    }
+}
+
 fn transform(features: Vec<FittedFeature>) -> FittedTransform {
     FittedTransform {
         scaler: Scaler::Standard,
@@ -100,15 +134,7 @@ fn base(rules: Vec<Rule>, guardrails: Guardrails) -> RuleSet {
         name: "churn_risk".into(),
         target: Target::Churn,
         transform: transform(vec![
-            ff(
-                "recency_days",
-                FeatureKind::Days,
-                false,
-                12.5,
-                20.0,
-                15.0,
-                1.0,
-            ),
+            recency(1.0),
             ff("sessions", FeatureKind::Count, true, 0.0, 1.0, 0.7, 1.0),
         ]),
         model: Fitted::Logistic(Logistic {
@@ -122,15 +148,7 @@ fn base(rules: Vec<Rule>, guardrails: Guardrails) -> RuleSet {
         name: "conversion_score".into(),
         target: Target::Convert,
         transform: transform(vec![
-            ff(
-                "product_views_per_session",
-                FeatureKind::PerSession,
-                false,
-                0.0,
-                3.0,
-                2.0,
-                1.0,
-            ),
+            views_per_session(),
             ff("cart_adds", FeatureKind::Count, true, 0.0, 0.5, 0.9, 1.0),
         ]),
         model: Fitted::Forest(Forest {
@@ -178,25 +196,9 @@ fn base(rules: Vec<Rule>, guardrails: Guardrails) -> RuleSet {
             profile_features: PROFILE_FEATURES.iter().map(|s| s.to_string()).collect(),
             transform: transform(vec![
                 ff("sessions", FeatureKind::Count, true, 0.0, 0.0, 1.0, 1.0),
-                ff(
-                    "recency_days",
-                    FeatureKind::Days,
-                    false,
-                    12.5,
-                    20.0,
-                    15.0,
-                    2.0,
-                ),
+                recency(2.0),
                 ff("revenue", FeatureKind::Money, true, 0.0, 0.0, 2.5, 1.5),
-                ff(
-                    "product_views_per_session",
-                    FeatureKind::PerSession,
-                    false,
-                    0.0,
-                    3.0,
-                    2.0,
-                    1.0,
-                ),
+                views_per_session(),
                 ff(
                     "scroll_mean",
                     FeatureKind::Percent,
@@ -476,14 +478,7 @@ fn conditions_set() -> RuleSet {
     let mut tie_b = rule("tie_a_second_in_file", n + 5, Condition::Always);
     tie_b.action.slot = "tie_2".into();
     rules.extend([all_ph, disabled, first, second, tie_a, tie_b]);
-    base(
-        rules,
-        Guardrails {
-            max_offers_per_session: None,
-            max_offers_per_day: None,
-            require_consent: false,
-        },
-    )
+    base(rules, unguarded())
 }
 
 /// Caps, guardrails, consent and dates.
@@ -545,14 +540,7 @@ fn buckets_set() -> RuleSet {
         r.explanation = "{variant}{module}".into();
         rules.push(r);
     }
-    base(
-        rules,
-        Guardrails {
-            max_offers_per_session: None,
-            max_offers_per_day: None,
-            require_consent: false,
-        },
-    )
+    base(rules, unguarded())
 }
 
 /// Nearest centroid in raw units (no log, centre 0, scale 1, weight 1). Centroids 0 and 1 are at the
@@ -886,37 +874,19 @@ fn limits_cases() -> Vec<Case> {
                 (0..4).map(|k| shown("z", -3600 * (k + 1), false)).collect(),
             ),
         ),
-        case(
-            "before the dated rule starts",
-            plain("a"),
-            sess("2026-11-19T23:59:59Z", vec![]),
-        ),
-        case(
-            "the dated rule starts (inclusive)",
-            plain("a"),
-            sess("2026-11-20", vec![]),
-        ),
-        case(
-            "the dated rule ends (exclusive)",
-            plain("a"),
-            sess("2026-11-30T00:00:00Z", vec![]),
-        ),
-        case(
-            "late starts at 23:00 UTC",
-            plain("a"),
-            sess("2026-11-30T23:00:00Z", vec![]),
-        ),
-        case(
-            "just before late starts",
-            plain("a"),
-            sess("2026-11-30T22:59:59.999999Z", vec![]),
-        ),
-        case(
-            "a zone offset in now",
-            plain("a"),
-            sess("2026-11-30T23:30:00-01:00", vec![]),
-        ),
     ];
+    // The clock alone decides these: nothing shown yet, only `now` moves.
+    out.extend(
+        [
+            ("before the dated rule starts", "2026-11-19T23:59:59Z"),
+            ("the dated rule starts (inclusive)", "2026-11-20"),
+            ("the dated rule ends (exclusive)", "2026-11-30T00:00:00Z"),
+            ("late starts at 23:00 UTC", "2026-11-30T23:00:00Z"),
+            ("just before late starts", "2026-11-30T22:59:59.999999Z"),
+            ("a zone offset in now", "2026-11-30T23:30:00-01:00"),
+        ]
+        .map(|(name, now)| case(name, plain("a"), sess(now, vec![]))),
+    );
     let mut no_consent = plain("b");
     no_consent.consent = None;
     out.push(case(

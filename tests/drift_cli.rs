@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{load, run, stderr, stdout, write};
+use common::{load, run, run_ok, stderr, stdout, write};
 use persona_lab::ruleset::{self, RuleSet};
 
 /// 300 users in three tight groups (around (0,0), (10,0), (0,10)); `mixed`: spread evenly instead.
@@ -35,7 +35,7 @@ fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
     let old = write(dir.path(), "old.csv", users(false));
     let new = write(dir.path(), "new.csv", users(true));
     let rules = dir.path().join("old.ron");
-    let o = run(&[
+    run_ok(&[
         "segment",
         old.to_str().unwrap(),
         "--k",
@@ -43,10 +43,8 @@ fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
         "--out",
         rules.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let r = rules.to_str().unwrap();
-    let o = run(&["drift", "--from", r, old.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["drift", "--from", r, old.to_str().unwrap()]);
     assert!(
         stdout(&o).contains("verdict    keep the deployed model"),
         "{}",
@@ -58,8 +56,7 @@ fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
         stdout(&o)
     );
 
-    let o = run(&["drift", "--from", r, new.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["drift", "--from", r, new.to_str().unwrap(), "--json"]);
     let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let sil = d["deployed_silhouette"].as_f64().unwrap();
     assert!(sil < 0.45, "no tight groups any more: {sil}");
@@ -89,7 +86,7 @@ fn transitions_between_two_rule_sets_match_their_labels() {
     let data = write(dir.path(), "d.csv", users(false));
     let (a, b) = (dir.path().join("a.ron"), dir.path().join("b.ron"));
     for (k, out) in [("3", &a), ("2", &b)] {
-        let o = run(&[
+        run_ok(&[
             "segment",
             data.to_str().unwrap(),
             "--k",
@@ -97,9 +94,8 @@ fn transitions_between_two_rule_sets_match_their_labels() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
     }
-    let o = run(&[
+    let o = run_ok(&[
         "drift",
         "--from",
         a.to_str().unwrap(),
@@ -108,7 +104,6 @@ fn transitions_between_two_rule_sets_match_their_labels() {
         data.to_str().unwrap(),
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     // The same counts from the two files' own labels.
     let loaded = load(&data).unwrap();

@@ -7,18 +7,10 @@ mod common;
 use common::*;
 use persona_lab::data::{FileFormat, Preset};
 use persona_lab::features::{self, FeatureConfig};
-use persona_lab::sample::{self, SampleOptions, SampleStyle};
+use persona_lab::sample::SampleStyle;
 
 fn sample_as(dir: &std::path::Path, name: &str, style: SampleStyle) -> std::path::PathBuf {
-    let p = dir.join(name);
-    let opts = SampleOptions {
-        users: 150,
-        seed: 23,
-        days: 90,
-        style,
-    };
-    sample::write_sample(&opts, &p, None).unwrap();
-    p
+    sample_export(dir, name, style, 150, 23)
 }
 
 #[test]
@@ -233,7 +225,7 @@ fn hand_count(p: &std::path::Path) -> features::Profile {
 fn the_cli_reads_the_nested_sample() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("ga4.parquet");
-    let o = run(&[
+    run_ok(&[
         "sample",
         "--users",
         "40",
@@ -242,9 +234,7 @@ fn the_cli_reads_the_nested_sample() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&["inspect", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["inspect", out.to_str().unwrap()]);
     let s = stdout(&o);
     assert!(
         s.contains("event_params.ga_session_id")

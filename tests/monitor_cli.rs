@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{run, stderr, stdout, write};
+use common::{run, run_ok, stderr, stdout, write};
 use persona_lab::monitor::stats;
 
 /// Rows for `n` users of one arm, `k` of them converted and `c` clicked, exposed on `day`.
@@ -51,17 +51,15 @@ fn a_planted_outcomes_export_is_reported_and_flagged() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "outcomes.csv", planted());
     let html = dir.path().join("report.html");
-    let o = run(&[
+    let o = run_ok(&[
         "report",
         f.to_str().unwrap(),
         "--out",
         html.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("rule carousel"), "{out}");
-    let o = run(&["report", f.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["report", f.to_str().unwrap(), "--json"]);
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let rules = r["rules"].as_array().unwrap();
     let carousel = rules.iter().find(|x| x["rule"] == "carousel").unwrap();
@@ -149,8 +147,7 @@ fn a_persona_whose_conversion_fell_is_flagged() {
     }
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "o.csv", s);
-    let o = run(&["report", f.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["report", f.to_str().unwrap(), "--json"]);
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let p = &r["personas"][0];
     assert_eq!(p["persona"], "Deal Seekers");

@@ -11,18 +11,10 @@ use common::*;
 use persona_lab::data::FileFormat;
 use persona_lab::data::source::SourceKind;
 use persona_lab::features::{self, FeatureConfig};
-use persona_lab::sample::{self, SampleOptions, SampleStyle};
+use persona_lab::sample::SampleStyle;
 
 fn sample(dir: &std::path::Path, name: &str, style: SampleStyle) -> std::path::PathBuf {
-    let p = dir.join(name);
-    let opts = SampleOptions {
-        users: 120,
-        seed: 31,
-        days: 90,
-        style,
-    };
-    sample::write_sample(&opts, &p, None).unwrap();
-    p
+    sample_export(dir, name, style, 120, 31)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

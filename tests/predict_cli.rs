@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{load, repo, run, stderr, stdout, write};
+use common::{load, repo, run, run_ok, stderr, stdout, write};
 use persona_lab::features::FeatureConfig;
 use persona_lab::job::Job;
 use persona_lab::predict::{self, ModelKind, PredictParams, Target};
@@ -36,7 +36,7 @@ fn churn_on_the_sample_meets_the_quality_bar_and_writes_its_outputs() {
     ]);
     assert!(seg.status.success(), "{}", stderr(&seg));
     for model in ["logistic", "forest"] {
-        let o = run(&[
+        let o = run_ok(&[
             "predict",
             &sample(),
             "--target",
@@ -52,7 +52,6 @@ fn churn_on_the_sample_meets_the_quality_bar_and_writes_its_outputs() {
             "--into",
             rules.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
         let r: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         let auc = r["metrics"]["roc_auc"].as_f64().unwrap();
@@ -231,8 +230,7 @@ fn bad_input_gets_clear_errors() {
         ));
     }
     let users = write(dir.path(), "users2.csv", &text);
-    let o = run(&["predict", users.to_str().unwrap(), "--label-col", "label"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["predict", users.to_str().unwrap(), "--label-col", "label"]);
     assert!(
         stdout(&o).contains("balance    30 positive, 30 negative"),
         "{}",
@@ -264,7 +262,7 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let log = repo("tests/fixtures/predict/order_log.csv");
-    let o = run(&[
+    let o = run_ok(&[
         "predict",
         log.to_str().unwrap(),
         "--horizon-days",
@@ -272,7 +270,6 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
         "--report",
         report.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["class_balance"]["positive"].as_f64(), Some(f("churned")));
@@ -307,7 +304,6 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
     );
     // With the proposed window there is nothing left to propose.
     let days = f("suggested_days").to_string();
-    let o = run(&["predict", log.to_str().unwrap(), "--horizon-days", &days]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&["predict", log.to_str().unwrap(), "--horizon-days", &days]);
     assert!(!stdout(&o).contains("the data suggest"), "{}", stdout(&o));
 }

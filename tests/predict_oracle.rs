@@ -6,7 +6,7 @@ mod common;
 
 use std::io::Read;
 
-use common::repo;
+use common::{floats, repo};
 use persona_lab::job::Job;
 use persona_lab::predict::{ForestParams, metrics};
 use serde_json::Value;
@@ -14,14 +14,6 @@ use serde_json::Value;
 fn json(name: &str) -> Value {
     let text = std::fs::read_to_string(repo(&format!("tests/fixtures/predict/{name}"))).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 fn close(a: f64, b: f64, tol: f64, what: &str) {

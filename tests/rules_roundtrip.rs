@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{load, repo, run, stderr, stdout, write};
+use common::{load, repo, run, run_ok, stderr, stdout, write};
 use persona_lab::cluster::{Method, Points, SegmentParams, SilhouetteOptions, points};
 use persona_lab::features::{self, FeatureConfig, TransformSpec};
 use persona_lab::job::Job;
@@ -135,7 +135,7 @@ fn assign_cli_reproduces_segment_assignments() {
     );
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
     let input = input.to_str().unwrap();
-    let o = run(&[
+    run_ok(&[
         "segment",
         input,
         "--k",
@@ -147,8 +147,7 @@ fn assign_cli_reproduces_segment_assignments() {
         "--out",
         r.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&[
+    let o = run_ok(&[
         "assign",
         "--rules",
         r.to_str().unwrap(),
@@ -156,7 +155,6 @@ fn assign_cli_reproduces_segment_assignments() {
         "--out",
         b.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("assigned   1967 users"),
         "{}",
@@ -177,7 +175,7 @@ fn assign_cli_reproduces_segment_assignments() {
     // The profiles for the decision service (`serve --profiles`): one decide profile per user, with
     // the features the rule set reads; `decide` on one puts the user where `assign` did.
     let profiles = dir.path().join("profiles.ndjson");
-    let o = run(&[
+    let o = run_ok(&[
         "assign",
         "--rules",
         r.to_str().unwrap(),
@@ -185,7 +183,6 @@ fn assign_cli_reproduces_segment_assignments() {
         "--to",
         profiles.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("wrote      1967 profiles"),
         "{}",
@@ -203,14 +200,13 @@ fn assign_cli_reproduces_segment_assignments() {
         }
         let one = dir.path().join("one.json");
         std::fs::write(&one, line).unwrap();
-        let o = run(&[
+        let o = run_ok(&[
             "decide",
             "--rules",
             r.to_str().unwrap(),
             "--profile",
             one.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
         let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(d["segment"].as_u64().unwrap().to_string(), row[1]);
     }
@@ -227,7 +223,7 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
     let dir = tempfile::tempdir().unwrap();
     let train = write(dir.path(), "train.csv", TRAIN);
     let r = dir.path().join("r.ron");
-    let o = run(&[
+    run_ok(&[
         "segment",
         train.to_str().unwrap(),
         "--k",
@@ -239,7 +235,6 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
         "--out",
         r.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let rs = RuleSet::read(&r).unwrap();
     assert_eq!(
         rs.features.config.event_names.as_deref(),
@@ -254,7 +249,7 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
          u9,2026-11-08 10:03:00,view_item,900\nu2,2026-11-09 10:00:00,page_view,100\n",
     );
     let out = dir.path().join("w.csv");
-    let o = run(&[
+    run_ok(&[
         "assign",
         "--rules",
         r.to_str().unwrap(),
@@ -262,7 +257,6 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let loaded = load(&week).unwrap();
     let applied = ruleset::apply(&rs, &loaded).unwrap();
     assert_eq!(
@@ -317,7 +311,7 @@ fn decide_and_verify_on_the_command_line() {
         r#"{"user_id": "u7", "consent": true, "features": {"sessions": 1, "product_views_per_session": 0, "recency_days": 40}}"#,
     );
     let session = write(dir.path(), "s.json", r#"{"now": "2026-11-25T10:00:00Z"}"#);
-    let o = run(&[
+    let o = run_ok(&[
         "decide",
         "--rules",
         r.to_str().unwrap(),
@@ -326,7 +320,6 @@ fn decide_and_verify_on_the_command_line() {
         "--session",
         session.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["persona_name"], "Casual Visitors");
     let rules: Vec<&str> = v["decisions"]
@@ -430,7 +423,7 @@ fn editor_match_counts_equal_what_decide_does_for_each_user() {
 fn verify_names_what_was_edited_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("r.ron");
-    let o = run(&[
+    run_ok(&[
         "segment",
         repo("sample_data/fashion_ga4_events.csv.gz")
             .to_str()
@@ -440,7 +433,6 @@ fn verify_names_what_was_edited_by_hand() {
         "--out",
         rules.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     // Add two rules through the library, as the app does, and write.
     let mut rs = RuleSet::read(&rules).unwrap();
     for (id, t) in [("a", 10.0), ("b", 20.0)] {
@@ -493,7 +485,7 @@ fn a_signed_rule_set_verifies_only_with_its_key_and_unchanged() {
     std::fs::write(p("other"), "another key").unwrap();
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
     let r = p("r.ron");
-    let o = run(&[
+    run_ok(&[
         "segment",
         input.to_str().unwrap(),
         "--k",
@@ -503,7 +495,6 @@ fn a_signed_rule_set_verifies_only_with_its_key_and_unchanged() {
         "--sign-key",
         p("key").to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let verify = |key: &str| {
         run(&[
             "verify",

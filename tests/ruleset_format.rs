@@ -185,18 +185,12 @@ fn at(now: &str) -> Session {
 #[test]
 fn variants_split_by_weight_holdout_by_share_and_a_user_always_sees_the_same() {
     let mut r = rule("ab", 1, "hero");
-    r.action.variants = vec![
-        Variant {
-            id: "A".into(),
-            module: None,
-            weight: 70,
-        },
-        Variant {
-            id: "B".into(),
-            module: Some("other".into()),
-            weight: 30,
-        },
-    ];
+    let variant = |id: &str, module: Option<&str>, weight| Variant {
+        id: id.into(),
+        module: module.map(Into::into),
+        weight,
+    };
+    r.action.variants = vec![variant("A", None, 70), variant("B", Some("other"), 30)];
     r.action.holdout_percent = 20.0;
     let rs = with_rules(vec![r]);
     let s = at("2026-11-25T10:00:00Z");

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{repo, run, stderr, stdout};
+use common::{repo, run, run_ok, stderr, stdout};
 use persona_lab::runtime::RuleSet;
 use persona_lab::runtime::rules::UserProfile;
 
@@ -53,9 +53,46 @@ fn spark_check(sql: &Path, table: &Path, expected: &Path, extra: &[&str]) -> Opt
     engine_check("spark_check.py", sql, table, expected, extra)
 }
 
+/// 300 users as GA4's BigQuery export ships them (one table per day), written below `dir`.
+fn ga4_daily_tables(dir: &Path) {
+    run_ok(&[
+        "sample",
+        "--users",
+        "300",
+        "--seed",
+        "5",
+        "--style",
+        "ga4-bigquery",
+        "--out",
+        &format!("{}/", dir.display()),
+    ]);
+}
+
 /// The DuckDB check; None when duckdb is not installed.
 fn duckdb_check(sql: &Path, table: &Path, expected: &Path, exact: &str) -> Option<String> {
     duckdb_check_with(sql, table, expected, &["--exact", exact])
+}
+
+/// The features query in `dialect` on DuckDB over an `events` table: every column to 1e-9 relative
+/// (engagement_score is a weighted sum the rule set recomputes, so it is left out).
+fn features_check(sql: &Path, events: &Path, expected: &Path, dialect: &str) -> Option<String> {
+    duckdb_check_with(
+        sql,
+        events,
+        expected,
+        &[
+            "--table-name",
+            "events",
+            "--exact",
+            "",
+            "--rel-tol",
+            "1e-9",
+            "--ignore",
+            "engagement_score",
+            "--read-dialect",
+            dialect,
+        ],
+    )
 }
 
 fn duckdb_check_with(sql: &Path, table: &Path, expected: &Path, extra: &[&str]) -> Option<String> {
@@ -69,7 +106,7 @@ fn assign_sql_on_duckdb_puts_every_user_where_assign_does() {
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
     let input = input.to_str().unwrap();
     let rules = p("r.ron");
-    let o = run(&[
+    run_ok(&[
         "segment",
         input,
         "--k",
@@ -79,12 +116,10 @@ fn assign_sql_on_duckdb_puts_every_user_where_assign_does() {
         "--out",
         rules.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let profiles = p("profiles.parquet");
-    let o = run(&["features", input, "--out", profiles.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&["features", input, "--out", profiles.to_str().unwrap()]);
     let assigned = p("assigned.csv");
-    let o = run(&[
+    run_ok(&[
         "assign",
         "--rules",
         rules.to_str().unwrap(),
@@ -92,9 +127,8 @@ fn assign_sql_on_duckdb_puts_every_user_where_assign_does() {
         "--out",
         assigned.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let sql = p("assign.sql");
-    let o = run(&[
+    let o = run_ok(&[
         "sql",
         "assign",
         "--rules",
@@ -106,7 +140,6 @@ fn assign_sql_on_duckdb_puts_every_user_where_assign_does() {
         "--out",
         sql.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "--out writes the file only");
     // assign's CSV: user_id, segment, persona (the name), silhouette, distance.
     let text = std::fs::read_to_string(&assigned).unwrap();
@@ -160,6 +193,7 @@ fn assign_sql_computes_the_models_scores_and_the_tie_rule() {
             .collect::<Vec<_>>()
             .join(",")
     );
+    let all_agree = format!("{} rows compared, 0 differ, 0 extra", profiles.len());
     let mut ties = 0;
     for p in &profiles {
         let cells: Vec<String> = features
@@ -209,13 +243,7 @@ fn assign_sql_computes_the_models_scores_and_the_tie_rule() {
             continue;
         };
         eprintln!("{out}");
-        assert!(
-            out.contains(&format!(
-                "{} rows compared, 0 differ, 0 extra",
-                profiles.len()
-            )),
-            "{dialect}: {out}"
-        );
+        assert!(out.contains(&all_agree), "{dialect}: {out}");
     }
     let spark_sql = dir.path().join("assign-spark.sql");
     std::fs::write(
@@ -235,13 +263,7 @@ fn assign_sql_computes_the_models_scores_and_the_tie_rule() {
         &["--exact", &exact, "--rel-tol", "1e-12"],
     ) {
         eprintln!("{out}");
-        assert!(
-            out.contains(&format!(
-                "{} rows compared, 0 differ, 0 extra",
-                profiles.len()
-            )),
-            "{out}"
-        );
+        assert!(out.contains(&all_agree), "{out}");
     }
 }
 
@@ -269,13 +291,12 @@ fn features_sql_on_duckdb_gives_the_profile_of_features() {
     let dir = tempfile::tempdir().unwrap();
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
     let profile = dir.path().join("profile.csv");
-    let o = run(&[
+    run_ok(&[
         "features",
         input.to_str().unwrap(),
         "--out",
         profile.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let header = std::fs::read_to_string(&profile).unwrap();
     let header: Vec<&str> = header.lines().next().unwrap().split(',').collect();
     // The top event names the profile counted, pinned for the query.
@@ -291,7 +312,7 @@ fn features_sql_on_duckdb_gives_the_profile_of_features() {
     // and run there (they are not reachable here: docs/scale.md says what that does and does not show).
     for dialect in ["duckdb", "spark", "bigquery", "snowflake"] {
         let sql = dir.path().join(format!("features-{dialect}.sql"));
-        let o = run(&[
+        run_ok(&[
             "sql",
             "features",
             "--dialect",
@@ -322,24 +343,7 @@ fn features_sql_on_duckdb_gives_the_profile_of_features() {
             "--out",
             sql.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let Some(out) = duckdb_check_with(
-            &sql,
-            &events,
-            &profile,
-            &[
-                "--table-name",
-                "events",
-                "--exact",
-                "",
-                "--rel-tol",
-                "1e-9",
-                "--ignore",
-                "engagement_score",
-                "--read-dialect",
-                dialect,
-            ],
-        ) else {
+        let Some(out) = features_check(&sql, &events, &profile, dialect) else {
             continue;
         };
         eprintln!("{out}");
@@ -442,27 +446,15 @@ fn golden_sql_files_are_what_is_generated() {
 fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
     let dir = tempfile::tempdir().unwrap();
     let shards = dir.path().join("ga4");
-    let o = run(&[
-        "sample",
-        "--users",
-        "300",
-        "--seed",
-        "5",
-        "--style",
-        "ga4-bigquery",
-        "--out",
-        &format!("{}/", shards.display()),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    ga4_daily_tables(&shards);
     let profile = dir.path().join("profile.csv");
-    let o = run(&[
+    run_ok(&[
         "features",
         shards.to_str().unwrap(),
         "--one-hot-attributes",
         "--out",
         profile.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let header = std::fs::read_to_string(&profile).unwrap();
     let users = header.lines().count() - 1;
     let columns: Vec<&str> = header.lines().next().unwrap().split(',').collect();
@@ -496,7 +488,7 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
     // VARIANT, which DuckDB's typed structs cannot stand in for: its SQL is a reviewed golden file.)
     for dialect in ["duckdb", "spark", "bigquery"] {
         let sql = dir.path().join(format!("ga4-{dialect}.sql"));
-        let o = run(&[
+        run_ok(&[
             "sql",
             "features",
             "--schema",
@@ -514,24 +506,7 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
             "--out",
             sql.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let Some(out) = duckdb_check_with(
-            &sql,
-            Path::new(&glob),
-            &profile,
-            &[
-                "--table-name",
-                "events",
-                "--exact",
-                "",
-                "--rel-tol",
-                "1e-9",
-                "--ignore",
-                "engagement_score",
-                "--read-dialect",
-                dialect,
-            ],
-        ) else {
+        let Some(out) = features_check(&sql, Path::new(&glob), &profile, dialect) else {
             continue;
         };
         eprintln!("{out}");
@@ -556,20 +531,9 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
     let shards = p("ga4");
-    let o = run(&[
-        "sample",
-        "--users",
-        "300",
-        "--seed",
-        "5",
-        "--style",
-        "ga4-bigquery",
-        "--out",
-        &format!("{}/", shards.display()),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    ga4_daily_tables(&shards);
     let (rules, assigned) = (p("r.ron"), p("assigned.csv"));
-    let o = run(&[
+    run_ok(&[
         "segment",
         shards.to_str().unwrap(),
         "--k",
@@ -584,7 +548,6 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
         "--assignments",
         assigned.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&assigned).unwrap();
     let mut expected = String::from("user_id,segment,persona_name\n");
     for line in text.lines().skip(1) {
@@ -598,7 +561,7 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
     let want = format!("{users} rows compared, 0 differ, 0 extra");
     for dialect in ["duckdb", "spark", "bigquery"] {
         let features = p(&format!("features-{dialect}.sql"));
-        let o = run(&[
+        run_ok(&[
             "sql",
             "features",
             "--schema",
@@ -612,7 +575,6 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
             "--out",
             features.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
         let features = std::fs::read_to_string(&features).unwrap();
         // BigQuery's column names cannot hold a `.` (a quoted `a.b` is a path there).
         let sep = if dialect == "bigquery" { "__" } else { "." };
@@ -623,7 +585,7 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
         assert!(features.contains(&format!("sum:event_params{sep}ga_session_number")));
         // The profile table is the features query itself.
         let sql = p(&format!("both-{dialect}.sql"));
-        let o = run(&[
+        run_ok(&[
             "sql",
             "assign",
             "--rules",
@@ -635,7 +597,6 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
             "--out",
             sql.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
         if dialect == "spark"
             && let Some(out) = spark_check(
                 &sql,

@@ -88,9 +88,9 @@ impl Command {
                 outs.push((named("--out", &c.out), Table));
             }
             Command::Inspect(c) => ins.push(named(EXPORT, &c.mapping.input)),
-            Command::Sweep(c) => ins.push(named(EXPORT, &c.mapping.input)),
+            Command::Sweep(c) => ins.push(named(EXPORT, &c.run.mapping.input)),
             Command::Segment(c) => {
-                ins.push(named(EXPORT, &c.mapping.input));
+                ins.push(named(EXPORT, &c.run.mapping.input));
                 opt(&mut outs, "--assignments", &c.assignments, Table);
                 opt(&mut outs, "--report", &c.report, File);
                 opt(&mut outs, "--out", &c.out, File);

@@ -117,36 +117,37 @@ fn text(r: &report::Report, o: &outcomes::Outcomes) -> String {
                 format!(" ({})", rule.name)
             }
         );
+        // Intervals: rates in percent, lifts in percentage points.
+        let rate_ci = |(lo, hi): (f64, f64)| format!("[{:.2}%, {:.2}%]", 100.0 * lo, 100.0 * hi);
+        let points_ci = |(lo, hi): (f64, f64)| format!("[{:+.2}, {:+.2}]", 100.0 * lo, 100.0 * hi);
         for a in &rule.arms {
             let _ = writeln!(
                 s,
-                "  {:<14} users {:>6}  CTR {:>6.2}%  conversion {:>6.2}% [{:.2}%, {:.2}%]  revenue/user {:.2}",
+                "  {:<14} users {:>6}  CTR {:>6.2}%  conversion {:>6.2}% {}  revenue/user {:.2}",
                 a.arm,
                 a.users,
                 100.0 * a.ctr,
                 100.0 * a.conversion_rate,
-                100.0 * a.conversion_ci.0,
-                100.0 * a.conversion_ci.1,
+                rate_ci(a.conversion_ci),
                 a.revenue_per_user
             );
         }
         for c in &rule.comparisons {
+            let relative = if c.rel_lift.is_finite() {
+                format!("{:+.1}%", 100.0 * c.rel_lift)
+            } else {
+                "-".into()
+            };
+            let flag = if c.significant { "  significant" } else { "" };
             let _ = writeln!(
                 s,
-                "  {:<14} {:<10} lift {:+.2} points [{:+.2}, {:+.2}]  relative {}  p {:.4}  adjusted {:.4}{}",
+                "  {:<14} {:<10} lift {:+.2} points {}  relative {relative}  p {:.4}  adjusted {:.4}{flag}",
                 c.variant,
                 c.metric,
                 100.0 * c.abs_lift,
-                100.0 * c.abs_ci.0,
-                100.0 * c.abs_ci.1,
-                if c.rel_lift.is_finite() {
-                    format!("{:+.1}%", 100.0 * c.rel_lift)
-                } else {
-                    "-".into()
-                },
+                points_ci(c.abs_ci),
                 c.p,
                 c.p_adjusted,
-                if c.significant { "  significant" } else { "" }
             );
         }
     }

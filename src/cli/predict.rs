@@ -233,16 +233,13 @@ pub fn summary(p: &Prediction) -> String {
             .map(|c| format!(", cutoff {}", date(c)))
             .unwrap_or_default()
     );
+    let share = 100.0 * p.positives as f64 / (p.positives + p.negatives).max(1) as f64;
     let _ = writeln!(
         s,
-        "balance    {} positive, {} negative ({:.1}% positive)",
+        "balance    {} positive, {} negative ({share:.1}% positive)\n\
+         model      {:?}, fitted on {} users, measured on {} held out",
         p.positives,
         p.negatives,
-        100.0 * p.positives as f64 / (p.positives + p.negatives).max(1) as f64
-    );
-    let _ = writeln!(
-        s,
-        "model      {:?}, fitted on {} users, measured on {} held out",
         p.params.model,
         p.train_size(),
         m.n

@@ -96,14 +96,22 @@ impl ClusterArgs {
     }
 }
 
+/// What every clustering run reads: the export and its mapping, the features
+/// and the cluster settings (sweep and segment share it).
 #[derive(Debug, Args)]
-pub struct SweepCmd {
+pub struct RunArgs {
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]
     pub features: FeatureArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepCmd {
+    #[command(flatten)]
+    pub run: RunArgs,
     #[arg(long, default_value_t = 2)]
     pub k_min: usize,
     #[arg(long, default_value_t = 10)]
@@ -119,11 +127,7 @@ pub struct SweepCmd {
 #[derive(Debug, Args)]
 pub struct SegmentCmd {
     #[command(flatten)]
-    pub mapping: MappingArgs,
-    #[command(flatten)]
-    pub features: FeatureArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub run: RunArgs,
     /// Number of segments
     #[arg(long)]
     pub k: usize,
@@ -171,19 +175,19 @@ pub fn prepare(mapping: &MappingArgs, f: &FeatureArgs) -> Result<Prepared, Strin
 }
 
 pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
-    let prep = prepare(&cmd.mapping, &cmd.features)?;
+    let prep = prepare(&cmd.run.mapping, &cmd.run.features)?;
     let (_, matrix) =
         pipeline::clustering_matrix(&prep.profile, &prep.spec).map_err(|e| e.to_string())?;
     let p = Points::of(&matrix);
-    let params = cmd.cluster.params(cmd.k_min)?;
+    let params = cmd.run.cluster.params(cmd.k_min)?;
     let sweep = cluster::sweep(
         &p,
         &params,
         cmd.k_min,
         cmd.k_max,
-        &cmd.cluster.silhouette(),
+        &cmd.run.cluster.silhouette(),
         cmd.resamples,
-        &cmd.cluster.job(),
+        &cmd.run.cluster.job(),
     )
     .map_err(|e| e.to_string())?;
     if cmd.json {
@@ -266,14 +270,15 @@ pub fn run_sweep(cmd: &SweepCmd) -> Result<(), String> {
 
 pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
     let mut timer = persona_lab::timing::Timer::start();
-    let prep = prepare(&cmd.mapping, &cmd.features)?;
+    let prep = prepare(&cmd.run.mapping, &cmd.run.features)?;
     timer.lap("load + features");
     let settings = RunSettings {
-        params: cmd.cluster.params(cmd.k)?,
-        silhouette: cmd.cluster.silhouette(),
+        params: cmd.run.cluster.params(cmd.k)?,
+        silhouette: cmd.run.cluster.silhouette(),
     };
-    let run = pipeline::cluster_profile(&prep.profile, &prep.spec, &settings, &cmd.cluster.job())
-        .map_err(|e| e.to_string())?;
+    let run =
+        pipeline::cluster_profile(&prep.profile, &prep.spec, &settings, &cmd.run.cluster.job())
+            .map_err(|e| e.to_string())?;
     timer.lap("segment, silhouette, profiles");
     say_part!("{}", summary(&run));
     if let Some(path) = &cmd.assignments {
@@ -298,9 +303,9 @@ pub fn run_segment(cmd: &SegmentCmd) -> Result<(), String> {
         let rs = run.rule_set(
             source(
                 &prep.loaded,
-                &cmd.mapping.input,
+                &cmd.run.mapping.input,
                 run.matrix.n_rows,
-                cmd.mapping.hash_ids,
+                cmd.run.mapping.hash_ids,
             )?,
             &prep.config,
             &prep.profile,
@@ -333,15 +338,15 @@ fn project(
     run: &ClusterRun,
     settings: &RunSettings,
 ) -> Result<persona_lab::project::Project, String> {
-    let input = &cmd.mapping.input;
+    let input = &cmd.run.mapping.input;
     let source = input.canonicalize().unwrap_or_else(|_| input.clone());
     Ok(persona_lab::project::Project {
         format_version: persona_lab::project::PROJECT_VERSION,
         source_fingerprint: ruleset::fingerprint(&source)
             .map_err(|e| format!("{}: cannot read: {e}", input.display()))?,
         source,
-        load_options: cmd.mapping.load_options()?,
-        ids_hashed: cmd.mapping.hash_ids,
+        load_options: cmd.run.mapping.load_options()?,
+        ids_hashed: cmd.run.mapping.hash_ids,
         feature_config: prep.config.clone(),
         spec: Some(prep.spec.clone()),
         params: settings.params.clone(),

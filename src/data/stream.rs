@@ -720,9 +720,7 @@ fn read_all(
         )
     };
     for part in parts {
-        if job.is_cancelled() {
-            return Err(cancelled());
-        }
+        job.check()?;
         let size = std::fs::metadata(&part.path).map_or(0, |m| m.len());
         read_file(
             w,
@@ -735,10 +733,6 @@ fn read_all(
         report(done);
     }
     Ok(())
-}
-
-fn cancelled() -> LoadError {
-    LoadError::Invalid("cancelled".into())
 }
 
 /// Removes a folder when dropped, unless kept.
@@ -808,9 +802,7 @@ fn read_file(
                 for chunk in rx {
                     w.steps[5] += waited.elapsed().as_secs_f64();
                     let chunk = chunk?;
-                    if job.is_cancelled() {
-                        return Err(cancelled());
-                    }
+                    job.check()?;
                     let t0 = std::time::Instant::now();
                     let df = super::read_table(
                         &path,
@@ -846,9 +838,7 @@ fn read_file(
             }
             let mut at = 0;
             while at < rows {
-                if job.is_cancelled() {
-                    return Err(cancelled());
-                }
+                job.check()?;
                 let len = per.min(rows - at);
                 let df = format::read_parquet_slice(&path, Some(columns.clone()), at, len)?;
                 w.batch(&path, df, at as u64)?;
@@ -881,9 +871,7 @@ fn read_json_lines(
     let mut chunks = CsvChunks::open_lines(path, gzip, settings.batch_bytes)?;
     let (mut lines, mut first_row) = (0usize, 0u64);
     while let Some(chunk) = chunks.next_chunk()? {
-        if job.is_cancelled() {
-            return Err(cancelled());
-        }
+        job.check()?;
         let n_lines = memchr::memchr_iter(b'\n', &chunk).count();
         let (df, _) = super::ndjson_chunk(path, chunk, lines)?;
         lines += n_lines;

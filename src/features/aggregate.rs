@@ -534,12 +534,7 @@ fn streamed_profile(
     let plan = EventPlan::new(names, spill.span.map(|s| s.1), cfg)?;
     let mut pieces = Vec::with_capacity(n);
     for i in 0..n {
-        if job.is_cancelled() {
-            return Err(FeatureError::Invalid {
-                feature: "profile".into(),
-                message: "cancelled".into(),
-            });
-        }
+        job.check()?;
         job.progress("features (streamed)", i as f32 / n as f32);
         let t = spill.read_part(i).map_err(load_err)?;
         let p = profile_part(&t, cfg, &plan)?;
@@ -856,29 +851,20 @@ pub fn profile_part(
             .map(|f| col(f.as_str()).cast(DataType::Float64)),
     );
     let mut table = grouped.lazy().select(select).collect().map_err(perr)?;
-    for (id, values) in measure_features(
-        t,
-        table
-            .column(cols::USER)
-            .map_err(perr)?
-            .str()
-            .map_err(perr)?,
-        cfg.as_of,
-    )? {
+    // The user column in table order (a cheap shared copy: the table grows below).
+    let users = table
+        .column(cols::USER)
+        .map_err(perr)?
+        .str()
+        .map_err(perr)?
+        .clone();
+    for (id, values) in measure_features(t, &users, cfg.as_of)? {
         table
             .with_column(Column::new(id.as_str().into(), values))
             .map_err(perr)?;
         features.push(id);
     }
-    let attributes = user_attributes(
-        t,
-        table
-            .column(cols::USER)
-            .map_err(perr)?
-            .str()
-            .map_err(perr)?,
-        cfg.as_of,
-    )?;
+    let attributes = user_attributes(t, &users, cfg.as_of)?;
     timer.lap("  measures and attributes");
     Ok(Profile {
         attributes,

@@ -97,7 +97,7 @@ impl PersonaApp {
             persona_lab::rules::template::load(&persona_lab::rules::template::user_dirs());
         app.templates = templates;
         for e in errors {
-            app.warn(format!("rule template not loaded: {e}"));
+            app.ui_state.warn(format!("rule template not loaded: {e}"));
         }
         if let Some(f) = file {
             app.open(f);
@@ -114,25 +114,13 @@ impl PersonaApp {
         }
     }
 
-    pub fn error(&mut self, text: impl Into<String>) {
-        self.ui_state.say(Level::Error, text);
-    }
-
-    pub fn warn(&mut self, text: impl Into<String>) {
-        self.ui_state.say(Level::Warning, text);
-    }
-
-    pub fn info(&mut self, text: impl Into<String>) {
-        self.ui_state.say(Level::Info, text);
-    }
-
     /// Collect finished background work.
     pub fn poll_tasks(&mut self) {
         self.poll_dialog();
         while let Ok(r) = self.png_done.1.try_recv() {
             match r {
-                Ok(m) => self.info(m),
-                Err(e) => self.error(format!("chart PNG: {e}")),
+                Ok(m) => self.ui_state.info(m),
+                Err(e) => self.ui_state.error(format!("chart PNG: {e}")),
             }
         }
         for f in self.tasks.finished() {
@@ -141,9 +129,9 @@ impl PersonaApp {
                 Finished::Cancelled => {}
                 // Stability is extra information on the cards: its failure is not an error.
                 Finished::Failed(Kind::Stability, e) => {
-                    self.warn(format!("segment stability: {e}"))
+                    self.ui_state.warn(format!("segment stability: {e}"))
                 }
-                Finished::Failed(_, e) => self.error(e),
+                Finished::Failed(_, e) => self.ui_state.error(e),
             }
         }
         if let Some(at) = self.ui_state.rerun_at
@@ -162,14 +150,15 @@ impl PersonaApp {
             Done::Project(q) => self.ui_state.project_question = Some(q),
             Done::Load(LoadOutcome::Failed { message, columns }) => {
                 self.analysis.failed_load = Some((message.clone(), columns));
-                self.error(message);
+                self.ui_state.error(message);
             }
             Done::Load(LoadOutcome::Loaded(done)) => {
                 let (loaded, profile, fingerprint, summary) = *done;
                 self.analysis.failed_load = None;
                 self.analysis.fingerprint = Some(fingerprint);
                 for w in &loaded.warnings {
-                    self.warn(format!("{}: {w}", loaded.path.display()));
+                    self.ui_state
+                        .warn(format!("{}: {w}", loaded.path.display()));
                 }
                 let spec = self
                     .analysis
@@ -240,7 +229,7 @@ impl PersonaApp {
             }
             Done::Coverage((key, c)) => self.caches.coverage = Some((key, Arc::new(c))),
             Done::Risk((basis, r)) => self.caches.risk = Some((basis, Arc::new(r))),
-            Done::Export(m) => self.info(m),
+            Done::Export(m) => self.ui_state.info(m),
         }
     }
 
@@ -288,7 +277,7 @@ impl PersonaApp {
                     path,
                     self.png_done.0.clone(),
                 ),
-                None => self.error("open a chart first, then save it"),
+                None => self.ui_state.error("open a chart first, then save it"),
             }
         }
         if let Some(g) = self.guide.as_mut()

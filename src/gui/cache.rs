@@ -247,7 +247,10 @@ impl PersonaApp {
         self.caches.coverage(&self.analysis)
     }
 
-    /// The preview of the file, rebuilt when the run, personas, rules or guardrails change.
+    /// The preview of the file, rebuilt when the run, personas, rules or guardrails change. Built
+    /// here, on the window thread, on purpose: the rule set is made from the run's per-segment
+    /// profiles, so its cost grows with segments, features and rules, never with users; Save reads it
+    /// at once, so what is saved is what was shown.
     pub fn export_preview(&mut self) -> Option<ExportPreview> {
         let key = ExportKey::of(&self.analysis)?;
         if self.caches.export.as_ref().map(|p| &p.0) != Some(&key) {

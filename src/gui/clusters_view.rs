@@ -315,7 +315,7 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         if run.segmentation.fitted_on.is_none() {
             cx.state.selection = charts::leaves_under(d, node);
         } else {
-            cx.warn(
+            cx.state.warn(
                 "the tree was built on a sample: select users on the scatter or silhouette plot",
             );
         }
@@ -595,7 +595,7 @@ fn selection_panel(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                 {
                     let text = selection_tsv(&cx.state.selection, run);
                     ui.ctx().copy_text(text);
-                    cx.info(format!(
+                    cx.state.info(format!(
                         "copied {} rows (with user ids) to the clipboard",
                         cx.state.selection.len()
                     ));

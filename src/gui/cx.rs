@@ -9,7 +9,7 @@ use persona_lab::rules::RuleTemplate;
 
 use super::actions::{Action, Edit};
 use super::cache::Caches;
-use super::state::{Analysis, Level, ViewState};
+use super::state::{Analysis, ViewState};
 use super::tasks::{Kind, Tasks};
 
 pub struct Cx<'a> {
@@ -58,18 +58,6 @@ impl<'a> Cx<'a> {
     /// Whether a task of this kind is running.
     pub fn running(&self, kind: Kind) -> bool {
         self.tasks.running(kind)
-    }
-
-    pub fn error(&mut self, text: impl Into<String>) {
-        self.state.say(Level::Error, text);
-    }
-
-    pub fn warn(&mut self, text: impl Into<String>) {
-        self.state.say(Level::Warning, text);
-    }
-
-    pub fn info(&mut self, text: impl Into<String>) {
-        self.state.say(Level::Info, text);
     }
 
     /// Shorthands for the caches of the current analysis.

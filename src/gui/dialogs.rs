@@ -109,8 +109,8 @@ impl PersonaApp {
         {
             let text = super::chart_export::predict_curves_csv(&p);
             match persona_lab::output::write_bytes(&path, text.as_bytes()) {
-                Ok(()) => self.info(format!("wrote {}", path.display())),
-                Err(e) => self.error(e.to_string()),
+                Ok(()) => self.ui_state.info(format!("wrote {}", path.display())),
+                Err(e) => self.ui_state.error(e.to_string()),
             }
             return;
         }
@@ -125,10 +125,11 @@ impl PersonaApp {
             self.analysis.sweep.as_deref(),
         ) {
             Some((_, text)) => match persona_lab::output::write_bytes(&path, text.as_bytes()) {
-                Ok(()) => self.info(format!("wrote {}", path.display())),
-                Err(e) => self.error(e.to_string()),
+                Ok(()) => self.ui_state.info(format!("wrote {}", path.display())),
+                Err(e) => self.ui_state.error(e.to_string()),
             },
             None => self
+                .ui_state
                 .error("this chart has no data yet (run the sweep, or pick a hierarchical method)"),
         }
     }
@@ -186,7 +187,7 @@ impl PersonaApp {
                     {
                         keep = false;
                         self.apply_project(q.path.clone(), (*q.project).clone(), q.restored);
-                        self.warn(format!(
+                        self.ui_state.warn(format!(
                             "{}: opened although the source changed since the project was saved",
                             q.project.source.display()
                         ));

@@ -21,7 +21,8 @@ pub fn ask_save_rule_set(app: &mut PersonaApp) {
     };
     if p.findings.iter().any(|f| f.severity == Severity::Error) {
         app.ui_state.view = super::state::View::Export;
-        app.error("the rule set has errors (see Export): fix them before saving it");
+        app.ui_state
+            .error("the rule set has errors (see Export): fix them before saving it");
         return;
     }
     app.push(Action::AskFile(FilePurpose::SaveRuleSet));
@@ -42,7 +43,7 @@ pub fn save_rule_set(app: &mut PersonaApp, path: PathBuf) {
     };
     match text {
         Ok(text) => spawn_write(app, "Saving the rule set", path, move || Ok(text)),
-        Err(e) => app.error(e),
+        Err(e) => app.ui_state.error(e),
     }
 }
 
@@ -188,7 +189,9 @@ pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
 /// Compare a deployed rule set with the current analysis on the loaded export, in the background.
 pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
     let (Some(loaded), Some(current)) = (app.analysis.loaded.clone(), app.rule_set()) else {
-        app.error("load and cluster an export first: drift compares it with the deployed rule set");
+        app.ui_state.error(
+            "load and cluster an export first: drift compares it with the deployed rule set",
+        );
         return;
     };
     let repaint = app.repainter();

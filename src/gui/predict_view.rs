@@ -220,7 +220,9 @@ fn settings(cx: &mut Cx, ui: &mut egui::Ui) {
                     p.cutoff = Some(t);
                     train = true;
                 }
-                None => cx.error(format!("cutoff {text:?} is not a date (use YYYY-MM-DD)")),
+                None => cx
+                    .state
+                    .error(format!("cutoff {text:?} is not a date (use YYYY-MM-DD)")),
             }
         }
     }

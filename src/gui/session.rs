@@ -93,7 +93,7 @@ impl PersonaApp {
             .project()
             .and_then(|p| p.write(&path).map_err(|e| e.to_string()))
         {
-            self.error(format!("autosave failed: {e}"));
+            self.ui_state.error(format!("autosave failed: {e}"));
             self.recovery_path = None; // say it once
         }
     }
@@ -204,7 +204,7 @@ impl PersonaApp {
                 self.ui_state.restored_unsaved = false;
                 self.clear_recovery();
             }
-            Err(e) => self.error(e),
+            Err(e) => self.ui_state.error(e),
         }
     }
 
@@ -255,7 +255,7 @@ impl PersonaApp {
     pub fn apply_project(&mut self, path: PathBuf, p: Project, restored: bool) {
         if p.ids_hashed {
             // The salt is never stored: without it the analysis would run on (and export) raw ids.
-            self.warn(format!(
+            self.ui_state.warn(format!(
                 "{}: this project was analysed with hashed user ids, and the salt is not stored: \
                  turn on \"hash user ids\" in the Data view with the same salt before exporting, \
                  or the exports will hold raw ids",

@@ -343,6 +343,18 @@ impl ViewState {
             text: text.into(),
         });
     }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.say(Level::Error, text);
+    }
+
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.say(Level::Warning, text);
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.say(Level::Info, text);
+    }
 }
 
 impl Default for ViewState {

@@ -25,6 +25,20 @@ fn ci(c: (f64, f64)) -> String {
     format!("[{}, {}]", pct(c.0), pct(c.1))
 }
 
+/// A rate and its interval: two cells.
+fn rate(x: f64, c: (f64, f64)) -> [String; 2] {
+    [pct(x), ci(c)]
+}
+
+/// One table row of ready-made (already escaped) cells; `class` is empty or ` class="..."`.
+fn row(s: &mut String, class: &str, cells: &[String]) {
+    let _ = write!(s, "<tr{class}>");
+    for c in cells {
+        let _ = write!(s, "<td>{c}</td>");
+    }
+    s.push_str("</tr>");
+}
+
 /// Lift per variant with its 95% interval as error bars, around a zero line.
 fn lift_chart(cs: &[&Comparison]) -> String {
     if cs.is_empty() {
@@ -129,17 +143,13 @@ pub fn render(r: &Report) -> String {
             }
         );
         for a in &rule.arms {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
-                esc(&a.arm),
-                a.users,
-                pct(a.ctr),
-                ci(a.ctr_ci),
-                pct(a.conversion_rate),
-                ci(a.conversion_ci),
-                a.revenue_per_user
-            );
+            let cells = [
+                &[esc(&a.arm), a.users.to_string()][..],
+                &rate(a.ctr, a.ctr_ci),
+                &rate(a.conversion_rate, a.conversion_ci),
+                &[format!("{:.2}", a.revenue_per_user)],
+            ];
+            row(&mut s, "", &cells.concat());
         }
         s.push_str("</table>");
         if rule.comparisons.is_empty() {
@@ -155,31 +165,31 @@ pub fn render(r: &Report) -> String {
                 (true, false) => " class=\"good\"",
                 _ => "",
             };
-            let _ = write!(
-                s,
-                "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>",
-                esc(&c.variant),
-                c.metric,
-                pct(c.abs_lift),
-                ci(c.abs_ci),
-                pct(c.rel_lift),
-                ci(c.rel_ci),
-                c.p,
-                c.p_adjusted,
-                c.needed_per_arm.map_or("-".into(), |n| format!("{n:.0}"))
+            row(
+                &mut s,
+                class,
+                &[
+                    esc(&c.variant),
+                    c.metric.to_string(),
+                    pct(c.abs_lift),
+                    ci(c.abs_ci),
+                    pct(c.rel_lift),
+                    ci(c.rel_ci),
+                    format!("{:.4}", c.p),
+                    format!("{:.4}", c.p_adjusted),
+                    c.needed_per_arm.map_or("-".into(), |n| format!("{n:.0}")),
+                ],
             );
         }
         for v in &rule.revenue {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>revenue per user</td><td>{:+.2}</td><td>[{:.2}, {:.2}]</td>\
-                 <td></td><td></td><td></td><td></td><td></td></tr>",
+            let mut cells = vec![
                 esc(&v.variant),
-                v.lift,
-                v.ci.0,
-                v.ci.1
-            );
+                "revenue per user".to_string(),
+                format!("{:+.2}", v.lift),
+                format!("[{:.2}, {:.2}]", v.ci.0, v.ci.1),
+            ];
+            cells.resize(9, String::new());
+            row(&mut s, "", &cells);
         }
         s.push_str("</table><p>Conversion lift over control, with 95% intervals:</p>");
         let conv: Vec<&Comparison> = rule
@@ -200,17 +210,13 @@ pub fn render(r: &Report) -> String {
                     format!("{} of {n}", pct(k as f64 / n as f64))
                 })
             };
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&p.persona),
-                p.users,
-                pct(p.conversion_rate),
-                ci(p.conversion_ci),
-                half(p.first_half),
-                half(p.second_half),
-                p.change_p.map_or("-".into(), |x| format!("{x:.4}"))
-            );
+            let change = p.change_p.map_or("-".into(), |x| format!("{x:.4}"));
+            let cells = [
+                &[esc(&p.persona), p.users.to_string()][..],
+                &rate(p.conversion_rate, p.conversion_ci),
+                &[half(p.first_half), half(p.second_half), change],
+            ];
+            row(&mut s, "", &cells.concat());
         }
         s.push_str("</table>");
     }

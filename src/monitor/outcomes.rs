@@ -184,21 +184,27 @@ pub fn read(path: &Path, cols: &OutcomeColumns) -> Result<Outcomes, MonitorError
             });
         }
     }
-    if found[2].is_none() && found[3].is_none() {
-        return Err(MonitorError::Column {
-            path: path.to_path_buf(),
-            message: "neither a variant nor a holdout column: the arms cannot be told apart \
-                      (--variant-col, --holdout-col)"
-                .into(),
-        });
-    }
-    if found[5].is_none() && found[6].is_none() {
-        return Err(MonitorError::Column {
-            path: path.to_path_buf(),
-            message: "neither a clicked nor a converted column: there is no outcome to measure \
-                      (--clicked-col, --converted-col)"
-                .into(),
-        });
+    // Columns that may each be missing, but not both.
+    for (a, b, message) in [
+        (
+            2,
+            3,
+            "neither a variant nor a holdout column: the arms cannot be told apart \
+             (--variant-col, --holdout-col)",
+        ),
+        (
+            5,
+            6,
+            "neither a clicked nor a converted column: there is no outcome to measure \
+             (--clicked-col, --converted-col)",
+        ),
+    ] {
+        if found[a].is_none() && found[b].is_none() {
+            return Err(MonitorError::Column {
+                path: path.to_path_buf(),
+                message: message.into(),
+            });
+        }
     }
     let text = |i: usize| -> Result<Option<Vec<Option<String>>>, MonitorError> {
         let Some(name) = &found[i] else {

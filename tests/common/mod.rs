@@ -25,12 +25,47 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run persona-lab")
 }
 
+/// A CLI run that must succeed (its stderr is the failure message).
+pub fn run_ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A JSON array of numbers (an oracle's expected values).
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// A synthetic export of `users` users over 90 days in `style`, written to `dir/name`.
+pub fn sample_export(
+    dir: &Path,
+    name: &str,
+    style: persona_lab::sample::SampleStyle,
+    users: usize,
+    seed: u64,
+) -> PathBuf {
+    let p = dir.join(name);
+    let opts = persona_lab::sample::SampleOptions {
+        users,
+        seed,
+        days: 90,
+        style,
+    };
+    persona_lab::sample::write_sample(&opts, &p, None).unwrap();
+    p
 }
 
 pub fn repo(path: &str) -> PathBuf {

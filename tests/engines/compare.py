@@ -2,8 +2,29 @@
 wrote, keyed by user. Exact columns must be equal as text; every other expected column equal to a
 relative tolerance (both empty, or both numbers)."""
 
+import argparse
 import csv
 import sys
+
+
+def skipped(package, why="Python package is not installed"):
+    """Exit 3, the code the Rust tests read as 'this engine is not here' (not a failure)."""
+    print(f"SKIPPED: the {package} {why} (pip install {package})")
+    sys.exit(3)
+
+
+def arguments(exact, rel_tol):
+    """The options every engine check takes; `exact` and `rel_tol` are its defaults."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sql", required=True)
+    ap.add_argument("--table-file", required=True)
+    ap.add_argument("--table-name", default="profiles")
+    ap.add_argument("--expected", required=True)
+    ap.add_argument("--key", default="user_id")
+    ap.add_argument("--exact", default=exact)
+    ap.add_argument("--ignore", default="", help="expected columns not to compare, comma-separated")
+    ap.add_argument("--rel-tol", type=float, default=rel_tol)
+    return ap
 
 
 def compare(rows, expected, key, exact, ignore, rel_tol, name_of=lambda c: c):

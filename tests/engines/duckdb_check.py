@@ -10,30 +10,19 @@ once, the `--exact` columns equal, every other expected column equal to `--rel-t
 empty, or both numbers). Prints what it compared; exits 1 on any difference, 3 when duckdb is missing.
 """
 
-import argparse
-import sys
 
-from compare import compare, report
+from compare import arguments, compare, report, skipped
 
 try:
     import duckdb
 except ImportError:
-    print("SKIPPED: the duckdb Python package is not installed (pip install duckdb)")
-    sys.exit(3)
+    skipped("duckdb")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sql", required=True)
-    ap.add_argument("--table-file", required=True)
-    ap.add_argument("--expected", required=True)
-    ap.add_argument("--key", default="user_id")
-    ap.add_argument("--exact", default="segment,persona")
-    ap.add_argument("--rel-tol", type=float, default=1e-12)
-    ap.add_argument("--table-name", default="profiles")
+    ap = arguments(exact="segment,persona", rel_tol=1e-12)
     ap.add_argument("--read-dialect", default="duckdb",
                     help="the query's dialect: spark, bigquery or snowflake are transpiled to DuckDB by sqlglot first")
-    ap.add_argument("--ignore", default="", help="expected columns not to compare, comma-separated")
     a = ap.parse_args()
     con = duckdb.connect()
     src = a.table_file
@@ -47,8 +36,7 @@ def main():
         try:
             import sqlglot
         except ImportError:
-            print("SKIPPED: the sqlglot Python package is not installed (pip install sqlglot)")
-            sys.exit(3)
+            skipped("sqlglot")
         sql = sqlglot.transpile(sql, read=a.read_dialect, write="duckdb")[0]
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]

@@ -10,28 +10,18 @@ of shards, nested types kept), registered under --table-name.
 Exits 1 on any difference, 3 when pyspark (or Java) is missing.
 """
 
-import argparse
 import sys
 
-from compare import compare, report
+from compare import arguments, compare, report, skipped
 
 try:
     from pyspark.sql import SparkSession
 except ImportError:
-    print("SKIPPED: the pyspark Python package is not installed (pip install pyspark)")
-    sys.exit(3)
+    skipped("pyspark")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sql", required=True)
-    ap.add_argument("--table-file", required=True)
-    ap.add_argument("--table-name", default="profiles")
-    ap.add_argument("--expected", required=True)
-    ap.add_argument("--key", default="user_id")
-    ap.add_argument("--exact", default="")
-    ap.add_argument("--ignore", default="")
-    ap.add_argument("--rel-tol", type=float, default=1e-9)
+    ap = arguments(exact="", rel_tol=1e-9)
     a = ap.parse_args()
     try:
         spark = (SparkSession.builder.master("local[2]").appName("persona-lab-check")

@@ -196,7 +196,8 @@ pub(super) fn add_from_template(
     let id = rules_mod::fresh_id(rules);
     let (rule, notes) = template.instantiate(id, n as u32 + 1, &ctx);
     if !notes.is_empty() {
-        cx.info(format!("{}: {}", template.title, notes.join("; ")));
+        cx.state
+            .info(format!("{}: {}", template.title, notes.join("; ")));
     }
     rules.push(rule);
     cx.state.rules.selected = Some(n);

@@ -53,8 +53,7 @@ fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
 
 #[test]
 fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Clusters").click();
     h.run_ok();
     {
@@ -109,8 +108,7 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
 
 #[test]
 fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     let before = h.state().analysis.run.clone().unwrap();
     h.get_by_label("Features").click();
     h.run_ok();
@@ -252,8 +250,7 @@ fn frame_times_with_100k_users() {
 
 #[test]
 fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Clusters").click();
     h.run_ok();
     h.get_by_label("Select users with a negative silhouette")
@@ -286,8 +283,7 @@ fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
 #[test]
 fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
     use egui::{Event, Modifiers, PointerButton, Pos2};
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Clusters").click();
     h.run_ok();
     h.get_by_label("Scatter").click();
@@ -347,8 +343,7 @@ fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
 /// click on a k uses it.
 #[test]
 fn the_sweep_recommends_k_with_stability_and_a_click_uses_it() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Clusters").click();
     h.run_ok();
     h.state_mut().ui_state.chart = Chart::Sweep;

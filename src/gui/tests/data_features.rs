@@ -22,8 +22,7 @@ fn a_bad_file_shows_an_error_and_the_app_stays_usable() {
 
 #[test]
 fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Features").click();
     wait_for(&mut h, "previews", |a| {
         a.caches.preview.is_some() && idle(a)
@@ -67,8 +66,7 @@ fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself()
 
 #[test]
 fn a_role_can_be_remapped_from_the_data_view() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     assert_eq!(h.state().analysis.profile.as_ref().unwrap().n_users(), 1967);
     // Unmap the consent column: users without consent are no longer dropped.
     h.get_by_label("consent").click();
@@ -175,8 +173,7 @@ fn a_folder_of_daily_tables_opens_as_one_export() {
 /// chosen for the next clustering.
 #[test]
 fn one_hot_attributes_are_offered_in_the_features_view() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Features").click();
     h.run_ok();
     let hot = |a: &PersonaApp| {

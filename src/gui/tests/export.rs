@@ -24,8 +24,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
     let outcomes = dir.path().join("outcomes.csv");
     std::fs::write(&outcomes, text).unwrap();
 
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Monitor").click();
     h.run_ok();
     crate::gui::file_work::load_outcomes(h.state_mut(), outcomes);
@@ -71,8 +70,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
 /// summary, high-risk list.
 #[test]
 fn hashed_ids_never_leave_the_app_in_clear() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     let raw: Vec<String> = run_users(&h);
     h.get_by_label("hash user ids").click();
     h.run_ok();
@@ -207,8 +205,7 @@ fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
 #[test]
 fn charts_tables_and_the_summary_export_what_is_shown() {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Clusters").click();
     h.run_ok();
     h.get_by_label("Save chart data (CSV)…").click();

@@ -20,6 +20,13 @@ fn harness(app: PersonaApp) -> Harness<'static, PersonaApp> {
 }
 
 /// Step the UI until `done` holds (background work finishes on its own threads) or fail after a minute.
+/// The app on the bundled sample, loaded and clustered, with nothing running.
+fn sample_clustered() -> Harness<'static, PersonaApp> {
+    let mut h = harness(PersonaApp::new(Some(sample_path())));
+    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    h
+}
+
 fn wait_for(h: &mut Harness<'static, PersonaApp>, what: &str, done: impl Fn(&PersonaApp) -> bool) {
     let start = Instant::now();
     while !done(h.state()) {

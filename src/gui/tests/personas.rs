@@ -4,8 +4,7 @@ use super::*;
 
 #[test]
 fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Personas").click();
     h.run_ok();
     h.state_mut().analysis.personas[0].name = "Window Shoppers".into();

@@ -11,8 +11,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     use persona_lab::predict::{self, PredictParams};
     use persona_lab::rules::{Cmp, Condition, Rule, population};
 
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Predict").click();
     h.run_ok();
     h.get_by_label("Choose what to predict and press Train model.");

@@ -10,8 +10,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     use persona_lab::rules::{Cmp, Condition, Session};
     use persona_lab::ruleset::{self, RuleSet};
 
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Rules").click();
     h.run_ok();
     h.get_by_label_contains("Add a rule");
@@ -181,8 +180,7 @@ fn rules_are_saved_with_the_project_and_undone_like_other_edits() {
     use persona_lab::rules::Rule;
     let dir = tempfile::tempdir().unwrap();
     let plab = dir.path().join("rules.plab");
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     h.get_by_label("Rules").click();
     h.run_ok();
     let mut r = Rule::new("promo", 1);
@@ -224,8 +222,7 @@ fn rules_are_saved_with_the_project_and_undone_like_other_edits() {
 #[test]
 fn rules_follow_their_personas_users_into_a_new_clustering() {
     use persona_lab::rules::{Condition, Rule};
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     let old = h.state().analysis.run.clone().unwrap();
     let target = 3usize;
     let mut r = Rule::new("for_three", 1);
@@ -272,8 +269,7 @@ fn rules_follow_their_personas_users_into_a_new_clustering() {
 #[test]
 fn dragging_a_rule_in_the_list_reorders_priorities() {
     use persona_lab::rules::Rule;
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     for id in ["first", "second", "third"] {
         let n = h.state().analysis.rules.len() as u32;
         let mut r = Rule::new(id, n + 1);

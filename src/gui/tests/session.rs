@@ -6,8 +6,7 @@ use super::*;
 fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
     let dir = tempfile::tempdir().unwrap();
     let plab = dir.path().join("analysis.plab");
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     {
         let a = h.state_mut();
         a.analysis.cluster.params.k = 5;
@@ -56,8 +55,7 @@ fn a_saved_project_reopens_to_the_same_segments_and_persona_names() {
 
 #[test]
 fn undo_and_redo_restore_settings_and_persona_names() {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = sample_clustered();
     let original = h.state().analysis.personas[2].name.clone();
     h.state_mut().analysis.personas[2].name = "Deal Hunters".into();
     h.step();
