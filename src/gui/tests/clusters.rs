@@ -13,19 +13,16 @@ fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
     assert_eq!(run.segmentation.k, 6);
     assert_eq!(run.matrix.n_rows, 1967);
 
-    h.get_by_label("Clusters").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
     assert_eq!(h.state().ui_state.view, View::Clusters);
     h.get_by_label_contains("Silhouette per user (all 1967 users)");
     let mean = format!("mean {:.3}", run.silhouette.mean);
     assert!(h.get_all_by_label_contains(&mean).count() >= 1);
 
-    h.get_by_label("Scatter").click();
-    h.run_ok();
+    click(&mut h, "Scatter");
     h.get_by_label_contains("PCA: component 1 explains");
 
-    h.get_by_label("Profiles").click();
-    h.run_ok();
+    click(&mut h, "Profiles");
     assert_eq!(h.state().ui_state.chart, Chart::Profiles);
     // The z-score table's header, by display name ("sessions" is "Visits").
     h.get_by_label("Visits");
@@ -54,8 +51,7 @@ fn starts_on_the_sample_clusters_it_and_shows_every_chart() {
 #[test]
 fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     let mut h = sample_clustered();
-    h.get_by_label("Clusters").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
     {
         let a = h.state_mut();
         a.analysis.cluster.params.method = Method::Ward;
@@ -63,12 +59,8 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
         a.ui_state.chart = Chart::Dendrogram;
         a.settings_changed();
     }
-    wait_for(&mut h, "ward clustering", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.params.method == Method::Ward)
+    wait_for_run(&mut h, "ward clustering", |r| {
+        r.segmentation.params.method == Method::Ward
     });
     let run = h.state().analysis.run.clone().unwrap();
     assert_eq!(run.segmentation.k, 4);
@@ -96,9 +88,7 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     // A selection made elsewhere shows under the dendrogram's leaves.
     h.state_mut().ui_state.chart = Chart::Silhouette;
     h.run_ok();
-    h.get_by_label("Select users with a negative silhouette")
-        .click();
-    h.run_ok();
+    click(&mut h, "Select users with a negative silhouette");
     h.state_mut().ui_state.chart = Chart::Dendrogram;
     h.run_ok();
     let n = h.state().ui_state.selection.len();
@@ -110,8 +100,7 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
 fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
     let mut h = sample_clustered();
     let before = h.state().analysis.run.clone().unwrap();
-    h.get_by_label("Features").click();
-    h.run_ok();
+    click(&mut h, "Features");
     // Weight 3 on searches: the matrix column changes and clustering re-runs after the debounce.
     {
         let a = h.state_mut();
@@ -124,12 +113,8 @@ fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
         a.settings_changed();
     }
     h.step();
-    wait_for(&mut h, "re-clustering", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| !std::sync::Arc::ptr_eq(r, &before))
+    wait_for_run(&mut h, "re-clustering", |r| {
+        !std::sync::Arc::ptr_eq(r, &before)
     });
     let after = h.state().analysis.run.clone().unwrap();
     let w = after
@@ -141,8 +126,7 @@ fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
         .weight;
     assert_eq!(w, 3.0);
 
-    h.get_by_label("Personas").click();
-    h.run_ok();
+    click(&mut h, "Personas");
     let first = h.state().analysis.personas[0].name.clone();
     h.get_by_label_contains("Segment 0");
     let field = h.get_all_by_value(&first).next().unwrap();
@@ -212,18 +196,11 @@ fn frame_times_with_100k_users() {
         start.elapsed().as_secs_f64(),
         busy_frames.len()
     );
-    h.get_by_label("Clusters").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
     let a = h.state_mut();
     a.analysis.cluster.params.method = Method::Ward;
     a.settings_changed();
-    wait_for(&mut h, "ward", |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.dendrogram.is_some())
-    });
+    wait_for_run(&mut h, "ward", |r| r.segmentation.dendrogram.is_some());
     for chart in Chart::ALL {
         if chart == Chart::Sweep {
             continue;
@@ -251,11 +228,8 @@ fn frame_times_with_100k_users() {
 #[test]
 fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
     let mut h = sample_clustered();
-    h.get_by_label("Clusters").click();
-    h.run_ok();
-    h.get_by_label("Select users with a negative silhouette")
-        .click();
-    h.run_ok();
+    click(&mut h, "Clusters");
+    click(&mut h, "Select users with a negative silhouette");
     let run = h.state().analysis.run.clone().unwrap();
     let negative = run
         .silhouette
@@ -267,14 +241,12 @@ fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
     assert_eq!(h.state().ui_state.selection.len(), negative);
     h.get_by_label_contains(&format!("{negative} users selected"));
     // The same users are marked on the scatter plot.
-    h.get_by_label("Scatter").click();
-    h.run_ok();
+    click(&mut h, "Scatter");
     h.get_by_label_contains(&format!("selected ({negative})"));
     h.get_by_label("t-SNE").click();
     wait_for(&mut h, "t-SNE", |a| a.analysis.tsne.is_some() && idle(a));
     h.get_by_label_contains("t-SNE of a seeded sample of 1967 users");
-    h.get_by_label("Clear selection").click();
-    h.run_ok();
+    click(&mut h, "Clear selection");
     assert!(h.state().ui_state.selection.is_empty());
 }
 
@@ -284,10 +256,8 @@ fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
 fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
     use egui::{Event, Modifiers, PointerButton, Pos2};
     let mut h = sample_clustered();
-    h.get_by_label("Clusters").click();
-    h.run_ok();
-    h.get_by_label("Scatter").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
+    click(&mut h, "Scatter");
     let caption = h.get_by_label_contains("PCA: component 1 explains").rect();
     // A triangle in the middle of the plot, which fills the window below the caption.
     let (x, y) = (640.0, caption.bottom() + 300.0);
@@ -344,8 +314,7 @@ fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
 #[test]
 fn the_sweep_recommends_k_with_stability_and_a_click_uses_it() {
     let mut h = sample_clustered();
-    h.get_by_label("Clusters").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
     h.state_mut().ui_state.chart = Chart::Sweep;
     h.state_mut().run_sweep();
     wait_for(&mut h, "the sweep", |a| {

@@ -15,8 +15,7 @@ fn a_bad_file_shows_an_error_and_the_app_stays_usable() {
     wait_for(&mut h, "the sample", |a| {
         a.analysis.run.is_some() && idle(a)
     });
-    h.get_by_label("Dismiss").click();
-    h.run_ok();
+    click(&mut h, "Dismiss");
     assert!(h.state().ui_state.messages.is_empty());
 }
 
@@ -53,8 +52,7 @@ fn feature_previews_follow_the_spec_and_unselecting_everything_explains_itself()
             .iter()
             .any(|c| c.id == id)
         {
-            h.get_by_label(&format!("use {id}")).click();
-            h.run_ok();
+            click(&mut h, &format!("use {id}"));
         }
     }
     wait_for(&mut h, "the empty preview", |a| {
@@ -69,18 +67,10 @@ fn a_role_can_be_remapped_from_the_data_view() {
     let mut h = sample_clustered();
     assert_eq!(h.state().analysis.profile.as_ref().unwrap().n_users(), 1967);
     // Unmap the consent column: users without consent are no longer dropped.
-    h.get_by_label("consent").click();
-    h.run_ok();
-    h.get_by_label("(none)").click();
-    h.run_ok();
+    click(&mut h, "consent");
+    click(&mut h, "(none)");
     h.get_by_label("Reload with these settings").click();
-    wait_for(&mut h, "the reload", |a| {
-        idle(a)
-            && a.analysis
-                .profile
-                .as_ref()
-                .is_some_and(|p| p.n_users() == 2000)
-    });
+    wait_for_profile(&mut h, "the reload", |p| p.n_users() == 2000);
 }
 
 #[test]
@@ -118,8 +108,7 @@ fn an_order_log_the_names_do_not_explain_is_fixed_from_the_data_view() {
     pick(&mut h, "user id", "client");
     pick(&mut h, "timestamp", "period");
     pick(&mut h, "value / revenue", "paid");
-    h.get_by_label("timestamp format").click();
-    h.run_ok();
+    click(&mut h, "timestamp format");
     h.get_by_label("timestamp format").type_text("%d/%m/%Y");
     h.run_ok();
     h.get_by_label("Reload with these settings").click();
@@ -174,8 +163,7 @@ fn a_folder_of_daily_tables_opens_as_one_export() {
 #[test]
 fn one_hot_attributes_are_offered_in_the_features_view() {
     let mut h = sample_clustered();
-    h.get_by_label("Features").click();
-    h.run_ok();
+    click(&mut h, "Features");
     let hot = |a: &PersonaApp| {
         a.analysis
             .profile

@@ -25,8 +25,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
     std::fs::write(&outcomes, text).unwrap();
 
     let mut h = sample_clustered();
-    h.get_by_label("Monitor").click();
-    h.run_ok();
+    click(&mut h, "Monitor");
     crate::gui::file_work::load_outcomes(h.state_mut(), outcomes);
     wait_for(&mut h, "the report", |a| {
         a.analysis.monitor.is_some() && idle(a)
@@ -72,8 +71,7 @@ fn the_monitor_reports_rule_performance_and_drift() {
 fn hashed_ids_never_leave_the_app_in_clear() {
     let mut h = sample_clustered();
     let raw: Vec<String> = run_users(&h);
-    h.get_by_label("hash user ids").click();
-    h.run_ok();
+    click(&mut h, "hash user ids");
     let salt = h.get_by_label("salt");
     salt.focus();
     salt.type_text("pepper-42");
@@ -162,15 +160,10 @@ fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
     wait_for(&mut h, "the folder to load and cluster", |a| {
         a.analysis.run.is_some() && idle(a)
     });
-    h.get_by_label("Features").click();
-    h.run_ok();
+    click(&mut h, "Features");
     h.get_by_label("One-hot attributes").click();
-    wait_for(&mut h, "the reload with one-hot features", |a| {
-        idle(a)
-            && a.analysis
-                .profile
-                .as_ref()
-                .is_some_and(|p| p.features.iter().any(|f| f.starts_with("is:")))
+    wait_for_profile(&mut h, "the reload with one-hot features", |p| {
+        p.features.iter().any(|f| f.starts_with("is:"))
     });
     let sql = warehouse_sql(&mut h, Some("Data"), "Warehouse: compute the profile");
     let profile = h.state().analysis.profile.clone().unwrap();
@@ -206,18 +199,15 @@ fn the_warehouse_query_of_ga4_tables_has_the_measures_and_one_hot_features() {
 fn charts_tables_and_the_summary_export_what_is_shown() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = sample_clustered();
-    h.get_by_label("Clusters").click();
-    h.run_ok();
-    h.get_by_label("Save chart data (CSV)…").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
+    click(&mut h, "Save chart data (CSV)…");
     {
         let c = h.state_mut().file_chooser.as_mut().unwrap();
         c.go(dir.path().to_path_buf());
         c.name = "silhouette".into();
     }
     h.run_ok();
-    h.get_by_label("Save").click();
-    h.run_ok();
+    click(&mut h, "Save");
     let csv_path = std::fs::canonicalize(dir.path())
         .unwrap()
         .join("silhouette.csv");

@@ -3,15 +3,18 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use persona_lab::cluster::Method;
+use persona_lab::features::Profile;
+use persona_lab::pipeline::ClusterRun;
 
 use super::app::PersonaApp;
 use super::data_view::sample_path;
-use super::state::{Chart, View};
+use super::state::{Analysis, Chart, View};
 
 fn harness(app: PersonaApp) -> Harness<'static, PersonaApp> {
     Harness::builder()
@@ -20,11 +23,27 @@ fn harness(app: PersonaApp) -> Harness<'static, PersonaApp> {
 }
 
 /// Step the UI until `done` holds (background work finishes on its own threads) or fail after a minute.
-/// The app on the bundled sample, loaded and clustered, with nothing running.
-fn sample_clustered() -> Harness<'static, PersonaApp> {
-    let mut h = harness(PersonaApp::new(Some(sample_path())));
+/// Click the widget labelled `label` and let the frame that follows run.
+fn click(h: &mut Harness<'static, PersonaApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_ok();
+}
+
+/// `app` in a harness once its analysis is loaded and clustered and nothing runs.
+fn loaded(app: PersonaApp) -> Harness<'static, PersonaApp> {
+    let mut h = harness(app);
     wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
     h
+}
+
+/// The app on the bundled sample, loaded and clustered, with nothing running.
+fn sample_clustered() -> Harness<'static, PersonaApp> {
+    loaded(PersonaApp::new(Some(sample_path())))
+}
+
+/// Whether a persona of the analysis has this name.
+fn has_persona(a: &PersonaApp, name: &str) -> bool {
+    a.analysis.personas.iter().any(|p| p.name == name)
 }
 
 fn wait_for(h: &mut Harness<'static, PersonaApp>, what: &str, done: impl Fn(&PersonaApp) -> bool) {
@@ -42,15 +61,37 @@ fn wait_for(h: &mut Harness<'static, PersonaApp>, what: &str, done: impl Fn(&Per
     h.step();
 }
 
+/// Wait until nothing runs and `part` of the analysis is there and satisfies `ok`.
+fn wait_until<T>(
+    h: &mut Harness<'static, PersonaApp>,
+    what: &str,
+    part: impl Fn(&Analysis) -> Option<&T>,
+    ok: impl Fn(&T) -> bool,
+) {
+    wait_for(h, what, |a| idle(a) && part(&a.analysis).is_some_and(&ok));
+}
+
+/// Wait until nothing runs and the clustering run satisfies `ok`.
+fn wait_for_run(
+    h: &mut Harness<'static, PersonaApp>,
+    what: &str,
+    ok: impl Fn(&Arc<ClusterRun>) -> bool,
+) {
+    wait_until(h, what, |a| a.run.as_ref(), ok);
+}
+
+/// Wait until nothing runs and the per-user profile satisfies `ok`.
+fn wait_for_profile(
+    h: &mut Harness<'static, PersonaApp>,
+    what: &str,
+    ok: impl Fn(&Arc<Profile>) -> bool,
+) {
+    wait_until(h, what, |a| a.profile.as_ref(), ok);
+}
+
 /// Step until a clustering with `k` segments is done and nothing else runs.
 fn wait_for_k(h: &mut Harness<'static, PersonaApp>, what: &str, k: usize) {
-    wait_for(h, what, |a| {
-        idle(a)
-            && a.analysis
-                .run
-                .as_ref()
-                .is_some_and(|r| r.segmentation.k == k)
-    });
+    wait_for_run(h, what, |r| r.segmentation.k == k);
 }
 
 /// Every shape of the last frame, nested lists flattened.
@@ -72,10 +113,8 @@ fn idle(app: &PersonaApp) -> bool {
 
 /// Click a role's drop-down and pick a column in it.
 fn pick(h: &mut Harness<'static, PersonaApp>, combo: &str, option: &str) {
-    h.get_by_label(combo).click();
-    h.run_ok();
-    h.get_by_label(option).click();
-    h.run_ok();
+    click(h, combo);
+    click(h, option);
 }
 
 /// The text of the last CopyText command of the frame.
@@ -95,8 +134,7 @@ fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
 /// open first (None: the one open).
 fn warehouse_sql(h: &mut Harness<'static, PersonaApp>, view: Option<&str>, panel: &str) -> String {
     if let Some(v) = view {
-        h.get_by_label(v).click();
-        h.run_ok();
+        click(h, v);
     }
     h.get_by_label_contains(panel).click();
     h.run_ok();

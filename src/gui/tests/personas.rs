@@ -5,8 +5,7 @@ use super::*;
 #[test]
 fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
     let mut h = sample_clustered();
-    h.get_by_label("Personas").click();
-    h.run_ok();
+    click(&mut h, "Personas");
     h.state_mut().analysis.personas[0].name = "Window Shoppers".into();
     let before = h.state().analysis.run.clone().unwrap();
     h.get_by_label("Split segment 0 in two").click();
@@ -15,13 +14,7 @@ fn personas_can_be_merged_and_split_and_edited_names_follow_their_users() {
     assert_eq!(after.segmentation.sizes.iter().sum::<usize>(), 1967);
     assert!(after.segmentation.inertia < before.segmentation.inertia);
     // The edited name went with the larger half of its users.
-    assert!(
-        h.state()
-            .analysis
-            .personas
-            .iter()
-            .any(|p| p.name == "Window Shoppers")
-    );
+    assert!(has_persona(h.state(), "Window Shoppers"));
     h.state_mut().merge_segments(5, 6);
     wait_for_k(&mut h, "the merge", 6);
     assert!(
@@ -45,8 +38,7 @@ fn persona_cards_show_each_segments_stability() {
     wait_for(&mut h, "load", |a| {
         a.analysis.run.is_some() && a.analysis.stability.is_some() && idle(a)
     });
-    h.get_by_label("Personas").click();
-    h.run_ok();
+    click(&mut h, "Personas");
     let run = h.state().analysis.run.clone().unwrap();
     let direct = persona_lab::pipeline::run_stability(
         &run,

@@ -12,8 +12,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     use persona_lab::rules::{Cmp, Condition, Rule, population};
 
     let mut h = sample_clustered();
-    h.get_by_label("Predict").click();
-    h.run_ok();
+    click(&mut h, "Predict");
     h.get_by_label("Choose what to predict and press Train model.");
     h.get_by_label("Train model").click();
     wait_for(&mut h, "the model", |a| {
@@ -55,8 +54,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     }
 
     // Persona cards show the risk.
-    h.get_by_label("Personas").click();
-    h.run_ok();
+    click(&mut h, "Personas");
     let s0 = &seg[h.state().analysis.personas[0].segment];
     h.get_by_label_contains(&format!(
         "churn_risk: mean {:.2}, {:.0}% in the high band ({} users scored)",
@@ -71,8 +69,7 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     let mut r = Rule::new("winback", 1);
     r.when = Condition::Score("churn_risk".into(), Cmp::Gt(0.7));
     h.state_mut().analysis.rules.push(r.clone());
-    h.get_by_label("Rules").click();
-    h.run_ok();
+    click(&mut h, "Rules");
     h.state_mut().ui_state.rules.selected = Some(0);
     wait_for(&mut h, "the rule previews with scores", |a| {
         idle(a) && a.caches.population.is_some()
@@ -90,11 +87,8 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     assert!(rs.validate().is_empty(), "{:?}", rs.validate());
 
     // The re-engagement template uses the trained score's high band instead of recency.
-    h.get_by_label("Add from template").click();
-    h.run_ok();
-    h.get_by_label("Re-engagement offer for lapsing users")
-        .click();
-    h.run_ok();
+    click(&mut h, "Add from template");
+    click(&mut h, "Re-engagement offer for lapsing users");
     assert_eq!(
         h.state().analysis.rules[1].when,
         Condition::Score("churn_risk".into(), Cmp::Ge(p.model.bands.1))
@@ -111,10 +105,8 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
 fn predict_on_an_order_log_shows_the_baseline_the_imbalance_and_a_window_to_use() {
     let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/predict/order_log.csv");
-    let mut h = harness(PersonaApp::new(Some(log)));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
-    h.get_by_label("Predict").click();
-    h.run_ok();
+    let mut h = loaded(PersonaApp::new(Some(log)));
+    click(&mut h, "Predict");
     h.get_by_label("Train model").click();
     wait_for(&mut h, "the model", |a| {
         a.analysis.prediction.is_some() && idle(a)
@@ -153,9 +145,7 @@ fn predict_on_an_order_log_shows_the_baseline_the_imbalance_and_a_window_to_use(
     assert!(text.contains(&format!("roc,{x},{y}\n")));
     let suggested = p.horizon.clone().expect("a window is proposed").days;
     assert_ne!(suggested, 30);
-    h.get_by_label(&format!("Use {suggested} days and retrain"))
-        .click();
-    h.run_ok();
+    click(&mut h, &format!("Use {suggested} days and retrain"));
     wait_for(&mut h, "the retrained model", |a| {
         idle(a)
             && a.analysis

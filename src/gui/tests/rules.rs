@@ -11,8 +11,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     use persona_lab::ruleset::{self, RuleSet};
 
     let mut h = sample_clustered();
-    h.get_by_label("Rules").click();
-    h.run_ok();
+    click(&mut h, "Rules");
     h.get_by_label_contains("Add a rule");
     wait_for(&mut h, "the rule previews", |a| {
         a.caches.population.is_some() && idle(a)
@@ -20,11 +19,8 @@ fn rules_are_built_checked_simulated_and_exported() {
 
     // A template (assets/templates/reengagement.ron): users whose last visit is further back than
     // 80% of users' get a re-engagement offer; the threshold comes from the data and is said.
-    h.get_by_label("Add from template").click();
-    h.run_ok();
-    h.get_by_label("Re-engagement offer for lapsing users")
-        .click();
-    h.run_ok();
+    click(&mut h, "Add from template");
+    click(&mut h, "Re-engagement offer for lapsing users");
     let profile = h.state().analysis.profile.clone().unwrap();
     let mut recency: Vec<f64> = profile
         .column("recency_days")
@@ -58,11 +54,9 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.get_by_label(&format!("what matched, exactly: recency_days > {p80}"));
 
     // A second rule for everyone, moved above the first; two variants at 0% are an error until split.
-    h.get_by_label("Add rule").click();
-    h.run_ok();
+    click(&mut h, "Add rule");
     assert_eq!(h.state().ui_state.rules.selected, Some(1));
-    h.get_by_label("Move up").click();
-    h.run_ok();
+    click(&mut h, "Move up");
     let order: Vec<(String, u32)> = h
         .state()
         .analysis
@@ -71,18 +65,15 @@ fn rules_are_built_checked_simulated_and_exported() {
         .map(|r| (r.id.clone(), r.priority))
         .collect();
     assert_eq!(order, [("rule_2".into(), 1), ("rule_1".into(), 2)]);
-    h.get_by_label("Add variant").click();
-    h.run_ok();
-    h.get_by_label("Add variant").click();
-    h.run_ok();
+    click(&mut h, "Add variant");
+    click(&mut h, "Add variant");
     // Inline under the rule and in the list's summary.
     assert_eq!(
         h.get_all_by_label_contains("variant weights sum to 0, not 100")
             .count(),
         2
     );
-    h.get_by_label("Split evenly").click();
-    h.run_ok();
+    click(&mut h, "Split evenly");
     h.get_by_label("weights sum to 100");
     assert!(
         h.query_by_label_contains("variant weights sum to 0")
@@ -96,10 +87,8 @@ fn rules_are_built_checked_simulated_and_exported() {
     assert_eq!(h.state().analysis.rules[0].action.slot, "slot_b");
 
     // Simulate: the next user of a persona, decided as `RuleSet::decide` does.
-    h.get_by_label("Simulate").click();
-    h.run_ok();
-    h.get_by_label("Next user").click();
-    h.run_ok();
+    click(&mut h, "Simulate");
+    click(&mut h, "Next user");
     h.run_ok();
     let app = h.state();
     let rs: RuleSet = app.rule_set().unwrap();
@@ -142,8 +131,7 @@ fn rules_are_built_checked_simulated_and_exported() {
     h.get_by_label(&shown.to_string());
 
     // Export: the preview is the file; saving writes it atomically and it reads back.
-    h.get_by_label("Export").click();
-    h.run_ok();
+    click(&mut h, "Export");
     h.get_by_label_contains("Validation: 0 errors");
     // A summary first, the raw file behind a toggle ("Personas": the tab and the summary's heading).
     assert_eq!(h.get_all_by_label("Personas").count(), 2);
@@ -181,8 +169,7 @@ fn rules_are_saved_with_the_project_and_undone_like_other_edits() {
     let dir = tempfile::tempdir().unwrap();
     let plab = dir.path().join("rules.plab");
     let mut h = sample_clustered();
-    h.get_by_label("Rules").click();
-    h.run_ok();
+    click(&mut h, "Rules");
     let mut r = Rule::new("promo", 1);
     r.action.slot = "home_hero".into();
     h.state_mut().analysis.rules.push(r.clone());
@@ -276,8 +263,7 @@ fn dragging_a_rule_in_the_list_reorders_priorities() {
         r.name = format!("Rule {id}");
         h.state_mut().analysis.rules.push(r);
     }
-    h.get_by_label("Rules").click();
-    h.run_ok();
+    click(&mut h, "Rules");
     let handles: Vec<egui::Rect> = h.get_all_by_label("::").map(|n| n.rect()).collect();
     assert_eq!(handles.len(), 3);
     let target = h.get_by_label("Rule first").rect().center();

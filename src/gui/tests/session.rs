@@ -102,13 +102,7 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
         a.analysis.run.is_some() && idle(a)
     });
     assert_eq!(h.state().analysis.run.as_ref().unwrap().segmentation.k, 3);
-    assert!(
-        h.state()
-            .analysis
-            .personas
-            .iter()
-            .any(|p| p.name == "Loyalists")
-    );
+    assert!(has_persona(h.state(), "Loyalists"));
     assert!(
         h.state().dirty(),
         "a restored analysis is unsaved until it is saved somewhere"
@@ -282,8 +276,7 @@ fn a_project_written_by_the_cli_opens_to_the_same_segments() {
         h.state().ui_state.messages
     );
     // The k slider shows 16 (above its usual 15) instead of clamping it and re-clustering.
-    h.get_by_label("Clusters").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
     assert_eq!(h.state().analysis.cluster.params.k, 16);
     assert!(idle(h.state()));
 
@@ -311,8 +304,7 @@ fn an_idle_window_still_wakes_up_to_autosave() {
         if recovery {
             app = app.with_recovery(dir.path().join("recovery.plab"));
         }
-        let mut h = harness(app);
-        wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+        let mut h = loaded(app);
         h.step();
         assert_eq!(
             h.ctx.has_requested_repaint(),
@@ -337,8 +329,7 @@ fn opened_files_are_remembered_in_the_recent_list() {
     // A new session lists it and opens it from the list.
     let mut h = harness(PersonaApp::new(None).with_recent(store));
     h.step();
-    h.get_by_label("Recent files").click();
-    h.run_ok();
+    click(&mut h, "Recent files");
     h.get_by_label(&sample.display().to_string()).click();
     wait_for(&mut h, "the recent file", |a| {
         a.analysis.run.is_some() && idle(a)
@@ -367,8 +358,7 @@ fn a_project_whose_source_changed_asks_first() {
     wait_for(&mut h, "the question", asked);
     h.get_by_label_contains("changed since the project was saved");
     assert!(h.state().analysis.source.is_none(), "nothing opened yet");
-    h.get_by_label("Cancel").click();
-    h.run_ok();
+    click(&mut h, "Cancel");
     assert!(h.state().ui_state.project_question.is_none());
     assert!(h.state().analysis.source.is_none());
 
@@ -404,8 +394,7 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
     let mut h = harness(PersonaApp::new(None));
     assert!(!h.state().system_dialogs);
     h.run_ok();
-    h.get_by_label("Open…").click();
-    h.run_ok();
+    click(&mut h, "Open…");
     h.get_by_label("Open an export or a project");
     // What typing the folder and pressing Enter does.
     h.state_mut()
@@ -419,10 +408,8 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
         h.query_by_label("notes.txt").is_none(),
         "only exports and projects are listed"
     );
-    h.get_by_label("orders.csv").click();
-    h.run_ok();
-    h.get_by_label("Open").click();
-    h.run_ok();
+    click(&mut h, "orders.csv");
+    click(&mut h, "Open");
     assert!(h.state().file_chooser.is_none());
     wait_for(&mut h, "the export", |a| {
         a.analysis.run.is_some() && idle(a)
@@ -440,8 +427,7 @@ fn the_in_app_file_chooser_opens_an_export_and_saves_and_reopens_a_project() {
     h.get_by_label("Save the project");
     h.state_mut().file_chooser.as_mut().unwrap().name = "orders project".into();
     h.run_ok();
-    h.get_by_label("Save").click();
-    h.run_ok();
+    click(&mut h, "Save");
     let plab = canon.join("orders project.plab");
     assert!(plab.is_file(), "the project was written with its extension");
     assert_eq!(
@@ -508,16 +494,13 @@ fn the_first_run_guide_shows_once_and_terms_are_explained() {
     h.get_by_label("1 · Data");
     h.get_by_label("1 of 4");
     for step in 2..=4 {
-        h.get_by_label("Next").click();
-        h.run_ok();
+        click(&mut h, "Next");
         h.get_by_label(&format!("{step} of 4"));
     }
     h.get_by_label("4 · Personas and rules");
-    h.get_by_label("Back").click();
-    h.run_ok();
+    click(&mut h, "Back");
     h.get_by_label("3 · Clusters");
-    h.get_by_label("Skip the guide").click();
-    h.run_ok();
+    click(&mut h, "Skip the guide");
     assert!(h.state().guide.is_none());
     assert!(h.query_by_label("Welcome to Persona Lab").is_none());
     assert!(marker.is_file(), "the guide remembers it was seen");
@@ -526,10 +509,8 @@ fn the_first_run_guide_shows_once_and_terms_are_explained() {
     assert!(again.guide.is_none());
 
     // Terms explained where they are used.
-    h.get_by_label("Clusters").click();
-    h.run_ok();
-    h.get_by_label("Elbow / silhouette by k").click();
-    h.run_ok();
+    click(&mut h, "Clusters");
+    click(&mut h, "Elbow / silhouette by k");
     h.get_by_label("Sweep k now").click();
     wait_for(&mut h, "the sweep", |a| {
         a.analysis.sweep.is_some() && idle(a)
