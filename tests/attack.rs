@@ -97,10 +97,7 @@ fn deep_ndjson_is_refused_with_its_line() {
         let p = write(d.path(), "deep.ndjson", deep_ndjson(depth));
         let start = std::time::Instant::now();
         let msg = parse_message(load(&p).unwrap_err());
-        assert!(
-            msg.contains("line 2") && msg.contains("nested more than 32 levels"),
-            "{msg}"
-        );
+        says(&msg, &["line 2", "nested more than 32 levels"]);
         assert!(
             start.elapsed().as_secs() < 5,
             "{depth}: {:?}",
@@ -141,10 +138,7 @@ fn a_record_with_too_many_keys_is_refused() {
     let p = write(d.path(), "wide.ndjson", wide_ndjson(50_000));
     let start = std::time::Instant::now();
     let msg = parse_message(load(&p).unwrap_err());
-    assert!(
-        msg.contains("line 2") && msg.contains("more than 10000 keys"),
-        "{msg}"
-    );
+    says(&msg, &["line 2", "more than 10000 keys"]);
     assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     // Keys inside a list of objects count per object, not per record (GA4's items).
     let items: Vec<String> = (0..3000)
@@ -852,10 +846,7 @@ fn bare_digit_phones_and_national_ids_are_left_out_as_personal_data() {
         out.to_str().unwrap(),
     ]);
     let said = stdout(&o);
-    assert!(
-        said.contains("phone") && said.contains("looks like phone numbers"),
-        "{said}"
-    );
+    says(&said, &["phone", "looks like phone numbers"]);
     assert!(said.contains("looks like national id numbers"), "{said}");
     let header = std::fs::read_to_string(&out).unwrap();
     let header = header.lines().next().unwrap().to_string();
@@ -1069,10 +1060,7 @@ fn csv_outputs_do_not_carry_live_spreadsheet_formulas() {
         csv.to_str().unwrap(),
     ]);
     let err = stderr(&o);
-    assert!(
-        err.contains("3 text cell(s)") && err.contains("f.csv"),
-        "{err}"
-    );
+    says(&err, &["3 text cell(s)", "f.csv"]);
     let written = std::fs::read_to_string(&csv).unwrap();
     let firsts: Vec<&str> = written
         .lines()
@@ -1260,12 +1248,14 @@ fn mixed_time_formats_are_refused_and_mixed_units_read_per_value() {
         "--out",
         out.to_str().unwrap(),
     ]));
-    assert!(
-        err.contains("80 of 100 timestamps")
-            && err.contains("rows 2, 3, 4, 5")
-            && err.contains("\"02/01/2024 10:00\"")
-            && err.contains("--time-format"),
-        "{err}"
+    says(
+        &err,
+        &[
+            "80 of 100 timestamps",
+            "rows 2, 3, 4, 5",
+            "\"02/01/2024 10:00\"",
+            "--time-format",
+        ],
     );
     assert!(!out.exists());
 
@@ -1296,10 +1286,12 @@ fn mixed_time_formats_are_refused_and_mixed_units_read_per_value() {
 fn a_float16_column_is_named_not_a_panic() {
     let p = repo("tests/fixtures/arrow_types/float16.parquet");
     let msg = parse_message(load(&p).unwrap_err());
-    assert!(
-        msg.contains("column \"percent_scrolled\" has the type Float16")
-            && msg.contains("64-bit float"),
-        "{msg}"
+    says(
+        &msg,
+        &[
+            "column \"percent_scrolled\" has the type Float16",
+            "64-bit float",
+        ],
     );
     let err = refused(&run(&["inspect", p.to_str().unwrap()]));
     assert!(err.contains("percent_scrolled"), "{err}");

@@ -26,10 +26,12 @@ fn nested_export_gives_the_features_of_the_flat_one() {
     // The JSON export really is BigQuery's: INT64 in quotes, parameters nested.
     let text = std::fs::read_to_string(&nested[0]).unwrap();
     let first = text.lines().next().unwrap();
-    assert!(
-        first.contains(r#""event_params":[{"key":"ga_session_id","value":{"int_value":""#)
-            && first.contains(r#""event_timestamp":""#),
-        "{first}"
+    says(
+        first,
+        &[
+            r#""event_params":[{"key":"ga_session_id","value":{"int_value":""#,
+            r#""event_timestamp":""#,
+        ],
     );
     let base = load(&flat).unwrap();
     let want = features::compute_profile(&base, &FeatureConfig::default()).unwrap();
@@ -174,7 +176,7 @@ fn bigquery_avro_export_counted_by_hand() {
     let e = persona_lab::data::load(&cut, &Default::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("cut.avro") && e.contains("block 1"), "{e}");
+    says(&e, &["cut.avro", "block 1"]);
 }
 
 /// Load a GA4 export of the eight events and check the hand count; the profile, for comparisons.
@@ -236,12 +238,12 @@ fn the_cli_reads_the_nested_sample() {
     ]);
     let o = run_ok(&["inspect", out.to_str().unwrap()]);
     let s = stdout(&o);
-    assert!(
-        s.contains("event_params.ga_session_id")
-            && s.contains(
-                "ecommerce.purchase_revenue (else event_value_in_usd, else event_params.value)"
-            ),
-        "{s}"
+    says(
+        &s,
+        &[
+            "event_params.ga_session_id",
+            "ecommerce.purchase_revenue (else event_value_in_usd, else event_params.value)",
+        ],
     );
     // The nested export cannot be a CSV: the message says what to use.
     let o = run(&[

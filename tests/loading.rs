@@ -447,11 +447,13 @@ fn an_order_log_is_read_as_purchases_with_no_flags() {
     // inspect says why.
     let o = run(&["inspect", p.to_str().unwrap()]);
     let s = stdout(&o);
-    assert!(
-        s.contains("why: its integers are dates (YYYYMMDD)")
-            && s.contains("every row: purchase")
-            && s.contains("user ids repeat"),
-        "{s}"
+    says(
+        &s,
+        &[
+            "why: its integers are dates (YYYYMMDD)",
+            "every row: purchase",
+            "user ids repeat",
+        ],
     );
     // A per-user table with a date column stays a per-user table.
     let p = write(

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{load, repo, run, run_ok, stderr, stdout, write};
+use common::{load, repo, run, run_ok, says, stderr, stdout, write};
 use persona_lab::features::FeatureConfig;
 use persona_lab::job::Job;
 use persona_lab::predict::{self, ModelKind, PredictParams, Target};
@@ -291,16 +291,13 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
     assert_eq!(h["days"].as_f64(), Some(f("suggested_days")));
     let s = stdout(&o);
     let share = 100.0 * f("retained") / f("users");
-    assert!(
-        s.contains(&format!("(always the larger class: {baseline:.4})"))
-            && s.contains(&format!(
-                "warning    only {share:.1}% of the users are \"retained\""
-            ))
-            && s.contains(&format!(
-                "the data suggest a {}-day window",
-                f("suggested_days")
-            )),
-        "{s}"
+    says(
+        &s,
+        &[
+            &format!("(always the larger class: {baseline:.4})"),
+            &format!("warning    only {share:.1}% of the users are \"retained\""),
+            &format!("the data suggest a {}-day window", f("suggested_days")),
+        ],
     );
     // With the proposed window there is nothing left to propose.
     let days = f("suggested_days").to_string();

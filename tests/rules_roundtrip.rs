@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{load, repo, run, run_ok, stderr, stdout, write};
+use common::{load, repo, run, run_ok, says, stderr, stdout, write};
 use persona_lab::cluster::{Method, Points, SegmentParams, SilhouetteOptions, points};
 use persona_lab::features::{self, FeatureConfig, TransformSpec};
 use persona_lab::job::Job;
@@ -287,9 +287,12 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
     ]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(
-        e.contains("needs the feature \"time_total\"") && e.contains("no duration column mapped"),
-        "{e}"
+    says(
+        &e,
+        &[
+            "needs the feature \"time_total\"",
+            "no duration column mapped",
+        ],
     );
 }
 

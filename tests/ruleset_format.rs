@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::repo;
+use common::{repo, says};
 use persona_lab::error::{RuleError, RuleSetError};
 use persona_lab::rules::{
     Caps, Cmp, Condition, EventMatch, Outcome, Rule, Session, Shown, UserProfile, Variant, Window,
@@ -454,7 +454,7 @@ fn bad_profiles_get_clear_errors() {
     let e = serde_json::from_str::<UserProfile>(r#"{"user_id": "u", "featurs": {}}"#)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("featurs") && e.contains("line 1"), "{e}");
+    says(&e, &["featurs", "line 1"]);
 }
 
 #[test]

@@ -361,10 +361,12 @@ fn the_spill_stops_before_its_disk_is_full_and_says_where() {
         .unwrap();
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(
-        err.contains("events.csv.gz: streaming this export had written")
-            && err.contains("PERSONA_LAB_SPILL_DIR"),
-        "{err}"
+    says(
+        &err,
+        &[
+            "events.csv.gz: streaming this export had written",
+            "PERSONA_LAB_SPILL_DIR",
+        ],
     );
     assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "spill left");
     assert!(!out.exists());

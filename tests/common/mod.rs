@@ -25,6 +25,13 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run persona-lab")
 }
 
+/// Assert that `text` says every one of `needles` (a message naming what it should).
+pub fn says(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "{n:?} missing from: {text}");
+    }
+}
+
 /// A CLI run that must succeed (its stderr is the failure message).
 pub fn run_ok(args: &[&str]) -> Output {
     let o = run(args);
