@@ -229,6 +229,7 @@ impl PersonaApp {
             }
             Done::Coverage((key, c)) => self.caches.coverage = Some((key, Arc::new(c))),
             Done::Risk((basis, r)) => self.caches.risk = Some((basis, Arc::new(r))),
+            Done::Silhouette((run, l)) => self.caches.silhouette = Some((run, Arc::new(l))),
             Done::Export(m) => self.ui_state.info(m),
         }
     }

@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use persona_lab::features::preview::Preview;
+use persona_lab::pipeline::ClusterRun;
 use persona_lab::predict::{self, SegmentRisk};
 use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, Persona};
 use persona_lab::task::Task;
 
 use super::app::PersonaApp;
-use super::state::{Analysis, Basis, View};
+use super::charts::{self, SilBar};
+use super::state::{Analysis, Basis, Chart, View};
 use super::tasks::{Done, Kind};
 
 /// What coverage depends on.
@@ -62,6 +64,19 @@ pub struct ExportPreview {
     pub overview: Vec<persona_lab::ruleset::overview::Section>,
 }
 
+/// Most bars the silhouette chart draws (consecutive users of a segment share one beyond that).
+pub const MAX_SIL_BARS: usize = 1500;
+
+/// The silhouette chart of a run, laid out once per run (it sorts every scored user).
+#[derive(Debug)]
+pub struct SilLayout {
+    pub bars: Vec<SilBar>,
+    /// Row indices of the scored users in the order the bars refer to.
+    pub order: Vec<usize>,
+    /// The lowest silhouette (0 when none is negative), for the x axis.
+    pub lowest: f64,
+}
+
 /// The derived results, each with what it was made from.
 #[derive(Default)]
 pub struct Caches {
@@ -75,6 +90,8 @@ pub struct Caches {
     pub risk: Option<(Basis, Arc<SegmentRisk>)>,
     /// Export view: the rule set text and its checks.
     pub export: Option<(ExportKey, ExportPreview)>,
+    /// Clusters view: the silhouette chart's layout for the run it was made from.
+    pub silhouette: Option<(Arc<ClusterRun>, Arc<SilLayout>)>,
 }
 
 impl Caches {
@@ -108,6 +125,15 @@ impl Caches {
             .map(|(_, r)| r.clone())
     }
 
+    /// The silhouette layout of the current run, when it is ready.
+    pub fn silhouette(&self, a: &Analysis) -> Option<Arc<SilLayout>> {
+        let run = a.run.as_ref()?;
+        self.silhouette
+            .as_ref()
+            .filter(|(r, _)| Arc::ptr_eq(r, run))
+            .map(|(_, l)| l.clone())
+    }
+
     /// The export preview for the current run, personas, rules and guardrails.
     pub fn export(&self, a: &Analysis) -> Option<&ExportPreview> {
         let key = ExportKey::of(a)?;
@@ -132,6 +158,7 @@ impl PersonaApp {
                 self.coverage();
             }
             View::Personas | View::Predict => self.risk_needed(),
+            View::Clusters if self.ui_state.chart == Chart::Silhouette => self.silhouette_needed(),
             View::Export => {
                 self.export_preview();
             }
@@ -146,6 +173,40 @@ impl PersonaApp {
         {
             self.run_preview();
         }
+    }
+
+    /// The silhouette layout of the current run: ready, or started in the background (it grows with
+    /// the users scored).
+    fn silhouette_needed(&mut self) {
+        let Some(run) = self.analysis.run.clone() else {
+            return;
+        };
+        if self.caches.silhouette(&self.analysis).is_some() || self.tasks.running(Kind::Silhouette)
+        {
+            return;
+        }
+        self.tasks.start(
+            Kind::Silhouette,
+            Task::spawn(
+                "Laying out the silhouette chart",
+                self.repainter(),
+                move |_| {
+                    let (s, seg) = (&run.silhouette, &run.segmentation);
+                    let (bars, order) =
+                        charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
+                    let lowest = s.values.iter().flatten().fold(0.0f64, |m, &v| m.min(v));
+                    Ok((
+                        run,
+                        SilLayout {
+                            bars,
+                            order,
+                            lowest,
+                        },
+                    ))
+                },
+            ),
+            Done::Silhouette,
+        );
     }
 
     /// The per-persona risk of the current run and model: ready, or started in the background.

@@ -15,8 +15,6 @@ use super::cx::Cx;
 use super::help::{self, Term};
 use super::state::Chart;
 
-/// Bars drawn at most in the silhouette plot; above, consecutive users share a bar.
-const MAX_SIL_BARS: usize = 1500;
 /// Points drawn at most in the scatter plot.
 const MAX_SCATTER: usize = 40_000;
 
@@ -125,7 +123,6 @@ fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
             .filter(|&i| s.values[i].is_some_and(|v| v < 0.0))
             .collect();
     }
-    let (bars, order) = charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
     let caption = ui.label(format!(
         "Silhouette per user ({}), sorted within each segment; mean {:.3} (?)",
         if s.exact {
@@ -136,12 +133,21 @@ fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         s.mean
     ));
     help::explain(caption, Term::Silhouette);
+    // Laid out once per run, in the background: it sorts every scored user.
+    let Some(layout) = cx.caches.silhouette(cx.analysis) else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Laying out the chart…");
+        });
+        return;
+    };
+    let (bars, order) = (&layout.bars, &layout.order);
     let users = &run.matrix.users;
     // Legends name the personas as the strategist named them.
     let names = cx.analysis.persona_names(seg.k);
     // The x axis runs to 1 (the best silhouette there is): the bars rarely reach past 0.7, so the
     // legend in the top right corner sits beside them, not over them.
-    let lowest = s.values.iter().flatten().fold(0.0f64, |m, &v| m.min(v));
+    let lowest = layout.lowest;
     Plot::new("silhouette")
         .legend(Legend::default())
         .default_x_bounds(lowest.min(0.0) - 0.05, 1.0)

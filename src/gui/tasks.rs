@@ -14,7 +14,7 @@ use persona_lab::ruleset::Coverage;
 use persona_lab::task::{Task, TaskError};
 
 use super::app::LoadOutcome;
-use super::cache::CoverageKey;
+use super::cache::{CoverageKey, SilLayout};
 use super::state::{Basis, ProjectQuestion};
 use persona_lab::features::preview::Preview;
 
@@ -34,6 +34,7 @@ pub enum Kind {
     Population,
     Coverage,
     Risk,
+    Silhouette,
     Export,
 }
 
@@ -52,6 +53,7 @@ pub enum Done {
     Population((Basis, Population)),
     Coverage((CoverageKey, Coverage)),
     Risk((Basis, persona_lab::predict::SegmentRisk)),
+    Silhouette((Arc<ClusterRun>, SilLayout)),
     /// A file written: the message to show.
     Export(String),
 }
