@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use persona_lab::features::preview::Preview;
 use persona_lab::pipeline::ClusterRun;
-use persona_lab::predict::{self, SegmentRisk};
+use persona_lab::predict::SegmentRisk;
 use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, Persona};
 use persona_lab::task::Task;
@@ -94,14 +94,16 @@ pub struct Caches {
     pub silhouette: Option<(Arc<ClusterRun>, Arc<SilLayout>)>,
 }
 
+/// What a cache slot holds, when it was made from what `made_from` accepts.
+fn fresh<K, V>(slot: &Option<(K, V)>, made_from: impl Fn(&K) -> bool) -> Option<&V> {
+    slot.as_ref().filter(|(k, _)| made_from(k)).map(|(_, v)| v)
+}
+
 impl Caches {
     /// The population of the analysis' current run, when it is ready.
     pub fn population(&self, a: &Analysis) -> Option<Arc<Population>> {
         let basis = a.basis()?;
-        self.population
-            .as_ref()
-            .filter(|(b, _)| *b == basis)
-            .map(|(_, p)| p.clone())
+        fresh(&self.population, |b| *b == basis).cloned()
     }
 
     /// Coverage of the rules: whether it is for the current rules, and the last one computed.
@@ -119,28 +121,19 @@ impl Caches {
     /// The per-persona risk of the current run and model, when there is a model.
     pub fn risk(&self, a: &Analysis) -> Option<Arc<SegmentRisk>> {
         let basis = a.basis()?;
-        self.risk
-            .as_ref()
-            .filter(|(b, _)| *b == basis)
-            .map(|(_, r)| r.clone())
+        fresh(&self.risk, |b| *b == basis).cloned()
     }
 
     /// The silhouette layout of the current run, when it is ready.
     pub fn silhouette(&self, a: &Analysis) -> Option<Arc<SilLayout>> {
         let run = a.run.as_ref()?;
-        self.silhouette
-            .as_ref()
-            .filter(|(r, _)| Arc::ptr_eq(r, run))
-            .map(|(_, l)| l.clone())
+        fresh(&self.silhouette, |r| Arc::ptr_eq(r, run)).cloned()
     }
 
     /// The export preview for the current run, personas, rules and guardrails.
     pub fn export(&self, a: &Analysis) -> Option<&ExportPreview> {
         let key = ExportKey::of(a)?;
-        self.export
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, p)| p)
+        fresh(&self.export, |k| *k == key)
     }
 }
 
@@ -159,9 +152,7 @@ impl PersonaApp {
             }
             View::Personas | View::Predict => self.risk_needed(),
             View::Clusters if self.ui_state.chart == Chart::Silhouette => self.silhouette_needed(),
-            View::Export => {
-                self.export_preview();
-            }
+            View::Export => self.refresh_export(),
             _ => {}
         }
     }
@@ -214,22 +205,16 @@ impl PersonaApp {
         let Some(basis) = self.analysis.basis() else {
             return;
         };
-        let Some(pred) = basis.prediction.clone() else {
-            return;
-        };
-        if self.caches.risk(&self.analysis).is_some() || self.tasks.running(Kind::Risk) {
+        if basis.prediction.is_none()
+            || self.caches.risk(&self.analysis).is_some()
+            || self.tasks.running(Kind::Risk)
+        {
             return;
         }
         self.tasks.start(
             Kind::Risk,
             Task::spawn("Risk per persona", self.repainter(), move |_| {
-                let run = &basis.run;
-                let r = predict::segment_risk(
-                    &pred,
-                    &run.matrix.users,
-                    &run.segmentation.labels,
-                    run.segmentation.k,
-                );
+                let r = basis.segment_risk().ok_or("no model")?;
                 Ok((basis, r))
             }),
             Done::Risk,
@@ -277,17 +262,16 @@ impl PersonaApp {
     /// Coverage of the current rules: ready (possibly for older rules), and recomputed in the
     /// background when the rules changed.
     pub fn coverage(&mut self) -> Option<(bool, Arc<Coverage>)> {
-        let key = CoverageKey::of(&self.analysis);
-        let fresh = self
+        let current = self
             .caches
-            .coverage
-            .as_ref()
-            .is_some_and(|(k, _)| *k == key);
-        if !fresh
+            .coverage(&self.analysis)
+            .is_some_and(|(current, _)| current);
+        if !current
             && !self.tasks.running(Kind::Coverage)
             && let (Some(rs), Some(profile)) =
                 (self.analysis.rule_set(), self.analysis.profile.clone())
         {
+            let key = CoverageKey::of(&self.analysis);
             self.tasks.start(
                 Kind::Coverage,
                 Task::spawn("Rule coverage", self.repainter(), move |job| {
@@ -312,10 +296,13 @@ impl PersonaApp {
     /// here, on the window thread, on purpose: the rule set is made from the run's per-segment
     /// profiles, so its cost grows with segments, features and rules, never with users; Save reads it
     /// at once, so what is saved is what was shown.
-    pub fn export_preview(&mut self) -> Option<ExportPreview> {
-        let key = ExportKey::of(&self.analysis)?;
-        if self.caches.export.as_ref().map(|p| &p.0) != Some(&key) {
-            let rs = self.analysis.rule_set()?;
+    fn refresh_export(&mut self) {
+        let Some(key) = ExportKey::of(&self.analysis) else {
+            return;
+        };
+        if self.caches.export.as_ref().map(|p| &p.0) != Some(&key)
+            && let Some(rs) = self.analysis.rule_set()
+        {
             let p = ExportPreview {
                 text: rs.to_ron().map_err(|e| e.to_string()),
                 findings: rs.validate(),
@@ -323,6 +310,11 @@ impl PersonaApp {
             };
             self.caches.export = Some((key, p));
         }
-        self.caches.export.as_ref().map(|p| p.1.clone())
+    }
+
+    /// The export preview, brought up to date first (what Save writes).
+    pub fn export_preview(&mut self) -> Option<ExportPreview> {
+        self.refresh_export();
+        self.caches.export(&self.analysis).cloned()
     }
 }

@@ -3,6 +3,7 @@
 //! runs on the task registry and reports back as a `Done`; views only ask for the file.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use persona_lab::monitor::{drift, outcomes, report};
 use persona_lab::predict;
@@ -108,19 +109,13 @@ pub fn export_high(app: &mut PersonaApp, path: PathBuf) {
     let Some(p) = app.analysis.prediction.clone() else {
         return;
     };
+    // Each user's segment in the current run, when one was clustered: the Predict view's, or
+    // worked out on the worker when it is not ready.
+    let cached = app.caches.risk(&app.analysis);
     let basis = app.analysis.basis();
     let names = app.analysis.persona_names(app.analysis.personas.len());
     spawn_table(app, "Exporting high-risk users", path, move || {
-        // Each user's segment in the current run, when one was clustered.
-        let risk = basis.map(|b| {
-            let run = &b.run;
-            predict::segment_risk(
-                &p,
-                &run.matrix.users,
-                &run.segmentation.labels,
-                run.segmentation.k,
-            )
-        });
+        let risk = cached.or_else(|| basis.and_then(|b| b.segment_risk()).map(Arc::new));
         predict::high_band_table(
             &p.users,
             &p.scores,

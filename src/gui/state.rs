@@ -418,6 +418,20 @@ pub struct Basis {
     pub prediction: Option<Arc<Prediction>>,
 }
 
+impl Basis {
+    /// The model's scores per segment of this run (`predict::segment_risk`), when there is a model.
+    pub fn segment_risk(&self) -> Option<persona_lab::predict::SegmentRisk> {
+        let pred = self.prediction.as_ref()?;
+        let run = &self.run;
+        Some(persona_lab::predict::segment_risk(
+            pred,
+            &run.matrix.users,
+            &run.segmentation.labels,
+            run.segmentation.k,
+        ))
+    }
+}
+
 impl PartialEq for Basis {
     fn eq(&self, o: &Self) -> bool {
         Arc::ptr_eq(&self.run, &o.run)
