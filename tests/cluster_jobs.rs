@@ -22,8 +22,15 @@ fn cancelling_from_another_thread_stops_kmeans_promptly() {
     let s2 = seen.clone();
     let job = Job::with_reporter(move |stage, f| s2.lock().unwrap().push((stage.into(), f)));
     let flag = job.cancel_flag();
+    let started = seen.clone();
+    // Cancel once the fit is under way, not after a fixed delay: on a loaded CI machine 300 ms could pass
+    // before the first restart began, and a job cancelled before it starts reports nothing.
     let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while started.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(200));
         flag.store(true, std::sync::atomic::Ordering::Relaxed);
         Instant::now()
     });
