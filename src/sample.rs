@@ -340,22 +340,15 @@ fn session_events(
         "page_view",
         1 + poisson(rng, g.page_views - 1.0) as usize,
     ));
-    kinds.extend(std::iter::repeat_n(
-        "view_item",
-        poisson(rng, g.product_views) as usize,
-    ));
-    kinds.extend(std::iter::repeat_n(
-        "view_search_results",
-        poisson(rng, g.searches) as usize,
-    ));
-    kinds.extend(std::iter::repeat_n(
-        "video_start",
-        poisson(rng, g.video_plays) as usize,
-    ));
-    kinds.extend(std::iter::repeat_n(
-        "view_promotion",
-        poisson(rng, g.promo_views) as usize,
-    ));
+    // Drawn in this order: the sample's events depend on it.
+    for (name, mean) in [
+        ("view_item", g.product_views),
+        ("view_search_results", g.searches),
+        ("video_start", g.video_plays),
+        ("view_promotion", g.promo_views),
+    ] {
+        kinds.extend(std::iter::repeat_n(name, poisson(rng, mean) as usize));
+    }
     kinds[1..].shuffle(rng);
     let mut seq: Vec<&'static str> = vec!["session_start"];
     let mut carted = false;
@@ -410,6 +403,11 @@ fn session_events(
     }
 }
 
+/// One column's values: `f` of every event.
+fn each<'a, T>(events: &'a [Event], f: impl Fn(&'a Event) -> T) -> Vec<T> {
+    events.iter().map(f).collect()
+}
+
 impl Sample {
     pub fn n_events(&self) -> usize {
         self.events.len()
@@ -431,51 +429,24 @@ impl Sample {
             n,
             vec![
                 Column::new("event_date".into(), date),
-                Column::new(
-                    "event_timestamp".into(),
-                    e.iter().map(|e| e.ts_us).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "event_name".into(),
-                    e.iter().map(|e| e.name).collect::<Vec<_>>(),
-                ),
+                Column::new("event_timestamp".into(), each(e, |e| e.ts_us)),
+                Column::new("event_name".into(), each(e, |e| e.name)),
                 Column::new(
                     "user_pseudo_id".into(),
-                    e.iter()
-                        .map(|e| self.user_ids[e.user].as_str())
-                        .collect::<Vec<_>>(),
+                    each(e, |e| self.user_ids[e.user].as_str()),
                 ),
-                Column::new(
-                    "ga_session_id".into(),
-                    e.iter().map(|e| e.session_start).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "engagement_time_msec".into(),
-                    e.iter().map(|e| e.engagement_ms).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "percent_scrolled".into(),
-                    e.iter().map(|e| e.scroll).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "value".into(),
-                    e.iter().map(|e| e.value).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "currency".into(),
-                    e.iter().map(|e| e.value.map(|_| "EUR")).collect::<Vec<_>>(),
-                ),
+                Column::new("ga_session_id".into(), each(e, |e| e.session_start)),
+                Column::new("engagement_time_msec".into(), each(e, |e| e.engagement_ms)),
+                Column::new("percent_scrolled".into(), each(e, |e| e.scroll)),
+                Column::new("value".into(), each(e, |e| e.value)),
+                Column::new("currency".into(), each(e, |e| e.value.map(|_| "EUR"))),
                 Column::new(
                     "platform".into(),
-                    e.iter()
-                        .map(|e| if e.app { "APP" } else { "WEB" })
-                        .collect::<Vec<_>>(),
+                    each(e, |e| if e.app { "APP" } else { "WEB" }),
                 ),
                 Column::new(
                     "privacy_info.analytics_storage".into(),
-                    e.iter()
-                        .map(|e| if self.consent[e.user] { "Yes" } else { "No" })
-                        .collect::<Vec<_>>(),
+                    each(e, |e| if self.consent[e.user] { "Yes" } else { "No" }),
                 ),
             ],
         )

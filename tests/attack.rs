@@ -58,25 +58,13 @@ fn refused_saying(o: &std::process::Output, needles: &[&str]) -> String {
 
 /// `features` on `p`, writing the profile to `out`.
 fn features_to(p: &Path, out: &Path) -> std::process::Output {
-    run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    run(&["features", arg(p), "--out", arg(out)])
 }
 
 /// `segment` on `input` at k = 3 with `extra` flags, writing the rule set `rs.ron` in `dir`.
 fn segmented(dir: &Path, input: &Path, extra: &[&str]) -> std::path::PathBuf {
     let rules = dir.join("rs.ron");
-    let mut args = vec![
-        "segment",
-        input.to_str().unwrap(),
-        "--k",
-        "3",
-        "--out",
-        rules.to_str().unwrap(),
-    ];
+    let mut args = vec!["segment", arg(input), "--k", "3", "--out", arg(&rules)];
     args.extend_from_slice(extra);
     run_ok(&args);
     rules
@@ -125,9 +113,7 @@ fn deep_ndjson_through_the_cli_exits_with_a_message() {
 
 #[test]
 fn nesting_real_exports_use_still_loads() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "ok.ndjson", deep_ndjson(8));
-    let loaded = load(&p).unwrap();
+    let loaded = load_text("ok.ndjson", deep_ndjson(8)).unwrap();
     assert_eq!(loaded.n_users(), 2);
 }
 
@@ -155,9 +141,7 @@ fn a_record_with_too_many_keys_is_refused() {
 
 #[test]
 fn a_record_within_the_key_limit_loads() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "wide.ndjson", wide_ndjson(2_000));
-    let loaded = load(&p).unwrap();
+    let loaded = load_text("wide.ndjson", wide_ndjson(2_000)).unwrap();
     assert_eq!(loaded.n_users(), 2);
 }
 
@@ -183,10 +167,10 @@ fn a_second_gzip_member_cannot_hide_the_size() {
     let p = write(d.path(), "two.csv.gz", &bytes);
     // The bulk is 10 MB of text; the trailer says 70 bytes, the file is about 30 KB.
     assert!(bytes.len() < 100_000, "{}", bytes.len());
-    let o = cli_within("4M", &["inspect", p.to_str().unwrap()]);
+    let o = cli_within("4M", &["inspect", arg(&p)]);
     refused_saying(&o, &["two.csv.gz", "too large", "PERSONA_LAB_MEMORY"]);
     // The same file under a budget that holds it loads, both members read.
-    let o = cli_within("200M", &["inspect", p.to_str().unwrap()]);
+    let o = cli_within("200M", &["inspect", arg(&p)]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("300002"), "{}", stdout(&o));
 }
@@ -211,7 +195,7 @@ fn an_absurd_k_is_refused_once() {
             "r.ron",
             text.replace("k: 2,", &format!("k: {k},")),
         );
-        let o = run(&["verify", p.to_str().unwrap()]);
+        let o = run(&["verify", arg(&p)]);
         let err = refused_saying(
             &o,
             &[&format!("segments.k is {k} but there are 2 centroids")],
@@ -241,14 +225,14 @@ fn an_output_on_the_input_is_refused_before_any_work() {
     let d = tempfile::tempdir().unwrap();
     let v = small_export(d.path());
     let before = std::fs::read(&v).unwrap();
-    let vs = v.to_str().unwrap();
+    let vs = arg(&v);
     let link = d.path().join("link.csv");
     std::os::unix::fs::symlink(&v, &link).unwrap();
     let dotted = d.path().join(".").join("v.csv");
     for args in [
         vec!["features", vs, "--out", vs],
-        vec!["features", vs, "--out", link.to_str().unwrap()],
-        vec!["features", vs, "--out", dotted.to_str().unwrap()],
+        vec!["features", vs, "--out", arg(&link)],
+        vec!["features", vs, "--out", arg(&dotted)],
         vec!["segment", vs, "--k", "2", "--assignments", vs],
         vec!["segment", vs, "--k", "2", "--out", vs],
     ] {
@@ -268,30 +252,20 @@ fn an_output_on_the_input_is_refused_before_any_work() {
         "--k",
         "2",
         "--report",
-        r.to_str().unwrap(),
+        arg(&r),
         "--out",
-        r.to_str().unwrap(),
+        arg(&r),
     ]);
     refused_saying(&o, &["--report and --out are the same file"]);
     assert!(!r.exists());
     // L5: a table output with an unknown extension is refused before the computation.
-    let o = run(&[
-        "features",
-        vs,
-        "--out",
-        d.path().join("f.xlsx").to_str().unwrap(),
-    ]);
+    let o = run(&["features", vs, "--out", arg(&d.path().join("f.xlsx"))]);
     assert!(
         stderr(&o).contains("unknown output format"),
         "{}",
         stderr(&o)
     );
-    let o = run(&[
-        "features",
-        vs,
-        "--out",
-        d.path().join("no/f.csv").to_str().unwrap(),
-    ]);
+    let o = run(&["features", vs, "--out", arg(&d.path().join("no/f.csv"))]);
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
 }
 
@@ -356,7 +330,7 @@ fn writes_keep_symlinks_and_devices_and_never_follow_a_planted_temp() {
 fn one_column_two_roles() {
     let d = tempfile::tempdir().unwrap();
     let v = small_export(d.path());
-    let vs = v.to_str().unwrap();
+    let vs = arg(&v);
     // Explicit role over a detected one: the explicit choice wins, the detected role is dropped.
     let o = run(&["inspect", vs, "--value-col", "timestamp"]);
     assert_ne!(o.status.code(), Some(101), "{}", stderr(&o));
@@ -379,7 +353,7 @@ fn header_names_with_spaces() {
     assert_eq!(loaded.n_users(), 2);
     assert_eq!(loaded.mapping.user_id.as_deref(), Some("user_id"));
     assert_eq!(loaded.mapping.event.as_deref(), Some("event"));
-    run_ok(&["inspect", p.to_str().unwrap(), "--user-col", "user_id"]);
+    run_ok(&["inspect", arg(&p), "--user-col", "user_id"]);
 }
 
 /// M5: a FIFO hung forever (the sniff consumed the writer).
@@ -387,7 +361,7 @@ fn header_names_with_spaces() {
 fn a_pipe_is_refused_not_waited_on() {
     let d = tempfile::tempdir().unwrap();
     let fifo = d.path().join("pipe.csv");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    let c = std::ffi::CString::new(arg(&fifo)).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let e = load(&fifo).unwrap_err();
@@ -478,13 +452,7 @@ fn emails_inside_event_names_never_become_names() {
     let out = d.path().join("f.csv");
     let o = bin()
         .env("PERSONA_LAB_SALT", "s")
-        .args([
-            "features",
-            p.to_str().unwrap(),
-            "--hash-ids",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(["features", arg(&p), "--hash-ids", "--out", arg(&out)])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -586,7 +554,7 @@ fn flat_ndjson_read_equals_polars_struct_read() {
         "--style",
         "segment",
         "--out",
-        p.to_str().unwrap(),
+        arg(&p),
     ]);
     // Sparse and odd records: a key only some records have, a list, an empty object, escapes.
     let mut text = std::fs::read_to_string(&p).unwrap();
@@ -632,7 +600,7 @@ fn flat_ndjson_read_equals_polars_struct_read() {
 fn a_header_with_terminal_escapes_is_echoed_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "esc.csv", "x\u{1b}[2J\u{1b}[31mred\n1\n2\n");
-    let err = refused(&run(&["inspect", p.to_str().unwrap()]));
+    let err = refused(&run(&["inspect", arg(&p)]));
     assert!(!err.contains('\u{1b}'), "{err:?}");
     assert!(err.contains("x\\u{1b}[2J\\u{1b}[31mred"), "{err}");
 }
@@ -666,11 +634,11 @@ fn a_session_error_names_the_session_file() {
     let err = refused(&run(&[
         "decide",
         "--rules",
-        rules.to_str().unwrap(),
+        arg(&rules),
         "--profile",
-        profile.to_str().unwrap(),
+        arg(&profile),
         "--session",
-        session.to_str().unwrap(),
+        arg(&session),
     ]));
     assert!(
         err.starts_with(&format!("error: {}: session.now", session.display())),
@@ -697,7 +665,7 @@ fn decimal_columns_are_read_as_numbers() {
             "{f}: {revenue:?}"
         );
         assert_eq!(by_user(&prof.table, "purchases")["u2"], Some(1.0), "{f}");
-        let o = run(&["inspect", p.to_str().unwrap()]);
+        let o = run(&["inspect", arg(&p)]);
         assert!(o.status.success(), "{f}: {}", stderr(&o));
     }
 }
@@ -712,13 +680,7 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
     let rules = segmented(
         dir.path(),
         &input,
-        &[
-            "--hash-ids",
-            "--salt",
-            "pepper-8",
-            "--project",
-            plab.to_str().unwrap(),
-        ],
+        &["--hash-ids", "--salt", "pepper-8", "--project", arg(&plab)],
     );
     for f in [&rules, &plab] {
         let text = std::fs::read_to_string(f).unwrap();
@@ -731,11 +693,11 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
     }
     let err = refused(&run(&[
         "assign",
-        input.to_str().unwrap(),
+        arg(&input),
         "--rules",
-        rules.to_str().unwrap(),
+        arg(&rules),
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
     ]));
     assert!(
         err.contains("the rule set was made from hashed user ids"),
@@ -744,14 +706,14 @@ fn hashed_ids_are_recorded_and_assign_without_the_salt_is_refused() {
     assert!(!out.exists());
     run_ok(&[
         "assign",
-        input.to_str().unwrap(),
+        arg(&input),
         "--rules",
-        rules.to_str().unwrap(),
+        arg(&rules),
         "--hash-ids",
         "--salt",
         "pepper-8",
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
     ]);
     // A rule set from raw ids says nothing about hashing: existing files stay as they were.
     let raw_dir = dir.path().join("raw");
@@ -774,7 +736,7 @@ fn a_malformed_created_time_fails_verify() {
     let end = at + text[at..].find('"').unwrap();
     let bad = format!("{}yesterday{}", &text[..at], &text[end..]);
     std::fs::write(&rules, bad).unwrap();
-    let o = run(&["verify", rules.to_str().unwrap()]);
+    let o = run(&["verify", arg(&rules)]);
     assert_eq!(o.status.code(), Some(1));
     let out = format!("{}{}", stdout(&o), stderr(&o));
     assert!(
@@ -794,14 +756,7 @@ fn a_distance_matrix_larger_than_memory_is_refused_before_it_is_built() {
         text.push_str(&format!("u{i},{},{}\n", i % 97, (i * 7) % 89));
     }
     std::fs::write(&input, text).unwrap();
-    let single = [
-        "segment",
-        input.to_str().unwrap(),
-        "--k",
-        "3",
-        "--method",
-        "single",
-    ];
+    let single = ["segment", arg(&input), "--k", "3", "--method", "single"];
     // 12,000 users: a 288 MB f32 matrix against a 64 MB budget.
     let o = cli_within(
         "64M",
@@ -839,12 +794,7 @@ fn bare_digit_phones_and_national_ids_are_left_out_as_personal_data() {
     }
     std::fs::write(&input, text).unwrap();
     let out = dir.path().join("profile.csv");
-    let o = run_ok(&[
-        "features",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_ok(&["features", arg(&input), "--out", arg(&out)]);
     let said = stdout(&o);
     says(&said, &["phone", "looks like phone numbers"]);
     assert!(said.contains("looks like national id numbers"), "{said}");
@@ -880,7 +830,7 @@ fn deep_conditions_and_repeated_mistakes_are_said_plainly() {
     assert_ne!(json, json_text);
     let json_path = dir.path().join("deep.json");
     std::fs::write(&json_path, json).unwrap();
-    let o = run(&["verify", json_path.to_str().unwrap()]);
+    let o = run(&["verify", arg(&json_path)]);
     let err = stderr(&o);
     assert!(err.contains("nests deeper than a rule set may"), "{err}");
     let mut deep = base.clone();
@@ -893,7 +843,7 @@ fn deep_conditions_and_repeated_mistakes_are_said_plainly() {
     deep.rules.push(r);
     let e = deep.to_ron().unwrap_err().to_string();
     assert!(e.contains("nests deeper than a rule set may"), "{e}");
-    let o = run(&["verify", path.to_str().unwrap()]);
+    let o = run(&["verify", arg(&path)]);
     let err = stderr(&o);
     assert!(!o.status.success());
     assert!(
@@ -910,7 +860,7 @@ fn deep_conditions_and_repeated_mistakes_are_said_plainly() {
     }
     let path = dir.path().join("many.ron");
     persona_lab::ruleset::write(&many, &path).unwrap();
-    let o = run(&["verify", path.to_str().unwrap()]);
+    let o = run(&["verify", arg(&path)]);
     assert!(!o.status.success());
     let out = stdout(&o);
     let ghost: Vec<&str> = out.lines().filter(|l| l.contains("ghost")).collect();
@@ -968,7 +918,7 @@ fn an_export_truncated_while_it_is_read_is_an_error_not_a_signal() {
     for delay_ms in [0u64, 5, 15, 30, 60, 100, 150, 250] {
         std::fs::write(&path, &text).unwrap();
         let child = bin()
-            .args(["features", path.to_str().unwrap(), "--out"])
+            .args(["features", arg(&path), "--out"])
             .arg(d.path().join("f.csv"))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -1007,7 +957,7 @@ fn terminal_escapes_in_data_are_shown_not_obeyed() {
         "user_id,event_timestamp,ev\u{1b}]0;pwned\u{7}name,value\n\
          u1,2024-01-01T00:00:00Z,purchase,1\nu2,2024-01-02T00:00:00Z,page_view,2\n",
     );
-    let o = run_ok(&["inspect", p.to_str().unwrap()]);
+    let o = run_ok(&["inspect", arg(&p)]);
     let out = stdout(&o);
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
     assert!(out.contains("ev\\u{1b}]0;pwned\\u{7}name"), "{out}");
@@ -1023,7 +973,7 @@ fn terminal_escapes_in_data_are_shown_not_obeyed() {
         ));
     }
     let f = write(d.path(), "outcomes.csv", outcomes);
-    let o = run_ok(&["report", f.to_str().unwrap()]);
+    let o = run_ok(&["report", arg(&f)]);
     let out = stdout(&o);
     assert!(!out.contains('\u{1b}'), "{out:?}");
     assert!(out.contains("ban\\u{1b}[2Jner"), "{out}");
@@ -1053,12 +1003,7 @@ fn csv_outputs_do_not_carry_live_spreadsheet_formulas() {
     }
     let p = write(d.path(), "ids.csv", text);
     let csv = d.path().join("f.csv");
-    let o = run_ok(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        csv.to_str().unwrap(),
-    ]);
+    let o = run_ok(&["features", arg(&p), "--out", arg(&csv)]);
     let err = stderr(&o);
     says(&err, &["3 text cell(s)", "f.csv"]);
     let written = std::fs::read_to_string(&csv).unwrap();
@@ -1081,12 +1026,7 @@ fn csv_outputs_do_not_carry_live_spreadsheet_formulas() {
     assert!(firsts.contains(&"-5"), "{firsts:?}");
     // Parquet is not opened by spreadsheets: the ids stay exactly as they were.
     let pq = d.path().join("f.parquet");
-    let o = run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        pq.to_str().unwrap(),
-    ]);
+    let o = run(&["features", arg(&p), "--out", arg(&pq)]);
     assert!(
         o.status.success() && !stderr(&o).contains("formula"),
         "{}",
@@ -1121,22 +1061,22 @@ fn a_run_that_fails_at_one_output_writes_none_of_them() {
         "--seed",
         "3",
         "--out",
-        input.to_str().unwrap(),
+        arg(&input),
     ]);
     let assignments = write(d.path(), "a.csv", "old assignments\n");
     let rules = write(d.path(), "r.ron", "old rule set\n");
     let segment = |report: &str| {
         run(&[
             "segment",
-            input.to_str().unwrap(),
+            arg(&input),
             "--k",
             "3",
             "--assignments",
-            assignments.to_str().unwrap(),
+            arg(&assignments),
             "--report",
             report,
             "--out",
-            rules.to_str().unwrap(),
+            arg(&rules),
         ])
     };
     let o = segment("/dev/full");
@@ -1154,7 +1094,7 @@ fn a_run_that_fails_at_one_output_writes_none_of_them() {
     assert!(left.is_empty(), "{left:?}");
     // The same run with a writable report puts all three in place.
     let report = d.path().join("report.json");
-    let o = segment(report.to_str().unwrap());
+    let o = segment(arg(&report));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         std::fs::read_to_string(&assignments)
@@ -1186,7 +1126,7 @@ fn line_endings_ragged_rows_and_a_marked_json_export_are_said_plainly() {
         "user_id,event_timestamp,event_name\r\nu1,2024-01-01T00:00:00Z,a\n\
          u2,2024-01-02T00:00:00Z,b\ru3,2024-01-02T00:00:00Z,b\r\n",
     );
-    let o = run(&["inspect", mixed.to_str().unwrap()]);
+    let o = run(&["inspect", arg(&mixed)]);
     let err = refused_saying(&o, &["mixed.csv: line 3", "carriage return"]);
     assert!(!err.contains("truncate_ragged_lines"), "{err}");
 
@@ -1197,7 +1137,7 @@ fn line_endings_ragged_rows_and_a_marked_json_export_are_said_plainly() {
         "user_id,rule_id,variant,holdout,exposed_at,converted\n\
          u1,r,\"A\nB\",0,2026-10-01T00:00:00Z,1\nu2,r,A,1,2026-10-01T00:00:00Z,1,5\n",
     );
-    let o = run(&["report", ragged.to_str().unwrap()]);
+    let o = run(&["report", arg(&ragged)]);
     let err = refused_saying(
         &o,
         &["outcomes.csv: the record starting on line 4 has 7 fields where the header has 6"],
@@ -1242,12 +1182,7 @@ fn mixed_time_formats_are_refused_and_mixed_units_read_per_value() {
     }
     let p = write(d.path(), "mixfmt.csv", fmt);
     let out = d.path().join("f.csv");
-    let err = refused(&run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let err = refused(&run(&["features", arg(&p), "--out", arg(&out)]));
     says(
         &err,
         &[
@@ -1293,6 +1228,6 @@ fn a_float16_column_is_named_not_a_panic() {
             "64-bit float",
         ],
     );
-    let err = refused(&run(&["inspect", p.to_str().unwrap()]));
+    let err = refused(&run(&["inspect", arg(&p)]));
     assert!(err.contains("percent_scrolled"), "{err}");
 }

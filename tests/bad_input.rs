@@ -23,9 +23,7 @@ fn empty_file() {
 
 #[test]
 fn header_only() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "h.csv", GOOD_HEADER);
-    let e = load(&p).unwrap_err();
+    let e = load_text("h.csv", GOOD_HEADER).unwrap_err();
     assert!(matches!(e, LoadError::HeaderOnly { .. }), "{e:?}");
     assert!(e.to_string().contains("no data rows"), "{e}");
 }
@@ -92,13 +90,7 @@ fn invalid_utf8_far_into_the_file_names_the_line() {
 
 #[test]
 fn missing_user_column_lists_columns() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
-        "nouser.csv",
-        "when,what\n2024-01-01T00:00:00Z,page_view\n",
-    );
-    let e = load(&p).unwrap_err();
+    let e = load_text("nouser.csv", "when,what\n2024-01-01T00:00:00Z,page_view\n").unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, LoadError::NoUserColumn { .. }), "{e:?}");
     says(&msg, &["when, what", "--user-col"]);
@@ -124,9 +116,7 @@ fn unknown_role_column() {
 
 #[test]
 fn some_unparseable_timestamps_are_named_and_dropped() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "ts.csv",
         "user_id,timestamp,event\n\
          u1,2024-01-01T00:00:00Z,a\n\
@@ -134,8 +124,8 @@ fn some_unparseable_timestamps_are_named_and_dropped() {
          u2,2024-01-02T00:00:00Z,a\n\
          u2,,a\n\
          u3,not a date,a\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert_eq!(l.table.height(), 2);
     let w: Vec<String> = l.warnings.iter().map(|w| w.to_string()).collect();
     let unreadable = w
@@ -157,13 +147,7 @@ fn some_unparseable_timestamps_are_named_and_dropped() {
 
 #[test]
 fn all_unparseable_timestamps_is_an_error() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
-        "ts.csv",
-        "user_id,timestamp,event\nu1,soon,a\nu2,later,a\n",
-    );
-    let e = load(&p).unwrap_err();
+    let e = load_text("ts.csv", "user_id,timestamp,event\nu1,soon,a\nu2,later,a\n").unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, LoadError::BadColumn { .. }), "{e:?}");
     says(&msg, &["timestamp", "--time-format"]);
@@ -217,25 +201,22 @@ fn non_numeric_and_nan_values_in_numeric_roles() {
 
 #[test]
 fn a_value_column_without_any_number_is_an_error() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let e = load_text(
         "v.csv",
         "user_id,timestamp,event,value\nu1,2024-01-01,a,abc\nu2,2024-01-01,a,def\n",
-    );
-    let e = load(&p).unwrap_err();
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("no value is a number"), "{e}");
 }
 
 #[test]
 fn duplicate_column_names() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    match load_text(
         "dup.csv",
         "user_id,event,timestamp,event\nu1,a,2024-01-01,b\n",
-    );
-    match load(&p).unwrap_err() {
+    )
+    .unwrap_err()
+    {
         LoadError::DuplicateColumn {
             column,
             first,
@@ -251,13 +232,11 @@ fn duplicate_column_names() {
 
 #[test]
 fn rows_without_user_id_are_named() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "u.csv",
         "user_id,timestamp,event\nu1,2024-01-01,a\n,2024-01-01,a\nu2,2024-01-02,a\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert_eq!(l.table.height(), 2);
     assert!(
         l.warnings
@@ -277,12 +256,7 @@ fn a_single_user_loads_and_the_cli_warns() {
         "user_id,timestamp,event\nu1,2024-01-01T10:00:00Z,page_view\nu1,2024-01-02T10:00:00Z,purchase\n",
     );
     let out = d.path().join("p.csv");
-    let o = run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run(&["features", arg(&p), "--out", arg(&out)]);
     // One user: the raw profile is written; the score cannot be fitted, and both are said.
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
@@ -298,13 +272,8 @@ fn a_single_user_loads_and_the_cli_warns() {
 
 #[test]
 fn broken_ndjson_names_the_line() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
-        "e.ndjson",
-        "{\"userId\":\"a\",\"event\":\"x\",\"timestamp\":\"2024-01-01T00:00:00Z\"}\n{\"userId\": \"b\", oops\n",
-    );
-    let e = load(&p).unwrap_err();
+    let e = load_text("e.ndjson",
+        "{\"userId\":\"a\",\"event\":\"x\",\"timestamp\":\"2024-01-01T00:00:00Z\"}\n{\"userId\": \"b\", oops\n").unwrap_err();
     let msg = e.to_string();
     says(&msg, &["e.ndjson", "line 2"]);
 }
@@ -358,12 +327,7 @@ fn cli_errors_name_the_file_and_write_nothing() {
     let d = tempfile::tempdir().unwrap();
     let p = write(d.path(), "h.csv", GOOD_HEADER);
     let out = d.path().join("out.csv");
-    let o = run(&[
-        "features",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run(&["features", arg(&p), "--out", arg(&out)]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.starts_with("error: ") && err.contains("h.csv"), "{err}");
@@ -429,9 +393,7 @@ fn a_lone_quote_field_is_an_error_not_undefined_behaviour() {
 
 #[test]
 fn null_tokens_are_missing_values() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "n.csv",
         "user_id,timestamp,event,value\n\
          a,2024-09-01T10:00:00Z,purchase,10\n\
@@ -439,8 +401,8 @@ fn null_tokens_are_missing_values() {
          b,\\N,page_view,\\N\n\
          NULL,2024-09-01T10:05:00Z,page_view,null\n\
          c,2024-09-02T10:05:00Z,purchase,5\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert_eq!(
         l.n_users(),
         2,
@@ -457,13 +419,11 @@ fn null_tokens_are_missing_values() {
 
 #[test]
 fn null_tokens_in_a_users_table() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "u.csv",
         "customer_id,orders,spend\na,1,10.5\nb,NULL,\\N\nc,3,7\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
     let t = &l.table;
     assert_eq!(t.column("orders").unwrap().null_count(), 1);

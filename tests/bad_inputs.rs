@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{bin, repo};
+use common::{arg, bin, repo};
 
 /// Run `persona-lab ARGS`, killing it after `limit`: (exit code, stdout, stderr). The pipes are read
 /// while it runs, so a long message cannot block it.
@@ -49,15 +49,7 @@ fn run_bounded(args: &[&str], limit: Duration) -> (Option<i32>, String, String) 
 fn check(input: &Path, out_dir: &Path, limit: Duration) -> String {
     let name = input.file_name().unwrap().to_string_lossy().to_string();
     let out = out_dir.join(format!("{name}.profile.csv"));
-    let (code, stdout, stderr) = run_bounded(
-        &[
-            "features",
-            input.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        limit,
-    );
+    let (code, stdout, stderr) = run_bounded(&["features", arg(input), "--out", arg(&out)], limit);
     assert_ne!(code, Some(101), "{name}: panic\n{stderr}");
     assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     match code {

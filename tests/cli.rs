@@ -72,7 +72,7 @@ fn features_writes_every_format_with_weights_and_top_events() {
         let out = d.path().join(format!("p.{ext}"));
         let o = run_ok(&[
             "features",
-            input.to_str().unwrap(),
+            arg(&input),
             "--top-events",
             "3",
             "--weights",
@@ -80,7 +80,7 @@ fn features_writes_every_format_with_weights_and_top_events() {
             "--scaler",
             "robust",
             "--out",
-            out.to_str().unwrap(),
+            arg(&out),
         ]);
         let l = load(&out).unwrap();
         assert_eq!(l.n_users(), 294, "{ext}");
@@ -123,7 +123,7 @@ fn features_writes_every_format_with_weights_and_top_events() {
 #[test]
 fn bad_flags_are_explained() {
     let input = repo("tests/fixtures/ga4_small.csv.gz");
-    let input = input.to_str().unwrap();
+    let input = arg(&input);
     for (args, expect) in [
         (vec!["--weights", "sessions"], "not ID=WEIGHT"),
         (vec!["--weights", "sessions=heavy"], "not a number"),
@@ -154,13 +154,13 @@ fn as_of_ignores_later_events() {
     let out = d.path().join("o.csv");
     run_ok(&[
         "features",
-        p.to_str().unwrap(),
+        arg(&p),
         "--as-of",
         "2024-09-15",
         "--features",
         "events,recency_days",
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
     ]);
     let text = std::fs::read_to_string(&out).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{repo, run, run_ok, stderr, stdout};
+use common::{arg, repo, run, run_ok, stderr, stdout};
 use persona_lab::cluster::{Points, adjusted_rand_index, points};
 use persona_lab::error::ClusterError;
 use persona_lab::ruleset::RuleSet;
@@ -81,9 +81,9 @@ fn ward_report_carries_scipys_linkage_and_the_assignments_keep_input_order() {
         "--method",
         "ward",
         "--report",
-        report.to_str().unwrap(),
+        arg(&report),
         "--assignments",
-        assign.to_str().unwrap(),
+        arg(&assign),
     ]);
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["k"], 4);
@@ -127,14 +127,7 @@ fn ward_report_carries_scipys_linkage_and_the_assignments_keep_input_order() {
 fn kmeans_report_inertia_is_no_worse_than_sklearn() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    segment_as_is(&[
-        "--k",
-        "5",
-        "--seed",
-        "9",
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    segment_as_is(&["--k", "5", "--seed", "9", "--report", arg(&report)]);
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let theirs = expected()["kmeans"]["5"]["inertia"].as_f64().unwrap();
     let ours = r["inertia"].as_f64().unwrap();
@@ -185,15 +178,15 @@ fn segments_match_the_planted_groups_and_the_rule_set_reassigns_every_user() {
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
     run_ok(&[
         "segment",
-        input.to_str().unwrap(),
+        arg(&input),
         "--k",
         "6",
         "--seed",
         "3",
         "--out",
-        ron.to_str().unwrap(),
+        arg(&ron),
         "--assignments",
-        assign.to_str().unwrap(),
+        arg(&assign),
     ]);
     let rows = read_csv(&assign);
     let truth: std::collections::HashMap<String, String> =
@@ -220,12 +213,7 @@ fn segments_match_the_planted_groups_and_the_rule_set_reassigns_every_user() {
         !text.contains(&rows[1][0]),
         "no raw user id in the rule set"
     );
-    run_ok(&[
-        "features",
-        input.to_str().unwrap(),
-        "--out",
-        profile.to_str().unwrap(),
-    ]);
+    run_ok(&["features", arg(&input), "--out", arg(&profile)]);
     let prof = read_csv(&profile);
     let header = &prof[0];
     let idx: Vec<usize> = rs
@@ -283,14 +271,7 @@ fn degenerate_tables_get_clear_errors() {
         (&same, "2", "no usable features"),
         (&two, "3", "more than the 2 distinct users"),
     ] {
-        let o = run(&[
-            "segment",
-            file.to_str().unwrap(),
-            "--shape",
-            "users",
-            "--k",
-            k,
-        ]);
+        let o = run(&["segment", arg(file), "--shape", "users", "--k", k]);
         refused_in(&o, file);
         assert!(
             stderr(&o).contains(want),
@@ -298,14 +279,7 @@ fn degenerate_tables_get_clear_errors() {
             file.display(),
             stderr(&o)
         );
-        let o = run(&[
-            "sweep",
-            file.to_str().unwrap(),
-            "--shape",
-            "users",
-            "--k-max",
-            "3",
-        ]);
+        let o = run(&["sweep", arg(file), "--shape", "users", "--k-max", "3"]);
         refused_in(&o, file);
     }
 }
@@ -411,12 +385,7 @@ fn out_of_range_run_settings_are_refused_by_flag() {
         ("--fit-sample", "1", "fit_sample: 1 is outside"),
         ("--k", "1001", "k: 1001 is outside 2..=1000 (--k)"),
     ] {
-        let mut args = vec![
-            "segment",
-            input.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
+        let mut args = vec!["segment", arg(&input), "--out", arg(&out)];
         if flag != "--k" {
             args.extend(["--k", "3"]);
         }

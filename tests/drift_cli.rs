@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{load, run, run_ok, stderr, stdout, write};
+use common::{arg, load, run, run_ok, stderr, stdout, write};
 use persona_lab::ruleset::{self, RuleSet};
 
 /// 300 users in three tight groups (around (0,0), (10,0), (0,10)); `mixed`: spread evenly instead.
@@ -35,16 +35,9 @@ fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
     let old = write(dir.path(), "old.csv", users(false));
     let new = write(dir.path(), "new.csv", users(true));
     let rules = dir.path().join("old.ron");
-    run_ok(&[
-        "segment",
-        old.to_str().unwrap(),
-        "--k",
-        "3",
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
-    let r = rules.to_str().unwrap();
-    let o = run_ok(&["drift", "--from", r, old.to_str().unwrap()]);
+    run_ok(&["segment", arg(&old), "--k", "3", "--out", arg(&rules)]);
+    let r = arg(&rules);
+    let o = run_ok(&["drift", "--from", r, arg(&old)]);
     assert!(
         stdout(&o).contains("verdict    keep the deployed model"),
         "{}",
@@ -56,7 +49,7 @@ fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
         stdout(&o)
     );
 
-    let o = run_ok(&["drift", "--from", r, new.to_str().unwrap(), "--json"]);
+    let o = run_ok(&["drift", "--from", r, arg(&new), "--json"]);
     let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let sil = d["deployed_silhouette"].as_f64().unwrap();
     assert!(sil < 0.45, "no tight groups any more: {sil}");
@@ -86,22 +79,15 @@ fn transitions_between_two_rule_sets_match_their_labels() {
     let data = write(dir.path(), "d.csv", users(false));
     let (a, b) = (dir.path().join("a.ron"), dir.path().join("b.ron"));
     for (k, out) in [("3", &a), ("2", &b)] {
-        run_ok(&[
-            "segment",
-            data.to_str().unwrap(),
-            "--k",
-            k,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        run_ok(&["segment", arg(&data), "--k", k, "--out", arg(out)]);
     }
     let o = run_ok(&[
         "drift",
         "--from",
-        a.to_str().unwrap(),
+        arg(&a),
         "--to",
-        b.to_str().unwrap(),
-        data.to_str().unwrap(),
+        arg(&b),
+        arg(&data),
         "--json",
     ]);
     let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -125,7 +111,7 @@ fn transitions_between_two_rule_sets_match_their_labels() {
         (changed - 0.0).abs() < 1e-12 || (changed - 1.0 / 3.0).abs() < 0.02,
         "{changed}"
     );
-    let o = run(&["drift", "--from", "missing.ron", data.to_str().unwrap()]);
+    let o = run(&["drift", "--from", "missing.ron", arg(&data)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("missing.ron"), "{}", stderr(&o));
 }

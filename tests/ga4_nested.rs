@@ -234,9 +234,9 @@ fn the_cli_reads_the_nested_sample() {
         "--style",
         "ga4-bigquery",
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
     ]);
-    let o = run_ok(&["inspect", out.to_str().unwrap()]);
+    let o = run_ok(&["inspect", arg(&out)]);
     let s = stdout(&o);
     says(
         &s,
@@ -251,7 +251,7 @@ fn the_cli_reads_the_nested_sample() {
         "--style",
         "ga4-bigquery",
         "--out",
-        d.path().join("x.csv").to_str().unwrap(),
+        arg(&d.path().join("x.csv")),
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains(".parquet"), "{}", stderr(&o));

@@ -146,15 +146,10 @@ fn segment_ndjson_is_flattened_and_mapped() {
 
 #[test]
 fn mixpanel_ndjson_with_epoch_seconds() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
-        "mp.jsonl",
+    let l = load_text("mp.jsonl",
         "{\"event\":\"Viewed Product\",\"properties\":{\"distinct_id\":\"u1\",\"time\":1725148800,\"$os\":\"iOS\"}}\n\
          {\"event\":\"Order Completed\",\"properties\":{\"distinct_id\":\"u1\",\"time\":1725152400,\"revenue\":20.5}}\n\
-         {\"event\":\"Viewed Product\",\"properties\":{\"distinct_id\":\"u2\",\"time\":1725238800}}\n",
-    );
-    let l = load(&p).unwrap();
+         {\"event\":\"Viewed Product\",\"properties\":{\"distinct_id\":\"u2\",\"time\":1725238800}}\n").unwrap();
     assert_eq!(l.preset, Preset::Mixpanel);
     assert_eq!(l.time_encoding, Some(TimeEncoding::EpochSeconds));
     assert_eq!(
@@ -168,17 +163,15 @@ fn mixpanel_ndjson_with_epoch_seconds() {
 
 #[test]
 fn amplitude_csv_with_naive_times_and_tabs() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "amp.tsv",
         "user_id\tevent_type\tevent_time\tsession_id\n\
          42\tsearch\t2024-09-01 10:00:00.250\t1\n\
          42\tsearch\t2024-09-01 10:01:00.000\t1\n\
          42\tpage_view\t2024-09-03 09:00:00.000\t2\n\
          007\tpage_view\t2024-09-03 09:00:00.000\t9\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert_eq!(l.preset, Preset::Amplitude);
     assert_eq!(l.delimiter, Some(b'\t'));
     let prof = features::compute_profile(&l, &FeatureConfig::default()).unwrap();
@@ -195,15 +188,13 @@ fn amplitude_csv_with_naive_times_and_tabs() {
 
 #[test]
 fn quoted_fields_and_semicolons() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "q.csv",
         "\"user\";\"ts\";\"event\";\"note\"\n\
          \"a\";\"2024-09-01T10:00:00+02:00\";\"page_view\";\"hello; world\"\n\
          \"b\";\"2024-09-01T10:00:00Z\";\"Order Completed\";\"say \"\"hi\"\"\"\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert_eq!(l.delimiter, Some(b';'));
     assert_eq!(
         l.time_span(),
@@ -245,13 +236,7 @@ fn hashed_ids_never_leave_in_clear() {
     let input = ga4_sample(d.path(), "h.csv", 80);
     let out = d.path().join("profile.csv");
     let o = bin()
-        .args([
-            "features",
-            input.to_str().unwrap(),
-            "--hash-ids",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(["features", arg(&input), "--hash-ids", "--out", arg(&out)])
         .env("PERSONA_LAB_SALT", "pepper-secret")
         .output()
         .unwrap();
@@ -315,7 +300,7 @@ fn explicit_roles_and_time_format() {
     );
     let o = run(&[
         "features",
-        p.to_str().unwrap(),
+        arg(&p),
         "--user-col",
         "who",
         "--time-col",
@@ -329,7 +314,7 @@ fn explicit_roles_and_time_format() {
         "--features",
         "events,time_total",
         "--out",
-        d.path().join("o.csv").to_str().unwrap(),
+        arg(&d.path().join("o.csv")),
     ]);
     let out = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -383,16 +368,14 @@ fn parquet_native_datetimes_and_float_ids() {
 fn a_missing_event_name_counts_as_unknown() {
     // Event names are read straight into a categorical; a missing one must still be reported and
     // counted, not dropped or merged with another name.
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "n.csv",
         "user_id,timestamp,event\n\
          u,2024-09-01 10:00:00,a\n\
          u,2024-09-01 10:10:00,\n\
          v,2024-09-01 13:10:00,page_view\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert!(
         l.warnings
             .iter()
@@ -445,7 +428,7 @@ fn an_order_log_is_read_as_purchases_with_no_flags() {
     // Customer ids with leading zeros stay text.
     assert!(by_user(t, "purchases").contains_key("00001"));
     // inspect says why.
-    let o = run(&["inspect", p.to_str().unwrap()]);
+    let o = run(&["inspect", arg(&p)]);
     let s = stdout(&o);
     says(
         &s,
@@ -516,16 +499,14 @@ fn attributes_are_each_users_most_frequent_value() {
 /// values: the personas show their shares as for an events export, and the text is no feature.
 #[test]
 fn a_per_user_table_keeps_its_attribute_columns() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let l = load_text(
         "profile.csv",
         "user_id,sessions,revenue,device.category,platform,note\n\
          u1,3,10.5,mobile,WEB,a\n\
          u2,1,0,desktop,,b\n\
          u3,7,99,NULL,IOS,c\n",
-    );
-    let l = load(&p).unwrap();
+    )
+    .unwrap();
     assert_eq!(l.shape, Shape::Users);
     let left: Vec<&str> = l.left_out.iter().map(|c| c.column.as_str()).collect();
     assert_eq!(

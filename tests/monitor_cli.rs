@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{run, run_ok, stderr, stdout, write};
+use common::{arg, run, run_ok, stderr, stdout, write};
 use persona_lab::monitor::stats;
 
 /// Rows for `n` users of one arm, `k` of them converted and `c` clicked, exposed on `day`.
@@ -51,15 +51,10 @@ fn a_planted_outcomes_export_is_reported_and_flagged() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "outcomes.csv", planted());
     let html = dir.path().join("report.html");
-    let o = run_ok(&[
-        "report",
-        f.to_str().unwrap(),
-        "--out",
-        html.to_str().unwrap(),
-    ]);
+    let o = run_ok(&["report", arg(&f), "--out", arg(&html)]);
     let out = stdout(&o);
     assert!(out.contains("rule carousel"), "{out}");
-    let o = run_ok(&["report", f.to_str().unwrap(), "--json"]);
+    let o = run_ok(&["report", arg(&f), "--json"]);
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let rules = r["rules"].as_array().unwrap();
     let carousel = rules.iter().find(|x| x["rule"] == "carousel").unwrap();
@@ -147,7 +142,7 @@ fn a_persona_whose_conversion_fell_is_flagged() {
     }
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "o.csv", s);
-    let o = run_ok(&["report", f.to_str().unwrap(), "--json"]);
+    let o = run_ok(&["report", arg(&f), "--json"]);
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let p = &r["personas"][0];
     assert_eq!(p["persona"], "Deal Seekers");
@@ -170,7 +165,7 @@ fn bad_outcomes_are_named_by_row_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let fail = |name: &str, text: &str, extra: &[&str], want: &str| {
         let f = write(dir.path(), name, text);
-        let mut args = vec!["report", f.to_str().unwrap()];
+        let mut args = vec!["report", arg(&f)];
         args.extend_from_slice(extra);
         let o = run(&args);
         assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));

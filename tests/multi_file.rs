@@ -79,12 +79,7 @@ fn a_folder_of_daily_json_shards_is_one_export() {
     assert!(got.table.equals_missing(&want.table));
     // An output inside the export's folder would join the export: refused before any work.
     let inside = dir.join("profile.csv");
-    let o = run(&[
-        "features",
-        dir.to_str().unwrap(),
-        "--out",
-        inside.to_str().unwrap(),
-    ]);
+    let o = run(&["features", arg(&dir), "--out", arg(&inside)]);
     assert!(
         !o.status.success() && stderr(&o).contains("inside"),
         "{}",
@@ -92,7 +87,7 @@ fn a_folder_of_daily_json_shards_is_one_export() {
     );
     assert!(!inside.exists());
     // The CLI says what it read.
-    let o = run(&["inspect", dir.to_str().unwrap()]);
+    let o = run(&["inspect", arg(&dir)]);
     let s = stdout(&o);
     says(&s, &["files      4 (folder)", "not read   README.md"]);
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{load, repo, run, run_ok, says, stderr, stdout, write};
+use common::{arg, load, repo, run, run_ok, says, stderr, stdout, write};
 use persona_lab::features::FeatureConfig;
 use persona_lab::job::Job;
 use persona_lab::predict::{self, ModelKind, PredictParams, Target};
@@ -26,14 +26,7 @@ fn churn_on_the_sample_meets_the_quality_bar_and_writes_its_outputs() {
         dir.path().join("scores.csv"),
         dir.path().join("rules.ron"),
     );
-    let seg = run(&[
-        "segment",
-        &sample(),
-        "--k",
-        "6",
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
+    let seg = run(&["segment", &sample(), "--k", "6", "--out", arg(&rules)]);
     assert!(seg.status.success(), "{}", stderr(&seg));
     for model in ["logistic", "forest"] {
         let o = run_ok(&[
@@ -46,11 +39,11 @@ fn churn_on_the_sample_meets_the_quality_bar_and_writes_its_outputs() {
             "--model",
             model,
             "--report",
-            report.to_str().unwrap(),
+            arg(&report),
             "--scores",
-            scores.to_str().unwrap(),
+            arg(&scores),
             "--into",
-            rules.to_str().unwrap(),
+            arg(&rules),
         ]);
         let r: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -113,7 +106,7 @@ fn the_rule_set_scores_users_as_the_app_did_and_rules_can_use_the_score() {
             "--k",
             "4",
             "--out",
-            dir.path().join("r.ron").to_str().unwrap(),
+            arg(&dir.path().join("r.ron")),
         ]);
         assert!(seg.status.success());
         let mut rs = RuleSet::read(&dir.path().join("r.ron")).unwrap();
@@ -208,7 +201,7 @@ fn bad_input_gets_clear_errors() {
         text.push_str(&format!("u{i},1,2,{}\n", i % 2));
     }
     let users = write(dir.path(), "users.csv", &text);
-    let u = users.to_str().unwrap();
+    let u = arg(&users);
     fail(
         &["predict", u],
         "needs its label column named (--label-col)",
@@ -230,7 +223,7 @@ fn bad_input_gets_clear_errors() {
         ));
     }
     let users = write(dir.path(), "users2.csv", &text);
-    let o = run_ok(&["predict", users.to_str().unwrap(), "--label-col", "label"]);
+    let o = run_ok(&["predict", arg(&users), "--label-col", "label"]);
     assert!(
         stdout(&o).contains("balance    30 positive, 30 negative"),
         "{}",
@@ -264,11 +257,11 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
     let log = repo("tests/fixtures/predict/order_log.csv");
     let o = run_ok(&[
         "predict",
-        log.to_str().unwrap(),
+        arg(&log),
         "--horizon-days",
         "30",
         "--report",
-        report.to_str().unwrap(),
+        arg(&report),
     ]);
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -301,6 +294,6 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
     );
     // With the proposed window there is nothing left to propose.
     let days = f("suggested_days").to_string();
-    let o = run_ok(&["predict", log.to_str().unwrap(), "--horizon-days", &days]);
+    let o = run_ok(&["predict", arg(&log), "--horizon-days", &days]);
     assert!(!stdout(&o).contains("the data suggest"), "{}", stdout(&o));
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{load, repo, run, run_ok, says, stderr, stdout, write};
+use common::{arg, load, repo, run, run_ok, says, stderr, stdout, write};
 use persona_lab::cluster::{Method, Points, SegmentParams, SilhouetteOptions, points};
 use persona_lab::features::{self, FeatureConfig, TransformSpec};
 use persona_lab::job::Job;
@@ -134,7 +134,7 @@ fn assign_cli_reproduces_segment_assignments() {
         dir.path().join("r.ron"),
     );
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
-    let input = input.to_str().unwrap();
+    let input = arg(&input);
     run_ok(&[
         "segment",
         input,
@@ -143,18 +143,11 @@ fn assign_cli_reproduces_segment_assignments() {
         "--seed",
         "9",
         "--assignments",
-        a.to_str().unwrap(),
+        arg(&a),
         "--out",
-        r.to_str().unwrap(),
+        arg(&r),
     ]);
-    let o = run_ok(&[
-        "assign",
-        "--rules",
-        r.to_str().unwrap(),
-        input,
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    let o = run_ok(&["assign", "--rules", arg(&r), input, "--out", arg(&b)]);
     assert!(
         stdout(&o).contains("assigned   1967 users"),
         "{}",
@@ -175,14 +168,7 @@ fn assign_cli_reproduces_segment_assignments() {
     // The profiles for the decision service (`serve --profiles`): one decide profile per user, with
     // the features the rule set reads; `decide` on one puts the user where `assign` did.
     let profiles = dir.path().join("profiles.ndjson");
-    let o = run_ok(&[
-        "assign",
-        "--rules",
-        r.to_str().unwrap(),
-        input,
-        "--to",
-        profiles.to_str().unwrap(),
-    ]);
+    let o = run_ok(&["assign", "--rules", arg(&r), input, "--to", arg(&profiles)]);
     assert!(
         stdout(&o).contains("wrote      1967 profiles"),
         "{}",
@@ -200,13 +186,7 @@ fn assign_cli_reproduces_segment_assignments() {
         }
         let one = dir.path().join("one.json");
         std::fs::write(&one, line).unwrap();
-        let o = run_ok(&[
-            "decide",
-            "--rules",
-            r.to_str().unwrap(),
-            "--profile",
-            one.to_str().unwrap(),
-        ]);
+        let o = run_ok(&["decide", "--rules", arg(&r), "--profile", arg(&one)]);
         let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(d["segment"].as_u64().unwrap().to_string(), row[1]);
     }
@@ -225,7 +205,7 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
     let r = dir.path().join("r.ron");
     run_ok(&[
         "segment",
-        train.to_str().unwrap(),
+        arg(&train),
         "--k",
         "2",
         "--features",
@@ -233,7 +213,7 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
         "--top-events",
         "2",
         "--out",
-        r.to_str().unwrap(),
+        arg(&r),
     ]);
     let rs = RuleSet::read(&r).unwrap();
     assert_eq!(
@@ -249,14 +229,7 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
          u9,2026-11-08 10:03:00,view_item,900\nu2,2026-11-09 10:00:00,page_view,100\n",
     );
     let out = dir.path().join("w.csv");
-    run_ok(&[
-        "assign",
-        "--rules",
-        r.to_str().unwrap(),
-        week.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    run_ok(&["assign", "--rules", arg(&r), arg(&week), "--out", arg(&out)]);
     let loaded = load(&week).unwrap();
     let applied = ruleset::apply(&rs, &loaded).unwrap();
     assert_eq!(
@@ -280,10 +253,10 @@ fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_name
     let o = run(&[
         "assign",
         "--rules",
-        r.to_str().unwrap(),
-        no_dur.to_str().unwrap(),
+        arg(&r),
+        arg(&no_dur),
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
     ]);
     assert!(!o.status.success());
     let e = stderr(&o);
@@ -317,11 +290,11 @@ fn decide_and_verify_on_the_command_line() {
     let o = run_ok(&[
         "decide",
         "--rules",
-        r.to_str().unwrap(),
+        arg(&r),
         "--profile",
-        profile.to_str().unwrap(),
+        arg(&profile),
         "--session",
-        session.to_str().unwrap(),
+        arg(&session),
     ]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["persona_name"], "Casual Visitors");
@@ -346,7 +319,7 @@ fn decide_and_verify_on_the_command_line() {
             "PersonaIn([\"High-Value Engagers\"])",
         ),
     );
-    let o = run(&["verify", bad.to_str().unwrap()]);
+    let o = run(&["verify", arg(&bad)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stdout(&o)
@@ -354,13 +327,7 @@ fn decide_and_verify_on_the_command_line() {
         "{}",
         stdout(&o)
     );
-    let o = run(&[
-        "decide",
-        "--rules",
-        bad.to_str().unwrap(),
-        "--profile",
-        profile.to_str().unwrap(),
-    ]);
+    let o = run(&["decide", "--rules", arg(&bad), "--profile", arg(&profile)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("the rule set has errors"),
@@ -434,7 +401,7 @@ fn verify_names_what_was_edited_by_hand() {
         "--k",
         "3",
         "--out",
-        rules.to_str().unwrap(),
+        arg(&rules),
     ]);
     // Add two rules through the library, as the app does, and write.
     let mut rs = RuleSet::read(&rules).unwrap();
@@ -448,7 +415,7 @@ fn verify_names_what_was_edited_by_hand() {
         rs.rules.push(r);
     }
     persona_lab::ruleset::write(&rs, &rules).unwrap();
-    let r = rules.to_str().unwrap();
+    let r = arg(&rules);
     let o = run(&["verify", r]);
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("checksum ok"), "{}", stdout(&o));
@@ -490,22 +457,15 @@ fn a_signed_rule_set_verifies_only_with_its_key_and_unchanged() {
     let r = p("r.ron");
     run_ok(&[
         "segment",
-        input.to_str().unwrap(),
+        arg(&input),
         "--k",
         "4",
         "--out",
-        r.to_str().unwrap(),
+        arg(&r),
         "--sign-key",
-        p("key").to_str().unwrap(),
+        arg(&p("key")),
     ]);
-    let verify = |key: &str| {
-        run(&[
-            "verify",
-            r.to_str().unwrap(),
-            "--key",
-            p(key).to_str().unwrap(),
-        ])
-    };
+    let verify = |key: &str| run(&["verify", arg(&r), "--key", arg(&p(key))]);
     let o = verify("key");
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("signature ok"), "{}", stdout(&o));
@@ -526,7 +486,7 @@ fn a_signed_rule_set_verifies_only_with_its_key_and_unchanged() {
             .unwrap(),
     )
     .unwrap();
-    let o = run(&["verify", r.to_str().unwrap()]);
+    let o = run(&["verify", arg(&r)]);
     assert!(
         o.status.success(),
         "without a key only edits are detected: {}",

@@ -10,7 +10,7 @@ use persona_lab::features::{self, FeatureConfig};
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
     let d = tempfile::tempdir().unwrap();
-    let path = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let path = |n: &str| arg(&d.path().join(n)).to_string();
     for (name, seed) in [("a.csv", "3"), ("b.csv", "3"), ("c.csv", "4")] {
         run_ok(&[
             "sample",
@@ -39,9 +39,9 @@ fn planted_groups_behave_as_documented() {
         "--seed",
         "9",
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
         "--truth",
-        truth.to_str().unwrap(),
+        arg(&truth),
     ]);
     let groups: HashMap<String, String> = std::fs::read_to_string(&truth)
         .unwrap()
@@ -111,22 +111,18 @@ fn wrong_output_names_fail_before_generating() {
         "--style",
         "segment",
         "--out",
-        d.path().join("s.csv").to_str().unwrap(),
+        arg(&d.path().join("s.csv")),
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains(".ndjson"), "{}", stderr(&o));
-    let o = run(&["sample", "--out", d.path().join("s.xlsx").to_str().unwrap()]);
+    let o = run(&["sample", "--out", arg(&d.path().join("s.xlsx"))]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("unknown output format"),
         "{}",
         stderr(&o)
     );
-    let o = run(&[
-        "sample",
-        "--out",
-        d.path().join("no/such/dir/s.csv").to_str().unwrap(),
-    ]);
+    let o = run(&["sample", "--out", arg(&d.path().join("no/such/dir/s.csv"))]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);

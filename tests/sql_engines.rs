@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{repo, run, run_ok, stderr, stdout};
+use common::{arg, repo, run, run_ok, stderr, stdout};
 use persona_lab::runtime::RuleSet;
 use persona_lab::runtime::rules::UserProfile;
 
@@ -22,9 +22,9 @@ fn engine_check(
 ) -> Option<String> {
     let out = match std::process::Command::new("python3")
         .arg(repo(&format!("tests/engines/{script}")))
-        .args(["--sql", sql.to_str().unwrap()])
-        .args(["--table-file", table.to_str().unwrap()])
-        .args(["--expected", expected.to_str().unwrap()])
+        .args(["--sql", arg(sql)])
+        .args(["--table-file", arg(table)])
+        .args(["--expected", arg(expected)])
         .args(extra)
         .output()
     {
@@ -104,7 +104,7 @@ fn assign_sql_on_duckdb_puts_every_user_where_assign_does() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
-    let input = input.to_str().unwrap();
+    let input = arg(&input);
     let rules = p("r.ron");
     run_ok(&[
         "segment",
@@ -114,31 +114,31 @@ fn assign_sql_on_duckdb_puts_every_user_where_assign_does() {
         "--seed",
         "3",
         "--out",
-        rules.to_str().unwrap(),
+        arg(&rules),
     ]);
     let profiles = p("profiles.parquet");
-    run_ok(&["features", input, "--out", profiles.to_str().unwrap()]);
+    run_ok(&["features", input, "--out", arg(&profiles)]);
     let assigned = p("assigned.csv");
     run_ok(&[
         "assign",
         "--rules",
-        rules.to_str().unwrap(),
+        arg(&rules),
         input,
         "--out",
-        assigned.to_str().unwrap(),
+        arg(&assigned),
     ]);
     let sql = p("assign.sql");
     let o = run_ok(&[
         "sql",
         "assign",
         "--rules",
-        rules.to_str().unwrap(),
+        arg(&rules),
         "--dialect",
         "duckdb",
         "--table",
         "profiles",
         "--out",
-        sql.to_str().unwrap(),
+        arg(&sql),
     ]);
     assert!(stdout(&o).is_empty(), "--out writes the file only");
     // assign's CSV: user_id, segment, persona (the name), silhouette, distance.
@@ -291,12 +291,7 @@ fn features_sql_on_duckdb_gives_the_profile_of_features() {
     let dir = tempfile::tempdir().unwrap();
     let input = repo("sample_data/fashion_ga4_events.csv.gz");
     let profile = dir.path().join("profile.csv");
-    run_ok(&[
-        "features",
-        input.to_str().unwrap(),
-        "--out",
-        profile.to_str().unwrap(),
-    ]);
+    run_ok(&["features", arg(&input), "--out", arg(&profile)]);
     let header = std::fs::read_to_string(&profile).unwrap();
     let header: Vec<&str> = header.lines().next().unwrap().split(',').collect();
     // The top event names the profile counted, pinned for the query.
@@ -341,7 +336,7 @@ fn features_sql_on_duckdb_gives_the_profile_of_features() {
             "--event-names",
             &names,
             "--out",
-            sql.to_str().unwrap(),
+            arg(&sql),
         ]);
         let Some(out) = features_check(&sql, &events, &profile, dialect) else {
             continue;
@@ -450,10 +445,10 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
     let profile = dir.path().join("profile.csv");
     run_ok(&[
         "features",
-        shards.to_str().unwrap(),
+        arg(&shards),
         "--one-hot-attributes",
         "--out",
-        profile.to_str().unwrap(),
+        arg(&profile),
     ]);
     let header = std::fs::read_to_string(&profile).unwrap();
     let users = header.lines().count() - 1;
@@ -504,7 +499,7 @@ fn ga4_nested_sql_reads_the_daily_tables_as_the_app_does() {
             "--one-hot-values",
             &one_hot,
             "--out",
-            sql.to_str().unwrap(),
+            arg(&sql),
         ]);
         let Some(out) = features_check(&sql, Path::new(&glob), &profile, dialect) else {
             continue;
@@ -535,7 +530,7 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
     let (rules, assigned) = (p("r.ron"), p("assigned.csv"));
     run_ok(&[
         "segment",
-        shards.to_str().unwrap(),
+        arg(&shards),
         "--k",
         "4",
         "--seed",
@@ -544,9 +539,9 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
         "--features",
         "sessions,recency_days,revenue,sum:event_params.ga_session_number,is:device.category=mobile",
         "--out",
-        rules.to_str().unwrap(),
+        arg(&rules),
         "--assignments",
-        assigned.to_str().unwrap(),
+        arg(&assigned),
     ]);
     let text = std::fs::read_to_string(&assigned).unwrap();
     let mut expected = String::from("user_id,segment,persona_name\n");
@@ -567,13 +562,13 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
             "--schema",
             "ga4",
             "--rules",
-            rules.to_str().unwrap(),
+            arg(&rules),
             "--dialect",
             dialect,
             "--table",
             "events",
             "--out",
-            features.to_str().unwrap(),
+            arg(&features),
         ]);
         let features = std::fs::read_to_string(&features).unwrap();
         // BigQuery's column names cannot hold a `.` (a quoted `a.b` is a path there).
@@ -589,13 +584,13 @@ fn features_then_assign_sql_on_ga4_tables_segments_as_the_app_does() {
             "sql",
             "assign",
             "--rules",
-            rules.to_str().unwrap(),
+            arg(&rules),
             "--dialect",
             dialect,
             "--table",
             &format!("({features}) AS profiles"),
             "--out",
-            sql.to_str().unwrap(),
+            arg(&sql),
         ]);
         if dialect == "spark"
             && let Some(out) = spark_check(

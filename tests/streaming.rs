@@ -303,23 +303,13 @@ fn a_budget_too_small_for_the_export_streams_it() {
     let out_a = d.join("a.csv");
     let out_b = d.join("b.csv");
     let a = bin()
-        .args([
-            "features",
-            csv.to_str().unwrap(),
-            "--out",
-            out_a.to_str().unwrap(),
-        ])
+        .args(["features", arg(&csv), "--out", arg(&out_a)])
         .output()
         .unwrap();
     assert!(a.status.success(), "{}", stderr(&a));
     let b = bin()
         .env("PERSONA_LAB_MEMORY", "1MB")
-        .args([
-            "features",
-            csv.to_str().unwrap(),
-            "--out",
-            out_b.to_str().unwrap(),
-        ])
+        .args(["features", arg(&csv), "--out", arg(&out_b)])
         .output()
         .unwrap();
     assert!(b.status.success(), "{}", stderr(&b));
@@ -351,12 +341,7 @@ fn the_spill_stops_before_its_disk_is_full_and_says_where() {
         .env("PERSONA_LAB_MEMORY", "1MB")
         .env("PERSONA_LAB_SPILL_DIR", &spill)
         .env("PERSONA_LAB_SPILL_RESERVE", "1000000T")
-        .args([
-            "features",
-            csv.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(["features", arg(&csv), "--out", arg(&out)])
         .output()
         .unwrap();
     assert!(!o.status.success());

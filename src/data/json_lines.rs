@@ -324,14 +324,8 @@ impl Parser<'_, '_> {
                             self.pos += 1;
                         }
                         self.skip_value(depth + 1)?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.pos += 1,
-                            c if c == close => {
-                                self.pos += 1;
-                                break;
-                            }
-                            _ => return None,
+                        if self.next_or_end(close)? {
+                            break;
                         }
                     }
                 }
@@ -503,14 +497,8 @@ impl Parser<'_, '_> {
             if entries.len() > MAX_KEYS {
                 return self.refuse(too_wide());
             }
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_end(b']')? {
+                return Some(());
             }
         }
     }
@@ -572,16 +560,22 @@ impl Parser<'_, '_> {
             self.pos += 1;
             self.ws();
             each(self, key)?;
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_end(b'}')? {
+                return Some(());
             }
         }
+    }
+
+    /// After an element or a member: past a comma, `Some(false)` (another follows); past `close`,
+    /// `Some(true)`; anything else, `None`.
+    fn next_or_end(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        let c = self.peek()?;
+        if c != b',' && c != close {
+            return None;
+        }
+        self.pos += 1;
+        Some(c == close)
     }
 
     /// Note why the record is refused; stops the reading (`None`).

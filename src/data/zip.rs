@@ -269,30 +269,27 @@ mod tests {
             };
             let offset = out.len() as u32;
             let method: u16 = if *deflate { 8 } else { 0 };
-            let mut h = Vec::new();
-            h.extend_from_slice(b"PK\x03\x04");
-            h.extend_from_slice(&20u16.to_le_bytes());
-            h.extend_from_slice(&0u16.to_le_bytes());
-            h.extend_from_slice(&method.to_le_bytes());
-            h.extend_from_slice(&[0; 4]);
-            h.extend_from_slice(&crc.sum().to_le_bytes());
-            h.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            h.extend_from_slice(&0u16.to_le_bytes());
-            h.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(&h);
+            // The fields the local header and the central directory entry share: flags, method,
+            // time and date, CRC, both sizes and the name's length.
+            let shared = |v: &mut Vec<u8>| {
+                v.extend_from_slice(&0u16.to_le_bytes());
+                v.extend_from_slice(&method.to_le_bytes());
+                v.extend_from_slice(&[0; 4]);
+                v.extend_from_slice(&crc.sum().to_le_bytes());
+                v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+                v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            };
+            out.extend_from_slice(b"PK\x03\x04");
+            out.extend_from_slice(&20u16.to_le_bytes());
+            shared(&mut out);
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(&body);
             central.extend_from_slice(b"PK\x01\x02");
             central.extend_from_slice(&20u16.to_le_bytes());
             central.extend_from_slice(&20u16.to_le_bytes());
-            central.extend_from_slice(&0u16.to_le_bytes());
-            central.extend_from_slice(&method.to_le_bytes());
-            central.extend_from_slice(&[0; 4]);
-            central.extend_from_slice(&crc.sum().to_le_bytes());
-            central.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            shared(&mut central);
             central.extend_from_slice(&[0; 12]);
             central.extend_from_slice(&offset.to_le_bytes());
             central.extend_from_slice(name.as_bytes());

@@ -92,3 +92,14 @@ pub fn by_user(
         .map(|(u, v)| (u.unwrap().to_string(), v))
         .collect()
 }
+
+/// A path as a command-line argument (test paths are UTF-8).
+pub fn arg(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// Load `content` written as `name` in a fresh folder (for inputs a test states inline).
+pub fn load_text(name: &str, content: impl AsRef<[u8]>) -> Result<Loaded, LoadError> {
+    let d = tempfile::tempdir().expect("a temporary folder");
+    load(&write(d.path(), name, content))
+}
