@@ -13,7 +13,6 @@ use persona_lab::pipeline::ClusterRun;
 use persona_lab::predict::PredictParams;
 use persona_lab::rules::{Guardrails, Rule};
 use persona_lab::ruleset::Persona;
-use persona_lab::task::Task;
 
 use super::app::{DEBOUNCE, PersonaApp};
 use super::files::FilePurpose;
@@ -155,19 +154,16 @@ impl PersonaApp {
         };
         let settings = self.analysis.cluster.run_settings();
         self.ui_state.rerun_at = None;
-        self.tasks.start(
+        self.spawn(
             Kind::Cluster,
-            Task::spawn(
-                format!(
-                    "Clustering ({}, k = {})",
-                    settings.params.method, settings.params.k
-                ),
-                self.repainter(),
-                move |job| {
-                    persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
-                        .map_err(|e| e.to_string())
-                },
+            format!(
+                "Clustering ({}, k = {})",
+                settings.params.method, settings.params.k
             ),
+            move |job| {
+                persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
+                    .map_err(|e| e.to_string())
+            },
             |r| Done::Cluster(Box::new(r)),
         );
     }
@@ -181,27 +177,24 @@ impl PersonaApp {
         };
         let c = self.analysis.cluster.clone();
         let settings = c.run_settings();
-        self.tasks.start(
+        self.spawn(
             Kind::Sweep,
-            Task::spawn(
-                format!("Sweeping k = {}..{}", c.k_min, c.k_max),
-                self.repainter(),
-                move |job| {
-                    let (_, m) = persona_lab::pipeline::clustering_matrix(&profile, &spec)
-                        .map_err(|e| e.to_string())?;
-                    let p = persona_lab::cluster::Points::of(&m);
-                    persona_lab::cluster::sweep(
-                        &p,
-                        &settings.params,
-                        c.k_min,
-                        c.k_max,
-                        &settings.silhouette,
-                        persona_lab::cluster::stability::DEFAULT_RESAMPLES,
-                        job,
-                    )
-                    .map_err(|e| e.to_string())
-                },
-            ),
+            format!("Sweeping k = {}..{}", c.k_min, c.k_max),
+            move |job| {
+                let (_, m) = persona_lab::pipeline::clustering_matrix(&profile, &spec)
+                    .map_err(|e| e.to_string())?;
+                let p = persona_lab::cluster::Points::of(&m);
+                persona_lab::cluster::sweep(
+                    &p,
+                    &settings.params,
+                    c.k_min,
+                    c.k_max,
+                    &settings.silhouette,
+                    persona_lab::cluster::stability::DEFAULT_RESAMPLES,
+                    job,
+                )
+                .map_err(|e| e.to_string())
+            },
             Done::Sweep,
         );
     }
@@ -225,26 +218,23 @@ impl PersonaApp {
             return;
         };
         let settings = self.analysis.cluster.run_settings();
-        self.tasks.start(
+        self.spawn(
             Kind::Cluster,
-            Task::spawn(
-                format!("Splitting segment {c}"),
-                self.repainter(),
-                move |job| {
-                    let labels =
-                        persona_lab::pipeline::split_labels(&run, c, settings.params.seed, job)
-                            .map_err(|e| e.to_string())?;
-                    persona_lab::pipeline::relabel(
-                        &run,
-                        &profile,
-                        &labels,
-                        format!("segment {c} split in two by the analyst"),
-                        &settings.silhouette,
-                        job,
-                    )
-                    .map_err(|e| e.to_string())
-                },
-            ),
+            format!("Splitting segment {c}"),
+            move |job| {
+                let labels =
+                    persona_lab::pipeline::split_labels(&run, c, settings.params.seed, job)
+                        .map_err(|e| e.to_string())?;
+                persona_lab::pipeline::relabel(
+                    &run,
+                    &profile,
+                    &labels,
+                    format!("segment {c} split in two by the analyst"),
+                    &settings.silhouette,
+                    job,
+                )
+                .map_err(|e| e.to_string())
+            },
             |r| Done::Cluster(Box::new(r)),
         );
     }
@@ -255,12 +245,13 @@ impl PersonaApp {
             return;
         };
         let sil = self.analysis.cluster.run_settings().silhouette;
-        self.tasks.start(
+        self.spawn(
             Kind::Cluster,
-            Task::spawn("Re-segmenting", self.repainter(), move |job| {
+            "Re-segmenting",
+            move |job| {
                 persona_lab::pipeline::relabel(&run, &profile, &labels, note, &sil, job)
                     .map_err(|e| e.to_string())
-            }),
+            },
             |r| Done::Cluster(Box::new(r)),
         );
     }
@@ -272,11 +263,10 @@ impl PersonaApp {
         else {
             return;
         };
-        self.tasks.start(
+        self.spawn(
             Kind::Preview,
-            Task::spawn("Feature previews", self.repainter(), move |_| {
-                Ok(persona_lab::features::preview::Preview::of(&profile, &spec))
-            }),
+            "Feature previews",
+            move |_| Ok(persona_lab::features::preview::Preview::of(&profile, &spec)),
             Done::Preview,
         );
     }
@@ -290,30 +280,27 @@ impl PersonaApp {
         let cfg = self.analysis.feature_config.clone();
         let params = self.analysis.predict.clone();
         let users_table = loaded.shape == persona_lab::data::Shape::Users;
-        self.tasks.start(
+        self.spawn(
             Kind::Predict,
-            Task::spawn(
-                format!("Training the {} model", params.target.score_name()),
-                self.repainter(),
-                move |job| {
-                    job.progress("features before the cutoff", 0.0);
-                    let prep = persona_lab::predict::prepare(&loaded, &cfg, &params)
-                        .map_err(|e| e.to_string())?;
-                    // Events: the prediction feature set; a users table: the clustering features.
-                    let spec = users_table.then_some(&spec);
-                    persona_lab::predict::train(&prep, spec, &params, job)
-                        .map_err(|e| e.to_string())
-                },
-            ),
+            format!("Training the {} model", params.target.score_name()),
+            move |job| {
+                job.progress("features before the cutoff", 0.0);
+                let prep = persona_lab::predict::prepare(&loaded, &cfg, &params)
+                    .map_err(|e| e.to_string())?;
+                // Events: the prediction feature set; a users table: the clustering features.
+                let spec = users_table.then_some(&spec);
+                persona_lab::predict::train(&prep, spec, &params, job).map_err(|e| e.to_string())
+            },
             |r| Done::Predict(Box::new(r)),
         );
     }
 
     /// Per-segment stability of a new run in the background (five seeded resamples of 80%).
     pub(super) fn run_stability(&mut self, run: Arc<ClusterRun>) {
-        self.tasks.start(
+        self.spawn(
             Kind::Stability,
-            Task::spawn("Segment stability", self.repainter(), move |job| {
+            "Segment stability",
+            move |job| {
                 let s = persona_lab::pipeline::run_stability(
                     &run,
                     persona_lab::cluster::stability::DEFAULT_RESAMPLES,
@@ -322,7 +309,7 @@ impl PersonaApp {
                 )
                 .map_err(|e| e.to_string())?;
                 Ok((run, s))
-            }),
+            },
             Done::Stability,
         );
     }
@@ -333,9 +320,10 @@ impl PersonaApp {
             return;
         };
         let seed = self.analysis.cluster.params.seed;
-        self.tasks.start(
+        self.spawn(
             Kind::Tsne,
-            Task::spawn("t-SNE", self.repainter(), move |job| {
+            "t-SNE",
+            move |job| {
                 let p = persona_lab::cluster::Points::of(&run.matrix);
                 let params = persona_lab::cluster::TsneParams {
                     seed,
@@ -343,7 +331,7 @@ impl PersonaApp {
                 };
                 let t = persona_lab::cluster::tsne(&p, &params, job).map_err(|e| e.to_string())?;
                 Ok((run, t))
-            }),
+            },
             Done::Tsne,
         );
     }

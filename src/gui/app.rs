@@ -105,6 +105,20 @@ impl PersonaApp {
         app
     }
 
+    /// Run `work` on a worker as the task of `kind` (a running one of that kind is cancelled); the
+    /// window repaints as it reports progress, and `wrap` turns its result into the `Done` that
+    /// `apply` takes. The one way long work starts.
+    pub fn spawn<T: Send + 'static>(
+        &mut self,
+        kind: Kind,
+        label: impl Into<String>,
+        work: impl FnOnce(&persona_lab::job::Job) -> Result<T, String> + Send + 'static,
+        wrap: fn(T) -> Done,
+    ) {
+        let task = Task::spawn(label, self.repainter(), work);
+        self.tasks.start(kind, task, wrap);
+    }
+
     pub fn repainter(&self) -> impl Fn() + Send + Sync + Clone + 'static {
         let ctx = self.repaint.clone();
         move || {

@@ -10,11 +10,10 @@ use persona_lab::pipeline::ClusterRun;
 use persona_lab::predict::SegmentRisk;
 use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, Persona};
-use persona_lab::task::Task;
 
 use super::app::PersonaApp;
 use super::charts::{self, SilBar};
-use super::state::{Analysis, Basis, Chart, View};
+use super::state::{Analysis, Basis, Chart, View, ViewState};
 use super::tasks::{Done, Kind};
 
 /// What coverage depends on.
@@ -92,6 +91,42 @@ pub struct Caches {
     pub export: Option<(ExportKey, ExportPreview)>,
     /// Clusters view: the silhouette chart's layout for the run it was made from.
     pub silhouette: Option<(Arc<ClusterRun>, Arc<SilLayout>)>,
+    /// Clusters view: which silhouette bars hold a selected user, for the layout and selection.
+    pub silhouette_marks: Option<(BarKey, Marks<bool>)>,
+    /// Clusters view: the selected users under each drawn dendrogram leaf (x, selected, size), for
+    /// the run, the selection and the number of leaves drawn.
+    pub leaf_marks: Option<(LeafKey, Marks<LeafMark>)>,
+}
+
+/// Marks of the selection on a chart, one per drawn element.
+pub type Marks<T> = Arc<Vec<T>>;
+/// What the silhouette bars' marks depend on: the layout and the selection's version.
+pub type BarKey = (Arc<SilLayout>, u64);
+/// A drawn dendrogram leaf: its x position, the selected users under it and its size.
+pub type LeafMark = (f64, usize, usize);
+
+/// What the dendrogram's selection marks depend on.
+#[derive(Clone)]
+pub struct LeafKey {
+    run: Arc<ClusterRun>,
+    selection: u64,
+    leaves: usize,
+}
+
+impl LeafKey {
+    fn of(a: &Analysis, v: &ViewState) -> Option<Self> {
+        Some(LeafKey {
+            run: a.run.clone()?,
+            selection: v.selection.version(),
+            leaves: v.dendro_leaves,
+        })
+    }
+}
+
+impl PartialEq for LeafKey {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.run, &o.run) && self.selection == o.selection && self.leaves == o.leaves
+    }
 }
 
 /// What a cache slot holds, when it was made from what `made_from` accepts.
@@ -130,6 +165,22 @@ impl Caches {
         fresh(&self.silhouette, |r| Arc::ptr_eq(r, run)).cloned()
     }
 
+    /// Per silhouette bar, whether it holds a selected user: for the current layout and selection.
+    pub fn silhouette_marks(&self, a: &Analysis, v: &ViewState) -> Option<Marks<bool>> {
+        let layout = self.silhouette(a)?;
+        let version = v.selection.version();
+        fresh(&self.silhouette_marks, |(l, s)| {
+            Arc::ptr_eq(l, &layout) && *s == version
+        })
+        .cloned()
+    }
+
+    /// The selected users under each drawn dendrogram leaf, for the current run and selection.
+    pub fn leaf_marks(&self, a: &Analysis, v: &ViewState) -> Option<Marks<LeafMark>> {
+        let key = LeafKey::of(a, v)?;
+        fresh(&self.leaf_marks, |k| *k == key).cloned()
+    }
+
     /// The export preview for the current run, personas, rules and guardrails.
     pub fn export(&self, a: &Analysis) -> Option<&ExportPreview> {
         let key = ExportKey::of(a)?;
@@ -151,7 +202,11 @@ impl PersonaApp {
                 self.coverage();
             }
             View::Personas | View::Predict => self.risk_needed(),
-            View::Clusters if self.ui_state.chart == Chart::Silhouette => self.silhouette_needed(),
+            View::Clusters if self.ui_state.chart == Chart::Silhouette => {
+                self.silhouette_needed();
+                self.silhouette_marks();
+            }
+            View::Clusters if self.ui_state.chart == Chart::Dendrogram => self.leaf_marks(),
             View::Export => self.refresh_export(),
             _ => {}
         }
@@ -166,6 +221,51 @@ impl PersonaApp {
         }
     }
 
+    /// Mark the silhouette bars that hold a selected user, once per layout and selection (a pass over
+    /// the scored users, not a sort; the chart then reads one flag per bar each frame).
+    fn silhouette_marks(&mut self) {
+        let (a, v) = (&self.analysis, &self.ui_state);
+        let Some(layout) = self.caches.silhouette(a) else {
+            return;
+        };
+        if self.caches.silhouette_marks(a, v).is_some() {
+            return;
+        }
+        let sel = &v.selection;
+        let marks = layout
+            .bars
+            .iter()
+            .map(|b| {
+                !sel.is_empty()
+                    && layout.order[b.first..b.first + b.users]
+                        .iter()
+                        .any(|&i| sel.contains(i))
+            })
+            .collect();
+        self.caches.silhouette_marks = Some(((layout, sel.version()), Arc::new(marks)));
+    }
+
+    /// Count the selected users under each drawn dendrogram leaf, once per run, selection and number
+    /// of leaves drawn. Only an exact tree has one leaf per user; a tree built on a sample marks none.
+    fn leaf_marks(&mut self) {
+        let (a, v) = (&self.analysis, &self.ui_state);
+        let Some(key) = LeafKey::of(a, v) else {
+            return;
+        };
+        if self.caches.leaf_marks(a, v).is_some() {
+            return;
+        }
+        let seg = &key.run.segmentation;
+        let marks = match &seg.dendrogram {
+            Some(d) if seg.fitted_on.is_none() && !v.selection.is_empty() => {
+                let layout = charts::dendrogram_layout(d, v.dendro_leaves);
+                charts::selected_per_leaf(d, &layout, |u| v.selection.contains(u))
+            }
+            _ => Vec::new(),
+        };
+        self.caches.leaf_marks = Some((key, Arc::new(marks)));
+    }
+
     /// The silhouette layout of the current run: ready, or started in the background (it grows with
     /// the users scored).
     fn silhouette_needed(&mut self) {
@@ -176,26 +276,23 @@ impl PersonaApp {
         {
             return;
         }
-        self.tasks.start(
+        self.spawn(
             Kind::Silhouette,
-            Task::spawn(
-                "Laying out the silhouette chart",
-                self.repainter(),
-                move |_| {
-                    let (s, seg) = (&run.silhouette, &run.segmentation);
-                    let (bars, order) =
-                        charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
-                    let lowest = s.values.iter().flatten().fold(0.0f64, |m, &v| m.min(v));
-                    Ok((
-                        run,
-                        SilLayout {
-                            bars,
-                            order,
-                            lowest,
-                        },
-                    ))
-                },
-            ),
+            "Laying out the silhouette chart",
+            move |_| {
+                let (s, seg) = (&run.silhouette, &run.segmentation);
+                let (bars, order) =
+                    charts::silhouette_bars(&s.values, &seg.labels, seg.k, MAX_SIL_BARS);
+                let lowest = s.values.iter().flatten().fold(0.0f64, |m, &v| m.min(v));
+                Ok((
+                    run,
+                    SilLayout {
+                        bars,
+                        order,
+                        lowest,
+                    },
+                ))
+            },
             Done::Silhouette,
         );
     }
@@ -211,12 +308,13 @@ impl PersonaApp {
         {
             return;
         }
-        self.tasks.start(
+        self.spawn(
             Kind::Risk,
-            Task::spawn("Risk per persona", self.repainter(), move |_| {
+            "Risk per persona",
+            move |_| {
                 let r = basis.segment_risk().ok_or("no model")?;
                 Ok((basis, r))
-            }),
+            },
             Done::Risk,
         );
     }
@@ -232,9 +330,10 @@ impl PersonaApp {
             let profile = self.analysis.profile.clone()?;
             let run = basis.run.clone();
             let ids = self.analysis.persona_ids(run.segmentation.k);
-            self.tasks.start(
+            self.spawn(
                 Kind::Population,
-                Task::spawn("Preparing rule previews", self.repainter(), move |_| {
+                "Preparing rule previews",
+                move |_| {
                     // Analysed users passed the consent filter when one was mapped.
                     let mut p = persona_lab::ruleset::population(
                         &profile,
@@ -252,7 +351,7 @@ impl PersonaApp {
                         p.scores.insert(pred.model.name.clone(), scores);
                     }
                     Ok((basis, p))
-                }),
+                },
                 Done::Population,
             );
         }
@@ -272,9 +371,10 @@ impl PersonaApp {
                 (self.analysis.rule_set(), self.analysis.profile.clone())
         {
             let key = CoverageKey::of(&self.analysis);
-            self.tasks.start(
+            self.spawn(
                 Kind::Coverage,
-                Task::spawn("Rule coverage", self.repainter(), move |job| {
+                "Rule coverage",
+                move |job| {
                     job.progress("coverage", 0.0);
                     let users = persona_lab::ruleset::user_profiles(&profile, Some(true))
                         .map_err(|e| e.to_string())?;
@@ -285,7 +385,7 @@ impl PersonaApp {
                         &persona_lab::rules::Session::default(),
                     );
                     Ok((key, c))
-                }),
+                },
                 Done::Coverage,
             );
         }

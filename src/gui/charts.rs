@@ -164,7 +164,7 @@ pub fn leaves_under(d: &Dendrogram, node: usize) -> Vec<usize> {
 pub fn selected_per_leaf(
     d: &Dendrogram,
     layout: &DendroLayout,
-    selected: &[bool],
+    selected: impl Fn(usize) -> bool,
 ) -> Vec<(f64, usize, usize)> {
     layout
         .leaves
@@ -173,7 +173,7 @@ pub fn selected_per_leaf(
         .map(|(x, &(node, size))| {
             let hit = leaves_under(d, node)
                 .into_iter()
-                .filter(|&u| selected.get(u).copied().unwrap_or(false))
+                .filter(|&u| selected(u))
                 .count();
             (x as f64, hit, size)
         })
@@ -262,7 +262,7 @@ mod tests {
         let layout = dendrogram_layout(&d, 2);
         let sel = [true, false, true, true];
         assert_eq!(
-            selected_per_leaf(&d, &layout, &sel),
+            selected_per_leaf(&d, &layout, |u| sel[u]),
             vec![(0.0, 1, 2), (1.0, 2, 2)]
         );
     }

@@ -81,15 +81,13 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
             }
         }
         ui.separator();
-        if ui.button("Save chart as PNG…").clicked() {
-            cx.push(Action::AskFile(super::files::FilePurpose::ChartPng));
-        }
-        if ui
-            .button("Save chart data (CSV)…")
-            .on_hover_text("The numbers behind the chart on screen")
-            .clicked()
-        {
-            cx.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
+        if let Some(file) = super::widgets::chart_save_buttons(
+            ui,
+            "Save chart as PNG…",
+            "Save chart data (CSV)…",
+            "The numbers behind the chart on screen",
+        ) {
+            cx.push(Action::AskFile(file));
         }
     });
     ui.separator();
@@ -112,16 +110,17 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
 fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let s = &run.silhouette;
     let seg = &run.segmentation;
-    let selected = selected_mask(cx, run.matrix.n_rows);
     let ink = ui.visuals().strong_text_color();
     if ui
         .button("Select users with a negative silhouette")
         .on_hover_text("They sit closer, on average, to another segment than to their own")
         .clicked()
     {
-        cx.state.selection = (0..run.matrix.n_rows)
-            .filter(|&i| s.values[i].is_some_and(|v| v < 0.0))
-            .collect();
+        cx.state.selection.set(
+            (0..run.matrix.n_rows)
+                .filter(|&i| s.values[i].is_some_and(|v| v < 0.0))
+                .collect(),
+        );
     }
     let caption = ui.label(format!(
         "Silhouette per user ({}), sorted within each segment; mean {:.3} (?)",
@@ -142,6 +141,11 @@ fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         return;
     };
     let (bars, order) = (&layout.bars, &layout.order);
+    // Which bars hold a selected user: marked once per selection, before the frame.
+    let marks = cx
+        .caches
+        .silhouette_marks(cx.analysis, cx.state)
+        .unwrap_or_default();
     let users = &run.matrix.users;
     // Legends name the personas as the strategist named them.
     let names = cx.analysis.persona_names(seg.k);
@@ -157,16 +161,15 @@ fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
             for (c, name) in names.iter().enumerate() {
                 let cb: Vec<Bar> = bars
                     .iter()
-                    .filter(|b| b.cluster == c)
-                    .map(|b| {
+                    .enumerate()
+                    .filter(|(_, b)| b.cluster == c)
+                    .map(|(bar, b)| {
                         let name = if b.users == 1 {
                             format!("user {}", users[order[b.first]])
                         } else {
                             format!("{} users (mean)", b.users)
                         };
-                        let any_selected = order[b.first..b.first + b.users]
-                            .iter()
-                            .any(|&i| selected[i]);
+                        let any_selected = marks.get(bar).copied().unwrap_or(false);
                         Bar::new(b.position, b.value)
                             .width(b.users as f64)
                             .name(name)
@@ -215,12 +218,11 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         x
     };
     // Only an exact tree has one leaf per user.
-    let selected_leaves = if run.segmentation.fitted_on.is_none() && !cx.state.selection.is_empty()
-    {
-        charts::selected_per_leaf(d, &layout, &selected_mask(cx, d.n))
-    } else {
-        Vec::new()
-    };
+    // Counted once per selection, before the frame (`Caches::leaf_marks`).
+    let selected_leaves = cx
+        .caches
+        .leaf_marks(cx.analysis, cx.state)
+        .unwrap_or_default();
     let ink = ui.visuals().strong_text_color();
     // Equal heights put the cut line on a merge: then it cannot say k exactly.
     let tied = d.k_at_height(cut) != k.clamp(1, d.n);
@@ -319,7 +321,7 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let (cut_to, branch) = resp.inner;
     if let Some(node) = branch {
         if run.segmentation.fitted_on.is_none() {
-            cx.state.selection = charts::leaves_under(d, node);
+            cx.state.selection.set(charts::leaves_under(d, node));
         } else {
             cx.state.warn(
                 "the tree was built on a sample: select users on the scatter or silhouette plot",
@@ -405,7 +407,6 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
         (rows, coords, caption)
     };
     ui.label(caption);
-    let selected = selected_mask(cx, n);
     let users = &run.matrix.users;
     // Markers drawn over the segments' colours: the text colour, visible in both themes.
     let ink = ui.visuals().strong_text_color();
@@ -430,7 +431,7 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
             let sel: Vec<[f64; 2]> = rows
                 .iter()
                 .zip(&coords)
-                .filter(|(i, _)| selected[**i])
+                .filter(|(i, _)| cx.state.selection.contains(**i))
                 .map(|(_, xy)| *xy)
                 .collect();
             if !sel.is_empty() {
@@ -526,7 +527,9 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     if r.drag_stopped_by(egui::PointerButton::Secondary) {
         let poly: Vec<[f64; 2]> = ui.ctx().data_mut(|d| d.remove_temp(id)).unwrap_or_default();
         let all: Option<Vec<[f64; 2]>> = (!cx.state.use_tsne).then(|| pca_xy(run));
-        cx.state.selection = lasso(&poly, &rows, &coords, all.as_deref());
+        cx.state
+            .selection
+            .set(lasso(&poly, &rows, &coords, all.as_deref()));
         cx.state.last_lasso = poly;
     }
 }
@@ -566,17 +569,6 @@ fn lasso(
     }
 }
 
-/// A boolean per user: selected or not.
-fn selected_mask(cx: &Cx, n: usize) -> Vec<bool> {
-    let mut m = vec![false; n];
-    for &i in &cx.state.selection {
-        if i < n {
-            m[i] = true;
-        }
-    }
-    m
-}
-
 /// The selection table: who is selected, their segment, silhouette and features; export as CSV.
 fn selection_panel(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     if cx.state.selection.is_empty() {
@@ -608,7 +600,7 @@ fn selection_panel(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                 }
             });
             let m = &run.matrix;
-            let sel = cx.state.selection.clone();
+            let sel = cx.state.selection.users();
             let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
             egui::ScrollArea::both()
                 .auto_shrink([false, false])

@@ -9,11 +9,11 @@ use persona_lab::monitor::{drift, outcomes, report};
 use persona_lab::predict;
 use persona_lab::rules::Severity;
 use persona_lab::ruleset::{RuleSet, summary};
-use persona_lab::task::Task;
 
 use super::actions::Action;
 use super::app::PersonaApp;
 use super::files::FilePurpose;
+use super::tasks::Kind;
 
 /// Ask where, then write the previewed text (what the user saw is what is saved).
 pub fn ask_save_rule_set(app: &mut PersonaApp) {
@@ -53,11 +53,11 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
         return;
     };
     let names = app.analysis.persona_names(run.segmentation.k);
-    let repaint = app.repainter();
     let out = path.clone();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn("Exporting assignments", repaint, move |_| {
+    app.spawn(
+        Kind::Export,
+        "Exporting assignments",
+        move |_| {
             let defused = run
                 .write_assignments(&out, &names)
                 .map_err(|e| e.to_string())?;
@@ -66,7 +66,7 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
                 said = format!("{said}. {note}");
             }
             Ok(said)
-        }),
+        },
         super::tasks::Done::Export,
     );
 }
@@ -91,14 +91,14 @@ fn spawn_write(
     path: PathBuf,
     make: impl FnOnce() -> Result<String, String> + Send + 'static,
 ) {
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn(label, repaint, move |_| {
+    app.spawn(
+        Kind::Export,
+        label,
+        move |_| {
             let text = make()?;
             persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
             Ok(format!("wrote {}", path.display()))
-        }),
+        },
         super::tasks::Done::Export,
     );
 }
@@ -133,7 +133,7 @@ pub fn export_selection_to(app: &mut PersonaApp, path: PathBuf) {
     let Some(run) = app.analysis.run.clone() else {
         return;
     };
-    let selection = app.ui_state.selection.clone();
+    let selection = app.ui_state.selection.users();
     spawn_table(app, "Exporting the selection", path, move || {
         run.selection_table(&selection).map_err(|e| e.to_string())
     });
@@ -147,10 +147,10 @@ fn spawn_table(
     path: PathBuf,
     make: impl FnOnce() -> Result<polars::prelude::DataFrame, String> + Send + 'static,
 ) {
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Export,
-        Task::spawn(label, repaint, move |_| {
+    app.spawn(
+        Kind::Export,
+        label,
+        move |_| {
             let mut t = make()?;
             let defused =
                 persona_lab::output::write_table(&mut t, &path).map_err(|e| e.to_string())?;
@@ -159,7 +159,7 @@ fn spawn_table(
                 m.push_str(&format!("; {note}"));
             }
             Ok(m)
-        }),
+        },
         super::tasks::Done::Export,
     );
 }
@@ -167,16 +167,16 @@ fn spawn_table(
 /// Read an outcomes export and report on it (rules named from the current rule set), in the background.
 pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
     let rs = app.rule_set();
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Monitor,
-        Task::spawn("Rule performance", repaint, move |job| {
+    app.spawn(
+        Kind::Monitor,
+        "Rule performance",
+        move |job| {
             job.progress("reading outcomes", 0.0);
             let o = outcomes::read(&path, &outcomes::OutcomeColumns::default())
                 .map_err(|e| e.to_string())?;
             job.progress("statistics", 0.5);
             Ok(report::report(rs.as_ref(), &o, 0))
-        }),
+        },
         super::tasks::Done::Monitor,
     );
 }
@@ -189,13 +189,13 @@ pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
         );
         return;
     };
-    let repaint = app.repainter();
-    app.tasks.start(
-        super::tasks::Kind::Drift,
-        Task::spawn("Segment drift", repaint, move |job| {
+    app.spawn(
+        Kind::Drift,
+        "Segment drift",
+        move |job| {
             let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
             drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
-        }),
+        },
         super::tasks::Done::Drift,
     );
 }

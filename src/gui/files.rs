@@ -53,91 +53,67 @@ pub const EXPORT_EXTENSIONS: &[&str] = &[
     "csv", "gz", "parquet", "ndjson", "jsonl", "json", "avro", "tsv", "zip", "plab",
 ];
 
+type Filter = (&'static str, &'static [&'static str]);
+const CSV: Filter = ("CSV", &["csv"]);
+const PROJECT: Filter = ("Persona Lab project", &["plab"]);
+const RULE_SET: Filter = ("rule set", &["ron", "json"]);
+const MARKDOWN: Filter = ("Markdown", &["md"]);
+const HTML: Filter = ("HTML page", &["html"]);
+const PNG: Filter = ("PNG image", &["png"]);
+
+impl DialogSpec {
+    fn open(title: &'static str, filter: Option<Filter>) -> Self {
+        DialogSpec {
+            mode: Mode::Open,
+            title,
+            filter,
+            file_name: None,
+        }
+    }
+
+    fn save(title: &'static str, filter: Filter, file_name: &'static str) -> Self {
+        DialogSpec {
+            mode: Mode::Save,
+            title,
+            filter: Some(filter),
+            file_name: Some(file_name),
+        }
+    }
+}
+
 impl FilePurpose {
     pub fn spec(self) -> DialogSpec {
         use FilePurpose::*;
-        let (mode, title, filter, file_name): (_, _, Option<(&str, &[&str])>, _) = match self {
-            OpenExport => (
-                Mode::Open,
-                "Open an export or a project",
-                Some(("exports and projects", EXPORT_EXTENSIONS)),
-                None,
-            ),
-            OpenFolder => (Mode::Folder, "Open a folder of export files", None, None),
-            OpenProject => (
-                Mode::Open,
-                "Open a project",
-                Some(("Persona Lab project", &["plab"])),
-                None,
-            ),
-            LocateSource => (Mode::Open, "Locate the project's source file", None, None),
-            SaveProject => (
-                Mode::Save,
-                "Save the project",
-                Some(("Persona Lab project", &["plab"])),
-                Some("analysis.plab"),
-            ),
-            ExportSelection => (
-                Mode::Save,
-                "Export the selected users",
-                Some(("CSV", &["csv"])),
-                Some("selection.csv"),
-            ),
-            ExportAssignments => (
-                Mode::Save,
-                "Export the assignments",
-                Some(("CSV", &["csv"])),
-                Some("assignments.csv"),
-            ),
-            ExportSummary => (
-                Mode::Save,
-                "Export the persona summary",
-                Some(("Markdown", &["md"])),
-                Some("personas.md"),
-            ),
-            ExportSummaryHtml => (
-                Mode::Save,
+        let exports = ("exports and projects", EXPORT_EXTENSIONS);
+        match self {
+            OpenExport => DialogSpec::open("Open an export or a project", Some(exports)),
+            OpenFolder => DialogSpec {
+                mode: Mode::Folder,
+                ..DialogSpec::open("Open a folder of export files", None)
+            },
+            OpenProject => DialogSpec::open("Open a project", Some(PROJECT)),
+            LocateSource => DialogSpec::open("Locate the project's source file", None),
+            SaveProject => DialogSpec::save("Save the project", PROJECT, "analysis.plab"),
+            ExportSelection => DialogSpec::save("Export the selected users", CSV, "selection.csv"),
+            ExportAssignments => DialogSpec::save("Export the assignments", CSV, "assignments.csv"),
+            ExportSummary => {
+                DialogSpec::save("Export the persona summary", MARKDOWN, "personas.md")
+            }
+            ExportSummaryHtml => DialogSpec::save(
                 "Export the persona summary as a web page",
-                Some(("HTML page", &["html"])),
-                Some("personas.html"),
+                HTML,
+                "personas.html",
             ),
-            SaveRuleSet => (
-                Mode::Save,
+            SaveRuleSet => DialogSpec::save(
                 "Save the rule set (RON; name it .json for JSON)",
-                Some(("rule set", &["ron", "json"])),
-                Some("ruleset.ron"),
+                RULE_SET,
+                "ruleset.ron",
             ),
-            ExportHighRisk => (
-                Mode::Save,
-                "Export the high-risk users",
-                Some(("CSV", &["csv"])),
-                Some("high_risk.csv"),
-            ),
-            OpenOutcomes => (Mode::Open, "Open an outcomes export", None, None),
-            CompareDeployed => (
-                Mode::Open,
-                "Open a deployed rule set",
-                Some(("rule set", &["ron", "json"])),
-                None,
-            ),
-            ChartPng => (
-                Mode::Save,
-                "Save the chart as PNG",
-                Some(("PNG image", &["png"])),
-                Some("chart.png"),
-            ),
-            ChartCsv => (
-                Mode::Save,
-                "Save the chart's data as CSV",
-                Some(("CSV", &["csv"])),
-                Some("chart.csv"),
-            ),
-        };
-        DialogSpec {
-            mode,
-            title,
-            filter,
-            file_name,
+            ExportHighRisk => DialogSpec::save("Export the high-risk users", CSV, "high_risk.csv"),
+            OpenOutcomes => DialogSpec::open("Open an outcomes export", None),
+            CompareDeployed => DialogSpec::open("Open a deployed rule set", Some(RULE_SET)),
+            ChartPng => DialogSpec::save("Save the chart as PNG", PNG, "chart.png"),
+            ChartCsv => DialogSpec::save("Save the chart's data as CSV", CSV, "chart.csv"),
         }
     }
 }

@@ -92,20 +92,18 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
             })
             .strong(),
         );
-        egui::Grid::new(("arms", &rule.rule))
-            .striped(true)
-            .show(ui, |ui| {
-                for h in [
-                    "arm",
-                    "users",
-                    "CTR",
-                    "conversion",
-                    "95% CI",
-                    "revenue / user",
-                ] {
-                    ui.label(RichText::new(h).weak());
-                }
-                ui.end_row();
+        super::widgets::table(
+            ui,
+            ("arms", &rule.rule),
+            &[
+                "arm",
+                "users",
+                "CTR",
+                "conversion",
+                "95% CI",
+                "revenue / user",
+            ],
+            |ui| {
                 for a in &rule.arms {
                     ui.label(&a.arm);
                     ui.label(a.users.to_string());
@@ -119,7 +117,8 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
                     ui.label(format!("{:.2}", a.revenue_per_user));
                     ui.end_row();
                 }
-            });
+            },
+        );
         if rule.comparisons.is_empty() {
             continue;
         }
@@ -195,20 +194,18 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
         ui.label(
             RichText::new("Conversion by persona, first and second half of the period").strong(),
         );
-        egui::Grid::new("personas_monitor")
-            .striped(true)
-            .show(ui, |ui| {
-                for h in [
-                    "persona",
-                    "users",
-                    "conversion",
-                    "first half",
-                    "second half",
-                    "p",
-                ] {
-                    ui.label(RichText::new(h).weak());
-                }
-                ui.end_row();
+        super::widgets::table(
+            ui,
+            "personas_monitor",
+            &[
+                "persona",
+                "users",
+                "conversion",
+                "first half",
+                "second half",
+                "p",
+            ],
+            |ui| {
                 for p in &r.personas {
                     let half = |h: Option<(u64, u64)>| {
                         h.filter(|x| x.1 > 0)
@@ -222,7 +219,8 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
                     ui.label(p.change_p.map_or("-".into(), |x| format!("{x:.4}")));
                     ui.end_row();
                 }
-            });
+            },
+        );
     }
 }
 

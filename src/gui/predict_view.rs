@@ -243,15 +243,13 @@ fn results(cx: &mut Cx, ui: &mut egui::Ui) {
     let m = &p.metrics;
     let (pos, neg) = p.params.target.class_names();
     ui.horizontal(|ui| {
-        if ui.button("Save view as PNG…").clicked() {
-            cx.push(Action::AskFile(super::files::FilePurpose::ChartPng));
-        }
-        if ui
-            .button("Save curves (CSV)…")
-            .on_hover_text("The ROC, precision-recall and calibration points")
-            .clicked()
-        {
-            cx.push(Action::AskFile(super::files::FilePurpose::ChartCsv));
+        if let Some(file) = super::widgets::chart_save_buttons(
+            ui,
+            "Save view as PNG…",
+            "Save curves (CSV)…",
+            "The ROC, precision-recall and calibration points",
+        ) {
+            cx.push(Action::AskFile(file));
         }
     });
     ui.label(
@@ -523,21 +521,15 @@ fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predic
             ui.ctx().copy_text(super::chart_export::tsv(&header, &rows));
         }
     });
-    egui::Grid::new("risk_by_persona")
-        .striped(true)
-        .show(ui, |ui| {
-            for h in header {
-                ui.label(RichText::new(h).weak());
+    super::widgets::table(ui, "risk_by_persona", &header, |ui| {
+        for (s, r) in risk.by_segment.iter().zip(&rows) {
+            ui.label(RichText::new(&r[0]).color(colour(s.segment)));
+            for c in &r[1..] {
+                ui.label(c);
             }
             ui.end_row();
-            for (s, r) in risk.by_segment.iter().zip(&rows) {
-                ui.label(RichText::new(&r[0]).color(colour(s.segment)));
-                for c in &r[1..] {
-                    ui.label(c);
-                }
-                ui.end_row();
-            }
-        });
+        }
+    });
     ui.label("Score distribution per persona (share of the persona's scored users)");
     Plot::new("score_by_persona")
         .height(200.0)

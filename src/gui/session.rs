@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use persona_lab::features;
 use persona_lab::project::Project;
 use persona_lab::ruleset::RuleSet;
-use persona_lab::task::Task;
 
 use super::app::{LoadOutcome, PersonaApp};
 use super::state::{ClusterSettings, ProjectQuestion, Snapshot};
@@ -122,42 +121,39 @@ impl PersonaApp {
         self.remember(&path);
         let opts = self.analysis.load_options.clone();
         let cfg = self.analysis.feature_config.clone();
-        self.tasks.start(
+        self.spawn(
             Kind::Load,
-            Task::spawn(
-                format!("Loading {}", path.display()),
-                self.repainter(),
-                move |job| {
-                    job.progress("loading", 0.0);
-                    let loaded = match persona_lab::data::load_with(&path, &opts, job) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            // A role not found, a shape misread: the columns let the analyst fix it.
-                            let columns =
-                                persona_lab::data::columns_of(&path, &opts).unwrap_or_default();
-                            return Ok(LoadOutcome::Failed {
-                                message: e.to_string(),
-                                columns,
-                            });
-                        }
-                    };
-                    job.check().map_err(|e| e.to_string())?;
-                    job.progress("features", 0.5);
-                    let profile = features::compute_profile_with(&loaded, &cfg, job)
-                        .map_err(|e| e.to_string())?;
-                    job.progress("fingerprint", 0.9);
-                    let fingerprint = persona_lab::ruleset::fingerprint(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let users = persona_lab::summary::users_of(&loaded, &profile, &cfg);
-                    let summary = persona_lab::summary::load_summary(&loaded, users);
-                    Ok(LoadOutcome::Loaded(Box::new((
-                        loaded,
-                        profile,
-                        fingerprint,
-                        summary,
-                    ))))
-                },
-            ),
+            format!("Loading {}", path.display()),
+            move |job| {
+                job.progress("loading", 0.0);
+                let loaded = match persona_lab::data::load_with(&path, &opts, job) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        // A role not found, a shape misread: the columns let the analyst fix it.
+                        let columns =
+                            persona_lab::data::columns_of(&path, &opts).unwrap_or_default();
+                        return Ok(LoadOutcome::Failed {
+                            message: e.to_string(),
+                            columns,
+                        });
+                    }
+                };
+                job.check().map_err(|e| e.to_string())?;
+                job.progress("features", 0.5);
+                let profile = features::compute_profile_with(&loaded, &cfg, job)
+                    .map_err(|e| e.to_string())?;
+                job.progress("fingerprint", 0.9);
+                let fingerprint = persona_lab::ruleset::fingerprint(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let users = persona_lab::summary::users_of(&loaded, &profile, &cfg);
+                let summary = persona_lab::summary::load_summary(&loaded, users);
+                Ok(LoadOutcome::Loaded(Box::new((
+                    loaded,
+                    profile,
+                    fingerprint,
+                    summary,
+                ))))
+            },
             Done::Load,
         );
     }
@@ -218,35 +214,32 @@ impl PersonaApp {
 
     /// `restored`: the project is a recovery file; it opens unsaved, with no project path.
     pub(super) fn read_project(&mut self, path: PathBuf, restored: bool) {
-        self.tasks.start(
+        self.spawn(
             Kind::Project,
-            Task::spawn(
-                format!("Opening {}", path.display()),
-                self.repainter(),
-                move |job| {
-                    job.progress("reading", 0.0);
-                    let p = Project::read(&path).map_err(|e| e.to_string())?;
-                    job.progress("checking the source", 0.2);
-                    let problem = match persona_lab::ruleset::fingerprint(&p.source) {
-                        Ok(fp) if fp == p.source_fingerprint => None,
-                        Ok(_) => Some(format!(
-                            "The source file {} changed since the project was saved: the segments, \
+            format!("Opening {}", path.display()),
+            move |job| {
+                job.progress("reading", 0.0);
+                let p = Project::read(&path).map_err(|e| e.to_string())?;
+                job.progress("checking the source", 0.2);
+                let problem = match persona_lab::ruleset::fingerprint(&p.source) {
+                    Ok(fp) if fp == p.source_fingerprint => None,
+                    Ok(_) => Some(format!(
+                        "The source file {} changed since the project was saved: the segments, \
                          personas and rules may no longer fit it.",
-                            p.source.display()
-                        )),
-                        Err(e) => Some(format!(
-                            "The source file {} cannot be read ({e}): it may have moved.",
-                            p.source.display()
-                        )),
-                    };
-                    Ok(ProjectQuestion {
-                        path,
-                        project: Box::new(p),
-                        problem: problem.unwrap_or_default(),
-                        restored,
-                    })
-                },
-            ),
+                        p.source.display()
+                    )),
+                    Err(e) => Some(format!(
+                        "The source file {} cannot be read ({e}): it may have moved.",
+                        p.source.display()
+                    )),
+                };
+                Ok(ProjectQuestion {
+                    path,
+                    project: Box::new(p),
+                    problem: problem.unwrap_or_default(),
+                    restored,
+                })
+            },
             Done::Project,
         );
     }

@@ -110,36 +110,37 @@ fn inputs(cx: &mut Cx, ui: &mut egui::Ui) {
         st.sim_session = default_session();
     }
     ui.columns(2, |cols| {
-        let l = cols[0].label("Profile (JSON, editable)");
-        egui::ScrollArea::vertical()
-            .id_salt("profile_json")
-            .max_height(320.0)
-            .show(&mut cols[0], |ui| {
-                ui.add(
-                    egui::TextEdit::multiline(&mut st.sim_profile)
-                        .code_editor()
-                        .desired_rows(14)
-                        .desired_width(f32::INFINITY)
-                        .hint_text(
-                            "pick a user above, or type {\"user_id\": …, \"features\": {…}}",
-                        ),
-                )
-                .labelled_by(l.id)
-            });
-        let l = cols[1].label("Session (JSON, editable)");
-        egui::ScrollArea::vertical()
-            .id_salt("session_json")
-            .max_height(320.0)
-            .show(&mut cols[1], |ui| {
-                ui.add(
-                    egui::TextEdit::multiline(&mut st.sim_session)
-                        .code_editor()
-                        .desired_rows(14)
-                        .desired_width(f32::INFINITY),
-                )
-                .labelled_by(l.id)
-            });
+        json_editor(
+            &mut cols[0],
+            "Profile (JSON, editable)",
+            &mut st.sim_profile,
+            "pick a user above, or type {\"user_id\": …, \"features\": {…}}",
+        );
+        json_editor(
+            &mut cols[1],
+            "Session (JSON, editable)",
+            &mut st.sim_session,
+            "",
+        );
     });
+}
+
+/// A labelled, scrolling JSON editor as wide as its column.
+fn json_editor(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) {
+    let l = ui.label(label);
+    egui::ScrollArea::vertical()
+        .id_salt(label)
+        .max_height(320.0)
+        .show(ui, |ui| {
+            ui.add(
+                egui::TextEdit::multiline(text)
+                    .code_editor()
+                    .desired_rows(14)
+                    .desired_width(f32::INFINITY)
+                    .hint_text(hint),
+            )
+            .labelled_by(l.id)
+        });
 }
 
 /// Decide for the typed profile and session with the rule set as it would be exported now.
@@ -199,42 +200,39 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
         ui.label("No rule decides anything for this user: every slot shows its default content.");
     } else {
         ui.label(RichText::new("Shown").strong());
-        egui::Grid::new("decisions").striped(true).show(ui, |ui| {
-            for h in [
+        super::widgets::table(
+            ui,
+            "decisions",
+            &[
                 "slot",
                 "module",
                 "variant",
                 "rule",
                 "why am I seeing this? (the customer's words)",
                 "what matched (exactly)",
-            ] {
-                ui.label(RichText::new(h).weak());
-            }
-            ui.end_row();
-            for x in &d.decisions {
-                ui.label(&x.slot);
-                ui.label(x.module.as_deref().unwrap_or("(default: holdout)"));
-                ui.label(x.variant.as_deref().unwrap_or("-"));
-                ui.label(&x.rule_name);
-                // Long texts wrap in narrow columns, so the table fits beside the coverage panel.
-                ui.scope(|ui| {
-                    ui.set_max_width(260.0);
-                    ui.add(egui::Label::new(&x.explanation).wrap());
-                });
-                ui.scope(|ui| {
-                    ui.set_max_width(160.0);
-                    ui.add(egui::Label::new(RichText::new(&x.condition).weak()).wrap());
-                });
-                ui.end_row();
-            }
-        });
+            ],
+            |ui| {
+                for x in &d.decisions {
+                    ui.label(&x.slot);
+                    ui.label(x.module.as_deref().unwrap_or("(default: holdout)"));
+                    ui.label(x.variant.as_deref().unwrap_or("-"));
+                    ui.label(&x.rule_name);
+                    // Long texts wrap in narrow columns, so the table fits beside the coverage panel.
+                    ui.scope(|ui| {
+                        ui.set_max_width(260.0);
+                        ui.add(egui::Label::new(&x.explanation).wrap());
+                    });
+                    ui.scope(|ui| {
+                        ui.set_max_width(160.0);
+                        ui.add(egui::Label::new(RichText::new(&x.condition).weak()).wrap());
+                    });
+                    ui.end_row();
+                }
+            },
+        );
     }
     ui.label(RichText::new("Every rule, in evaluation order").strong());
-    egui::Grid::new("trace").striped(true).show(ui, |ui| {
-        for h in ["priority", "rule", "outcome"] {
-            ui.label(RichText::new(h).weak());
-        }
-        ui.end_row();
+    super::widgets::table(ui, "trace", &["priority", "rule", "outcome"], |ui| {
         for t in &d.trace {
             ui.label(t.priority.to_string());
             let name = rules
@@ -275,13 +273,11 @@ fn coverage(cx: &mut Cx, ui: &mut egui::Ui) {
             100.0 * n as f64 / cov.users as f64
         }
     };
-    egui::Grid::new("coverage_grid")
-        .striped(true)
-        .show(ui, |ui| {
-            for h in ["rule", "shown", "holdout", "share"] {
-                ui.label(RichText::new(h).weak());
-            }
-            ui.end_row();
+    super::widgets::table(
+        ui,
+        "coverage_grid",
+        &["rule", "shown", "holdout", "share"],
+        |ui| {
             for r in &cx.analysis.rules {
                 let (shown, held) = cov.per_rule.get(&r.id).copied().unwrap_or((0, 0));
                 ui.label(format!("{}. {}", r.priority, r.name));
@@ -290,7 +286,8 @@ fn coverage(cx: &mut Cx, ui: &mut egui::Ui) {
                 ui.label(format!("{:.1}%", share(shown + held)));
                 ui.end_row();
             }
-        });
+        },
+    );
     ui.label(format!(
         "Reached by no rule: {} of {} users ({:.1}%)",
         cov.reached_by_none,

@@ -261,7 +261,7 @@ pub struct ViewState {
     /// Scatter: t-SNE instead of PCA.
     pub use_tsne: bool,
     /// Users selected in any chart (row indices of the run's matrix), shown everywhere.
-    pub selection: Vec<usize>,
+    pub selection: Selection,
     /// The last lasso drawn on the scatter, in plot coordinates (closed on release).
     pub last_lasso: Vec<[f64; 2]>,
     pub history: History,
@@ -368,7 +368,7 @@ impl Default for ViewState {
             dendro_leaves: 30,
             box_feature: 0,
             use_tsne: false,
-            selection: Vec::new(),
+            selection: Selection::default(),
             last_lasso: Vec::new(),
             history: History::default(),
             saved: None,
@@ -455,4 +455,80 @@ pub enum Level {
     Info,
     Warning,
     Error,
+}
+
+/// The users picked on a chart (row indices of the run's matrix, in the order picked), with a lookup
+/// per user made once when the selection changes, so that a chart marks them without building a mask
+/// every frame. `version` changes with every change: what is derived from the selection is kept
+/// until it does.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    users: Arc<Vec<usize>>,
+    picked: Vec<bool>,
+    version: u64,
+}
+
+impl Selection {
+    pub fn set(&mut self, users: Vec<usize>) {
+        let mut picked = vec![false; users.iter().max().map_or(0, |&m| m + 1)];
+        for &u in &users {
+            picked[u] = true;
+        }
+        *self = Selection {
+            users: Arc::new(users),
+            picked,
+            version: self.version + 1,
+        };
+    }
+
+    pub fn clear(&mut self) {
+        self.set(Vec::new());
+    }
+
+    pub fn contains(&self, user: usize) -> bool {
+        self.picked.get(user).copied().unwrap_or(false)
+    }
+
+    /// The selected users, shared (cheap to keep beside a borrow of the state).
+    pub fn users(&self) -> Arc<Vec<usize>> {
+        self.users.clone()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl PartialEq<Vec<usize>> for Selection {
+    fn eq(&self, other: &Vec<usize>) -> bool {
+        *self.users == *other
+    }
+}
+
+impl std::ops::Deref for Selection {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.users
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Selection;
+
+    #[test]
+    fn a_selection_answers_per_user_and_changes_its_version_with_every_change() {
+        let mut s = Selection::default();
+        assert!(s.is_empty() && !s.contains(0));
+        let v0 = s.version();
+        s.set(vec![7, 2, 7]);
+        assert_eq!(s, vec![7, 2, 7]);
+        assert!(s.contains(2) && s.contains(7));
+        assert!(!s.contains(3) && !s.contains(8) && !s.contains(usize::MAX));
+        let v1 = s.version();
+        assert_ne!(v0, v1);
+        s.clear();
+        assert!(s.is_empty() && !s.contains(7));
+        assert_ne!(s.version(), v1);
+    }
 }

@@ -27,3 +27,34 @@ pub fn combo(
         .response
         .labelled_by(l.id)
 }
+
+/// A striped table: `header` in weak text as its first row, then the rows `body` adds (each ended with
+/// `ui.end_row()`).
+pub fn table(
+    ui: &mut Ui,
+    id_salt: impl std::hash::Hash + std::fmt::Debug,
+    header: &[&str],
+    body: impl FnOnce(&mut Ui),
+) {
+    egui::Grid::new(id_salt).striped(true).show(ui, |ui| {
+        for h in header {
+            ui.label(egui::RichText::new(*h).weak());
+        }
+        ui.end_row();
+        body(ui);
+    });
+}
+
+/// A chart's two save buttons, the picture as PNG and its numbers as CSV (`csv_hover` says which
+/// numbers): the file asked for when one is clicked.
+pub fn chart_save_buttons(
+    ui: &mut Ui,
+    png: &str,
+    csv: &str,
+    csv_hover: &str,
+) -> Option<super::files::FilePurpose> {
+    use super::files::FilePurpose;
+    let png = ui.button(png).clicked();
+    let csv = ui.button(csv).on_hover_text(csv_hover).clicked();
+    (png.then_some(FilePurpose::ChartPng)).or(csv.then_some(FilePurpose::ChartCsv))
+}

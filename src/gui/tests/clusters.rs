@@ -348,7 +348,7 @@ fn a_selection_is_exported_on_a_worker_with_its_users_in_order() {
         a.analysis.run.is_some() && idle(a)
     });
     let run = h.state().analysis.run.clone().unwrap();
-    h.state_mut().ui_state.selection = vec![5, 0, 1966];
+    h.state_mut().ui_state.selection.set(vec![5, 0, 1966]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("selection.csv");
     crate::gui::file_work::export_selection_to(h.state_mut(), out.clone());

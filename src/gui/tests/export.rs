@@ -229,7 +229,7 @@ fn charts_tables_and_the_summary_export_what_is_shown() {
     h.get_by_label_contains("wrote");
 
     // A table as TSV: the selection panel.
-    h.state_mut().ui_state.selection = vec![0, 1, 2];
+    h.state_mut().ui_state.selection.set(vec![0, 1, 2]);
     h.run_ok();
     h.get_by_label("Copy as TSV").click();
     h.step();
