@@ -201,9 +201,18 @@ fn frame_times_with_100k_users() {
     a.analysis.cluster.params.method = Method::Ward;
     a.settings_changed();
     wait_for_run(&mut h, "ward", |r| r.segmentation.dendrogram.is_some());
-    for chart in Chart::ALL {
+    // Each chart without a selection, then with half the users selected (marked on every chart).
+    for (chart, selected) in Chart::ALL
+        .into_iter()
+        .map(|c| (c, false))
+        .chain(Chart::ALL.into_iter().map(|c| (c, true)))
+    {
         if chart == Chart::Sweep {
             continue;
+        }
+        if selected && h.state().ui_state.selection.is_empty() {
+            let every_other = (0..100_000).step_by(2).collect();
+            h.state_mut().ui_state.selection.set(every_other);
         }
         h.state_mut().ui_state.chart = chart;
         // Measure the chart as drawn, not its placeholder: a layout made once per run (the
@@ -221,8 +230,13 @@ fn frame_times_with_100k_users() {
         times.sort_by(f64::total_cmp);
         let mean = times.iter().sum::<f64>() / times.len() as f64;
         println!(
-            "{:<26} mean {mean:6.2} ms  median {:6.2} ms  worst {:6.2} ms",
+            "{:<26} {:<14} mean {mean:6.2} ms  median {:6.2} ms  worst {:6.2} ms",
             chart.label(),
+            if selected {
+                "50k selected"
+            } else {
+                "no selection"
+            },
             times[15],
             times[29]
         );
