@@ -129,7 +129,8 @@ impl KMeans {
                 let mut fit = self.fit_all(&sp, job)?;
                 job.progress("assigning all users", 0.0);
                 let mut state = vec![State::fresh(); p.n];
-                let all = assign(p, &fit.centroids, self.k, &mut state, None, true);
+                let all = assign(p, &fit.centroids, self.k, &mut state, None, true, job);
+                job.check()?;
                 fit.labels = state.iter().map(|s| s.label as usize).collect();
                 fit.inertia = all.inertia;
                 fit.fitted_on = rows.len();
@@ -199,6 +200,9 @@ pub fn kmeans_plus_plus(
             .enumerate()
             .map(|(ci, cl)| {
                 let mut pots = vec![0.0; cands.len()];
+                if job.is_cancelled() {
+                    return pots;
+                }
                 for (o, &c) in cl.iter().enumerate() {
                     let x = p.row(ci * CHUNK + o);
                     for (pot, &cand) in pots.iter_mut().zip(&cands) {
@@ -208,6 +212,7 @@ pub fn kmeans_plus_plus(
                 pots
             })
             .collect();
+        job.check()?;
         let mut pots = vec![0.0; cands.len()];
         for part in &parts {
             for (a, b) in pots.iter_mut().zip(part) {
@@ -223,6 +228,9 @@ pub fn kmeans_plus_plus(
             .par_chunks_mut(CHUNK)
             .enumerate()
             .for_each(|(ci, cl)| {
+                if job.is_cancelled() {
+                    return;
+                }
                 for (o, c) in cl.iter_mut().enumerate() {
                     *c = c.min(sq_dist(p.row(ci * CHUNK + o), centre));
                 }
@@ -314,6 +322,7 @@ fn assign(
     state: &mut [State],
     shift: Option<&Shift>,
     exact: bool,
+    job: &Job,
 ) -> Assigned {
     let d = p.d;
     // Half the distance from each centre to its nearest other centre: a point closer than that to its
@@ -341,6 +350,13 @@ fn assign(
             let mut counts = vec![0usize; k];
             let mut changed = 0;
             let mut inertia = 0.0;
+            // Once cancelled, the remaining chunks are skipped (the caller checks and discards the
+            // result), so a cancel lands within one chunk per thread, not one whole pass.
+            let chunk = if job.is_cancelled() {
+                &mut chunk[..0]
+            } else {
+                chunk
+            };
             for (o, s) in chunk.iter_mut().enumerate() {
                 let x = p.row(ci * CHUNK + o);
                 let a = s.label as usize;
@@ -436,7 +452,16 @@ fn lloyd_hamerly(
             counts,
             changed,
             ..
-        } = assign(p, &centroids, k, &mut state, pending.take().as_ref(), false);
+        } = assign(
+            p,
+            &centroids,
+            k,
+            &mut state,
+            pending.take().as_ref(),
+            false,
+            job,
+        );
+        job.check()?;
         if iter > 0 && changed == 0 {
             // The centroids are the means of these very labels: a fixed point.
             converged = true;
@@ -480,7 +505,16 @@ fn lloyd_hamerly(
     }
     // Labels consistent with the final centroids (the last update may have moved some points), and the
     // exact inertia.
-    let last = assign(p, &centroids, k, &mut state, pending.take().as_ref(), true);
+    let last = assign(
+        p,
+        &centroids,
+        k,
+        &mut state,
+        pending.take().as_ref(),
+        true,
+        job,
+    );
+    job.check()?;
     let labels: Vec<usize> = state.iter().map(|s| s.label as usize).collect();
     progress(1.0);
     Ok(KMeansFit {
