@@ -169,6 +169,17 @@ impl ClusterRun {
         )
     }
 
+    /// The first two PCA coordinates of row `i` (the second 0 when the data has one dimension).
+    pub fn pca_xy(&self, i: usize) -> [f64; 2] {
+        let dims = self.pca.n_components;
+        let y = if dims > 1 {
+            self.coords[i * dims + 1]
+        } else {
+            0.0
+        };
+        [self.coords[i * dims], y]
+    }
+
     /// Selected users (row positions of the run) as a table: user_id, segment, silhouette and each
     /// clustering feature in its own units (the scaling undone), in the order given. What the
     /// Clusters view exports for a lasso selection.

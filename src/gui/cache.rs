@@ -12,7 +12,9 @@ use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, Persona};
 
 use super::app::PersonaApp;
-use super::charts::{self, SilBar};
+use persona_lab::cluster::Tsne;
+
+use super::charts::{self, ScatterLayout, SilBar};
 use super::state::{Analysis, Basis, Chart, View, ViewState};
 use super::tasks::{Done, Kind};
 
@@ -96,6 +98,47 @@ pub struct Caches {
     /// Clusters view: the selected users under each drawn dendrogram leaf (x, selected, size), for
     /// the run, the selection and the number of leaves drawn.
     pub leaf_marks: Option<(LeafKey, Marks<LeafMark>)>,
+    /// Clusters view: the scatter's points by segment and the selected ones among them.
+    pub scatter: Option<(ScatterKey, Arc<ScatterLayout>)>,
+}
+
+/// Points the scatter draws at most (a seeded sample of the users beyond that).
+pub const MAX_SCATTER: usize = 40_000;
+
+/// What the scatter's layout depends on: the run, the t-SNE embedding when that is shown, and the
+/// selection's version.
+#[derive(Clone)]
+pub struct ScatterKey {
+    run: Arc<ClusterRun>,
+    tsne: Option<Arc<Tsne>>,
+    selection: u64,
+}
+
+impl ScatterKey {
+    /// `None` until there is a run and, when t-SNE is chosen, its embedding of that run.
+    fn of(a: &Analysis, v: &ViewState) -> Option<Self> {
+        let run = a.run.clone()?;
+        let tsne = match v.use_tsne {
+            true => Some(a.tsne_of(&run)?),
+            false => None,
+        };
+        Some(ScatterKey {
+            run,
+            tsne,
+            selection: v.selection.version(),
+        })
+    }
+}
+
+impl PartialEq for ScatterKey {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.run, &o.run)
+            && match (&self.tsne, &o.tsne) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+            && self.selection == o.selection
+    }
 }
 
 /// Marks of the selection on a chart, one per drawn element.
@@ -127,6 +170,13 @@ impl PartialEq for LeafKey {
     fn eq(&self, o: &Self) -> bool {
         Arc::ptr_eq(&self.run, &o.run) && self.selection == o.selection && self.leaves == o.leaves
     }
+}
+
+/// The key to make a slot's result from, when what the slot holds was not made from it (`None`:
+/// nothing to make, or nothing to make it from yet).
+fn needed<K: PartialEq, V>(slot: &Option<(K, V)>, key: Option<K>) -> Option<K> {
+    let key = key?;
+    fresh(slot, |k| *k == key).is_none().then_some(key)
 }
 
 /// What a cache slot holds, when it was made from what `made_from` accepts.
@@ -181,6 +231,12 @@ impl Caches {
         fresh(&self.leaf_marks, |k| *k == key).cloned()
     }
 
+    /// The scatter's layout for the current run, embedding and selection.
+    pub fn scatter(&self, a: &Analysis, v: &ViewState) -> Option<Arc<ScatterLayout>> {
+        let key = ScatterKey::of(a, v)?;
+        fresh(&self.scatter, |k| *k == key).cloned()
+    }
+
     /// The export preview for the current run, personas, rules and guardrails.
     pub fn export(&self, a: &Analysis) -> Option<&ExportPreview> {
         let key = ExportKey::of(a)?;
@@ -207,6 +263,7 @@ impl PersonaApp {
                 self.silhouette_marks();
             }
             View::Clusters if self.ui_state.chart == Chart::Dendrogram => self.leaf_marks(),
+            View::Clusters if self.ui_state.chart == Chart::Scatter => self.scatter_layout(),
             View::Export => self.refresh_export(),
             _ => {}
         }
@@ -248,13 +305,10 @@ impl PersonaApp {
     /// Count the selected users under each drawn dendrogram leaf, once per run, selection and number
     /// of leaves drawn. Only an exact tree has one leaf per user; a tree built on a sample marks none.
     fn leaf_marks(&mut self) {
-        let (a, v) = (&self.analysis, &self.ui_state);
-        let Some(key) = LeafKey::of(a, v) else {
+        let v = &self.ui_state;
+        let Some(key) = needed(&self.caches.leaf_marks, LeafKey::of(&self.analysis, v)) else {
             return;
         };
-        if self.caches.leaf_marks(a, v).is_some() {
-            return;
-        }
         let seg = &key.run.segmentation;
         let marks = match &seg.dendrogram {
             Some(d) if seg.fitted_on.is_none() && !v.selection.is_empty() => {
@@ -264,6 +318,32 @@ impl PersonaApp {
             _ => Vec::new(),
         };
         self.caches.leaf_marks = Some((key, Arc::new(marks)));
+    }
+
+    /// Lay out the scatter once per run, embedding and selection: the drawn users (everyone up to
+    /// `MAX_SCATTER`, else a sample seeded by the run's seed; the t-SNE sample when that is shown)
+    /// split by segment, and the selected ones among them. A pass over at most `MAX_SCATTER` users.
+    fn scatter_layout(&mut self) {
+        let v = &self.ui_state;
+        let Some(key) = needed(&self.caches.scatter, ScatterKey::of(&self.analysis, v)) else {
+            return;
+        };
+        let (run, seg) = (&key.run, &key.run.segmentation);
+        let (rows, coords) = match &key.tsne {
+            Some(t) => (
+                t.rows.clone(),
+                t.embedding.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+            ),
+            None => {
+                let rows = charts::downsample(run.matrix.n_rows, MAX_SCATTER, seg.params.seed);
+                let coords = rows.iter().map(|&i| run.pca_xy(i)).collect();
+                (rows, coords)
+            }
+        };
+        let layout = charts::scatter_layout(rows, coords, &seg.labels, seg.k, |u| {
+            v.selection.contains(u)
+        });
+        self.caches.scatter = Some((key, Arc::new(layout)));
     }
 
     /// The silhouette layout of the current run: ready, or started in the background (it grows with

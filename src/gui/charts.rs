@@ -1,6 +1,7 @@
 //! The geometry behind the charts, free of drawing code so it can be unit-tested: silhouette bar order
 //! and binning, dendrogram layout with truncation, scatter downsampling, the shared colour palette.
 
+use egui_plot::PlotPoint;
 use persona_lab::cluster::Dendrogram;
 use rand::SeedableRng;
 use rand::seq::index;
@@ -232,6 +233,54 @@ pub fn downsample(n: usize, max: usize, seed: u64) -> Vec<usize> {
     v
 }
 
+/// The scatter as drawn: which users, where, split by segment, and which of them are selected. Made
+/// once per run, embedding and selection (it walks every drawn user), so a frame only hands the
+/// points to the plot.
+#[derive(Debug)]
+pub struct ScatterLayout {
+    /// Row indices of the drawn users, and their coordinates in the same order.
+    pub rows: Vec<usize>,
+    pub coords: Vec<[f64; 2]>,
+    /// The drawn users who are not selected, one list per segment.
+    pub by_segment: Vec<Vec<PlotPoint>>,
+    /// The drawn users who are selected, all together (for their rim) and per segment. Each user is
+    /// in one of the lists, so each is drawn once.
+    pub selected: Vec<PlotPoint>,
+    pub selected_by_segment: Vec<Vec<PlotPoint>>,
+}
+
+/// Lay out the drawn users (`rows`, with `coords`) by segment, marking those `selected`.
+pub fn scatter_layout(
+    rows: Vec<usize>,
+    coords: Vec<[f64; 2]>,
+    labels: &[usize],
+    k: usize,
+    selected: impl Fn(usize) -> bool,
+) -> ScatterLayout {
+    let mut by_segment = vec![Vec::new(); k];
+    let mut selected_by_segment = vec![Vec::new(); k];
+    let mut marked = Vec::new();
+    for (&i, &[x, y]) in rows.iter().zip(&coords) {
+        let pt = PlotPoint::new(x, y);
+        let Some(c) = labels.get(i).copied().filter(|&c| c < k) else {
+            continue;
+        };
+        if selected(i) {
+            marked.push(pt);
+            selected_by_segment[c].push(pt);
+        } else {
+            by_segment[c].push(pt);
+        }
+    }
+    ScatterLayout {
+        rows,
+        coords,
+        by_segment,
+        selected: marked,
+        selected_by_segment,
+    }
+}
+
 /// Whether a point lies inside a closed polygon (even-odd rule; the last vertex joins the first).
 pub fn inside_polygon(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
     let mut inside = false;
@@ -265,6 +314,32 @@ mod tests {
             selected_per_leaf(&d, &layout, |u| sel[u]),
             vec![(0.0, 1, 2), (1.0, 2, 2)]
         );
+    }
+
+    #[test]
+    fn the_scatter_splits_drawn_users_by_segment_and_marks_the_selected() {
+        // Rows 4, 1 and 3 drawn; 1 and 3 selected; row 4's label is past k and is left out.
+        let labels = [0, 1, 0, 0, 7];
+        let l = scatter_layout(
+            vec![4, 1, 3],
+            vec![[4.0, 0.5], [1.0, 1.5], [3.0, 2.5]],
+            &labels,
+            2,
+            |u| u == 1 || u == 3,
+        );
+        let xy = |v: &[PlotPoint]| v.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>();
+        // Row 0 drawn and not selected.
+        let l2 = scatter_layout(vec![0], vec![[0.5, 0.5]], &labels, 2, |_| false);
+        assert_eq!(xy(&l2.by_segment[0]), vec![[0.5, 0.5]]);
+        assert!(l2.selected.is_empty() && l2.selected_by_segment[0].is_empty());
+        assert!(
+            l.by_segment.iter().all(|v| v.is_empty()),
+            "the selected are drawn once"
+        );
+        assert_eq!(xy(&l.selected), vec![[1.0, 1.5], [3.0, 2.5]]);
+        assert_eq!(xy(&l.selected_by_segment[0]), vec![[3.0, 2.5]]);
+        assert_eq!(xy(&l.selected_by_segment[1]), vec![[1.0, 1.5]]);
+        assert_eq!(l.rows, vec![4, 1, 3]);
     }
 
     #[test]

@@ -100,6 +100,14 @@ impl Analysis {
         Some(rs)
     }
 
+    /// The t-SNE embedding of `run`, when one was computed for it.
+    pub fn tsne_of(&self, run: &Arc<ClusterRun>) -> Option<Arc<Tsne>> {
+        self.tsne
+            .as_ref()
+            .filter(|(r, _)| Arc::ptr_eq(r, run))
+            .map(|(_, t)| t.clone())
+    }
+
     /// The persona of segment `s`, if there is one.
     pub fn persona_of(&self, s: usize) -> Option<&Persona> {
         self.personas.iter().find(|p| p.segment == s)
