@@ -509,30 +509,29 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     }
     if r.drag_stopped_by(egui::PointerButton::Secondary) {
         let poly: Vec<[f64; 2]> = ui.ctx().data_mut(|d| d.remove_temp(id)).unwrap_or_default();
-        let all: Option<Vec<[f64; 2]>> =
-            (!cx.state.use_tsne).then(|| (0..n).map(|i| run.pca_xy(i)).collect());
-        cx.state
-            .selection
-            .set(lasso(&poly, rows, coords, all.as_deref()));
+        let everyone = (!cx.state.use_tsne).then_some(run.as_ref());
+        cx.state.selection.set(lasso(&poly, rows, coords, everyone));
         cx.state.last_lasso = poly;
     }
 }
 
-/// The users inside a lasso: every user when all coordinates are known (PCA), else the drawn ones.
+/// The users inside a lasso: every user of the run by their PCA coordinates when it is given, else
+/// the drawn ones.
 fn lasso(
     poly: &[[f64; 2]],
     rows: &[usize],
     coords: &[[f64; 2]],
-    all: Option<&[[f64; 2]]>,
+    everyone: Option<&ClusterRun>,
 ) -> Vec<usize> {
-    match all {
-        Some(all) => (0..all.len())
-            .filter(|&i| charts::inside_polygon(poly, all[i]))
+    let lasso = charts::Lasso::new(poly);
+    match everyone {
+        Some(run) => (0..run.matrix.n_rows)
+            .filter(|&i| lasso.contains(run.pca_xy(i)))
             .collect(),
         None => rows
             .iter()
             .zip(coords)
-            .filter(|(_, xy)| charts::inside_polygon(poly, **xy))
+            .filter(|(_, xy)| lasso.contains(**xy))
             .map(|(&i, _)| i)
             .collect(),
     }
