@@ -202,13 +202,20 @@ fn frame_times_with_100k_users() {
     a.settings_changed();
     wait_for_run(&mut h, "ward", |r| r.segmentation.dendrogram.is_some());
     // Each chart without a selection, then with half the users selected (marked on every chart).
-    for (chart, selected) in Chart::ALL
+    // Last, the scatter again with the pointer resting on the plot (a tooltip for the nearest user).
+    for (chart, selected, hovered) in Chart::ALL
         .into_iter()
-        .map(|c| (c, false))
-        .chain(Chart::ALL.into_iter().map(|c| (c, true)))
+        .map(|c| (c, false, false))
+        .chain(Chart::ALL.into_iter().map(|c| (c, true, false)))
+        .chain([(Chart::Scatter, true, true)])
     {
         if chart == Chart::Sweep {
             continue;
+        }
+        if hovered {
+            // In the middle of the plot, which fills the window below the caption: the view then
+            // looks for the nearest drawn user every frame, and the plot draws its hover lines.
+            h.event(egui::Event::PointerMoved(egui::Pos2::new(640.0, 400.0)));
         }
         if selected && h.state().ui_state.selection.is_empty() {
             let every_other = (0..100_000).step_by(2).collect();
@@ -232,10 +239,10 @@ fn frame_times_with_100k_users() {
         println!(
             "{:<26} {:<14} mean {mean:6.2} ms  median {:6.2} ms  worst {:6.2} ms",
             chart.label(),
-            if selected {
-                "50k selected"
-            } else {
-                "no selection"
+            match (selected, hovered) {
+                (_, true) => "50k, hovered",
+                (true, _) => "50k selected",
+                _ => "no selection",
             },
             times[15],
             times[29]
