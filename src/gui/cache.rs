@@ -14,7 +14,7 @@ use persona_lab::ruleset::{Coverage, Persona};
 use super::app::PersonaApp;
 use persona_lab::cluster::Tsne;
 
-use super::charts::{self, ScatterLayout, SilBar};
+use super::charts::{self, DendroView, ScatterLayout, SilBar};
 use super::state::{Analysis, Basis, Chart, View, ViewState};
 use super::tasks::{Done, Kind};
 
@@ -98,8 +98,51 @@ pub struct Caches {
     /// Clusters view: the selected users under each drawn dendrogram leaf (x, selected, size), for
     /// the run, the selection and the number of leaves drawn.
     pub leaf_marks: Option<(LeafKey, Marks<LeafMark>)>,
+    /// Clusters view: the dendrogram's layout, cut and link colours for the run, leaves drawn and k.
+    pub dendrogram: Option<(DendroKey, Arc<DendroView>)>,
     /// Clusters view: the scatter's points by segment and the selected ones among them.
     pub scatter: Option<(ScatterKey, Arc<ScatterLayout>)>,
+}
+
+/// A shared result compared by identity: what is made from a run is kept while it is the same run.
+#[derive(Debug)]
+pub struct Same<T>(pub Arc<T>);
+
+impl<T> Clone for Same<T> {
+    fn clone(&self) -> Self {
+        Same(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Same<T> {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+
+impl<T> std::ops::Deref for Same<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// What the dendrogram as drawn depends on: the run, the leaves drawn and the k it is cut at.
+#[derive(Clone, PartialEq)]
+pub struct DendroKey {
+    run: Same<ClusterRun>,
+    leaves: usize,
+    k: usize,
+}
+
+impl DendroKey {
+    fn of(a: &Analysis, v: &ViewState) -> Option<Self> {
+        Some(DendroKey {
+            run: Same(a.run.clone()?),
+            leaves: v.dendro_leaves,
+            k: a.cluster.params.k,
+        })
+    }
 }
 
 /// Points the scatter draws at most (a seeded sample of the users beyond that).
@@ -107,10 +150,10 @@ pub const MAX_SCATTER: usize = 40_000;
 
 /// What the scatter's layout depends on: the run, the t-SNE embedding when that is shown, and the
 /// selection's version.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct ScatterKey {
-    run: Arc<ClusterRun>,
-    tsne: Option<Arc<Tsne>>,
+    run: Same<ClusterRun>,
+    tsne: Option<Same<Tsne>>,
     selection: u64,
 }
 
@@ -119,25 +162,14 @@ impl ScatterKey {
     fn of(a: &Analysis, v: &ViewState) -> Option<Self> {
         let run = a.run.clone()?;
         let tsne = match v.use_tsne {
-            true => Some(a.tsne_of(&run)?),
+            true => Some(Same(a.tsne_of(&run)?)),
             false => None,
         };
         Some(ScatterKey {
-            run,
+            run: Same(run),
             tsne,
             selection: v.selection.version(),
         })
-    }
-}
-
-impl PartialEq for ScatterKey {
-    fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.run, &o.run)
-            && match (&self.tsne, &o.tsne) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (a, b) => a.is_none() && b.is_none(),
-            }
-            && self.selection == o.selection
     }
 }
 
@@ -149,9 +181,9 @@ pub type BarKey = (Arc<SilLayout>, u64);
 pub type LeafMark = (f64, usize, usize);
 
 /// What the dendrogram's selection marks depend on.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct LeafKey {
-    run: Arc<ClusterRun>,
+    run: Same<ClusterRun>,
     selection: u64,
     leaves: usize,
 }
@@ -159,16 +191,10 @@ pub struct LeafKey {
 impl LeafKey {
     fn of(a: &Analysis, v: &ViewState) -> Option<Self> {
         Some(LeafKey {
-            run: a.run.clone()?,
+            run: Same(a.run.clone()?),
             selection: v.selection.version(),
             leaves: v.dendro_leaves,
         })
-    }
-}
-
-impl PartialEq for LeafKey {
-    fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.run, &o.run) && self.selection == o.selection && self.leaves == o.leaves
     }
 }
 
@@ -231,6 +257,12 @@ impl Caches {
         fresh(&self.leaf_marks, |k| *k == key).cloned()
     }
 
+    /// The dendrogram as drawn for the current run, leaves drawn and k.
+    pub fn dendrogram(&self, a: &Analysis, v: &ViewState) -> Option<Arc<DendroView>> {
+        let key = DendroKey::of(a, v)?;
+        fresh(&self.dendrogram, |k| *k == key).cloned()
+    }
+
     /// The scatter's layout for the current run, embedding and selection.
     pub fn scatter(&self, a: &Analysis, v: &ViewState) -> Option<Arc<ScatterLayout>> {
         let key = ScatterKey::of(a, v)?;
@@ -262,7 +294,10 @@ impl PersonaApp {
                 self.silhouette_needed();
                 self.silhouette_marks();
             }
-            View::Clusters if self.ui_state.chart == Chart::Dendrogram => self.leaf_marks(),
+            View::Clusters if self.ui_state.chart == Chart::Dendrogram => {
+                self.dendrogram_view();
+                self.leaf_marks();
+            }
             View::Clusters if self.ui_state.chart == Chart::Scatter => self.scatter_layout(),
             View::Export => self.refresh_export(),
             _ => {}
@@ -318,6 +353,19 @@ impl PersonaApp {
             _ => Vec::new(),
         };
         self.caches.leaf_marks = Some((key, Arc::new(marks)));
+    }
+
+    /// Lay out and cut the dendrogram once per run, leaves drawn and k (a walk over every user).
+    fn dendrogram_view(&mut self) {
+        let v = &self.ui_state;
+        let Some(key) = needed(&self.caches.dendrogram, DendroKey::of(&self.analysis, v)) else {
+            return;
+        };
+        let Some(d) = &key.run.segmentation.dendrogram else {
+            return;
+        };
+        let view = charts::dendrogram_view(d, key.leaves, key.k);
+        self.caches.dendrogram = Some((key, Arc::new(view)));
     }
 
     /// Lay out the scatter once per run, embedding and selection: the drawn users (everyone up to

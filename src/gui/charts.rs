@@ -97,6 +97,43 @@ pub struct Link {
     pub node: usize,
 }
 
+/// The dendrogram as drawn with a cut at `k`: the layout of the top clusters, the cut's height,
+/// whether merges tie at it (then the line cannot say k exactly), and the segment of each link below
+/// the cut (`None` above it). Made once per run, leaves drawn and k, not every frame: cutting the
+/// tree walks every user.
+#[derive(Debug)]
+pub struct DendroView {
+    pub layout: DendroLayout,
+    pub cut: f64,
+    pub tied: bool,
+    pub link_segment: Vec<Option<usize>>,
+}
+
+pub fn dendrogram_view(d: &Dendrogram, leaves: usize, k: usize) -> DendroView {
+    let layout = dendrogram_layout(d, leaves);
+    let cut = cut_height_for_k(d, k);
+    let labels = d.cut_k(k);
+    // A link below the cut takes the segment of any user under it.
+    let leaf_user = |node: usize| -> usize {
+        let mut x = node;
+        while x >= d.n {
+            x = d.merges[x - d.n].a;
+        }
+        x
+    };
+    let link_segment = layout
+        .links
+        .iter()
+        .map(|l| (l.height < cut).then(|| labels.get(leaf_user(l.node)).copied().unwrap_or(0)))
+        .collect();
+    DendroView {
+        tied: d.k_at_height(cut) != k.clamp(1, d.n),
+        layout,
+        cut,
+        link_segment,
+    }
+}
+
 /// Layout of the top `p` clusters' merges (scipy's `truncate_mode='lastp'`): the last p-1 merges are
 /// drawn; everything merged before them is a leaf labelled with its size. Leaves are ordered by a
 /// depth-first walk (left child first), so no links cross.
@@ -330,6 +367,30 @@ pub fn inside_polygon(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dendrogram_cut_colours_the_links_below_it_by_segment() {
+        let d = tree();
+        let v = dendrogram_view(&d, 4, 2);
+        assert!(v.cut > 2.0 && v.cut < 5.0, "{}", v.cut);
+        assert!(!v.tied);
+        let labels = d.cut_k(2);
+        assert_ne!(labels[0], labels[2]);
+        let seg_of = |node: usize| {
+            let i = v.layout.links.iter().position(|l| l.node == node).unwrap();
+            v.link_segment[i]
+        };
+        assert_eq!(seg_of(4), Some(labels[0]), "(0, 1) below the cut");
+        assert_eq!(seg_of(5), Some(labels[2]), "(2, 3) below the cut");
+        assert_eq!(seg_of(6), None, "the root above it");
+        // Cut at k = 4 every link is above the cut.
+        assert!(
+            dendrogram_view(&d, 4, 4)
+                .link_segment
+                .iter()
+                .all(Option::is_none)
+        );
+    }
 
     #[test]
     fn selected_users_are_counted_under_each_drawn_leaf() {

@@ -202,18 +202,14 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         });
         ui.label("Drag in the chart to move the cut line (k follows); right-click a branch to select its users.");
     });
-    let layout = charts::dendrogram_layout(d, cx.state.dendro_leaves);
+    // Laid out and cut once per run, leaves drawn and k (`Caches::dendrogram`); on the frame one of
+    // them changes, here.
     let k = cx.analysis.cluster.params.k;
-    let cut = charts::cut_height_for_k(d, k);
-    let tree_labels = d.cut_k(k);
-    // Colour a link by its cluster when it sits below the cut: find a leaf under it.
-    let leaf_user = |node: usize| -> usize {
-        let mut x = node;
-        while x >= d.n {
-            x = d.merges[x - d.n].a;
-        }
-        x
-    };
+    let view = cx
+        .caches
+        .dendrogram(cx.analysis, cx.state)
+        .unwrap_or_else(|| Arc::new(charts::dendrogram_view(d, cx.state.dendro_leaves, k)));
+    let (layout, cut, tied) = (&view.layout, view.cut, view.tied);
     // Only an exact tree has one leaf per user.
     // Counted once per selection, before the frame (`Caches::leaf_marks`).
     let selected_leaves = cx
@@ -221,8 +217,6 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         .leaf_marks(cx.analysis, cx.state)
         .unwrap_or_default();
     let ink = ui.visuals().strong_text_color();
-    // Equal heights put the cut line on a merge: then it cannot say k exactly.
-    let tied = d.k_at_height(cut) != k.clamp(1, d.n);
     // A truncated leaf stands for a subtree: the x axis gives its size under it.
     let leaf_sizes: Vec<usize> = layout.leaves.iter().map(|&(_, size)| size).collect();
     let resp = Plot::new("dendrogram")
@@ -253,12 +247,8 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
                 }),
         ])
         .show(ui, |p| {
-            for l in &layout.links {
-                let colour = if l.height < cut {
-                    colour(tree_labels[leaf_user(l.node)])
-                } else {
-                    Color32::GRAY
-                };
+            for (l, seg) in layout.links.iter().zip(&view.link_segment) {
+                let colour = seg.map_or(Color32::GRAY, colour);
                 let pts = vec![
                     [l.x_left, l.y_left],
                     [l.x_left, l.height],
@@ -309,7 +299,7 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
             };
             // A right click on a branch selects the users under it.
             let branch = if r.secondary_clicked() {
-                pointer.and_then(|c| charts::link_at(&layout, c.x, c.y, scale, 8.0))
+                pointer.and_then(|c| charts::link_at(layout, c.x, c.y, scale, 8.0))
             } else {
                 None
             };
