@@ -15,7 +15,7 @@ use super::app::PersonaApp;
 use persona_lab::cluster::Tsne;
 
 use super::charts::{self, DendroView, ScatterLayout, SilBar};
-use super::state::{Analysis, Basis, Chart, View, ViewState};
+use super::state::{Analysis, Basis, Chart, Selection, View, ViewState};
 use super::tasks::{Done, Kind};
 
 /// What coverage depends on.
@@ -143,6 +143,12 @@ impl DendroKey {
             k: a.cluster.params.k,
         })
     }
+
+    /// The tree laid out and cut (a walk over every user); `None` for a method without a tree.
+    fn make(&self) -> Option<DendroView> {
+        let d = self.run.segmentation.dendrogram.as_ref()?;
+        Some(charts::dendrogram_view(d, self.leaves, self.k))
+    }
 }
 
 /// Points the scatter draws at most (a seeded sample of the users beyond that).
@@ -170,6 +176,25 @@ impl ScatterKey {
             tsne,
             selection: v.selection.version(),
         })
+    }
+
+    /// The drawn users (everyone up to `MAX_SCATTER`, else a sample seeded by the run's seed; the
+    /// t-SNE sample when that is shown) split by segment, and the selected ones among them: a pass
+    /// over at most `MAX_SCATTER` users.
+    fn make(&self, selection: &Selection) -> ScatterLayout {
+        let (run, seg) = (&self.run, &self.run.segmentation);
+        let (rows, coords) = match &self.tsne {
+            Some(t) => (
+                t.rows.clone(),
+                t.embedding.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+            ),
+            None => {
+                let rows = charts::downsample(run.matrix.n_rows, MAX_SCATTER, seg.params.seed);
+                let coords = rows.iter().map(|&i| run.pca_xy(i)).collect();
+                (rows, coords)
+            }
+        };
+        charts::scatter_layout(rows, coords, &seg.labels, seg.k, |u| selection.contains(u))
     }
 }
 
@@ -258,15 +283,23 @@ impl Caches {
     }
 
     /// The dendrogram as drawn for the current run, leaves drawn and k.
+    /// The one kept, or, on the frame the leaves drawn or k changed, made now (so it never blinks).
     pub fn dendrogram(&self, a: &Analysis, v: &ViewState) -> Option<Arc<DendroView>> {
         let key = DendroKey::of(a, v)?;
-        fresh(&self.dendrogram, |k| *k == key).cloned()
+        match fresh(&self.dendrogram, |k| *k == key) {
+            Some(view) => Some(view.clone()),
+            None => key.make().map(Arc::new),
+        }
     }
 
-    /// The scatter's layout for the current run, embedding and selection.
+    /// The scatter's layout for the current run, embedding and selection: the one kept, or, on the
+    /// frame one of them changed, made now.
     pub fn scatter(&self, a: &Analysis, v: &ViewState) -> Option<Arc<ScatterLayout>> {
         let key = ScatterKey::of(a, v)?;
-        fresh(&self.scatter, |k| *k == key).cloned()
+        match fresh(&self.scatter, |k| *k == key) {
+            Some(layout) => Some(layout.clone()),
+            None => Some(Arc::new(key.make(&v.selection))),
+        }
     }
 
     /// The export preview for the current run, personas, rules and guardrails.
@@ -361,36 +394,18 @@ impl PersonaApp {
         let Some(key) = needed(&self.caches.dendrogram, DendroKey::of(&self.analysis, v)) else {
             return;
         };
-        let Some(d) = &key.run.segmentation.dendrogram else {
-            return;
-        };
-        let view = charts::dendrogram_view(d, key.leaves, key.k);
-        self.caches.dendrogram = Some((key, Arc::new(view)));
+        if let Some(view) = key.make() {
+            self.caches.dendrogram = Some((key, Arc::new(view)));
+        }
     }
 
-    /// Lay out the scatter once per run, embedding and selection: the drawn users (everyone up to
-    /// `MAX_SCATTER`, else a sample seeded by the run's seed; the t-SNE sample when that is shown)
-    /// split by segment, and the selected ones among them. A pass over at most `MAX_SCATTER` users.
+    /// Lay out the scatter once per run, embedding and selection (`ScatterKey::make`).
     fn scatter_layout(&mut self) {
         let v = &self.ui_state;
         let Some(key) = needed(&self.caches.scatter, ScatterKey::of(&self.analysis, v)) else {
             return;
         };
-        let (run, seg) = (&key.run, &key.run.segmentation);
-        let (rows, coords) = match &key.tsne {
-            Some(t) => (
-                t.rows.clone(),
-                t.embedding.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
-            ),
-            None => {
-                let rows = charts::downsample(run.matrix.n_rows, MAX_SCATTER, seg.params.seed);
-                let coords = rows.iter().map(|&i| run.pca_xy(i)).collect();
-                (rows, coords)
-            }
-        };
-        let layout = charts::scatter_layout(rows, coords, &seg.labels, seg.k, |u| {
-            v.selection.contains(u)
-        });
+        let layout = key.make(&v.selection);
         self.caches.scatter = Some((key, Arc::new(layout)));
     }
 

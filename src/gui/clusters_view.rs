@@ -202,13 +202,11 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         });
         ui.label("Drag in the chart to move the cut line (k follows); right-click a branch to select its users.");
     });
-    // Laid out and cut once per run, leaves drawn and k (`Caches::dendrogram`); on the frame one of
-    // them changes, here.
+    // Laid out and cut once per run, leaves drawn and k (`Caches::dendrogram`).
     let k = cx.analysis.cluster.params.k;
-    let view = cx
-        .caches
-        .dendrogram(cx.analysis, cx.state)
-        .unwrap_or_else(|| Arc::new(charts::dendrogram_view(d, cx.state.dendro_leaves, k)));
+    let Some(view) = cx.caches.dendrogram(cx.analysis, cx.state) else {
+        return;
+    };
     let (layout, cut, tied) = (&view.layout, view.cut, view.tied);
     // Only an exact tree has one leaf per user.
     // Counted once per selection, before the frame (`Caches::leaf_marks`).
@@ -350,7 +348,6 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
         return;
     }
     let Some(layout) = cx.caches.scatter(cx.analysis, cx.state) else {
-        ui.label("Laying out the scatter…");
         return;
     };
     let (rows, coords) = (&layout.rows, &layout.coords);
