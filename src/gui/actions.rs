@@ -16,7 +16,7 @@ use persona_lab::ruleset::Persona;
 
 use super::app::{DEBOUNCE, PersonaApp};
 use super::files::FilePurpose;
-use super::state::ClusterSettings;
+use super::state::{ClusterSettings, Pick, Selection};
 use super::tasks::{Done, Kind};
 
 /// A request from a view (or a shortcut, or a dialog): views read state and push these; the app
@@ -41,6 +41,10 @@ pub enum Action {
     MergeSegments(usize, usize),
     /// Split a segment in two.
     SplitSegment(usize),
+    /// Select the users picked on a chart (found on a worker).
+    Select(Pick),
+    /// Copy the selection's table to the clipboard as TSV (made on a worker).
+    CopySelection,
     /// Check the rule set, then ask where to save it (Export's button, Ctrl+E).
     SaveRuleSet,
     /// Save the project to this file.
@@ -108,6 +112,8 @@ impl PersonaApp {
             Action::RunTsne => self.run_tsne(),
             Action::MergeSegments(a, b) => self.merge_segments(a, b),
             Action::SplitSegment(c) => self.split_segment(c),
+            Action::Select(pick) => self.select(pick),
+            Action::CopySelection => super::file_work::copy_selection(self),
             Action::SaveProject(p) => self.save_project(p),
             Action::SaveRuleSet => super::file_work::ask_save_rule_set(self),
             Action::Undo => self.undo(),
@@ -333,6 +339,24 @@ impl PersonaApp {
                 Ok((run, t))
             },
             Done::Tsne,
+        );
+    }
+
+    /// Find the users a chart pick names, on a worker: it reads every user of the run. The result
+    /// is dropped if another run has arrived meanwhile (see `apply`).
+    pub fn select(&mut self, pick: Pick) {
+        let Some(run) = self.analysis.run.clone() else {
+            return;
+        };
+        let tsne = self.analysis.tsne_of(&run);
+        self.spawn(
+            Kind::Select,
+            "Selecting users",
+            move |_| {
+                let users = super::charts::picked(&pick, &run, tsne.as_deref());
+                Ok((run, Selection::of(users)))
+            },
+            Done::Select,
         );
     }
 

@@ -245,6 +245,23 @@ impl PersonaApp {
             Done::Risk((basis, r)) => self.caches.risk = Some((basis, Arc::new(r))),
             Done::Silhouette((run, l)) => self.caches.silhouette = Some((run, Arc::new(l))),
             Done::Export(m) => self.ui_state.info(m),
+            Done::Select((run, selection)) => {
+                // Picked on a run since replaced: those rows mean other users now.
+                if self
+                    .analysis
+                    .run
+                    .as_ref()
+                    .is_some_and(|r| Arc::ptr_eq(r, &run))
+                {
+                    self.ui_state.selection.replace(selection);
+                }
+            }
+            Done::Copied((text, m)) => {
+                if let Some(ctx) = &self.repaint {
+                    ctx.copy_text(text);
+                }
+                self.ui_state.info(m);
+            }
         }
     }
 

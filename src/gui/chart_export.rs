@@ -52,6 +52,35 @@ pub fn tsv(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The selection table as TSV: what the panel shows, for every selected user.
+pub fn selection_tsv(sel: &[usize], run: &ClusterRun) -> String {
+    let m = &run.matrix;
+    let mut header = vec!["user", "segment", "silhouette"];
+    header.extend(m.columns.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = sel
+        .iter()
+        .filter(|&&i| i < m.n_rows)
+        .map(|&i| {
+            let mut r = vec![
+                m.users[i].clone(),
+                run.segmentation.labels[i].to_string(),
+                run.silhouette.values[i]
+                    .map(|v| format!("{v:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+            ];
+            r.extend(
+                run.fitted
+                    .features
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| format!("{:.3}", f.raw_of(m.data[i * m.n_cols + j]))),
+            );
+            r
+        })
+        .collect();
+    tsv(&header, &rows)
+}
+
 /// The numbers behind a clusters chart, as CSV, and a file name for them. `names`: persona names by
 /// segment; `sweep`: the last sweep, when the chart is the sweep.
 pub fn chart_csv(

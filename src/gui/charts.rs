@@ -2,12 +2,15 @@
 //! and binning, dendrogram layout with truncation, scatter downsampling, the shared colour palette.
 
 use egui_plot::PlotPoint;
-use persona_lab::cluster::Dendrogram;
+use persona_lab::cluster::{Dendrogram, Tsne};
+use persona_lab::pipeline::ClusterRun;
 use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 
 pub use persona_lab::palette::cluster_rgb;
+
+use super::state::Pick;
 
 /// Segment `c`'s colour in every chart and label.
 pub fn colour(c: usize) -> egui::Color32 {
@@ -341,6 +344,39 @@ impl<'a> Lasso<'a> {
 
     pub fn contains(&self, p: [f64; 2]) -> bool {
         (0..2).all(|d| p[d] >= self.min[d] && p[d] <= self.max[d]) && inside_polygon(self.poly, p)
+    }
+}
+
+/// The users a pick names, in the run's row order (a branch: in drawing order). Reads every user of
+/// the run, so it runs on a worker (`PersonaApp::select`). `tsne` is the run's embedding, for a
+/// lasso drawn over it; a branch of a tree built on a sample, or a lasso over an embedding not
+/// given, picks no one.
+pub fn picked(pick: &Pick, run: &ClusterRun, tsne: Option<&Tsne>) -> Vec<usize> {
+    match pick {
+        Pick::NegativeSilhouette => (0..run.matrix.n_rows)
+            .filter(|&i| run.silhouette.values[i].is_some_and(|v| v < 0.0))
+            .collect(),
+        Pick::Branch(node) => match &run.segmentation.dendrogram {
+            Some(d) if run.segmentation.fitted_on.is_none() => leaves_under(d, *node),
+            _ => Vec::new(),
+        },
+        Pick::Lasso { poly, tsne: false } => {
+            let lasso = Lasso::new(poly);
+            (0..run.matrix.n_rows)
+                .filter(|&i| lasso.contains(run.pca_xy(i)))
+                .collect()
+        }
+        Pick::Lasso { poly, tsne: true } => {
+            let lasso = Lasso::new(poly);
+            tsne.map_or_else(Vec::new, |t| {
+                t.rows
+                    .iter()
+                    .zip(t.embedding.chunks_exact(2))
+                    .filter(|(_, xy)| lasso.contains([xy[0], xy[1]]))
+                    .map(|(&i, _)| i)
+                    .collect()
+            })
+        }
     }
 }
 

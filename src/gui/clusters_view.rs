@@ -13,7 +13,7 @@ use super::actions::{Action, Edit};
 use super::charts::{self, colour};
 use super::cx::Cx;
 use super::help::{self, Term};
-use super::state::Chart;
+use super::state::{Chart, Pick};
 
 pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     let mut changed = false;
@@ -113,11 +113,7 @@ fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
         .on_hover_text("They sit closer, on average, to another segment than to their own")
         .clicked()
     {
-        cx.state.selection.set(
-            (0..run.matrix.n_rows)
-                .filter(|&i| s.values[i].is_some_and(|v| v < 0.0))
-                .collect(),
-        );
+        cx.push(Action::Select(Pick::NegativeSilhouette));
     }
     let caption = ui.label(format!(
         "Silhouette per user ({}), sorted within each segment; mean {:.3} (?)",
@@ -306,7 +302,7 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let (cut_to, branch) = resp.inner;
     if let Some(node) = branch {
         if run.segmentation.fitted_on.is_none() {
-            cx.state.selection.set(charts::leaves_under(d, node));
+            cx.push(Action::Select(Pick::Branch(node)));
         } else {
             cx.state.warn(
                 "the tree was built on a sample: select users on the scatter or silhouette plot",
@@ -496,31 +492,11 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
     }
     if r.drag_stopped_by(egui::PointerButton::Secondary) {
         let poly: Vec<[f64; 2]> = ui.ctx().data_mut(|d| d.remove_temp(id)).unwrap_or_default();
-        let everyone = (!cx.state.use_tsne).then_some(run.as_ref());
-        cx.state.selection.set(lasso(&poly, rows, coords, everyone));
+        cx.push(Action::Select(Pick::Lasso {
+            poly: poly.clone(),
+            tsne: cx.state.use_tsne,
+        }));
         cx.state.last_lasso = poly;
-    }
-}
-
-/// The users inside a lasso: every user of the run by their PCA coordinates when it is given, else
-/// the drawn ones.
-fn lasso(
-    poly: &[[f64; 2]],
-    rows: &[usize],
-    coords: &[[f64; 2]],
-    everyone: Option<&ClusterRun>,
-) -> Vec<usize> {
-    let lasso = charts::Lasso::new(poly);
-    match everyone {
-        Some(run) => (0..run.matrix.n_rows)
-            .filter(|&i| lasso.contains(run.pca_xy(i)))
-            .collect(),
-        None => rows
-            .iter()
-            .zip(coords)
-            .filter(|(_, xy)| lasso.contains(**xy))
-            .map(|(&i, _)| i)
-            .collect(),
     }
 }
 
@@ -546,12 +522,7 @@ fn selection_panel(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                     .on_hover_text("The table, for pasting into a spreadsheet")
                     .clicked()
                 {
-                    let text = selection_tsv(&cx.state.selection, run);
-                    ui.ctx().copy_text(text);
-                    cx.state.info(format!(
-                        "copied {} rows (with user ids) to the clipboard",
-                        cx.state.selection.len()
-                    ));
+                    cx.push(Action::CopySelection);
                 }
             });
             let m = &run.matrix;
@@ -586,35 +557,6 @@ fn selection_panel(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
                         });
                 });
         });
-}
-
-/// The selection table as TSV: what the panel shows, for every selected user.
-fn selection_tsv(sel: &[usize], run: &ClusterRun) -> String {
-    let m = &run.matrix;
-    let mut header = vec!["user", "segment", "silhouette"];
-    header.extend(m.columns.iter().map(String::as_str));
-    let rows: Vec<Vec<String>> = sel
-        .iter()
-        .filter(|&&i| i < m.n_rows)
-        .map(|&i| {
-            let mut r = vec![
-                m.users[i].clone(),
-                run.segmentation.labels[i].to_string(),
-                run.silhouette.values[i]
-                    .map(|v| format!("{v:.3}"))
-                    .unwrap_or_else(|| "-".into()),
-            ];
-            r.extend(
-                run.fitted
-                    .features
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| format!("{:.3}", f.raw_of(m.data[i * m.n_cols + j]))),
-            );
-            r
-        })
-        .collect();
-    super::chart_export::tsv(&header, &rows)
 }
 
 fn sweep(cx: &mut Cx, ui: &mut egui::Ui) {

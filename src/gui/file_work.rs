@@ -13,7 +13,7 @@ use persona_lab::ruleset::{RuleSet, summary};
 use super::actions::Action;
 use super::app::PersonaApp;
 use super::files::FilePurpose;
-use super::tasks::Kind;
+use super::tasks::{Done, Kind};
 
 /// Ask where, then write the previewed text (what the user saw is what is saved).
 pub fn ask_save_rule_set(app: &mut PersonaApp) {
@@ -67,7 +67,7 @@ pub fn export_assignments(app: &mut PersonaApp, path: PathBuf) {
             }
             Ok(said)
         },
-        super::tasks::Done::Export,
+        Done::Export,
     );
 }
 
@@ -99,7 +99,7 @@ fn spawn_write(
             persona_lab::output::write_bytes(&path, text.as_bytes()).map_err(|e| e.to_string())?;
             Ok(format!("wrote {}", path.display()))
         },
-        super::tasks::Done::Export,
+        Done::Export,
     );
 }
 
@@ -139,6 +139,27 @@ pub fn export_selection_to(app: &mut PersonaApp, path: PathBuf) {
     });
 }
 
+/// The selection's table as TSV for the clipboard, made on a worker (a row per selected user).
+pub fn copy_selection(app: &mut PersonaApp) {
+    let Some(run) = app.analysis.run.clone() else {
+        return;
+    };
+    let selection = app.ui_state.selection.users();
+    app.spawn(
+        Kind::Clipboard,
+        "Copying the selection",
+        move |_| {
+            let text = super::chart_export::selection_tsv(&selection, &run);
+            let m = format!(
+                "copied {} rows (with user ids) to the clipboard",
+                selection.len()
+            );
+            Ok((text, m))
+        },
+        Done::Copied,
+    );
+}
+
 /// Make a table on a worker and write it as every CSV output is (atomic, spreadsheet formulas
 /// defused), saying how many users it holds.
 fn spawn_table(
@@ -160,7 +181,7 @@ fn spawn_table(
             }
             Ok(m)
         },
-        super::tasks::Done::Export,
+        Done::Export,
     );
 }
 
@@ -177,7 +198,7 @@ pub fn load_outcomes(app: &mut PersonaApp, path: PathBuf) {
             job.progress("statistics", 0.5);
             Ok(report::report(rs.as_ref(), &o, 0))
         },
-        super::tasks::Done::Monitor,
+        Done::Monitor,
     );
 }
 
@@ -196,6 +217,6 @@ pub fn compare_deployed(app: &mut PersonaApp, path: PathBuf) {
             let old = RuleSet::read(&path).map_err(|e| e.to_string())?;
             drift::drift(&old, Some(&current), &loaded, job).map_err(|e| e.to_string())
         },
-        super::tasks::Done::Drift,
+        Done::Drift,
     );
 }

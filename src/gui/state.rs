@@ -465,6 +465,19 @@ pub enum Level {
     Error,
 }
 
+/// How users are picked on a chart. Finding them reads every user of the run, so it is done on a
+/// worker (`Action::Select`); the view says only what was picked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pick {
+    /// The users whose silhouette is below zero.
+    NegativeSilhouette,
+    /// The users under this node of the run's dendrogram (an exact tree: one leaf per user).
+    Branch(usize),
+    /// The users inside a lasso (a polygon in plot coordinates): every user by their PCA
+    /// coordinates, or, over the t-SNE embedding, the embedded users.
+    Lasso { poly: Vec<[f64; 2]>, tsne: bool },
+}
+
 /// The users picked on a chart (row indices of the run's matrix, in the order picked), with a lookup
 /// per user made once when the selection changes, so that a chart marks them without building a mask
 /// every frame. `version` changes with every change: what is derived from the selection is kept
@@ -477,16 +490,28 @@ pub struct Selection {
 }
 
 impl Selection {
-    pub fn set(&mut self, users: Vec<usize>) {
+    /// A selection of these users, with its per-user lookup: made on a worker when it reads every
+    /// user of a run, then put in place with `replace`.
+    pub fn of(users: Vec<usize>) -> Selection {
         let mut picked = vec![false; users.iter().max().map_or(0, |&m| m + 1)];
         for &u in &users {
             picked[u] = true;
         }
-        *self = Selection {
+        Selection {
             users: Arc::new(users),
             picked,
-            version: self.version + 1,
-        };
+            version: 0,
+        }
+    }
+
+    /// Take `new`'s users as the selection (a change: the version moves on).
+    pub fn replace(&mut self, new: Selection) {
+        let version = self.version + 1;
+        *self = Selection { version, ..new };
+    }
+
+    pub fn set(&mut self, users: Vec<usize>) {
+        self.replace(Selection::of(users));
     }
 
     pub fn clear(&mut self) {

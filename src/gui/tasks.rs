@@ -15,7 +15,7 @@ use persona_lab::task::{Task, TaskError};
 
 use super::app::LoadOutcome;
 use super::cache::{CoverageKey, SilLayout};
-use super::state::{Basis, ProjectQuestion};
+use super::state::{Basis, ProjectQuestion, Selection};
 use persona_lab::features::preview::Preview;
 
 /// What a task does; results are applied in this order when several finish in one frame.
@@ -35,7 +35,9 @@ pub enum Kind {
     Coverage,
     Risk,
     Silhouette,
+    Select,
     Export,
+    Clipboard,
 }
 
 /// A finished task's result.
@@ -54,8 +56,12 @@ pub enum Done {
     Coverage((CoverageKey, Coverage)),
     Risk((Basis, persona_lab::predict::SegmentRisk)),
     Silhouette((Arc<ClusterRun>, SilLayout)),
+    /// Users picked on a chart of this run.
+    Select((Arc<ClusterRun>, Selection)),
     /// A file written: the message to show.
     Export(String),
+    /// Text for the clipboard, and the message to show.
+    Copied((String, String)),
 }
 
 /// How a task ended.

@@ -89,11 +89,32 @@ fn hierarchical_method_draws_the_dendrogram_and_k_follows_settings() {
     h.state_mut().ui_state.chart = Chart::Silhouette;
     h.run_ok();
     click(&mut h, "Select users with a negative silhouette");
+    wait_for(&mut h, "the selection", idle);
     h.state_mut().ui_state.chart = Chart::Dendrogram;
     h.run_ok();
     let n = h.state().ui_state.selection.len();
     assert!(n > 0);
     h.get_by_label(&format!("selected ({n} users)"));
+    // A branch picked (a right click on it sends this): the users under the root's first child,
+    // found on a worker. Cut at k = 4, below the root, it holds whole segments and only them.
+    let d = run.segmentation.dendrogram.clone().unwrap();
+    let root = d.merges.last().unwrap();
+    let size = match root.a {
+        a if a < d.n => 1,
+        a => d.merges[a - d.n].size,
+    };
+    h.state_mut().push(crate::gui::actions::Action::Select(
+        crate::gui::state::Pick::Branch(root.a),
+    ));
+    h.run_ok();
+    wait_for(&mut h, "the branch's users", idle);
+    let sel = h.state().ui_state.selection.users();
+    assert_eq!(sel.len(), size);
+    let labels = &run.segmentation.labels;
+    let inside: std::collections::BTreeSet<usize> = sel.iter().map(|&i| labels[i]).collect();
+    let whole = labels.iter().filter(|l| inside.contains(l)).count();
+    assert_eq!(whole, size, "segments {inside:?} are split by the branch");
+    assert!(size < run.matrix.n_rows);
 }
 
 #[test]
@@ -255,6 +276,7 @@ fn negative_silhouettes_are_selected_across_charts_and_tsne_draws() {
     let mut h = sample_clustered();
     click(&mut h, "Clusters");
     click(&mut h, "Select users with a negative silhouette");
+    wait_for(&mut h, "the selection", idle);
     let run = h.state().analysis.run.clone().unwrap();
     let negative = run
         .silhouette
@@ -315,7 +337,7 @@ fn a_lasso_on_the_scatter_selects_the_users_inside_it() {
         modifiers: Modifiers::NONE,
     });
     h.step();
-    h.run_ok();
+    wait_for(&mut h, "the selection", idle);
     let app = h.state();
     let run = app.analysis.run.clone().unwrap();
     let poly = app.ui_state.last_lasso.clone();

@@ -232,7 +232,7 @@ fn charts_tables_and_the_summary_export_what_is_shown() {
     h.state_mut().ui_state.selection.set(vec![0, 1, 2]);
     h.run_ok();
     h.get_by_label("Copy as TSV").click();
-    h.step();
+    step_until_copied(&mut h);
     let copied: Vec<String> = h
         .output()
         .platform_output

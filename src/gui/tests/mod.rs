@@ -130,6 +130,23 @@ fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
         })
 }
 
+/// Step until a frame copies text (copies made on a worker land a few frames after the click).
+fn step_until_copied(h: &mut Harness<'static, PersonaApp>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if copied(h).is_some() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing was copied; messages: {:?}",
+            h.state().ui_state.messages
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Open a view's warehouse panel (by the start of its heading) and copy its SQL; `view`: the tab to
 /// open first (None: the one open).
 fn warehouse_sql(h: &mut Harness<'static, PersonaApp>, view: Option<&str>, panel: &str) -> String {
