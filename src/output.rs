@@ -136,10 +136,7 @@ pub fn write_atomic(
     path: &Path,
     f: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = io_at(path);
     let target = resolve_target(path).map_err(io)?;
     match std::fs::metadata(&target) {
         Ok(m) if m.is_dir() => {
@@ -276,6 +273,14 @@ fn create_temp(target: &Path) -> std::io::Result<(PathBuf, File)> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no free temp file name")))
 }
 
+/// An I/O error's maker for one path, so every failure names the file.
+fn io_at(path: &Path) -> impl Fn(std::io::Error) -> WriteError + Copy + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Write straight into a node that is not a regular file (a device, a FIFO): nothing to replace
 /// atomically, and every write error (a full device) is reported.
 fn write_through(
@@ -283,10 +288,7 @@ fn write_through(
     target: &Path,
     f: impl FnOnce(&mut dyn Write) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = io_at(path);
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(target)
@@ -389,22 +391,16 @@ pub fn check_run_paths(
             _ => Path::new("."),
         };
         if !dir.is_dir() {
-            return Err(WriteError::Io {
-                path: out.path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("the folder {} does not exist", dir.display()),
-                ),
-            });
+            return Err(io_at(out.path)(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the folder {} does not exist", dir.display()),
+            )));
         }
         if std::fs::metadata(out.path).is_ok_and(|m| m.is_dir()) {
-            return Err(WriteError::Io {
-                path: out.path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::IsADirectory,
-                    "this is a folder; give a file name",
-                ),
-            });
+            return Err(io_at(out.path)(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "this is a folder; give a file name",
+            )));
         }
         let Some(id) = file_id(out.path) else {
             continue;
@@ -441,12 +437,7 @@ pub fn check_run_paths(
 
 /// Write bytes atomically (reports, rule sets, project files).
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    write_atomic(path, |w| {
-        w.write_all(bytes).map_err(|source| WriteError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })
+    write_atomic(path, |w| w.write_all(bytes).map_err(io_at(path)))
 }
 
 /// Write a value as pretty RON (struct names kept, for human reviewers), atomically.
@@ -485,10 +476,7 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<Defused, WriteErro
             ParquetWriter::new(&mut buf)
                 .finish(df)
                 .map_err(|e| enc(e, "Parquet"))?;
-            w.write_all(&buf).map_err(|source| WriteError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
+            w.write_all(&buf).map_err(io_at(path))
         }
         OutFormat::Ndjson { gzip } => maybe_gzip(path, w, gzip, |w| {
             JsonWriter::new(w)
@@ -519,10 +507,7 @@ pub fn maybe_gzip(
     }
     let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
     write(&mut gz)?;
-    gz.finish().map_err(|source| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    gz.finish().map_err(io_at(path))?;
     Ok(())
 }
 

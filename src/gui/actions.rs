@@ -153,9 +153,7 @@ impl PersonaApp {
 
     /// Cluster with the current settings in the background.
     pub fn run_clustering(&mut self) {
-        let (Some(profile), Some(spec)) =
-            (self.analysis.profile.clone(), self.analysis.spec.clone())
-        else {
+        let Some((profile, spec)) = self.analysis.profile_and_spec() else {
             return;
         };
         let settings = self.analysis.cluster.run_settings();
@@ -170,15 +168,13 @@ impl PersonaApp {
                 persona_lab::pipeline::cluster_profile(&profile, &spec, &settings, job)
                     .map_err(|e| e.to_string())
             },
-            |r| Done::Cluster(Box::new(r)),
+            Done::cluster,
         );
     }
 
     /// Sweep k in the background.
     pub fn run_sweep(&mut self) {
-        let (Some(profile), Some(spec)) =
-            (self.analysis.profile.clone(), self.analysis.spec.clone())
-        else {
+        let Some((profile, spec)) = self.analysis.profile_and_spec() else {
             return;
         };
         let c = self.analysis.cluster.clone();
@@ -219,8 +215,7 @@ impl PersonaApp {
 
     /// Split segment `c` in two by k-means on its members (background).
     pub fn split_segment(&mut self, c: usize) {
-        let (Some(run), Some(profile)) = (self.analysis.run.clone(), self.analysis.profile.clone())
-        else {
+        let Some((run, profile)) = self.analysis.run_and_profile() else {
             return;
         };
         let settings = self.analysis.cluster.run_settings();
@@ -241,13 +236,12 @@ impl PersonaApp {
                 )
                 .map_err(|e| e.to_string())
             },
-            |r| Done::Cluster(Box::new(r)),
+            Done::cluster,
         );
     }
 
     pub(super) fn apply_labels(&mut self, labels: Vec<usize>, note: String) {
-        let (Some(run), Some(profile)) = (self.analysis.run.clone(), self.analysis.profile.clone())
-        else {
+        let Some((run, profile)) = self.analysis.run_and_profile() else {
             return;
         };
         let sil = self.analysis.cluster.run_settings().silhouette;
@@ -258,15 +252,13 @@ impl PersonaApp {
                 persona_lab::pipeline::relabel(&run, &profile, &labels, note, &sil, job)
                     .map_err(|e| e.to_string())
             },
-            |r| Done::Cluster(Box::new(r)),
+            Done::cluster,
         );
     }
 
     /// Feature previews for the current spec, in the background.
     pub fn run_preview(&mut self) {
-        let (Some(profile), Some(spec)) =
-            (self.analysis.profile.clone(), self.analysis.spec.clone())
-        else {
+        let Some((profile, spec)) = self.analysis.profile_and_spec() else {
             return;
         };
         self.spawn(

@@ -9,7 +9,7 @@ use persona_lab::project::Project;
 use persona_lab::ruleset::RuleSet;
 
 use super::app::{LoadOutcome, PersonaApp};
-use super::state::{ClusterSettings, ProjectQuestion, Snapshot};
+use super::state::{ClusterSettings, History, ProjectQuestion, Snapshot};
 use super::tasks::{Done, Kind};
 
 impl PersonaApp {
@@ -109,6 +109,8 @@ impl PersonaApp {
         if persona_lab::project::is_project_path(&path) {
             self.open_project(path);
         } else {
+            // Another export: the last one's steps would undo into features it may not have.
+            self.ui_state.history = History::default();
             self.open_data(path);
         }
     }
@@ -246,6 +248,8 @@ impl PersonaApp {
 
     /// Take a project's settings and load its source. `restored`: from a recovery file, so unsaved.
     pub fn apply_project(&mut self, path: PathBuf, p: Project, restored: bool) {
+        // The project replaces the analysis: nothing before it can be undone into it.
+        self.ui_state.history = History::default();
         if p.ids_hashed {
             // The salt is never stored: without it the analysis would run on (and export) raw ids.
             self.ui_state.warn(format!(

@@ -57,6 +57,17 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The profile and the feature spec, shared for a worker: what clustering, the sweep and the
+    /// previews start from.
+    pub fn profile_and_spec(&self) -> Option<(Arc<Profile>, TransformSpec)> {
+        Some((self.profile.clone()?, self.spec.clone()?))
+    }
+
+    /// The run and the profile it was made from: what merges and splits start from.
+    pub fn run_and_profile(&self) -> Option<(Arc<ClusterRun>, Arc<Profile>)> {
+        Some((self.run.clone()?, self.profile.clone()?))
+    }
+
     /// What the rule previews are computed from: the run and the model (by identity).
     pub fn basis(&self) -> Option<Basis> {
         Some(Basis {

@@ -64,6 +64,13 @@ pub enum Done {
     Copied((String, String)),
 }
 
+impl Done {
+    /// A clustering run (boxed: it is the largest result).
+    pub fn cluster(run: ClusterRun) -> Done {
+        Done::Cluster(Box::new(run))
+    }
+}
+
 /// How a task ended.
 pub enum Finished {
     Done(Done),

@@ -83,8 +83,7 @@ fn undo_and_redo_restore_settings_and_persona_names() {
 fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let recovery = dir.path().join("recovery.plab");
-    let mut h = harness(PersonaApp::new(Some(sample_path())).with_recovery(recovery.clone()));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = loaded(PersonaApp::new(Some(sample_path())).with_recovery(recovery.clone()));
     assert!(!h.state().dirty(), "nothing changed yet");
     h.state_mut().analysis.cluster.params.k = 3;
     h.state_mut().analysis.personas[0].name = "Loyalists".into();
@@ -122,8 +121,7 @@ fn kill9_child() {
     let recovery = PathBuf::from(
         std::env::var_os("PERSONA_LAB_KILL9_RECOVERY").expect("started by the kill -9 test"),
     );
-    let mut h = harness(PersonaApp::new(Some(sample_path())).with_recovery(recovery));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = loaded(PersonaApp::new(Some(sample_path())).with_recovery(recovery));
     let mut out = std::io::stdout().lock();
     for i in 1.. {
         h.state_mut().analysis.personas[0].name = format!("Edit {i}");
@@ -345,8 +343,7 @@ fn a_project_whose_source_changed_asks_first() {
     let src = dir.path().join("export.csv.gz");
     std::fs::copy(sample_path(), &src).unwrap();
     let plab = dir.path().join("p.plab");
-    let mut h = harness(PersonaApp::new(Some(src.clone())));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = loaded(PersonaApp::new(Some(src.clone())));
     h.state_mut().save_project(plab.clone());
     // The export is replaced by another one (the users-shape sample).
     std::fs::copy(sample_path().with_file_name("fashion_users.csv"), &src).unwrap();
@@ -489,8 +486,7 @@ fn the_app_icon_and_desktop_entry_are_usable() {
 fn the_first_run_guide_shows_once_and_terms_are_explained() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("guide_seen");
-    let mut h = harness(PersonaApp::new(Some(sample_path())).with_guide(marker.clone()));
-    wait_for(&mut h, "load", |a| a.analysis.run.is_some() && idle(a));
+    let mut h = loaded(PersonaApp::new(Some(sample_path())).with_guide(marker.clone()));
     h.get_by_label("1 · Data");
     h.get_by_label("1 of 4");
     for step in 2..=4 {
@@ -520,4 +516,47 @@ fn the_first_run_guide_shows_once_and_terms_are_explained() {
     h.get_by_label_contains("It always falls as k grows");
     let (text, section) = crate::gui::help::Term::Stability.explain();
     assert!(text.contains("80%") && !section.is_empty());
+}
+
+/// Opening something starts a history of its own: a project opened at start had an undo step back to
+/// the blank analysis before it (undo emptied the spec and the personas), and undo after opening
+/// another export went back to the last one's features.
+#[test]
+fn an_opened_project_or_export_starts_a_history_of_its_own() {
+    use egui_kittest::kittest::NodeT as _;
+    let dir = tempfile::tempdir().unwrap();
+    let plab = dir.path().join("analysis.plab");
+    let mut h = sample_clustered();
+    // Settings other than a new window's: the blank analysis and the project differ.
+    h.state_mut().analysis.cluster.params.k = 5;
+    h.state_mut().settings_changed();
+    wait_for_k(&mut h, "k = 5", 5);
+    h.state_mut().analysis.personas[1].name = "Frequent Browsers".into();
+    h.state_mut().save_project(plab.clone());
+
+    let mut h = loaded(PersonaApp::new(Some(plab)));
+    click(&mut h, "Clusters");
+    assert!(h.state().ui_state.history.undo.is_empty());
+    assert!(h.get_by_label("Undo").accesskit_node().is_disabled());
+    // One edit, one step back: to the project as opened.
+    h.state_mut().analysis.cluster.params.k = 4;
+    h.state_mut().settings_changed();
+    wait_for_k(&mut h, "k = 4", 4);
+    assert_eq!(h.state().ui_state.history.undo.len(), 1);
+    click(&mut h, "Undo");
+    wait_for_k(&mut h, "k = 5 again", 5);
+    assert!(h.state().ui_state.history.undo.is_empty());
+    assert!(h.state().analysis.spec.is_some());
+    assert_eq!(h.state().analysis.personas[1].name, "Frequent Browsers");
+
+    // Another export: nothing of the last one to undo.
+    h.state_mut().analysis.cluster.params.k = 3;
+    h.state_mut().settings_changed();
+    wait_for_k(&mut h, "k = 3", 3);
+    assert!(!h.state().ui_state.history.undo.is_empty());
+    h.state_mut().open(sample_path());
+    wait_for(&mut h, "the export", |a| {
+        a.analysis.run.is_some() && idle(a)
+    });
+    assert!(h.state().ui_state.history.undo.is_empty());
 }
