@@ -26,38 +26,53 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     egui::ScrollArea::vertical()
         .id_salt("monitor")
         .show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("Rule performance").strong());
-                if ui.button("Open outcomes export…").clicked() {
-                    cx.push(Action::AskFile(FilePurpose::OpenOutcomes));
-                }
-            });
-            match cx.analysis.monitor.clone() {
-                Some(r) => performance(ui, &r),
-                None => {
-                    ui.label(
-                        "An outcomes export has one row per exposure: user, rule id, variant or a \
-                         holdout flag, time, clicked, converted, revenue (and optionally persona).",
-                    );
-                }
-            }
+            let (monitor, drift) = (cx.analysis.monitor.clone(), cx.analysis.drift.clone());
+            section(
+                cx,
+                ui,
+                ("Rule performance", "Open outcomes export…"),
+                FilePurpose::OpenOutcomes,
+                monitor,
+                |ui, r| performance(ui, r),
+                "An outcomes export has one row per exposure: user, rule id, variant or a holdout \
+                 flag, time, clicked, converted, revenue (and optionally persona).",
+            );
             ui.separator();
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("Segment drift").strong());
-                if ui.button("Compare with a deployed rule set…").clicked() {
-                    cx.push(Action::AskFile(FilePurpose::CompareDeployed));
-                }
-            });
-            match cx.analysis.drift.clone() {
-                Some(d) => drift_ui(ui, &d),
-                None => {
-                    ui.label(
-                        "Puts the users of the loaded export into the deployed rule set's segments \
-                         and into the current analysis's, and shows how they moved.",
-                    );
-                }
-            }
+            section(
+                cx,
+                ui,
+                ("Segment drift", "Compare with a deployed rule set…"),
+                FilePurpose::CompareDeployed,
+                drift,
+                |ui, d| drift_ui(ui, d),
+                "Puts the users of the loaded export into the deployed rule set's segments and \
+                 into the current analysis's, and shows how they moved.",
+            );
         });
+}
+
+/// A titled section with the button that asks for its input, then its result, or what it needs.
+fn section<T>(
+    cx: &mut Cx,
+    ui: &mut egui::Ui,
+    (title, button): (&str, &str),
+    ask: FilePurpose,
+    result: Option<T>,
+    show: impl FnOnce(&mut egui::Ui, &T),
+    needs: &str,
+) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(title).strong());
+        if ui.button(button).clicked() {
+            cx.push(Action::AskFile(ask));
+        }
+    });
+    match result {
+        Some(r) => show(ui, &r),
+        None => {
+            ui.label(needs);
+        }
+    }
 }
 
 fn pct(x: f64) -> String {
