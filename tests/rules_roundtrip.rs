@@ -310,6 +310,26 @@ fn decide_and_verify_on_the_command_line() {
         "A welcome-back offer, because you haven't visited us for a while."
     );
     assert_eq!(v["decisions"][0]["condition"], "recency_days > 21");
+    // --why-not adds, for the rule that missed, each part that failed with this user's values.
+    let o = run_ok(&[
+        "decide",
+        "--rules",
+        arg(&r),
+        "--profile",
+        arg(&profile),
+        "--session",
+        arg(&session),
+        "--why-not",
+    ]);
+    let w: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(w["decisions"], v["decisions"]);
+    assert_eq!(
+        w["why_not"],
+        serde_json::json!({"carousel": [
+            "you belong to High-Value Engagers: this user is Casual Visitors",
+            "product views in this session > 2: 0",
+        ]})
+    );
     // A file with errors is refused by decide and reported by verify, exit 1.
     let bad = write(
         dir.path(),

@@ -116,6 +116,21 @@ fn the_documented_example_loads_validates_and_decides_as_the_page_says() {
             ("welcome", &Outcome::NotMatched),
         ]
     );
+    // Why the other two missed this user: each failed part with what the user has (the file's
+    // churn model, 0.0266, takes precedence over the 0.81 given with the profile).
+    let misses = rs.misses(&p, &s).unwrap();
+    assert_eq!(misses.len(), 2, "{misses:?}");
+    assert_eq!(
+        misses["reengage"],
+        vec![
+            "recency_days > 21: this user has 2.5".to_string(),
+            "churn_risk > 0.7: this user scores 0.0266".to_string(),
+        ]
+    );
+    assert_eq!(
+        misses["welcome"],
+        vec!["this is your first visit: this user has visited before".to_string()]
+    );
     // The output the page shows is the output, field for field.
     assert_eq!(
         serde_json::to_value(&d).unwrap(),

@@ -46,6 +46,10 @@ pub struct DecideCmd {
     /// The current session (JSON: now, events, shown)
     #[arg(long, value_name = "FILE")]
     pub session: Option<PathBuf>,
+    /// Add `why_not`: for each rule whose condition missed the user, the parts that failed with
+    /// the user's values ("recency_days > 21: this user has 2.5")
+    #[arg(long)]
+    pub why_not: bool,
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +215,7 @@ pub fn run_decide(cmd: &DecideCmd) -> Result<(), String> {
         None => Session::default(),
     };
     // An error names the file it comes from: the session's fields are `session.…`.
-    let d = rs.decide(&profile, &session).map_err(|e| {
+    let named = |e: persona_lab::error::RuleError| {
         let file = match (&e, &cmd.session) {
             (persona_lab::error::RuleError::BadTime { field, .. }, Some(s))
                 if field.starts_with("session.") =>
@@ -221,10 +225,16 @@ pub fn run_decide(cmd: &DecideCmd) -> Result<(), String> {
             _ => &cmd.profile,
         };
         format!("{}: {e}", file.display())
-    })?;
+    };
+    let d = rs.decide(&profile, &session).map_err(named)?;
+    let mut out = serde_json::to_value(&d).map_err(|e| e.to_string())?;
+    if cmd.why_not {
+        let misses = rs.misses(&profile, &session).map_err(named)?;
+        out["why_not"] = serde_json::to_value(misses).map_err(|e| e.to_string())?;
+    }
     say!(
         "{}",
-        serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
+        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
     );
     Ok(())
 }

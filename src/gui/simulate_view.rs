@@ -4,7 +4,7 @@
 
 use egui::{Color32, RichText};
 use persona_lab::rules::{Outcome, Session, UserProfile};
-use persona_lab::ruleset::Decisions;
+use persona_lab::ruleset::{Decisions, Misses};
 
 use super::charts::colour;
 use super::cx::Cx;
@@ -168,12 +168,12 @@ fn result(cx: &mut Cx, ui: &mut egui::Ui) {
         Err(e) => {
             ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
         }
-        Ok(d) => decisions(ui, d, &cx.analysis.rules),
+        Ok((d, m)) => decisions(ui, d, m, &cx.analysis.rules),
     }
 }
 
 /// `RuleSet::decide` on the inputs: the same call as `persona-lab decide`.
-pub fn simulate(cx: &Cx, profile: &str, session: &str) -> Result<Decisions, String> {
+pub fn simulate(cx: &Cx, profile: &str, session: &str) -> Result<(Decisions, Misses), String> {
     let p: UserProfile = serde_json::from_str(profile).map_err(|e| format!("profile JSON: {e}"))?;
     let s: Session = if session.trim().is_empty() {
         Session::default()
@@ -184,10 +184,18 @@ pub fn simulate(cx: &Cx, profile: &str, session: &str) -> Result<Decisions, Stri
         .analysis
         .rule_set()
         .ok_or_else(|| "no clustering to decide with".to_string())?;
-    rs.decide(&p, &s).map_err(|e| e.to_string())
+    let d = rs.decide(&p, &s).map_err(|e| e.to_string())?;
+    // Why the others missed: said beside "condition not met".
+    let m = rs.misses(&p, &s).map_err(|e| e.to_string())?;
+    Ok((d, m))
 }
 
-fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule]) {
+fn decisions(
+    ui: &mut egui::Ui,
+    d: &Decisions,
+    misses: &Misses,
+    rules: &[persona_lab::rules::Rule],
+) {
     ui.label(
         RichText::new(format!(
             "Segment {} · persona {}",
@@ -232,7 +240,13 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
         );
     }
     ui.label(RichText::new("Every rule, in evaluation order").strong());
-    super::widgets::table(ui, "trace", &["priority", "rule", "outcome"], |ui| {
+    let header = [
+        "priority",
+        "rule",
+        "outcome",
+        "why not (what this user has)",
+    ];
+    super::widgets::table(ui, "trace", &header, |ui| {
         for t in &d.trace {
             ui.label(t.priority.to_string());
             let name = rules
@@ -244,6 +258,15 @@ fn decisions(ui: &mut egui::Ui, d: &Decisions, rules: &[persona_lab::rules::Rule
             ui.label(match t.outcome {
                 Outcome::Decided { holdout: false } => text.color(Color32::from_rgb(0, 158, 115)),
                 _ => text,
+            });
+            // The parts of the condition that failed, with this user's values.
+            let why = match (&t.outcome, misses.get(&t.rule)) {
+                (Outcome::NotMatched, Some(parts)) => parts.join("; "),
+                _ => String::new(),
+            };
+            ui.scope(|ui| {
+                ui.set_max_width(360.0);
+                ui.add(egui::Label::new(RichText::new(why).weak()).wrap());
             });
             ui.end_row();
         }

@@ -329,7 +329,7 @@ pub struct RulesUi {
     /// Why the typed user id could not be loaded.
     pub sim_error: Option<String>,
     /// The last simulation and the inputs it was computed from.
-    pub sim_result: Option<(SimKey, Result<persona_lab::ruleset::Decisions, String>)>,
+    pub sim_result: Option<(SimKey, Simulated)>,
 }
 
 /// A project waiting for the user's answer about its source file.
@@ -342,6 +342,15 @@ pub struct ProjectQuestion {
     /// The project is a recovery file: it opens unsaved.
     pub restored: bool,
 }
+
+/// What Simulate decided for the typed profile and session, and why the other rules missed.
+pub type Simulated = Result<
+    (
+        persona_lab::ruleset::Decisions,
+        persona_lab::ruleset::Misses,
+    ),
+    String,
+>;
 
 /// What a simulation depends on.
 #[derive(Debug, Clone, PartialEq)]

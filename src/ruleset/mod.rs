@@ -12,7 +12,8 @@ use std::path::Path;
 
 pub use apply::{Applied, Coverage, apply, coverage, population, user_profiles};
 pub use persona_lab_runtime::ruleset::{
-    Decisions, FORMAT_VERSION, FeatureSpec, Persona, RuleSet, SegmentModel, Source, checksum,
+    Decisions, FORMAT_VERSION, FeatureSpec, Misses, Persona, RuleSet, SegmentModel, Source,
+    checksum,
 };
 pub use personas::{default_persona, default_personas};
 

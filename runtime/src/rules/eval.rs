@@ -8,8 +8,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::context::parse_time;
-use super::describe::{PersonaNames, customer, describe};
-use super::model::{Condition, Guardrails, Rule, Window};
+use super::describe::{PersonaNames, customer, describe, num};
+use super::model::{Condition, EventMatch, Guardrails, Rule, Window};
 use crate::error::RuleError;
 
 const DAY_US: i64 = 86_400_000_000;
@@ -359,20 +359,7 @@ pub fn holds(c: &Condition, f: &Facts, rule: &str) -> Result<bool, RuleError> {
             Some(None) => false,
             Some(Some(v)) => cmp.holds(*v),
         },
-        Condition::EventCount(ev, window, cmp) => {
-            let in_session = f.session_events.iter().filter(|e| ev.matches(e)).count();
-            let earlier = match window {
-                Window::Session => 0,
-                Window::Days(n) => {
-                    let from = f.now - i64::from(*n) * DAY_US;
-                    f.history
-                        .iter()
-                        .filter(|(e, t)| *t > from && *t <= f.now && ev.matches(e))
-                        .count()
-                }
-            };
-            cmp.holds((in_session + earlier) as f64)
-        }
+        Condition::EventCount(ev, window, cmp) => cmp.holds(event_count(ev, *window, f) as f64),
         Condition::Score(name, cmp) => match f.scores.get(name) {
             Some(v) => cmp.holds(*v),
             None => {
@@ -405,6 +392,90 @@ pub fn holds(c: &Condition, f: &Facts, rule: &str) -> Result<bool, RuleError> {
         }
         Condition::Not(c) => !holds(c, f, rule)?,
     })
+}
+
+/// Events matching `ev` in the session, and, for a window of days, in the history within it.
+fn event_count(ev: &EventMatch, window: Window, f: &Facts) -> usize {
+    let in_session = f.session_events.iter().filter(|e| ev.matches(e)).count();
+    let earlier = match window {
+        Window::Session => 0,
+        Window::Days(n) => {
+            let from = f.now - i64::from(n) * DAY_US;
+            f.history
+                .iter()
+                .filter(|(e, t)| *t > from && *t <= f.now && ev.matches(e))
+                .count()
+        }
+    };
+    in_session + earlier
+}
+
+/// Why a condition does not hold for these facts: each part that failed, as the analyst wrote it,
+/// with what this user has ("recency_days > 54.95: this user has 40.35"). Every failing part of an
+/// `all`, every part of an `any` (none held), the inner part of a `not` that held. Empty when the
+/// condition holds. For Simulate's trace ("why not?"); not part of a decision, so `decide` never
+/// pays for it.
+pub fn missed(
+    c: &Condition,
+    f: &Facts,
+    rule: &str,
+    names: PersonaNames,
+) -> Result<Vec<String>, RuleError> {
+    let mut out = Vec::new();
+    if !holds(c, f, rule)? {
+        missed_parts(c, f, rule, names, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The parts of `c`, which does not hold, that failed (see [`missed`]).
+fn missed_parts(
+    c: &Condition,
+    f: &Facts,
+    rule: &str,
+    names: PersonaNames,
+    out: &mut Vec<String>,
+) -> Result<(), RuleError> {
+    let wanted = describe(c, names);
+    let text = match c {
+        Condition::All(cs) if !cs.is_empty() => {
+            for part in cs {
+                if !holds(part, f, rule)? {
+                    missed_parts(part, f, rule, names, out)?;
+                }
+            }
+            return Ok(());
+        }
+        Condition::Any(cs) if !cs.is_empty() => {
+            for part in cs {
+                missed_parts(part, f, rule, names, out)?;
+            }
+            return Ok(());
+        }
+        Condition::Feature(name, _) => match f.features.get(name).copied().flatten() {
+            Some(v) => format!("{wanted}: this user has {}", num(v)),
+            None => format!("{wanted}: no value for this user"),
+        },
+        Condition::EventCount(ev, window, _) => {
+            format!("{wanted}: {}", event_count(ev, *window, f))
+        }
+        Condition::Score(name, _) => match f.scores.get(name) {
+            Some(v) => format!("{wanted}: this user scores {}", num(*v)),
+            None => format!("{wanted}: no score"),
+        },
+        Condition::PersonaIn(_) | Condition::PersonaNotIn(_) => {
+            format!("{wanted}: this user is {}", names(f.persona))
+        }
+        Condition::Returning(true) => format!("{wanted}: this is a first visit"),
+        Condition::Returning(false) => format!("{wanted}: this user has visited before"),
+        Condition::Consent(true) => format!("{wanted}: not given"),
+        Condition::Consent(false) => format!("{wanted}: given"),
+        Condition::Not(_) => format!("{wanted}: it holds"),
+        // `always` and an empty `all` hold; an empty `any` holds for nobody.
+        Condition::Always | Condition::All(_) | Condition::Any(_) => wanted,
+    };
+    out.push(text);
+    Ok(())
 }
 
 /// The text of what matched, in the words `say` gives each part: every part of an `all` (a part
@@ -441,6 +512,80 @@ fn matched_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::model::{Cmp, EventMatch};
+
+    #[test]
+    fn a_miss_names_each_failed_part_with_what_the_user_has() {
+        let features: BTreeMap<String, Option<f64>> = [
+            ("recency_days".to_string(), Some(40.0)),
+            ("sessions".to_string(), Some(3.0)),
+            ("purchases".to_string(), None),
+        ]
+        .into();
+        let now = 30 * DAY_US;
+        let f = Facts {
+            user_id: "u1",
+            persona: "p_lapsed",
+            features: &features,
+            scores: BTreeMap::new(),
+            consent: true,
+            returning: Some(true),
+            now,
+            session_events: vec!["view_item"],
+            // Two searches in the last 7 days, one older.
+            history: vec![
+                ("search", now - DAY_US),
+                ("search", now - 2 * DAY_US),
+                ("search", now - 10 * DAY_US),
+            ],
+            shown: vec![],
+        };
+        let names = |id: &str| id.trim_start_matches("p_").to_string();
+        let feat = |n: &str, c: Cmp| Condition::Feature(n.into(), c);
+        let searches = Condition::EventCount(
+            EventMatch::Name("search".into()),
+            Window::Days(7),
+            Cmp::Ge(3.0),
+        );
+        let c = Condition::All(vec![
+            feat("recency_days", Cmp::Gt(54.95)),
+            // Holds: not said.
+            feat("sessions", Cmp::Ge(2.0)),
+            feat("purchases", Cmp::Gt(0.0)),
+            searches,
+            Condition::PersonaIn(vec!["p_loyal".into()]),
+            Condition::Not(Box::new(Condition::Consent(true))),
+        ]);
+        assert_eq!(
+            missed(&c, &f, "r", &names).unwrap(),
+            vec![
+                "recency_days > 54.95: this user has 40",
+                "purchases > 0: no value for this user",
+                "\"search\" events in the last 7 days >= 3: 2",
+                "you belong to loyal: this user is lapsed",
+                "not (you allowed personalisation): it holds",
+            ]
+        );
+        // An `any` that missed: every part; a condition that holds: nothing.
+        let any = Condition::Any(vec![
+            feat("recency_days", Cmp::Gt(60.0)),
+            Condition::Returning(false),
+        ]);
+        assert_eq!(
+            missed(&any, &f, "r", &names).unwrap(),
+            vec![
+                "recency_days > 60: this user has 40",
+                "this is your first visit: this user has visited before",
+            ]
+        );
+        assert!(
+            missed(&feat("sessions", Cmp::Ge(2.0)), &f, "r", &names)
+                .unwrap()
+                .is_empty()
+        );
+        // A feature the profile lacks is the same error `decide` gives.
+        assert!(missed(&feat("nope", Cmp::Gt(1.0)), &f, "r", &names).is_err());
+    }
 
     #[test]
     fn placeholders_are_filled_in_one_pass() {

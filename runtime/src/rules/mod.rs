@@ -10,7 +10,7 @@ mod region;
 pub mod validate;
 
 pub use context::{Event, Session, Shown, UserProfile, parse_time};
-pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds, preview};
+pub use eval::{Decision, Facts, Outcome, Trace, bucket, decide, holds, missed, preview};
 pub use model::{
     Action, Caps, Cmp, Condition, EventMatch, Guardrails, Rule, Variant, Window, fresh_id,
     move_rule, renumber,

@@ -5,6 +5,7 @@
 
 pub mod checksum;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,9 @@ pub struct Persona {
     pub preferred_content: Vec<String>,
 }
 
+/// Rule id → the parts of its condition that failed for a user (`RuleSet::misses`).
+pub type Misses = BTreeMap<String, Vec<String>>;
+
 /// What `decide` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decisions {
@@ -171,6 +175,44 @@ impl RuleSet {
     /// What to show this user in this session: per slot the first eligible rule by priority,
     /// honouring dates, caps, guardrails and holdouts.
     pub fn decide(&self, p: &UserProfile, session: &Session) -> Result<Decisions, RuleError> {
+        self.with_facts(p, session, |segment, persona, facts| {
+            let names = |id: &str| self.persona_name(id);
+            let (decisions, trace) = rules::decide(&self.rules, &self.guardrails, facts, &names)?;
+            Ok(Decisions {
+                segment,
+                persona_name: self.persona_name(persona),
+                persona: persona.to_string(),
+                decisions,
+                trace,
+            })
+        })
+    }
+
+    /// Why each enabled rule whose condition does not hold for this user missed them: the parts
+    /// of its condition that failed, with what the user has (`rules::missed`), by rule id. What
+    /// Simulate shows beside "condition not met"; `decide` does not compute it.
+    pub fn misses(&self, p: &UserProfile, session: &Session) -> Result<Misses, RuleError> {
+        self.with_facts(p, session, |_, _, facts| {
+            let names = |id: &str| self.persona_name(id);
+            let mut out = Misses::new();
+            for r in self.rules.iter().filter(|r| r.enabled) {
+                let parts = rules::missed(&r.when, facts, &r.id, &names)?;
+                if !parts.is_empty() {
+                    out.insert(r.id.clone(), parts);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The facts a decision reads for this user and session (segment, persona, times, scores from
+    /// the file's models), checked, handed to `f`.
+    fn with_facts<T>(
+        &self,
+        p: &UserProfile,
+        session: &Session,
+        f: impl FnOnce(usize, &str, &rules::Facts) -> Result<T, RuleError>,
+    ) -> Result<T, RuleError> {
         if p.user_id.is_empty() {
             return Err(RuleError::NoUserId);
         }
@@ -248,15 +290,7 @@ impl RuleSet {
                 .map(|(s, t)| (s.rule.as_str(), t, s.this_session))
                 .collect(),
         };
-        let names = |id: &str| self.persona_name(id);
-        let (decisions, trace) = rules::decide(&self.rules, &self.guardrails, &facts, &names)?;
-        Ok(Decisions {
-            segment,
-            persona_name: self.persona_name(&persona),
-            persona,
-            decisions,
-            trace,
-        })
+        f(segment, &persona, &facts)
     }
 
     /// What rules may refer to.

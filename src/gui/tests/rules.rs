@@ -286,3 +286,28 @@ fn dragging_a_rule_in_the_list_reorders_priorities() {
         .collect();
     assert_eq!(order, [("third", 1), ("first", 2), ("second", 3)]);
 }
+
+/// Simulate says why a rule missed a user: the part of its condition that failed, with the value
+/// the user has, read here from the profile the view shows.
+#[test]
+fn simulate_says_why_a_rule_missed_the_user() {
+    use persona_lab::rules::{Cmp, Condition, Rule, UserProfile};
+    let mut h = sample_clustered();
+    let mut far = Rule::new("far_back", 1);
+    far.name = "Away for ages".into();
+    far.when = Condition::All(vec![
+        Condition::Feature("sessions".into(), Cmp::Ge(0.0)),
+        Condition::Feature("recency_days".into(), Cmp::Gt(100_000.0)),
+    ]);
+    h.state_mut().analysis.rules = vec![far];
+    click(&mut h, "Simulate");
+    click(&mut h, "Next user");
+    h.run_ok();
+    let user: UserProfile = serde_json::from_str(&h.state().ui_state.rules.sim_profile).unwrap();
+    let recency = user.features["recency_days"].unwrap();
+    h.get_by_label("condition not met");
+    // Only the failed part, with the user's own value (whole days print without decimals).
+    let shown = format!("{recency:.4}");
+    let shown = shown.trim_end_matches('0').trim_end_matches('.');
+    h.get_by_label(&format!("recency_days > 100000: this user has {shown}"));
+}
