@@ -287,7 +287,7 @@ fn decide_and_verify_on_the_command_line() {
         r#"{"user_id": "u7", "consent": true, "features": {"sessions": 1, "product_views_per_session": 0, "recency_days": 40}}"#,
     );
     let session = write(dir.path(), "s.json", r#"{"now": "2026-11-25T10:00:00Z"}"#);
-    let o = run_ok(&[
+    let decide = [
         "decide",
         "--rules",
         arg(&r),
@@ -295,7 +295,8 @@ fn decide_and_verify_on_the_command_line() {
         arg(&profile),
         "--session",
         arg(&session),
-    ]);
+    ];
+    let o = run_ok(&decide);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["persona_name"], "Casual Visitors");
     let rules: Vec<&str> = v["decisions"]
@@ -311,16 +312,7 @@ fn decide_and_verify_on_the_command_line() {
     );
     assert_eq!(v["decisions"][0]["condition"], "recency_days > 21");
     // --why-not adds, for the rule that missed, each part that failed with this user's values.
-    let o = run_ok(&[
-        "decide",
-        "--rules",
-        arg(&r),
-        "--profile",
-        arg(&profile),
-        "--session",
-        arg(&session),
-        "--why-not",
-    ]);
+    let o = run_ok(&[&decide[..], &["--why-not"]].concat());
     let w: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(w["decisions"], v["decisions"]);
     assert_eq!(
