@@ -16,7 +16,7 @@ use persona_lab::ruleset::Persona;
 
 use super::app::{DEBOUNCE, PersonaApp};
 use super::files::FilePurpose;
-use super::state::{ClusterSettings, Pick, Selection};
+use super::state::{ClusterSettings, Pick, Selection, SimPick};
 use super::tasks::{Done, Kind};
 
 /// A request from a view (or a shortcut, or a dialog): views read state and push these; the app
@@ -45,6 +45,8 @@ pub enum Action {
     Select(Pick),
     /// Copy the selection's table to the clipboard as TSV (made on a worker).
     CopySelection,
+    /// Load an analysed user into Simulate (found on a worker).
+    SimulateUser(SimPick),
     /// Check the rule set, then ask where to save it (Export's button, Ctrl+E).
     SaveRuleSet,
     /// Save the project to this file.
@@ -114,6 +116,7 @@ impl PersonaApp {
             Action::SplitSegment(c) => self.split_segment(c),
             Action::Select(pick) => self.select(pick),
             Action::CopySelection => super::file_work::copy_selection(self),
+            Action::SimulateUser(pick) => self.simulate_user(pick),
             Action::SaveProject(p) => self.save_project(p),
             Action::SaveRuleSet => super::file_work::ask_save_rule_set(self),
             Action::Undo => self.undo(),
@@ -349,6 +352,23 @@ impl PersonaApp {
                 Ok((run, Selection::of(users)))
             },
             Done::Select,
+        );
+    }
+
+    /// Find the analysed user Simulate asks for and make their profile, on a worker.
+    pub fn simulate_user(&mut self, pick: SimPick) {
+        let Some(pop) = self.caches.population(&self.analysis) else {
+            return;
+        };
+        self.spawn(
+            Kind::SimUser,
+            "Finding the user",
+            move |_| {
+                Ok(pick
+                    .find(&pop.users, &pop.segments)
+                    .map(|i| pop.user_profile(i)))
+            },
+            Done::SimUser,
         );
     }
 

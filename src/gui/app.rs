@@ -256,6 +256,17 @@ impl PersonaApp {
                     self.ui_state.selection.replace(selection);
                 }
             }
+            Done::SimUser(found) => {
+                let st = &mut self.ui_state.rules;
+                match found {
+                    Ok(p) => {
+                        st.sim_user = p.user_id.clone();
+                        st.sim_profile = serde_json::to_string_pretty(&p).unwrap_or_default();
+                        st.sim_error = None;
+                    }
+                    Err(e) => st.sim_error = Some(e),
+                }
+            }
             Done::Copied((text, m)) => {
                 if let Some(ctx) = &self.repaint {
                     ctx.copy_text(text);

@@ -6,9 +6,10 @@ use egui::{Color32, RichText};
 use persona_lab::rules::{Outcome, Session, UserProfile};
 use persona_lab::ruleset::{Decisions, Misses};
 
+use super::actions::Action;
 use super::charts::colour;
 use super::cx::Cx;
-use super::state::SimKey;
+use super::state::{SimKey, SimPick};
 
 pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     ui.heading("Simulate");
@@ -40,7 +41,7 @@ fn pick_user(cx: &mut Cx, ui: &mut egui::Ui, pop: Option<&persona_lab::rules::Po
         return;
     };
     let st = &mut cx.state.rules;
-    let mut pick: Option<usize> = None;
+    let mut pick: Option<SimPick> = None;
     ui.horizontal(|ui| {
         let l = ui.label("User id");
         let r = ui
@@ -53,14 +54,13 @@ fn pick_user(cx: &mut Cx, ui: &mut egui::Ui, pop: Option<&persona_lab::rules::Po
         if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
             || ui.button("Load user").clicked()
         {
-            match pop.users.iter().position(|u| *u == st.sim_user.trim()) {
-                Some(i) => pick = Some(i),
-                None => st.sim_error = Some(format!("no analysed user has id {:?}", st.sim_user)),
-            }
+            pick = Some(SimPick::Id(st.sim_user.trim().to_string()));
         }
         if ui.button("Next user").clicked() && pop.n > 0 {
-            let cur = pop.users.iter().position(|u| *u == st.sim_user);
-            pick = Some(cur.map_or(0, |c| (c + 1) % pop.n));
+            pick = Some(SimPick::Next {
+                after: st.sim_user.clone(),
+                segment: None,
+            });
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -77,20 +77,18 @@ fn pick_user(cx: &mut Cx, ui: &mut egui::Ui, pop: Option<&persona_lab::rules::Po
                 .on_hover_text("the next user of this segment")
                 .clicked()
             {
-                let cur = pop.users.iter().position(|u| *u == st.sim_user);
-                let start = cur.map_or(0, |c| c + 1);
-                pick = (0..pop.n)
-                    .map(|k| (start + k) % pop.n)
-                    .find(|&u| pop.segments[u] == s);
+                pick = Some(SimPick::Next {
+                    after: st.sim_user.clone(),
+                    segment: Some(s),
+                });
             }
         }
     });
-    if let Some(i) = pick {
-        let p = pop.user_profile(i);
-        st.sim_user = p.user_id.clone();
-        st.sim_profile = serde_json::to_string_pretty(&p).unwrap_or_default();
-        st.sim_error = None;
+    // Finding the user reads every analysed id: on a worker, like every pick.
+    if let Some(p) = pick {
+        cx.push(Action::SimulateUser(p));
     }
+    let st = &mut cx.state.rules;
     if let Some(e) = &st.sim_error {
         ui.label(RichText::new(e).color(Color32::from_rgb(213, 94, 0)));
     }

@@ -343,6 +343,40 @@ pub struct ProjectQuestion {
     pub restored: bool,
 }
 
+/// The analysed user Simulate is asked for: found on a worker (`Action::SimulateUser`), since it
+/// reads every analysed id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimPick {
+    /// The user with this id.
+    Id(String),
+    /// The first user after the one with this id (from the start when there is none), of this
+    /// segment when one is given, wrapping round.
+    Next {
+        after: String,
+        segment: Option<usize>,
+    },
+}
+
+impl SimPick {
+    /// The row of the user picked among `users` (their `segments` beside them), or why none is.
+    pub fn find(&self, users: &[String], segments: &[usize]) -> Result<usize, String> {
+        match self {
+            SimPick::Id(id) => users
+                .iter()
+                .position(|u| u == id)
+                .ok_or_else(|| format!("no analysed user has id {id:?}")),
+            SimPick::Next { after, segment } => {
+                let n = users.len();
+                let start = users.iter().position(|u| u == after).map_or(0, |c| c + 1);
+                (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(|&u| segment.is_none_or(|s| segments.get(u) == Some(&s)))
+                    .ok_or_else(|| "no analysed user to show".to_string())
+            }
+        }
+    }
+}
+
 /// What Simulate decided for the typed profile and session, and why the other rules missed.
 pub type Simulated = Result<
     (
@@ -568,6 +602,37 @@ impl std::ops::Deref for Selection {
 #[cfg(test)]
 mod tests {
     use super::Selection;
+
+    #[test]
+    fn simulate_finds_a_user_by_id_and_the_next_one_of_a_segment_wrapping_round() {
+        use super::SimPick;
+        let users: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let segments = [0, 1, 0, 1];
+        let find = |p: SimPick| p.find(&users, &segments);
+        let next = |after: &str, segment| SimPick::Next {
+            after: after.into(),
+            segment,
+        };
+        assert_eq!(find(SimPick::Id("c".into())), Ok(2));
+        assert!(
+            find(SimPick::Id("zz".into()))
+                .unwrap_err()
+                .contains("\"zz\"")
+        );
+        assert_eq!(find(next("", None)), Ok(0), "from the start");
+        assert_eq!(find(next("b", None)), Ok(2));
+        assert_eq!(find(next("d", None)), Ok(0), "wraps round");
+        assert_eq!(find(next("b", Some(1))), Ok(3));
+        assert_eq!(
+            find(next("d", Some(1))),
+            Ok(1),
+            "wraps round within the segment"
+        );
+        assert_eq!(find(next("a", Some(0))), Ok(2));
+        assert!(find(next("a", Some(5))).is_err(), "a segment nobody is in");
+        assert!(SimPick::Id("a".into()).find(&[], &[]).is_err());
+        assert!(next("", None).find(&[], &[]).is_err());
+    }
 
     #[test]
     fn a_selection_answers_per_user_and_changes_its_version_with_every_change() {

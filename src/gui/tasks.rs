@@ -36,6 +36,7 @@ pub enum Kind {
     Risk,
     Silhouette,
     Select,
+    SimUser,
     Export,
     Clipboard,
 }
@@ -58,6 +59,8 @@ pub enum Done {
     Silhouette((Arc<ClusterRun>, SilLayout)),
     /// Users picked on a chart of this run.
     Select((Arc<ClusterRun>, Selection)),
+    /// The analysed user Simulate asked for, or why there is none.
+    SimUser(Result<persona_lab::rules::UserProfile, String>),
     /// A file written: the message to show.
     Export(String),
     /// Text for the clipboard, and the message to show.

@@ -89,7 +89,9 @@ fn rules_are_built_checked_simulated_and_exported() {
     // Simulate: the next user of a persona, decided as `RuleSet::decide` does.
     click(&mut h, "Simulate");
     click(&mut h, "Next user");
-    h.run_ok();
+    wait_for(&mut h, "the user", |a| {
+        idle(a) && !a.ui_state.rules.sim_profile.is_empty()
+    });
     let app = h.state();
     let rs: RuleSet = app.rule_set().unwrap();
     let user: persona_lab::rules::UserProfile =
@@ -301,8 +303,20 @@ fn simulate_says_why_a_rule_missed_the_user() {
     ]);
     h.state_mut().analysis.rules = vec![far];
     click(&mut h, "Simulate");
+    wait_for(&mut h, "the analysed users", |a| {
+        idle(a) && a.caches.population.is_some()
+    });
     click(&mut h, "Next user");
-    h.run_ok();
+    wait_for(&mut h, "the user", |a| {
+        idle(a) && !a.ui_state.rules.sim_profile.is_empty()
+    });
+    // An id nobody has is said, naming it.
+    h.state_mut().ui_state.rules.sim_user = "nobody-42".into();
+    click(&mut h, "Load user");
+    wait_for(&mut h, "the answer", |a| {
+        idle(a) && a.ui_state.rules.sim_error.is_some()
+    });
+    h.get_by_label("no analysed user has id \"nobody-42\"");
     let user: UserProfile = serde_json::from_str(&h.state().ui_state.rules.sim_profile).unwrap();
     let recency = user.features["recency_days"].unwrap();
     h.get_by_label("condition not met");
