@@ -103,8 +103,7 @@ fn deep_ndjson_is_refused_with_its_line() {
 
 #[test]
 fn deep_ndjson_through_the_cli_exits_with_a_message() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "deep.ndjson", deep_ndjson(3000));
+    let (d, p) = temp_file("deep.ndjson", deep_ndjson(3000));
     let out = d.path().join("f.csv");
     let o = features_to(&p, &out);
     refused_saying(&o, &["deep.ndjson"]);
@@ -120,8 +119,7 @@ fn nesting_real_exports_use_still_loads() {
 /// H2: 50,000 keys took 12 to 24 s, 2 million reached 22.7 GB.
 #[test]
 fn a_record_with_too_many_keys_is_refused() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "wide.ndjson", wide_ndjson(50_000));
+    let (d, p) = temp_file("wide.ndjson", wide_ndjson(50_000));
     let start = std::time::Instant::now();
     let msg = parse_message(load(&p).unwrap_err());
     says(&msg, &["line 2", "more than 10000 keys"]);
@@ -343,9 +341,7 @@ fn one_column_two_roles() {
 /// M4: header names with spaces around them made the file unloadable.
 #[test]
 fn header_names_with_spaces() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (_d, p) = temp_file(
         "s.csv",
         "user_id , timestamp,event \nu1,2024-01-01T00:00:00Z,page_view\nu2,2024-01-02T00:00:00Z,purchase\n",
     );
@@ -407,9 +403,7 @@ fn variant_weights_cannot_wrap() {
 /// M8: values near 1e308 overflowed to inf revenue and NaN scores, written out with exit 0.
 #[test]
 fn overflowing_values_are_named() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (d, p) = temp_file(
         "big.csv",
         "user_id,timestamp,event,value\n\
          u1,2024-01-01T00:00:00Z,purchase,1e308\n\
@@ -598,8 +592,7 @@ fn flat_ndjson_read_equals_polars_struct_read() {
 /// escape sequence reaches the terminal escaped, never raw.
 #[test]
 fn a_header_with_terminal_escapes_is_echoed_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "esc.csv", "x\u{1b}[2J\u{1b}[31mred\n1\n2\n");
+    let (_dir, p) = temp_file("esc.csv", "x\u{1b}[2J\u{1b}[31mred\n1\n2\n");
     let err = refused(&run(&["inspect", arg(&p)]));
     assert!(!err.contains('\u{1b}'), "{err:?}");
     assert!(err.contains("x\\u{1b}[2J\\u{1b}[31mred"), "{err}");
@@ -950,9 +943,7 @@ fn an_export_truncated_while_it_is_read_is_an_error_not_a_signal() {
 /// an outcomes file) is shown as an escape by every CLI command that prints it.
 #[test]
 fn terminal_escapes_in_data_are_shown_not_obeyed() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (d, p) = temp_file(
         "esc.csv",
         "user_id,event_timestamp,ev\u{1b}]0;pwned\u{7}name,value\n\
          u1,2024-01-01T00:00:00Z,purchase,1\nu2,2024-01-02T00:00:00Z,page_view,2\n",
@@ -1110,9 +1101,7 @@ fn a_run_that_fails_at_one_output_writes_none_of_them() {
 /// gzip NDJSON export with a byte-order mark and no extension was read as CSV.
 #[test]
 fn line_endings_ragged_rows_and_a_marked_json_export_are_said_plainly() {
-    let d = tempfile::tempdir().unwrap();
-    let cr = write(
-        d.path(),
+    let (d, cr) = temp_file(
         "mac.csv",
         "user_id,event_timestamp,event_name\ru1,2024-01-01T00:00:00Z,a\ru2,2024-01-02T00:00:00Z,b\r",
     );

@@ -12,8 +12,7 @@ const GOOD_HEADER: &str = "user_id,timestamp,event,value\n";
 
 #[test]
 fn empty_file() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "empty.csv", "");
+    let (d, p) = temp_file("empty.csv", "");
     let e = load(&p).unwrap_err();
     assert!(matches!(e, LoadError::Empty { .. }), "{e:?}");
     assert!(e.to_string().contains("empty.csv"), "{e}");
@@ -30,9 +29,7 @@ fn header_only() {
 
 #[test]
 fn wrong_delimiter_gets_a_hint() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (_d, p) = temp_file(
         "semi.csv",
         "user_id;timestamp;event\nu1;2024-01-01T00:00:00Z;page_view\n",
     );
@@ -98,8 +95,7 @@ fn missing_user_column_lists_columns() {
 
 #[test]
 fn unknown_role_column() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "a.csv", "user_id,ts\nu1,2024-01-01\n");
+    let (_d, p) = temp_file("a.csv", "user_id,ts\nu1,2024-01-01\n");
     let opts = LoadOptions {
         roles: {
             let mut r = RoleMapping::default();
@@ -249,9 +245,7 @@ fn rows_without_user_id_are_named() {
 
 #[test]
 fn a_single_user_loads_and_the_cli_warns() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (d, p) = temp_file(
         "one.csv",
         "user_id,timestamp,event\nu1,2024-01-01T10:00:00Z,page_view\nu1,2024-01-02T10:00:00Z,purchase\n",
     );
@@ -280,12 +274,7 @@ fn broken_ndjson_names_the_line() {
 
 #[test]
 fn corrupt_gzip_and_parquet() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
-        "x.csv.gz",
-        [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7],
-    );
+    let (d, p) = temp_file("x.csv.gz", [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7]);
     let e = load(&p).unwrap_err();
     assert!(e.to_string().contains("x.csv.gz"), "{e}");
     let p = write(d.path(), "x.parquet", b"PAR1 this is not really parquet");
@@ -297,8 +286,7 @@ fn corrupt_gzip_and_parquet() {
 
 #[test]
 fn users_table_without_numbers() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "u.csv", "user_id,country\nu1,DE\nu2,FR\n");
+    let (_d, p) = temp_file("u.csv", "user_id,country\nu1,DE\nu2,FR\n");
     let opts = LoadOptions {
         shape: Some(Shape::Users),
         ..Default::default()
@@ -324,8 +312,7 @@ fn missing_file_and_missing_salt() {
 
 #[test]
 fn cli_errors_name_the_file_and_write_nothing() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "h.csv", GOOD_HEADER);
+    let (d, p) = temp_file("h.csv", GOOD_HEADER);
     let out = d.path().join("out.csv");
     let o = run(&["features", arg(&p), "--out", arg(&out)]);
     assert_eq!(o.status.code(), Some(1));

@@ -145,9 +145,7 @@ fn bad_flags_are_explained() {
 
 #[test]
 fn as_of_ignores_later_events() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (d, p) = temp_file(
         "e.csv",
         "user_id,timestamp,event\nu,2024-09-01T00:00:00Z,a\nu,2024-09-11T00:00:00Z,a\nv,2024-09-20T00:00:00Z,a\n",
     );

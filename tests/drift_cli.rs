@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{arg, load, run, run_ok, stderr, stdout, write};
+use common::{arg, load, run, run_ok, stderr, stdout, temp_file, write};
 use persona_lab::ruleset::{self, RuleSet};
 
 /// 300 users in three tight groups (around (0,0), (10,0), (0,10)); `mixed`: spread evenly instead.
@@ -31,8 +31,7 @@ fn users(mixed: bool) -> String {
 
 #[test]
 fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let old = write(dir.path(), "old.csv", users(false));
+    let (dir, old) = temp_file("old.csv", users(false));
     let new = write(dir.path(), "new.csv", users(true));
     let rules = dir.path().join("old.ron");
     run_ok(&["segment", arg(&old), "--k", "3", "--out", arg(&rules)]);
@@ -75,8 +74,7 @@ fn drift_keeps_a_model_that_fits_and_flags_one_that_no_longer_does() {
 
 #[test]
 fn transitions_between_two_rule_sets_match_their_labels() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", users(false));
+    let (dir, data) = temp_file("d.csv", users(false));
     let (a, b) = (dir.path().join("a.ron"), dir.path().join("b.ron"));
     for (k, out) in [("3", &a), ("2", &b)] {
         run_ok(&["segment", arg(&data), "--k", k, "--out", arg(out)]);
@@ -146,8 +144,7 @@ fn recent_behaviour_moves_users_to_the_right_persona_with_time_decay() {
             }
         }
     }
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "events.csv", s);
+    let (_dir, f) = temp_file("events.csv", s);
     let loaded = load(&f).unwrap();
     let profile = compute_profile(&loaded, &FeatureConfig::default()).unwrap();
     let group_of = |id: &str| id.trim_end_matches(char::is_numeric).to_string();

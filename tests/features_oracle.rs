@@ -142,9 +142,7 @@ fn weights_multiply_scaled_columns_and_the_score() {
 
 #[test]
 fn zero_variance_is_reported_never_divided() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (_d, p) = temp_file(
         "z.csv",
         "user_id,sessions,constant,spend\na,1,5,10\nb,3,5,\nc,7,5,30\n",
     );

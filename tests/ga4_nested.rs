@@ -115,8 +115,7 @@ const BIGQUERY_JSON: &str = include_str!("fixtures/ga4/events_20240601.json");
 
 #[test]
 fn bigquery_json_export_counted_by_hand() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "events_20240601.json", BIGQUERY_JSON);
+    let (d, p) = temp_file("events_20240601.json", BIGQUERY_JSON);
     let prof = hand_count(&p);
     let spec = features::TransformSpec::default_for(&prof);
     // Offered, not chosen: the default clustering set leaves them out.
@@ -261,8 +260,7 @@ fn the_cli_reads_the_nested_sample() {
 /// pins the ones it was trained on, so a new export yields the same columns.
 #[test]
 fn one_hot_attributes_when_asked() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "events_20240601.json", BIGQUERY_JSON);
+    let (_d, p) = temp_file("events_20240601.json", BIGQUERY_JSON);
     let l = load(&p).unwrap();
     assert_eq!(l.mapping.attributes, ["device.category"]);
     let off = features::compute_profile(&l, &FeatureConfig::default()).unwrap();

@@ -46,9 +46,7 @@ fn ga4_ids_stay_text_and_never_merge() {
 
 #[test]
 fn consent_gates_rows_before_features() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (_d, p) = temp_file(
         "c.csv",
         "user_id,timestamp,event,consent\n\
          a,2024-01-01T10:00:00Z,page_view,yes\n\
@@ -292,9 +290,7 @@ fn users_table_features_and_pii() {
 
 #[test]
 fn explicit_roles_and_time_format() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (d, p) = temp_file(
         "x.csv",
         "who,when,what,secs\nA,01/09/2024 10:00,view,30\nA,02/09/2024 11:00,view,40\n",
     );
@@ -394,9 +390,7 @@ fn a_missing_event_name_counts_as_unknown() {
 /// money in `amount_usd`, one row per order. Read with no flags as purchases.
 #[test]
 fn an_order_log_is_read_as_purchases_with_no_flags() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (d, p) = temp_file(
         "orders.csv",
         "customer_id,order_date,items,amount_usd\n\
          00001,19970101,1,11.77\n\
@@ -453,9 +447,7 @@ fn an_order_log_is_read_as_purchases_with_no_flags() {
 /// when no event has one; the column is not left out.
 #[test]
 fn attributes_are_each_users_most_frequent_value() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(
-        d.path(),
+    let (_d, p) = temp_file(
         "ev.csv",
         "user_id,timestamp,event,platform,country\n\
          a,2024-01-01T10:00:00Z,page_view,web,DE\n\

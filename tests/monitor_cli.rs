@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{arg, run, run_ok, stderr, stdout, write};
+use common::{arg, run, run_ok, stderr, stdout, temp_file, write};
 use persona_lab::monitor::stats;
 
 /// Rows for `n` users of one arm, `k` of them converted and `c` clicked, exposed on `day`.
@@ -48,8 +48,7 @@ fn planted() -> String {
 
 #[test]
 fn a_planted_outcomes_export_is_reported_and_flagged() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "outcomes.csv", planted());
+    let (dir, f) = temp_file("outcomes.csv", planted());
     let html = dir.path().join("report.html");
     let o = run_ok(&["report", arg(&f), "--out", arg(&html)]);
     let out = stdout(&o);
@@ -140,8 +139,7 @@ fn a_persona_whose_conversion_fell_is_flagged() {
             u8::from(conv)
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "o.csv", s);
+    let (_dir, f) = temp_file("o.csv", s);
     let o = run_ok(&["report", arg(&f), "--json"]);
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let p = &r["personas"][0];

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{arg, load, repo, run, run_ok, says, stderr, stdout, write};
+use common::{arg, load, repo, run, run_ok, says, stderr, stdout, temp_file, write};
 use persona_lab::cluster::{Method, Points, SegmentParams, SilhouetteOptions, points};
 use persona_lab::features::{self, FeatureConfig, TransformSpec};
 use persona_lab::job::Job;
@@ -200,8 +200,7 @@ const TRAIN: &str = "user_id,ts,event,duration_ms\n\
 
 #[test]
 fn a_new_export_with_other_event_names_still_scores_and_missing_columns_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let train = write(dir.path(), "train.csv", TRAIN);
+    let (dir, train) = temp_file("train.csv", TRAIN);
     let r = dir.path().join("r.ron");
     run_ok(&[
         "segment",

@@ -98,8 +98,15 @@ pub fn arg(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
 
+/// `content` written as `name` in a fresh folder, kept as long as the folder is.
+pub fn temp_file(name: &str, content: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().expect("a temporary folder");
+    let p = write(d.path(), name, content);
+    (d, p)
+}
+
 /// Load `content` written as `name` in a fresh folder (for inputs a test states inline).
 pub fn load_text(name: &str, content: impl AsRef<[u8]>) -> Result<Loaded, LoadError> {
-    let d = tempfile::tempdir().expect("a temporary folder");
-    load(&write(d.path(), name, content))
+    let (_d, p) = temp_file(name, content);
+    load(&p)
 }
