@@ -97,6 +97,15 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
             continue;
         }
         let s = c.as_materialized_series();
+        // Values read as missing, said with the rows they were on.
+        let treated_missing = |bad: &[usize], what: &str| Warning {
+            column: Some(name.into()),
+            message: format!(
+                "{} value(s) are {what} ({}); treated as missing",
+                bad.len(),
+                describe_rows(&rows_of(bad))
+            ),
+        };
         let numeric = match s.dtype() {
             dt if dt.is_primitive_numeric() || dt.is_bool() => {
                 Some(s.cast(&DataType::Float64).map_err(|e| ctx.polars(e))?)
@@ -117,14 +126,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                             .filter(|(_, (p, fnull))| *p == Some(true) && *fnull == Some(true))
                             .map(|(i, _)| i)
                             .collect();
-                        warnings.push(Warning {
-                            column: Some(name.into()),
-                            message: format!(
-                                "{} value(s) are not numbers ({}); treated as missing",
-                                bad.len(),
-                                describe_rows(&rows_of(&bad))
-                            ),
-                        });
+                        warnings.push(treated_missing(&bad, "not numbers"));
                     }
                     Some(f)
                 } else {
@@ -145,14 +147,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 let f = if bad.is_empty() {
                     f
                 } else {
-                    warnings.push(Warning {
-                        column: Some(name.into()),
-                        message: format!(
-                            "{} value(s) are NaN or infinite ({}); treated as missing",
-                            bad.len(),
-                            describe_rows(&rows_of(&bad))
-                        ),
-                    });
+                    warnings.push(treated_missing(&bad, "NaN or infinite"));
                     let cleaned: Float64Chunked =
                         ca.iter().map(|v| v.filter(|x| x.is_finite())).collect();
                     cleaned.with_name(name.into()).into_series()
