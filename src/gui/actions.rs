@@ -290,7 +290,11 @@ impl PersonaApp {
                     .map_err(|e| e.to_string())?;
                 // Events: the prediction feature set; a users table: the clustering features.
                 let spec = users_table.then_some(&spec);
-                persona_lab::predict::train(&prep, spec, &params, job).map_err(|e| e.to_string())
+                let p = persona_lab::predict::train(&prep, spec, &params, job)
+                    .map_err(|e| e.to_string())?;
+                // The curves have a point per held-out score: thinned here, not per frame.
+                let curves = super::charts::DrawnCurves::of(&p.metrics);
+                Ok((p, curves))
             },
             |r| Done::Predict(Box::new(r)),
         );

@@ -20,7 +20,7 @@ use super::{
 use persona_lab::task::Task;
 
 use super::actions::Action;
-use super::cache::Caches;
+use super::cache::{Caches, Same};
 use super::cx::Cx;
 use super::tasks::{Done, Finished, Kind, Tasks};
 
@@ -235,7 +235,12 @@ impl PersonaApp {
             Done::Preview(p) => self.caches.preview = Some(Arc::new(p)),
             Done::Monitor(rep) => self.analysis.monitor = Some(Arc::new(rep)),
             Done::Drift(d) => self.analysis.drift = Some(Arc::new(d)),
-            Done::Predict(p) => self.analysis.prediction = Some(Arc::new(*p)),
+            Done::Predict(done) => {
+                let (p, curves) = *done;
+                let p = Arc::new(p);
+                self.caches.curves = Some((Same(p.clone()), Arc::new(curves)));
+                self.analysis.prediction = Some(p);
+            }
             Done::Population((basis, p)) => {
                 self.ui_state.rules.hist.clear();
                 self.ui_state.rules.counts.clear();

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use persona_lab::features::preview::Preview;
 use persona_lab::pipeline::ClusterRun;
-use persona_lab::predict::SegmentRisk;
+use persona_lab::predict::{Prediction, SegmentRisk};
 use persona_lab::rules::{Guardrails, Population, Rule};
 use persona_lab::ruleset::{Coverage, Persona};
 
 use super::app::PersonaApp;
 use persona_lab::cluster::Tsne;
 
-use super::charts::{self, DendroView, ScatterLayout, SilBar};
+use super::charts::{self, DendroView, DrawnCurves, ScatterLayout, SilBar};
 use super::state::{Analysis, Basis, Chart, Selection, View, ViewState};
 use super::tasks::{Done, Kind};
 
@@ -102,6 +102,8 @@ pub struct Caches {
     pub dendrogram: Option<(DendroKey, Arc<DendroView>)>,
     /// Clusters view: the scatter's points by segment and the selected ones among them.
     pub scatter: Option<(ScatterKey, Arc<ScatterLayout>)>,
+    /// Predict view: the model's held-out curves as drawn, made with it on its worker.
+    pub curves: Option<(Same<Prediction>, Arc<DrawnCurves>)>,
 }
 
 /// A shared result compared by identity: what is made from a run is kept while it is the same run.
@@ -300,6 +302,12 @@ impl Caches {
             Some(layout) => Some(layout.clone()),
             None => Some(Arc::new(key.make(&v.selection))),
         }
+    }
+
+    /// The current model's curves as drawn.
+    pub fn curves(&self, a: &Analysis) -> Option<Arc<DrawnCurves>> {
+        let p = a.prediction.as_ref()?;
+        fresh(&self.curves, |k| Arc::ptr_eq(&k.0, p)).cloned()
     }
 
     /// The export preview for the current run, personas, rules and guardrails.

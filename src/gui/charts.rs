@@ -347,6 +347,53 @@ impl<'a> Lasso<'a> {
     }
 }
 
+/// What a curve moves, in axis units, before its next point is drawn: a ROC or PR plot is a few
+/// hundred pixels on axes of length 1, so 1/2000 is under half a pixel.
+pub const CURVE_STEP: f64 = 1.0 / 2000.0;
+
+/// A curve's points as drawn: a point is kept when it has moved at least `step` along either axis
+/// from the last one kept, and the last point always. A ROC or PR curve has a point per distinct
+/// held-out score (a quarter of a million at a million users); thinned, it draws the same pixels
+/// with a few thousand.
+pub fn thin_curve(pts: &[(f64, f64)], step: f64) -> Vec<[f64; 2]> {
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    for (i, &(x, y)) in pts.iter().enumerate() {
+        let keep = match out.last() {
+            None => true,
+            Some(&[lx, ly]) => {
+                (x - lx).abs() >= step || (y - ly).abs() >= step || i + 1 == pts.len()
+            }
+        };
+        if keep {
+            out.push([x, y]);
+        }
+    }
+    out
+}
+
+/// The held-out ROC and PR curves of a model as drawn (`thin_curve`), made on the worker that
+/// trains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnCurves {
+    pub roc: Vec<PlotPoint>,
+    pub pr: Vec<PlotPoint>,
+}
+
+impl DrawnCurves {
+    pub fn of(m: &persona_lab::predict::Metrics) -> Self {
+        let drawn = |pts: &[(f64, f64)]| -> Vec<PlotPoint> {
+            thin_curve(pts, CURVE_STEP)
+                .into_iter()
+                .map(|[x, y]| PlotPoint::new(x, y))
+                .collect()
+        };
+        DrawnCurves {
+            roc: drawn(&m.roc),
+            pr: drawn(&m.pr),
+        }
+    }
+}
+
 /// The users a pick names, in the run's row order (a branch: in drawing order). Reads every user of
 /// the run, so it runs on a worker (`PersonaApp::select`). `tsne` is the run's embedding, for a
 /// lasso drawn over it; a branch of a tree built on a sample, or a lasso over an embedding not
@@ -403,6 +450,45 @@ pub fn inside_polygon(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thinned_curve_stays_within_a_step_of_every_point_and_keeps_its_ends() {
+        // A staircase of 100,000 points from (0, 0) to (1, 1), as a ROC curve over many users.
+        let n = 100_000;
+        let pts: Vec<(f64, f64)> = (0..=n)
+            .map(|i| {
+                let t = i as f64 / n as f64;
+                if i % 2 == 0 {
+                    (t, t.sqrt())
+                } else {
+                    (t - 0.5 / n as f64, t.sqrt())
+                }
+            })
+            .collect();
+        let step = 1.0 / 2000.0;
+        let thin = thin_curve(&pts, step);
+        assert!(thin.len() < 4_100, "{} points", thin.len());
+        assert_eq!(thin[0], [0.0, 0.0]);
+        assert_eq!(*thin.last().unwrap(), [1.0, 1.0]);
+        // Every dropped point lies within a step (on both axes) of the last point kept before it.
+        let mut k = 0;
+        for &(x, y) in &pts {
+            while k + 1 < thin.len() && thin[k + 1][0] <= x && thin[k + 1][1] <= y {
+                k += 1;
+            }
+            assert!(
+                (x - thin[k][0]).abs() < step + 1e-12 && (y - thin[k][1]).abs() < step + 1e-12,
+                "({x}, {y}) is far from {:?}",
+                thin[k]
+            );
+        }
+        // A short curve is drawn as it is.
+        let few = [(0.0, 0.0), (0.5, 0.25), (1.0, 1.0)];
+        assert_eq!(
+            thin_curve(&few, step),
+            [[0.0, 0.0], [0.5, 0.25], [1.0, 1.0]]
+        );
+    }
 
     #[test]
     fn the_dendrogram_cut_colours_the_links_below_it_by_segment() {

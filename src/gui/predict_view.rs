@@ -345,12 +345,18 @@ fn results(cx: &mut Cx, ui: &mut egui::Ui) {
         "Confusion at threshold {}: TN {}  FP {}  FN {}  TP {}",
         m.threshold, m.confusion[0][0], m.confusion[0][1], m.confusion[1][0], m.confusion[1][1]
     ));
+    // Thinned with the model, on its worker (a point per held-out score is too many to draw).
+    let drawn = cx.caches.curves(cx.analysis);
+    let (roc, pr) = match &drawn {
+        Some(c) => (&c.roc[..], &c.pr[..]),
+        None => (&[][..], &[][..]),
+    };
     ui.columns(3, |cols| {
         curve(
             &mut cols[0],
             "roc",
             "ROC curve (held out; grey: chance)",
-            &m.roc,
+            roc,
             ("false positive rate", "true positive rate"),
             ([0.0, 0.0], [1.0, 1.0]),
         );
@@ -360,7 +366,7 @@ fn results(cx: &mut Cx, ui: &mut egui::Ui) {
             &mut cols[1],
             "pr",
             "Precision-recall (held out; grey: chance)",
-            &m.pr,
+            pr,
             ("recall", "precision"),
             ([0.0, share], [1.0, share]),
         );
@@ -383,12 +389,11 @@ fn curve(
     ui: &mut egui::Ui,
     id: &str,
     title: &str,
-    pts: &[(f64, f64)],
+    pts: &[egui_plot::PlotPoint],
     axes: (&str, &str),
     base: ([f64; 2], [f64; 2]),
 ) {
     ui.label(title);
-    let line: Vec<[f64; 2]> = pts.iter().map(|&(a, b)| [a, b]).collect();
     // Both axes are rates: pinned to [0, 1] (an aspect lock stretched the PR plot's y-axis to 1.3).
     Plot::new(id)
         .height(220.0)
@@ -403,7 +408,7 @@ fn curve(
                     .color(Color32::GRAY),
             );
             pl.line(
-                super::charts::line(title, PlotPoints::new(line))
+                super::charts::line(title, PlotPoints::from(pts))
                     .color(colour(0))
                     .width(2.0),
             );

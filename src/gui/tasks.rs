@@ -15,6 +15,7 @@ use persona_lab::task::{Task, TaskError};
 
 use super::app::LoadOutcome;
 use super::cache::{CoverageKey, SilLayout};
+use super::charts::DrawnCurves;
 use super::state::{Basis, ProjectQuestion, Selection};
 use persona_lab::features::preview::Preview;
 
@@ -52,7 +53,8 @@ pub enum Done {
     Preview(Preview),
     Monitor(Report),
     Drift(Drift),
-    Predict(Box<Prediction>),
+    /// A trained model, and its curves as drawn.
+    Predict(Box<(Prediction, DrawnCurves)>),
     Population((Basis, Population)),
     Coverage((CoverageKey, Coverage)),
     Risk((Basis, persona_lab::predict::SegmentRisk)),

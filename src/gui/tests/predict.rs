@@ -33,6 +33,16 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     h.get_by_label_contains(&format!("Class balance: {} churned", p.positives));
     h.get_by_label(&format!("{:.4}", p.metrics.roc_auc));
     h.get_by_label("ROC curve (held out; grey: chance)");
+    // The curves are drawn from the model's own points, thinned with it: every drawn point is one
+    // of them, from the first to the last.
+    let drawn = h.state().caches.curves(&h.state().analysis).unwrap();
+    for (pts, of) in [(&drawn.roc, &p.metrics.roc), (&drawn.pr, &p.metrics.pr)] {
+        assert!(pts.len() >= 2 && pts.len() <= of.len());
+        let as_pair = |q: &egui_plot::PlotPoint| (q.x, q.y);
+        assert_eq!(as_pair(&pts[0]), of[0]);
+        assert_eq!(as_pair(pts.last().unwrap()), *of.last().unwrap());
+        assert!(pts.iter().all(|q| of.contains(&as_pair(q))));
+    }
     h.get_by_label("churn_risk by persona");
     let run = h.state().analysis.run.clone().unwrap();
     let seg = predict::by_segment(
