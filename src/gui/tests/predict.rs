@@ -169,3 +169,74 @@ fn predict_on_an_order_log_shows_the_baseline_the_imbalance_and_a_window_to_use(
         "the window in use is not proposed again"
     );
 }
+
+/// Frame time of the Predict view with ROC and PR curves of a quarter of a million points each (a
+/// model held out on a million users has a point per distinct score), drawn whole and thinned as the
+/// app draws them (`cargo test --release --bin persona-lab -- --ignored predict_curve_frames
+/// --nocapture`): the egui pass plus tessellation, 30 frames each, the two alternated three times.
+#[test]
+#[ignore]
+fn predict_curve_frames() {
+    use crate::gui::cache::Same;
+    use crate::gui::charts::DrawnCurves;
+    let mut h = sample_clustered();
+    click(&mut h, "Predict");
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model", |a| {
+        a.analysis.prediction.is_some() && idle(a)
+    });
+    let mut p = (*h.state().analysis.prediction.clone().unwrap()).clone();
+    let n = 250_000;
+    p.metrics.roc = (0..=n)
+        .map(|i| {
+            let t = i as f64 / n as f64;
+            (t, t.powf(0.3))
+        })
+        .collect();
+    p.metrics.pr = (1..=n)
+        .map(|i| {
+            let r = i as f64 / n as f64;
+            (r, 1.0 - 0.6 * r * r)
+        })
+        .collect();
+    let p = Arc::new(p);
+    let whole = |pts: &[(f64, f64)]| -> Vec<egui_plot::PlotPoint> {
+        pts.iter()
+            .map(|&(x, y)| egui_plot::PlotPoint::new(x, y))
+            .collect()
+    };
+    let variants = [
+        (
+            "drawn whole",
+            Arc::new(DrawnCurves {
+                roc: whole(&p.metrics.roc),
+                pr: whole(&p.metrics.pr),
+            }),
+        ),
+        ("thinned", Arc::new(DrawnCurves::of(&p.metrics))),
+    ];
+    for round in 0..3 {
+        for (label, curves) in &variants {
+            h.state_mut().analysis.prediction = Some(p.clone());
+            h.state_mut().caches.curves = Some((Same(p.clone()), curves.clone()));
+            h.step();
+            wait_for(&mut h, "the view", idle);
+            let mut times = Vec::new();
+            for _ in 0..30 {
+                let t = Instant::now();
+                h.step();
+                let out = h.output().clone();
+                let _ = h.ctx.tessellate(out.shapes, out.pixels_per_point);
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "round {round}: {label:<12} ({:>6} + {:>6} points) median {:7.2} ms  worst {:7.2} ms",
+                curves.roc.len(),
+                curves.pr.len(),
+                times[15],
+                times[29]
+            );
+        }
+    }
+}
