@@ -244,6 +244,7 @@ impl PersonaApp {
             Done::Population((basis, p)) => {
                 self.ui_state.rules.hist.clear();
                 self.ui_state.rules.counts.clear();
+                self.ui_state.rules.first_match.clear();
                 self.caches.population = Some((basis, Arc::new(p)));
             }
             Done::Coverage((key, c)) => self.caches.coverage = Some((key, Arc::new(c))),

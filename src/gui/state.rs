@@ -326,6 +326,8 @@ pub struct RulesUi {
     pub hist: std::collections::HashMap<String, Arc<FeatureHist>>,
     /// Users each condition matches (by the condition's text), for the current population.
     pub counts: std::collections::HashMap<String, usize>,
+    /// The first analysed user each condition matches (by its text), for the explanation preview.
+    pub first_match: std::collections::HashMap<String, Option<usize>>,
     /// Why the typed user id could not be loaded.
     pub sim_error: Option<String>,
     /// The last simulation and the inputs it was computed from.

@@ -93,6 +93,7 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
             features: &features,
             pop: pop.as_deref(),
             counts: &mut ui_state.counts,
+            first_match: &mut ui_state.first_match,
             hists: &mut ui_state.hist,
         };
         egui::ScrollArea::vertical()
@@ -160,6 +161,7 @@ struct EditCtx<'a> {
     features: &'a [String],
     pop: Option<&'a Population>,
     counts: &'a mut HashMap<String, usize>,
+    first_match: &'a mut HashMap<String, Option<usize>>,
     hists: &'a mut HashMap<String, Arc<FeatureHist>>,
 }
 
@@ -242,14 +244,20 @@ fn editor(
 fn explanation_preview(
     ui: &mut egui::Ui,
     rule: &Rule,
-    ctx: &EditCtx,
+    ctx: &mut EditCtx,
     names: &dyn Fn(&str) -> String,
 ) {
     let Some(pop) = ctx.pop else {
         return;
     };
-    let mask = population::matches(&population::optimistic(&rule.when, pop), pop);
-    let Some(u) = mask.iter().position(|&m| m) else {
+    // The first matching user, found once per condition and population (it reads every user), not
+    // every frame.
+    let when = population::optimistic(&rule.when, pop);
+    let first = *ctx
+        .first_match
+        .entry(format!("{when:?}"))
+        .or_insert_with(|| population::matches(&when, pop).iter().position(|&m| m));
+    let Some(u) = first else {
         ui.label(RichText::new("Preview: no analysed user matches this rule yet.").weak());
         return;
     };
