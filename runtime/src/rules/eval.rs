@@ -436,8 +436,7 @@ fn missed_parts(
     names: PersonaNames,
     out: &mut Vec<String>,
 ) -> Result<(), RuleError> {
-    let wanted = describe(c, names);
-    let text = match c {
+    match c {
         Condition::All(cs) if !cs.is_empty() => {
             for part in cs {
                 if !holds(part, f, rule)? {
@@ -452,6 +451,11 @@ fn missed_parts(
             }
             return Ok(());
         }
+        _ => {}
+    }
+    // A part that is not a list: said as written, with what the user has.
+    let wanted = describe(c, names);
+    let text = match c {
         Condition::Feature(name, _) => match f.features.get(name).copied().flatten() {
             Some(v) => format!("{wanted}: this user has {}", num(v)),
             None => format!("{wanted}: no value for this user"),

@@ -247,15 +247,7 @@ fn frame_times_with_100k_users() {
         // silhouette's) is computed in the background first.
         h.step();
         wait_for(&mut h, "the chart's layout", idle);
-        let mut times = Vec::new();
-        for _ in 0..30 {
-            let t = Instant::now();
-            h.step();
-            let out = h.output().clone();
-            let _ = h.ctx.tessellate(out.shapes, out.pixels_per_point);
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-        times.sort_by(f64::total_cmp);
+        let times = frame_times(&mut h, 30);
         let mean = times.iter().sum::<f64>() / times.len() as f64;
         println!(
             "{:<26} {:<14} mean {mean:6.2} ms  median {:6.2} ms  worst {:6.2} ms",

@@ -130,6 +130,22 @@ fn copied(h: &Harness<'static, PersonaApp>) -> Option<String> {
         })
 }
 
+/// The time of `n` frames in ms, sorted: each the egui pass plus tessellation (what a frame costs
+/// before the GPU), for the frame-time benches.
+fn frame_times(h: &mut Harness<'static, PersonaApp>, n: usize) -> Vec<f64> {
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            h.step();
+            let out = h.output().clone();
+            let _ = h.ctx.tessellate(out.shapes, out.pixels_per_point);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
+
 /// Step until a frame copies text (copies made on a worker land a few frames after the click).
 fn step_until_copied(h: &mut Harness<'static, PersonaApp>) {
     let start = Instant::now();

@@ -221,15 +221,7 @@ fn predict_curve_frames() {
             h.state_mut().caches.curves = Some((Same(p.clone()), curves.clone()));
             h.step();
             wait_for(&mut h, "the view", idle);
-            let mut times = Vec::new();
-            for _ in 0..30 {
-                let t = Instant::now();
-                h.step();
-                let out = h.output().clone();
-                let _ = h.ctx.tessellate(out.shapes, out.pixels_per_point);
-                times.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            times.sort_by(f64::total_cmp);
+            let times = frame_times(&mut h, 30);
             println!(
                 "round {round}: {label:<12} ({:>6} + {:>6} points) median {:7.2} ms  worst {:7.2} ms",
                 curves.roc.len(),
