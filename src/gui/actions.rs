@@ -16,6 +16,7 @@ use persona_lab::ruleset::Persona;
 
 use super::app::{DEBOUNCE, PersonaApp};
 use super::files::FilePurpose;
+use super::measure::Measure;
 use super::state::{ClusterSettings, Pick, Selection, SimPick};
 use super::tasks::{Done, Kind};
 
@@ -47,6 +48,10 @@ pub enum Action {
     CopySelection,
     /// Load an analysed user into Simulate (found on a worker).
     SimulateUser(SimPick),
+    /// Add a rule made from rule template `t` (its thresholds read every analysed user: on a worker).
+    AddFromTemplate(usize),
+    /// Measure these about the analysed users (rule editor counts and distributions, on a worker).
+    Measure(Vec<Measure>),
     /// Check the rule set, then ask where to save it (Export's button, Ctrl+E).
     SaveRuleSet,
     /// Save the project to this file.
@@ -117,6 +122,8 @@ impl PersonaApp {
             Action::Select(pick) => self.select(pick),
             Action::CopySelection => super::file_work::copy_selection(self),
             Action::SimulateUser(pick) => self.simulate_user(pick),
+            Action::Measure(asks) => self.measure(asks),
+            Action::AddFromTemplate(t) => self.add_from_template(t),
             Action::SaveProject(p) => self.save_project(p),
             Action::SaveRuleSet => super::file_work::ask_save_rule_set(self),
             Action::Undo => self.undo(),
@@ -374,6 +381,58 @@ impl PersonaApp {
             },
             Done::SimUser,
         );
+    }
+
+    /// Make a rule from template `t` on a worker: thresholds from the analysed users' percentiles, a
+    /// trained score where the template prefers one; what came from the data is said in a message.
+    pub fn add_from_template(&mut self, t: usize) {
+        let Some(template) = self.templates.get(t).cloned() else {
+            return;
+        };
+        let profile = self.analysis.profile.clone();
+        let personas: Vec<(String, String)> = self
+            .analysis
+            .personas
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        let scores: Vec<(String, f64)> = self
+            .analysis
+            .prediction
+            .as_ref()
+            .map(|p| vec![(p.model.name.clone(), p.model.bands.1)])
+            .unwrap_or_default();
+        self.spawn(
+            Kind::Template,
+            "Adding a rule from a template",
+            move |_| {
+                let percentile = |f: &str, p: f64| profile.as_ref()?.percentile(f, p);
+                let ctx = persona_lab::rules::TemplateContext {
+                    personas: &personas,
+                    percentile: &percentile,
+                    scores: &scores,
+                };
+                // Its id and priority are given when it joins the rules (they may change meanwhile).
+                let (rule, notes) = template.instantiate(String::new(), 0, &ctx);
+                let note = (!notes.is_empty())
+                    .then(|| format!("{}: {}", template.title, notes.join("; ")));
+                Ok(Box::new((rule, note)))
+            },
+            Done::Template,
+        );
+    }
+
+    /// A rule made from a template joins the rules last, selected.
+    pub fn add_rule(&mut self, mut rule: Rule, note: Option<String>) {
+        let mut rules = self.analysis.rules.clone();
+        rule.id = persona_lab::rules::fresh_id(&rules);
+        rule.priority = rules.len() as u32 + 1;
+        self.ui_state.rules.selected = Some(rules.len());
+        rules.push(rule);
+        if let Some(m) = note {
+            self.ui_state.info(m);
+        }
+        self.edit(Edit::Rules(rules));
     }
 
     /// Settings changed: re-run clustering after the debounce delay.

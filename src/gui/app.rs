@@ -242,10 +242,13 @@ impl PersonaApp {
                 self.analysis.prediction = Some(p);
             }
             Done::Population((basis, p)) => {
-                self.ui_state.rules.hist.clear();
-                self.ui_state.rules.counts.clear();
-                self.ui_state.rules.first_match.clear();
+                self.caches.measured.clear();
                 self.caches.population = Some((basis, Arc::new(p)));
+            }
+            Done::Measured((pop, answers)) => self.measured(pop, answers),
+            Done::Template(made) => {
+                let (rule, note) = *made;
+                self.add_rule(rule, note);
             }
             Done::Coverage((key, c)) => self.caches.coverage = Some((key, Arc::new(c))),
             Done::Risk((basis, r)) => self.caches.risk = Some((basis, Arc::new(r))),
@@ -358,35 +361,32 @@ impl PersonaApp {
                 if ui.button("Open project…").clicked() {
                     self.push(Action::AskFile(FilePurpose::OpenProject));
                 }
-                if ui
-                    .add_enabled(
+                // Enabled when they can do something; the shortcut on hover.
+                let buttons = [
+                    (
+                        "Save project…",
+                        "Ctrl+S",
                         self.analysis.source.is_some(),
-                        egui::Button::new("Save project…"),
-                    )
-                    .on_hover_text("Ctrl+S")
-                    .clicked()
-                {
-                    self.push(Action::AskFile(FilePurpose::SaveProject));
-                }
-                if ui
-                    .add_enabled(
+                        Action::AskFile(FilePurpose::SaveProject),
+                    ),
+                    (
+                        "Undo",
+                        "Ctrl+Z",
                         !self.ui_state.history.undo.is_empty(),
-                        egui::Button::new("Undo"),
-                    )
-                    .on_hover_text("Ctrl+Z")
-                    .clicked()
-                {
-                    self.push(Action::Undo);
-                }
-                if ui
-                    .add_enabled(
+                        Action::Undo,
+                    ),
+                    (
+                        "Redo",
+                        "Ctrl+Shift+Z",
                         !self.ui_state.history.redo.is_empty(),
-                        egui::Button::new("Redo"),
-                    )
-                    .on_hover_text("Ctrl+Shift+Z")
-                    .clicked()
-                {
-                    self.push(Action::Redo);
+                        Action::Redo,
+                    ),
+                ];
+                for (label, keys, enabled, action) in buttons {
+                    let b = ui.add_enabled(enabled, egui::Button::new(label));
+                    if b.on_hover_text(keys).clicked() {
+                        self.push(action);
+                    }
                 }
                 ui.separator();
                 self.progress_bar(ui);

@@ -15,6 +15,7 @@ use super::app::PersonaApp;
 use persona_lab::cluster::Tsne;
 
 use super::charts::{self, DendroView, DrawnCurves, ScatterLayout, SilBar};
+use super::measure::Measured;
 use super::state::{Analysis, Basis, Chart, Selection, View, ViewState};
 use super::tasks::{Done, Kind};
 
@@ -83,6 +84,8 @@ pub struct SilLayout {
 pub struct Caches {
     /// The analysed users as columns for rule match counts.
     pub population: Option<(Basis, Arc<Population>)>,
+    /// Rules view: match counts, first matches and distributions measured on `population`.
+    pub measured: Measured,
     /// Rule coverage over every analysed user, for the rules and guardrails it was computed with.
     pub coverage: Option<(CoverageKey, Arc<Coverage>)>,
     /// Feature previews (histograms, score, correlation) for the spec they carry.
@@ -501,6 +504,8 @@ impl PersonaApp {
                             .map_err(|f| format!("the model needs the feature {f:?}"))?;
                         p.scores.insert(pred.model.name.clone(), scores);
                     }
+                    // The rule checks ask every frame; a pass over every user, made here once.
+                    p.empty_features();
                     Ok((basis, p))
                 },
                 Done::Population,

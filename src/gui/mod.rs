@@ -15,6 +15,7 @@ pub mod features_view;
 pub mod file_work;
 pub mod files;
 pub mod help;
+pub mod measure;
 pub mod monitor_view;
 pub mod personas_view;
 pub mod predict_view;

@@ -101,14 +101,12 @@ fn settings(cx: &mut Cx, ui: &mut egui::Ui) {
                 )
             })
             .unwrap_or_default();
-        ui.horizontal(|ui| {
-            let l = ui.label("Cutoff");
+        super::widgets::labelled(ui, "Cutoff", |ui| {
             ui.add(
                 egui::TextEdit::singleline(&mut st.predict_cutoff)
                     .hint_text("YYYY-MM-DD")
                     .desired_width(110.0),
             )
-            .labelled_by(l.id);
         });
         ui.label(RichText::new(hint).weak());
         if p.target == Target::Convert {

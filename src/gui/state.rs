@@ -322,12 +322,6 @@ pub struct RulesUi {
     pub sim_user: String,
     pub sim_profile: String,
     pub sim_session: String,
-    /// Display histograms of raw feature values (clipped to the 1st..99th percentile), per feature.
-    pub hist: std::collections::HashMap<String, Arc<FeatureHist>>,
-    /// Users each condition matches (by the condition's text), for the current population.
-    pub counts: std::collections::HashMap<String, usize>,
-    /// The first analysed user each condition matches (by its text), for the explanation preview.
-    pub first_match: std::collections::HashMap<String, Option<usize>>,
     /// Why the typed user id could not be loaded.
     pub sim_error: Option<String>,
     /// The last simulation and the inputs it was computed from.
@@ -397,8 +391,6 @@ pub struct SimKey {
     pub rules: Vec<Rule>,
     pub guardrails: Guardrails,
 }
-
-pub use persona_lab::features::distribution::FeatureHist;
 
 impl ViewState {
     pub fn say(&mut self, level: Level, text: impl Into<String>) {

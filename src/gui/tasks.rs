@@ -16,6 +16,7 @@ use persona_lab::task::{Task, TaskError};
 use super::app::LoadOutcome;
 use super::cache::{CoverageKey, SilLayout};
 use super::charts::DrawnCurves;
+use super::measure::Answer;
 use super::state::{Basis, ProjectQuestion, Selection};
 use persona_lab::features::preview::Preview;
 
@@ -33,11 +34,13 @@ pub enum Kind {
     Drift,
     Predict,
     Population,
+    Measure,
     Coverage,
     Risk,
     Silhouette,
     Select,
     SimUser,
+    Template,
     Export,
     Clipboard,
 }
@@ -56,6 +59,8 @@ pub enum Done {
     /// A trained model, and its curves as drawn.
     Predict(Box<(Prediction, DrawnCurves)>),
     Population((Basis, Population)),
+    /// Answers about the analysed users, for the population they were measured on.
+    Measured((Arc<Population>, Vec<(String, Answer)>)),
     Coverage((CoverageKey, Coverage)),
     Risk((Basis, persona_lab::predict::SegmentRisk)),
     Silhouette((Arc<ClusterRun>, SilLayout)),
@@ -63,6 +68,8 @@ pub enum Done {
     Select((Arc<ClusterRun>, Selection)),
     /// The analysed user Simulate asked for, or why there is none.
     SimUser(Result<persona_lab::rules::UserProfile, String>),
+    /// A rule made from a template, and what of it came from the data (boxed: a rule is large).
+    Template(Box<(persona_lab::rules::Rule, Option<String>)>),
     /// A file written: the message to show.
     Export(String),
     /// Text for the clipboard, and the message to show.

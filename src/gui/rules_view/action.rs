@@ -41,27 +41,30 @@ pub(super) fn date_field(
     });
 }
 
+/// A row of the action's grid: a label and the text field it names.
+fn text_row(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) {
+    let l = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(text)
+            .hint_text(hint)
+            .desired_width(260.0),
+    )
+    .labelled_by(l.id);
+    ui.end_row();
+}
+
 pub(super) fn action_ui(ui: &mut egui::Ui, rule: &mut Rule, i: usize) {
     let a = &mut rule.action;
     egui::Grid::new(("action", i))
         .num_columns(2)
         .show(ui, |ui| {
-            let l = ui.label("Content module");
-            ui.add(
-                egui::TextEdit::singleline(&mut a.module)
-                    .hint_text("e.g. recommendation_carousel")
-                    .desired_width(260.0),
-            )
-            .labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("Slot");
-            ui.add(
-                egui::TextEdit::singleline(&mut a.slot)
-                    .hint_text("e.g. home_hero")
-                    .desired_width(260.0),
-            )
-            .labelled_by(l.id);
-            ui.end_row();
+            text_row(
+                ui,
+                "Content module",
+                &mut a.module,
+                "e.g. recommendation_carousel",
+            );
+            text_row(ui, "Slot", &mut a.slot, "e.g. home_hero");
             crate::gui::help::term_label(
                 ui,
                 "Holdout (control) %",

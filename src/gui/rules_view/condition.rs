@@ -3,22 +3,11 @@
 
 use super::*;
 
-/// How many users a condition matches, cached by the condition's text (the cache is cleared when
-/// the population changes).
-pub(super) fn cached_count(
-    cache: &mut HashMap<String, usize>,
-    c: &Condition,
-    pop: &Population,
-) -> usize {
-    let key = format!("{c:?}");
-    *cache
-        .entry(key)
-        .or_insert_with(|| population::count(c, pop))
-}
-
+/// How many users the condition matches, measured on a worker (None until then).
 pub(super) fn match_label(ui: &mut egui::Ui, c: &Condition, ctx: &mut EditCtx) {
+    let counting = || RichText::new("counting…").weak();
     let Some(p) = ctx.pop else {
-        ui.label(RichText::new("counting…").weak());
+        ui.label(counting());
         return;
     };
     let pct = |n: usize| {
@@ -34,15 +23,21 @@ pub(super) fn match_label(ui: &mut egui::Ui, c: &Condition, ctx: &mut EditCtx) {
             "needs a predicted score: train a model in Predict".to_string()
         }
         c if population::needs_session(c, p) => {
-            let up = cached_count(ctx.counts, &population::optimistic(c, p), p);
-            let now = cached_count(ctx.counts, c, p);
+            let up = ctx.count(&population::optimistic(c, p));
+            let (Some(up), Some(now)) = (up, ctx.count(c)) else {
+                ui.label(counting());
+                return;
+            };
             format!(
                 "up to {up} users ({:.1}%) when the session and score conditions hold; {now} with an empty session",
                 pct(up)
             )
         }
         c => {
-            let n = cached_count(ctx.counts, c, p);
+            let Some(n) = ctx.count(c) else {
+                ui.label(counting());
+                return;
+            };
             format!("matches {n} users ({:.1}%)", pct(n))
         }
     };
@@ -113,13 +108,7 @@ pub(super) fn convert(old: &Condition, kind: Kind, ctx: &mut EditCtx) -> Conditi
         Kind::PersonaIn => Condition::PersonaIn(first_persona()),
         Kind::PersonaNotIn => Condition::PersonaNotIn(first_persona()),
         Kind::Feature => {
-            let f = ctx
-                .features
-                .iter()
-                .find(|f| *f == "sessions")
-                .or(ctx.features.first())
-                .cloned()
-                .unwrap_or_else(|| "sessions".into());
+            let f = default_feature(ctx.features);
             let t = feature_hist(ctx, &f)
                 .map(|h| round_nice(h.median))
                 .unwrap_or(0.0);
@@ -137,6 +126,16 @@ pub(super) fn convert(old: &Condition, kind: Kind, ctx: &mut EditCtx) -> Conditi
         Kind::Any => Condition::Any(children()),
         Kind::Not => Condition::Not(Box::new(old.clone())),
     }
+}
+
+/// The feature a new feature condition tests: sessions where the profile has it.
+pub(super) fn default_feature(features: &[String]) -> String {
+    features
+        .iter()
+        .find(|f| *f == "sessions")
+        .or(features.first())
+        .cloned()
+        .unwrap_or_else(|| "sessions".into())
 }
 
 /// A threshold people would type: two significant digits.
@@ -407,15 +406,10 @@ pub(super) fn cmp_ui(ui: &mut egui::Ui, cmp: &mut Cmp, path: &str) {
     };
 }
 
-/// The distribution of a feature over the analysed users (1st to 99th percentile), cached.
+/// The distribution of a feature over the analysed users (1st to 99th percentile), once measured.
 pub(super) fn feature_hist(ctx: &mut EditCtx, f: &str) -> Option<Arc<FeatureHist>> {
-    if let Some(h) = ctx.hists.get(f) {
-        return Some(h.clone());
-    }
-    let col = ctx.pop?.features.get(f)?;
-    let h = Arc::new(FeatureHist::of(col)?);
-    ctx.hists.insert(f.to_string(), h.clone());
-    Some(h)
+    ctx.pop?;
+    ctx.measured.hist(f, &mut ctx.asks).flatten()
 }
 
 pub(super) fn distribution(ui: &mut egui::Ui, h: &FeatureHist, cmp: Cmp, path: &str) {

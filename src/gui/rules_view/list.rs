@@ -11,12 +11,12 @@ pub(super) fn rule_list(
     ui: &mut egui::Ui,
     pop: Option<&Population>,
     findings: &[Finding],
-    personas: &[(String, String)],
 ) {
     ui.label(RichText::new("Priority order (first match per slot wins)").strong());
     let mut moved: Option<(usize, usize)> = None;
     let n = rules.len();
-    let counts = &mut cx.state.rules.counts;
+    let measured = &cx.caches.measured;
+    let mut asks = vec![];
     let selected = &mut cx.state.rules.selected;
     egui::ScrollArea::vertical()
         .id_salt("rule_list_scroll")
@@ -43,8 +43,9 @@ pub(super) fn rule_list(
                         *selected = Some(i);
                     }
                     // Users the rule can reach (an upper bound when it tests the session).
-                    let reach =
-                        pop.map(|p| cached_count(counts, &population::optimistic(&r.when, p), p));
+                    let reach = pop.and_then(|p| {
+                        measured.count(&population::optimistic(&r.when, p), &mut asks)
+                    });
                     let bound = if pop.is_some_and(|p| population::needs_session(&r.when, p)) {
                         "up to "
                     } else {
@@ -76,6 +77,9 @@ pub(super) fn rule_list(
                 }
             }
         });
+    if !asks.is_empty() {
+        cx.push(Action::Measure(asks));
+    }
     if n == 0 {
         ui.label(RichText::new("No rules yet.").weak());
     }
@@ -96,7 +100,7 @@ pub(super) fn rule_list(
                 }
             }
             if let Some(t) = chosen {
-                add_from_template(cx, rules, t, n, personas);
+                cx.push(Action::AddFromTemplate(t));
             }
         });
         let sel = cx.state.rules.selected.filter(|&i| i < n);
@@ -166,39 +170,4 @@ pub(super) fn rule_list(
                 finding_label(ui, f);
             }
         });
-}
-
-/// A rule from template `t`: thresholds from the analysed users, a trained score where the template
-/// prefers one; what came from the data is said in a message.
-pub(super) fn add_from_template(
-    cx: &mut Cx,
-    rules: &mut Vec<Rule>,
-    t: usize,
-    n: usize,
-    personas: &[(String, String)],
-) {
-    let Some(template) = cx.templates.get(t).cloned() else {
-        return;
-    };
-    let profile = cx.analysis.profile.clone();
-    let percentile = |f: &str, p: f64| profile.as_ref()?.percentile(f, p);
-    let scores: Vec<(String, f64)> = cx
-        .analysis
-        .prediction
-        .as_ref()
-        .map(|p| vec![(p.model.name.clone(), p.model.bands.1)])
-        .unwrap_or_default();
-    let ctx = rules_mod::TemplateContext {
-        personas,
-        percentile: &percentile,
-        scores: &scores,
-    };
-    let id = rules_mod::fresh_id(rules);
-    let (rule, notes) = template.instantiate(id, n as u32 + 1, &ctx);
-    if !notes.is_empty() {
-        cx.state
-            .info(format!("{}: {}", template.title, notes.join("; ")));
-    }
-    rules.push(rule);
-    cx.state.rules.selected = Some(n);
 }

@@ -7,7 +7,6 @@
 //! Every number here comes from the core: match counts from `rules::population`, checks from
 //! `rules::validate`, the explanation from `rules::preview` (the code `decide` runs).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
@@ -18,9 +17,10 @@ use persona_lab::rules::{
     Window, describe::describe, population,
 };
 
-use super::actions::Edit;
+use super::actions::{Action, Edit};
 use super::cx::Cx;
-use super::state::FeatureHist;
+use super::measure::{Measure, Measured};
+use persona_lab::features::distribution::FeatureHist;
 
 mod action;
 mod condition;
@@ -79,23 +79,27 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
                 ui,
                 pop.as_deref(),
                 &findings,
-                &personas,
             );
         });
-    egui::CentralPanel::default().show(ui, |ui| {
-        let ui_state = &mut cx.state.rules;
-        let Some(i) = ui_state.selected.filter(|&i| i < rules.len()) else {
+    let caches = cx.caches;
+    let asks = egui::CentralPanel::default().show(ui, |ui| {
+        let Some(i) = cx.state.rules.selected.filter(|&i| i < rules.len()) else {
             ui.label("Add a rule, or select one in the list to edit it.");
-            return;
+            return vec![];
         };
         let mut ctx = EditCtx {
             personas: &personas,
             features: &features,
             pop: pop.as_deref(),
-            counts: &mut ui_state.counts,
-            first_match: &mut ui_state.first_match,
-            hists: &mut ui_state.hist,
+            measured: &caches.measured,
+            asks: vec![],
         };
+        // Measured ahead: a condition switched to "profile feature" starts at this one's median.
+        if pop.is_some() {
+            caches
+                .measured
+                .hist(&default_feature(&features), &mut ctx.asks);
+        }
         egui::ScrollArea::vertical()
             .id_salt("rule_editor")
             .show(ui, |ui| {
@@ -116,7 +120,11 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
                     finding_label(ui, f);
                 }
             });
+        ctx.asks
     });
+    if !asks.inner.is_empty() {
+        cx.push(Action::Measure(asks.inner));
+    }
     if rules != cx.analysis.rules {
         cx.edit(Edit::Rules(rules));
     }
@@ -160,9 +168,16 @@ struct EditCtx<'a> {
     personas: &'a [(String, String)],
     features: &'a [String],
     pop: Option<&'a Population>,
-    counts: &'a mut HashMap<String, usize>,
-    first_match: &'a mut HashMap<String, Option<usize>>,
-    hists: &'a mut HashMap<String, Arc<FeatureHist>>,
+    /// What the worker measured about the analysed users; what is missing is asked for in `asks`.
+    measured: &'a Measured,
+    asks: Vec<Measure>,
+}
+
+impl EditCtx<'_> {
+    /// How many analysed users the condition matches, once measured.
+    fn count(&mut self, c: &Condition) -> Option<usize> {
+        self.measured.count(c, &mut self.asks)
+    }
 }
 
 fn editor(
@@ -250,13 +265,13 @@ fn explanation_preview(
     let Some(pop) = ctx.pop else {
         return;
     };
-    // The first matching user, found once per condition and population (it reads every user), not
-    // every frame.
+    // The first matching user, found on a worker once per condition and population (it reads every
+    // user).
     let when = population::optimistic(&rule.when, pop);
-    let first = *ctx
-        .first_match
-        .entry(format!("{when:?}"))
-        .or_insert_with(|| population::matches(&when, pop).iter().position(|&m| m));
+    let Some(first) = ctx.measured.first_match(&when, &mut ctx.asks) else {
+        ui.label(RichText::new("Preview: finding a matching user…").weak());
+        return;
+    };
     let Some(u) = first else {
         ui.label(RichText::new("Preview: no analysed user matches this rule yet.").weak());
         return;

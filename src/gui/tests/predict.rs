@@ -99,6 +99,9 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     // The re-engagement template uses the trained score's high band instead of recency.
     click(&mut h, "Add from template");
     click(&mut h, "Re-engagement offer for lapsing users");
+    wait_for(&mut h, "the rule", |a| {
+        idle(a) && a.analysis.rules.len() == 2
+    });
     assert_eq!(
         h.state().analysis.rules[1].when,
         Condition::Score("churn_risk".into(), Cmp::Ge(p.model.bands.1))

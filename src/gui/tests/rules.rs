@@ -21,6 +21,9 @@ fn rules_are_built_checked_simulated_and_exported() {
     // 80% of users' get a re-engagement offer; the threshold comes from the data and is said.
     click(&mut h, "Add from template");
     click(&mut h, "Re-engagement offer for lapsing users");
+    wait_for(&mut h, "the rule and its counts", |a| {
+        idle(a) && a.analysis.rules.len() == 1
+    });
     let profile = h.state().analysis.profile.clone().unwrap();
     let mut recency: Vec<f64> = profile
         .column("recency_days")
@@ -324,4 +327,40 @@ fn simulate_says_why_a_rule_missed_the_user() {
     let shown = format!("{recency:.4}");
     let shown = shown.trim_end_matches('0').trim_end_matches('.');
     h.get_by_label(&format!("recency_days > 100000: this user has {shown}"));
+}
+
+/// The editor's match counts are measured on a worker, not in the frame: the first frame after a
+/// threshold changes says "counting…", and the count that follows is the core's over every
+/// analysed user.
+#[test]
+fn rule_counts_are_measured_on_a_worker_after_the_frame() {
+    use persona_lab::rules::{Cmp, Condition, Rule, population};
+    let mut h = sample_clustered();
+    let at = |t: f64| Condition::Feature("sessions".into(), Cmp::Gt(t));
+    let mut r = Rule::new("r", 1);
+    r.when = at(1.0);
+    h.state_mut().analysis.rules = vec![r];
+    h.state_mut().ui_state.rules.selected = Some(0);
+    click(&mut h, "Rules");
+    wait_for(&mut h, "the counts", |a| {
+        idle(a) && a.caches.population.is_some()
+    });
+    let pop = h.state().caches.population.clone().unwrap().1;
+    let n1 = population::count(&at(1.0), &pop);
+    let shown = |h: &Harness<'static, PersonaApp>, n: usize| {
+        h.get_all_by_label_contains(&format!("matches {n} users"))
+            .count()
+            >= 1
+    };
+    assert!(shown(&h, n1));
+    assert!(h.query_by_label("counting…").is_none());
+
+    h.state_mut().analysis.rules[0].when = at(3.0);
+    h.step();
+    assert!(h.get_all_by_label("counting…").count() >= 1);
+    wait_for(&mut h, "the new count", idle);
+    let n3 = population::count(&at(3.0), &pop);
+    assert!(0 < n3 && n3 < n1, "{n3} of {n1}");
+    assert!(shown(&h, n3));
+    assert!(h.query_by_label("counting…").is_none());
 }
