@@ -238,6 +238,11 @@ struct Request {
     profile: Option<UserProfile>,
     #[serde(default)]
     session: Option<RequestSession>,
+    /// Decide: add `why_not`, the parts of each missed rule's condition that failed, with this
+    /// user's values (`RuleSet::misses`, as `persona-lab decide --why-not`). For debugging a rule
+    /// set: it costs a second pass over the rules.
+    #[serde(default)]
+    why_not: bool,
 }
 
 #[derive(Deserialize)]
@@ -432,10 +437,20 @@ async fn decide_inner(st: &AppState, req: Request) -> Result<String, Failure> {
                 .map_err(|e| store_failure(st, e))?;
         if committed {
             log_exposures(st, &profile.user_id, &sess.id, now, &d).await;
-            // Written straight to text: no intermediate JSON value on the hot path.
-            return serde_json::to_string(&d).map_err(|e| {
+            let internal = |e: serde_json::Error| {
                 Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            });
+            };
+            if req.why_not {
+                // Read from the same facts and offers the decision was made on.
+                let misses = rules
+                    .misses(&profile, &session)
+                    .map_err(|e| rule_failure(&e))?;
+                let mut out = serde_json::to_value(&d).map_err(internal)?;
+                out["why_not"] = serde_json::to_value(misses).map_err(internal)?;
+                return Ok(out.to_string());
+            }
+            // Written straight to text: no intermediate JSON value on the hot path.
+            return serde_json::to_string(&d).map_err(internal);
         }
         st.metrics
             .conflicts
@@ -497,6 +512,13 @@ async fn log_exposures(
 }
 
 async fn assign_inner(st: &AppState, req: Request) -> Result<Value, Failure> {
+    if req.why_not {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "why_not is for /v1/decide: an assignment has no rules to miss",
+        ));
+    }
     let profile = profile_of(st, &req).await?;
     let rules = st.rules();
     let segment = rules

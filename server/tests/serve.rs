@@ -263,6 +263,47 @@ fn errors_are_json_with_a_reason() {
     );
 }
 
+/// `"why_not": true` adds, for each rule that missed, the parts that failed with the user's values:
+/// what the runtime's `RuleSet::misses` says for the same profile and session, the decisions being
+/// those of the conformance case, unchanged. Assign refuses it.
+#[test]
+fn why_not_says_what_the_runtime_says_beside_the_same_decisions() {
+    use persona_lab_runtime::RuleSet;
+    use persona_lab_runtime::rules::{Session, UserProfile};
+    let rules_path = repo("conformance/rulesets/conditions.json");
+    let rs = RuleSet::read(&rules_path).unwrap();
+    let server = start(&rules_path, Store::memory(vec![]), None, Limits::default());
+    let mut explained = 0;
+    let cases = conformance("conditions");
+    let with_output = cases
+        .iter()
+        .filter(|c| c["expect"]["output"].is_object() && c["session"]["shown"] == json!([]));
+    for (i, case) in with_output.take(60).enumerate() {
+        let body = json!({
+            "profile": case["profile"],
+            "session": {"id": format!("s{i}"), "now": case["session"]["now"], "events": case["session"]["events"]},
+            "why_not": true,
+        });
+        let (status, mut got) = http(server.addr, "POST", "/v1/decide", &body.to_string());
+        assert_eq!(status, 200, "{}: {got}", case["name"]);
+        let why = got.as_object_mut().unwrap().remove("why_not").unwrap();
+        assert_eq!(got, case["expect"]["output"], "{}", case["name"]);
+        let profile: UserProfile = serde_json::from_value(case["profile"].clone()).unwrap();
+        let session: Session = serde_json::from_value(case["session"].clone()).unwrap();
+        let misses = serde_json::to_value(rs.misses(&profile, &session).unwrap()).unwrap();
+        assert_eq!(why, misses, "{}", case["name"]);
+        explained += usize::from(why.as_object().is_some_and(|m| !m.is_empty()));
+    }
+    assert!(explained > 10, "only {explained} cases missed a rule");
+    let (s, v) = http(
+        server.addr,
+        "POST",
+        "/v1/assign",
+        &json!({"profile": cases[0]["profile"], "why_not": true}).to_string(),
+    );
+    assert_eq!((s, v["error"].as_str()), (400, Some("bad_request")), "{v}");
+}
+
 /// Replace a file the way a deployment does (write beside it, then rename): a plain write truncates
 /// first, and the server's watcher could read the empty file as one more refused change.
 fn replace(path: &Path, text: impl AsRef<[u8]>) {

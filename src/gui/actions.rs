@@ -390,12 +390,7 @@ impl PersonaApp {
             return;
         };
         let profile = self.analysis.profile.clone();
-        let personas: Vec<(String, String)> = self
-            .analysis
-            .personas
-            .iter()
-            .map(|p| (p.id.clone(), p.name.clone()))
-            .collect();
+        let personas = self.analysis.persona_labels();
         let scores: Vec<(String, f64)> = self
             .analysis
             .prediction

@@ -134,6 +134,14 @@ impl Analysis {
             .collect()
     }
 
+    /// Each persona's (id, name), in list order: what rules and templates name personas by.
+    pub fn persona_labels(&self) -> Vec<(String, String)> {
+        self.personas
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect()
+    }
+
     /// Persona ids of segments `0..k` (the default `segment_s` where a segment has none).
     pub fn persona_ids(&self, k: usize) -> Vec<String> {
         (0..k)

@@ -40,12 +40,7 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
         return;
     }
     let pop = cx.population();
-    let personas: Vec<(String, String)> = cx
-        .analysis
-        .personas
-        .iter()
-        .map(|p| (p.id.clone(), p.name.clone()))
-        .collect();
+    let personas = cx.analysis.persona_labels();
     let features: Vec<String> = cx
         .analysis
         .profile
