@@ -187,3 +187,49 @@ fn random_forest_matches_scikit_learn_on_the_same_design_and_split() {
         theirs
     );
 }
+
+/// The collinearity note's variance inflation factors are statsmodels' (tests/oracle/vif_oracle.py,
+/// with a constant) on the sample's design matrix, to 1e-6 relative; the sample's note names the
+/// features above 10, highest first.
+#[test]
+fn variance_inflation_equals_statsmodels_on_the_sample_design() {
+    use persona_lab::features::transform::Matrix;
+    use persona_lab::predict::honesty;
+    let (names, rows, _, _) = design();
+    let f = json("vif.json");
+    let want = floats(&f["vif"]);
+    let want_names: Vec<&str> = f["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(names, want_names);
+    let m = Matrix {
+        users: (0..rows.len()).map(|i| i.to_string()).collect(),
+        columns: names.clone(),
+        n_rows: rows.len(),
+        n_cols: names.len(),
+        data: rows.concat(),
+    };
+    let corr = m.correlation();
+    let ours = honesty::variance_inflation(&corr, names.len()).unwrap();
+    for ((n, a), b) in names.iter().zip(&ours).zip(&want) {
+        assert!((a - b).abs() <= 1e-6 * b, "{n}: ours {a}, statsmodels {b}");
+    }
+    let high: Vec<String> = {
+        let mut h: Vec<(f64, &String)> = want
+            .iter()
+            .zip(&names)
+            .filter(|(v, _)| **v > 10.0)
+            .map(|(v, n)| (*v, n))
+            .collect();
+        h.sort_by(|a, b| b.0.total_cmp(&a.0));
+        h.iter().map(|(v, n)| format!("{n} {v:.0}")).collect()
+    };
+    assert!(high.len() >= 2, "{high:?}");
+    let note = honesty::Collinearity::of(&names, &corr)
+        .unwrap()
+        .describe(&|f| f.to_string());
+    assert!(note.contains(&high.join(", ")), "{note}\nwant {high:?}");
+}

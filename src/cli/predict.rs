@@ -290,6 +290,9 @@ pub fn summary(p: &Prediction) -> String {
     for (f, v) in imp.iter().take(10) {
         let _ = writeln!(s, "  {f:<28} {v:+.4}");
     }
+    if let Some(c) = &p.collinearity {
+        let _ = writeln!(s, "collinear  {}", c.describe(&|f| f.to_string()));
+    }
     let counts = ["low", "medium", "high"]
         .map(|b| p.scores.iter().filter(|&&x| p.model.band(x) == b).count());
     let _ = writeln!(
@@ -333,6 +336,7 @@ pub fn report(p: &Prediction) -> serde_json::Value {
         "bands": {"low_below": p.params.bands.0, "high_from": p.params.bands.1},
         "model": model,
         "features": p.model.transform.features,
+        "collinearity": p.collinearity,
         "notes": p.notes,
         "balance_warning": p.balance_warning,
         "suggested_horizon": p.horizon,

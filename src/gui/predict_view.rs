@@ -371,6 +371,15 @@ fn results(cx: &mut Cx, ui: &mut egui::Ui) {
         calibration(&mut cols[2], m);
     });
     importance(ui, &p);
+    if let Some(c) = &p.collinearity {
+        ui.add(
+            egui::Label::new(
+                RichText::new(c.describe(&persona_lab::features::display::name))
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .wrap(),
+        );
+    }
     if let Some(risk) = risk {
         by_persona(cx, ui, &p, &risk);
     }

@@ -203,6 +203,8 @@ pub struct Prediction {
     pub model: ScoreModel,
     /// Logistic: the coefficient per scaled feature; forest: the impurity decrease (sums to 1).
     pub importance: Vec<(String, f64)>,
+    /// Logistic: the features the others largely explain, whose coefficients share one effect.
+    pub collinearity: Option<honesty::Collinearity>,
     pub notes: Vec<String>,
     /// Set when one class is under 10% of the users: accuracy then says little.
     pub balance_warning: Option<String>,
@@ -432,6 +434,11 @@ pub fn train(
         .map(|(f, why)| format!("{f} left out: {why}"))
         .collect();
     notes.extend(fitted.notes.iter().cloned());
+    // Coefficients share a collinear effect; impurity importances do not have signs to mislead.
+    let collinearity = match model {
+        Fitted::Logistic(_) => honesty::Collinearity::of(&names, &m.correlation()),
+        Fitted::Forest(_) => None,
+    };
     let (pos_name, neg_name) = params.target.class_names();
     Ok(Prediction {
         balance_warning: honesty::balance_warning(positives, negatives, pos_name, neg_name),
@@ -454,6 +461,7 @@ pub fn train(
             bands: params.bands,
         },
         importance,
+        collinearity,
         notes,
     })
 }

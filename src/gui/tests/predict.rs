@@ -33,6 +33,13 @@ fn a_churn_model_is_trained_shown_per_persona_and_used_by_rules() {
     h.get_by_label_contains(&format!("Class balance: {} churned", p.positives));
     h.get_by_label(&format!("{:.4}", p.metrics.roc_auc));
     h.get_by_label("ROC curve (held out; grey: chance)");
+    // Collinear coefficients are said under them, in the features' display names.
+    let c = p
+        .collinearity
+        .clone()
+        .expect("the sample's counts move together");
+    assert!(c.inflated.iter().any(|(f, v)| f == "events" && *v > 10.0));
+    h.get_by_label(&c.describe(&persona_lab::features::display::name));
     // The curves are drawn from the model's own points, thinned with it: every drawn point is one
     // of them, from the first to the last.
     let drawn = h.state().caches.curves(&h.state().analysis).unwrap();
