@@ -242,7 +242,9 @@ impl PersonaApp {
                 self.analysis.prediction = Some(p);
             }
             Done::Population((basis, p)) => {
+                // Answers about the old population are stale; so is a measurement of it running.
                 self.caches.measured.clear();
+                self.tasks.cancel(Kind::Measure);
                 self.caches.population = Some((basis, Arc::new(p)));
             }
             Done::Measured((pop, answers)) => self.measured(pop, answers),

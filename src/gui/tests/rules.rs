@@ -364,3 +364,83 @@ fn rule_counts_are_measured_on_a_worker_after_the_frame() {
     assert!(shown(&h, n3));
     assert!(h.query_by_label("counting…").is_none());
 }
+
+/// Frame times of the Rules view while a threshold changes every frame, with 250,000 analysed users
+/// (`cargo test --release --bin persona-lab -- --ignored rule_editor_frames --nocapture`): the frame
+/// as drawn now (the count is asked of a worker), beside the count and first match the frame used to
+/// compute itself for each new threshold, timed in the same run on the same population.
+#[test]
+#[ignore]
+fn rule_editor_frames() {
+    use persona_lab::rules::{Cmp, Condition, Population, Rule, population};
+    let mut h = sample_clustered();
+    click(&mut h, "Rules");
+    wait_for(&mut h, "the population", |a| {
+        idle(a) && a.caches.population.is_some()
+    });
+    let (basis, small) = h.state().caches.population.clone().unwrap();
+    let n = 250_000;
+    let tile = |i: usize| i % small.n;
+    let features = small
+        .features
+        .iter()
+        .map(|(f, col)| (f.clone(), (0..n).map(|i| col[tile(i)]).collect()))
+        .collect();
+    let big = Population::new(
+        (0..n).map(|i| format!("u{i}")).collect(),
+        features,
+        (0..n).map(|i| small.segments[tile(i)]).collect(),
+        small.persona_ids.clone(),
+        small.consent,
+    );
+    let big = Arc::new(big);
+    h.state_mut().caches.population = Some((basis, big.clone()));
+    h.state_mut().caches.measured.clear();
+    let at = |t: f64| {
+        Condition::All(vec![
+            Condition::Feature("sessions".into(), Cmp::Gt(t)),
+            Condition::Feature("recency_days".into(), Cmp::Lt(40.0)),
+        ])
+    };
+    let mut r = Rule::new("r", 1);
+    r.when = at(1.0);
+    h.state_mut().analysis.rules = vec![r];
+    h.state_mut().ui_state.rules.selected = Some(0);
+    h.step();
+    wait_for(&mut h, "the counts", idle);
+    let mut t = 1.0;
+    for round in 0..3 {
+        // A new threshold every frame, as while typing or dragging it.
+        let mut frames: Vec<f64> = (0..30)
+            .map(|_| {
+                t += 0.01;
+                h.state_mut().analysis.rules[0].when = at(t);
+                frame_times(&mut h, 1)[0]
+            })
+            .collect();
+        wait_for(&mut h, "the counts", idle);
+        // What the frame computed itself for each new threshold before: the rule's count (the
+        // list), the changed part's (the editor; the other part's was cached), and the explanation
+        // preview's first matching user.
+        let mut inline: Vec<f64> = (0..30)
+            .map(|_| {
+                t += 0.01;
+                let c = at(t);
+                let start = Instant::now();
+                let mut n = population::count(&c, &big);
+                if let Condition::All(parts) = &c {
+                    n += population::count(&parts[0], &big);
+                }
+                let first = population::matches(&c, &big).iter().position(|&m| m);
+                std::hint::black_box((n, first));
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        frames.sort_by(f64::total_cmp);
+        inline.sort_by(f64::total_cmp);
+        println!(
+            "round {round}: frame now median {:6.2} ms worst {:6.2} ms; counted in the frame before: + median {:6.2} ms worst {:6.2} ms",
+            frames[15], frames[29], inline[15], inline[29]
+        );
+    }
+}
