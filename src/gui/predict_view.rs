@@ -371,15 +371,6 @@ fn results(cx: &mut Cx, ui: &mut egui::Ui) {
         calibration(&mut cols[2], m);
     });
     importance(ui, &p);
-    if let Some(c) = &p.collinearity {
-        ui.add(
-            egui::Label::new(
-                RichText::new(c.describe(&persona_lab::features::display::name))
-                    .color(ui.visuals().warn_fg_color),
-            )
-            .wrap(),
-        );
-    }
     if let Some(risk) = risk {
         by_persona(cx, ui, &p, &risk);
     }
@@ -456,6 +447,15 @@ fn importance(ui: &mut egui::Ui, p: &Prediction) {
     } else {
         "Feature importance (mean decrease in impurity)"
     });
+    if let Some(c) = &p.collinearity {
+        ui.add(
+            egui::Label::new(
+                RichText::new(c.describe(&persona_lab::features::display::name))
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .wrap(),
+        );
+    }
     let max = imp
         .iter()
         .map(|(_, v)| v.abs())

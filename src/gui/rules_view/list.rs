@@ -52,9 +52,10 @@ pub(super) fn rule_list(
                         ""
                     };
                     ui.label(
-                        RichText::new(match reach {
-                            Some(c) => format!("{} · {bound}{c} users", r.action.slot),
-                            None => r.action.slot.clone(),
+                        RichText::new(match (reach, pop) {
+                            (Some(c), _) => format!("{} · {bound}{c} users", r.action.slot),
+                            (None, Some(_)) => format!("{} · counting…", r.action.slot),
+                            (None, None) => r.action.slot.clone(),
                         })
                         .weak(),
                     );
