@@ -52,10 +52,11 @@ pub(super) fn rule_list(
                         ""
                     };
                     ui.label(
-                        RichText::new(match (reach, pop) {
-                            (Some(c), _) => format!("{} · {bound}{c} users", r.action.slot),
-                            (None, Some(_)) => format!("{} · counting…", r.action.slot),
-                            (None, None) => r.action.slot.clone(),
+                        RichText::new(match reach {
+                            Some(c) => format!("{} · {bound}{c} users", r.action.slot),
+                            // Counting (or no population yet): the slot alone, a row no wider
+                            // than with its count (the panel keeps the widest row's width).
+                            None => r.action.slot.clone(),
                         })
                         .weak(),
                     );
