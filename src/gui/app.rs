@@ -185,6 +185,18 @@ impl PersonaApp {
                 self.analysis.loaded = Some(Arc::new(loaded));
                 self.ui_state.history.last = None;
                 self.ui_state.saved = None;
+                // Too few users for k segments: use the most there can be (a silhouette needs fewer
+                // segments than users) and say so, rather than stop at an error about a k nobody
+                // chose.
+                let k = self.analysis.cluster.params.k;
+                let users = profile.n_users();
+                if users >= 3 && users <= k {
+                    self.analysis.cluster.params.k = users - 1;
+                    self.ui_state.info(format!(
+                        "k lowered from {k} to {}: the export has {users} users, and segments are judged by silhouettes, which need fewer segments than users",
+                        users - 1
+                    ));
+                }
                 self.analysis.profile = Some(Arc::new(profile));
                 self.analysis.run = None;
                 self.analysis.sweep = None;

@@ -222,3 +222,43 @@ fn a_streamed_export_loads_and_clusters_like_one_read_whole() {
         assert_eq!(streamed.column(f).unwrap(), p.column(f).unwrap(), "{f}");
     }
 }
+
+/// An export with fewer users than the default k clusters them into as many segments as a silhouette
+/// allows (one fewer than users), and says so, instead of stopping at "k = 6 is more than the 3
+/// distinct users".
+#[test]
+fn an_export_with_fewer_users_than_k_lowers_k_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("three_users.csv");
+    let mut text = String::from("user_id,event_time,event_name\n");
+    for (u, n) in [("a", 2), ("b", 5), ("c", 9)] {
+        for i in 0..n {
+            text.push_str(&format!(
+                "{u},2024-06-0{} 10:{i:02}:00,page_view\n",
+                1 + i % 5
+            ));
+        }
+    }
+    std::fs::write(&small, text).unwrap();
+    assert_eq!(h_k_default(), 6);
+    let mut h = harness(PersonaApp::new(Some(small)));
+    wait_for(&mut h, "the run", |a| a.analysis.run.is_some() && idle(a));
+    let run = h.state().analysis.run.clone().unwrap();
+    assert_eq!(run.segmentation.k, 2);
+    assert_eq!(h.state().analysis.cluster.params.k, 2);
+    h.get_by_label_contains("k lowered from 6 to 2: the export has 3 users");
+    assert!(
+        !h.state()
+            .ui_state
+            .messages
+            .iter()
+            .any(|m| m.level == crate::gui::state::Level::Error),
+        "{:?}",
+        h.state().ui_state.messages
+    );
+}
+
+/// The k a new window starts with.
+fn h_k_default() -> usize {
+    PersonaApp::new(None).analysis.cluster.params.k
+}
