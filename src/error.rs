@@ -164,15 +164,35 @@ pub enum WriteError {
     SamePath { path: PathBuf, message: String },
 }
 
+/// What to choose when k can be at most `max_k` (a silhouette needs 2 <= k <= users - 1, and k-means
+/// no more segments than distinct users).
+fn k_advice(max_k: usize) -> String {
+    if max_k >= 2 {
+        format!("choose k <= {max_k}")
+    } else {
+        "segmenting needs at least 3 users".into()
+    }
+}
+
 /// Errors of clustering, validation and projections.
 #[derive(Debug, Error)]
 pub enum ClusterError {
     #[error("k must be at least 2, got {0}")]
     KTooSmall(usize),
     #[error(
-        "k = {k} is more than the {distinct} distinct users in the data; choose k <= {distinct}"
+        "k = {k} is more than the {distinct} distinct users in the data; {}",
+        k_advice((*.distinct).min(.users.saturating_sub(1)))
     )]
-    KTooLarge { k: usize, distinct: usize },
+    KTooLarge {
+        k: usize,
+        distinct: usize,
+        users: usize,
+    },
+    #[error(
+        "k = {k} is not below the {users} users: a silhouette judges each user against another segment, so there must be fewer segments than users; {}",
+        k_advice(.users.saturating_sub(1))
+    )]
+    KNotBelowUsers { k: usize, users: usize },
     #[error("clustering needs at least 2 users, got {0}")]
     TooFewUsers(usize),
     #[error("every user has the same feature values; there is nothing to cluster")]

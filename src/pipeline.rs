@@ -63,6 +63,8 @@ pub fn cluster_profile(
     let (fitted, matrix) = clustering_matrix(profile, spec)?;
     let p = Points::of(&matrix);
     job.check()?;
+    // Said before the run, not by the silhouette after it.
+    cluster::check_k_scored(&p, settings.params.k)?;
     let segmentation = cluster::segment(&p, &settings.params, job)?;
     let silhouette = cluster::silhouette(
         &p,

@@ -397,3 +397,38 @@ fn out_of_range_run_settings_are_refused_by_flag() {
         assert!(!out.exists());
     }
 }
+
+/// As many segments as users cannot be judged by silhouettes: refused before the run, with the k to
+/// choose (one fewer than the users, or the distinct users when fewer), for segment and sweep alike.
+#[test]
+fn k_at_or_above_the_users_is_refused_with_the_k_to_choose() {
+    let dir = tempfile::tempdir().unwrap();
+    let three = common::write(dir.path(), "three.csv", "user_id,a\nu1,1\nu2,2\nu3,4\n");
+    let pair = common::write(dir.path(), "pair.csv", "user_id,a\nu1,1\nu2,2\n");
+    for (args, want) in [
+        (
+            vec!["segment", arg(&three), "--k", "3"],
+            "k = 3 is not below the 3 users",
+        ),
+        (
+            vec!["segment", arg(&three), "--k", "4"],
+            "k = 4 is more than the 3 distinct users in the data; choose k <= 2",
+        ),
+        (
+            vec!["sweep", arg(&three), "--k-max", "3"],
+            "k = 3 is not below the 3 users",
+        ),
+        (
+            vec!["segment", arg(&pair), "--k", "2"],
+            "segmenting needs at least 3 users",
+        ),
+    ] {
+        let args = [&args[..], &["--shape", "users"]].concat();
+        let o = run(&args);
+        let file = if args[1] == arg(&pair) { &pair } else { &three };
+        refused_in(&o, file);
+        common::says(&stderr(&o), &[want]);
+    }
+    let o = run_ok(&["segment", arg(&three), "--shape", "users", "--k", "2"]);
+    common::says(&stdout(&o), &["k = 2"]);
+}

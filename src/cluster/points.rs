@@ -112,7 +112,21 @@ pub fn check_k(p: &Points, k: usize) -> Result<(), ClusterError> {
         return Err(ClusterError::AllIdentical);
     }
     if distinct < k {
-        return Err(ClusterError::KTooLarge { k, distinct });
+        return Err(ClusterError::KTooLarge {
+            k,
+            distinct,
+            users: p.n,
+        });
+    }
+    Ok(())
+}
+
+/// Check k for a run judged by silhouettes (a segmentation, a sweep): as `check_k`, and fewer
+/// segments than users, said before the run rather than by the silhouette after it.
+pub fn check_k_scored(p: &Points, k: usize) -> Result<(), ClusterError> {
+    check_k(p, k)?;
+    if k >= p.n {
+        return Err(ClusterError::KNotBelowUsers { k, users: p.n });
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::points::{Points, centroids_of, check_k, inertia, validate};
+use super::points::{Points, centroids_of, check_k_scored, inertia, validate};
 use super::segment::{SegmentParams, segment};
 use super::silhouette::{SilhouetteOptions, silhouette};
 use crate::error::ClusterError;
@@ -73,8 +73,8 @@ pub fn sweep(
             message: format!("k-min {k_min} is larger than k-max {k_max}"),
         });
     }
-    check_k(p, k_min)?;
-    check_k(p, k_max)?;
+    check_k_scored(p, k_min)?;
+    check_k_scored(p, k_max)?;
     let mut points = Vec::new();
     let mut all_labels: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut sample_size = p.n;
