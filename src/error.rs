@@ -164,8 +164,8 @@ pub enum WriteError {
     SamePath { path: PathBuf, message: String },
 }
 
-/// What to choose when k can be at most `max_k` (a silhouette needs 2 <= k <= users - 1, and k-means
-/// no more segments than distinct users).
+/// What to choose when k can be at most `max_k` (`cluster::most_segments`, and no more segments than
+/// distinct users).
 fn k_advice(max_k: usize) -> String {
     if max_k >= 2 {
         format!("choose k <= {max_k}")
@@ -181,7 +181,7 @@ pub enum ClusterError {
     KTooSmall(usize),
     #[error(
         "k = {k} is more than the {distinct} distinct users in the data; {}",
-        k_advice((*.distinct).min(.users.saturating_sub(1)))
+        k_advice((*.distinct).min(crate::cluster::most_segments(*.users)))
     )]
     KTooLarge {
         k: usize,
@@ -190,7 +190,7 @@ pub enum ClusterError {
     },
     #[error(
         "k = {k} is not below the {users} users: a silhouette judges each user against another segment, so there must be fewer segments than users; {}",
-        k_advice(.users.saturating_sub(1))
+        k_advice(crate::cluster::most_segments(*.users))
     )]
     KNotBelowUsers { k: usize, users: usize },
     #[error("clustering needs at least 2 users, got {0}")]

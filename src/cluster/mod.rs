@@ -18,7 +18,7 @@ pub use compare::adjusted_rand_index;
 pub use hierarchical::{Dendrogram, Hierarchical, HierarchicalFit, Linkage, Merge};
 pub use kmeans::{KMeans, KMeansFit};
 pub use pca::Pca;
-pub use points::{Points, check_k_scored};
+pub use points::{Points, check_k_scored, most_segments};
 pub use profile::{AttributeShares, ClusterProfile, FeatureStat, centroid_raw, profiles};
 pub use segment::{Method, SegmentParams, Segmentation, segment};
 pub use silhouette::{Silhouette, SilhouetteOptions, silhouette};

@@ -121,11 +121,18 @@ pub fn check_k(p: &Points, k: usize) -> Result<(), ClusterError> {
     Ok(())
 }
 
+/// The most segments `users` users can be split into and still be judged by silhouettes: one fewer
+/// than the users (each user is compared with another segment). The one place this rule lives: the
+/// checks below, their advice, and the app's k.
+pub fn most_segments(users: usize) -> usize {
+    users.saturating_sub(1)
+}
+
 /// Check k for a run judged by silhouettes (a segmentation, a sweep): as `check_k`, and fewer
 /// segments than users, said before the run rather than by the silhouette after it.
 pub fn check_k_scored(p: &Points, k: usize) -> Result<(), ClusterError> {
     check_k(p, k)?;
-    if k >= p.n {
+    if k > most_segments(p.n) {
         return Err(ClusterError::KNotBelowUsers { k, users: p.n });
     }
     Ok(())

@@ -190,11 +190,11 @@ impl PersonaApp {
                 // chose.
                 let k = self.analysis.cluster.params.k;
                 let users = profile.n_users();
-                if users >= 3 && users <= k {
-                    self.analysis.cluster.params.k = users - 1;
+                let most = persona_lab::cluster::most_segments(users);
+                if most >= 2 && k > most {
+                    self.analysis.cluster.params.k = most;
                     self.ui_state.info(format!(
-                        "k lowered from {k} to {}: the export has {users} users, and segments are judged by silhouettes, which need fewer segments than users",
-                        users - 1
+                        "k lowered from {k} to {most}: the export has {users} users, and segments are judged by silhouettes, which need fewer segments than users"
                     ));
                 }
                 self.analysis.profile = Some(Arc::new(profile));

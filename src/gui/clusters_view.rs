@@ -36,7 +36,11 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
         help::explain(method, Term::Linkage);
         // Up to 15, or the k a project or the CLI chose (a slider clamps what it shows: a project saved
         // with k = 20 must not silently re-cluster at 15).
-        let k_max = c.params.k.max(15).min(n_users.max(2));
+        let k_max = c
+            .params
+            .k
+            .max(15)
+            .min(persona_lab::cluster::most_segments(n_users).max(2));
         let k_label = ui.label("k").id;
         changed |= ui
             .add(egui::Slider::new(&mut c.params.k, 2..=k_max))
