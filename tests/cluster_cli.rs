@@ -432,3 +432,69 @@ fn k_at_or_above_the_users_is_refused_with_the_k_to_choose() {
     let o = run_ok(&["segment", arg(&three), "--shape", "users", "--k", "2"]);
     common::says(&stdout(&o), &["k = 2"]);
 }
+
+/// `segment` says what each segment is worth (its revenue, orders and buyers against everyone's):
+/// in the report, the figures of the profile table `features` writes summed over the segment's
+/// users in `--assignments`; in the text, a `value` line per segment.
+#[test]
+fn segment_reports_each_segments_value_from_the_profile_and_its_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, assign, feats) = (
+        dir.path().join("r.json"),
+        dir.path().join("a.csv"),
+        dir.path().join("f.csv"),
+    );
+    let sample = repo("sample_data/fashion_ga4_events.csv.gz");
+    run_ok(&["features", arg(&sample), "--out", arg(&feats)]);
+    let o = run_ok(&[
+        "segment",
+        arg(&sample),
+        "--k",
+        "6",
+        "--report",
+        arg(&report),
+        "--assignments",
+        arg(&assign),
+    ]);
+    let text = stdout(&o);
+    assert_eq!(text.matches("\nvalue ").count(), 6, "{text}");
+    assert!(text.contains("of the revenue from"), "{text}");
+    let profile = read_csv(&feats);
+    let col = |name: &str| profile[0].iter().position(|c| c == name).unwrap();
+    let (uid, rev, pur) = (col("user_id"), col("revenue"), col("purchases"));
+    let num = |s: &str| s.parse::<f64>().unwrap_or(0.0);
+    let by_user: std::collections::HashMap<&str, (f64, f64)> = profile[1..]
+        .iter()
+        .map(|r| (r[uid].as_str(), (num(&r[rev]), num(&r[pur]))))
+        .collect();
+    let rows = read_csv(&assign);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let mut all_revenue = 0.0;
+    for c in r["clusters"].as_array().unwrap() {
+        let id = c["id"].as_u64().unwrap().to_string();
+        let (mut users, mut buyers, mut revenue, mut orders) = (0u64, 0u64, 0.0, 0.0);
+        for row in rows[1..].iter().filter(|row| row[1] == id) {
+            let (rv, o) = by_user[row[0].as_str()];
+            users += 1;
+            buyers += u64::from(o > 0.0);
+            revenue += rv;
+            orders += o;
+        }
+        let v = &c["value"];
+        assert_eq!(v["users"].as_u64(), Some(users), "segment {id}");
+        assert_eq!(v["buyers"].as_u64(), Some(buyers), "segment {id}");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(
+            close(v["revenue"].as_f64().unwrap(), revenue),
+            "segment {id}"
+        );
+        assert!(close(v["orders"].as_f64().unwrap(), orders), "segment {id}");
+        all_revenue += revenue;
+    }
+    assert_eq!(r["value"]["users"].as_u64(), Some(1967));
+    let total = r["value"]["revenue"].as_f64().unwrap();
+    assert!(
+        (total - all_revenue).abs() <= 1e-9 * total,
+        "{total} vs {all_revenue}"
+    );
+}

@@ -167,3 +167,62 @@ fn zero_variance_is_reported_never_divided() {
     let m = fitted.matrix(&prof).unwrap();
     assert!(m.data.iter().all(|v| v.is_finite()));
 }
+
+/// The value per segment (users, buyers, revenue, orders) against pandas, with the sample's planted
+/// groups as the segments (tests/oracle/value_oracle.py; groups numbered in name order).
+#[test]
+fn value_per_segment_matches_pandas() {
+    let p = profile();
+    let text = std::fs::read_to_string(repo("tests/fixtures/ga4_small_truth.csv")).unwrap();
+    let group_of: HashMap<String, String> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .collect();
+    let mut groups: Vec<&String> = group_of.values().collect();
+    groups.sort();
+    groups.dedup();
+    let labels: Vec<usize> = p
+        .user_ids()
+        .iter()
+        .map(|u| groups.iter().position(|g| *g == &group_of[u]).unwrap())
+        .collect();
+    let values = persona_lab::cluster::value::by_segment(&p, &labels, groups.len()).unwrap();
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/cluster/value_by_group.json")).unwrap(),
+    )
+    .unwrap();
+    let check = |got: &persona_lab::cluster::Value, w: &serde_json::Value, what: &str| {
+        assert_eq!(
+            got.users as u64,
+            w["users"].as_u64().unwrap(),
+            "{what} users"
+        );
+        assert_eq!(
+            got.buyers as u64,
+            w["buyers"].as_u64().unwrap(),
+            "{what} buyers"
+        );
+        for (g, key) in [(got.revenue, "revenue"), (got.orders, "orders")] {
+            let (g, w) = (g.unwrap(), w[key].as_f64().unwrap());
+            assert!(close(g, w), "{what} {key}: {g} vs pandas {w}");
+        }
+    };
+    let want_groups = want["groups"].as_array().unwrap();
+    assert_eq!(values.len(), want_groups.len());
+    for ((v, w), g) in values.iter().zip(want_groups).zip(&groups) {
+        assert_eq!(w["group"].as_str().unwrap(), g.as_str());
+        check(v, w, g);
+    }
+    let everyone = persona_lab::cluster::value::total(&values).unwrap();
+    check(&everyone, &want["everyone"], "everyone");
+    // The planted high-value group brings most of the revenue (what the persona card says first).
+    let hv = groups
+        .iter()
+        .position(|g| g.as_str() == "high_value_engager")
+        .unwrap();
+    assert!(values[hv].revenue_share(&everyone).unwrap() > 0.5);
+}

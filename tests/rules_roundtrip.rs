@@ -396,6 +396,14 @@ fn editor_match_counts_equal_what_decide_does_for_each_user() {
         assert!(md.contains(&format!("## {}", p.name)), "{md}");
     }
     assert_eq!(md.matches("**Rules for this persona:**").count(), 2, "{md}");
+    // And what each persona is worth against everyone (revenue, buyers), in both forms.
+    let everyone = persona_lab::cluster::everyone(&run.profiles).unwrap();
+    let html = ruleset::summary::html(&rs, &run.profiles);
+    for p in &run.profiles {
+        let v = p.value_line(Some(&everyone)).unwrap();
+        assert!(md.contains(&format!("**Value:** {v}")), "{md}");
+        assert!(html.contains(&format!("<b>Value:</b> {v}")), "{v}");
+    }
 }
 
 /// The file carries a checksum per section: `verify` passes an untouched file and names exactly what

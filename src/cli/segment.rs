@@ -419,6 +419,13 @@ fn summary(run: &ClusterRun) -> String {
     for p in &run.suggested {
         let _ = writeln!(s, "persona {:>2} {}: {}", p.segment, p.name, p.description);
     }
+    // What each segment is worth (revenue, buyers), against everyone.
+    let everyone = persona_lab::cluster::everyone(profiles);
+    for p in profiles {
+        if let Some(v) = p.value_line(everyone.as_ref()) {
+            let _ = writeln!(s, "value   {:>2} {v}", p.id);
+        }
+    }
     for n in &seg.notes {
         let _ = writeln!(s, "note       {n}");
     }
@@ -445,6 +452,7 @@ fn report(run: &ClusterRun) -> serde_json::Value {
                     "attribute": a.attribute,
                     "values": a.values.iter().map(|(v, s)| json!({"value": v, "share": s})).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
+                "value": p.value,
             })
         })
         .collect();
@@ -461,6 +469,7 @@ fn report(run: &ClusterRun) -> serde_json::Value {
         "fitted_on": seg.fitted_on.unwrap_or(run.matrix.n_rows),
         "silhouette_mean": sil.mean,
         "silhouette_sample_size": sil.sample_size,
+        "value": cluster::everyone(profiles),
         "clusters": clusters,
         "linkage": seg.dendrogram.as_ref().map(|d| d.linkage_matrix()),
         "features": {

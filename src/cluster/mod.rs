@@ -13,15 +13,17 @@ pub mod silhouette;
 pub mod stability;
 pub mod sweep;
 pub mod tsne;
+pub mod value;
 
 pub use compare::adjusted_rand_index;
 pub use hierarchical::{Dendrogram, Hierarchical, HierarchicalFit, Linkage, Merge};
 pub use kmeans::{KMeans, KMeansFit};
 pub use pca::Pca;
 pub use points::{Points, check_k_scored, most_segments};
-pub use profile::{AttributeShares, ClusterProfile, FeatureStat, centroid_raw, profiles};
+pub use profile::{AttributeShares, ClusterProfile, FeatureStat, centroid_raw, everyone, profiles};
 pub use segment::{Method, SegmentParams, Segmentation, segment};
 pub use silhouette::{Silhouette, SilhouetteOptions, silhouette};
 pub use stability::{Stability, stability};
 pub use sweep::{Sweep, SweepPoint, sweep};
 pub use tsne::{Tsne, TsneParams, tsne};
+pub use value::Value;

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::value::{self, Value};
 use crate::error::FeatureError;
 use crate::features::{FittedTransform, Profile, transform::quantile};
 
@@ -41,6 +42,10 @@ pub struct ClusterProfile {
     /// three): "64% mobile".
     #[serde(default)]
     pub attributes: Vec<AttributeShares>,
+    /// The segment's revenue, orders and buyers (None when the export has neither revenue nor
+    /// purchases); against everyone's with [`everyone`].
+    #[serde(default)]
+    pub value: Option<Value>,
 }
 
 /// The most common values of one attribute in a cluster.
@@ -62,7 +67,17 @@ impl AttributeShares {
     }
 }
 
+/// Everyone's value, summed over the segments (None when the segments carry none).
+pub fn everyone(profiles: &[ClusterProfile]) -> Option<Value> {
+    value::total(profiles.iter().filter_map(|p| p.value.as_ref()))
+}
+
 impl ClusterProfile {
+    /// What the segment is worth against everyone, in words (None without revenue or purchases).
+    pub fn value_line(&self, everyone: Option<&Value>) -> Option<String> {
+        Some(self.value.as_ref()?.describe(everyone?))
+    }
+
     /// Who the cluster's users are, one entry per attribute: "platform: 80% WEB, 20% APP".
     pub fn who(&self) -> Vec<String> {
         self.attributes
@@ -127,8 +142,14 @@ pub fn profiles(
             features: Vec::new(),
             top: Vec::new(),
             attributes: Vec::new(),
+            value: None,
         })
         .collect();
+    if let Some(values) = value::by_segment(profile, labels, k) {
+        for (c, v) in values.into_iter().enumerate() {
+            out[c].value = Some(v);
+        }
+    }
     for (c, shares) in attribute_shares(profile, labels, &sizes)
         .into_iter()
         .enumerate()

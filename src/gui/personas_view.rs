@@ -22,6 +22,8 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
         }
     });
     let k = run.segmentation.k;
+    // Everyone's value, the cards' yardstick (a sum over the k segments).
+    let everyone = persona_lab::cluster::everyone(&run.profiles);
     // Churn / conversion propensity per persona, when a model is trained.
     let risk = cx.caches.risk(cx.analysis);
     let score_name = cx
@@ -112,6 +114,9 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
                     let who = prof.who();
                     if !who.is_empty() {
                         ui.label(format!("Who they are: {}", who.join(" · ")));
+                    }
+                    if let Some(v) = prof.value_line(everyone.as_ref()) {
+                        ui.label(format!("Value: {v}"));
                     }
                 }
                 if let (Some(r), Some(name)) = (&risk, &score_name)

@@ -490,6 +490,7 @@ mod tests {
             features,
             top,
             attributes: vec![],
+            value: None,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::rules::describe::describe;
 /// A Markdown document; shares are drawn as text bars so it reads anywhere.
 pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
     let mut s = String::new();
+    let everyone = crate::cluster::everyone(profiles);
     let names = |id: &str| rs.persona_name(id);
     let _ = writeln!(s, "# Personas\n");
     let _ = writeln!(
@@ -60,6 +61,9 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
         let who = p.who();
         if !who.is_empty() {
             let _ = writeln!(s, "**Who they are:** {}\n", who.join("; "));
+        }
+        if let Some(v) = p.value_line(everyone.as_ref()) {
+            let _ = writeln!(s, "**Value:** {v}\n");
         }
         if !persona.preferred_content.is_empty() {
             let _ = writeln!(
@@ -117,6 +121,7 @@ fn rgb(c: usize) -> String {
 /// against everyone, figures in the features' units beside them).
 pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
     let names = |id: &str| rs.persona_name(id);
+    let everyone = crate::cluster::everyone(profiles);
     let mut s = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Personas</title>\
          <style>body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}\
@@ -179,6 +184,9 @@ pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
         let who = p.who();
         if !who.is_empty() {
             let _ = write!(s, "<p><b>Who they are:</b> {}</p>", esc(&who.join("; ")));
+        }
+        if let Some(v) = p.value_line(everyone.as_ref()) {
+            let _ = write!(s, "<p><b>Value:</b> {}</p>", esc(&v));
         }
         if !persona.preferred_content.is_empty() {
             let _ = write!(

@@ -73,3 +73,53 @@ fn persona_cards_show_each_segments_stability() {
     assert_eq!(sampled.per_segment.len(), run.segmentation.k);
     assert!(sampled.per_segment.iter().all(|&v| v > 0.9), "{sampled:?}");
 }
+
+/// Each persona card says what its segment is worth against everyone (the core's figures: revenue,
+/// buyers, order value); a merge sums the two segments' value.
+#[test]
+fn persona_cards_show_each_segments_value() {
+    let mut h = sample_clustered();
+    click(&mut h, "Personas");
+    let run = h.state().analysis.run.clone().unwrap();
+    let everyone = persona_lab::cluster::everyone(&run.profiles).unwrap();
+    assert_eq!(everyone.users, 1967);
+    for p in &run.profiles {
+        let line = format!("Value: {}", p.value_line(Some(&everyone)).unwrap());
+        assert!(h.query_all_by_label(&line).count() >= 1, "{line}");
+    }
+    // The sample's high-value group brings most of the revenue, and its card says so first.
+    let top = run
+        .profiles
+        .iter()
+        .max_by(|a, b| {
+            let r = |p: &persona_lab::cluster::ClusterProfile| p.value.as_ref().unwrap().revenue;
+            r(a).partial_cmp(&r(b)).unwrap()
+        })
+        .unwrap();
+    let share = top
+        .value
+        .as_ref()
+        .unwrap()
+        .revenue_share(&everyone)
+        .unwrap();
+    assert!(share > 0.5, "{share}");
+    let (a, b) = (0, 1);
+    let merged_revenue = run.profiles[a].value.as_ref().unwrap().revenue.unwrap()
+        + run.profiles[b].value.as_ref().unwrap().revenue.unwrap();
+    h.state_mut().merge_segments(a, b);
+    wait_for_k(&mut h, "the merge", 5);
+    let after = h.state().analysis.run.clone().unwrap();
+    let total = persona_lab::cluster::everyone(&after.profiles).unwrap();
+    assert_eq!(total.users, 1967);
+    assert!(
+        (total.revenue.unwrap() - everyone.revenue.unwrap()).abs()
+            < 1e-6 * everyone.revenue.unwrap()
+    );
+    assert!(
+        after
+            .profiles
+            .iter()
+            .any(|p| (p.value.as_ref().unwrap().revenue.unwrap() - merged_revenue).abs() < 1e-6),
+        "no segment holds the merged revenue {merged_revenue}"
+    );
+}
