@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{arg, repo, run, run_ok, stderr, stdout};
+use common::{arg, planted_groups, repo, run, run_ok, stderr, stdout};
 use persona_lab::cluster::{Points, adjusted_rand_index, points};
 use persona_lab::error::ClusterError;
 use persona_lab::ruleset::RuleSet;
@@ -189,16 +189,7 @@ fn segments_match_the_planted_groups_and_the_rule_set_reassigns_every_user() {
         arg(&assign),
     ]);
     let rows = read_csv(&assign);
-    let truth: std::collections::HashMap<String, String> =
-        std::fs::read_to_string(repo("sample_data/fashion_ga4_truth.csv"))
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                (f[0].to_string(), f[1].to_string())
-            })
-            .collect();
+    let truth = planted_groups(&repo("sample_data/fashion_ga4_truth.csv"));
     let ours: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
     let planted: Vec<&str> = rows[1..].iter().map(|r| truth[&r[0]].as_str()).collect();
     let ari = adjusted_rand_index(&ours, &planted);

@@ -173,15 +173,7 @@ fn zero_variance_is_reported_never_divided() {
 #[test]
 fn value_per_segment_matches_pandas() {
     let p = profile();
-    let text = std::fs::read_to_string(repo("tests/fixtures/ga4_small_truth.csv")).unwrap();
-    let group_of: HashMap<String, String> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[0].to_string(), f[1].to_string())
-        })
-        .collect();
+    let group_of = planted_groups(&repo("tests/fixtures/ga4_small_truth.csv"));
     let mut groups: Vec<&String> = group_of.values().collect();
     groups.sort();
     groups.dedup();

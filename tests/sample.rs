@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use common::*;
 use persona_lab::features::{self, FeatureConfig};
 
@@ -43,15 +41,7 @@ fn planted_groups_behave_as_documented() {
         "--truth",
         arg(&truth),
     ]);
-    let groups: HashMap<String, String> = std::fs::read_to_string(&truth)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let v: Vec<&str> = l.split(',').collect();
-            (v[0].to_string(), v[1].to_string())
-        })
-        .collect();
+    let groups = planted_groups(&truth);
     let share = |g: &str| groups.values().filter(|v| *v == g).count() as f64 / 3000.0;
     for (g, s) in [
         ("casual_browser", 0.30),

@@ -110,3 +110,16 @@ pub fn load_text(name: &str, content: impl AsRef<[u8]>) -> Result<Loaded, LoadEr
     let (_d, p) = temp_file(name, content);
     load(&p)
 }
+
+/// A sample's planted groups (`sample --truth`, or a committed `*_truth.csv`): user id → group.
+pub fn planted_groups(truth: &Path) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(truth)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect()
+}
