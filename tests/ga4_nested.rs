@@ -300,3 +300,66 @@ fn one_hot_attributes_when_asked() {
     let v = by_user(&p.table, "is:device.category=mobile");
     assert_eq!((v["111.1"], v["222.2"]), (Some(0.0), Some(0.0)));
 }
+
+/// A GA4 dataset exported whole while the streaming export runs: the newest day is in its daily
+/// table and still in its intraday one, a 360 property's fresh table repeats another day, and the
+/// user-data export sits beside the events. Each day is read once, from its most complete table;
+/// the user-data table is not read as events; the files left out are said with why; the profile is
+/// the daily tables' to the bit. A day only the intraday table holds yet is read.
+#[test]
+fn a_dataset_with_intraday_and_fresh_tables_counts_each_day_once() {
+    let d = tempfile::tempdir().unwrap();
+    let folder = d.path().join("bq_export/");
+    sample_as(d.path(), "bq_export/", SampleStyle::Ga4BigQuery);
+    let mut days: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    days.sort();
+    let profile = |l: &persona_lab::data::Loaded| {
+        features::compute_profile(l, &FeatureConfig::default())
+            .unwrap()
+            .table
+    };
+    let daily = load(&folder).unwrap();
+    let want = profile(&daily);
+    let (first, last) = (days[0].clone(), days[days.len() - 1].clone());
+    let copy = |from: &str, to: &str| std::fs::copy(folder.join(from), folder.join(to)).unwrap();
+    let intraday = last.replace("events_", "events_intraday_");
+    copy(&last, &intraday);
+    copy(&first, &first.replace("events_", "events_fresh_"));
+    let users_day = &last["events_".len().."events_".len() + 8];
+    write(
+        &folder,
+        &format!("pseudonymous_users_{users_day}.json"),
+        "{\"pseudo_user_id\":\"1.1\",\"stream_id\":\"9\",\"user_info\":{\"last_active_timestamp_micros\":\"1717200000000000\"}}\n",
+    );
+    let l = load(&folder).unwrap();
+    assert_eq!(l.files.len(), days.len(), "{:?}", l.files);
+    assert_eq!(l.rows_read, daily.rows_read);
+    assert!(profile(&l).equals_missing(&want));
+    let warning = l
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .find(|w| w.contains("GA4 table files not read"))
+        .expect("the files left out are said");
+    says(
+        &warning,
+        &[
+            "3 GA4 table files not read",
+            &format!(
+                "{intraday}: {} holds the same day complete",
+                &last[..last.len() - ".parquet".len()]
+            ),
+            "events_fresh_",
+            "user-data export",
+        ],
+    );
+    // The newest day in the intraday table only (the daily one not written yet): read from it.
+    std::fs::remove_file(folder.join(&last)).unwrap();
+    let l = load(&folder).unwrap();
+    assert_eq!(l.files.len(), days.len());
+    assert!(l.files.contains(&intraday), "{:?}", l.files);
+    assert!(profile(&l).equals_missing(&want));
+}

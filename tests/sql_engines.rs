@@ -677,3 +677,40 @@ fn features_sql_refuses_what_it_cannot_compute() {
     let err = q.check_covers(&rs).unwrap_err().to_string();
     assert!(err.contains("scroll_mean"), "{err}");
 }
+
+/// `sql features --schema ga4` on a wildcard over every table of the dataset says that `events_*`
+/// also reads the intraday and fresh tables (a day held twice counts twice) and names the table
+/// that reads the daily ones only; on that table, and on a single day, it says nothing.
+#[test]
+fn a_ga4_wildcard_over_every_table_is_said_with_the_daily_one() {
+    let sql = |table: &str| {
+        run_ok(&[
+            "sql",
+            "features",
+            "--dialect",
+            "bigquery",
+            "--schema",
+            "ga4",
+            "--table",
+            table,
+        ])
+    };
+    let o = sql("proj.analytics_1.events_*");
+    assert!(stdout(&o).contains("FROM proj.analytics_1.events_*"));
+    let err = stderr(&o);
+    assert!(
+        err.contains("also matches GA4's events_intraday_ and events_fresh_ tables"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--table 'proj.analytics_1.events_2*'"),
+        "{err}"
+    );
+    for table in [
+        "proj.analytics_1.events_2*",
+        "proj.analytics_1.events_20240601",
+    ] {
+        let err = stderr(&sql(table));
+        assert!(!err.contains("events_intraday_"), "{table}: {err}");
+    }
+}

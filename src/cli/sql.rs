@@ -169,7 +169,12 @@ pub fn run(cmd: &SqlCmd) -> Result<(), String> {
             let measures = union(&f.measure_cols, need_m);
             let attributes = union(&f.attribute_cols, need_a);
             let (from, table) = match f.schema.as_str() {
-                "ga4" => features::ga4_source(dialect, &f.table, &measures, &attributes),
+                "ga4" => {
+                    if let Some(note) = features::ga4_wildcard_note(&f.table) {
+                        eprintln!("note: {}", persona_lab::terminal::clean_line(&note));
+                    }
+                    features::ga4_source(dialect, &f.table, &measures, &attributes)
+                }
                 "events" => (
                     f.table.clone(),
                     EventsTable {

@@ -8,6 +8,7 @@ pub mod detect;
 pub mod events;
 pub mod flatten;
 pub mod format;
+pub mod ga4_tables;
 pub mod json_lines;
 pub mod memory;
 pub mod parquet_footer;
@@ -691,6 +692,12 @@ pub fn load_with(
         });
     }
     left_out.append(&mut out.left_out);
+    if !src.superseded.is_empty() {
+        out.warnings.push(Warning {
+            column: None,
+            message: ga4_tables::describe(&src.superseded),
+        });
+    }
     if let Some(user_col) = &mapping.user_id
         && let Some((_, kind)) = pii.iter().find(|(n, _)| n == user_col)
         && opts.hash_salt.is_none()

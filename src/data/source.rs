@@ -46,6 +46,9 @@ pub struct Source {
     pub names: Vec<String>,
     /// Files of the folder or archive that are not exports (by their name), left alone.
     pub skipped: Vec<String>,
+    /// GA4 table files not read because another table holds the same day (or user data beside
+    /// events), each with why (see [`super::ga4_tables`]).
+    pub superseded: Vec<String>,
     /// An archive's files, extracted: removed when the source is dropped.
     _extracted: Option<TempFolder>,
 }
@@ -199,6 +202,17 @@ pub fn open(path: &Path) -> Result<Source, LoadError> {
             (files, names, None)
         }
     };
+    // A GA4 dataset exported whole reads each day from one table.
+    let mut superseded = Vec::new();
+    let (mut files, mut names) = (files, names);
+    if kind != SourceKind::File {
+        let out = super::ga4_tables::superseded(&names);
+        for &(i, _) in out.iter().rev() {
+            files.remove(i);
+            names.remove(i);
+        }
+        superseded = out.into_iter().map(|(_, why)| why).collect();
+    }
     if files.is_empty() {
         let message = match (kind, skipped.is_empty()) {
             (SourceKind::Glob, _) => "no file matches this pattern".to_string(),
@@ -218,6 +232,7 @@ pub fn open(path: &Path) -> Result<Source, LoadError> {
         files,
         names,
         skipped,
+        superseded,
         _extracted: extracted,
     })
 }

@@ -602,6 +602,24 @@ pub fn table_of(loaded: &crate::data::Loaded) -> Result<(EventsTable, Vec<String
     ))
 }
 
+/// A note for a GA4 table name that reads every table of the dataset: `events_*` also matches the
+/// `events_intraday_` and `events_fresh_` tables, so a day GA4 keeps in two tables (the intraday one
+/// lives on until the daily one is complete) counts twice, as the file loader avoids
+/// (`data::ga4_tables`). `events_2*` matches only the daily tables.
+pub fn ga4_wildcard_note(table: &str) -> Option<String> {
+    let at = table.find("events_*")?;
+    let daily = format!(
+        "{}events_2*{}",
+        &table[..at],
+        &table[at + "events_*".len()..]
+    );
+    Some(format!(
+        "{table} also matches GA4's events_intraday_ and events_fresh_ tables: a day held in two of \
+         them (the intraday table lives on until the daily one is complete) counts twice. For the \
+         complete daily tables only: --table '{daily}'"
+    ))
+}
+
 /// GA4's BigQuery export schema as the query's events table: one row per event, the event
 /// parameters taken out of `event_params` by key (`UNNEST` in BigQuery and DuckDB, `filter` in Spark,
 /// `FILTER` on the VARIANT array in Snowflake), the value as the app takes it (the purchase revenue,
