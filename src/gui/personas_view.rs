@@ -31,6 +31,7 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
         .prediction
         .as_ref()
         .map(|p| p.model.name.clone());
+    let score_target = cx.analysis.prediction.as_ref().map(|p| p.params.target);
     // Stability of this run's segments, once computed (it runs after each clustering).
     let stability = cx
         .analysis
@@ -123,12 +124,23 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
                     && let Some(s) = r.by_segment.get(p.segment)
                     && s.users > 0
                 {
-                    ui.label(format!(
+                    let mut text = format!(
                         "{name}: mean {:.2}, {:.0}% in the high band ({} users scored)",
                         s.mean,
                         100.0 * s.high_share,
                         s.users
-                    ));
+                    );
+                    if let (Some(a), Some(target)) = (
+                        r.at_risk.as_ref().and_then(|a| a.get(p.segment)),
+                        score_target,
+                    ) {
+                        text.push_str(&format!(
+                            "; {}: {}",
+                            persona_lab::predict::AtRisk::heading(target),
+                            a.amount()
+                        ));
+                    }
+                    ui.label(text);
                 }
                 ui.horizontal(|ui| {
                     let label = format!("Merge segment {} into", p.segment);

@@ -510,12 +510,17 @@ fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predic
     let name_of = |s: usize| names[s].clone();
     ui.separator();
     // One set of cells for the grid and for Copy as TSV.
-    let header = ["persona", "users scored", "mean score", "share high"];
+    let mut header = vec!["persona", "users scored", "mean score", "share high"];
+    // The revenue of the high band's users (for a churn model, the revenue at risk), when the
+    // export has revenue.
+    if risk.at_risk.is_some() {
+        header.push(predict::AtRisk::heading(p.params.target));
+    }
     let rows: Vec<Vec<String>> = risk
         .by_segment
         .iter()
         .map(|s| {
-            vec![
+            let mut row = vec![
                 name_of(s.segment),
                 s.users.to_string(),
                 if s.users > 0 {
@@ -524,7 +529,11 @@ fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predic
                     "-".into()
                 },
                 format!("{:.1}%", 100.0 * s.high_share),
-            ]
+            ];
+            if let Some(a) = risk.at_risk.as_ref().and_then(|r| r.get(s.segment)) {
+                row.push(a.amount());
+            }
+            row
         })
         .collect();
     ui.horizontal(|ui| {
@@ -559,14 +568,10 @@ fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predic
                 pl.line(super::charts::line(name_of(s), PlotPoints::new(pts)).color(colour(s)));
             }
         });
-    let high: Vec<usize> = (0..p.users.len())
-        .filter(|&i| p.model.band(p.scores[i]) == "high")
-        .collect();
     ui.horizontal(|ui| {
         ui.label(format!(
             "{} users in the high band (score >= {})",
-            high.len(),
-            p.params.bands.1
+            risk.high_users, p.params.bands.1
         ));
         if ui.button("Export high-risk users…").clicked() {
             cx.push(Action::AskFile(super::files::FilePurpose::ExportHighRisk));

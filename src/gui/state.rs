@@ -73,6 +73,7 @@ impl Analysis {
         Some(Basis {
             run: self.run.clone()?,
             prediction: self.prediction.clone(),
+            profile: self.profile.clone(),
         })
     }
 
@@ -480,6 +481,8 @@ impl Default for WarehouseUi {
 pub struct Basis {
     pub run: Arc<ClusterRun>,
     pub prediction: Option<Arc<Prediction>>,
+    /// The profile the run was made from (each user's revenue, for the revenue at risk).
+    pub profile: Option<Arc<Profile>>,
 }
 
 impl Basis {
@@ -487,23 +490,36 @@ impl Basis {
     pub fn segment_risk(&self) -> Option<persona_lab::predict::SegmentRisk> {
         let pred = self.prediction.as_ref()?;
         let run = &self.run;
+        // Each user's revenue in the run's user order, when the profile is the run's.
+        let revenue: Option<Vec<f64>> = self
+            .profile
+            .as_ref()
+            .filter(|p| p.features.iter().any(|f| f == "revenue"))
+            .filter(|p| p.user_ids() == run.matrix.users)
+            .and_then(|p| p.column("revenue").ok())
+            .map(|c| c.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
         Some(persona_lab::predict::segment_risk(
             pred,
             &run.matrix.users,
             &run.segmentation.labels,
             run.segmentation.k,
+            revenue.as_deref(),
         ))
     }
 }
 
 impl PartialEq for Basis {
     fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.run, &o.run)
-            && match (&self.prediction, &o.prediction) {
+        fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+            match (a, b) {
                 (None, None) => true,
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                 _ => false,
             }
+        }
+        Arc::ptr_eq(&self.run, &o.run)
+            && same(&self.prediction, &o.prediction)
+            && same(&self.profile, &o.profile)
     }
 }
 

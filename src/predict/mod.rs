@@ -474,15 +474,52 @@ pub struct SegmentRisk {
     pub segment_of: Vec<Option<usize>>,
     pub by_segment: Vec<SegmentScore>,
     pub hists: Vec<Vec<usize>>,
+    /// Per segment, the revenue its scored users brought and the part of it in the high band, when
+    /// the segmentation's users have revenue: what a churn model puts at risk.
+    pub at_risk: Option<Vec<AtRisk>>,
+    /// Scored users in the high band, in the segmentation or not.
+    pub high_users: usize,
+}
+
+/// The revenue of a segment's scored users, and of those in the high band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AtRisk {
+    pub revenue: f64,
+    pub high: f64,
+}
+
+impl AtRisk {
+    /// The high band's share of the revenue (None without revenue).
+    pub fn share(&self) -> Option<f64> {
+        (self.revenue > 0.0).then(|| self.high / self.revenue)
+    }
+
+    /// What the high band's revenue means for a model of `target`.
+    pub fn heading(target: Target) -> &'static str {
+        match target {
+            Target::Churn => "revenue at risk",
+            Target::Convert => "revenue of the high band",
+        }
+    }
+
+    /// "1234 (12% of their revenue)": the high band's revenue and its share of the scored users'.
+    pub fn amount(&self) -> String {
+        let amount = crate::features::display::value("revenue", self.high);
+        match self.share() {
+            Some(s) => format!("{amount} ({:.0}% of their revenue)", 100.0 * s),
+            None => amount,
+        }
+    }
 }
 
 /// The scores of `p` per segment of a segmentation (`seg_users` with their `seg_labels`, 0..k),
-/// matched by user id.
+/// matched by user id; with `seg_revenue` (each segmentation user's revenue), the revenue at risk.
 pub fn segment_risk(
     p: &Prediction,
     seg_users: &[String],
     seg_labels: &[usize],
     k: usize,
+    seg_revenue: Option<&[f64]>,
 ) -> SegmentRisk {
     let index: std::collections::HashMap<&str, usize> = seg_users
         .iter()
@@ -509,6 +546,22 @@ pub fn segment_risk(
             seg_labels,
             k,
         ),
+        at_risk: seg_revenue.map(|r| {
+            revenue_at_risk(
+                &p.users,
+                &p.scores,
+                p.params.bands,
+                seg_users,
+                seg_labels,
+                r,
+                k,
+            )
+        }),
+        high_users: p
+            .scores
+            .iter()
+            .filter(|&&x| band(x, p.params.bands) == "high")
+            .count(),
         segment_of,
         hists,
     }
@@ -565,14 +618,9 @@ pub fn by_segment(
     seg_labels: &[usize],
     k: usize,
 ) -> Vec<SegmentScore> {
-    let score_of: std::collections::HashMap<&str, f64> = users
-        .iter()
-        .map(String::as_str)
-        .zip(scores.iter().copied())
-        .collect();
     let mut acc = vec![(0usize, 0.0f64, 0usize); k];
-    for (u, &s) in seg_users.iter().zip(seg_labels) {
-        if let (Some(&x), Some(a)) = (score_of.get(u.as_str()), acc.get_mut(s)) {
+    for (_, s, x) in scored_members(users, scores, seg_users, seg_labels) {
+        if let Some(a) = acc.get_mut(s) {
             a.0 += 1;
             a.1 += x;
             a.2 += usize::from(band(x, bands) == "high");
@@ -589,9 +637,104 @@ pub fn by_segment(
         .collect()
 }
 
+/// The segmentation's users that have a score, in the segmentation's order: (index among
+/// `seg_users`, segment, score), matched by user id.
+fn scored_members<'a>(
+    users: &'a [String],
+    scores: &'a [f64],
+    seg_users: &'a [String],
+    seg_labels: &'a [usize],
+) -> impl Iterator<Item = (usize, usize, f64)> + 'a {
+    let score_of: std::collections::HashMap<&str, f64> = users
+        .iter()
+        .map(String::as_str)
+        .zip(scores.iter().copied())
+        .collect();
+    seg_users
+        .iter()
+        .zip(seg_labels)
+        .enumerate()
+        .filter_map(move |(i, (u, &s))| Some((i, s, *score_of.get(u.as_str())?)))
+}
+
+/// Per segment, the revenue of its scored users and of those in the high band (`seg_revenue` is
+/// each segmentation user's revenue, a missing one as NaN: counted as 0). Sums in the
+/// segmentation's user order.
+pub fn revenue_at_risk(
+    users: &[String],
+    scores: &[f64],
+    bands: (f64, f64),
+    seg_users: &[String],
+    seg_labels: &[usize],
+    seg_revenue: &[f64],
+    k: usize,
+) -> Vec<AtRisk> {
+    let mut out = vec![
+        AtRisk {
+            revenue: 0.0,
+            high: 0.0
+        };
+        k
+    ];
+    for (i, s, x) in scored_members(users, scores, seg_users, seg_labels) {
+        let r = seg_revenue
+            .get(i)
+            .copied()
+            .filter(|r| r.is_finite())
+            .unwrap_or(0.0);
+        if let Some(a) = out.get_mut(s) {
+            a.revenue += r;
+            if band(x, bands) == "high" {
+                a.high += r;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revenue_at_risk_sums_the_high_bands_revenue_per_segment() {
+        let users: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let seg_users: Vec<String> = ["d", "c", "x", "a", "b"].map(String::from).to_vec();
+        let r = revenue_at_risk(
+            &users,
+            &[0.9, 0.2, 0.7, 0.4],
+            (0.3, 0.7),
+            &seg_users,
+            &[0, 1, 1, 1, 0],
+            &[5.0, 30.0, 1000.0, 100.0, f64::NAN],
+            2,
+        );
+        // Segment 0: d (0.4, 5) and b (0.2, no revenue): nothing high.
+        assert_eq!(
+            r[0],
+            AtRisk {
+                revenue: 5.0,
+                high: 0.0
+            }
+        );
+        // Segment 1: c (0.7, high from its threshold, 30) and a (0.9, 100); x has no score.
+        assert_eq!(
+            r[1],
+            AtRisk {
+                revenue: 130.0,
+                high: 130.0
+            }
+        );
+        assert_eq!(r[1].share(), Some(1.0));
+        assert_eq!(
+            AtRisk {
+                revenue: 0.0,
+                high: 0.0
+            }
+            .share(),
+            None
+        );
+    }
 
     #[test]
     fn the_high_band_table_keeps_order_ids_and_personas() {

@@ -242,3 +242,71 @@ fn predict_curve_frames() {
         }
     }
 }
+
+/// A churn model's revenue at risk per persona: the revenue of each persona's users in the high
+/// band, from the export's per-user revenue (summed here from the profile and the segments by
+/// hand), in the Predict table, its TSV, and on the persona cards.
+#[test]
+fn the_revenue_at_risk_is_shown_per_persona() {
+    let mut h = sample_clustered();
+    click(&mut h, "Predict");
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model and its risk per persona", |a| {
+        a.analysis.prediction.is_some() && a.caches.risk(&a.analysis).is_some() && idle(a)
+    });
+    let a = &h.state().analysis;
+    let (p, run, profile) = (
+        a.prediction.clone().unwrap(),
+        a.run.clone().unwrap(),
+        a.profile.clone().unwrap(),
+    );
+    // By hand: every clustered user with a score in the high band adds their revenue.
+    let score: std::collections::HashMap<&str, f64> = p
+        .users
+        .iter()
+        .map(String::as_str)
+        .zip(p.scores.iter().copied())
+        .collect();
+    let revenue = profile.column("revenue").unwrap();
+    let mut want = vec![(0.0f64, 0.0f64); run.segmentation.k];
+    for ((u, &l), r) in run
+        .matrix
+        .users
+        .iter()
+        .zip(&run.segmentation.labels)
+        .zip(&revenue)
+    {
+        if let Some(&s) = score.get(u.as_str()) {
+            let r = r.unwrap_or(0.0);
+            want[l].0 += r;
+            if s >= p.params.bands.1 {
+                want[l].1 += r;
+            }
+        }
+    }
+    let risk = h.state().caches.risk(&h.state().analysis).unwrap();
+    let got = risk.at_risk.clone().expect("the sample has revenue");
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (g.revenue - w.0).abs() < 1e-6 && (g.high - w.1).abs() < 1e-6,
+            "{g:?} vs {w:?}"
+        );
+    }
+    // Somebody at risk has spent: the column is not all zeros.
+    assert!(got.iter().any(|a| a.high > 0.0), "{got:?}");
+    h.get_by_label("revenue at risk");
+    for a in &got {
+        assert!(
+            h.query_all_by_label(&a.amount()).count() >= 1,
+            "{}",
+            a.amount()
+        );
+    }
+    h.get_by_label(&format!(
+        "{} users in the high band (score >= 0.7)",
+        risk.high_users
+    ));
+    click(&mut h, "Personas");
+    let seg = h.state().analysis.personas[0].segment;
+    h.get_by_label_contains(&format!("; revenue at risk: {}", got[seg].amount()));
+}
