@@ -85,7 +85,7 @@ impl Value {
 
 /// A share in whole percent, where a small share that is not none stays visible: "under 1%" (a
 /// segment with 0.07% of the revenue is not one with none).
-fn percent(share: f64) -> String {
+pub fn percent(share: f64) -> String {
     if share > 0.0 && share < 0.005 {
         "under 1%".into()
     } else {

@@ -42,7 +42,15 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     let mut merge: Option<(usize, usize)> = None;
     let mut split: Option<usize> = None;
     let mut edits = Vec::new();
+    let names = cx.analysis.persona_names(k);
     egui::ScrollArea::vertical().show(ui, |ui| {
+        overview(
+            ui,
+            &run,
+            &names,
+            everyone.as_ref(),
+            risk.as_deref().zip(score_name.as_deref().zip(score_target)),
+        );
         for (i, persona) in cx.analysis.personas.iter().enumerate() {
             // Edited on a copy, sent as an edit when it changed.
             let mut edited = persona.clone();
@@ -176,6 +184,79 @@ pub fn show(cx: &mut Cx, ui: &mut egui::Ui) {
     if let Some(c) = split {
         cx.push(Action::SplitSegment(c));
     }
+}
+
+/// The personas side by side, what a strategist weighs them by: size, share of the revenue, revenue
+/// per user and buyers (when the export has revenue or purchases), and with a trained model its mean
+/// score and the high band's revenue. Figures from the core (`cluster::Value`, `predict::SegmentRisk`).
+fn overview(
+    ui: &mut egui::Ui,
+    run: &persona_lab::pipeline::ClusterRun,
+    names: &[String],
+    everyone: Option<&persona_lab::cluster::Value>,
+    risk: Option<(
+        &persona_lab::predict::SegmentRisk,
+        (&str, persona_lab::predict::Target),
+    )>,
+) {
+    use persona_lab::cluster::value::percent;
+    use persona_lab::features::display;
+    let money = |v: Option<f64>| v.map_or("-".to_string(), |v| display::value("revenue", v));
+    let mut header = vec!["persona", "users", "share of users"];
+    if everyone.is_some() {
+        header.extend(["share of revenue", "revenue per user", "bought"]);
+    }
+    let mean_heading = risk.map(|(_, (name, _))| format!("mean {name}"));
+    if let (Some(h), Some((r, (_, target)))) = (&mean_heading, risk) {
+        header.push(h);
+        if r.at_risk.is_some() {
+            header.push(persona_lab::predict::AtRisk::heading(target));
+        }
+    }
+    let rows: Vec<Vec<String>> = run
+        .profiles
+        .iter()
+        .map(|prof| {
+            let mut row = vec![
+                names.get(prof.id).cloned().unwrap_or_default(),
+                prof.size.to_string(),
+                percent(prof.share),
+            ];
+            if let Some(all) = everyone {
+                let v = prof.value.as_ref();
+                row.push(
+                    v.and_then(|v| v.revenue_share(all))
+                        .map_or("-".into(), percent),
+                );
+                row.push(money(v.and_then(|v| v.revenue_per_user())));
+                row.push(v.map_or("-".into(), |v| percent(v.buyer_share())));
+            }
+            if let Some((r, _)) = risk {
+                let s = r.by_segment.get(prof.id).filter(|s| s.users > 0);
+                row.push(s.map_or("-".into(), |s| format!("{:.2}", s.mean)));
+                if let Some(a) = &r.at_risk {
+                    row.push(a.get(prof.id).map_or("-".into(), |a| a.amount()));
+                }
+            }
+            row
+        })
+        .collect();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("All personas").strong());
+        if ui.button("Copy as TSV").clicked() {
+            ui.ctx().copy_text(super::chart_export::tsv(&header, &rows));
+        }
+    });
+    super::widgets::table(ui, "personas_overview", &header, |ui| {
+        for (prof, row) in run.profiles.iter().zip(&rows) {
+            ui.label(RichText::new(&row[0]).color(colour(prof.id)));
+            for c in &row[1..] {
+                ui.label(c);
+            }
+            ui.end_row();
+        }
+    });
+    ui.add_space(6.0);
 }
 
 /// A comma-separated line as a list: items trimmed, empty ones dropped (a trailing comma while typing

@@ -123,3 +123,64 @@ fn persona_cards_show_each_segments_value() {
         "no segment holds the merged revenue {merged_revenue}"
     );
 }
+
+/// The Personas view opens on all personas side by side: size, share of users and of the revenue,
+/// revenue per user and buyers, from the core's values; its TSV is the table. With a churn model,
+/// the mean score and the revenue at risk join it.
+#[test]
+fn all_personas_are_compared_by_value_and_risk_in_one_table() {
+    use persona_lab::cluster::value::percent;
+    let mut h = sample_clustered();
+    click(&mut h, "Personas");
+    let copy = |h: &mut Harness<'static, PersonaApp>| {
+        h.get_all_by_label("Copy as TSV").next().unwrap().click();
+        step_until_copied(h);
+        let t = copied(h).unwrap();
+        t.lines()
+            .map(|l| l.split('\t').map(String::from).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let rows = copy(&mut h);
+    assert_eq!(
+        rows[0],
+        [
+            "persona",
+            "users",
+            "share of users",
+            "share of revenue",
+            "revenue per user",
+            "bought"
+        ]
+    );
+    let run = h.state().analysis.run.clone().unwrap();
+    let everyone = persona_lab::cluster::everyone(&run.profiles).unwrap();
+    let names = h.state().analysis.persona_names(run.segmentation.k);
+    assert_eq!(rows.len(), run.segmentation.k + 1);
+    for (row, p) in rows[1..].iter().zip(&run.profiles) {
+        let v = p.value.as_ref().unwrap();
+        assert_eq!(row[0], names[p.id]);
+        assert_eq!(row[1], p.size.to_string());
+        assert_eq!(row[3], percent(v.revenue_share(&everyone).unwrap()));
+        assert_eq!(row[5], percent(v.buyer_share()));
+    }
+    // The high-value group: most of the revenue from a small share of the users.
+    let hv = rows[1..]
+        .iter()
+        .find(|r| r[3] == "86%")
+        .expect("a persona with 86% of the revenue");
+    assert_eq!(hv[2], "11%");
+
+    click(&mut h, "Predict");
+    h.get_by_label("Train model").click();
+    wait_for(&mut h, "the model and its risk", |a| {
+        a.analysis.prediction.is_some() && a.caches.risk(&a.analysis).is_some() && idle(a)
+    });
+    click(&mut h, "Personas");
+    let rows = copy(&mut h);
+    assert_eq!(rows[0][6..], ["mean churn_risk", "revenue at risk"]);
+    let risk = h.state().caches.risk(&h.state().analysis).unwrap();
+    for (row, p) in rows[1..].iter().zip(&run.profiles) {
+        assert_eq!(row[6], format!("{:.2}", risk.by_segment[p.id].mean));
+        assert_eq!(row[7], risk.at_risk.as_ref().unwrap()[p.id].amount());
+    }
+}
