@@ -241,21 +241,15 @@ fn overview(
             row
         })
         .collect();
-    ui.horizontal(|ui| {
-        ui.label(RichText::new("All personas").strong());
-        if ui.button("Copy as TSV").clicked() {
-            ui.ctx().copy_text(super::chart_export::tsv(&header, &rows));
-        }
-    });
-    super::widgets::table(ui, "personas_overview", &header, |ui| {
-        for (prof, row) in run.profiles.iter().zip(&rows) {
-            ui.label(RichText::new(&row[0]).color(colour(prof.id)));
-            for c in &row[1..] {
-                ui.label(c);
-            }
-            ui.end_row();
-        }
-    });
+    let segments: Vec<usize> = run.profiles.iter().map(|p| p.id).collect();
+    super::widgets::persona_table(
+        ui,
+        "personas_overview",
+        "All personas",
+        &header,
+        &rows,
+        &segments,
+    );
     ui.add_space(6.0);
 }
 

@@ -536,21 +536,15 @@ fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predic
             row
         })
         .collect();
-    ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("{} by persona", p.model.name)).strong());
-        if ui.button("Copy as TSV").clicked() {
-            ui.ctx().copy_text(super::chart_export::tsv(&header, &rows));
-        }
-    });
-    super::widgets::table(ui, "risk_by_persona", &header, |ui| {
-        for (s, r) in risk.by_segment.iter().zip(&rows) {
-            ui.label(RichText::new(&r[0]).color(colour(s.segment)));
-            for c in &r[1..] {
-                ui.label(c);
-            }
-            ui.end_row();
-        }
-    });
+    let segments: Vec<usize> = risk.by_segment.iter().map(|s| s.segment).collect();
+    super::widgets::persona_table(
+        ui,
+        "risk_by_persona",
+        &format!("{} by persona", p.model.name),
+        &header,
+        &rows,
+        &segments,
+    );
     ui.label("Score distribution per persona (share of the persona's scored users)");
     Plot::new("score_by_persona")
         .height(200.0)

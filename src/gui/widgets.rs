@@ -45,6 +45,36 @@ pub fn table(
     });
 }
 
+/// A table of personas under its title, with **Copy as TSV** (the same cells): each row's first
+/// cell is the persona's name in its segment's colour (`segments`, one per row).
+pub fn persona_table(
+    ui: &mut Ui,
+    id_salt: &str,
+    title: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+    segments: &[usize],
+) {
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(title).strong());
+        if ui.button("Copy as TSV").clicked() {
+            ui.ctx().copy_text(super::chart_export::tsv(header, rows));
+        }
+    });
+    table(ui, id_salt, header, |ui| {
+        for (&s, row) in segments.iter().zip(rows) {
+            let mut cells = row.iter();
+            if let Some(name) = cells.next() {
+                ui.label(egui::RichText::new(name).color(super::charts::colour(s)));
+            }
+            for c in cells {
+                ui.label(c);
+            }
+            ui.end_row();
+        }
+    });
+}
+
 /// A chart's two save buttons, the picture as PNG and its numbers as CSV (`csv_hover` says which
 /// numbers): the file asked for when one is clicked.
 pub fn chart_save_buttons(
