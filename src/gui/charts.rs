@@ -1,7 +1,7 @@
 //! The geometry behind the charts, free of drawing code so it can be unit-tested: silhouette bar order
 //! and binning, dendrogram layout with truncation, scatter downsampling, the shared colour palette.
 
-use egui_plot::PlotPoint;
+use egui_plot::{Legend, PlotPoint};
 use persona_lab::cluster::{Dendrogram, Tsne};
 use persona_lab::pipeline::ClusterRun;
 use rand::SeedableRng;
@@ -13,6 +13,12 @@ pub use persona_lab::palette::cluster_rgb;
 use super::state::Pick;
 
 /// Segment `c`'s colour in every chart and label.
+/// The legend of a chart with a series per persona: in the order drawn (segment order, as the
+/// tables and cards list them), not sorted by name as egui_plot does by default.
+pub fn persona_legend() -> Legend {
+    Legend::default().follow_insertion_order(true)
+}
+
 pub fn colour(c: usize) -> egui::Color32 {
     let [r, g, b] = cluster_rgb(c);
     egui::Color32::from_rgb(r, g, b)

@@ -150,12 +150,13 @@ fn silhouette(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     // legend in the top right corner sits beside them, not over them.
     let lowest = layout.lowest;
     Plot::new("silhouette")
-        .legend(Legend::default())
+        .legend(super::charts::persona_legend())
         .default_x_bounds(lowest.min(0.0) - 0.05, 1.0)
         .x_axis_label("silhouette")
         .show_grid([true, false])
         .show(ui, |p| {
-            for (c, name) in names.iter().enumerate() {
+            // Top segment first: the legend lists them as they are stacked.
+            for (c, name) in names.iter().enumerate().rev() {
                 let cb: Vec<Bar> = bars
                     .iter()
                     .enumerate()
@@ -219,7 +220,7 @@ fn dendrogram(cx: &mut Cx, run: &ClusterRun, ui: &mut egui::Ui) {
     let leaf_sizes: Vec<usize> = layout.leaves.iter().map(|&(_, size)| size).collect();
     let resp = Plot::new("dendrogram")
         .allow_drag(false)
-        .legend(Legend::default().position(egui_plot::Corner::RightTop))
+        .legend(super::charts::persona_legend().position(egui_plot::Corner::RightTop))
         .y_axis_label("height")
         .x_grid_spacer(move |input| {
             let (lo, hi) = input.bounds;
@@ -379,7 +380,7 @@ fn scatter(cx: &mut Cx, run: &Arc<ClusterRun>, ui: &mut egui::Ui) {
         .ctx()
         .data(|d| d.get_temp(egui::Id::unique("scatter_lasso")));
     let resp = Plot::new("scatter")
-        .legend(Legend::default())
+        .legend(super::charts::persona_legend())
         .allow_boxed_zoom(false)
         .x_axis_label("component 1")
         .y_axis_label("component 2")

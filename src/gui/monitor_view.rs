@@ -185,7 +185,7 @@ fn performance(ui: &mut egui::Ui, r: &report::Report) {
         );
         Plot::new("persona_weekly")
             .height(200.0)
-            .legend(Legend::default())
+            .legend(super::charts::persona_legend())
             .x_axis_label("week")
             .y_axis_label("conversion %")
             .allow_scroll(false)

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use egui::{Color32, RichText};
-use egui_plot::{Legend, Plot, PlotPoints, Points};
+use egui_plot::{Plot, PlotPoints, Points};
 use persona_lab::data::{Shape, timestamp};
 use persona_lab::predict::{self, ModelKind, Prediction, Target};
 
@@ -548,7 +548,7 @@ fn by_persona(cx: &mut Cx, ui: &mut egui::Ui, p: &Arc<Prediction>, risk: &predic
     ui.label("Score distribution per persona (share of the persona's scored users)");
     Plot::new("score_by_persona")
         .height(200.0)
-        .legend(Legend::default())
+        .legend(super::charts::persona_legend())
         .x_axis_label("score")
         .allow_scroll(false)
         .show(ui, |pl| {
