@@ -150,7 +150,12 @@ fn changing_a_weight_reclusters_and_a_persona_can_be_renamed() {
     click(&mut h, "Personas");
     let first = h.state().analysis.personas[0].name.clone();
     h.get_by_label_contains("Segment 0");
-    let field = h.get_all_by_value(&first).next().unwrap();
+    // The name field (the overview table above the cards shows the same name as a label).
+    use egui_kittest::kittest::NodeT as _;
+    let field = h
+        .get_all_by_value(&first)
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::TextInput)
+        .unwrap();
     field.focus();
     field.type_text(" shoppers");
     h.run_ok();
