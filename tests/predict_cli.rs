@@ -297,3 +297,94 @@ fn an_order_log_gets_a_baseline_an_imbalance_warning_and_a_window_from_its_gaps(
     let o = run_ok(&["predict", arg(&log), "--horizon-days", &days]);
     assert!(!stdout(&o).contains("the data suggest"), "{}", stdout(&o));
 }
+
+/// `predict --into` a rule set shows the score per persona of its segments, and the revenue at risk:
+/// equal to a count by hand over the scores written (`--scores`), the segments `segment` gave
+/// (`--assignments`) and the revenue `features` computes; in the text and in the report.
+#[test]
+fn the_score_and_revenue_at_risk_per_persona_match_a_count_over_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+    let (rules, assign, feats, scores, report) =
+        (f("r.ron"), f("a.csv"), f("f.csv"), f("s.csv"), f("p.json"));
+    run_ok(&[
+        "segment",
+        &sample(),
+        "--k",
+        "6",
+        "--out",
+        arg(&rules),
+        "--assignments",
+        arg(&assign),
+    ]);
+    run_ok(&["features", &sample(), "--out", arg(&feats)]);
+    let o = run_ok(&[
+        "predict",
+        &sample(),
+        "--into",
+        arg(&rules),
+        "--scores",
+        arg(&scores),
+        "--report",
+        arg(&report),
+    ]);
+    let csv = |p: &std::path::Path| -> Vec<Vec<String>> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let col = |rows: &[Vec<String>], name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let a = csv(&assign);
+    let segment: BTreeMap<String, usize> = a[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[col(&a, "segment")].parse().unwrap()))
+        .collect();
+    let fr = csv(&feats);
+    let revenue: BTreeMap<String, f64> = fr[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[col(&fr, "revenue")].parse().unwrap_or(0.0)))
+        .collect();
+    let sr = csv(&scores);
+    // Per segment: scored users, sum of scores, high-band users, revenue, high-band revenue.
+    let mut want = vec![(0usize, 0.0f64, 0usize, 0.0f64, 0.0f64); 6];
+    for r in &sr[1..] {
+        let (u, score, band) = (&r[0], r[1].parse::<f64>().unwrap(), &r[2]);
+        let w = &mut want[segment[u]];
+        w.0 += 1;
+        w.1 += score;
+        w.3 += revenue[u];
+        if band == "high" {
+            w.2 += 1;
+            w.4 += revenue[u];
+        }
+    }
+    let rj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let got = rj["by_persona"].as_array().unwrap();
+    assert_eq!(got.len(), 6);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g["users_scored"].as_u64(), Some(w.0 as u64), "{g}");
+        assert!(
+            close(g["mean_score"].as_f64().unwrap(), w.1 / w.0 as f64),
+            "{g}"
+        );
+        assert!(
+            close(g["high_share"].as_f64().unwrap(), w.2 as f64 / w.0 as f64),
+            "{g}"
+        );
+        assert!(close(g["revenue"].as_f64().unwrap(), w.3), "{g}");
+        assert!(close(g["revenue_high"].as_f64().unwrap(), w.4), "{g}");
+        let name = g["persona"].as_str().unwrap();
+        assert!(
+            stdout(&o).contains(&format!("persona    {name}: {} scored", w.0)),
+            "{}",
+            stdout(&o)
+        );
+    }
+    // The planted lapsing users carry revenue at risk; someone is in the high band.
+    assert!(want.iter().any(|w| w.4 > 0.0));
+    assert!(stdout(&o).contains("; revenue at risk "), "{}", stdout(&o));
+}

@@ -156,6 +156,14 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
     let p = predict::train(&prep, spec.as_ref(), &params, &Job::silent())
         .map_err(|e| format!("{input}: {e}"))?;
     say_part!("{}", summary(&p));
+    // With a rule set to add the model to: the score per persona of its segments.
+    let by_persona = match &cmd.into {
+        Some(path) => persona_risk(&read_into(cmd, path)?, &loaded, &p),
+        None => None,
+    };
+    if let Some((names, risk)) = &by_persona {
+        say_part!("{}", persona_lines(&p, names, risk));
+    }
     if let Some(path) = &cmd.scores {
         let bands: Vec<&str> = p.scores.iter().map(|&s| p.model.band(s)).collect();
         let mut df = DataFrame::new(
@@ -172,7 +180,11 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
         say!("wrote      {} ({} users)", path.display(), p.users.len());
     }
     if let Some(path) = &cmd.report {
-        let text = serde_json::to_string_pretty(&report(&p)).map_err(|e| e.to_string())?;
+        let mut r = report(&p);
+        if let Some((names, risk)) = &by_persona {
+            r["by_persona"] = persona_json(names, risk);
+        }
+        let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
         persona_lab::output::write_bytes(path, text.as_bytes()).map_err(|e| e.to_string())?;
         say!("wrote      {}", path.display());
     }
@@ -203,6 +215,77 @@ pub fn run(cmd: &PredictCmd) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The model's scores per persona of `rs`'s segments (the export's users put in them as `assign`
+/// does), with each persona's name; None, said, when the rule set cannot place this export's users.
+fn persona_risk(
+    rs: &RuleSet,
+    loaded: &data::Loaded,
+    p: &Prediction,
+) -> Option<(Vec<String>, predict::SegmentRisk)> {
+    let applied = match persona_lab::ruleset::apply(rs, loaded) {
+        Ok(a) => a,
+        Err(e) => {
+            say!("note       no score per persona: the rule set's segments: {e}");
+            return None;
+        }
+    };
+    let k = rs.segments.k;
+    let risk = predict::profile_risk(p, &applied.profile, &applied.labels, k);
+    let names = (0..k)
+        .map(|s| {
+            rs.persona_of(s)
+                .map_or_else(|| format!("segment {s}"), |x| x.name.clone())
+        })
+        .collect();
+    Some((names, risk))
+}
+
+/// "persona    Lapsed visitors: 299 scored, mean 0.676, 47.8% high; revenue at risk 1900 (39% of
+/// their revenue)", one line a persona.
+fn persona_lines(p: &Prediction, names: &[String], risk: &predict::SegmentRisk) -> String {
+    let mut s = String::new();
+    for seg in &risk.by_segment {
+        let name = persona_lab::terminal::clean_line(&names[seg.segment]);
+        if seg.users == 0 {
+            s.push_str(&format!("persona    {name}: no user scored\n"));
+            continue;
+        }
+        s.push_str(&format!(
+            "persona    {name}: {} scored, mean {:.3}, {:.1}% high",
+            seg.users,
+            seg.mean,
+            100.0 * seg.high_share
+        ));
+        if let Some(a) = risk.at_risk.as_ref().and_then(|a| a.get(seg.segment)) {
+            s.push_str(&format!(
+                "; {} {}",
+                predict::AtRisk::heading(p.params.target),
+                a.amount()
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn persona_json(names: &[String], risk: &predict::SegmentRisk) -> serde_json::Value {
+    risk.by_segment
+        .iter()
+        .map(|seg| {
+            let a = risk.at_risk.as_ref().and_then(|a| a.get(seg.segment));
+            json!({
+                "segment": seg.segment,
+                "persona": names[seg.segment],
+                "users_scored": seg.users,
+                "mean_score": (seg.users > 0).then_some(seg.mean),
+                "high_share": seg.high_share,
+                "revenue": a.map(|a| a.revenue),
+                "revenue_high": a.map(|a| a.high),
+            })
+        })
+        .collect()
 }
 
 fn date(us: i64) -> String {

@@ -490,21 +490,24 @@ impl Basis {
     pub fn segment_risk(&self) -> Option<persona_lab::predict::SegmentRisk> {
         let pred = self.prediction.as_ref()?;
         let run = &self.run;
-        // Each user's revenue in the run's user order, when the profile is the run's.
-        let revenue: Option<Vec<f64>> = self
-            .profile
-            .as_ref()
-            .filter(|p| p.features.iter().any(|f| f == "revenue"))
-            .filter(|p| p.user_ids() == run.matrix.users)
-            .and_then(|p| p.column("revenue").ok())
-            .map(|c| c.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
-        Some(persona_lab::predict::segment_risk(
-            pred,
-            &run.matrix.users,
-            &run.segmentation.labels,
-            run.segmentation.k,
-            revenue.as_deref(),
-        ))
+        // With the run's profile, the revenue at risk too.
+        Some(match self.profile.as_ref() {
+            Some(profile) if profile.user_ids() == run.matrix.users => {
+                persona_lab::predict::profile_risk(
+                    pred,
+                    profile,
+                    &run.segmentation.labels,
+                    run.segmentation.k,
+                )
+            }
+            _ => persona_lab::predict::segment_risk(
+                pred,
+                &run.matrix.users,
+                &run.segmentation.labels,
+                run.segmentation.k,
+                None,
+            ),
+        })
     }
 }
 

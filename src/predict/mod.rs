@@ -567,6 +567,24 @@ pub fn segment_risk(
     }
 }
 
+/// [`segment_risk`] over the users of a profile in segments (`labels`, in the profile's user
+/// order), with the revenue at risk when the profile has revenue.
+pub fn profile_risk(
+    p: &Prediction,
+    profile: &crate::features::Profile,
+    labels: &[usize],
+    k: usize,
+) -> SegmentRisk {
+    let revenue: Option<Vec<f64>> = profile
+        .features
+        .iter()
+        .any(|f| f == "revenue")
+        .then(|| profile.column("revenue").ok())
+        .flatten()
+        .map(|c| c.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+    segment_risk(p, &profile.user_ids(), labels, k, revenue.as_deref())
+}
+
 /// The users in the high band as a table (user_id, score, band, persona), in the model's user order:
 /// what the app's "Export high-risk users" writes. `segment_of` is each scored user's segment (see
 /// `segment_risk`); `names` the personas by segment. A user outside the segmentation gets no persona.
