@@ -448,10 +448,16 @@ fn importance(ui: &mut egui::Ui, p: &Prediction) {
         "Feature importance (mean decrease in impurity)"
     });
     if let Some(c) = &p.collinearity {
+        // A heading in the warning colour over the note in the text's: in orange as a whole it
+        // read like one of the orange ("raises the score") bars below.
+        ui.label(
+            RichText::new("Collinear features")
+                .strong()
+                .color(ui.visuals().warn_fg_color),
+        );
         ui.add(
             egui::Label::new(
-                RichText::new(c.describe(&persona_lab::features::display::name))
-                    .color(ui.visuals().warn_fg_color),
+                RichText::new(c.describe(&persona_lab::features::display::name)).italics(),
             )
             .wrap(),
         );
