@@ -193,6 +193,26 @@ pub enum ClusterError {
         k_advice(crate::cluster::most_segments(*.users))
     )]
     KNotBelowUsers { k: usize, users: usize },
+    #[error(
+        "segment {segment} cannot be split: {}",
+        if *.distinct < 2 {
+            format!("its {} users have the same feature values", .users)
+        } else {
+            format!(
+                "one more segment would make {} for {} users, and a silhouette needs fewer \
+                 segments than users",
+                .k + 1,
+                .total
+            )
+        }
+    )]
+    CannotSplit {
+        segment: usize,
+        users: usize,
+        distinct: usize,
+        k: usize,
+        total: usize,
+    },
     #[error("clustering needs at least 2 users, got {0}")]
     TooFewUsers(usize),
     #[error("every user has the same feature values; there is nothing to cluster")]

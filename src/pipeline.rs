@@ -381,18 +381,47 @@ pub fn split_labels(
     seed: u64,
     job: &Job,
 ) -> Result<Vec<usize>, PipelineError> {
-    let p = Points::of(&run.matrix);
-    let members: Vec<usize> = (0..p.n)
-        .filter(|&i| run.segmentation.labels[i] == c)
-        .collect();
+    split_of(
+        &run.matrix,
+        &run.segmentation.labels,
+        run.segmentation.k,
+        c,
+        seed,
+        job,
+    )
+}
+
+/// [`split_labels`] on a matrix and its `k` segments' labels.
+fn split_of(
+    matrix: &Matrix,
+    labels: &[usize],
+    k: usize,
+    c: usize,
+    seed: u64,
+    job: &Job,
+) -> Result<Vec<usize>, PipelineError> {
+    let p = Points::of(matrix);
+    let members: Vec<usize> = (0..p.n).filter(|&i| labels[i] == c).collect();
     let data = p.gather(&members);
     let sub = Points::new(&data, members.len(), p.d);
+    // Said in the split's terms before the work: k-means' own checks would speak of "k = 2" and the
+    // silhouette's of a k the analyst never typed.
+    let distinct = sub.distinct_rows(2);
+    if distinct < 2 || k + 1 > cluster::most_segments(p.n) {
+        return Err(ClusterError::CannotSplit {
+            segment: c,
+            users: members.len(),
+            distinct,
+            k,
+            total: p.n,
+        }
+        .into());
+    }
     let fit = cluster::KMeans::new(2).seed(seed).fit(&sub, job)?;
-    let new = run.segmentation.k;
-    let mut labels = run.segmentation.labels.clone();
+    let mut labels = labels.to_vec();
     for (&i, &l) in members.iter().zip(&fit.labels) {
         if l == 1 {
-            labels[i] = new;
+            labels[i] = k;
         }
     }
     Ok(labels)
@@ -401,6 +430,42 @@ pub fn split_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_that_cannot_be_judged_is_refused_in_its_own_terms() {
+        use crate::features::Matrix;
+        // Four users in two segments; segment 1's two users are identical.
+        let matrix = Matrix {
+            users: ["a", "b", "c", "d"].map(String::from).to_vec(),
+            columns: vec!["x".into()],
+            data: vec![0.0, 1.0, 5.0, 5.0],
+            n_rows: 4,
+            n_cols: 1,
+        };
+        let split = |labels: &[usize], c: usize| {
+            let k = labels.iter().max().map_or(0, |m| m + 1);
+            split_of(&matrix, labels, k, c, 0, &Job::silent()).map_err(|e| e.to_string())
+        };
+        let err = |labels: &[usize], c: usize| split(labels, c).unwrap_err();
+        assert_eq!(
+            err(&[0, 0, 1, 1], 1),
+            "segment 1 cannot be split: its 2 users have the same feature values"
+        );
+        // Segment 0 splits: three segments for four users, one of its users in the new one.
+        let l = split(&[0, 0, 1, 1], 0).unwrap();
+        assert_eq!(&l[2..], [1, 1]);
+        assert_eq!((l[0].min(l[1]), l[0].max(l[1])), (0, 2));
+        assert_eq!(
+            err(&[0, 1, 2, 2], 2),
+            "segment 2 cannot be split: its 2 users have the same feature values"
+        );
+        // Three segments of four users: a fourth would leave no user to compare.
+        assert_eq!(
+            err(&[0, 0, 1, 2], 0),
+            "segment 0 cannot be split: one more segment would make 4 for 4 users, and a \
+             silhouette needs fewer segments than users"
+        );
+    }
 
     #[test]
     fn segment_flow_follows_the_majority_of_each_old_segment() {
