@@ -34,6 +34,12 @@ pub enum LoadError {
     },
     #[error("{message}")]
     MemoryBudget { message: String },
+    /// The export's time zone setting names no zone.
+    #[error(
+        "time zone: {message}; {}",
+        crate::hints::how(crate::hints::Setting::TimeZone)
+    )]
+    TimeZone { message: String },
     #[error("{path}: the file has a header but no data rows")]
     HeaderOnly { path: PathBuf },
     #[error(

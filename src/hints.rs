@@ -35,6 +35,8 @@ pub enum Setting {
     /// The column of a role.
     Role(Role),
     TimeFormat,
+    /// The time zone of times that do not say theirs.
+    TimeZone,
     Delimiter,
     /// Keep a column detected as personal data.
     KeepColumn,
@@ -53,6 +55,12 @@ pub fn how(setting: Setting) -> String {
         (Frontend::Cli, Setting::TimeFormat) => "pass --time-format".into(),
         (Frontend::App, Setting::TimeFormat) => {
             "type the format in “timestamp format” in the Data view (e.g. %d/%m/%Y %H:%M)".into()
+        }
+        (Frontend::Cli, Setting::TimeZone) => {
+            "pass --time-zone with the zone the times are written in".into()
+        }
+        (Frontend::App, Setting::TimeZone) => {
+            "type the zone the times are written in under “time zone” in the Data view".into()
         }
         (Frontend::Cli, Setting::Delimiter) => "pass --delimiter".into(),
         (Frontend::App, Setting::Delimiter) => {

@@ -87,7 +87,10 @@ pub fn load_summary(l: &Loaded, users: usize) -> String {
             Role::Timestamp => l
                 .time_encoding
                 .as_ref()
-                .map(|e| format!(" [{e}]"))
+                .map(|e| match &l.time_zone {
+                    Some(z) => format!(" [{e}, in {}]", crate::terminal::clean_line(z)),
+                    None => format!(" [{e}]"),
+                })
                 .unwrap_or_default(),
             Role::Duration => l
                 .duration_unit

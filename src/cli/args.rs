@@ -57,6 +57,10 @@ pub struct MappingArgs {
     /// strftime format of the timestamps, e.g. "%d/%m/%Y %H:%M" (default: detected)
     #[arg(long, value_name = "FMT")]
     pub time_format: Option<String>,
+    /// The time zone of times that do not say theirs (Mixpanel's raw export: the project's zone;
+    /// naive text times): an IANA name such as America/Los_Angeles, UTC, or +02:00 (default: UTC)
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
     /// Unit of the duration column (default: ms when its name says msec/ms, else seconds)
     #[arg(long, value_enum)]
     pub duration_unit: Option<DurationUnitArg>,
@@ -130,6 +134,7 @@ impl MappingArgs {
                 measures: Vec::new(),
             },
             time_format: self.time_format.clone(),
+            time_zone: self.time_zone.clone(),
             duration_unit: self.duration_unit.map(|u| match u {
                 DurationUnitArg::S => DurationUnit::Seconds,
                 DurationUnitArg::Ms => DurationUnit::Milliseconds,

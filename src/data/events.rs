@@ -308,7 +308,7 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
         ctx.opts.time_format.as_deref(),
     )
     .map_err(|e| ctx.polars(e))?;
-    let Some(parsed) = parsed else {
+    let Some(mut parsed) = parsed else {
         let sample: Vec<usize> = (0..n.min(3)).collect();
         return Err(ctx.bad_column(
             Role::Timestamp,
@@ -384,6 +384,13 @@ pub fn canonicalize(ctx: &Context, df: DataFrame) -> Result<Canonical, LoadError
                 units.join(", ")
             ),
         });
+    }
+    // Local times (the export's time zone): to UTC instants, with the offset in force at each.
+    if let Some(z) = &ctx.opts.time_zone
+        && !super::timezone::says_zone(&parsed.encoding)
+    {
+        let zone = super::timezone::parse(z).map_err(|message| LoadError::TimeZone { message })?;
+        parsed.micros = parsed.micros.apply_values(|v| zone.to_utc(v).unwrap_or(v));
     }
     for (list, what, reason) in [
         (

@@ -17,6 +17,7 @@ pub mod roles;
 pub mod source;
 pub mod stream;
 pub mod timestamp;
+pub mod timezone;
 pub mod users;
 pub mod zip;
 
@@ -89,6 +90,10 @@ pub struct LoadOptions {
     pub roles: RoleMapping,
     /// strftime format of the timestamp column, when detection is not enough.
     pub time_format: Option<String>,
+    /// The time zone times without one are written in (an IANA name, UTC or an offset; see
+    /// [`timezone`]); None: UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// Unit of the duration column (default: milliseconds when the name says so, else seconds).
     pub duration_unit: Option<DurationUnit>,
     /// Salt for hashing user ids; hashing is on when this is set. Never written to any output.
@@ -147,6 +152,8 @@ pub struct Loaded {
     pub shape: Shape,
     pub mapping: RoleMapping,
     pub time_encoding: Option<TimeEncoding>,
+    /// The zone the times were read in when they did not say theirs (`LoadOptions::time_zone`).
+    pub time_zone: Option<String>,
     pub duration_unit: Option<DurationUnit>,
     /// Rows in the file (data rows, header excluded).
     pub rows_read: usize,
@@ -500,6 +507,10 @@ pub fn load_with(
     if opts.hash_salt.as_deref() == Some("") {
         return Err(LoadError::MissingSalt);
     }
+    // A zone that names none is refused before the work, whatever the times turn out to be.
+    if let Some(z) = &opts.time_zone {
+        timezone::parse(z).map_err(|message| LoadError::TimeZone { message })?;
+    }
     let mut timer = crate::timing::Timer::start();
     let Opened {
         src,
@@ -692,6 +703,24 @@ pub fn load_with(
         });
     }
     left_out.append(&mut out.left_out);
+    // Mixpanel's raw export writes epoch times in the project's zone (projects made before 2023).
+    if preset == Preset::Mixpanel
+        && opts.time_zone.is_none()
+        && out
+            .time_encoding
+            .as_ref()
+            .is_some_and(|e| !timezone::says_zone(e))
+    {
+        out.warnings.push(Warning {
+            column: mapping.timestamp.clone(),
+            message: format!(
+                "Mixpanel's raw export gives times in the project's time zone, not UTC, for \
+                 projects made before 2023 (US/Pacific unless changed); they are read as UTC: if \
+                 the project is such, {} (e.g. America/Los_Angeles)",
+                how(Setting::TimeZone)
+            ),
+        });
+    }
     if !src.superseded.is_empty() {
         out.warnings.push(Warning {
             column: None,
@@ -723,6 +752,11 @@ pub fn load_with(
         preset,
         shape,
         mapping,
+        time_zone: opts.time_zone.clone().filter(|_| {
+            out.time_encoding
+                .as_ref()
+                .is_some_and(|e| !timezone::says_zone(e))
+        }),
         time_encoding: out.time_encoding,
         duration_unit: out.duration_unit,
         rows_read,

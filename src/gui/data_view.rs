@@ -196,6 +196,25 @@ fn load_settings(cx: &mut Cx, detected: Option<persona_lab::data::Shape>, ui: &m
             opts.time_format = (!fmt.trim().is_empty()).then(|| fmt.trim().to_string());
             changed = true;
         }
+        // Times that do not say their zone (Mixpanel's raw export, naive text) are in this one.
+        let l = ui.label("time zone");
+        let mut zone = opts.time_zone.clone().unwrap_or_default();
+        if ui
+            .add(
+                egui::TextEdit::singleline(&mut zone)
+                    .hint_text("UTC (or e.g. America/Los_Angeles)")
+                    .desired_width(170.0),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(
+                "The zone the export writes its times in when they carry none: Mixpanel's raw \
+                 export (the project's zone), naive text times. An IANA name, UTC or +02:00.",
+            )
+            .changed()
+        {
+            opts.time_zone = (!zone.trim().is_empty()).then(|| zone.trim().to_string());
+            changed = true;
+        }
         let l = ui.label("session gap");
         changed |= ui
             .add(

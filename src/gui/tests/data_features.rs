@@ -262,3 +262,68 @@ fn an_export_with_fewer_users_than_k_lowers_k_and_says_so() {
 fn h_k_default() -> usize {
     PersonaApp::new(None).analysis.cluster.params.k
 }
+
+/// Local times are read in the zone typed under "time zone" in the Data view: the events move to
+/// the instants zoneinfo gives (tests/oracle/timezone_oracle.py), and the summary says the zone. A
+/// zone that is none is said in the app's words.
+#[test]
+fn times_are_read_in_the_zone_typed_in_the_data_view() {
+    use persona_lab::data::cols;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/timezone/local_times.csv");
+    let mut h = harness(PersonaApp::new(Some(path.clone())));
+    wait_for(&mut h, "the load", |a| {
+        idle(a) && a.analysis.loaded.is_some()
+    });
+    click(&mut h, "time zone");
+    h.get_by_label("time zone").type_text("Europe/Berlin");
+    h.run_ok();
+    h.get_by_label("Reload with these settings").click();
+    wait_for(&mut h, "the load in Berlin time", |a| {
+        idle(a)
+            && a.analysis
+                .loaded
+                .as_ref()
+                .is_some_and(|l| l.time_zone.is_some())
+    });
+    // The core's reading in that zone (checked against zoneinfo in tests/time_zones.rs), and not
+    // the UTC one.
+    let core = |zone: Option<&str>| {
+        persona_lab::data::load(
+            &path,
+            &persona_lab::data::LoadOptions {
+                time_zone: zone.map(String::from),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .table
+    };
+    let l = h.state().analysis.loaded.clone().unwrap();
+    let ts = |t: &polars::prelude::DataFrame| -> Vec<Option<i64>> {
+        t.column(cols::TS).unwrap().i64().unwrap().iter().collect()
+    };
+    assert_eq!(ts(&l.table), ts(&core(Some("Europe/Berlin"))));
+    assert_ne!(ts(&l.table), ts(&core(None)));
+    assert_eq!(l.table.height(), 30);
+    h.get_by_label_contains("[format \"%Y-%m-%d %H:%M:%S%.f\", in Europe/Berlin]");
+
+    // A zone that is none: the message names the app's control, not a flag.
+    click(&mut h, "time zone");
+    h.get_by_label("time zone").type_text("x");
+    h.run_ok();
+    h.get_by_label("Reload with these settings").click();
+    wait_for(&mut h, "the refused load", |a| {
+        idle(a) && a.analysis.failed_load.is_some()
+    });
+    let (message, _) = h.state().analysis.failed_load.clone().unwrap();
+    assert!(
+        message.contains("\"Europe/Berlinx\" is not a time zone"),
+        "{message}"
+    );
+    assert!(
+        message.contains("under “time zone” in the Data view"),
+        "{message}"
+    );
+    assert!(!message.contains("--"), "{message}");
+}
