@@ -182,39 +182,24 @@ fn load_settings(cx: &mut Cx, detected: Option<persona_lab::data::Shape>, ui: &m
             .response
             .labelled_by(label.id);
         changed |= opts.shape != before;
-        let l = ui.label("timestamp format");
-        let mut fmt = opts.time_format.clone().unwrap_or_default();
-        if ui
-            .add(
-                egui::TextEdit::singleline(&mut fmt)
-                    .hint_text("detected (or e.g. %d/%m/%Y %H:%M)")
-                    .desired_width(170.0),
-            )
-            .labelled_by(l.id)
-            .changed()
-        {
-            opts.time_format = (!fmt.trim().is_empty()).then(|| fmt.trim().to_string());
-            changed = true;
-        }
+        changed |= optional_text(
+            ui,
+            "timestamp format",
+            &mut opts.time_format,
+            "detected (or e.g. %d/%m/%Y %H:%M)",
+            None,
+        );
         // Times that do not say their zone (Mixpanel's raw export, naive text) are in this one.
-        let l = ui.label("time zone");
-        let mut zone = opts.time_zone.clone().unwrap_or_default();
-        if ui
-            .add(
-                egui::TextEdit::singleline(&mut zone)
-                    .hint_text("UTC (or e.g. America/Los_Angeles)")
-                    .desired_width(170.0),
-            )
-            .labelled_by(l.id)
-            .on_hover_text(
+        changed |= optional_text(
+            ui,
+            "time zone",
+            &mut opts.time_zone,
+            "UTC (or e.g. America/Los_Angeles)",
+            Some(
                 "The zone the export writes its times in when they carry none: Mixpanel's raw \
                  export (the project's zone), naive text times. An IANA name, UTC or +02:00.",
-            )
-            .changed()
-        {
-            opts.time_zone = (!zone.trim().is_empty()).then(|| zone.trim().to_string());
-            changed = true;
-        }
+            ),
+        );
         let l = ui.label("session gap");
         changed |= ui
             .add(
@@ -329,4 +314,30 @@ fn mapping(
             cx.push(Action::Reload);
         }
     });
+}
+
+/// A labelled text field for a setting that is detected when empty (None); true when it changed.
+fn optional_text(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut Option<String>,
+    hint: &str,
+    hover: Option<&str>,
+) -> bool {
+    let l = ui.label(label);
+    let mut text = value.clone().unwrap_or_default();
+    let mut r = ui
+        .add(
+            egui::TextEdit::singleline(&mut text)
+                .hint_text(hint)
+                .desired_width(170.0),
+        )
+        .labelled_by(l.id);
+    if let Some(h) = hover {
+        r = r.on_hover_text(h);
+    }
+    if r.changed() {
+        *value = (!text.trim().is_empty()).then(|| text.trim().to_string());
+    }
+    r.changed()
 }
