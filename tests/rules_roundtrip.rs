@@ -403,6 +403,23 @@ fn editor_match_counts_equal_what_decide_does_for_each_user() {
         let v = p.value_line(Some(&everyone)).unwrap();
         assert!(md.contains(&format!("**Value:** {v}")), "{md}");
         assert!(html.contains(&format!("<b>Value:</b> {v}")), "{v}");
+        // The share table at the top: users and revenue side by side.
+        let share = persona_lab::cluster::value::percent(
+            p.value.as_ref().unwrap().revenue_share(&everyone).unwrap(),
+        );
+        let name = &rs.persona_of(p.id).unwrap().name;
+        assert!(
+            md.contains(&format!(
+                "| {name} | {} | {:.1}% | {share} |",
+                p.size,
+                100.0 * p.share
+            )),
+            "{md}"
+        );
+        assert!(
+            html.contains(&format!("; {share} of the revenue</text>")),
+            "{share}"
+        );
     }
 }
 

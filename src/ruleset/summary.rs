@@ -29,15 +29,19 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
         rs.app_version,
         rs.created
     );
-    let _ = writeln!(s, "| persona | users | share | |\n|---|---:|---:|---|");
+    let _ = writeln!(
+        s,
+        "| persona | users | share | share of revenue | |\n|---|---:|---:|---:|---|"
+    );
     for p in profiles {
         let name = rs.persona_of(p.id).map(|x| x.name.as_str()).unwrap_or("?");
         let bar = "█".repeat((p.share * 40.0).round() as usize);
         let _ = writeln!(
             s,
-            "| {name} | {} | {:.1}% | {bar} |",
+            "| {name} | {} | {:.1}% | {} | {bar} |",
             p.size,
-            100.0 * p.share
+            100.0 * p.share,
+            revenue_share(p, everyone.as_ref())
         );
     }
     for p in profiles {
@@ -111,6 +115,15 @@ pub fn markdown(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
     s
 }
 
+/// A persona's share of everyone's revenue, "-" without revenue.
+fn revenue_share(p: &ClusterProfile, everyone: Option<&crate::cluster::Value>) -> String {
+    p.value
+        .as_ref()
+        .zip(everyone)
+        .and_then(|(v, all)| v.revenue_share(all))
+        .map_or("-".into(), crate::cluster::value::percent)
+}
+
 fn rgb(c: usize) -> String {
     let [r, g, b] = cluster_rgb(c);
     format!("rgb({r},{g},{b})")
@@ -155,7 +168,7 @@ pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
             s,
             "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>\
              <rect x=\"250\" y=\"{}\" width=\"{w}\" height=\"18\" fill=\"{}\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"12\">{} users, {:.1}%</text>",
+             <text x=\"{}\" y=\"{}\" font-size=\"12\">{} users, {:.1}%{}</text>",
             y + 15,
             esc(name),
             y + 2,
@@ -163,7 +176,11 @@ pub fn html(rs: &RuleSet, profiles: &[ClusterProfile]) -> String {
             255.0 + w,
             y + 15,
             p.size,
-            100.0 * p.share
+            100.0 * p.share,
+            match revenue_share(p, everyone.as_ref()) {
+                r if r == "-" => String::new(),
+                r => format!("; {r} of the revenue"),
+            }
         );
     }
     s.push_str("</svg>");
