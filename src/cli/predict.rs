@@ -233,12 +233,7 @@ fn persona_risk(
     };
     let k = rs.segments.k;
     let risk = predict::profile_risk(p, &applied.profile, &applied.labels, k);
-    let names = (0..k)
-        .map(|s| {
-            rs.persona_of(s)
-                .map_or_else(|| format!("segment {s}"), |x| x.name.clone())
-        })
-        .collect();
+    let names = (0..k).map(|s| rs.segment_name(s)).collect();
     Some((names, risk))
 }
 

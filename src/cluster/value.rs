@@ -96,15 +96,7 @@ pub fn percent(share: f64) -> String {
 /// The value of each segment `0..k` of `labels` (in the profile's user order); None when the profile
 /// has neither revenue nor purchases (nothing to say about value).
 pub fn by_segment(profile: &Profile, labels: &[usize], k: usize) -> Option<Vec<Value>> {
-    let column = |id: &str| {
-        profile
-            .features
-            .iter()
-            .any(|f| f == id)
-            .then(|| profile.column(id).ok())
-            .flatten()
-            .filter(|c| c.len() == labels.len())
-    };
+    let column = |id: &str| profile.column(id).ok().filter(|c| c.len() == labels.len());
     let revenue = column("revenue");
     let orders = column("purchases");
     if revenue.is_none() && orders.is_none() {

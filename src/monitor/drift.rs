@@ -105,11 +105,6 @@ fn raw_centroids<'a>(
         .collect()
 }
 
-fn persona(rs: &RuleSet, s: usize) -> String {
-    rs.persona_of(s)
-        .map_or_else(|| format!("segment {s}"), |p| p.name.clone())
-}
-
 pub fn drift(
     old: &RuleSet,
     new: Option<&RuleSet>,
@@ -143,7 +138,7 @@ pub fn drift(
                 &rs.features.transform.features,
                 rs.segments.centroids.iter().map(Vec::as_slice),
             );
-            let names = (0..rs.segments.k).map(|s| persona(rs, s)).collect();
+            let names = (0..rs.segments.k).map(|s| rs.segment_name(s)).collect();
             NewSide {
                 labels: a.labels,
                 k: rs.segments.k,
@@ -213,7 +208,7 @@ pub fn drift(
             };
             SegmentFlow {
                 old_segment: a,
-                old_persona: persona(old, a),
+                old_persona: old.segment_name(a),
                 users,
                 to,
                 to_persona: to.map(|b| new_names[b].clone()).unwrap_or_default(),

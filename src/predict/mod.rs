@@ -576,11 +576,8 @@ pub fn profile_risk(
     k: usize,
 ) -> SegmentRisk {
     let revenue: Option<Vec<f64>> = profile
-        .features
-        .iter()
-        .any(|f| f == "revenue")
-        .then(|| profile.column("revenue").ok())
-        .flatten()
+        .column("revenue")
+        .ok()
         .map(|c| c.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     segment_risk(p, &profile.user_ids(), labels, k, revenue.as_deref())
 }

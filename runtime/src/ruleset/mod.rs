@@ -163,6 +163,12 @@ impl RuleSet {
         self.personas.iter().find(|p| p.segment == segment)
     }
 
+    /// The name of a segment's persona, "segment 3" when it has none.
+    pub fn segment_name(&self, segment: usize) -> String {
+        self.persona_of(segment)
+            .map_or_else(|| format!("segment {segment}"), |p| p.name.clone())
+    }
+
     /// Persona id → name (ids without a persona are returned as they are).
     pub fn persona_name(&self, id: &str) -> String {
         self.personas
